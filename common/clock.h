@@ -1,0 +1,28 @@
+/* voxdeploy — monotonic time and deadlines.
+ *
+ * Everything that waits takes a deadline; nothing waits on wall-clock time,
+ * which can jump.
+ */
+#ifndef VD_COMMON_CLOCK_H
+#define VD_COMMON_CLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Milliseconds on the monotonic clock. */
+uint64_t vd_now_ms(void);
+
+typedef struct vd_deadline {
+	uint64_t at_ms;   /* monotonic; 0 = never */
+} vd_deadline;
+
+vd_deadline vd_deadline_in(uint64_t ms);
+bool vd_deadline_expired(vd_deadline d);
+/* Milliseconds left (0 when expired, UINT64_MAX when never). */
+uint64_t vd_deadline_left_ms(vd_deadline d);
+
+/* Parse a compose-style duration ("1m30s", "500ms", "10s", "1h", "2.5s", a
+ * bare number of seconds) into milliseconds.  0 or VD_EINVAL. */
+int vd_duration_parse(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,631 @@
+#include "docker_api/docker.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_ERROR_BODY ((size_t)64 << 10)
+
+struct vd_docker {
+	char *host;          /* as given */
+	char *socket_path;   /* unix sockets */
+	char *base_url;      /* "http://localhost" or "http://h:p" */
+	CURL *easy;          /* reused for every plain call */
+	long timeout_ms;
+	bool negotiated;
+	char api[16];
+	char daemon_api[16];
+	char daemon_min_api[16];
+};
+
+static int curl_ready;
+
+int vd_docker_new(vd_docker **out, const char *host, vd_error *err)
+{
+	vd_docker *d = NULL;
+	const char *h = host;
+	int r = VD_ENOMEM;
+
+	if (!h || !*h)
+		h = getenv("DOCKER_HOST");
+	if (!h || !*h)
+		h = VD_DOCKER_DEFAULT_HOST;
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT))
+			return vd_error_set(err, VD_ERR, "cannot initialise libcurl");
+		curl_ready = 1;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d || !(d->host = strdup(h)))
+		goto fail;
+	d->timeout_ms = 30000;
+	if (!strncmp(h, "unix://", 7)) {
+		if (!h[7]) {
+			r = vd_error_set(err, VD_EINVAL, "docker host '%s' names no socket", h);
+			goto fail;
+		}
+		d->socket_path = strdup(h + 7);
+		d->base_url = strdup("http://localhost");
+	} else if (!strncmp(h, "tcp://", 6)) {
+		const char *hp = h + 6;
+		size_t n = strcspn(hp, "/");
+
+		if (!n) {
+			r = vd_error_set(err, VD_EINVAL, "docker host '%s' names no address", h);
+			goto fail;
+		}
+		if (asprintf(&d->base_url, "http://%.*s", (int)n, hp) < 0)
+			d->base_url = NULL;
+	} else {
+		r = vd_error_set(err, VD_EINVAL,
+				 "docker host '%s' is not supported (use unix:///path or tcp://host:port)", h);
+		goto fail;
+	}
+	if (!d->base_url || (!strncmp(h, "unix://", 7) && !d->socket_path))
+		goto fail;
+	d->easy = curl_easy_init();
+	if (!d->easy)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	if (r == VD_ENOMEM)
+		vd_error_set(err, r, "out of memory");
+	vd_docker_free(d);
+	return r;
+}
+
+void vd_docker_free(vd_docker *d)
+{
+	if (!d)
+		return;
+	if (d->easy)
+		curl_easy_cleanup(d->easy);
+	free(d->host);
+	free(d->socket_path);
+	free(d->base_url);
+	free(d);
+}
+
+const char *vd_docker_host(const vd_docker *d)
+{
+	return d->host;
+}
+
+const char *vd_docker_api_version(const vd_docker *d)
+{
+	return d->negotiated ? d->api : NULL;
+}
+
+const char *vd_docker_daemon_api_version(const vd_docker *d)
+{
+	return d->daemon_api[0] ? d->daemon_api : NULL;
+}
+
+const char *vd_docker_daemon_min_api_version(const vd_docker *d)
+{
+	return d->daemon_min_api[0] ? d->daemon_min_api : NULL;
+}
+
+void vd_docker_set_timeout(vd_docker *d, long timeout_ms)
+{
+	d->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
+}
+
+int vd_docker_version_parse(const char *v)
+{
+	char *end;
+	long maj, min;
+
+	if (!v || !*v)
+		return -1;
+	maj = strtol(v, &end, 10);
+	if (end == v || *end != '.' || maj < 0 || maj > 99)
+		return -1;
+	v = end + 1;
+	min = strtol(v, &end, 10);
+	if (end == v || *end || min < 0 || min > 999)
+		return -1;
+	return (int)(maj * 1000 + min);
+}
+
+bool vd_docker_api_at_least(const vd_docker *d, const char *version)
+{
+	return d->negotiated &&
+	       vd_docker_version_parse(d->api) >= vd_docker_version_parse(version);
+}
+
+int vd_docker_version_negotiate(const char *daemon_max, const char *daemon_min,
+				char out[16], vd_error *err)
+{
+	int ours_max = vd_docker_version_parse(VD_DOCKER_API_MAX);
+	int ours_min = vd_docker_version_parse(VD_DOCKER_API_MIN);
+	int dmax = vd_docker_version_parse(daemon_max);
+	int dmin = daemon_min ? vd_docker_version_parse(daemon_min) : -1;
+	int pick;
+
+	if (dmax < 0)
+		return vd_error_set(err, VD_EPROTO, "the engine reported no usable API version ('%s')",
+				    daemon_max ? daemon_max : "");
+	pick = dmax < ours_max ? dmax : ours_max;
+	if (pick < ours_min)
+		return vd_error_set(err, VD_EUNSUPPORTED,
+				    "the engine speaks API %s at most; voxdeploy needs at least %s "
+				    "(Docker 20.10 or newer): upgrade the engine",
+				    daemon_max, VD_DOCKER_API_MIN);
+	if (dmin > pick)
+		return vd_error_set(err, VD_EUNSUPPORTED,
+				    "the engine accepts API %s or newer only; this voxdeploy speaks %s to %s: "
+				    "upgrade voxdeploy",
+				    daemon_min, VD_DOCKER_API_MIN, VD_DOCKER_API_MAX);
+	snprintf(out, 16, "%d.%d", pick / 1000, pick % 1000);
+	return 0;
+}
+
+int vd_docker_query_add(vd_buf *q, const char *key, const char *value)
+{
+	char *e = curl_easy_escape(NULL, value ? value : "", 0);
+	int r;
+
+	if (!e)
+		return VD_ENOMEM;
+	r = vd_buf_printf(q, "%s%s=%s", q->len ? "&" : "", key, e);
+	curl_free(e);
+	return r;
+}
+
+int vd_docker_path_escape(vd_buf *out, const char *segment)
+{
+	char *e = curl_easy_escape(NULL, segment, 0);
+	int r;
+
+	if (!e)
+		return VD_ENOMEM;
+	r = vd_buf_puts(out, e);
+	curl_free(e);
+	return r;
+}
+
+int vd_docker_filters_json(vd_buf *out, const char *const *pairs)
+{
+	yajl_gen g = vd_jgen_new();
+	size_t i, j;
+
+	if (!g)
+		return VD_ENOMEM;
+	yajl_gen_map_open(g);
+	/* group values by key: the engine wants {"key":[v1,v2]} */
+	for (i = 0; pairs[i] && pairs[i + 1]; i += 2) {
+		bool seen = false;
+
+		for (j = 0; j < i; j += 2)
+			if (!strcmp(pairs[j], pairs[i]))
+				seen = true;
+		if (seen)
+			continue;
+		vd_jgen_str(g, pairs[i]);
+		yajl_gen_array_open(g);
+		for (j = i; pairs[j] && pairs[j + 1]; j += 2)
+			if (!strcmp(pairs[j], pairs[i]))
+				vd_jgen_str(g, pairs[j + 1]);
+		yajl_gen_array_close(g);
+	}
+	yajl_gen_map_close(g);
+	return vd_jgen_finish(g, out);
+}
+
+static const char *reason_phrase(long status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 406: return "Not Acceptable";
+	case 409: return "Conflict";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+int vd_docker_status_error(long status, const char *body, vd_error *err)
+{
+	int code = status == 404 ? VD_ENOTFOUND : status == 409 ? VD_ECONFLICT : VD_EAPI;
+	const char *msg = NULL;
+	yajl_val v = NULL;
+	char line[512];
+
+	if (body && *body == '{') {
+		v = yajl_tree_parse(body, NULL, 0);
+		msg = vd_json_str(v, "message");
+	}
+	if (!msg && body && *body) {
+		/* not Docker's JSON (a proxy, a broken engine): show the start of it */
+		size_t n = strcspn(body, "\r\n");
+
+		snprintf(line, sizeof(line), "%.*s", (int)(n > 200 ? 200 : n), body);
+		msg = line;
+	}
+	if (msg && *msg)
+		vd_error_set(err, code, "%ld %s: %s", status, reason_phrase(status), msg);
+	else
+		vd_error_set(err, code, "%ld %s", status, reason_phrase(status));
+	if (err)
+		err->http_status = status;
+	yajl_tree_free(v);
+	return code;
+}
+
+/* What a transfer collects, whatever it is. */
+struct xfer {
+	vd_docker *d;
+	CURL *easy;
+	vd_docker_req *req;
+	vd_buf *out;
+	vd_buf errbody;        /* body of an error answer (streams included) */
+	long status;
+	bool status_known;
+	uint64_t last_data_ms;
+	uint64_t start_ms;
+	int cb_result;         /* what on_data returned */
+	vd_error *err;
+	int body_overflow;
+	bool idle_expired;
+	bool deadline_expired;
+	char daemon_api[16];
+};
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+
+	if (len > 12 && !strncasecmp(p, "Api-Version:", 12)) {
+		const char *v = p + 12;
+		size_t l;
+
+		v += strspn(v, " \t");
+		l = strcspn(v, " \t\r\n");
+		if (l < sizeof(x->daemon_api)) {
+			memcpy(x->daemon_api, v, l);
+			x->daemon_api[l] = '\0';
+		}
+	} else if (len > 5 && !strncmp(p, "HTTP/", 5)) {
+		/* a new status line (after 100-continue): reset */
+		x->status_known = false;
+	}
+	return len;
+}
+
+static size_t on_write(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+
+	x->last_data_ms = vd_now_ms();
+	if (!x->status_known) {
+		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+		x->status_known = true;
+	}
+	if (x->status >= 300 && x->status != 304) {
+		/* error answers are small; keep a bounded copy for the message */
+		if (vd_buf_put(&x->errbody, p, len))
+			return len;  /* cap reached: drop the rest */
+		return len;
+	}
+	if (x->req->on_data) {
+		int r = x->req->on_data(p, len, x->req->ctx, x->err);
+
+		if (r) {
+			x->cb_result = r;
+			return 0;  /* aborts the transfer */
+		}
+		return len;
+	}
+	if (x->out && vd_buf_put(x->out, p, len)) {
+		x->body_overflow = 1;
+		return 0;
+	}
+	return len;
+}
+
+static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
+{
+	struct xfer *x = ud;
+	uint64_t now = vd_now_ms();
+	long idle = x->req->idle_timeout_ms > 0 ? x->req->idle_timeout_ms : 60000;
+
+	if (!x->req->on_data)
+		return 0;
+	if (x->req->deadline_ms > 0 && now - x->start_ms >= (uint64_t)x->req->deadline_ms) {
+		x->deadline_expired = true;
+		return 1;
+	}
+	/* an upload in progress is activity too */
+	if (uln > 0 && x->last_data_ms < now && ult != uln)
+		x->last_data_ms = now;
+	if (now - x->last_data_ms >= (uint64_t)idle) {
+		x->idle_expired = true;
+		return 1;
+	}
+	return 0;
+}
+
+static int connect_error(vd_docker *d, CURLcode rc, long os_errno, vd_error *err)
+{
+	const char *why = os_errno ? strerror((int)os_errno) : curl_easy_strerror(rc);
+
+	if (d->socket_path)
+		return vd_error_set(err, VD_ECONNECT,
+				    "cannot reach the Docker engine at %s: %s (is dockerd running? "
+				    "is the socket mounted into this container?)", d->host, why);
+	return vd_error_set(err, VD_ECONNECT,
+			    "cannot reach the Docker engine at %s: %s (is dockerd listening there?)",
+			    d->host, why);
+}
+
+/* Plain calls reuse the client's handle (keep-alive); a stream gets a handle
+ * of its own, so that its callback may make plain calls meanwhile. */
+static int perform(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err)
+{
+	struct xfer x;
+	struct curl_slist *hdrs = NULL;
+	vd_buf url = VD_BUF_INIT;
+	CURL *e = req->on_data ? curl_easy_init() : d->easy;
+	CURLcode rc;
+	long os_errno = 0;
+	int r = 0;
+	const char *method = req->method ? req->method : "GET";
+
+	memset(&x, 0, sizeof(x));
+	x.d = d;
+	x.easy = e;
+	x.req = req;
+	x.out = out;
+	x.err = err;
+	x.start_ms = x.last_data_ms = vd_now_ms();
+	vd_buf_init(&x.errbody, MAX_ERROR_BODY);
+
+	if (!e)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (req->unversioned || !d->negotiated)
+		r = vd_buf_printf(&url, "%s%s", d->base_url, req->path);
+	else
+		r = vd_buf_printf(&url, "%s/v%s%s", d->base_url, d->api, req->path);
+	if (!r && req->query && *req->query)
+		r = vd_buf_printf(&url, "?%s", req->query);
+	if (r) {
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, vd_buf_cstr(&url));
+	if (d->socket_path)
+		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "voxdeploy/" VD_VERSION);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+	if (req->on_data) {
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, &x);
+	} else {
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : d->timeout_ms);
+	}
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (!strcmp(method, "HEAD")) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(method, "GET")) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+		if (req->body_file) {
+			vd_buf ct = VD_BUF_INIT;
+
+			curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(e, CURLOPT_READDATA, req->body_file);
+			curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_file_size);
+			vd_buf_printf(&ct, "Content-Type: %s",
+				      req->content_type ? req->content_type : "application/x-tar");
+			hdrs = curl_slist_append(hdrs, vd_buf_cstr(&ct));
+			vd_buf_release(&ct);
+		} else if (req->body) {
+			vd_buf ct = VD_BUF_INIT;
+
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+			/* without it the engine answers 400: libcurl says form-urlencoded */
+			vd_buf_printf(&ct, "Content-Type: %s",
+				      req->content_type ? req->content_type : "application/json");
+			hdrs = curl_slist_append(hdrs, vd_buf_cstr(&ct));
+			vd_buf_release(&ct);
+		} else {
+			/* a body-less POST: Content-Length: 0, never chunked */
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+		}
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+
+	rc = curl_easy_perform(e);
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x.status);
+	curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+	req->status = x.status;
+	if (x.daemon_api[0])
+		memcpy(d->daemon_api, x.daemon_api, sizeof(d->daemon_api));
+
+	if (x.cb_result) {
+		r = x.cb_result;
+		goto done;
+	}
+	if (x.body_overflow) {
+		r = vd_error_set(err, VD_ETOOBIG, "%s %s: response larger than %zu bytes",
+				 method, req->path, out->max);
+		goto done;
+	}
+	if (x.deadline_expired) {
+		r = vd_error_set(err, VD_ETIMEOUT, "%s %s: no end after %ld ms", method, req->path,
+				 req->deadline_ms);
+		goto done;
+	}
+	if (x.idle_expired) {
+		r = vd_error_set(err, VD_ETIMEOUT, "%s %s: the engine sent nothing for %ld ms",
+				 method, req->path,
+				 req->idle_timeout_ms > 0 ? req->idle_timeout_ms : 60000);
+		goto done;
+	}
+	switch (rc) {
+	case CURLE_OK:
+		break;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+		r = connect_error(d, rc, os_errno, err);
+		goto done;
+	case CURLE_OPERATION_TIMEDOUT:
+		r = vd_error_set(err, VD_ETIMEOUT, "%s %s: the engine did not answer within %ld ms",
+				 method, req->path,
+				 req->timeout_ms > 0 ? req->timeout_ms : d->timeout_ms);
+		goto done;
+	default:
+		if (x.status == 0 && (os_errno == EACCES || os_errno == ENOENT || os_errno == ECONNREFUSED)) {
+			r = connect_error(d, rc, os_errno, err);
+			goto done;
+		}
+		r = vd_error_set(err, VD_EPROTO, "%s %s: %s", method, req->path, curl_easy_strerror(rc));
+		goto done;
+	}
+	if ((x.status < 200 || x.status >= 300) && x.status != 304) {
+		r = vd_docker_status_error(x.status, vd_buf_cstr(&x.errbody), err);
+		goto done;
+	}
+done:
+	if (e != d->easy)
+		curl_easy_cleanup(e);
+	curl_slist_free_all(hdrs);
+	vd_buf_release(&url);
+	vd_buf_release(&x.errbody);
+	return r;
+}
+
+int vd_docker_connect(vd_docker *d, vd_error *err)
+{
+	vd_docker_req ping = { .method = "GET", .path = "/_ping", .unversioned = true };
+	vd_docker_req ver = { .method = "GET", .path = "/version" };
+	vd_buf body = VD_BUF_INIT;
+	yajl_val v = NULL;
+	char pick[16];
+	int r;
+
+	if (d->negotiated)
+		return 0;
+	vd_buf_init(&body, 1 << 20);
+	d->daemon_api[0] = '\0';
+	r = perform(d, &ping, &body, err);
+	if (r)
+		goto done;
+	if (!d->daemon_api[0]) {
+		/* no header (an old engine or a proxy): ask /version unversioned */
+		vd_buf_clear(&body);
+		ver.unversioned = true;
+		r = perform(d, &ver, &body, err);
+		if (r)
+			goto done;
+		v = vd_json_parse(vd_buf_cstr(&body), err);
+		if (!v) {
+			r = vd_error_prefix(err, "GET /version");
+			goto done;
+		}
+		snprintf(d->daemon_api, sizeof(d->daemon_api), "%s",
+			 vd_json_str(v, "ApiVersion") ? vd_json_str(v, "ApiVersion") : "");
+		yajl_tree_free(v);
+		v = NULL;
+	}
+	r = vd_docker_version_negotiate(d->daemon_api, NULL, pick, err);
+	if (r)
+		goto done;
+	memcpy(d->api, pick, sizeof(d->api));
+	d->negotiated = true;
+	/* the engine's minimum only shows in /version */
+	vd_buf_clear(&body);
+	ver.unversioned = false;
+	r = perform(d, &ver, &body, err);
+	if (r == VD_EAPI && ver.status == 400) {
+		/* "client version 1.44 is too old": learn its minimum unversioned */
+		ver.unversioned = true;
+		vd_buf_clear(&body);
+		r = perform(d, &ver, &body, err);
+	}
+	if (r)
+		goto fail_neg;
+	v = vd_json_parse(vd_buf_cstr(&body), err);
+	if (!v) {
+		r = vd_error_prefix(err, "GET /version");
+		goto fail_neg;
+	}
+	snprintf(d->daemon_min_api, sizeof(d->daemon_min_api), "%s",
+		 vd_json_str(v, "MinAPIVersion") ? vd_json_str(v, "MinAPIVersion") : "");
+	r = vd_docker_version_negotiate(d->daemon_api,
+					d->daemon_min_api[0] ? d->daemon_min_api : NULL, pick, err);
+	if (r)
+		goto fail_neg;
+	vd_log_debug("docker: engine API %s (min %s), using %s", d->daemon_api,
+		     d->daemon_min_api[0] ? d->daemon_min_api : "?", d->api);
+	goto done;
+fail_neg:
+	d->negotiated = false;
+done:
+	yajl_tree_free(v);
+	vd_buf_release(&body);
+	return r;
+}
+
+int vd_docker_request(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err)
+{
+	int r;
+
+	if (!req->unversioned && !d->negotiated) {
+		r = vd_docker_connect(d, err);
+		if (r)
+			return r;
+	}
+	return perform(d, req, out, err);
+}
+
+int vd_docker_get(vd_docker *d, const char *path, const char *query, vd_buf *out, vd_error *err)
+{
+	vd_docker_req req = { .method = "GET", .path = path, .query = query };
+
+	return vd_docker_request(d, &req, out, err);
+}
+
+int vd_docker_post(vd_docker *d, const char *path, const char *query, const char *json,
+		   vd_buf *out, long *status, vd_error *err)
+{
+	vd_docker_req req = { .method = "POST", .path = path, .query = query, .body = json,
+			      .body_len = json ? strlen(json) : 0 };
+	int r = vd_docker_request(d, &req, out, err);
+
+	if (status)
+		*status = req.status;
+	return r;
+}
+
+int vd_docker_delete(vd_docker *d, const char *path, const char *query, vd_error *err)
+{
+	vd_docker_req req = { .method = "DELETE", .path = path, .query = query };
+
+	return vd_docker_request(d, &req, NULL, err);
+}

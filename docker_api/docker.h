@@ -1,0 +1,107 @@
+/* voxdeploy — the Docker Engine API transport.
+ *
+ * One vd_docker per engine: it owns one libcurl handle that every plain call
+ * reuses (keep-alive on the socket), negotiates the API version on first use
+ * and turns error statuses into vd_error with Docker's own message:
+ * "404 Not Found: No such container: x".  Streams (events, build, logs) get
+ * their body delivered to a callback as it arrives, under an idle timeout and
+ * an optional overall deadline.
+ *
+ * The host is unix:///path (default unix:///var/run/docker.sock, or
+ * DOCKER_HOST) or tcp://host:port.
+ */
+#ifndef VD_DOCKER_API_DOCKER_H
+#define VD_DOCKER_API_DOCKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+
+/* The API versions voxdeploy implements: 1.41 (Docker 20.10) up to 1.44, the
+ * lowest that engines 29.0–29.2 accept. */
+#define VD_DOCKER_API_MIN "1.41"
+#define VD_DOCKER_API_MAX "1.44"
+
+#define VD_DOCKER_DEFAULT_HOST "unix:///var/run/docker.sock"
+
+typedef struct vd_docker vd_docker;
+
+/* Prepare a client; touches no socket.  host NULL → $DOCKER_HOST → default. */
+int vd_docker_new(vd_docker **out, const char *host, vd_error *err);
+void vd_docker_free(vd_docker *d);
+
+/* The host as given ("unix:///var/run/docker.sock"). */
+const char *vd_docker_host(const vd_docker *d);
+
+/* Ping the engine and negotiate the API version (done on first request
+ * anyway).  VD_ECONNECT when the engine cannot be reached, VD_EUNSUPPORTED
+ * when it shares no version with us. */
+int vd_docker_connect(vd_docker *d, vd_error *err);
+
+/* The negotiated version ("1.41"), the engine's highest and lowest; NULL
+ * before vd_docker_connect(). */
+const char *vd_docker_api_version(const vd_docker *d);
+const char *vd_docker_daemon_api_version(const vd_docker *d);
+const char *vd_docker_daemon_min_api_version(const vd_docker *d);
+/* True when the negotiated version is at least "M.m". */
+bool vd_docker_api_at_least(const vd_docker *d, const char *version);
+
+/* Default timeout of a plain call (ms); default 30 s. */
+void vd_docker_set_timeout(vd_docker *d, long timeout_ms);
+
+/* Pure version helpers (exported for tests): "1.41" → 1041, -1 if malformed;
+ * negotiate picks min(ours, daemon's) and checks the daemon's minimum. */
+int vd_docker_version_parse(const char *v);
+int vd_docker_version_negotiate(const char *daemon_max, const char *daemon_min,
+				char out[16], vd_error *err);
+
+typedef int (*vd_docker_data_cb)(const char *data, size_t len, void *ctx, vd_error *err);
+
+typedef struct vd_docker_req {
+	const char *method;        /* "GET", "POST", "DELETE", "HEAD" */
+	const char *path;          /* "/containers/json"; versioned unless raw */
+	const char *query;         /* "all=1&filters=..." already escaped, or NULL */
+	bool unversioned;          /* /_ping */
+	const char *body;          /* JSON body, or NULL */
+	size_t body_len;
+	FILE *body_file;           /* or: upload this file (a build context) */
+	int64_t body_file_size;
+	const char *content_type;  /* default application/json with a body */
+	long timeout_ms;           /* plain calls: total; 0 → the client default */
+	/* streaming: body bytes go here as they arrive instead of to `out` */
+	vd_docker_data_cb on_data;
+	void *ctx;
+	long idle_timeout_ms;      /* streams: max silence; 0 → 60 s */
+	long deadline_ms;          /* streams: max total; 0 → none */
+	/* out */
+	long status;               /* HTTP status of the answer */
+} vd_docker_req;
+
+/* Perform one call.  2xx and 304 are success; any other status is an error
+ * whose code follows the status (404 VD_ENOTFOUND, 409 VD_ECONFLICT, else
+ * VD_EAPI) and whose message carries Docker's.  `out` (may be NULL) receives
+ * the body of a plain call; it keeps its size cap. */
+int vd_docker_request(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err);
+
+/* Convenience for plain calls. */
+int vd_docker_get(vd_docker *d, const char *path, const char *query, vd_buf *out, vd_error *err);
+int vd_docker_post(vd_docker *d, const char *path, const char *query, const char *json,
+		   vd_buf *out, long *status, vd_error *err);
+int vd_docker_delete(vd_docker *d, const char *path, const char *query, vd_error *err);
+
+/* Query building: append key=escaped(value) with '&' as needed. */
+int vd_docker_query_add(vd_buf *q, const char *key, const char *value);
+/* Escape one path segment (a container name) into out. */
+int vd_docker_path_escape(vd_buf *out, const char *segment);
+
+/* Filters as the engine wants them: {"label":["a=b"],"name":["^x$"]}.
+ * pairs is a NULL-terminated list of key, value, key, value, ... */
+int vd_docker_filters_json(vd_buf *out, const char *const *pairs);
+
+/* The error message for a status and body (exported for tests). */
+int vd_docker_status_error(long status, const char *body, vd_error *err);
+
+#endif
