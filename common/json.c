@@ -1,6 +1,7 @@
 #include "common/json.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 yajl_val vd_json_parse(const char *text, vd_error *err)
@@ -230,4 +231,70 @@ int vd_jsonl_finish(vd_jsonl *j, vd_error *err)
 void vd_jsonl_release(vd_jsonl *j)
 {
 	vd_buf_release(&j->line);
+}
+
+int vd_kvs_add(vd_kvs *kvs, const char *key, const char *value)
+{
+	vd_kv *n = realloc(kvs->items, (kvs->len + 1) * sizeof(*n));
+
+	if (!n)
+		return VD_ENOMEM;
+	kvs->items = n;
+	n[kvs->len].key = strdup(key);
+	n[kvs->len].value = strdup(value ? value : "");
+	if (!n[kvs->len].key || !n[kvs->len].value) {
+		free(n[kvs->len].key);
+		free(n[kvs->len].value);
+		return VD_ENOMEM;
+	}
+	kvs->len++;
+	return 0;
+}
+
+int vd_kvs_from_json(yajl_val obj, vd_kvs *out)
+{
+	size_t i;
+	int r;
+
+	out->items = NULL;
+	out->len = 0;
+	if (!obj || !YAJL_IS_OBJECT(obj))
+		return 0;
+	for (i = 0; i < obj->u.object.len; i++) {
+		yajl_val v = obj->u.object.values[i];
+
+		if (!YAJL_IS_STRING(v))
+			continue;
+		r = vd_kvs_add(out, obj->u.object.keys[i], v->u.string);
+		if (r) {
+			vd_kvs_release(out);
+			return r;
+		}
+	}
+	return 0;
+}
+
+const char *vd_kvs_get(const vd_kvs *kvs, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < kvs->len; i++)
+		if (!strcmp(kvs->items[i].key, key))
+			return kvs->items[i].value;
+	return NULL;
+}
+
+void vd_kvs_release(vd_kvs *kvs)
+{
+	size_t i;
+
+	if (!kvs)
+		return;
+	for (i = 0; i < kvs->len; i++) {
+		free(kvs->items[i].key);
+		free(kvs->items[i].value);
+	}
+	free(kvs->items);
+	kvs->items = NULL;
+	kvs->len = 0;
 }

@@ -57,4 +57,24 @@ int vd_jsonl_feed(vd_jsonl *j, const char *data, size_t len, vd_error *err);
 int vd_jsonl_finish(vd_jsonl *j, vd_error *err);
 void vd_jsonl_release(vd_jsonl *j);
 
+
+
+/* An ordered list of string pairs (labels, environment maps). */
+typedef struct vd_kv {
+	char *key;
+	char *value;
+} vd_kv;
+
+typedef struct vd_kvs {
+	vd_kv *items;
+	size_t len;
+} vd_kvs;
+
+/* Copy an object of strings (other member types are skipped; null or a
+ * missing object gives an empty list). */
+int vd_kvs_from_json(yajl_val obj, vd_kvs *out);
+int vd_kvs_add(vd_kvs *kvs, const char *key, const char *value);
+const char *vd_kvs_get(const vd_kvs *kvs, const char *key);
+void vd_kvs_release(vd_kvs *kvs);
+
 #endif

@@ -1,0 +1,219 @@
+#include "docker_api/image.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int image_path(vd_buf *path, const char *ref, const char *suffix)
+{
+	int r = vd_buf_puts(path, "/images/");
+
+	/* names keep their '/' and ':' (library/app:1); everything else escaped */
+	for (; !r && *ref; ref++) {
+		if (strchr("/:@.-_", *ref) || (*ref >= '0' && *ref <= '9') ||
+		    (*ref >= 'a' && *ref <= 'z') || (*ref >= 'A' && *ref <= 'Z'))
+			r = vd_buf_putc(path, *ref);
+		else
+			r = vd_buf_printf(path, "%%%02X", (unsigned char)*ref);
+	}
+	if (!r && suffix)
+		r = vd_buf_puts(path, suffix);
+	return r;
+}
+
+/* Fields shared by inspect and list answers. */
+static int info_fill(yajl_val v, vd_image_info *info)
+{
+	yajl_val tags = vd_json_get(v, "RepoTags");
+	size_t i;
+
+	info->id = strdup(vd_json_str(v, "Id") ? vd_json_str(v, "Id") : "");
+	info->size = vd_json_int(v, "Size", 0);
+	info->repo_tags = calloc(vd_json_len(tags) + 1, sizeof(char *));
+	if (!info->id || !info->repo_tags)
+		return VD_ENOMEM;
+	for (i = 0; i < vd_json_len(tags); i++) {
+		yajl_val t = vd_json_idx(tags, i);
+
+		/* untagged images list "<none>:<none>" */
+		if (!YAJL_IS_STRING(t) || !strcmp(t->u.string, "<none>:<none>"))
+			continue;
+		if (!(info->repo_tags[info->n_repo_tags] = strdup(t->u.string)))
+			return VD_ENOMEM;
+		info->n_repo_tags++;
+	}
+	return 0;
+}
+
+static void info_release_fields(vd_image_info *info)
+{
+	size_t i;
+
+	free(info->id);
+	for (i = 0; i < info->n_repo_tags; i++)
+		free(info->repo_tags[i]);
+	free(info->repo_tags);
+	free(info->created);
+	vd_kvs_release(&info->labels);
+}
+
+int vd_image_info_parse(const char *json, vd_image_info *out, vd_error *err)
+{
+	vd_image_info info;
+	yajl_val v = vd_json_parse(json, err);
+	int r;
+
+	if (!v)
+		return vd_error_prefix(err, "image inspect");
+	memset(&info, 0, sizeof(info));
+	info.raw = v;
+	if (!vd_json_str(v, "Id")) {
+		vd_image_info_release(&info);
+		return vd_error_set(err, VD_EPROTO, "image inspect: no Id in the answer");
+	}
+	r = info_fill(v, &info);
+	if (!r && vd_json_str(v, "Created") && !(info.created = strdup(vd_json_str(v, "Created"))))
+		r = VD_ENOMEM;
+	if (!r)
+		r = vd_kvs_from_json(vd_json_at(v, "Config", "Labels", NULL), &info.labels);
+	if (r) {
+		vd_image_info_release(&info);
+		return vd_error_set(err, r, "out of memory");
+	}
+	*out = info;
+	return 0;
+}
+
+void vd_image_info_release(vd_image_info *info)
+{
+	if (!info)
+		return;
+	info_release_fields(info);
+	yajl_tree_free(info->raw);
+	memset(info, 0, sizeof(*info));
+}
+
+int vd_image_inspect(vd_docker *d, const char *ref, vd_image_info *out, vd_error *err)
+{
+	vd_buf path = VD_BUF_INIT, body = VD_BUF_INIT;
+	int r;
+
+	if (image_path(&path, ref, "/json"))
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	r = vd_docker_get(d, vd_buf_cstr(&path), NULL, &body, err);
+	if (!r)
+		r = vd_image_info_parse(vd_buf_cstr(&body), out, err);
+	if (r)
+		vd_error_prefix(err, "inspect image %s", ref);
+	vd_buf_release(&path);
+	vd_buf_release(&body);
+	return r;
+}
+
+int vd_image_tag(vd_docker *d, const char *source, const char *repo, const char *tag,
+		 vd_error *err)
+{
+	vd_buf path = VD_BUF_INIT, q = VD_BUF_INIT;
+	int r;
+
+	if (image_path(&path, source, "/tag") || vd_docker_query_add(&q, "repo", repo) ||
+	    (tag && vd_docker_query_add(&q, "tag", tag))) {
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	r = vd_docker_post(d, vd_buf_cstr(&path), vd_buf_cstr(&q), NULL, NULL, NULL, err);
+	if (r)
+		vd_error_prefix(err, "tag image %s as %s:%s", source, repo, tag ? tag : "latest");
+done:
+	vd_buf_release(&path);
+	vd_buf_release(&q);
+	return r;
+}
+
+int vd_image_remove(vd_docker *d, const char *ref, bool force, bool noprune, vd_error *err)
+{
+	vd_buf path = VD_BUF_INIT;
+	char q[32];
+	int r;
+
+	snprintf(q, sizeof(q), "force=%d&noprune=%d", force ? 1 : 0, noprune ? 1 : 0);
+	if (image_path(&path, ref, NULL))
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	r = vd_docker_delete(d, vd_buf_cstr(&path), q, err);
+	if (r)
+		vd_error_prefix(err, "remove image %s", ref);
+	vd_buf_release(&path);
+	return r;
+}
+
+int vd_image_list_parse(const char *json, vd_image_list *out, vd_error *err)
+{
+	vd_image_list list = { NULL, 0 };
+	yajl_val v = vd_json_parse(json, err);
+	size_t i, n;
+	int r = 0;
+
+	if (!v)
+		return vd_error_prefix(err, "image list");
+	if (!YAJL_IS_ARRAY(v)) {
+		r = vd_error_set(err, VD_EPROTO, "image list: expected an array");
+		goto done;
+	}
+	n = vd_json_len(v);
+	list.items = calloc(n ? n : 1, sizeof(*list.items));
+	if (!list.items) {
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		vd_image_info *info = &list.items[list.len++];
+
+		r = info_fill(vd_json_idx(v, i), info);
+		if (!r)
+			r = vd_kvs_from_json(vd_json_get(vd_json_idx(v, i), "Labels"), &info->labels);
+		if (r) {
+			r = vd_error_set(err, r, "out of memory");
+			goto done;
+		}
+	}
+	*out = list;
+	list.items = NULL;
+	list.len = 0;
+done:
+	vd_image_list_release(&list);
+	yajl_tree_free(v);
+	return r;
+}
+
+void vd_image_list_release(vd_image_list *list)
+{
+	size_t i;
+
+	if (!list)
+		return;
+	for (i = 0; i < list->len; i++)
+		info_release_fields(&list->items[i]);
+	free(list->items);
+	list->items = NULL;
+	list->len = 0;
+}
+
+int vd_image_list(vd_docker *d, const char *reference, vd_image_list *out, vd_error *err)
+{
+	vd_buf q = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;
+	const char *pairs[] = { "reference", reference, NULL };
+	int r = 0;
+
+	if (reference && (vd_docker_filters_json(&filters, pairs) ||
+			  vd_docker_query_add(&q, "filters", vd_buf_cstr(&filters))))
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (!r)
+		r = vd_docker_get(d, "/images/json", q.len ? vd_buf_cstr(&q) : NULL, &body, err);
+	if (!r)
+		r = vd_image_list_parse(vd_buf_cstr(&body), out, err);
+	if (r)
+		vd_error_prefix(err, "list images");
+	vd_buf_release(&q);
+	vd_buf_release(&filters);
+	vd_buf_release(&body);
+	return r;
+}

@@ -1,0 +1,40 @@
+/* voxdeploy — images through the Engine API (builds are in build.h). */
+#ifndef VD_DOCKER_API_IMAGE_H
+#define VD_DOCKER_API_IMAGE_H
+
+#include <stdint.h>
+
+#include "common/json.h"
+#include "docker_api/docker.h"
+
+typedef struct vd_image_info {
+	char *id;            /* "sha256:..." */
+	char **repo_tags;    /* "app:latest", ... */
+	size_t n_repo_tags;
+	int64_t size;
+	char *created;       /* RFC 3339 (inspect) */
+	vd_kvs labels;       /* Config.Labels */
+	yajl_val raw;        /* inspect only: the whole answer */
+} vd_image_info;
+
+typedef struct vd_image_list {
+	vd_image_info *items;
+	size_t len;
+} vd_image_list;
+
+/* Inspect by name, id or id prefix; VD_ENOTFOUND when absent. */
+int vd_image_inspect(vd_docker *d, const char *ref, vd_image_info *out, vd_error *err);
+int vd_image_info_parse(const char *json, vd_image_info *out, vd_error *err);
+void vd_image_info_release(vd_image_info *info);
+
+/* Give image `source` the name repo:tag. */
+int vd_image_tag(vd_docker *d, const char *source, const char *repo, const char *tag,
+		 vd_error *err);
+/* Remove an image or one of its tags.  VD_ECONFLICT when a container uses it. */
+int vd_image_remove(vd_docker *d, const char *ref, bool force, bool noprune, vd_error *err);
+/* List images; reference is a filter like "app:*" or NULL for all. */
+int vd_image_list(vd_docker *d, const char *reference, vd_image_list *out, vd_error *err);
+int vd_image_list_parse(const char *json, vd_image_list *out, vd_error *err);
+void vd_image_list_release(vd_image_list *list);
+
+#endif

@@ -1,0 +1,131 @@
+#include "itest.h"
+#include "common/json.h"
+#include "docker_api/network.h"
+#include "docker_api/volume.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static vd_docker *docker;
+static char project[64];
+
+vd_docker *itest_docker(void)
+{
+	vd_error err = VD_ERROR_INIT;
+
+	if (docker)
+		return docker;
+	if (vd_docker_new(&docker, NULL, &err) || vd_docker_connect(docker, &err)) {
+		fprintf(stderr, "integration tests need a Docker engine: %s\n", vd_error_msg(&err));
+		exit(1);
+	}
+	return docker;
+}
+
+const char *itest_project(void)
+{
+	if (!project[0])
+		snprintf(project, sizeof(project), "vdit%dx%ld", (int)getpid(), (long)time(NULL));
+	return project;
+}
+
+const char *itest_busybox_image(void)
+{
+	const char *s = getenv("VD_TEST_BUSYBOX_IMAGE");
+
+	return s && *s ? s : "voxdeploy-test/busybox:1";
+}
+
+const char *itest_postgres_image(void)
+{
+	const char *s = getenv("VD_TEST_POSTGRES_IMAGE");
+
+	return s && *s ? s : "voxdeploy-test/postgres:15";
+}
+
+char *itest_body(const char *script, const char *extra_config)
+{
+	yajl_gen g = vd_jgen_new();
+	vd_buf out = VD_BUF_INIT;
+	char *body = NULL;
+
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "Image", itest_busybox_image());
+	vd_jgen_str(g, "Cmd");
+	yajl_gen_array_open(g);
+	vd_jgen_str(g, "sh");
+	vd_jgen_str(g, "-c");
+	vd_jgen_str(g, script);
+	yajl_gen_array_close(g);
+	vd_jgen_str(g, "Labels");
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "io.voxdeploy.test", "1");
+	vd_jgen_kstr(g, "com.docker.compose.project", itest_project());
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	assert_int_equal(vd_jgen_finish(g, &out), 0);
+	if (extra_config && *extra_config) {
+		/* splice the fragment in before the closing brace */
+		out.len--;
+		vd_buf_printf(&out, ",%s}", extra_config);
+	}
+	body = vd_buf_detach(&out);
+	return body;
+}
+
+char *itest_create(const char *suffix, const char *script, const char *extra_config)
+{
+	vd_error err = VD_ERROR_INIT;
+	char name[160], *body = itest_body(script, extra_config), *id = NULL;
+
+	snprintf(name, sizeof(name), "%s_%s", itest_project(), suffix);
+	itest_ok(vd_container_create(itest_docker(), name, body, &id, &err), &err);
+	free(body);
+	return id;
+}
+
+void itest_cleanup(void)
+{
+	vd_docker *d = itest_docker();
+	vd_error err = VD_ERROR_INIT;
+	char label[128];
+	const char *pairs[] = { "label", "io.voxdeploy.test=1", "label", label, NULL };
+	vd_container_list cl = { NULL, 0 };
+	vd_network_list nl = { NULL, 0 };
+	vd_volume_list vl = { NULL, 0 };
+	size_t i;
+
+	snprintf(label, sizeof(label), "com.docker.compose.project=%s", itest_project());
+	if (!vd_container_list(d, true, pairs, &cl, &err))
+		for (i = 0; i < cl.len; i++)
+			if (vd_container_remove(d, cl.items[i].id, true, true, &err))
+				fprintf(stderr, "cleanup: %s\n", vd_error_msg(&err));
+	if (!vd_network_list(d, pairs, &nl, &err))
+		for (i = 0; i < nl.len; i++)
+			if (vd_network_remove(d, nl.items[i].id, &err))
+				fprintf(stderr, "cleanup: %s\n", vd_error_msg(&err));
+	/* tests may remove their own volumes; the product never does */
+	if (!vd_volume_list(d, pairs, &vl, &err))
+		for (i = 0; i < vl.len; i++) {
+			char path[512];
+
+			snprintf(path, sizeof(path), "/volumes/%s", vl.items[i].name);
+			if (vd_docker_delete(d, path, NULL, &err))
+				fprintf(stderr, "cleanup: %s\n", vd_error_msg(&err));
+		}
+	vd_container_list_release(&cl);
+	vd_network_list_release(&nl);
+	vd_volume_list_release(&vl);
+	vd_error_release(&err);
+}
+
+int itest_group_teardown(void **state)
+{
+	itest_cleanup();
+	vd_docker_free(docker);
+	docker = NULL;
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* voxdeploy integration tests: shared set-up against the real engine.
+ *
+ * Every resource a test makes carries the label io.voxdeploy.test=1 and the
+ * compose project label of this run (itest_project()), so that
+ * itest_cleanup() — called from each test group's teardown, and tests/run
+ * at the very end — removes exactly what the tests made, pass or fail.
+ */
+#ifndef VD_TESTS_ITEST_H
+#define VD_TESTS_ITEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "docker_api/docker.h"
+#include "docker_api/container.h"
+
+/* A connected client (the engine from DOCKER_HOST or the default socket);
+ * fails the test run with a clear message when no engine answers. */
+vd_docker *itest_docker(void);
+/* A project name unique to this process: "vdit<pid>x<time>". */
+const char *itest_project(void);
+/* The fixture images tests/fixtures/build-images makes. */
+const char *itest_busybox_image(void);
+const char *itest_postgres_image(void);
+
+/* A create body for a busybox container running `sh -c script`, labelled
+ * for cleanup; extra_config is spliced into Config (may be NULL, else a
+ * JSON fragment like "\"Healthcheck\":{...}"). Caller frees. */
+char *itest_body(const char *script, const char *extra_config);
+/* Create a labelled busybox container named <project>_<suffix>; returns id. */
+char *itest_create(const char *suffix, const char *script, const char *extra_config);
+
+/* Remove every container, network and volume labelled for this run. */
+void itest_cleanup(void);
+int itest_group_teardown(void **state);
+
+/* Fail the test with the error's message when r != 0. */
+#define itest_ok(r, err) \
+	do { \
+		int r_ = (r); \
+		if (r_) \
+			fail_msg("%s:%d: %d %s", __FILE__, __LINE__, r_, vd_error_msg(err)); \
+	} while (0)
+
+#endif
