@@ -55,9 +55,9 @@ static int summary_parse(yajl_val v, vd_container_summary *s)
 	return 0;
 }
 
-int vd_container_list_parse(const char *json, vd_container_list *out, vd_error *err)
+int vd_container_list_parse(const char *json, vd_container_array *out, vd_error *err)
 {
-	vd_container_list list = { NULL, 0 };
+	vd_container_array list = { NULL, 0 };
 	yajl_val v = vd_json_parse(json, err);
 	size_t i, n;
 	int r = 0;
@@ -87,12 +87,12 @@ int vd_container_list_parse(const char *json, vd_container_list *out, vd_error *
 	list.items = NULL;
 	list.len = 0;
 done:
-	vd_container_list_release(&list);
+	vd_container_array_release(&list);
 	yajl_tree_free(v);
 	return r;
 }
 
-void vd_container_list_release(vd_container_list *list)
+void vd_container_array_release(vd_container_array *list)
 {
 	size_t i;
 
@@ -106,7 +106,7 @@ void vd_container_list_release(vd_container_list *list)
 }
 
 int vd_container_list(vd_docker *d, bool all, const char *const *filter_pairs,
-		      vd_container_list *out, vd_error *err)
+		      vd_container_array *out, vd_error *err)
 {
 	vd_buf query = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;
 	int r;
@@ -719,10 +719,10 @@ static uint64_t u64(yajl_val v, const char *key)
 	return n > 0 ? (uint64_t)n : 0;
 }
 
-int vd_container_stats_parse(const char *json, vd_container_stats *out, vd_error *err)
+int vd_container_stats_parse(const char *json, vd_container_sample *out, vd_error *err)
 {
 	yajl_val v = vd_json_parse(json, err), cpu, mem, st;
-	vd_container_stats s;
+	vd_container_sample s;
 
 	if (!v)
 		return vd_error_prefix(err, "container stats");
@@ -747,15 +747,15 @@ int vd_container_stats_parse(const char *json, vd_container_stats *out, vd_error
 	return 0;
 }
 
-uint64_t vd_container_stats_mem_used(const vd_container_stats *s)
+uint64_t vd_container_stats_mem_used(const vd_container_sample *s)
 {
 	if (s->mem_inactive_file < s->mem_usage)
 		return s->mem_usage - s->mem_inactive_file;
 	return s->mem_usage;
 }
 
-double vd_container_stats_cpu_percent(const vd_container_stats *prev,
-				      const vd_container_stats *cur)
+double vd_container_stats_cpu_percent(const vd_container_sample *prev,
+				      const vd_container_sample *cur)
 {
 	double dcpu, dsys;
 
@@ -766,7 +766,7 @@ double vd_container_stats_cpu_percent(const vd_container_stats *prev,
 	return dcpu / dsys * (double)(cur->online_cpus ? cur->online_cpus : 1) * 100.0;
 }
 
-int vd_container_stats(vd_docker *d, const char *id, vd_container_stats *out, vd_error *err)
+int vd_container_stats(vd_docker *d, const char *id, vd_container_sample *out, vd_error *err)
 {
 	vd_buf path = VD_BUF_INIT, body = VD_BUF_INIT;
 	vd_docker_req req = { .method = "GET", .query = "stream=0&one-shot=1" };

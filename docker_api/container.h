@@ -23,19 +23,19 @@ typedef struct vd_container_summary {
 	vd_kvs labels;
 } vd_container_summary;
 
-typedef struct vd_container_list {
+typedef struct vd_container_array {
 	vd_container_summary *items;
 	size_t len;
-} vd_container_list;
+} vd_container_array;
 
 /* List containers.  filter_pairs: NULL-terminated key, value, ... as in
  * vd_docker_filters_json() (e.g. "label", "com.docker.compose.project=p");
  * a "name" filter is a regexp on the engine's side: anchor it yourself or use
  * vd_container_name_filter(). */
 int vd_container_list(vd_docker *d, bool all, const char *const *filter_pairs,
-		      vd_container_list *out, vd_error *err);
-int vd_container_list_parse(const char *json, vd_container_list *out, vd_error *err);
-void vd_container_list_release(vd_container_list *list);
+		      vd_container_array *out, vd_error *err);
+int vd_container_list_parse(const char *json, vd_container_array *out, vd_error *err);
+void vd_container_array_release(vd_container_array *list);
 /* "^/name$" with regexp metacharacters escaped, into out. */
 int vd_container_name_filter(vd_buf *out, const char *name);
 
@@ -111,7 +111,7 @@ int vd_container_remove(vd_docker *d, const char *id, bool force, bool remove_vo
 int vd_container_wait(vd_docker *d, const char *id, const char *condition, long timeout_ms,
 		      int64_t *exit_code, vd_error *err);
 
-typedef struct vd_container_stats {
+typedef struct vd_container_sample {
 	uint64_t cpu_total;       /* cpu_stats.cpu_usage.total_usage, ns */
 	uint64_t system_cpu;      /* cpu_stats.system_cpu_usage, ns */
 	uint64_t online_cpus;
@@ -120,15 +120,15 @@ typedef struct vd_container_stats {
 	uint64_t mem_inactive_file; /* inactive_file (v2) or total_inactive_file (v1) */
 	uint64_t pids;
 	bool has_memory;
-} vd_container_stats;
+} vd_container_sample;
 
 /* One sample at once (stream=0&one-shot=1: no precpu, diff two yourself). */
-int vd_container_stats(vd_docker *d, const char *id, vd_container_stats *out, vd_error *err);
-int vd_container_stats_parse(const char *json, vd_container_stats *out, vd_error *err);
+int vd_container_stats(vd_docker *d, const char *id, vd_container_sample *out, vd_error *err);
+int vd_container_stats_parse(const char *json, vd_container_sample *out, vd_error *err);
 /* Memory in use as docker stats shows it: usage − inactive_file when smaller. */
-uint64_t vd_container_stats_mem_used(const vd_container_stats *s);
+uint64_t vd_container_stats_mem_used(const vd_container_sample *s);
 /* CPU % between two samples (0 unless both deltas are positive). */
-double vd_container_stats_cpu_percent(const vd_container_stats *prev,
-				      const vd_container_stats *cur);
+double vd_container_stats_cpu_percent(const vd_container_sample *prev,
+				      const vd_container_sample *cur);
 
 #endif

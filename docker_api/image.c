@@ -145,9 +145,9 @@ int vd_image_remove(vd_docker *d, const char *ref, bool force, bool noprune, vd_
 	return r;
 }
 
-int vd_image_list_parse(const char *json, vd_image_list *out, vd_error *err)
+int vd_image_list_parse(const char *json, vd_image_array *out, vd_error *err)
 {
-	vd_image_list list = { NULL, 0 };
+	vd_image_array list = { NULL, 0 };
 	yajl_val v = vd_json_parse(json, err);
 	size_t i, n;
 	int r = 0;
@@ -179,12 +179,12 @@ int vd_image_list_parse(const char *json, vd_image_list *out, vd_error *err)
 	list.items = NULL;
 	list.len = 0;
 done:
-	vd_image_list_release(&list);
+	vd_image_array_release(&list);
 	yajl_tree_free(v);
 	return r;
 }
 
-void vd_image_list_release(vd_image_list *list)
+void vd_image_array_release(vd_image_array *list)
 {
 	size_t i;
 
@@ -197,7 +197,7 @@ void vd_image_list_release(vd_image_list *list)
 	list->len = 0;
 }
 
-int vd_image_list(vd_docker *d, const char *reference, vd_image_list *out, vd_error *err)
+int vd_image_list(vd_docker *d, const char *reference, vd_image_array *out, vd_error *err)
 {
 	vd_buf q = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;
 	const char *pairs[] = { "reference", reference, NULL };

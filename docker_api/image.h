@@ -17,10 +17,10 @@ typedef struct vd_image_info {
 	yajl_val raw;        /* inspect only: the whole answer */
 } vd_image_info;
 
-typedef struct vd_image_list {
+typedef struct vd_image_array {
 	vd_image_info *items;
 	size_t len;
-} vd_image_list;
+} vd_image_array;
 
 /* Inspect by name, id or id prefix; VD_ENOTFOUND when absent. */
 int vd_image_inspect(vd_docker *d, const char *ref, vd_image_info *out, vd_error *err);
@@ -33,8 +33,8 @@ int vd_image_tag(vd_docker *d, const char *source, const char *repo, const char 
 /* Remove an image or one of its tags.  VD_ECONFLICT when a container uses it. */
 int vd_image_remove(vd_docker *d, const char *ref, bool force, bool noprune, vd_error *err);
 /* List images; reference is a filter like "app:*" or NULL for all. */
-int vd_image_list(vd_docker *d, const char *reference, vd_image_list *out, vd_error *err);
-int vd_image_list_parse(const char *json, vd_image_list *out, vd_error *err);
-void vd_image_list_release(vd_image_list *list);
+int vd_image_list(vd_docker *d, const char *reference, vd_image_array *out, vd_error *err);
+int vd_image_list_parse(const char *json, vd_image_array *out, vd_error *err);
+void vd_image_array_release(vd_image_array *list);
 
 #endif

@@ -43,9 +43,9 @@ void vd_network_info_release(vd_network_info *info)
 	memset(info, 0, sizeof(*info));
 }
 
-int vd_network_list_parse(const char *json, vd_network_list *out, vd_error *err)
+int vd_network_list_parse(const char *json, vd_network_array *out, vd_error *err)
 {
-	vd_network_list list = { NULL, 0 };
+	vd_network_array list = { NULL, 0 };
 	yajl_val v = vd_json_parse(json, err);
 	size_t i, n;
 	int r = 0;
@@ -72,12 +72,12 @@ int vd_network_list_parse(const char *json, vd_network_list *out, vd_error *err)
 	list.items = NULL;
 	list.len = 0;
 done:
-	vd_network_list_release(&list);
+	vd_network_array_release(&list);
 	yajl_tree_free(v);
 	return r;
 }
 
-void vd_network_list_release(vd_network_list *list)
+void vd_network_array_release(vd_network_array *list)
 {
 	size_t i;
 
@@ -90,7 +90,7 @@ void vd_network_list_release(vd_network_list *list)
 	list->len = 0;
 }
 
-int vd_network_list(vd_docker *d, const char *const *filter_pairs, vd_network_list *out,
+int vd_network_list(vd_docker *d, const char *const *filter_pairs, vd_network_array *out,
 		    vd_error *err)
 {
 	vd_buf q = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;
@@ -115,7 +115,7 @@ int vd_network_list(vd_docker *d, const char *const *filter_pairs, vd_network_li
 int vd_network_find(vd_docker *d, const char *name, char **out_id, vd_error *err)
 {
 	const char *pairs[] = { "name", name, NULL };
-	vd_network_list list = { NULL, 0 };
+	vd_network_array list = { NULL, 0 };
 	const char *found = NULL;
 	size_t i, hits = 0;
 	int r;
@@ -136,7 +136,7 @@ int vd_network_find(vd_docker *d, const char *name, char **out_id, vd_error *err
 				 "%zu networks are named %s: remove the extra ones", hits, name);
 	else if (!(*out_id = strdup(found)))
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-	vd_network_list_release(&list);
+	vd_network_array_release(&list);
 	return r;
 }
 

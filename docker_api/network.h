@@ -19,16 +19,16 @@ typedef struct vd_network_info {
 	yajl_val raw;   /* inspect only */
 } vd_network_info;
 
-typedef struct vd_network_list {
+typedef struct vd_network_array {
 	vd_network_info *items;
 	size_t len;
-} vd_network_list;
+} vd_network_array;
 
 /* filter_pairs as for vd_docker_filters_json(), or NULL. */
-int vd_network_list(vd_docker *d, const char *const *filter_pairs, vd_network_list *out,
+int vd_network_list(vd_docker *d, const char *const *filter_pairs, vd_network_array *out,
 		    vd_error *err);
-int vd_network_list_parse(const char *json, vd_network_list *out, vd_error *err);
-void vd_network_list_release(vd_network_list *list);
+int vd_network_list_parse(const char *json, vd_network_array *out, vd_error *err);
+void vd_network_array_release(vd_network_array *list);
 /* The id of the network named exactly `name` (caller frees); VD_ENOTFOUND
  * when none, VD_ECONFLICT when several share the name. */
 int vd_network_find(vd_docker *d, const char *name, char **out_id, vd_error *err);

@@ -43,9 +43,9 @@ static int parse_one(const char *json, vd_volume_info *out, vd_error *err)
 	return r;
 }
 
-int vd_volume_list_parse(const char *json, vd_volume_list *out, vd_error *err)
+int vd_volume_list_parse(const char *json, vd_volume_array *out, vd_error *err)
 {
-	vd_volume_list list = { NULL, 0 };
+	vd_volume_array list = { NULL, 0 };
 	yajl_val v = vd_json_parse(json, err), vols;
 	size_t i, n;
 	int r = 0;
@@ -75,12 +75,12 @@ int vd_volume_list_parse(const char *json, vd_volume_list *out, vd_error *err)
 	list.items = NULL;
 	list.len = 0;
 done:
-	vd_volume_list_release(&list);
+	vd_volume_array_release(&list);
 	yajl_tree_free(v);
 	return r;
 }
 
-void vd_volume_list_release(vd_volume_list *list)
+void vd_volume_array_release(vd_volume_array *list)
 {
 	size_t i;
 
@@ -93,7 +93,7 @@ void vd_volume_list_release(vd_volume_list *list)
 	list->len = 0;
 }
 
-int vd_volume_list(vd_docker *d, const char *const *filter_pairs, vd_volume_list *out,
+int vd_volume_list(vd_docker *d, const char *const *filter_pairs, vd_volume_array *out,
 		   vd_error *err)
 {
 	vd_buf q = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;

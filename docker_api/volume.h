@@ -16,15 +16,15 @@ typedef struct vd_volume_info {
 	vd_kvs labels;
 } vd_volume_info;
 
-typedef struct vd_volume_list {
+typedef struct vd_volume_array {
 	vd_volume_info *items;
 	size_t len;
-} vd_volume_list;
+} vd_volume_array;
 
-int vd_volume_list(vd_docker *d, const char *const *filter_pairs, vd_volume_list *out,
+int vd_volume_list(vd_docker *d, const char *const *filter_pairs, vd_volume_array *out,
 		   vd_error *err);
-int vd_volume_list_parse(const char *json, vd_volume_list *out, vd_error *err);
-void vd_volume_list_release(vd_volume_list *list);
+int vd_volume_list_parse(const char *json, vd_volume_array *out, vd_error *err);
+void vd_volume_array_release(vd_volume_array *list);
 
 int vd_volume_inspect(vd_docker *d, const char *name, vd_volume_info *out, vd_error *err);
 void vd_volume_info_release(vd_volume_info *info);

@@ -93,9 +93,9 @@ void itest_cleanup(void)
 	vd_error err = VD_ERROR_INIT;
 	char label[128];
 	const char *pairs[] = { "label", "io.voxdeploy.test=1", "label", label, NULL };
-	vd_container_list cl = { NULL, 0 };
-	vd_network_list nl = { NULL, 0 };
-	vd_volume_list vl = { NULL, 0 };
+	vd_container_array cl = { NULL, 0 };
+	vd_network_array nl = { NULL, 0 };
+	vd_volume_array vl = { NULL, 0 };
 	size_t i;
 
 	snprintf(label, sizeof(label), "com.docker.compose.project=%s", itest_project());
@@ -116,9 +116,9 @@ void itest_cleanup(void)
 			if (vd_docker_delete(d, path, NULL, &err))
 				fprintf(stderr, "cleanup: %s\n", vd_error_msg(&err));
 		}
-	vd_container_list_release(&cl);
-	vd_network_list_release(&nl);
-	vd_volume_list_release(&vl);
+	vd_container_array_release(&cl);
+	vd_network_array_release(&nl);
+	vd_volume_array_release(&vl);
 	vd_error_release(&err);
 }
 
