@@ -2,6 +2,7 @@
 #include "common/error.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -79,4 +80,48 @@ int vd_duration_parse(const char *s, uint64_t *out)
 		return VD_EINVAL;
 	*out = (uint64_t)(total + 0.5);
 	return 0;
+}
+
+int vd_time_parse(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *rest;
+
+	if (!s)
+		return VD_EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!rest)
+		return VD_EINVAL;
+	if (tm.tm_year + 1900 <= 1) {
+		*out = 0;
+		return VD_ENOTFOUND;
+	}
+	if (*rest == '.')
+		rest += 1 + strspn(rest + 1, "0123456789");
+	if (*rest != 'Z' && *rest != '+' && *rest != '-')
+		return VD_EINVAL;
+	*out = (int64_t)timegm(&tm);
+	if (*rest == '+' || *rest == '-') {
+		int hh = 0, mm = 0;
+
+		if (sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2)
+			return VD_EINVAL;
+		*out += (*rest == '+' ? -1 : 1) * (int64_t)(hh * 3600 + mm * 60);
+	}
+	return 0;
+}
+
+void vd_duration_format(int64_t s, char out[32])
+{
+	if (s < 0)
+		s = 0;
+	if (s >= 86400)
+		snprintf(out, 32, "%lldd%lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+	else if (s >= 3600)
+		snprintf(out, 32, "%lldh%lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else if (s >= 60)
+		snprintf(out, 32, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
+	else
+		snprintf(out, 32, "%llds", (long long)s);
 }

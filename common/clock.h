@@ -25,4 +25,13 @@ uint64_t vd_deadline_left_ms(vd_deadline d);
  * bare number of seconds) into milliseconds.  0 or VD_EINVAL. */
 int vd_duration_parse(const char *s, uint64_t *out);
 
+/* Parse an RFC 3339 UTC time as the engine writes it
+ * ("2026-11-26T23:59:01.123456789Z") into unix seconds.  0 or VD_EINVAL;
+ * the engine's zero time ("0001-01-01T00:00:00Z") gives 0 seconds and
+ * VD_ENOTFOUND. */
+int vd_time_parse(const char *s, int64_t *out);
+
+/* "3d4h", "2h13m", "5m2s", "12s" for a number of seconds. */
+void vd_duration_format(int64_t seconds, char out[32]);
+
 #endif

@@ -21,6 +21,7 @@ struct vd_docker {
 	char api[16];
 	char daemon_api[16];
 	char daemon_min_api[16];
+	vd_engine_info engine;
 };
 
 static int curl_ready;
@@ -110,6 +111,16 @@ const char *vd_docker_daemon_api_version(const vd_docker *d)
 const char *vd_docker_daemon_min_api_version(const vd_docker *d)
 {
 	return d->daemon_min_api[0] ? d->daemon_min_api : NULL;
+}
+
+const vd_engine_info *vd_docker_engine(const vd_docker *d)
+{
+	return &d->engine;
+}
+
+static void copy_field(char *dst, size_t size, yajl_val v, const char *key)
+{
+	snprintf(dst, size, "%s", vd_json_str(v, key) ? vd_json_str(v, key) : "");
 }
 
 void vd_docker_set_timeout(vd_docker *d, long timeout_ms)
@@ -548,8 +559,7 @@ int vd_docker_connect(vd_docker *d, vd_error *err)
 			r = vd_error_prefix(err, "GET /version");
 			goto done;
 		}
-		snprintf(d->daemon_api, sizeof(d->daemon_api), "%s",
-			 vd_json_str(v, "ApiVersion") ? vd_json_str(v, "ApiVersion") : "");
+		copy_field(d->daemon_api, sizeof(d->daemon_api), v, "ApiVersion");
 		yajl_tree_free(v);
 		v = NULL;
 	}
@@ -575,8 +585,13 @@ int vd_docker_connect(vd_docker *d, vd_error *err)
 		r = vd_error_prefix(err, "GET /version");
 		goto fail_neg;
 	}
-	snprintf(d->daemon_min_api, sizeof(d->daemon_min_api), "%s",
-		 vd_json_str(v, "MinAPIVersion") ? vd_json_str(v, "MinAPIVersion") : "");
+	copy_field(d->daemon_min_api, sizeof(d->daemon_min_api), v, "MinAPIVersion");
+	copy_field(d->engine.version, sizeof(d->engine.version), v, "Version");
+	copy_field(d->engine.api_version, sizeof(d->engine.api_version), v, "ApiVersion");
+	copy_field(d->engine.min_api_version, sizeof(d->engine.min_api_version), v, "MinAPIVersion");
+	copy_field(d->engine.os, sizeof(d->engine.os), v, "Os");
+	copy_field(d->engine.arch, sizeof(d->engine.arch), v, "Arch");
+	copy_field(d->engine.kernel, sizeof(d->engine.kernel), v, "KernelVersion");
 	r = vd_docker_version_negotiate(d->daemon_api,
 					d->daemon_min_api[0] ? d->daemon_min_api : NULL, pick, err);
 	if (r)

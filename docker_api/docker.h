@@ -49,6 +49,18 @@ const char *vd_docker_daemon_min_api_version(const vd_docker *d);
 /* True when the negotiated version is at least "M.m". */
 bool vd_docker_api_at_least(const vd_docker *d, const char *version);
 
+/* What the engine said about itself in /version (filled by connect). */
+typedef struct vd_engine_info {
+	char version[64];         /* "20.10.24+dfsg1" */
+	char api_version[16];     /* the engine's highest */
+	char min_api_version[16];
+	char os[32];
+	char arch[32];
+	char kernel[128];
+} vd_engine_info;
+
+const vd_engine_info *vd_docker_engine(const vd_docker *d);
+
 /* Default timeout of a plain call (ms); default 30 s. */
 void vd_docker_set_timeout(vd_docker *d, long timeout_ms);
 

@@ -53,7 +53,8 @@ typedef struct vd_logs_demux {
 	vd_buf syserr;         /* payload of a type-3 frame: the engine's own error */
 	uint64_t offset;       /* bytes consumed so far (for messages) */
 	uint64_t frames;       /* complete frames seen */
-	int failed;            /* the first error; every later call returns it */
+	int status;            /* 0, or what every later call returns: the first
+	                        * error, or the callback's VD_LOGS_STOP */
 } vd_logs_demux;
 
 /* raw: the stream has no frames (a TTY).  max_frame 0 → VD_LOGS_MAX_FRAME. */

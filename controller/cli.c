@@ -1,0 +1,243 @@
+#include "controller/cli.h"
+#include "common/log.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct command {
+	const char *name;
+	int (*run)(vd_cli *cli);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "status", vd_cmd_status, "what is deployed: the project's containers, images, health, uptime" },
+	{ "version", vd_cmd_version, "client, engine and negotiated API versions" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"usage: voxdeploy [-C DIR] [-f COMPOSE_FILE] [-p PROJECT] [--state-dir DIR] [-H HOST]\n"
+		"                 [--json] [-q|-v] COMMAND [ARGS]\n"
+		"\n"
+		"voxdeploy deploys a Docker Compose-style stack on one server through the Docker\n"
+		"Engine API: it builds while the old version serves, swaps containers, proves\n"
+		"health and rolls back by itself.\n"
+		"\n"
+		"commands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+		"\n"
+		"global options (before or after the command):\n"
+		"  -C DIR             the project directory (default: .)\n"
+		"  -f FILE            a compose file, repeatable (default: compose.yaml, compose.yml,\n"
+		"                     docker-compose.yml or docker-compose.yaml in DIR)\n"
+		"  -p NAME            the compose project (default: COMPOSE_PROJECT_NAME, the compose\n"
+		"                     file's name:, else DIR's base name)\n"
+		"  --state-dir DIR    journal, lock and current state (default: VOXDEPLOY_STATE_DIR,\n"
+		"                     else /var/lib/voxdeploy)\n"
+		"  -H, --host HOST    the engine: unix:///path or tcp://host:port (default: DOCKER_HOST,\n"
+		"                     else unix:///var/run/docker.sock)\n"
+		"  --json             machine-readable output\n"
+		"  -q, --quiet        errors only;  -v, --verbose  more detail (twice: debug)\n"
+		"  -h, --help         this text;  voxdeploy COMMAND --help for a command's own\n"
+		"\n"
+		"exit codes: 0 done or healthy, 1 deploy failed and the previous version is back,\n"
+		"2 bad input or configuration (nothing changed), 3 failed and the restore failed too,\n"
+		"4 unhealthy, 75 another deploy holds the lock\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int vd_cli_exit_code(int code)
+{
+	switch (code) {
+	case VD_OK:
+		return VD_EXIT_OK;
+	case VD_EINVAL:
+	case VD_ECONNECT:
+	case VD_EUNSUPPORTED:
+		return VD_EXIT_USAGE;
+	case VD_EUNHEALTHY:
+		return VD_EXIT_UNHEALTHY;
+	case VD_ELOCKED:
+		return VD_EXIT_LOCKED;
+	default:
+		return VD_EXIT_FAILED;
+	}
+}
+
+int vd_cli_fail(vd_cli *cli, vd_error *err)
+{
+	vd_print(cli->err ? cli->err : stderr, "voxdeploy: %s\n", vd_error_msg(err));
+	return vd_cli_exit_code(err->code);
+}
+
+/* Global options, recognised anywhere on the line; everything else is kept
+ * in order for the command.  A lone "--" ends option parsing. */
+int vd_cli_parse(int argc, char **argv, vd_cli *cli, vd_error *err)
+{
+	char **rest;
+	int i, n = 0;
+	bool dashdash = false;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->out = stdout;
+	cli->err = stderr;
+	rest = calloc((size_t)argc + 1, sizeof(char *));
+	if (!rest)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **value = NULL;
+
+		if (dashdash || a[0] != '-' || !a[1]) {
+			rest[n++] = argv[i];
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			dashdash = true;
+			rest[n++] = argv[i];
+			continue;
+		}
+		if (!strcmp(a, "--json")) {
+			cli->json = true;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			cli->verbosity = -1;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			cli->verbosity++;
+		} else if (!strcmp(a, "-vv")) {
+			cli->verbosity += 2;
+		} else if (!strcmp(a, "-C")) {
+			value = &cli->dir;
+		} else if (!strcmp(a, "-p") || !strcmp(a, "--project-name")) {
+			value = &cli->project;
+		} else if (!strcmp(a, "--state-dir")) {
+			value = &cli->state_dir;
+		} else if (!strcmp(a, "-H") || !strcmp(a, "--host")) {
+			value = &cli->host;
+		} else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
+			if (cli->n_compose_files == VD_MAX_COMPOSE_FILES) {
+				free(rest);
+				return vd_error_set(err, VD_EINVAL, "at most %d compose files (-f)",
+						    VD_MAX_COMPOSE_FILES);
+			}
+			value = &cli->compose_files[cli->n_compose_files++];
+		} else {
+			/* a command option: the command parses it */
+			rest[n++] = argv[i];
+			continue;
+		}
+		if (value) {
+			if (i + 1 >= argc || !argv[i + 1][0]) {
+				free(rest);
+				return vd_error_set(err, VD_EINVAL, "option %s needs a value", a);
+			}
+			*value = argv[++i];
+		}
+	}
+	cli->argc = n;
+	cli->argv = rest;
+	cli->command = n ? rest[0] : NULL;
+	return 0;
+}
+
+void vd_cli_release(vd_cli *cli)
+{
+	free(cli->argv);
+	cli->argv = NULL;
+}
+
+int vd_cli_docker(vd_cli *cli, vd_docker **out, vd_error *err)
+{
+	vd_docker *d = NULL;
+	int r = vd_docker_new(&d, cli->host, err);
+
+	if (!r)
+		r = vd_docker_connect(d, err);
+	if (r) {
+		vd_docker_free(d);
+		return r;
+	}
+	*out = d;
+	return 0;
+}
+
+bool vd_cli_wants_help(const vd_cli *cli)
+{
+	int i;
+
+	for (i = 1; i < cli->argc; i++)
+		if (!strcmp(cli->argv[i], "-h") || !strcmp(cli->argv[i], "--help"))
+			return true;
+	return false;
+}
+
+static bool wants_help(const vd_cli *cli)
+{
+	int i;
+
+	for (i = 0; i < cli->argc; i++)
+		if (!strcmp(cli->argv[i], "-h") || !strcmp(cli->argv[i], "--help") ||
+		    !strcmp(cli->argv[i], "help"))
+			return true;
+	return false;
+}
+
+int vd_cli_main(int argc, char **argv)
+{
+	vd_error err = VD_ERROR_INIT;
+	const struct command *cmd;
+	vd_cli cli;
+	int rc;
+
+	vd_secret_add_env();
+	if (vd_cli_parse(argc, argv, &cli, &err)) {
+		rc = vd_cli_fail(&cli, &err);
+		fprintf(stderr, "try 'voxdeploy --help'\n");
+		goto done;
+	}
+	vd_log_set_level(cli.verbosity < 0 ? VD_LOG_ERROR :
+			 cli.verbosity == 0 ? VD_LOG_WARN :
+			 cli.verbosity == 1 ? VD_LOG_INFO : VD_LOG_DEBUG);
+	if (!cli.command || (!strcmp(cli.command, "help") && cli.argc == 1) ||
+	    (!find_command(cli.command) && wants_help(&cli))) {
+		usage(cli.command ? stdout : stderr);
+		rc = cli.command ? VD_EXIT_OK : VD_EXIT_USAGE;
+		goto done;
+	}
+	cmd = find_command(cli.command);
+	if (!cmd) {
+		size_t i;
+		vd_buf names = VD_BUF_INIT;
+
+		for (i = 0; i < N_COMMANDS; i++)
+			vd_buf_printf(&names, "%s%s", i ? ", " : "", commands[i].name);
+		vd_error_set(&err, VD_EINVAL, "unknown command '%s' (commands: %s)", cli.command,
+			     vd_buf_cstr(&names));
+		vd_buf_release(&names);
+		rc = vd_cli_fail(&cli, &err);
+		goto done;
+	}
+	rc = cmd->run(&cli);
+done:
+	vd_cli_release(&cli);
+	vd_error_release(&err);
+	vd_secret_clear();
+	return rc;
+}

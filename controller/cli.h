@@ -1,0 +1,68 @@
+/* voxdeploy — the command line: global options, dispatch, exit codes.
+ *
+ * Each command lives in cmd_<name>.c: it parses its own options, calls the
+ * modules, prints, and returns an exit code.  Nothing below the command layer
+ * prints.
+ */
+#ifndef VD_CONTROLLER_CLI_H
+#define VD_CONTROLLER_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/error.h"
+#include "docker_api/docker.h"
+
+/* The exit codes CI acts on (DESIGN.md). */
+enum {
+	VD_EXIT_OK = 0,
+	VD_EXIT_FAILED = 1,          /* deploy failed, previous version restored */
+	VD_EXIT_USAGE = 2,           /* bad input or configuration, nothing changed */
+	VD_EXIT_RESTORE_FAILED = 3,  /* failed and the restore failed too */
+	VD_EXIT_UNHEALTHY = 4,       /* health: unhealthy */
+	VD_EXIT_LOCKED = 75,         /* another deploy holds the lock */
+};
+
+#define VD_MAX_COMPOSE_FILES 16
+
+typedef struct vd_cli {
+	const char *dir;             /* -C */
+	const char *compose_files[VD_MAX_COMPOSE_FILES];  /* -f, repeatable */
+	size_t n_compose_files;
+	const char *project;         /* -p */
+	const char *state_dir;       /* --state-dir */
+	const char *host;            /* --host / DOCKER_HOST */
+	bool json;
+	int verbosity;               /* -q: -1, -v: 1, -vv: 2 */
+	const char *command;
+	int argc;                    /* the command's own arguments */
+	char **argv;                 /* argv[0] is the command name */
+	FILE *out;                   /* stdout unless a test swaps it */
+	FILE *err;
+} vd_cli;
+
+/* Parse argv; global options may stand before or after the command.
+ * VD_EINVAL with a message on bad usage.  `cli` borrows from argv. */
+int vd_cli_parse(int argc, char **argv, vd_cli *cli, vd_error *err);
+void vd_cli_release(vd_cli *cli);
+
+/* Parse, run, print errors; the process exit code. */
+int vd_cli_main(int argc, char **argv);
+
+/* The exit code for a failed call's error code. */
+int vd_cli_exit_code(int code);
+
+/* Print "voxdeploy: <message>" for a failure and return its exit code. */
+int vd_cli_fail(vd_cli *cli, vd_error *err);
+
+/* A connected engine client for the command (-H, DOCKER_HOST, default). */
+int vd_cli_docker(vd_cli *cli, vd_docker **out, vd_error *err);
+
+/* True when the command's own arguments ask for help. */
+bool vd_cli_wants_help(const vd_cli *cli);
+
+/* The commands. */
+int vd_cmd_version(vd_cli *cli);
+int vd_cmd_status(vd_cli *cli);
+
+#endif

@@ -1,0 +1,200 @@
+#include "controller/cli.h"
+#include "controller/project.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "docker_api/container.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define LABEL_PROJECT "com.docker.compose.project"
+#define LABEL_SERVICE "com.docker.compose.service"
+#define LABEL_COMMIT "io.voxdeploy.commit"
+
+struct row {
+	const vd_container_summary *sum;
+	vd_container_info info;
+	bool inspected;
+	int64_t uptime;    /* seconds, -1 when not running */
+};
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	const char *sx = vd_kvs_get(&x->sum->labels, LABEL_SERVICE);
+	const char *sy = vd_kvs_get(&y->sum->labels, LABEL_SERVICE);
+	int c = strcmp(sx ? sx : "", sy ? sy : "");
+
+	return c ? c : strcmp(x->sum->name, y->sum->name);
+}
+
+static const char *row_health(const struct row *r)
+{
+	if (r->inspected && r->info.health)
+		return r->info.health;
+	return NULL;
+}
+
+static void print_json(vd_cli *cli, const char *project, struct row *rows, size_t n)
+{
+	vd_buf out = VD_BUF_INIT;
+	yajl_gen g = vd_jgen_new();
+	size_t i;
+
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "project", project);
+	vd_jgen_str(g, "containers");
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+
+		yajl_gen_map_open(g);
+		vd_jgen_kstr(g, "name", r->sum->name);
+		vd_jgen_kstr(g, "id", r->sum->id);
+		vd_jgen_kstr(g, "service", vd_kvs_get(&r->sum->labels, LABEL_SERVICE));
+		vd_jgen_kstr(g, "image", r->sum->image);
+		vd_jgen_kstr(g, "image_id", r->sum->image_id);
+		vd_jgen_kstr(g, "state", r->inspected ? r->info.status : r->sum->state);
+		vd_jgen_kstr(g, "health", row_health(r));
+		vd_jgen_kstr(g, "status", r->sum->status);
+		vd_jgen_kstr(g, "started_at", r->inspected && r->uptime >= 0 ? r->info.started_at : NULL);
+		vd_jgen_str(g, "uptime_seconds");
+		if (r->uptime >= 0)
+			yajl_gen_integer(g, r->uptime);
+		else
+			yajl_gen_null(g);
+		vd_jgen_kint(g, "restart_count", r->inspected ? r->info.restart_count : 0);
+		vd_jgen_kstr(g, "commit", vd_kvs_get(&r->sum->labels, LABEL_COMMIT));
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	yajl_gen_map_close(g);
+	vd_jgen_finish(g, &out);
+	vd_print(cli->out, "%s\n", vd_buf_cstr(&out));
+	vd_buf_release(&out);
+}
+
+static size_t width(struct row *rows, size_t n, size_t min, const char *(*get)(const struct row *))
+{
+	size_t i, w = min;
+
+	for (i = 0; i < n; i++) {
+		const char *s = get(&rows[i]);
+
+		if (s && strlen(s) > w)
+			w = strlen(s);
+	}
+	return w;
+}
+
+static const char *get_name(const struct row *r) { return r->sum->name; }
+static const char *get_image(const struct row *r) { return r->sum->image; }
+static const char *get_service(const struct row *r)
+{
+	const char *s = vd_kvs_get(&r->sum->labels, LABEL_SERVICE);
+
+	return s ? s : "-";
+}
+
+static void print_table(vd_cli *cli, const char *project, struct row *rows, size_t n)
+{
+	int wn = (int)width(rows, n, 4, get_name), ws = (int)width(rows, n, 7, get_service);
+	int wi = (int)width(rows, n, 5, get_image);
+	size_t i;
+
+	if (!n) {
+		vd_print(cli->out, "project %s: no containers\n", project);
+		return;
+	}
+	vd_print(cli->out, "project %s: %zu container%s\n", project, n, n == 1 ? "" : "s");
+	vd_print(cli->out, "%-*s  %-*s  %-*s  %-10s  %-9s  %s\n", wn, "NAME", ws, "SERVICE", wi,
+		 "IMAGE", "STATE", "HEALTH", "UPTIME");
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		char up[32] = "-";
+
+		if (r->uptime >= 0)
+			vd_duration_format(r->uptime, up);
+		vd_print(cli->out, "%-*s  %-*s  %-*s  %-10s  %-9s  %s\n", wn, r->sum->name, ws,
+			 get_service(r), wi, r->sum->image,
+			 r->inspected ? r->info.status : r->sum->state,
+			 row_health(r) ? row_health(r) : "-", up);
+	}
+}
+
+int vd_cmd_status(vd_cli *cli)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_project proj = { NULL, NULL, 0, NULL };
+	vd_container_array list = { NULL, 0 };
+	struct row *rows = NULL;
+	vd_docker *d = NULL;
+	char label[512];
+	const char *pairs[] = { "label", label, NULL };
+	time_t now = time(NULL);
+	size_t i;
+	int rc = VD_EXIT_OK;
+
+	if (vd_cli_wants_help(cli)) {
+		fprintf(cli->out,
+			"usage: voxdeploy status [--json]\n\n"
+			"List the compose project's containers (found by the label\n"
+			LABEL_PROJECT "): name, service, image, state, health, uptime\n"
+			"and, with --json, ids, restart counts and the deployed commit.\n");
+		return VD_EXIT_OK;
+	}
+	if (cli->argc > 1) {
+		vd_error_set(&err, VD_EINVAL, "status: unexpected argument '%s'", cli->argv[1]);
+		goto fail;
+	}
+	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
+			       &proj, &err))
+		goto fail;
+	if (vd_cli_docker(cli, &d, &err))
+		goto fail;
+	snprintf(label, sizeof(label), LABEL_PROJECT "=%s", proj.name);
+	if (vd_container_list(d, true, pairs, &list, &err))
+		goto fail;
+	rows = calloc(list.len ? list.len : 1, sizeof(*rows));
+	if (!rows) {
+		vd_error_set(&err, VD_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < list.len; i++) {
+		struct row *r = &rows[i];
+		int64_t started;
+
+		r->sum = &list.items[i];
+		r->uptime = -1;
+		/* inspect for health, start time and restarts; a container removed
+		 * meanwhile is simply shown from the list */
+		if (vd_container_inspect(d, r->sum->id, &r->info, &err)) {
+			if (err.code != VD_ENOTFOUND)
+				goto fail;
+			vd_error_release(&err);
+			continue;
+		}
+		r->inspected = true;
+		if (r->info.running && !vd_time_parse(r->info.started_at, &started))
+			r->uptime = (int64_t)now - started;
+	}
+	qsort(rows, list.len, sizeof(*rows), row_cmp);
+	if (cli->json)
+		print_json(cli, proj.name, rows, list.len);
+	else
+		print_table(cli, proj.name, rows, list.len);
+	goto done;
+fail:
+	rc = vd_cli_fail(cli, &err);
+done:
+	for (i = 0; rows && i < list.len; i++)
+		vd_container_info_release(&rows[i].info);
+	free(rows);
+	vd_container_array_release(&list);
+	vd_project_release(&proj);
+	vd_docker_free(d);
+	vd_error_release(&err);
+	return rc;
+}
