@@ -738,9 +738,10 @@ int vd_container_stats_parse(const char *json, vd_container_sample *out, vd_erro
 	s.mem_limit = u64(mem, "limit");
 	s.has_memory = vd_json_get(mem, "usage") != NULL;
 	st = vd_json_get(mem, "stats");
-	/* cgroup v2 calls it inactive_file, v1 total_inactive_file */
-	s.mem_inactive_file = vd_json_get(st, "inactive_file") ? u64(st, "inactive_file")
-							       : u64(st, "total_inactive_file");
+	/* as docker stats: cgroup v1 has total_inactive_file (and an
+	 * inactive_file of the cgroup alone), v2 only inactive_file */
+	s.mem_inactive_file = vd_json_get(st, "total_inactive_file") ? u64(st, "total_inactive_file")
+								     : u64(st, "inactive_file");
 	s.pids = u64(vd_json_get(v, "pids_stats"), "current");
 	yajl_tree_free(v);
 	*out = s;
