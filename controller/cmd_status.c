@@ -32,9 +32,9 @@ static int row_cmp(const void *a, const void *b)
 
 static const char *row_health(const struct row *r)
 {
-	if (r->inspected && r->info.health)
+	if (r->inspected)
 		return r->info.health;
-	return NULL;
+	return vd_container_summary_health(r->sum);
 }
 
 static void print_json(vd_cli *cli, const char *project, struct row *rows, size_t n)
@@ -59,14 +59,20 @@ static void print_json(vd_cli *cli, const char *project, struct row *rows, size_
 		vd_jgen_kstr(g, "state", r->inspected ? r->info.status : r->sum->state);
 		vd_jgen_kstr(g, "health", row_health(r));
 		vd_jgen_kstr(g, "status", r->sum->status);
-		vd_jgen_kstr(g, "started_at", r->inspected && r->uptime >= 0 ? r->info.started_at : NULL);
-		vd_jgen_str(g, "uptime_seconds");
-		if (r->uptime >= 0)
-			yajl_gen_integer(g, r->uptime);
-		else
-			yajl_gen_null(g);
-		vd_jgen_kint(g, "restart_count", r->inspected ? r->info.restart_count : 0);
+		vd_jgen_kint(g, "created", r->sum->created);
 		vd_jgen_kstr(g, "commit", vd_kvs_get(&r->sum->labels, LABEL_COMMIT));
+		if (r->inspected) {
+			vd_jgen_kstr(g, "started_at", r->uptime >= 0 ? r->info.started_at : NULL);
+			vd_jgen_str(g, "uptime_seconds");
+			if (r->uptime >= 0)
+				yajl_gen_integer(g, r->uptime);
+			else
+				yajl_gen_null(g);
+			vd_jgen_kint(g, "restart_count", r->info.restart_count);
+			vd_jgen_kbool(g, "oom_killed", r->info.oom_killed);
+			vd_jgen_kint(g, "exit_code", r->info.exit_code);
+			vd_jgen_kstr(g, "health_output", r->info.health_output);
+		}
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
@@ -113,10 +119,14 @@ static void print_table(vd_cli *cli, const char *project, struct row *rows, size
 		 "IMAGE", "STATE", "HEALTH", "UPTIME");
 	for (i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
-		char up[32] = "-";
+		char up[64];
 
-		if (r->uptime >= 0)
+		if (r->inspected && r->uptime >= 0)
 			vd_duration_format(r->uptime, up);
+		else
+			vd_container_summary_uptime(r->sum, up, sizeof(up));
+		if (!up[0])
+			snprintf(up, sizeof(up), "-");
 		vd_print(cli->out, "%-*s  %-*s  %-*s  %-10s  %-9s  %s\n", wn, r->sum->name, ws,
 			 get_service(r), wi, r->sum->image,
 			 r->inspected ? r->info.status : r->sum->state,
@@ -134,20 +144,30 @@ int vd_cmd_status(vd_cli *cli)
 	char label[512];
 	const char *pairs[] = { "label", label, NULL };
 	time_t now = time(NULL);
+	bool inspect = false;
 	size_t i;
 	int rc = VD_EXIT_OK;
+	int a;
 
 	if (vd_cli_wants_help(cli)) {
 		fprintf(cli->out,
-			"usage: voxdeploy status [--json]\n\n"
+			"usage: voxdeploy status [-l|--long] [--json]\n\n"
 			"List the compose project's containers (found by the label\n"
-			LABEL_PROJECT "): name, service, image, state, health, uptime\n"
-			"and, with --json, ids, restart counts and the deployed commit.\n");
+			LABEL_PROJECT "): name, service, image, state, health and uptime\n"
+			"as the engine reports them; with --json also ids, image ids and the\n"
+			"deployed commit (label " LABEL_COMMIT ").\n\n"
+			"  -l, --long   inspect each container too: exact start time and uptime,\n"
+			"               restart count, OOM kill, exit code, last health check output\n");
 		return VD_EXIT_OK;
 	}
-	if (cli->argc > 1) {
-		vd_error_set(&err, VD_EINVAL, "status: unexpected argument '%s'", cli->argv[1]);
-		goto fail;
+	for (a = 1; a < cli->argc; a++) {
+		if (!strcmp(cli->argv[a], "-l") || !strcmp(cli->argv[a], "--long")) {
+			inspect = true;
+		} else {
+			vd_error_set(&err, VD_EINVAL, "status: unexpected argument '%s' (see voxdeploy status --help)",
+				     cli->argv[a]);
+			goto fail;
+		}
 	}
 	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
 			       &proj, &err))
@@ -168,6 +188,8 @@ int vd_cmd_status(vd_cli *cli)
 
 		r->sum = &list.items[i];
 		r->uptime = -1;
+		if (!inspect)
+			continue;
 		/* inspect for health, start time and restarts; a container removed
 		 * meanwhile is simply shown from the list */
 		if (vd_container_inspect(d, r->sum->id, &r->info, &err)) {

@@ -4,9 +4,8 @@
 
 #include <string.h>
 
-static void print_json(vd_cli *cli, vd_docker *d)
+static void print_json(vd_cli *cli, vd_docker *d, const vd_engine_info *e)
 {
-	const vd_engine_info *e = d ? vd_docker_engine(d) : NULL;
 	vd_buf out = VD_BUF_INIT;
 	yajl_gen g = vd_jgen_new();
 
@@ -41,6 +40,7 @@ static void print_json(vd_cli *cli, vd_docker *d)
 int vd_cmd_version(vd_cli *cli)
 {
 	vd_error err = VD_ERROR_INIT;
+	const vd_engine_info *e = NULL;
 	vd_docker *d = NULL;
 	int rc = VD_EXIT_OK;
 
@@ -56,20 +56,18 @@ int vd_cmd_version(vd_cli *cli)
 		vd_error_set(&err, VD_EINVAL, "version: unexpected argument '%s'", cli->argv[1]);
 		goto fail;
 	}
-	if (vd_cli_docker(cli, &d, &err)) {
+	if (vd_cli_docker(cli, &d, &err) || vd_docker_engine_info(d, &e, &err)) {
 		/* say what we know about ourselves, then why the engine is missing */
 		if (cli->json)
-			print_json(cli, NULL);
+			print_json(cli, NULL, NULL);
 		else
 			vd_print(cli->out, "voxdeploy %s (Engine API %s-%s)\n", VD_VERSION,
 				 VD_DOCKER_API_MIN, VD_DOCKER_API_MAX);
 		goto fail;
 	}
 	if (cli->json) {
-		print_json(cli, d);
+		print_json(cli, d, e);
 	} else {
-		const vd_engine_info *e = vd_docker_engine(d);
-
 		vd_print(cli->out, "voxdeploy %s (Engine API %s-%s)\n", VD_VERSION,
 			 VD_DOCKER_API_MIN, VD_DOCKER_API_MAX);
 		vd_print(cli->out, "engine    %s (API %s, min %s) %s/%s at %s\n", e->version,

@@ -133,6 +133,33 @@ done:
 	return r;
 }
 
+const char *vd_container_summary_health(const vd_container_summary *s)
+{
+	/* the engine's wording: " (healthy)", " (unhealthy)", " (health: starting)" */
+	if (strstr(s->status, "(healthy)"))
+		return "healthy";
+	if (strstr(s->status, "(unhealthy)"))
+		return "unhealthy";
+	if (strstr(s->status, "(health: starting)"))
+		return "starting";
+	return NULL;
+}
+
+void vd_container_summary_uptime(const vd_container_summary *s, char *out, size_t size)
+{
+	size_t n;
+
+	if (!size)
+		return;
+	out[0] = '\0';
+	if (strncmp(s->status, "Up ", 3))
+		return;
+	n = strcspn(s->status + 3, "(");
+	while (n && s->status[3 + n - 1] == ' ')
+		n--;
+	snprintf(out, size, "%.*s", (int)n, s->status + 3);
+}
+
 int vd_container_name_filter(vd_buf *out, const char *name)
 {
 	const char *p;

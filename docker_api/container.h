@@ -36,6 +36,13 @@ int vd_container_list(vd_docker *d, bool all, const char *const *filter_pairs,
 		      vd_container_array *out, vd_error *err);
 int vd_container_list_parse(const char *json, vd_container_array *out, vd_error *err);
 void vd_container_array_release(vd_container_array *list);
+/* The health the engine shows in a list entry's Status ("Up 5 minutes
+ * (healthy)"): "healthy", "unhealthy", "starting", or NULL without one. */
+const char *vd_container_summary_health(const vd_container_summary *s);
+/* How long it has been up, as the engine words it ("5 minutes",
+ * "About an hour"), into out; "" when it is not up. */
+void vd_container_summary_uptime(const vd_container_summary *s, char *out, size_t size);
+
 /* "^/name$" with regexp metacharacters escaped, into out. */
 int vd_container_name_filter(vd_buf *out, const char *name);
 

@@ -22,6 +22,7 @@ struct vd_docker {
 	char daemon_api[16];
 	char daemon_min_api[16];
 	vd_engine_info engine;
+	bool have_engine;
 };
 
 static int curl_ready;
@@ -111,11 +112,6 @@ const char *vd_docker_daemon_api_version(const vd_docker *d)
 const char *vd_docker_daemon_min_api_version(const vd_docker *d)
 {
 	return d->daemon_min_api[0] ? d->daemon_min_api : NULL;
-}
-
-const vd_engine_info *vd_docker_engine(const vd_docker *d)
-{
-	return &d->engine;
 }
 
 static void copy_field(char *dst, size_t size, yajl_val v, const char *key)
@@ -520,6 +516,14 @@ static int perform(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err)
 	}
 	if ((x.status < 200 || x.status >= 300) && x.status != 304) {
 		r = vd_docker_status_error(x.status, vd_buf_cstr(&x.errbody), err);
+		/* "client version 1.44 is too old. Minimum supported API version is
+		 * 1.50": an engine newer than anything we speak */
+		if (x.status == 400 && !req->unversioned && strstr(vd_error_msg(err), "is too old")) {
+			vd_error_prefix(err, "the engine refuses API %s, the newest this voxdeploy "
+					"speaks (%s to %s): upgrade voxdeploy", d->api,
+					VD_DOCKER_API_MIN, VD_DOCKER_API_MAX);
+			err->code = r = VD_EUNSUPPORTED;
+		}
 		goto done;
 	}
 done:
@@ -531,80 +535,88 @@ done:
 	return r;
 }
 
-int vd_docker_connect(vd_docker *d, vd_error *err)
+static void engine_fill(vd_docker *d, yajl_val v)
 {
-	vd_docker_req ping = { .method = "GET", .path = "/_ping", .unversioned = true };
-	vd_docker_req ver = { .method = "GET", .path = "/version" };
-	vd_buf body = VD_BUF_INIT;
-	yajl_val v = NULL;
-	char pick[16];
-	int r;
-
-	if (d->negotiated)
-		return 0;
-	vd_buf_init(&body, 1 << 20);
-	d->daemon_api[0] = '\0';
-	r = perform(d, &ping, &body, err);
-	if (r)
-		goto done;
-	if (!d->daemon_api[0]) {
-		/* no header (an old engine or a proxy): ask /version unversioned */
-		vd_buf_clear(&body);
-		ver.unversioned = true;
-		r = perform(d, &ver, &body, err);
-		if (r)
-			goto done;
-		v = vd_json_parse(vd_buf_cstr(&body), err);
-		if (!v) {
-			r = vd_error_prefix(err, "GET /version");
-			goto done;
-		}
-		copy_field(d->daemon_api, sizeof(d->daemon_api), v, "ApiVersion");
-		yajl_tree_free(v);
-		v = NULL;
-	}
-	r = vd_docker_version_negotiate(d->daemon_api, NULL, pick, err);
-	if (r)
-		goto done;
-	memcpy(d->api, pick, sizeof(d->api));
-	d->negotiated = true;
-	/* the engine's minimum only shows in /version */
-	vd_buf_clear(&body);
-	ver.unversioned = false;
-	r = perform(d, &ver, &body, err);
-	if (r == VD_EAPI && ver.status == 400) {
-		/* "client version 1.44 is too old": learn its minimum unversioned */
-		ver.unversioned = true;
-		vd_buf_clear(&body);
-		r = perform(d, &ver, &body, err);
-	}
-	if (r)
-		goto fail_neg;
-	v = vd_json_parse(vd_buf_cstr(&body), err);
-	if (!v) {
-		r = vd_error_prefix(err, "GET /version");
-		goto fail_neg;
-	}
-	copy_field(d->daemon_min_api, sizeof(d->daemon_min_api), v, "MinAPIVersion");
 	copy_field(d->engine.version, sizeof(d->engine.version), v, "Version");
 	copy_field(d->engine.api_version, sizeof(d->engine.api_version), v, "ApiVersion");
 	copy_field(d->engine.min_api_version, sizeof(d->engine.min_api_version), v, "MinAPIVersion");
 	copy_field(d->engine.os, sizeof(d->engine.os), v, "Os");
 	copy_field(d->engine.arch, sizeof(d->engine.arch), v, "Arch");
 	copy_field(d->engine.kernel, sizeof(d->engine.kernel), v, "KernelVersion");
-	r = vd_docker_version_negotiate(d->daemon_api,
-					d->daemon_min_api[0] ? d->daemon_min_api : NULL, pick, err);
-	if (r)
-		goto fail_neg;
-	vd_log_debug("docker: engine API %s (min %s), using %s", d->daemon_api,
-		     d->daemon_min_api[0] ? d->daemon_min_api : "?", d->api);
-	goto done;
-fail_neg:
-	d->negotiated = false;
-done:
-	yajl_tree_free(v);
+	memcpy(d->daemon_min_api, d->engine.min_api_version, sizeof(d->daemon_min_api));
+	d->have_engine = true;
+}
+
+/* GET /version: slow on the engine's side (it asks containerd and runc for
+ * their versions), so only when someone wants to know. */
+static int fetch_version(vd_docker *d, bool unversioned, vd_error *err)
+{
+	vd_docker_req ver = { .method = "GET", .path = "/version", .unversioned = unversioned };
+	vd_buf body = VD_BUF_INIT;
+	yajl_val v;
+	int r;
+
+	vd_buf_init(&body, 1 << 20);
+	r = perform(d, &ver, &body, err);
+	if (!r) {
+		v = vd_json_parse(vd_buf_cstr(&body), err);
+		if (v)
+			engine_fill(d, v);
+		else
+			r = vd_error_prefix(err, "GET /version");
+		yajl_tree_free(v);
+	}
 	vd_buf_release(&body);
 	return r;
+}
+
+/* Negotiation needs only the ping's Api-Version header: the engine's
+ * minimum matters only when it refuses our pick, which perform() turns into
+ * a clear message. */
+int vd_docker_connect(vd_docker *d, vd_error *err)
+{
+	vd_docker_req ping = { .method = "GET", .path = "/_ping", .unversioned = true };
+	vd_buf body = VD_BUF_INIT;
+	char pick[16];
+	int r;
+
+	if (d->negotiated)
+		return 0;
+	vd_buf_init(&body, 1 << 16);
+	d->daemon_api[0] = '\0';
+	r = perform(d, &ping, &body, err);
+	if (!r && !d->daemon_api[0]) {
+		/* no header (an old engine or a proxy): ask /version unversioned */
+		r = fetch_version(d, true, err);
+		if (!r)
+			memcpy(d->daemon_api, d->engine.api_version, sizeof(d->daemon_api));
+	}
+	if (!r)
+		r = vd_docker_version_negotiate(d->daemon_api, NULL, pick, err);
+	if (!r) {
+		memcpy(d->api, pick, sizeof(d->api));
+		d->negotiated = true;
+		vd_log_debug("docker: engine API %s, using %s", d->daemon_api, d->api);
+	}
+	vd_buf_release(&body);
+	return r;
+}
+
+int vd_docker_engine_info(vd_docker *d, const vd_engine_info **out, vd_error *err)
+{
+	char pick[16];
+	int r = vd_docker_connect(d, err);
+
+	if (!r && !d->have_engine)
+		r = fetch_version(d, false, err);
+	if (!r)
+		r = vd_docker_version_negotiate(d->daemon_api,
+						d->daemon_min_api[0] ? d->daemon_min_api : NULL,
+						pick, err);
+	if (r)
+		return r;
+	*out = &d->engine;
+	return 0;
 }
 
 int vd_docker_request(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err)

@@ -42,14 +42,14 @@ const char *vd_docker_host(const vd_docker *d);
 int vd_docker_connect(vd_docker *d, vd_error *err);
 
 /* The negotiated version ("1.41"), the engine's highest and lowest; NULL
- * before vd_docker_connect(). */
+ * before vd_docker_connect() (the lowest: before vd_docker_engine_info()). */
 const char *vd_docker_api_version(const vd_docker *d);
 const char *vd_docker_daemon_api_version(const vd_docker *d);
 const char *vd_docker_daemon_min_api_version(const vd_docker *d);
 /* True when the negotiated version is at least "M.m". */
 bool vd_docker_api_at_least(const vd_docker *d, const char *version);
 
-/* What the engine said about itself in /version (filled by connect). */
+/* What the engine says about itself in /version. */
 typedef struct vd_engine_info {
 	char version[64];         /* "20.10.24+dfsg1" */
 	char api_version[16];     /* the engine's highest */
@@ -59,7 +59,9 @@ typedef struct vd_engine_info {
 	char kernel[128];
 } vd_engine_info;
 
-const vd_engine_info *vd_docker_engine(const vd_docker *d);
+/* Ask the engine (once; the answer is kept) and check its minimum API
+ * against ours: VD_EUNSUPPORTED when it refuses everything we speak. */
+int vd_docker_engine_info(vd_docker *d, const vd_engine_info **out, vd_error *err);
 
 /* Default timeout of a plain call (ms); default 30 s. */
 void vd_docker_set_timeout(vd_docker *d, long timeout_ms);

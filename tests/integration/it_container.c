@@ -319,6 +319,14 @@ static void cli__status_and_version(void **state)
 	assert_string_equal(vd_json_str(v, "project"), itest_project());
 	assert_true(vd_json_len(vd_json_get(v, "containers")) >= 1);
 	yajl_tree_free(v);
+	/* --long inspects: exact uptime and restart count */
+	snprintf(args, sizeof(args), "-p %s status --long --json", itest_project());
+	assert_int_equal(run_cmd(args, out, sizeof(out)), 0);
+	v = vd_json_parse(out, &err);
+	assert_non_null(v);
+	assert_non_null(vd_json_get(vd_json_idx(vd_json_get(v, "containers"), 0), "restart_count"));
+	assert_true(vd_json_int(vd_json_idx(vd_json_get(v, "containers"), 0), "uptime_seconds", -1) >= 0);
+	yajl_tree_free(v);
 	snprintf(args, sizeof(args), "status -p %s", itest_project());
 	assert_int_equal(run_cmd(args, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "NAME"));

@@ -179,6 +179,37 @@ static void container__malformed_answers(void **state)
 	vd_error_release(&err);
 }
 
+static void container__summary_health_and_uptime(void **state)
+{
+	static const struct { const char *status, *health, *uptime; } cases[] = {
+		{ "Up 5 minutes (healthy)", "healthy", "5 minutes" },
+		{ "Up About an hour (unhealthy)", "unhealthy", "About an hour" },
+		{ "Up 2 seconds (health: starting)", "starting", "2 seconds" },
+		{ "Up 3 days", NULL, "3 days" },
+		{ "Up 7 weeks (Paused)", NULL, "7 weeks" },
+		{ "Exited (137) 2 minutes ago", NULL, "" },
+		{ "Created", NULL, "" },
+		{ "", NULL, "" },
+	};
+	vd_container_summary s;
+	char up[64];
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *h;
+
+		s.status = (char *)cases[i].status;
+		h = vd_container_summary_health(&s);
+		if (cases[i].health)
+			assert_string_equal(h, cases[i].health);
+		else
+			assert_null(h);
+		vd_container_summary_uptime(&s, up, sizeof(up));
+		assert_string_equal(up, cases[i].uptime);
+	}
+}
+
 static void container__name_filter(void **state)
 {
 	vd_buf b = VD_BUF_INIT;
@@ -366,6 +397,7 @@ int main(void)
 		cmocka_unit_test(container__inspect_recorded_1_44),
 		cmocka_unit_test(container__inspect_states),
 		cmocka_unit_test(container__malformed_answers),
+		cmocka_unit_test(container__summary_health_and_uptime),
 		cmocka_unit_test(container__name_filter),
 		cmocka_unit_test(container__create_body_below_1_44),
 		cmocka_unit_test(container__create_body_from_1_44),
