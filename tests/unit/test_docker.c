@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -263,6 +265,54 @@ static void docker__stalled_engine_times_out(void **state)
 	vd_error_release(&err);
 }
 
+/* tcp://host:port works like the socket: a fake engine on loopback */
+static void *tcp_serve(void *arg)
+{
+	int fd = *(int *)arg, c, i;
+	static const char reply[] =
+		"HTTP/1.1 200 OK\r\nApi-Version: 1.43\r\nContent-Length: 2\r\n\r\nOK";
+
+	for (i = 0; i < 1 && (c = accept(fd, NULL, NULL)) >= 0; i++) {
+		char buf[4096];
+
+		(void)!read(c, buf, sizeof(buf));
+		(void)!write(c, reply, sizeof(reply) - 1);
+		close(c);
+	}
+	return NULL;
+}
+
+static void docker__tcp_host(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	vd_error err = VD_ERROR_INIT;
+	vd_docker *d = NULL;
+	pthread_t t;
+	char host[64];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	assert_int_equal(pthread_create(&t, NULL, tcp_serve, &fd), 0);
+	snprintf(host, sizeof(host), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+	assert_int_equal(vd_docker_new(&d, host, &err), 0);
+	assert_int_equal(vd_docker_connect(d, &err), 0);
+	assert_string_equal(vd_docker_api_version(d), "1.43");
+	assert_true(vd_docker_api_at_least(d, "1.41"));
+	assert_false(vd_docker_api_at_least(d, "1.44"));
+	vd_docker_free(d);
+	pthread_join(t, NULL);
+	close(fd);
+	/* nobody listening: the tcp flavour of the message */
+	assert_int_equal(vd_docker_new(&d, host, &err), 0);
+	assert_int_equal(vd_docker_connect(d, &err), VD_ECONNECT);
+	assert_non_null(strstr(vd_error_msg(&err), "cannot reach the Docker engine at tcp://127.0.0.1:"));
+	vd_docker_free(d);
+	vd_error_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +324,7 @@ int main(void)
 		cmocka_unit_test(docker__no_socket),
 		cmocka_unit_test(docker__broken_engines),
 		cmocka_unit_test(docker__stalled_engine_times_out),
+		cmocka_unit_test(docker__tcp_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
