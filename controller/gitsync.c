@@ -1,0 +1,253 @@
+#include "controller/gitsync.h"
+
+#include <git2.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vd_git {
+	git_repository *repo;
+	char *workdir;
+};
+
+static int lib_ready;
+
+/* libgit2's last error as ours, with context. */
+static int git_fail(vd_error *err, int code, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return vd_error_set(err, code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+int vd_git_open(const char *dir, vd_git **out, vd_error *err)
+{
+	vd_git *g;
+	const char *wd;
+
+	if (!lib_ready) {
+		git_libgit2_init();
+		lib_ready = 1;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (git_repository_open_ext(&g->repo, dir ? dir : ".", 0, NULL) < 0) {
+		free(g);
+		return vd_error_set(err, VD_EINVAL, "'%s' is not in a git repository", dir ? dir : ".");
+	}
+	wd = git_repository_workdir(g->repo);
+	g->workdir = strdup(wd ? wd : "");
+	if (!g->workdir) {
+		vd_git_free(g);
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
+	*out = g;
+	return 0;
+}
+
+void vd_git_free(vd_git *g)
+{
+	if (!g)
+		return;
+	git_repository_free(g->repo);
+	free(g->workdir);
+	free(g);
+}
+
+const char *vd_git_workdir(const vd_git *g)
+{
+	return g->workdir;
+}
+
+static int lookup_commit(vd_git *g, const char *rev, git_commit **out, vd_error *err)
+{
+	git_object *obj = NULL;
+	int r;
+
+	if (!rev || !*rev)
+		return vd_error_set(err, VD_EINVAL, "empty revision");
+	if (git_revparse_single(&obj, g->repo, rev) < 0)
+		return vd_error_set(err, VD_EINVAL, "unknown revision '%s'", rev);
+	r = git_object_peel((git_object **)out, obj, GIT_OBJECT_COMMIT);
+	git_object_free(obj);
+	if (r < 0)
+		return vd_error_set(err, VD_EINVAL, "revision '%s' is not a commit", rev);
+	return 0;
+}
+
+int vd_git_resolve(vd_git *g, const char *rev, char out[VD_SHA_HEX], vd_error *err)
+{
+	git_commit *c = NULL;
+	int r = lookup_commit(g, rev, &c, err);
+
+	if (r)
+		return r;
+	git_oid_tostr(out, VD_SHA_HEX, git_commit_id(c));
+	git_commit_free(c);
+	return 0;
+}
+
+bool vd_git_has_commit(vd_git *g, const char *sha)
+{
+	git_oid oid;
+	git_commit *c = NULL;
+
+	if (!sha || git_oid_fromstrp(&oid, sha) < 0)
+		return false;
+	if (git_commit_lookup(&c, g->repo, &oid) < 0)
+		return false;
+	git_commit_free(c);
+	return true;
+}
+
+const char *vd_change_status_name(enum vd_change_status s)
+{
+	switch (s) {
+	case VD_CHANGE_ADDED: return "added";
+	case VD_CHANGE_MODIFIED: return "modified";
+	case VD_CHANGE_DELETED: return "deleted";
+	case VD_CHANGE_RENAMED: return "renamed";
+	case VD_CHANGE_COPIED: return "copied";
+	case VD_CHANGE_TYPECHANGE: return "typechange";
+	}
+	return "modified";
+}
+
+static int add_delta(vd_changes *c, size_t *cap, const git_diff_delta *d)
+{
+	vd_change *ch;
+
+	if (c->len == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		vd_change *n = realloc(c->items, ncap * sizeof(*n));
+
+		if (!n)
+			return VD_ENOMEM;
+		c->items = n;
+		*cap = ncap;
+	}
+	ch = &c->items[c->len];
+	memset(ch, 0, sizeof(*ch));
+	switch (d->status) {
+	case GIT_DELTA_ADDED: ch->status = VD_CHANGE_ADDED; break;
+	case GIT_DELTA_DELETED: ch->status = VD_CHANGE_DELETED; break;
+	case GIT_DELTA_RENAMED: ch->status = VD_CHANGE_RENAMED; break;
+	case GIT_DELTA_COPIED: ch->status = VD_CHANGE_COPIED; break;
+	case GIT_DELTA_TYPECHANGE: ch->status = VD_CHANGE_TYPECHANGE; break;
+	default: ch->status = VD_CHANGE_MODIFIED; break;
+	}
+	ch->path = strdup(d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path);
+	if (!ch->path)
+		return VD_ENOMEM;
+	if ((d->status == GIT_DELTA_RENAMED || d->status == GIT_DELTA_COPIED) &&
+	    !(ch->old_path = strdup(d->old_file.path))) {
+		free(ch->path);
+		return VD_ENOMEM;
+	}
+	ch->mode_changed = d->status == GIT_DELTA_MODIFIED && d->old_file.mode != d->new_file.mode;
+	ch->submodule = d->old_file.mode == GIT_FILEMODE_COMMIT || d->new_file.mode == GIT_FILEMODE_COMMIT;
+	c->len++;
+	return 0;
+}
+
+int vd_git_diff(vd_git *g, const char *from, const char *to, vd_changes *out, vd_error *err)
+{
+	git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+	git_diff_find_options find = GIT_DIFF_FIND_OPTIONS_INIT;
+	git_commit *a = NULL, *b = NULL;
+	git_tree *ta = NULL, *tb = NULL;
+	git_diff *diff = NULL;
+	vd_changes c = { NULL, 0 };
+	size_t i, n, cap = 0;
+	int r;
+
+	r = lookup_commit(g, from, &a, err);
+	if (!r)
+		r = lookup_commit(g, to, &b, err);
+	if (r)
+		goto done;
+	if (git_commit_tree(&ta, a) < 0 || git_commit_tree(&tb, b) < 0) {
+		r = git_fail(err, VD_ERR, "read commit tree");
+		goto done;
+	}
+	/* submodules are compared by their pointer only; type changes reported as such */
+	opts.flags = GIT_DIFF_INCLUDE_TYPECHANGE;
+	opts.ignore_submodules = GIT_SUBMODULE_IGNORE_NONE;
+	if (git_diff_tree_to_tree(&diff, g->repo, ta, tb, &opts) < 0) {
+		r = git_fail(err, VD_ERR, "diff");
+		goto done;
+	}
+	find.flags = GIT_DIFF_FIND_RENAMES;
+	if (git_diff_find_similar(diff, &find) < 0) {
+		r = git_fail(err, VD_ERR, "rename detection");
+		goto done;
+	}
+	n = git_diff_num_deltas(diff);
+	for (i = 0; i < n; i++) {
+		if (add_delta(&c, &cap, git_diff_get_delta(diff, i))) {
+			r = vd_error_set(err, VD_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	*out = c;
+	c.items = NULL;
+	c.len = 0;
+done:
+	if (r)
+		vd_error_prefix(err, "diff %s..%s", from, to);
+	vd_changes_release(&c);
+	git_diff_free(diff);
+	git_tree_free(ta);
+	git_tree_free(tb);
+	git_commit_free(a);
+	git_commit_free(b);
+	return r;
+}
+
+void vd_changes_release(vd_changes *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->len; i++) {
+		free(c->items[i].path);
+		free(c->items[i].old_path);
+	}
+	free(c->items);
+	c->items = NULL;
+	c->len = 0;
+}
+
+int vd_git_read(vd_git *g, const char *commit, const char *path, vd_buf *out, vd_error *err)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	int r;
+
+	r = lookup_commit(g, commit, &c, err);
+	if (r)
+		goto done;
+	if (git_commit_tree(&t, c) < 0) {
+		r = git_fail(err, VD_ERR, "read commit tree");
+		goto done;
+	}
+	if (git_tree_entry_bypath(&e, t, path) < 0 || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+		r = vd_error_set(err, VD_ENOTFOUND, "no file '%s' in commit %.12s", path, commit);
+		goto done;
+	}
+	if (git_blob_lookup(&blob, g->repo, git_tree_entry_id(e)) < 0) {
+		r = git_fail(err, VD_ERR, "read blob");
+		goto done;
+	}
+	if (vd_buf_put(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)))
+		r = vd_error_set(err, VD_ETOOBIG, "'%s' is larger than %zu bytes", path, out->max);
+done:
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	git_commit_free(c);
+	return r;
+}
