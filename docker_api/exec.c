@@ -2,6 +2,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ int vd_exec_create_body(const char *const *argv, const vd_exec_opts *opts, vd_bu
 	int r;
 
 	if (!argv || !argv[0])
-		return vd_error_set(err, VD_EINVAL, "exec: no command given");
+		return vd_error_set(err, VD_EINVAL, "no command given");
 	g = vd_jgen_new();
 	if (!g)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
@@ -262,7 +263,7 @@ static void sleep_ms(uint64_t ms)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L };
 
-	while (nanosleep(&ts, &ts) != 0)
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
 

@@ -7,7 +7,7 @@
  * With a TTY there are no frames: the stream is the raw terminal output.
  *
  * vd_logs_demux is the pure, incremental decoder (bytes in, (stream, bytes)
- * out, nothing allocated); vd_logs_read() fetches a container's logs and
+ * out, no copy of the output); vd_logs_read() fetches a container's logs and
  * chooses framed or raw mode from the container's Config.Tty.
  */
 #ifndef VD_DOCKER_API_LOGS_H

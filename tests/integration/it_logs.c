@@ -1,0 +1,335 @@
+/* Integration tests: container logs (framed and TTY) and exec, against the
+ * real engine. */
+#include "itest.h"
+#include "common/clock.h"
+#include "docker_api/exec.h"
+#include "docker_api/logs.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Create, start and wait for a container running `script`; returns its id. */
+static char *run_to_exit(const char *suffix, const char *script, const char *extra,
+			 int64_t *exit_code)
+{
+	vd_docker *d = itest_docker();
+	vd_error err = VD_ERROR_INIT;
+	char *id = itest_create(suffix, script, extra);
+	int64_t code = -1;
+
+	itest_ok(vd_container_start(d, id, &err), &err);
+	itest_ok(vd_container_wait(d, id, "not-running", 30000, &code, &err), &err);
+	if (exit_code)
+		*exit_code = code;
+	vd_error_release(&err);
+	return id;
+}
+
+/* A container that stays up for exec. */
+static char *run_idle(const char *suffix)
+{
+	vd_error err = VD_ERROR_INIT;
+	char *id = itest_create(suffix, "sleep 300", NULL);
+
+	itest_ok(vd_container_start(itest_docker(), id, &err), &err);
+	vd_error_release(&err);
+	return id;
+}
+
+static const char script[] =
+	"echo out1; echo err1 >&2; echo out2; echo err2 >&2; "
+	"i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); done; printf 'no newline'";
+
+static void logs__framed_in_order(void **state)
+{
+	vd_docker *d = itest_docker();
+	vd_error err = VD_ERROR_INIT;
+	vd_buf out = VD_BUF_INIT, errb = VD_BUF_INIT, want = VD_BUF_INIT;
+	bool truncated = true;
+	int64_t code;
+	char *id = run_to_exit("logs", script, NULL, &code);
+	int i;
+
+	assert_int_equal(code, 0);
+	vd_buf_puts(&want, "out1\nout2\n");
+	for (i = 0; i < 200; i++)
+		vd_buf_printf(&want, "line%d\n", i);
+	vd_buf_puts(&want, "no newline");
+
+	itest_ok(vd_logs_collect(d, id, NULL, &out, &errb, &truncated, &err), &err);
+	assert_string_equal(vd_buf_cstr(&out), vd_buf_cstr(&want));
+	assert_string_equal(vd_buf_cstr(&errb), "err1\nerr2\n");
+	assert_false(truncated);
+
+	/* by name as well, with a cap */
+	{
+		char name[160];
+		vd_buf small;
+
+		snprintf(name, sizeof(name), "%s_logs", itest_project());
+		vd_buf_init(&small, 10);
+		itest_ok(vd_logs_collect(d, name, NULL, &small, NULL, &truncated, &err), &err);
+		assert_string_equal(vd_buf_cstr(&small), "out1\nout2\n");
+		assert_true(truncated);
+		vd_buf_release(&small);
+	}
+
+	/* timestamps: each entry starts with an RFC 3339 time */
+	{
+		vd_logs_opts opts = VD_LOGS_OPTS_INIT;
+
+		opts.timestamps = true;
+		vd_buf_clear(&errb);
+		itest_ok(vd_logs_collect(d, id, &opts, NULL, &errb, NULL, &err), &err);
+		assert_true(!strncmp(vd_buf_cstr(&errb), "20", 2));
+		assert_non_null(strstr(vd_buf_cstr(&errb), "Z err1\n"));
+		assert_non_null(strstr(vd_buf_cstr(&errb), "Z err2\n"));
+	}
+
+	/* tail: the last entries only (of one stream: the engine's log file
+	 * orders the two streams as their copiers got to them, not as written) */
+	{
+		vd_logs_opts opts = VD_LOGS_OPTS_INIT;
+		char *tid = run_to_exit("logtail", "echo a; echo b; echo c; printf d", NULL, NULL);
+
+		opts.tail = "3";
+		vd_buf_clear(&out);
+		vd_buf_clear(&errb);
+		itest_ok(vd_logs_collect(d, tid, &opts, &out, &errb, NULL, &err), &err);
+		assert_string_equal(vd_buf_cstr(&out), "b\nc\nd");
+		assert_int_equal(errb.len, 0);
+		free(tid);
+	}
+
+	vd_buf_release(&out);
+	vd_buf_release(&errb);
+	vd_buf_release(&want);
+	vd_error_release(&err);
+	free(id);
+}
+
+static int stop_after_first(int stream, const char *data, size_t len, void *ctx, vd_error *err)
+{
+	size_t *calls = ctx;
+
+	(*calls)++;
+	return VD_LOGS_STOP;
+}
+
+static void logs__stop_from_callback(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+	char *id = run_to_exit("logstop", script, NULL, NULL);
+	size_t calls = 0;
+
+	itest_ok(vd_logs_read(itest_docker(), id, NULL, stop_after_first, &calls, &err), &err);
+	assert_int_equal(calls, 1);
+	assert_null(err.msg);
+	free(id);
+}
+
+static void logs__tty_is_raw(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_buf out = VD_BUF_INIT, errb = VD_BUF_INIT;
+	char *id = run_to_exit("logtty", "echo tty-out; echo tty-err >&2", "\"Tty\":true", NULL);
+
+	itest_ok(vd_logs_collect(itest_docker(), id, NULL, &out, &errb, NULL, &err), &err);
+	/* no frame headers, the terminal's line endings, stderr merged */
+	assert_string_equal(vd_buf_cstr(&out), "tty-out\r\ntty-err\r\n");
+	assert_int_equal(errb.len, 0);
+	vd_buf_release(&out);
+	vd_buf_release(&errb);
+	free(id);
+}
+
+static void logs__follow(void **state)
+{
+	vd_docker *d = itest_docker();
+	vd_error err = VD_ERROR_INIT;
+	vd_buf out = VD_BUF_INIT;
+	vd_logs_opts opts = VD_LOGS_OPTS_INIT;
+	char *id = itest_create("logfollow", "echo a; sleep 2; echo b", NULL);
+	uint64_t t0;
+
+	itest_ok(vd_container_start(d, id, &err), &err);
+	opts.follow = true;
+	opts.idle_timeout_ms = 10000;
+	opts.deadline_ms = 30000;
+	t0 = vd_now_ms();
+	/* ends when the container does */
+	itest_ok(vd_logs_collect(d, id, &opts, &out, NULL, NULL, &err), &err);
+	assert_string_equal(vd_buf_cstr(&out), "a\nb\n");
+	assert_true(vd_now_ms() - t0 >= 1000);
+
+	/* a quiet follow runs into the idle timeout */
+	vd_buf_release(&out);
+	free(id);
+	id = itest_create("logquiet", "echo a; sleep 30", NULL);
+	itest_ok(vd_container_start(d, id, &err), &err);
+	opts.idle_timeout_ms = 1000;
+	t0 = vd_now_ms();
+	assert_int_equal(vd_logs_collect(d, id, &opts, &out, NULL, NULL, &err), VD_ETIMEOUT);
+	assert_true(vd_now_ms() - t0 < 10000);
+	assert_non_null(strstr(vd_error_msg(&err), "logs of "));
+	assert_string_equal(vd_buf_cstr(&out), "a\n");
+	vd_buf_release(&out);
+	vd_error_release(&err);
+	free(id);
+}
+
+static void logs__not_found(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_buf out = VD_BUF_INIT;
+
+	assert_int_equal(vd_logs_collect(itest_docker(), "vd-it-no-such-container", NULL, &out, NULL,
+					 NULL, &err), VD_ENOTFOUND);
+	assert_non_null(strstr(vd_error_msg(&err), "logs of vd-it-no-such-container: "));
+	vd_buf_release(&out);
+	vd_error_release(&err);
+}
+
+static void exec__output_and_exit_code(void **state)
+{
+	static const char *const argv[] = { "sh", "-c", "echo hi; exit 3", NULL };
+	vd_docker *d = itest_docker();
+	vd_error err = VD_ERROR_INIT;
+	vd_exec_result res;
+	char *id = run_idle("exec");
+
+	vd_exec_result_init(&res, 0);
+	itest_ok(vd_exec_run(d, id, argv, NULL, &res, &err), &err);
+	assert_string_equal(vd_buf_cstr(&res.out), "hi\n");
+	assert_int_equal(res.err.len, 0);
+	assert_int_equal(res.exit_code, 3);
+	assert_false(res.truncated);
+	vd_exec_result_release(&res);
+
+	/* environment, working directory, stderr, user */
+	{
+		static const char *const argv2[] = { "sh", "-c", "echo $FOO; pwd; id -u; echo e >&2", NULL };
+		static const char *const env[] = { "FOO=bar baz", NULL };
+		vd_exec_opts opts = VD_EXEC_OPTS_INIT;
+
+		opts.env = env;
+		opts.working_dir = "/tmp";
+		opts.user = "1234";
+		opts.timeout_ms = 20000;
+		vd_exec_result_init(&res, 0);
+		itest_ok(vd_exec_run(d, id, argv2, &opts, &res, &err), &err);
+		assert_string_equal(vd_buf_cstr(&res.out), "bar baz\n/tmp\n1234\n");
+		assert_string_equal(vd_buf_cstr(&res.err), "e\n");
+		assert_int_equal(res.exit_code, 0);
+		vd_exec_result_release(&res);
+	}
+
+	/* lots of output, capped */
+	{
+		static const char *const argv3[] = { "sh", "-c",
+			"i=0; while [ $i -lt 2000 ]; do echo 0123456789012345678901234567890123456789; "
+			"i=$((i+1)); done; echo done >&2", NULL };
+
+		vd_exec_result_init(&res, 1000);
+		itest_ok(vd_exec_run(d, id, argv3, NULL, &res, &err), &err);
+		assert_int_equal(res.out.len, 1000);
+		assert_true(res.truncated);
+		assert_string_equal(vd_buf_cstr(&res.err), "done\n");
+		assert_int_equal(res.exit_code, 0);
+		vd_exec_result_release(&res);
+	}
+
+	/* the three steps one by one */
+	{
+		static const char *const argv4[] = { "sh", "-c", "echo step; exit 0", NULL };
+		vd_buf out = VD_BUF_INIT;
+		vd_logs_sink sink = { .out = &out };
+		vd_exec_state st;
+		char *eid = NULL;
+		int i;
+
+		itest_ok(vd_exec_create(d, id, argv4, NULL, &eid, &err), &err);
+		itest_ok(vd_exec_inspect(d, eid, &st, &err), &err);
+		assert_false(st.running);
+		assert_false(st.exited);
+		itest_ok(vd_exec_start(d, eid, NULL, vd_logs_sink_cb, &sink, &err), &err);
+		assert_string_equal(vd_buf_cstr(&out), "step\n");
+		for (i = 0; i < 50; i++) {
+			itest_ok(vd_exec_inspect(d, eid, &st, &err), &err);
+			if (st.exited)
+				break;
+		}
+		assert_true(st.exited);
+		assert_int_equal(st.exit_code, 0);
+		vd_buf_release(&out);
+		free(eid);
+	}
+	vd_error_release(&err);
+	free(id);
+}
+
+static void exec__timeout_and_errors(void **state)
+{
+	static const char *const argv[] = { "sh", "-c", "echo started; sleep 5", NULL };
+	vd_docker *d = itest_docker();
+	vd_error err = VD_ERROR_INIT;
+	vd_exec_opts opts = VD_EXEC_OPTS_INIT;
+	vd_exec_result res;
+	uint64_t t0;
+	char *id = run_idle("exectimeout");
+	char *stopped;
+
+	opts.timeout_ms = 1000;
+	vd_exec_result_init(&res, 0);
+	t0 = vd_now_ms();
+	assert_int_equal(vd_exec_run(d, id, argv, &opts, &res, &err), VD_ETIMEOUT);
+	assert_true(vd_now_ms() - t0 < 4000);
+	assert_non_null(strstr(vd_error_msg(&err), "exec in "));
+	/* what came before the timeout is kept */
+	assert_string_equal(vd_buf_cstr(&res.out), "started\n");
+	vd_exec_result_release(&res);
+
+	/* a container that is not running: conflict */
+	stopped = run_to_exit("execstopped", "true", NULL, NULL);
+	vd_exec_result_init(&res, 0);
+	assert_int_equal(vd_exec_run(d, stopped, argv, NULL, &res, &err), VD_ECONFLICT);
+	vd_exec_result_release(&res);
+
+	/* no such container */
+	vd_exec_result_init(&res, 0);
+	assert_int_equal(vd_exec_run(d, "vd-it-no-such-container", argv, NULL, &res, &err),
+			 VD_ENOTFOUND);
+	vd_exec_result_release(&res);
+
+	/* a command that does not exist: the engine answers 126/127 or an error */
+	{
+		static const char *const nope[] = { "/no/such/binary", NULL };
+		int r;
+
+		vd_exec_result_init(&res, 0);
+		r = vd_exec_run(d, id, nope, NULL, &res, &err);
+		if (r == 0)
+			assert_true(res.exit_code == 126 || res.exit_code == 127);
+		else
+			assert_non_null(strstr(vd_error_msg(&err), "no such file"));
+		vd_exec_result_release(&res);
+	}
+	vd_error_release(&err);
+	free(stopped);
+	free(id);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(logs__framed_in_order),
+		cmocka_unit_test(logs__stop_from_callback),
+		cmocka_unit_test(logs__tty_is_raw),
+		cmocka_unit_test(logs__follow),
+		cmocka_unit_test(logs__not_found),
+		cmocka_unit_test(exec__output_and_exit_code),
+		cmocka_unit_test(exec__timeout_and_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, itest_group_teardown);
+}
