@@ -124,6 +124,7 @@ static void container__list_filters_exactly(void **state)
 	vd_buf_release(&n2);
 	free(a);
 	free(b);
+	vd_error_release(&err);
 }
 
 static void container__healthcheck_and_stats(void **state)
@@ -161,6 +162,7 @@ static void container__healthcheck_and_stats(void **state)
 	assert_true(vd_container_stats_cpu_percent(&s1, &s2) > 1.0);
 	itest_ok(vd_container_remove(d, id, true, false, &err), &err);
 	free(id);
+	vd_error_release(&err);
 }
 
 static void network__create_connect_and_find(void **state)
@@ -224,6 +226,7 @@ static void network__create_connect_and_find(void **state)
 	free(id);
 	free(net);
 	free(net2);
+	vd_error_release(&err);
 }
 
 static void volume__create_is_idempotent(void **state)
@@ -251,6 +254,7 @@ static void volume__create_is_idempotent(void **state)
 	vd_volume_info_release(&v1);
 	vd_volume_info_release(&v2);
 	assert_int_equal(vd_volume_inspect(d, "voxdeploy-no-such-volume", &v1, &err), VD_ENOTFOUND);
+	vd_error_release(&err);
 }
 
 static void image__tag_list_remove(void **state)
@@ -283,6 +287,7 @@ static void image__tag_list_remove(void **state)
 	itest_ok(vd_image_inspect(d, base.id, &info, &err), &err);
 	vd_image_info_release(&info);
 	vd_image_info_release(&base);
+	vd_error_release(&err);
 }
 
 /* The commands end to end, through the built binary. */
@@ -350,6 +355,7 @@ static void cli__status_and_version(void **state)
 	assert_int_equal(run_cmd("-p", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "option -p needs a value"));
 	free(id);
+	vd_error_release(&err);
 }
 
 int main(void)
