@@ -1,0 +1,401 @@
+/* Integration tests of docker_api/build against a real engine.
+ *
+ * The image is built FROM the local busybox fixture (no registry needed),
+ * and what reached it is read back with GET /containers/{id}/archive from a
+ * container that is created but never started.  Every image built here is
+ * removed in the group teardown, pass or fail.
+ */
+#include "itest.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/json.h"
+#include "docker_api/build.h"
+
+#define MAX_TRACKED 16
+
+static char *images[MAX_TRACKED];   /* built here: removed at the end */
+static size_t n_images;
+static char *tmpdirs[MAX_TRACKED];
+static size_t n_tmpdirs;
+
+static void track_image(const char *id)
+{
+	if (n_images < MAX_TRACKED)
+		images[n_images++] = strdup(id);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static char *make_context(void)
+{
+	char *d = strdup("/tmp/vd-it-build-XXXXXX");
+
+	assert_non_null(d);
+	assert_non_null(mkdtemp(d));
+	if (n_tmpdirs < MAX_TRACKED)
+		tmpdirs[n_tmpdirs++] = d;
+	return d;
+}
+
+static void put(const char *dir, const char *rel, const char *content)
+{
+	char p[512];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	assert_non_null(f = fopen(p, "w"));
+	fputs(content, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void put_dir(const char *dir, const char *rel)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	assert_int_equal(mkdir(p, 0755), 0);
+}
+
+struct progress {
+	char text[16384];
+	size_t lines;
+};
+
+static void on_progress(const char *line, void *ctx)
+{
+	struct progress *p = ctx;
+	size_t used = strlen(p->text);
+
+	p->lines++;
+	snprintf(p->text + used, sizeof(p->text) - used, "%s\n", line);
+}
+
+static char *image_label(const char *image_id, const char *key)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_buf path = VD_BUF_INIT, body = VD_BUF_INIT;
+	yajl_val v;
+	const char *val;
+	char *out = NULL;
+
+	vd_buf_printf(&path, "/images/%s/json", image_id);
+	itest_ok(vd_docker_get(itest_docker(), vd_buf_cstr(&path), NULL, &body, &err), &err);
+	v = vd_json_parse(vd_buf_cstr(&body), &err);
+	assert_non_null(v);
+	val = vd_json_str(vd_json_at(v, "Config", "Labels", NULL), key);
+	if (val)
+		out = strdup(val);
+	yajl_tree_free(v);
+	vd_buf_release(&path);
+	vd_buf_release(&body);
+	return out;
+}
+
+/* Create (not start) a container of the image; returns its id. */
+static char *create_container(const char *image_id)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_buf body = VD_BUF_INIT, out = VD_BUF_INIT, q = VD_BUF_INIT;
+	yajl_gen g = vd_jgen_new();
+	char name[160];
+	yajl_val v;
+	char *id;
+
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "Image", image_id);
+	vd_jgen_str(g, "Cmd");
+	yajl_gen_array_open(g);
+	vd_jgen_str(g, "true");
+	yajl_gen_array_close(g);
+	vd_jgen_str(g, "Labels");
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "io.voxdeploy.test", "1");
+	vd_jgen_kstr(g, "com.docker.compose.project", itest_project());
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	assert_int_equal(vd_jgen_finish(g, &body), 0);
+	snprintf(name, sizeof(name), "%s_build", itest_project());
+	vd_docker_query_add(&q, "name", name);
+	itest_ok(vd_docker_post(itest_docker(), "/containers/create", vd_buf_cstr(&q),
+				vd_buf_cstr(&body), &out, NULL, &err), &err);
+	v = vd_json_parse(vd_buf_cstr(&out), &err);
+	assert_non_null(v);
+	assert_non_null(vd_json_str(v, "Id"));
+	id = strdup(vd_json_str(v, "Id"));
+	yajl_tree_free(v);
+	vd_buf_release(&body);
+	vd_buf_release(&out);
+	vd_buf_release(&q);
+	return id;
+}
+
+struct listing {
+	char names[32][256];
+	char links[32][256];
+	size_t n;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* GET /containers/{id}/archive?path=... : every member name (without a
+ * trailing '/'), sorted; symlink targets by name. */
+static void list_archive(const char *cid, const char *path, struct listing *out)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_buf url = VD_BUF_INIT, q = VD_BUF_INIT, tar = VD_BUF_INIT;
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+
+	vd_buf_init(&tar, 16 << 20);
+	vd_buf_printf(&url, "/containers/%s/archive", cid);
+	vd_docker_query_add(&q, "path", path);
+	itest_ok(vd_docker_get(itest_docker(), vd_buf_cstr(&url), vd_buf_cstr(&q), &tar, &err), &err);
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_memory(a, tar.ptr, tar.len), ARCHIVE_OK);
+	memset(out, 0, sizeof(*out));
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		char *n;
+
+		assert_true(out->n < 32);
+		n = out->names[out->n];
+		snprintf(n, 256, "%s", archive_entry_pathname(e));
+		if (strlen(n) > 1 && n[strlen(n) - 1] == '/')
+			n[strlen(n) - 1] = '\0';
+		if (archive_entry_filetype(e) == AE_IFLNK)
+			snprintf(out->links[out->n], 256, "%s", archive_entry_symlink(e));
+		out->n++;
+	}
+	archive_read_free(a);
+	vd_buf_release(&url);
+	vd_buf_release(&q);
+	vd_buf_release(&tar);
+}
+
+static const char *link_of(const struct listing *l, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->names[i], name))
+			return l->links[i];
+	return NULL;
+}
+
+/* .dockerignore with "**", "!" and a directory reaches the image exactly as
+ * docker would send it; the label option lands on the image; the Dockerfile
+ * and .dockerignore are sent although excluded (or the build could not run)
+ * and the engine then drops them from the context itself. */
+static void it_build__context_and_labels(void **state)
+{
+	vd_build_options opts = VD_BUILD_OPTIONS_INIT;
+	vd_error err = VD_ERROR_INIT;
+	struct progress p = { .lines = 0 };
+	struct listing l, sorted;
+	char *d = make_context(), *id = NULL, *cid, *label, df[256], tag[160], linkp[512];
+	const char *tags[] = { tag, NULL };
+	static const char *const want[] = {
+		"ctx", "ctx/app.txt", "ctx/keep.log", "ctx/link", "ctx/sub", "ctx/sub/deep",
+		"ctx/sub/deep/code.py", "ctx/vendor", "ctx/vendor/keep.txt",
+	};
+	size_t i;
+
+	snprintf(df, sizeof(df), "FROM %s\nCOPY . /ctx/\n", itest_busybox_image());
+	put(d, "Dockerfile", df);
+	put(d, ".dockerignore",
+	    "# what the image must not get\n"
+	    "*.env\n"
+	    "**/*.log\n"
+	    "!keep.log\n"
+	    "node_modules\n"
+	    "vendor\n"
+	    "!vendor/keep.txt\n"
+	    "Dockerfile\n"
+	    ".dockerignore\n");
+	put(d, "app.txt", "app\n");
+	put(d, "prod.env", "TOKEN=secret\n");
+	put(d, "keep.log", "kept\n");
+	put(d, "debug.log", "dropped\n");
+	put_dir(d, "sub");
+	put_dir(d, "sub/deep");
+	put(d, "sub/deep/trace.log", "dropped\n");
+	put(d, "sub/deep/code.py", "print(1)\n");
+	put_dir(d, "node_modules");
+	put(d, "node_modules/index.js", "dropped\n");
+	put_dir(d, "vendor");
+	put(d, "vendor/keep.txt", "kept\n");
+	put(d, "vendor/other.txt", "dropped\n");
+	snprintf(linkp, sizeof(linkp), "%s/link", d);
+	assert_int_equal(symlink("app.txt", linkp), 0);
+
+	snprintf(tag, sizeof(tag), "voxdeploy-test/it-build:%s", itest_project());
+	opts.context_dir = d;
+	opts.tags = tags;
+	opts.progress = on_progress;
+	opts.progress_ctx = &p;
+	opts.deadline_ms = 5 * 60 * 1000;
+	assert_int_equal(vd_kvs_add(&opts.labels, "io.voxdeploy.test", "1"), 0);
+	itest_ok(vd_build_run(itest_docker(), &opts, &id, &err), &err);
+	track_image(id);
+	vd_build_options_release(&opts);
+
+	assert_int_equal(strncmp(id, "sha256:", 7), 0);
+	assert_true(p.lines >= 2);
+	assert_non_null(strstr(p.text, "Step 1/"));
+	assert_non_null(strstr(p.text, "COPY . /ctx/"));
+
+	label = image_label(id, "io.voxdeploy.test");
+	assert_non_null(label);
+	assert_string_equal(label, "1");
+	free(label);
+	/* the tag names the same image */
+	label = image_label(tag, "io.voxdeploy.test");
+	assert_non_null(label);
+	free(label);
+
+	cid = create_container(id);
+	list_archive(cid, "/ctx", &l);
+	sorted = l;
+	qsort(sorted.names, sorted.n, sizeof(sorted.names[0]), name_cmp);
+	for (i = 0; i < sorted.n; i++)
+		fprintf(stderr, "  image has %s\n", sorted.names[i]);
+	assert_int_equal(sorted.n, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < sorted.n; i++)
+		assert_string_equal(sorted.names[i], want[i]);
+	assert_string_equal(link_of(&l, "ctx/link"), "app.txt");
+
+	{
+		char path[256];
+
+		snprintf(path, sizeof(path), "/containers/%s", cid);
+		itest_ok(vd_docker_delete(itest_docker(), path, "force=1", &err), &err);
+	}
+	free(cid);
+	free(id);
+}
+
+static void expect_build_failure(const char *dockerfile, const char *needle,
+				 struct progress *p)
+{
+	vd_build_options opts = VD_BUILD_OPTIONS_INIT;
+	vd_error err = VD_ERROR_INIT;
+	char *d = make_context(), *id = NULL;
+	int r;
+
+	put(d, "Dockerfile", dockerfile);
+	opts.context_dir = d;
+	opts.progress = on_progress;
+	opts.progress_ctx = p;
+	opts.deadline_ms = 5 * 60 * 1000;
+	assert_int_equal(vd_kvs_add(&opts.labels, "io.voxdeploy.test", "1"), 0);
+	r = vd_build_run(itest_docker(), &opts, &id, &err);
+	vd_build_options_release(&opts);
+	if (id)
+		track_image(id);
+	fprintf(stderr, "  build failed as expected: %d %s\n", r, vd_error_msg(&err));
+	assert_int_not_equal(r, 0);
+	assert_null(id);
+	assert_int_equal(strncmp(vd_error_msg(&err), "build: ", 7), 0);
+	if (!strstr(vd_error_msg(&err), needle))
+		fail_msg("error \"%s\" lacks \"%s\"", vd_error_msg(&err), needle);
+	vd_error_release(&err);
+}
+
+/* The base image cannot be pulled (no such image, and no registry here):
+ * the error line's message comes back, although the HTTP status was 200. */
+static void it_build__missing_base_image(void **state)
+{
+	struct progress p = { .lines = 0 };
+
+	expect_build_failure("FROM nonexistent-image-voxdeploy\nRUN true\n",
+			     "nonexistent-image-voxdeploy", &p);
+}
+
+/* A failing RUN: the step's error, and the step's output went to progress. */
+static void it_build__failing_run(void **state)
+{
+	struct progress p = { .lines = 0 };
+	char df[256];
+
+	snprintf(df, sizeof(df), "FROM %s\nRUN echo boom-output && exit 3\n",
+		 itest_busybox_image());
+	expect_build_failure(df, "returned a non-zero code: 3", &p);
+	assert_non_null(strstr(p.text, "boom-output"));
+}
+
+/* A Dockerfile the engine cannot parse: refused before any step runs (an
+ * HTTP error status rather than an error line), with Docker's message. */
+static void it_build__bad_instruction(void **state)
+{
+	struct progress p = { .lines = 0 };
+	char df[256];
+
+	snprintf(df, sizeof(df), "FROM %s\nFROBNICATE now\n", itest_busybox_image());
+	expect_build_failure(df, "FROBNICATE", &p);
+}
+
+/* A Dockerfile that is not there never reaches the engine. */
+static void it_build__missing_dockerfile(void **state)
+{
+	vd_build_options opts = VD_BUILD_OPTIONS_INIT;
+	vd_error err = VD_ERROR_INIT;
+	char *d = make_context(), *id = NULL;
+
+	opts.context_dir = d;
+	opts.dockerfile = "docker/Dockerfile.prod";
+	assert_int_equal(vd_build_run(itest_docker(), &opts, &id, &err), VD_EINVAL);
+	assert_non_null(strstr(vd_error_msg(&err), "docker/Dockerfile.prod"));
+	assert_null(id);
+	vd_error_release(&err);
+}
+
+static int group_teardown(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+	size_t i;
+
+	/* containers first: an image in use cannot go */
+	itest_cleanup();
+	for (i = 0; i < n_images; i++) {
+		char path[256];
+
+		snprintf(path, sizeof(path), "/images/%s", images[i]);
+		if (vd_docker_delete(itest_docker(), path, "force=1", &err))
+			fprintf(stderr, "cleanup: %s\n", vd_error_msg(&err));
+		free(images[i]);
+	}
+	n_images = 0;
+	for (i = 0; i < n_tmpdirs; i++) {
+		nftw(tmpdirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		free(tmpdirs[i]);
+	}
+	n_tmpdirs = 0;
+	vd_error_release(&err);
+	return itest_group_teardown(state);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(it_build__context_and_labels),
+		cmocka_unit_test(it_build__missing_base_image),
+		cmocka_unit_test(it_build__failing_run),
+		cmocka_unit_test(it_build__bad_instruction),
+		cmocka_unit_test(it_build__missing_dockerfile),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, group_teardown);
+}
