@@ -140,9 +140,11 @@ static char *create_container(const char *image_id)
 	return id;
 }
 
+#define MAX_LISTED 128
+
 struct listing {
-	char names[32][256];
-	char links[32][256];
+	char names[MAX_LISTED][256];
+	char links[MAX_LISTED][256];
 	size_t n;
 };
 
@@ -170,7 +172,7 @@ static void list_archive(const char *cid, const char *path, struct listing *out)
 	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
 		char *n;
 
-		assert_true(out->n < 32);
+		assert_true(out->n < MAX_LISTED);
 		n = out->names[out->n];
 		snprintf(n, 256, "%s", archive_entry_pathname(e));
 		if (strlen(n) > 1 && n[strlen(n) - 1] == '/')
@@ -287,6 +289,110 @@ static void it_build__context_and_labels(void **state)
 	free(id);
 }
 
+/* The docker CLI is the oracle for .dockerignore: build one context with
+ * the CLI's classic builder and with voxdeploy, and require the same files
+ * in both images. */
+static void build_with_cli(const char *dir, const char *tag)
+{
+	char cmd[1024];
+	const char *docker = access("/usr/bin/docker", X_OK) ? "docker" : "/usr/bin/docker";
+
+	snprintf(cmd, sizeof(cmd), "DOCKER_BUILDKIT=0 %s build -q --label io.voxdeploy.test=1 -t %s %s "
+		 ">/dev/null 2>&1", docker, tag, dir);
+	if (system(cmd))
+		fail_msg("the docker CLI could not build %s", dir);
+}
+
+static void image_files(const char *image, struct listing *out)
+{
+	vd_error err = VD_ERROR_INIT;
+	char *cid = create_container(image), path[256];
+
+	list_archive(cid, "/ctx", out);
+	qsort(out->names, out->n, sizeof(out->names[0]), name_cmp);
+	snprintf(path, sizeof(path), "/containers/%s", cid);
+	itest_ok(vd_docker_delete(itest_docker(), path, "force=1", &err), &err);
+	free(cid);
+}
+
+static void it_build__dockerignore_same_as_docker_cli(void **state)
+{
+	static const char *const files[] = {
+		"a.py", "b.pyc", "README.md", "docs/guide.md", "docs/img/logo.png",
+		"src/app.py", "src/app.pyc", "src/cache/x.tmp", "src/keep/x.tmp", "deep/a/b/c/trace.log",
+		"deep/a/b/c/code.c", "x1.txt", "x2.txt", "xa.txt", "dir with space/f.txt",
+		"Dockerfile.dev", "secrets/.env", "secrets/public.pem", "build/out.bin",
+		"build/keep/out.bin", "top.log", "nested/top.log",
+	};
+	vd_build_options opts = VD_BUILD_OPTIONS_INIT;
+	vd_error err = VD_ERROR_INIT;
+	struct listing *ours = calloc(1, sizeof(*ours)), *theirs = calloc(1, sizeof(*theirs));
+	char *d = make_context(), *id = NULL, df[256], tag[160], cli_tag[160];
+	const char *tags[] = { tag, NULL };
+	size_t i;
+
+	snprintf(df, sizeof(df), "FROM %s\nCOPY . /ctx/\n", itest_busybox_image());
+	put(d, "Dockerfile", df);
+	put(d, ".dockerignore",
+	    "\xef\xbb\xbf# a BOM, comments, blank lines\n"
+	    "\n"
+	    "  *.pyc  \n"
+	    "docs/**/*.png\n"
+	    "src/cache\n"
+	    "**/*.tmp\n"
+	    "!src/keep/*.tmp\n"
+	    "/top.log\n"
+	    "deep/**/*.log\n"
+	    "x[0-9].txt\n"
+	    "!x2.txt\n"
+	    "secrets/\n"
+	    "!secrets/public.pem\n"
+	    "./build\n"
+	    "!build/keep\n"
+	    "dir?with?space\n"
+	    "Dockerfile*\n");
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char rel[256], *slash;
+
+		snprintf(rel, sizeof(rel), "%s", files[i]);
+		for (slash = strchr(rel, '/'); slash; slash = strchr(slash + 1, '/')) {
+			char full[512];
+
+			*slash = '\0';
+			snprintf(full, sizeof(full), "%s/%s", d, rel);
+			mkdir(full, 0755);  /* exists already after the first file */
+			*slash = '/';
+		}
+		put(d, files[i], "x\n");
+	}
+
+	snprintf(tag, sizeof(tag), "voxdeploy-test/it-build-ours:%s", itest_project());
+	snprintf(cli_tag, sizeof(cli_tag), "voxdeploy-test/it-build-cli:%s", itest_project());
+	opts.context_dir = d;
+	opts.tags = tags;
+	opts.deadline_ms = 5 * 60 * 1000;
+	assert_int_equal(vd_kvs_add(&opts.labels, "io.voxdeploy.test", "1"), 0);
+	itest_ok(vd_build_run(itest_docker(), &opts, &id, &err), &err);
+	track_image(id);
+	vd_build_options_release(&opts);
+	build_with_cli(d, cli_tag);
+	track_image(cli_tag);
+
+	image_files(id, ours);
+	image_files(cli_tag, theirs);
+	for (i = 0; i < ours->n || i < theirs->n; i++)
+		if (i >= ours->n || i >= theirs->n || strcmp(ours->names[i], theirs->names[i]))
+			fail_msg("entry %zu: voxdeploy sent '%s', the docker CLI '%s'", i,
+				 i < ours->n ? ours->names[i] : "(nothing)",
+				 i < theirs->n ? theirs->names[i] : "(nothing)");
+	/* and the comparison compared something */
+	assert_true(ours->n >= 10);
+	free(ours);
+	free(theirs);
+	free(id);
+	vd_error_release(&err);
+}
+
 static void expect_build_failure(const char *dockerfile, const char *needle,
 				 struct progress *p)
 {
@@ -391,6 +497,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(it_build__context_and_labels),
+		cmocka_unit_test(it_build__dockerignore_same_as_docker_cli),
 		cmocka_unit_test(it_build__missing_base_image),
 		cmocka_unit_test(it_build__failing_run),
 		cmocka_unit_test(it_build__bad_instruction),
