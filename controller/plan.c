@@ -188,6 +188,7 @@ int vd_plan_deployed_commit(const char *state_dir, vd_docker *docker, const char
 
 	*out = NULL;
 	*source = NULL;
+	memset(&st, 0, sizeof(st));  /* untouched by a failed load */
 	r = vd_state_load(state_dir, &st, err);
 	if (!r && st.commit) {
 		*out = strdup(st.commit);

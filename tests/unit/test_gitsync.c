@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <git2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,132 +14,7 @@
 #include <unistd.h>
 
 #include "controller/gitsync.h"
-
-struct repo {
-	char dir[256];
-	git_repository *r;
-	git_oid head;
-	int n;
-};
-
-static void repo_init(struct repo *rp)
-{
-	snprintf(rp->dir, sizeof(rp->dir), "/tmp/vd-git-XXXXXX");
-	assert_non_null(mkdtemp(rp->dir));
-	git_libgit2_init();
-	assert_int_equal(git_repository_init(&rp->r, rp->dir, 0), 0);
-	rp->n = 0;
-}
-
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-
-	/* test clean-up only */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
-static void repo_free(struct repo *rp)
-{
-	git_repository_free(rp->r);
-	rm_rf(rp->dir);
-}
-
-static void mkparents(const char *full)
-{
-	char tmp[8192], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", full);
-	for (p = strchr(tmp + 1, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		mkdir(tmp, 0755);
-		*p = '/';
-	}
-}
-
-/* Write (content != NULL) or delete (content == NULL) path, stage it. */
-static void put(struct repo *rp, const char *path, const char *content, int mode)
-{
-	char full[8192];
-	git_index *idx;
-
-	snprintf(full, sizeof(full), "%s/%s", rp->dir, path);
-	assert_int_equal(git_repository_index(&idx, rp->r), 0);
-	if (content) {
-		FILE *f;
-
-		mkparents(full);
-		unlink(full);
-		f = fopen(full, "w");
-		assert_non_null(f);
-		fputs(content, f);
-		fclose(f);
-		chmod(full, (mode_t)mode);
-		assert_int_equal(git_index_add_bypath(idx, path), 0);
-	} else {
-		unlink(full);
-		assert_int_equal(git_index_remove_bypath(idx, path), 0);
-	}
-	assert_int_equal(git_index_write(idx), 0);
-	git_index_free(idx);
-}
-
-static void put_link(struct repo *rp, const char *path, const char *target)
-{
-	char full[8192];
-	git_index *idx;
-
-	snprintf(full, sizeof(full), "%s/%s", rp->dir, path);
-	unlink(full);
-	assert_int_equal(symlink(target, full), 0);
-	assert_int_equal(git_repository_index(&idx, rp->r), 0);
-	assert_int_equal(git_index_add_bypath(idx, path), 0);
-	assert_int_equal(git_index_write(idx), 0);
-	git_index_free(idx);
-}
-
-/* A submodule pointer is a gitlink entry: add one by hand. */
-static void put_gitlink(struct repo *rp, const char *path, const char *sha)
-{
-	git_index_entry e;
-	git_index *idx;
-
-	memset(&e, 0, sizeof(e));
-	e.path = path;
-	e.mode = GIT_FILEMODE_COMMIT;
-	assert_int_equal(git_oid_fromstr(&e.id, sha), 0);
-	assert_int_equal(git_repository_index(&idx, rp->r), 0);
-	assert_int_equal(git_index_add(idx, &e), 0);
-	assert_int_equal(git_index_write(idx), 0);
-	git_index_free(idx);
-}
-
-static void commit(struct repo *rp, char out[VD_SHA_HEX])
-{
-	git_signature *sig;
-	git_index *idx;
-	git_oid tree_id;
-	git_tree *tree;
-	git_commit *parent = NULL;
-	char msg[32];
-
-	assert_int_equal(git_signature_new(&sig, "t", "t@example.invalid", 1700000000 + rp->n, 0), 0);
-	assert_int_equal(git_repository_index(&idx, rp->r), 0);
-	assert_int_equal(git_index_write_tree(&tree_id, idx), 0);
-	assert_int_equal(git_tree_lookup(&tree, rp->r, &tree_id), 0);
-	if (rp->n)
-		assert_int_equal(git_commit_lookup(&parent, rp->r, &rp->head), 0);
-	snprintf(msg, sizeof(msg), "commit %d", rp->n);
-	assert_int_equal(git_commit_create_v(&rp->head, rp->r, "HEAD", sig, sig, NULL, msg, tree,
-					     parent ? 1 : 0, parent), 0);
-	rp->n++;
-	git_oid_tostr(out, VD_SHA_HEX, &rp->head);
-	git_commit_free(parent);
-	git_tree_free(tree);
-	git_index_free(idx);
-	git_signature_free(sig);
-}
+#include "gitrepo.h"
 
 static const vd_change *find(const vd_changes *c, const char *path)
 {
@@ -160,10 +34,10 @@ static void gitsync__resolve(void **state)
 	vd_git *g;
 
 	repo_init(&rp);
-	put(&rp, "README.md", "hello\n", 0644);
-	commit(&rp, a);
-	put(&rp, "README.md", "hello again\n", 0644);
-	commit(&rp, b);
+	repo_put(&rp, "README.md", "hello\n", 0644);
+	repo_commit(&rp, a);
+	repo_put(&rp, "README.md", "hello again\n", 0644);
+	repo_commit(&rp, b);
 	assert_int_equal(vd_git_open(rp.dir, &g, &err), 0);
 	assert_int_equal(vd_git_resolve(g, "HEAD", out, &err), 0);
 	assert_string_equal(out, b);
@@ -195,22 +69,22 @@ static void gitsync__diff_kinds(void **state)
 	vd_git *g;
 
 	repo_init(&rp);
-	put(&rp, "src/main.py", "print('a long enough file to be detected as a rename')\n"
+	repo_put(&rp, "src/main.py", "print('a long enough file to be detected as a rename')\n"
 				 "x = 1\ny = 2\nz = 3\n", 0644);
-	put(&rp, "deploy.sh", "#!/bin/sh\necho deploy\n", 0644);
-	put(&rp, "gone.md", "bye\n", 0644);
-	put(&rp, "link", "a plain file\n", 0644);
-	put(&rp, "same.txt", "unchanged\n", 0644);
-	commit(&rp, a);
-	put(&rp, "src/main.py", NULL, 0);
-	put(&rp, "docs/main.py", "print('a long enough file to be detected as a rename')\n"
+	repo_put(&rp, "deploy.sh", "#!/bin/sh\necho deploy\n", 0644);
+	repo_put(&rp, "gone.md", "bye\n", 0644);
+	repo_put(&rp, "link", "a plain file\n", 0644);
+	repo_put(&rp, "same.txt", "unchanged\n", 0644);
+	repo_commit(&rp, a);
+	repo_put(&rp, "src/main.py", NULL, 0);
+	repo_put(&rp, "docs/main.py", "print('a long enough file to be detected as a rename')\n"
 				  "x = 1\ny = 2\nz = 3\n", 0644);
-	put(&rp, "deploy.sh", "#!/bin/sh\necho deploy\n", 0755);
-	put(&rp, "gone.md", NULL, 0);
-	put(&rp, "new file with spaces\nand a newline.txt", "x\n", 0644);
-	put_link(&rp, "link", "same.txt");
-	put_gitlink(&rp, "vendor/lib", "0123456789abcdef0123456789abcdef01234567");
-	commit(&rp, b);
+	repo_put(&rp, "deploy.sh", "#!/bin/sh\necho deploy\n", 0755);
+	repo_put(&rp, "gone.md", NULL, 0);
+	repo_put(&rp, "new file with spaces\nand a newline.txt", "x\n", 0644);
+	repo_put_link(&rp, "link", "same.txt");
+	repo_put_gitlink(&rp, "vendor/lib", "0123456789abcdef0123456789abcdef01234567");
+	repo_commit(&rp, b);
 
 	assert_int_equal(vd_git_open(rp.dir, &g, &err), 0);
 	assert_int_equal(vd_git_diff(g, a, b, &c, &err), 0);
@@ -262,8 +136,8 @@ static void gitsync__odd_paths_and_reads(void **state)
 	size_t i;
 
 	repo_init(&rp);
-	put(&rp, "Dockerfile", "FROM base\nCOPY . .\n", 0644);
-	commit(&rp, a);
+	repo_put(&rp, "Dockerfile", "FROM base\nCOPY . .\n", 0644);
+	repo_commit(&rp, a);
 	/* a deep path of 100-byte segments, and a non-UTF-8 name */
 	longpath[0] = '\0';
 	for (i = 0; i < 25; i++) {
@@ -275,10 +149,10 @@ static void gitsync__odd_paths_and_reads(void **state)
 		strcat(longpath, "/");
 	}
 	strcat(longpath, "leaf.py");
-	put(&rp, longpath, "x\n", 0644);
-	put(&rp, "bin\xff\xfe.dat", "x\n", 0644);
-	put(&rp, "Dockerfile", "FROM base\nCOPY src/ /app/\n", 0644);
-	commit(&rp, b);
+	repo_put(&rp, longpath, "x\n", 0644);
+	repo_put(&rp, "bin\xff\xfe.dat", "x\n", 0644);
+	repo_put(&rp, "Dockerfile", "FROM base\nCOPY src/ /app/\n", 0644);
+	repo_commit(&rp, b);
 	assert_int_equal(vd_git_open(rp.dir, &g, &err), 0);
 	assert_int_equal(vd_git_diff(g, a, b, &c, &err), 0);
 	assert_int_equal(c.len, 3);
@@ -286,7 +160,7 @@ static void gitsync__odd_paths_and_reads(void **state)
 	assert_non_null(find(&c, "bin\xff\xfe.dat"));
 	vd_changes_release(&c);
 	/* files read from the commit, not the working tree */
-	put(&rp, "Dockerfile", "changed in the work tree only\n", 0644);
+	repo_put(&rp, "Dockerfile", "changed in the work tree only\n", 0644);
 	assert_int_equal(vd_git_read(g, a, "Dockerfile", &buf, &err), 0);
 	assert_string_equal(vd_buf_cstr(&buf), "FROM base\nCOPY . .\n");
 	vd_buf_clear(&buf);

@@ -1,0 +1,27 @@
+/* Test helper: real git repositories made with libgit2 in a temporary
+ * directory, for the gitsync and plan tests. */
+#ifndef VD_TESTS_GITREPO_H
+#define VD_TESTS_GITREPO_H
+
+#include <git2.h>
+
+#include "controller/gitsync.h"
+
+struct repo {
+	char dir[256];
+	git_repository *r;
+	git_oid head;
+	int n;
+};
+
+void repo_init(struct repo *rp);
+void repo_free(struct repo *rp);
+/* Write (content != NULL) or delete (content == NULL) path, stage it. */
+void repo_put(struct repo *rp, const char *path, const char *content, int mode);
+void repo_put_link(struct repo *rp, const char *path, const char *target);
+/* A submodule pointer: a gitlink entry. */
+void repo_put_gitlink(struct repo *rp, const char *path, const char *sha);
+/* Commit what is staged; out receives the commit id. */
+void repo_commit(struct repo *rp, char out[VD_SHA_HEX]);
+
+#endif
