@@ -251,3 +251,163 @@ done:
 	git_commit_free(c);
 	return r;
 }
+
+struct cred_ctx {
+	int tries;
+};
+
+/* Credentials for a fetch: a token over https, the agent or a key over ssh.
+ * libgit2 asks again after a refusal; give up after a few rounds instead of
+ * looping. */
+static int fetch_credentials(git_credential **out, const char *url, const char *user,
+			     unsigned int allowed, void *payload)
+{
+	struct cred_ctx *c = payload;
+	const char *token = getenv("VOXDEPLOY_GIT_TOKEN");
+	const char *key = getenv("VOXDEPLOY_SSH_KEY");
+
+	if (++c->tries > 3)
+		return GIT_EAUTH;
+	if ((allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) && token && *token)
+		return git_credential_userpass_plaintext_new(out, user && *user ? user : "x-access-token",
+							     token);
+	if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+		if (key && *key && c->tries > 1)
+			return git_credential_ssh_key_new(out, user ? user : "git", NULL, key, NULL);
+		return git_credential_ssh_key_from_agent(out, user ? user : "git");
+	}
+	return GIT_PASSTHROUGH;
+}
+
+int vd_git_fetch(vd_git *g, const char *remote_name, char out[VD_SHA_HEX], vd_error *err)
+{
+	git_fetch_options opts = GIT_FETCH_OPTIONS_INIT;
+	struct cred_ctx creds = { 0 };
+	git_remote *remote = NULL;
+	git_reference *head = NULL;
+	git_oid oid;
+	vd_buf ref = VD_BUF_INIT;
+	const char *name = remote_name && *remote_name ? remote_name : "origin";
+	int r = 0;
+
+	if (git_remote_lookup(&remote, g->repo, name) < 0) {
+		r = vd_error_set(err, VD_EINVAL, "no remote named '%s' in the repository", name);
+		goto done;
+	}
+	if (git_repository_head(&head, g->repo) < 0 || !git_reference_is_branch(head)) {
+		r = vd_error_set(err, VD_EINVAL,
+				 "the checkout is not on a branch: cannot tell which branch to fetch");
+		goto done;
+	}
+	opts.callbacks.credentials = fetch_credentials;
+	opts.callbacks.payload = &creds;
+	opts.prune = GIT_FETCH_PRUNE;
+	if (git_remote_fetch(remote, NULL, &opts, "voxdeploy: fetch") < 0) {
+		r = git_fail(err, VD_ECONNECT, "fetch");
+		goto done;
+	}
+	if (vd_buf_printf(&ref, "refs/remotes/%s/%s", name, git_reference_shorthand(head))) {
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (git_reference_name_to_id(&oid, g->repo, vd_buf_cstr(&ref)) < 0) {
+		r = vd_error_set(err, VD_EINVAL, "remote '%s' has no branch '%s'", name,
+				 git_reference_shorthand(head));
+		goto done;
+	}
+	git_oid_tostr(out, VD_SHA_HEX, &oid);
+done:
+	if (r)
+		vd_error_prefix(err, "fetch %s", name);
+	vd_buf_release(&ref);
+	git_reference_free(head);
+	git_remote_free(remote);
+	return r;
+}
+
+int vd_git_local_changes(vd_git *g, vd_changes *out, vd_error *err)
+{
+	git_status_options so = GIT_STATUS_OPTIONS_INIT;
+	git_status_list *list = NULL;
+	vd_changes c = { NULL, 0 };
+	size_t i, n, cap = 0;
+	int r = 0;
+
+	so.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	so.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;  /* no untracked, no ignored */
+	if (git_status_list_new(&list, g->repo, &so) < 0)
+		return git_fail(err, VD_ERR, "read the working tree's status");
+	n = git_status_list_entrycount(list);
+	for (i = 0; i < n; i++) {
+		const git_status_entry *e = git_status_byindex(list, i);
+		const git_diff_delta *d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
+
+		if (!d || e->status == GIT_STATUS_CURRENT)
+			continue;
+		if (add_delta(&c, &cap, d)) {
+			r = vd_error_set(err, VD_ENOMEM, "out of memory");
+			goto done;
+		}
+	}
+	*out = c;
+	c.items = NULL;
+	c.len = 0;
+done:
+	vd_changes_release(&c);
+	git_status_list_free(list);
+	return r;
+}
+
+int vd_git_checkout(vd_git *g, const char *commit, bool force, vd_error *err)
+{
+	git_checkout_options co = GIT_CHECKOUT_OPTIONS_INIT;
+	git_commit *c = NULL;
+	git_reference *head = NULL, *moved = NULL;
+	vd_changes local = { NULL, 0 };
+	vd_buf list = VD_BUF_INIT;
+	size_t i;
+	int r;
+
+	r = lookup_commit(g, commit, &c, err);
+	if (r)
+		goto done;
+	if (!force) {
+		r = vd_git_local_changes(g, &local, err);
+		if (r)
+			goto done;
+		for (i = 0; i < local.len && i < 20; i++)
+			vd_buf_printf(&list, "%s%s", i ? ", " : "", local.items[i].path);
+		if (local.len > 20)
+			vd_buf_printf(&list, " and %zu more", local.len - 20);
+		if (local.len) {
+			r = vd_error_set(err, VD_ECONFLICT,
+					 "%zu tracked file%s changed locally: %s (commit or discard them, "
+					 "or use --force to discard)", local.len, local.len == 1 ? " is" : "s are",
+					 vd_buf_cstr(&list));
+			goto done;
+		}
+	}
+	/* SAFE keeps untracked and ignored files and refuses to overwrite one
+	 * that the new commit tracks; FORCE discards local modifications of
+	 * tracked files only (untracked files are never removed) */
+	co.checkout_strategy = force ? GIT_CHECKOUT_FORCE : GIT_CHECKOUT_SAFE;
+	if (git_checkout_tree(g->repo, (const git_object *)c, &co) < 0) {
+		r = git_fail(err, VD_ECONFLICT, "check out");
+		goto done;
+	}
+	if (git_repository_head(&head, g->repo) == 0 && git_reference_is_branch(head)) {
+		if (git_reference_set_target(&moved, head, git_commit_id(c), "voxdeploy: deploy") < 0)
+			r = git_fail(err, VD_ERR, "move the branch");
+	} else if (git_repository_set_head_detached(g->repo, git_commit_id(c)) < 0) {
+		r = git_fail(err, VD_ERR, "move HEAD");
+	}
+done:
+	if (r)
+		vd_error_prefix(err, "check out %.12s", commit);
+	vd_changes_release(&local);
+	vd_buf_release(&list);
+	git_reference_free(moved);
+	git_reference_free(head);
+	git_commit_free(c);
+	return r;
+}

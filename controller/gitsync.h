@@ -61,4 +61,22 @@ const char *vd_change_status_name(enum vd_change_status s);
  * when the path is not a file in that commit. */
 int vd_git_read(vd_git *g, const char *commit, const char *path, vd_buf *out, vd_error *err);
 
+/* Fetch `remote` (NULL: "origin"): file paths and file://, https (a token
+ * from VOXDEPLOY_GIT_TOKEN, sent as the password), ssh (the ssh agent, or the
+ * key file VOXDEPLOY_SSH_KEY).  out receives the fetched tip of the branch
+ * that is checked out (refs/remotes/<remote>/<branch>).  VD_EINVAL for an
+ * unknown remote or a detached HEAD, VD_ECONNECT when the fetch fails. */
+int vd_git_fetch(vd_git *g, const char *remote, char out[VD_SHA_HEX], vd_error *err);
+
+/* Tracked files with local modifications (staged or not), one per entry of
+ * out (caller releases with vd_changes_release; status MODIFIED, ADDED,
+ * DELETED, TYPECHANGE).  Untracked and ignored files are not listed. */
+int vd_git_local_changes(vd_git *g, vd_changes *out, vd_error *err);
+
+/* Check out `commit` and move the checked-out branch to it (a detached HEAD
+ * stays detached).  Untracked and ignored files (.env) are kept; a tracked
+ * file with local modifications makes it refuse — VD_ECONFLICT listing the
+ * files — unless force, which discards those modifications. */
+int vd_git_checkout(vd_git *g, const char *commit, bool force, vd_error *err);
+
 #endif

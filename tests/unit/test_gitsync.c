@@ -16,6 +16,8 @@
 #include "controller/gitsync.h"
 #include "gitrepo.h"
 
+#include <git2.h>
+
 static const vd_change *find(const vd_changes *c, const char *path)
 {
 	size_t i;
@@ -179,12 +181,118 @@ static void gitsync__odd_paths_and_reads(void **state)
 	vd_error_release(&err);
 }
 
+static char *slurp_file(const char *dir, const char *rel)
+{
+	static char buf[4096];
+	char path[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void write_file(const char *dir, const char *rel, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A server checkout cloned from an upstream repository: fetch the new tip,
+ * check it out, keep .env and ignored files, refuse local modifications
+ * unless forced. */
+static void gitsync__fetch_and_checkout(void **state)
+{
+	struct repo up;
+	char c1[VD_SHA_HEX], c2[VD_SHA_HEX], tip[VD_SHA_HEX], head[VD_SHA_HEX];
+	char server[] = "/tmp/vd-server-XXXXXX", cmd[600];
+	git_repository *cloned = NULL;
+	vd_error err = VD_ERROR_INIT;
+	vd_changes local;
+	vd_git *g;
+
+	repo_init(&up);
+	repo_put(&up, ".gitignore", "logs/\n", 0644);
+	repo_put(&up, "src/app.py", "v1\n", 0644);
+	repo_put(&up, "README.md", "v1\n", 0644);
+	repo_commit(&up, c1);
+	assert_non_null(mkdtemp(server));
+	rmdir(server);
+	assert_int_equal(git_clone(&cloned, up.dir, server, NULL), 0);
+	git_repository_free(cloned);
+	/* what lives only on the server */
+	write_file(server, ".env", "DB_PASSWORD=secret\n");
+	snprintf(cmd, sizeof(cmd), "%s/logs", server);
+	mkdir(cmd, 0755);
+	write_file(server, "logs/bot.log", "log\n");
+
+	repo_put(&up, "src/app.py", "v2\n", 0644);
+	repo_put(&up, "src/new.py", "new\n", 0644);
+	repo_commit(&up, c2);
+
+	assert_int_equal(vd_git_open(server, &g, &err), 0);
+	assert_int_equal(vd_git_fetch(g, NULL, tip, &err), 0);
+	assert_string_equal(tip, c2);
+	assert_int_equal(vd_git_checkout(g, tip, false, &err), 0);
+	assert_int_equal(vd_git_resolve(g, "HEAD", head, &err), 0);
+	assert_string_equal(head, c2);
+	assert_string_equal(slurp_file(server, "src/app.py"), "v2\n");
+	assert_string_equal(slurp_file(server, "src/new.py"), "new\n");
+	assert_string_equal(slurp_file(server, ".env"), "DB_PASSWORD=secret\n");
+	assert_string_equal(slurp_file(server, "logs/bot.log"), "log\n");
+	assert_int_equal(vd_git_local_changes(g, &local, &err), 0);
+	assert_int_equal(local.len, 0);
+	vd_changes_release(&local);
+
+	/* a local edit of a tracked file: refused, named, then forced */
+	write_file(server, "README.md", "edited on the server\n");
+	assert_int_equal(vd_git_checkout(g, c1, false, &err), VD_ECONFLICT);
+	assert_non_null(strstr(vd_error_msg(&err), "1 tracked file is changed locally: README.md"));
+	assert_string_equal(slurp_file(server, "src/app.py"), "v2\n");  /* nothing changed */
+	assert_int_equal(vd_git_checkout(g, c1, true, &err), 0);
+	assert_string_equal(slurp_file(server, "README.md"), "v1\n");
+	assert_string_equal(slurp_file(server, "src/app.py"), "v1\n");
+	assert_null(slurp_file(server, "src/new.py"));
+	assert_string_equal(slurp_file(server, ".env"), "DB_PASSWORD=secret\n");
+
+	/* bad input */
+	assert_int_equal(vd_git_fetch(g, "nowhere", tip, &err), VD_EINVAL);
+	assert_non_null(strstr(vd_error_msg(&err), "no remote named 'nowhere'"));
+	assert_int_equal(vd_git_checkout(g, "nope", false, &err), VD_EINVAL);
+	vd_git_free(g);
+
+	/* an unreachable remote */
+	assert_int_equal(git_repository_open(&cloned, server), 0);
+	assert_int_equal(git_remote_set_url(cloned, "origin", "/nonexistent/repo"), 0);
+	git_repository_free(cloned);
+	assert_int_equal(vd_git_open(server, &g, &err), 0);
+	assert_int_equal(vd_git_fetch(g, "origin", tip, &err), VD_ECONNECT);
+	vd_git_free(g);
+	repo_free(&up);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", server);
+	assert_int_equal(system(cmd), 0);
+	vd_error_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(gitsync__resolve),
 		cmocka_unit_test(gitsync__diff_kinds),
 		cmocka_unit_test(gitsync__odd_paths_and_reads),
+		cmocka_unit_test(gitsync__fetch_and_checkout),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 
