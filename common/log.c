@@ -111,30 +111,37 @@ void vd_secret_clear(void)
 
 int vd_secret_redact(const char *in, vd_buf *out)
 {
-	const char *p = in;
+	bool first[256] = { false };
+	const char *p = in, *run = in;
+	size_t i;
 	int r;
 
+	/* only bytes that begin some secret need a closer look */
+	for (i = 0; i < n_secrets; i++)
+		first[(unsigned char)secrets[i][0]] = true;
 	while (*p) {
-		size_t best = 0, i;
+		size_t best = 0;
 
-		/* the longest secret starting here wins, so that a secret that
-		 * contains another is hidden whole */
-		for (i = 0; i < n_secrets; i++) {
-			size_t l = strlen(secrets[i]);
+		if (first[(unsigned char)*p]) {
+			/* the longest secret starting here wins, so that a secret
+			 * that contains another is hidden whole */
+			for (i = 0; i < n_secrets; i++) {
+				size_t l = strlen(secrets[i]);
 
-			if (l > best && !strncmp(p, secrets[i], l))
-				best = l;
+				if (l > best && !strncmp(p, secrets[i], l))
+					best = l;
+			}
 		}
-		if (best) {
-			r = vd_buf_puts(out, "***");
-			p += best;
-		} else {
-			r = vd_buf_putc(out, *p++);
+		if (!best) {
+			p++;
+			continue;
 		}
-		if (r)
+		if ((r = vd_buf_put(out, run, (size_t)(p - run))) || (r = vd_buf_puts(out, "***")))
 			return r;
+		p += best;
+		run = p;
 	}
-	return 0;
+	return vd_buf_put(out, run, (size_t)(p - run));
 }
 
 static void write_redacted(FILE *f, const char *prefix, const char *fmt, va_list ap)
