@@ -1,7 +1,9 @@
 #include "controller/cli.h"
 #include "controller/gitsync.h"
 #include "controller/plan.h"
+#include "controller/interpolate.h"
 #include "controller/project.h"
+#include "controller/reach.h"
 #include "controller/rules.h"
 #include "controller/state.h"
 #include "common/log.h"
@@ -23,7 +25,10 @@ static void usage(FILE *f)
 		"                 project's containers; none: a first deploy, FULL_RESTART)\n"
 		"  --to REV       the target (default: HEAD of the checkout)\n"
 		"  --type T       auto | full | app-only | no-restart: a manual type overrides\n"
-		"  --rules-only   decide by the file patterns alone\n"
+		"  --rules-only   decide by the file patterns alone (default: image-aware when\n"
+		"                 the compose file builds services: a file COPY'd into an image or\n"
+		"                 under a bind mount needs that service restarted; a file that\n"
+		"                 reaches no image, mount or compose file needs no restart)\n"
 		"\n"
 		"types: NO_RESTART (docs only: nothing restarts), APP_ONLY (rebuild and recreate\n"
 		"the app service), FULL_RESTART (rebuild and recreate every service).  The\n"
@@ -74,7 +79,9 @@ int vd_cmd_plan(vd_cli *cli)
 	vd_git *git = NULL;
 	char *deployed = NULL, *state_dir = NULL;
 	const char *type = NULL;
-	bool is_auto = true;
+	bool is_auto = true, rules_only = false;
+	vd_reach *reach = NULL;
+	vd_kvs dotenv = { NULL, 0 };
 	int a, rc = VD_EXIT_OK;
 
 	memset(&plan, 0, sizeof(plan));
@@ -92,8 +99,10 @@ int vd_cmd_plan(vd_cli *cli)
 			value = &opts.to;
 		else if (!strcmp(arg, "--type"))
 			value = &type;
-		else if (!strcmp(arg, "--rules-only"))
-			continue;  /* image-aware mode comes with the compose model */
+		else if (!strcmp(arg, "--rules-only")) {
+			rules_only = true;
+			continue;
+		}
 		else {
 			vd_error_set(&err, VD_EINVAL, "plan: unknown argument '%s' (see voxdeploy plan --help)",
 				     arg);
@@ -132,6 +141,26 @@ int vd_cmd_plan(vd_cli *cli)
 		}
 		opts.from = deployed;
 	}
+	if (!rules_only) {
+		/* image-aware mode reads the target commit's compose files and
+		 * Dockerfiles; the environment is the shell's over the project's .env */
+		char to[VD_SHA_HEX], *envpath = NULL;
+
+		if (vd_git_resolve(git, opts.to ? opts.to : "HEAD", to, &err))
+			goto fail;
+		if (asprintf(&envpath, "%s/.env", proj.dir) < 0) {
+			vd_error_set(&err, VD_ENOMEM, "out of memory");
+			goto fail;
+		}
+		if (vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &dotenv, &err)) {
+			free(envpath);
+			goto fail;
+		}
+		free(envpath);
+		if (vd_reach_new(git, to, &proj, vd_env_lookup_process_then, &dotenv, NULL, &reach, &err))
+			goto fail;
+		opts.reach = reach;
+	}
 	if (vd_plan_make(git, &opts, &plan, &err))
 		goto fail;
 	if (cli->json) {
@@ -152,6 +181,8 @@ fail:
 	rc = vd_cli_fail(cli, &err);
 done:
 	vd_plan_release(&plan);
+	vd_reach_free(reach);
+	vd_kvs_release(&dotenv);
 	vd_rules_free(rules);
 	vd_docker_free(docker);
 	vd_git_free(git);

@@ -27,14 +27,47 @@ void vd_plan_release(vd_plan *plan)
 	memset(plan, 0, sizeof(*plan));
 }
 
+#define LOWERED_RULE "reaches no image, mount or compose file"
+
+/* One path's tier: the rules, then image-aware mode raises a file that
+ * reaches an image or mount and lowers one that reaches nothing — never a
+ * full_restart pattern's verdict, never infrastructure, never a file of a
+ * service it could not resolve. */
+static vd_tier path_tier(const vd_plan_options *o, const char *path, const char **rule,
+			 char why[512])
+{
+	vd_tier t = vd_rules_classify(o->rules, path, rule);
+	bool by_pattern = *rule != NULL;
+	vd_reach_verdict v;
+
+	if (!vd_reach_active(o->reach))
+		return t;
+	vd_reach_file(o->reach, path, &v);
+	if (v.other || v.app) {
+		vd_tier need = v.other ? VD_TIER_FULL_RESTART : VD_TIER_APP_ONLY;
+
+		if (need > t) {
+			snprintf(why, 512, "%s", v.why);
+			*rule = why;
+			return need;
+		}
+		return t;
+	}
+	if (v.infrastructure || v.unknown || (t == VD_TIER_FULL_RESTART && by_pattern))
+		return t;
+	*rule = LOWERED_RULE;
+	return VD_TIER_NO_RESTART;
+}
+
 /* A rename or copy counts its old path too: the higher of the two decides. */
-static int classify(const vd_rules *rules, const vd_change *ch, vd_plan_file *f)
+static int classify(const vd_plan_options *o, const vd_change *ch, vd_plan_file *f)
 {
 	const char *rule = NULL, *old_rule = NULL;
-	vd_tier t = vd_rules_classify(rules, ch->path, &rule);
+	char why[512], old_why[512];
+	vd_tier t = path_tier(o, ch->path, &rule, why);
 
 	if (ch->old_path) {
-		vd_tier ot = vd_rules_classify(rules, ch->old_path, &old_rule);
+		vd_tier ot = path_tier(o, ch->old_path, &old_rule, old_why);
 
 		if (ot > t) {
 			t = ot;
@@ -49,6 +82,20 @@ static int classify(const vd_rules *rules, const vd_change *ch, vd_plan_file *f)
 	if (!f->path || !f->rule || (ch->old_path && !f->old_path))
 		return VD_ENOMEM;
 	return 0;
+}
+
+/* What the reason says about image-aware mode, or NULL. */
+static const char *mode_note(const vd_plan_options *o, char *buf, size_t size)
+{
+	if (!o->reach)
+		return NULL;
+	if (!vd_reach_active(o->reach))
+		snprintf(buf, size, "rules only: %s", vd_reach_notes(o->reach));
+	else if (*vd_reach_notes(o->reach))
+		snprintf(buf, size, "image-aware, with fallbacks: %s", vd_reach_notes(o->reach));
+	else
+		return NULL;
+	return buf;
 }
 
 static int set_reason(vd_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -74,6 +121,8 @@ int vd_plan_make(vd_git *g, const vd_plan_options *opts, vd_plan *out, vd_error 
 	vd_plan p;
 	vd_changes changes = { NULL, 0 };
 	const vd_plan_file *top = NULL;
+	char note_buf[1024];
+	const char *note = mode_note(opts, note_buf, sizeof(note_buf));
 	size_t i;
 	int r;
 
@@ -106,7 +155,7 @@ int vd_plan_make(vd_git *g, const vd_plan_options *opts, vd_plan *out, vd_error 
 		for (i = 0; i < changes.len; i++) {
 			vd_plan_file *f = &p.files[p.n_files++];
 
-			if (classify(opts->rules, &changes.items[i], f)) {
+			if (classify(opts, &changes.items[i], f)) {
 				r = vd_error_set(err, VD_ENOMEM, "out of memory");
 				goto done;
 			}
@@ -118,9 +167,9 @@ int vd_plan_make(vd_git *g, const vd_plan_options *opts, vd_plan *out, vd_error 
 		if (!changes.len)
 			r = set_reason(&p, "no changes between %.12s and %.12s", p.from, p.to);
 		else
-			r = set_reason(&p, "%zu changed file%s; the highest tier, %s, from %s (rule %s)",
+			r = set_reason(&p, "%zu changed file%s; the highest tier, %s, from %s (%s)%s%s",
 				       changes.len, changes.len == 1 ? "" : "s", vd_tier_name(top->tier),
-				       top->path, top->rule);
+				       top->path, top->rule, note ? "; " : "", note ? note : "");
 	}
 	if (!r && opts->forced) {
 		char *was = p.reason;

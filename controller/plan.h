@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "controller/gitsync.h"
+#include "controller/reach.h"
 #include "controller/rules.h"
 #include "docker_api/docker.h"
 
@@ -16,7 +17,9 @@ typedef struct vd_plan_file {
 	char *old_path;       /* renames and copies: the old path, else NULL */
 	const char *status;   /* added, modified, deleted, renamed, copied, typechange */
 	vd_tier tier;
-	char *rule;           /* the pattern that decided, or "(default)" */
+	char *rule;           /* the pattern that decided, "(default)", or in
+			       * image-aware mode the Dockerfile line or mount that
+			       * raised it, or why it was lowered */
 } vd_plan_file;
 
 typedef struct vd_plan {
@@ -39,6 +42,7 @@ typedef struct vd_plan_options {
 	bool forced;             /* a manual type overrides the files' verdict */
 	vd_tier forced_type;
 	const vd_rules *rules;
+	const vd_reach *reach;   /* image-aware mode; NULL or inactive: the rules alone */
 } vd_plan_options;
 
 /* Decide.  An unknown `to` or given `from` is VD_EINVAL; a deployed commit

@@ -16,6 +16,8 @@
 
 #include "common/json.h"
 #include "controller/plan.h"
+#include "controller/project.h"
+#include "controller/reach.h"
 #include "controller/state.h"
 #include "gitrepo.h"
 
@@ -377,6 +379,210 @@ static void plan__deployed_commit_from_state(void **s)
 	vd_error_release(&err);
 }
 
+/* --- image-aware mode ---------------------------------------------------- */
+
+static const char compose_yml[] =
+	"services:\n"
+	"  voxpersona:\n"
+	"    build:\n"
+	"      context: .\n"
+	"      target: production\n"
+	"    container_name: voxpersona_app\n"
+	"    volumes:\n"
+	"      - ./logs:/app/logs\n"
+	"  postgres:\n"
+	"    image: postgres:15\n"
+	"    volumes:\n"
+	"      - ./sql_scripts:/docker-entrypoint-initdb.d:ro\n"
+	"      - ./pg/postgresql.conf:/etc/postgresql/postgresql.conf:ro\n"
+	"      - pgdata:/var/lib/postgresql/data\n"
+	"volumes:\n"
+	"  pgdata: {}\n";
+
+static const char dockerfile[] =
+	"FROM python:3.11-slim AS builder\n"
+	"COPY requirements.txt .\n"
+	"RUN pip wheel -r requirements.txt -w /wheels\n"
+	"\n"
+	"FROM python:3.11-slim AS docs\n"
+	"COPY docs-src/ /docs/\n"
+	"\n"
+	"FROM python:3.11-slim AS production\n"
+	"COPY --from=builder /wheels /wheels\n"
+	"COPY src/ ./src/\n"
+	"COPY Description/ ./Description/\n"
+	"COPY prompts/ ./prompts/\n";
+
+struct aware {
+	struct repo rp;
+	char base[VD_SHA_HEX];
+	vd_git *g;
+	vd_rules *rules;
+	vd_project proj;
+	char *files[1];
+};
+
+static int aware_setup(void **state)
+{
+	struct aware *a = calloc(1, sizeof(*a));
+	vd_error err = VD_ERROR_INIT;
+
+	repo_init(&a->rp);
+	repo_put(&a->rp, "docker-compose.yml", compose_yml, 0644);
+	repo_put(&a->rp, "Dockerfile", dockerfile, 0644);
+	repo_put(&a->rp, ".dockerignore", "src/tests\n**/*.pyc\n", 0644);
+	repo_put(&a->rp, "requirements.txt", "aiogram\n", 0644);
+	repo_put(&a->rp, "src/bot.py", "print(1)\n", 0644);
+	repo_put(&a->rp, "src/tests/test_bot.py", "assert True\n", 0644);
+	repo_put(&a->rp, "Description/intro.md", "hello\n", 0644);
+	repo_put(&a->rp, "prompts/a.txt", "p\n", 0644);
+	repo_put(&a->rp, "docs-src/index.md", "docs\n", 0644);
+	repo_put(&a->rp, "tools/helper.py", "print(2)\n", 0644);
+	repo_put(&a->rp, ".github/workflows/deploy.yml", "on: push\n", 0644);
+	repo_put(&a->rp, "sql_scripts/init.sql", "create table t(x int);\n", 0644);
+	repo_put(&a->rp, "pg/postgresql.conf", "max_connections = 20\n", 0644);
+	repo_put(&a->rp, "logs/README.md", "logs\n", 0644);
+	repo_put(&a->rp, "README.md", "readme\n", 0644);
+	repo_commit(&a->rp, a->base);
+	assert_int_equal(vd_git_open(a->rp.dir, &a->g, &err), 0);
+	assert_int_equal(vd_rules_default(&a->rules, &err), 0);
+	a->proj.dir = a->rp.dir;
+	assert_int_equal(asprintf(&a->files[0], "%s/docker-compose.yml", a->rp.dir) > 0, 1);
+	a->proj.files = a->files;
+	a->proj.n_files = 1;
+	a->proj.name = (char *)"vp";
+	*state = a;
+	return 0;
+}
+
+static int aware_teardown(void **state)
+{
+	struct aware *a = *state;
+
+	free(a->files[0]);
+	vd_rules_free(a->rules);
+	vd_git_free(a->g);
+	repo_free(&a->rp);
+	free(a);
+	return 0;
+}
+
+/* Commit, plan image-aware from the base, return the plan. */
+static void aware_plan(struct aware *a, vd_plan *p, bool rules_only)
+{
+	vd_plan_options o = { a->base, NULL, NULL, false, VD_TIER_APP_ONLY, a->rules, NULL };
+	vd_error err = VD_ERROR_INIT;
+	vd_reach *reach = NULL;
+	char head[VD_SHA_HEX];
+
+	repo_commit(&a->rp, head);
+	if (!rules_only) {
+		if (vd_reach_new(a->g, head, &a->proj, NULL, NULL, NULL, &reach, &err))
+			fail_msg("reach: %s", vd_error_msg(&err));
+		assert_true(vd_reach_active(reach));
+		o.reach = reach;
+	}
+	if (vd_plan_make(a->g, &o, p, &err))
+		fail_msg("plan: %s", vd_error_msg(&err));
+	vd_reach_free(reach);
+}
+
+static void aware_expect(const vd_plan *p, const char *path, vd_tier tier, const char *rule_part)
+{
+	const vd_plan_file *f = file(p, path);
+
+	if (!f)
+		fail_msg("%s is not in the plan", path);
+	if (f->tier != tier || !strstr(f->rule, rule_part))
+		fail_msg("%s: got %s (%s), want %s (%s)", path, vd_tier_name(f->tier), f->rule,
+			 vd_tier_name(tier), rule_part);
+}
+
+static void plan__aware_doc_copied_into_the_image(void **s)
+{
+	struct aware *a = *s;
+	vd_plan p;
+
+	/* upstream called these docs and deployed stale images */
+	repo_put(&a->rp, "Description/intro.md", "hello again\n", 0644);
+	aware_plan(a, &p, false);
+	assert_int_equal(p.type, VD_TIER_APP_ONLY);
+	aware_expect(&p, "Description/intro.md", VD_TIER_APP_ONLY, "Dockerfile:11 COPY Description (voxpersona)");
+	vd_plan_release(&p);
+	/* the rules alone keep upstream's verdict */
+	repo_put(&a->rp, "Description/intro.md", "hello a third time\n", 0644);
+	aware_plan(a, &p, true);
+	assert_int_equal(p.type, VD_TIER_NO_RESTART);
+	vd_plan_release(&p);
+}
+
+static void plan__aware_lowers_what_reaches_nothing(void **s)
+{
+	struct aware *a = *s;
+	vd_plan p;
+
+	repo_put(&a->rp, "tools/helper.py", "print(3)\n", 0644);                /* never copied */
+	repo_put(&a->rp, ".github/workflows/deploy.yml", "on: [push]\n", 0644);  /* CI only */
+	repo_put(&a->rp, "src/tests/test_bot.py", "assert 1\n", 0644);          /* .dockerignore'd */
+	repo_put(&a->rp, "src/cache.pyc", "x\n", 0644);                         /* .dockerignore'd */
+	repo_put(&a->rp, "docs-src/index.md", "docs v2\n", 0644);               /* an unused stage */
+	aware_plan(a, &p, false);
+	assert_int_equal(p.type, VD_TIER_NO_RESTART);
+	aware_expect(&p, "tools/helper.py", VD_TIER_NO_RESTART, "reaches no image");
+	aware_expect(&p, ".github/workflows/deploy.yml", VD_TIER_NO_RESTART, "reaches no image");
+	aware_expect(&p, "src/tests/test_bot.py", VD_TIER_NO_RESTART, "reaches no image");
+	aware_expect(&p, "docs-src/index.md", VD_TIER_NO_RESTART, "reaches no image");
+	vd_plan_release(&p);
+}
+
+static void plan__aware_raises_mounts_and_keeps_full(void **s)
+{
+	struct aware *a = *s;
+	vd_plan p;
+
+	/* bind-mounted into postgres: another service → FULL_RESTART */
+	repo_put(&a->rp, "pg/postgresql.conf", "max_connections = 30\n", 0644);
+	/* bind-mounted into the app: at least APP_ONLY */
+	repo_put(&a->rp, "logs/README.md", "logs v2\n", 0644);
+	/* a full_restart pattern is never lowered */
+	repo_put(&a->rp, "requirements.txt", "aiogram\nasyncpg\n", 0644);
+	aware_plan(a, &p, false);
+	assert_int_equal(p.type, VD_TIER_FULL_RESTART);
+	aware_expect(&p, "pg/postgresql.conf", VD_TIER_FULL_RESTART, "bind mount pg/postgresql.conf -> /etc/postgresql/postgresql.conf (postgres)");
+	aware_expect(&p, "logs/README.md", VD_TIER_APP_ONLY, "bind mount logs -> /app/logs (voxpersona)");
+	aware_expect(&p, "requirements.txt", VD_TIER_FULL_RESTART, "requirements.txt");
+	vd_plan_release(&p);
+}
+
+static void plan__aware_code_and_infrastructure(void **s)
+{
+	struct aware *a = *s;
+	vd_plan p;
+
+	repo_put(&a->rp, "src/bot.py", "print(4)\n", 0644);
+	repo_put(&a->rp, ".dockerignore", "src/tests\n", 0644);
+	aware_plan(a, &p, false);
+	assert_int_equal(p.type, VD_TIER_APP_ONLY);
+	aware_expect(&p, "src/bot.py", VD_TIER_APP_ONLY, "*.py");
+	/* infrastructure is never lowered: .dockerignore keeps the default tier */
+	aware_expect(&p, ".dockerignore", VD_TIER_APP_ONLY, "(default)");
+	vd_plan_release(&p);
+}
+
+static void plan__aware_unresolvable_dockerfile_falls_back(void **s)
+{
+	struct aware *a = *s;
+	vd_plan p;
+
+	repo_put(&a->rp, "Dockerfile", "FROM python:3.11-slim AS production\nARG APP=src\nCOPY ${APP}/ ./src/\n", 0644);
+	repo_put(&a->rp, "tools/helper.py", "print(5)\n", 0644);
+	aware_plan(a, &p, false);
+	/* the Dockerfile is FULL by its pattern; helper.py keeps the rules' verdict */
+	aware_expect(&p, "tools/helper.py", VD_TIER_APP_ONLY, "*.py");
+	assert_non_null(strstr(p.reason, "uses a variable"));
+	vd_plan_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +603,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(plan__no_changes_first_deploy_missing_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(plan__json_shape, setup, teardown),
 		cmocka_unit_test_setup_teardown(plan__deployed_commit_from_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(plan__aware_doc_copied_into_the_image, aware_setup, aware_teardown),
+		cmocka_unit_test_setup_teardown(plan__aware_lowers_what_reaches_nothing, aware_setup, aware_teardown),
+		cmocka_unit_test_setup_teardown(plan__aware_raises_mounts_and_keeps_full, aware_setup, aware_teardown),
+		cmocka_unit_test_setup_teardown(plan__aware_code_and_infrastructure, aware_setup, aware_teardown),
+		cmocka_unit_test_setup_teardown(plan__aware_unresolvable_dockerfile_falls_back, aware_setup, aware_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
