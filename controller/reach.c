@@ -253,7 +253,7 @@ static int load_compose(vd_reach *r, vd_git *g, const char *commit, const vd_pro
 	char **rels = calloc(proj->n_files + 1, sizeof(char *));
 	vd_compose_options opts = { proj->dir, proj->name, lookup, lookup_ctx };
 	vd_error soft = VD_ERROR_INIT;
-	size_t i;
+	size_t i, n = 0;
 	int rc = 0;
 
 	*out = NULL;
@@ -262,8 +262,40 @@ static int load_compose(vd_reach *r, vd_git *g, const char *commit, const vd_pro
 		goto done;
 	}
 	if (!proj->n_files) {
-		note(r, "no compose file");
-		goto done;
+		/* none in the working tree (not checked out yet): the target
+		 * commit's own, by compose's names */
+		static const char *const names[] = {
+			"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml",
+		};
+		char *dir = repo_rel(workdir, proj->dir);
+
+		for (i = 0; dir && i < sizeof(names) / sizeof(names[0]) && !n; i++) {
+			char *rel = join(dir, names[i]);
+			vd_buf probe = VD_BUF_INIT;
+
+			vd_buf_init(&probe, MAX_READ);
+			if (rel && !vd_git_read(g, commit, rel, &probe, &soft)) {
+				rels[0] = rel;
+				texts[0] = probe;
+				n = 1;
+				continue;
+			}
+			vd_error_release(&soft);
+			vd_buf_release(&probe);
+			free(rel);
+		}
+		free(dir);
+		if (!n) {
+			note(r, "no compose file");
+			goto done;
+		}
+		if (add_infra(r, rels[0])) {
+			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+			goto done;
+		}
+		src[0].filename = rels[0];
+		src[0].text = vd_buf_cstr(&texts[0]);
+		src[0].len = texts[0].len;
 	}
 	for (i = 0; i < proj->n_files; i++) {
 		rels[i] = repo_rel(workdir, proj->files[i]);
@@ -283,15 +315,16 @@ static int load_compose(vd_reach *r, vd_git *g, const char *commit, const vd_pro
 		src[i].filename = rels[i];
 		src[i].text = vd_buf_cstr(&texts[i]);
 		src[i].len = texts[i].len;
+		n++;
 	}
-	if (vd_compose_load(src, proj->n_files, &opts, out, &soft)) {
+	if (vd_compose_load(src, n, &opts, out, &soft)) {
 		note(r, "the compose file at the target does not load: %s", vd_error_msg(&soft));
 		*out = NULL;
 	}
 done:
-	for (i = 0; i < proj->n_files && texts; i++)
+	for (i = 0; i <= proj->n_files && texts; i++)
 		vd_buf_release(&texts[i]);
-	for (i = 0; i < proj->n_files && rels; i++)
+	for (i = 0; i <= proj->n_files && rels; i++)
 		free(rels[i]);
 	free(src);
 	free(texts);

@@ -52,17 +52,24 @@ def make_repo(d):
 
     blob(1, b"one\n")
     blob(2, b"two\n")
+    blob(3, b"services:\n  voxpersona:\n    build: .\n    container_name: voxpersona_app\n"
+            b"    volumes:\n      - ./tools:/app/tools:ro\n"
+            b"  postgres:\n    image: postgres:15\n    volumes:\n"
+            b"      - ./sql_scripts:/docker-entrypoint-initdb.d:ro\n")
+    blob(4, b"FROM python:3.11-slim\nCOPY src/ ./src/\nCOPY prompts/ ./prompts/\n")
     for n, (mark, msg) in enumerate([(1, b"A"), (2, b"B")]):
         out.write(b"commit refs/heads/main\nmark :%d\ncommitter b <b@example.invalid> %d +0000\n"
                   % (100 + n, 1700000000 + n))
         out.write(b"data %d\n%s\n" % (len(msg), msg))
         if n:
             out.write(b"from :100\n")
-            for i in range(0, FILES, FILES // CHANGED):
+            for n in range(CHANGED):  # spread over every kind of file
+                i = n * (FILES // CHANGED) + (n % 6 - n * (FILES // CHANGED) % 6) % 6
                 out.write(b"M 100644 :2 %s\n" % path_of(i).encode())
         else:
             for i in range(FILES):
                 out.write(b"M 100644 :1 %s\n" % path_of(i).encode())
+            out.write(b"M 100644 :3 docker-compose.yml\nM 100644 :4 Dockerfile\n")
     out.close()
     if fi.wait():
         sys.exit("bench: git fast-import failed")
@@ -85,14 +92,19 @@ def main():
         a = subprocess.check_output(["git", "-C", d, "rev-parse", "main~1"], text=True).strip()
         b = subprocess.check_output(["git", "-C", d, "rev-parse", "main"], text=True).strip()
         vd = [VD, "-C", d, "plan", "--rules-only", "--json", "--from", a, "--to", b]
+        aware = [VD, "-C", d, "plan", "--json", "--from", a, "--to", b]
         peer = ["bash", "-c", UPSTREAM, "upstream", a, b]
         got = subprocess.check_output(vd, text=True)
         if got.count('"path"') != CHANGED:
             sys.exit("bench: voxdeploy listed %d files, expected %d" % (got.count('"path"'), CHANGED))
-        ours, theirs = [], []
+        got = subprocess.check_output(aware, text=True)
+        if "reaches no image" not in got:
+            sys.exit("bench: image-aware mode did not run")
+        ours, theirs, ours_aware = [], [], []
         for _ in range(ROUNDS):
             ours.append(timed(vd))
             theirs.append(timed(peer, cwd=d))
+            ours_aware.append(timed(aware))
         rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # max over children
         vd_rss = subprocess.run(["python3", "-c",
                                  "import resource,subprocess,sys;"
@@ -104,6 +116,9 @@ def main():
               "git diff | grep median %.1f ms" % (FILES, CHANGED, ROUNDS, mo * 1000, mt * 1000))
         print("ratio voxdeploy/git-pipeline = %.3f (target <= 1.0)" % (mo / mt))
         print("voxdeploy peak RSS = %.1f MB (target <= 64 MB)" % (int(vd_rss) / 1024))
+        ma = statistics.median(ours_aware)
+        print("image-aware plan median %.1f ms: ratio to the git pipeline = %.3f (target <= 1.5)"
+              % (ma * 1000, ma / mt))
         del rss_kb
     finally:
         shutil.rmtree(d, ignore_errors=True)
