@@ -116,7 +116,8 @@ const char *vd_change_status_name(enum vd_change_status s)
 	return "modified";
 }
 
-static int add_delta(vd_changes *c, size_t *cap, const git_diff_delta *d)
+static int add_change(vd_changes *c, size_t *cap, const char *path, const char *old_path,
+		      enum vd_change_status status, uint32_t old_mode, uint32_t new_mode)
 {
 	vd_change *ch;
 
@@ -131,26 +132,158 @@ static int add_delta(vd_changes *c, size_t *cap, const git_diff_delta *d)
 	}
 	ch = &c->items[c->len];
 	memset(ch, 0, sizeof(*ch));
-	switch (d->status) {
-	case GIT_DELTA_ADDED: ch->status = VD_CHANGE_ADDED; break;
-	case GIT_DELTA_DELETED: ch->status = VD_CHANGE_DELETED; break;
-	case GIT_DELTA_RENAMED: ch->status = VD_CHANGE_RENAMED; break;
-	case GIT_DELTA_COPIED: ch->status = VD_CHANGE_COPIED; break;
-	case GIT_DELTA_TYPECHANGE: ch->status = VD_CHANGE_TYPECHANGE; break;
-	default: ch->status = VD_CHANGE_MODIFIED; break;
-	}
-	ch->path = strdup(d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path);
-	if (!ch->path)
+	ch->status = status;
+	if (!(ch->path = strdup(path)))
 		return VD_ENOMEM;
-	if ((d->status == GIT_DELTA_RENAMED || d->status == GIT_DELTA_COPIED) &&
-	    !(ch->old_path = strdup(d->old_file.path))) {
+	if (old_path && !(ch->old_path = strdup(old_path))) {
 		free(ch->path);
 		return VD_ENOMEM;
 	}
-	ch->mode_changed = d->status == GIT_DELTA_MODIFIED && d->old_file.mode != d->new_file.mode;
-	ch->submodule = d->old_file.mode == GIT_FILEMODE_COMMIT || d->new_file.mode == GIT_FILEMODE_COMMIT;
+	ch->mode_changed = status == VD_CHANGE_MODIFIED && old_mode != new_mode;
+	ch->submodule = old_mode == GIT_FILEMODE_COMMIT || new_mode == GIT_FILEMODE_COMMIT;
 	c->len++;
 	return 0;
+}
+
+static int add_delta(vd_changes *c, size_t *cap, const git_diff_delta *d)
+{
+	enum vd_change_status st;
+	bool moved = d->status == GIT_DELTA_RENAMED || d->status == GIT_DELTA_COPIED;
+
+	switch (d->status) {
+	case GIT_DELTA_ADDED: st = VD_CHANGE_ADDED; break;
+	case GIT_DELTA_DELETED: st = VD_CHANGE_DELETED; break;
+	case GIT_DELTA_RENAMED: st = VD_CHANGE_RENAMED; break;
+	case GIT_DELTA_COPIED: st = VD_CHANGE_COPIED; break;
+	case GIT_DELTA_TYPECHANGE: st = VD_CHANGE_TYPECHANGE; break;
+	default: st = VD_CHANGE_MODIFIED; break;
+	}
+	return add_change(c, cap, d->status == GIT_DELTA_DELETED ? d->old_file.path : d->new_file.path,
+			  moved ? d->old_file.path : NULL, st, d->old_file.mode, d->new_file.mode);
+}
+
+/* The fast path: walk both trees side by side, descend only into subtrees
+ * whose ids differ, and build a path only for what changed (libgit2's diff
+ * iterates and names every entry).  Renames are not detected here: the
+ * caller falls back to libgit2's diff when anything was added and deleted. */
+struct walk {
+	git_repository *repo;
+	vd_changes *c;
+	size_t cap;
+	size_t added, deleted;
+	vd_buf path;
+};
+
+static int walk_all(struct walk *w, const git_tree *t, enum vd_change_status st);
+
+static int walk_entry_all(struct walk *w, const git_tree_entry *e, enum vd_change_status st)
+{
+	size_t mark = w->path.len;
+	int r;
+
+	if (vd_buf_printf(&w->path, "%s%s", mark ? "/" : "", git_tree_entry_name(e)))
+		return VD_ENOMEM;
+	if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+		git_tree *sub = NULL;
+
+		if (git_tree_lookup(&sub, w->repo, git_tree_entry_id(e)) < 0)
+			return VD_ERR;
+		r = walk_all(w, sub, st);
+		git_tree_free(sub);
+	} else {
+		uint32_t mode = (uint32_t)git_tree_entry_filemode(e);
+
+		r = add_change(w->c, &w->cap, vd_buf_cstr(&w->path), NULL, st,
+			       st == VD_CHANGE_DELETED ? mode : 0, st == VD_CHANGE_ADDED ? mode : 0);
+		if (st == VD_CHANGE_ADDED)
+			w->added++;
+		else
+			w->deleted++;
+	}
+	w->path.len = mark;
+	w->path.ptr[mark] = '\0';
+	return r;
+}
+
+static int walk_all(struct walk *w, const git_tree *t, enum vd_change_status st)
+{
+	size_t i, n = git_tree_entrycount(t);
+	int r = 0;
+
+	for (i = 0; !r && i < n; i++)
+		r = walk_entry_all(w, git_tree_entry_byindex(t, i), st);
+	return r;
+}
+
+static int walk_pair(struct walk *w, const git_tree *a, const git_tree *b);
+
+static int walk_both(struct walk *w, const git_tree_entry *ea, const git_tree_entry *eb)
+{
+	bool ta = git_tree_entry_type(ea) == GIT_OBJECT_TREE;
+	bool tb = git_tree_entry_type(eb) == GIT_OBJECT_TREE;
+	uint32_t ma = (uint32_t)git_tree_entry_filemode(ea), mb = (uint32_t)git_tree_entry_filemode(eb);
+	size_t mark = w->path.len;
+	int r = 0;
+
+	if (ma == mb && git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb)))
+		return 0;
+	if (ta != tb)  /* a file became a directory or back: what git reports */
+		return (r = walk_entry_all(w, ea, VD_CHANGE_DELETED)) ? r :
+		       walk_entry_all(w, eb, VD_CHANGE_ADDED);
+	if (vd_buf_printf(&w->path, "%s%s", mark ? "/" : "", git_tree_entry_name(ea)))
+		return VD_ENOMEM;
+	if (ta) {
+		git_tree *sa = NULL, *sb = NULL;
+
+		if (git_tree_lookup(&sa, w->repo, git_tree_entry_id(ea)) < 0 ||
+		    git_tree_lookup(&sb, w->repo, git_tree_entry_id(eb)) < 0)
+			r = VD_ERR;
+		else
+			r = walk_pair(w, sa, sb);
+		git_tree_free(sa);
+		git_tree_free(sb);
+	} else {
+		/* blob, link and gitlink: another kind is a type change */
+		r = add_change(w->c, &w->cap, vd_buf_cstr(&w->path), NULL,
+			       (ma & 0170000) != (mb & 0170000) ? VD_CHANGE_TYPECHANGE : VD_CHANGE_MODIFIED,
+			       ma, mb);
+	}
+	w->path.len = mark;
+	w->path.ptr[mark] = '\0';
+	return r;
+}
+
+static int walk_pair(struct walk *w, const git_tree *a, const git_tree *b)
+{
+	size_t i = 0, j = 0, na = git_tree_entrycount(a), nb = git_tree_entrycount(b);
+	int r = 0;
+
+	/* both lists are in git's tree order, which git_tree_entry_cmp follows */
+	while (!r && (i < na || j < nb)) {
+		const git_tree_entry *ea = i < na ? git_tree_entry_byindex(a, i) : NULL;
+		const git_tree_entry *eb = j < nb ? git_tree_entry_byindex(b, j) : NULL;
+		int cmp = !ea ? 1 : !eb ? -1 : strcmp(git_tree_entry_name(ea), git_tree_entry_name(eb));
+
+		if (ea && eb && cmp)
+			cmp = git_tree_entry_cmp(ea, eb);
+		if (cmp < 0) {
+			r = walk_entry_all(w, ea, VD_CHANGE_DELETED);
+			i++;
+		} else if (cmp > 0) {
+			r = walk_entry_all(w, eb, VD_CHANGE_ADDED);
+			j++;
+		} else {
+			r = walk_both(w, ea, eb);
+			i++;
+			j++;
+		}
+	}
+	return r;
+}
+
+static int change_cmp(const void *x, const void *y)
+{
+	return strcmp(((const vd_change *)x)->path, ((const vd_change *)y)->path);
 }
 
 int vd_git_diff(vd_git *g, const char *from, const char *to, vd_changes *out, vd_error *err)
@@ -173,7 +306,22 @@ int vd_git_diff(vd_git *g, const char *from, const char *to, vd_changes *out, vd
 		r = git_fail(err, VD_ERR, "read commit tree");
 		goto done;
 	}
-	/* submodules are compared by their pointer only; type changes reported as such */
+	{
+		struct walk w = { g->repo, &c, 0, 0, 0, VD_BUF_INIT };
+		int wr = walk_pair(&w, ta, tb);
+
+		vd_buf_release(&w.path);
+		if (wr) {
+			r = wr == VD_ENOMEM ? vd_error_set(err, VD_ENOMEM, "out of memory")
+					    : git_fail(err, VD_ERR, "read a tree");
+			goto done;
+		}
+		if (!w.added || !w.deleted)
+			goto sorted;  /* nothing can have been renamed */
+		vd_changes_release(&c);
+	}
+	/* something was added and something deleted: libgit2's diff, which
+	 * pairs them up as renames; submodules compared by their pointer */
 	opts.flags = GIT_DIFF_INCLUDE_TYPECHANGE;
 	opts.ignore_submodules = GIT_SUBMODULE_IGNORE_NONE;
 	if (git_diff_tree_to_tree(&diff, g->repo, ta, tb, &opts) < 0) {
@@ -192,6 +340,8 @@ int vd_git_diff(vd_git *g, const char *from, const char *to, vd_changes *out, vd
 			goto done;
 		}
 	}
+sorted:
+	qsort(c.items, c.len, sizeof(*c.items), change_cmp);
 	*out = c;
 	c.items = NULL;
 	c.len = 0;

@@ -127,6 +127,65 @@ static void gitsync__diff_kinds(void **state)
 	vd_error_release(&err);
 }
 
+/* Without additions and deletions together the diff takes its own tree
+ * walk: the same answers as libgit2's diff. */
+static void gitsync__diff_fast_walk(void **state)
+{
+	struct repo rp;
+	char a[VD_SHA_HEX], b[VD_SHA_HEX], c2[VD_SHA_HEX];
+	vd_error err = VD_ERROR_INIT;
+	vd_changes c;
+	const vd_change *ch;
+	vd_git *g;
+	size_t i;
+
+	repo_init(&rp);
+	repo_put(&rp, "a/deep/one.py", "1\n", 0644);
+	repo_put(&rp, "a/deep/two.py", "2\n", 0644);
+	repo_put(&rp, "a.c", "c\n", 0644);
+	repo_put(&rp, "a-b", "ab\n", 0644);
+	repo_put(&rp, "run.sh", "#!/bin/sh\n", 0644);
+	repo_put(&rp, "link", "plain\n", 0644);
+	repo_put(&rp, "same/x", "x\n", 0644);
+	repo_put_gitlink(&rp, "vendor/lib", "0123456789abcdef0123456789abcdef01234567");
+	repo_commit(&rp, a);
+	repo_put(&rp, "a/deep/two.py", "two\n", 0644);          /* modified deep down */
+	repo_put(&rp, "run.sh", "#!/bin/sh\n", 0755);           /* mode only */
+	repo_put_link(&rp, "link", "a.c");                     /* file -> symlink */
+	repo_put_gitlink(&rp, "vendor/lib", "89abcdef0123456789abcdef0123456789abcdef");
+	repo_put(&rp, "a/new.py", "new\n", 0644);               /* added, no deletion */
+	repo_commit(&rp, b);
+	assert_int_equal(vd_git_open(rp.dir, &g, &err), 0);
+	assert_int_equal(vd_git_diff(g, a, b, &c, &err), 0);
+	assert_int_equal(c.len, 5);
+	for (i = 1; i < c.len; i++)  /* sorted by path */
+		assert_true(strcmp(c.items[i - 1].path, c.items[i].path) < 0);
+	assert_int_equal(find(&c, "a/deep/two.py")->status, VD_CHANGE_MODIFIED);
+	assert_false(find(&c, "a/deep/two.py")->mode_changed);
+	ch = find(&c, "run.sh");
+	assert_int_equal(ch->status, VD_CHANGE_MODIFIED);
+	assert_true(ch->mode_changed);
+	assert_int_equal(find(&c, "link")->status, VD_CHANGE_TYPECHANGE);
+	assert_true(find(&c, "vendor/lib")->submodule);
+	assert_int_equal(find(&c, "a/new.py")->status, VD_CHANGE_ADDED);
+	assert_null(find(&c, "same/x"));
+	vd_changes_release(&c);
+	/* deletions only, and a file that became a directory (deleted + added:
+	 * the rename-aware path answers) */
+	repo_put(&rp, "a.c", NULL, 0);
+	repo_put(&rp, "a-b", NULL, 0);
+	repo_put(&rp, "a-b/inside", "now a dir\n", 0644);
+	repo_commit(&rp, c2);
+	assert_int_equal(vd_git_diff(g, b, c2, &c, &err), 0);
+	assert_int_equal(find(&c, "a.c")->status, VD_CHANGE_DELETED);
+	assert_non_null(find(&c, "a-b"));
+	assert_non_null(find(&c, "a-b/inside"));
+	vd_changes_release(&c);
+	vd_git_free(g);
+	repo_free(&rp);
+	vd_error_release(&err);
+}
+
 static void gitsync__odd_paths_and_reads(void **state)
 {
 	struct repo rp;
@@ -291,6 +350,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(gitsync__resolve),
 		cmocka_unit_test(gitsync__diff_kinds),
+		cmocka_unit_test(gitsync__diff_fast_walk),
 		cmocka_unit_test(gitsync__odd_paths_and_reads),
 		cmocka_unit_test(gitsync__fetch_and_checkout),
 	};
