@@ -198,3 +198,14 @@ void vd_print(FILE *stream, const char *fmt, ...)
 	write_redacted(stream, "", fmt, ap);
 	va_end(ap);
 }
+
+void vd_print_text(FILE *stream, const char *text)
+{
+	vd_buf clean = VD_BUF_INIT;
+
+	if (vd_secret_redact(text, &clean) == 0)
+		fputs(vd_buf_cstr(&clean), stream);
+	else
+		fputs("(output lost: out of memory)\n", stream);
+	vd_buf_release(&clean);
+}

@@ -43,6 +43,10 @@ void vd_logv(enum vd_log_level level, const char *fmt, va_list ap)
 void vd_print(FILE *stream, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Print a finished text (a JSON document) after redaction, without
+ * formatting it again. */
+void vd_print_text(FILE *stream, const char *text);
+
 /* Register a secret value; values shorter than 4 bytes are not registered
  * (they would blank out ordinary words).  Returns 0 or VD_ENOMEM. */
 int vd_secret_add(const char *value);

@@ -83,7 +83,8 @@ int vd_cmd_history(vd_cli *cli)
 
 		yajl_gen_array_close(h.g);
 		vd_jgen_finish(h.g, &out);
-		vd_print(cli->out, "%s\n", vd_buf_cstr(&out));
+		vd_buf_putc(&out, '\n');
+		vd_print_text(cli->out, vd_buf_cstr(&out));
 		vd_buf_release(&out);
 	} else if (!h.n) {
 		vd_print(cli->out, "no deploys recorded in %s yet\n", dir);

@@ -171,7 +171,8 @@ int vd_cmd_plan(vd_cli *cli)
 			vd_buf_release(&out);
 			goto fail;
 		}
-		vd_print(cli->out, "%s\n", vd_buf_cstr(&out));
+		vd_buf_putc(&out, '\n');
+		vd_print_text(cli->out, vd_buf_cstr(&out));
 		vd_buf_release(&out);
 	} else {
 		print_human(cli, &plan);

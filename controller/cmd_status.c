@@ -78,7 +78,8 @@ static void print_json(vd_cli *cli, const char *project, struct row *rows, size_
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	vd_jgen_finish(g, &out);
-	vd_print(cli->out, "%s\n", vd_buf_cstr(&out));
+	vd_buf_putc(&out, '\n');
+	vd_print_text(cli->out, vd_buf_cstr(&out));
 	vd_buf_release(&out);
 }
 

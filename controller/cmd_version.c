@@ -33,7 +33,8 @@ static void print_json(vd_cli *cli, vd_docker *d, const vd_engine_info *e)
 	vd_jgen_kstr(g, "api_version", d ? vd_docker_api_version(d) : NULL);
 	yajl_gen_map_close(g);
 	vd_jgen_finish(g, &out);
-	vd_print(cli->out, "%s\n", vd_buf_cstr(&out));
+	vd_buf_putc(&out, '\n');
+	vd_print_text(cli->out, vd_buf_cstr(&out));
 	vd_buf_release(&out);
 }
 
