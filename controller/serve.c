@@ -1,0 +1,524 @@
+#include "controller/serve.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "controller/journal.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define METRICS_TTL_MS 1000
+#define MAX_LIMIT 1000
+
+struct vd_serve {
+	struct MHD_Daemon *mhd;
+	vd_serve_options opts;
+	char *token;
+	uint16_t port;
+	pthread_mutex_t lock;      /* the caches below, and the callbacks */
+	vd_buf report;             /* cached report JSON */
+	int report_code;           /* what the report callback returned */
+	uint64_t report_at;        /* monotonic ms; 0: never */
+	vd_buf metrics;
+	uint64_t metrics_at;
+};
+
+int vd_serve_parse_listen(const char *listen, char *addr, size_t addr_size, uint16_t *port,
+			  bool *loopback, vd_error *err)
+{
+	const char *colon = strrchr(listen ? listen : "", ':');
+	const char *host = listen;
+	size_t hl;
+	char *end;
+	long p;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (!listen || !colon)
+		return vd_error_set(err, VD_EINVAL, "listen address '%s' must be ADDR:PORT",
+				    listen ? listen : "");
+	hl = (size_t)(colon - listen);
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host++;
+		hl -= 2;
+	}
+	if (!hl || hl >= addr_size)
+		return vd_error_set(err, VD_EINVAL, "listen address '%s' has no usable host", listen);
+	memcpy(addr, host, hl);
+	addr[hl] = '\0';
+	p = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || p < 0 || p > 65535)
+		return vd_error_set(err, VD_EINVAL, "listen address '%s': bad port", listen);
+	*port = (uint16_t)p;
+	if (inet_pton(AF_INET, addr, &a4) == 1)
+		*loopback = (ntohl(a4.s_addr) >> 24) == 127;
+	else if (inet_pton(AF_INET6, addr, &a6) == 1)
+		*loopback = IN6_IS_ADDR_LOOPBACK(&a6);
+	else
+		return vd_error_set(err, VD_EINVAL,
+				    "listen address '%s': '%s' is not an IP address", listen, addr);
+	return 0;
+}
+
+/* --- metrics --------------------------------------------------------------- */
+
+static const double buckets[] = { 5, 10, 30, 60, 120, 300, 600 };
+#define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
+
+struct tally {
+	struct { char type[24]; char result[24]; unsigned long n; } by[32];
+	size_t n_by;
+	unsigned long rollbacks;
+	double last_ts;
+	unsigned long hist[N_BUCKETS];
+	unsigned long count;
+	double sum;
+};
+
+static double ts_seconds(const char *ts)
+{
+	int64_t s;
+	const char *frac;
+
+	if (!ts || vd_time_parse(ts, &s))
+		return 0;
+	frac = strchr(ts, '.');
+	return (double)s + (frac ? strtod(frac, NULL) : 0);
+}
+
+static int tally_record(yajl_val rec, void *ctx, vd_error *err)
+{
+	struct tally *t = ctx;
+	const char *step = vd_json_str(rec, "step"), *state = vd_json_str(rec, "state");
+	const char *type = vd_json_str(rec, "type"), *dur = vd_json_str(rec, "duration_ms");
+	size_t i;
+
+	if (!step || !state)
+		return 0;
+	if (!strcmp(step, "rollback") && !strcmp(state, "done"))
+		t->rollbacks++;
+	if (strcmp(step, "deploy") || !strcmp(state, "begin"))
+		return 0;
+	for (i = 0; i < t->n_by; i++)
+		if (!strcmp(t->by[i].type, type ? type : "") && !strcmp(t->by[i].result, state))
+			break;
+	if (i == t->n_by && t->n_by < sizeof(t->by) / sizeof(t->by[0])) {
+		snprintf(t->by[i].type, sizeof(t->by[i].type), "%s", type ? type : "");
+		snprintf(t->by[i].result, sizeof(t->by[i].result), "%s", state);
+		t->n_by++;
+	}
+	if (i < t->n_by)
+		t->by[i].n++;
+	t->last_ts = ts_seconds(vd_json_str(rec, "ts"));
+	if (dur) {
+		double s = strtod(dur, NULL) / 1000.0;
+
+		for (i = 0; i < N_BUCKETS; i++)
+			if (s <= buckets[i])
+				t->hist[i]++;
+		t->count++;
+		t->sum += s;
+	}
+	return 0;
+}
+
+/* Label values in the exposition format: \ " and newline escaped. */
+static void label_value(vd_buf *out, const char *v)
+{
+	for (; v && *v; v++) {
+		if (*v == '\\' || *v == '"')
+			vd_buf_printf(out, "\\%c", *v);
+		else if (*v == '\n')
+			vd_buf_puts(out, "\\n");
+		else
+			vd_buf_putc(out, *v);
+	}
+}
+
+static void probe_metrics(const char *report_json, vd_buf *out)
+{
+	vd_error err = VD_ERROR_INIT;
+	yajl_val v = report_json ? vd_json_parse(report_json, &err) : NULL;
+	yajl_val probes = vd_json_get(v, "probes");
+	size_t i;
+
+	vd_error_release(&err);
+	if (!vd_json_len(probes)) {
+		yajl_tree_free(v);
+		return;
+	}
+	vd_buf_puts(out, "# HELP voxdeploy_probe_up Whether the probe passed at the last report.\n"
+			 "# TYPE voxdeploy_probe_up gauge\n");
+	for (i = 0; i < vd_json_len(probes); i++) {
+		yajl_val p = vd_json_idx(probes, i);
+		const char *st = vd_json_str(p, "status");
+
+		vd_buf_puts(out, "voxdeploy_probe_up{service=\"");
+		label_value(out, vd_json_str(p, "service"));
+		vd_buf_puts(out, "\",probe=\"");
+		label_value(out, vd_json_str(p, "name"));
+		vd_buf_printf(out, "\"} %d\n", st && !strcmp(st, "ok"));
+	}
+	vd_buf_puts(out, "# HELP voxdeploy_probe_latency_seconds The probe's latency at the last report.\n"
+			 "# TYPE voxdeploy_probe_latency_seconds gauge\n");
+	for (i = 0; i < vd_json_len(probes); i++) {
+		yajl_val p = vd_json_idx(probes, i);
+
+		vd_buf_puts(out, "voxdeploy_probe_latency_seconds{service=\"");
+		label_value(out, vd_json_str(p, "service"));
+		vd_buf_puts(out, "\",probe=\"");
+		label_value(out, vd_json_str(p, "name"));
+		vd_buf_printf(out, "\"} %.6f\n", (double)vd_json_int(p, "latency_ms", 0) / 1000.0);
+	}
+	yajl_tree_free(v);
+}
+
+int vd_serve_metrics(const char *state_dir, const char *report_json, vd_buf *out, vd_error *err)
+{
+	struct tally t;
+	size_t i;
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	r = vd_journal_read(state_dir, 0, tally_record, &t, err);
+	if (r && r != VD_ENOTFOUND)
+		return r;
+	vd_error_release(err);
+	vd_buf_puts(out, "# HELP voxdeploy_build_info voxdeploy's version.\n"
+			 "# TYPE voxdeploy_build_info gauge\n");
+	vd_buf_printf(out, "voxdeploy_build_info{version=\"%s\"} 1\n", VD_VERSION);
+	vd_buf_puts(out, "# HELP voxdeploy_deploys_total Deploys by type and result.\n"
+			 "# TYPE voxdeploy_deploys_total counter\n");
+	for (i = 0; i < t.n_by; i++) {
+		vd_buf_puts(out, "voxdeploy_deploys_total{type=\"");
+		label_value(out, t.by[i].type);
+		vd_buf_puts(out, "\",result=\"");
+		label_value(out, t.by[i].result);
+		vd_buf_printf(out, "\"} %lu\n", t.by[i].n);
+	}
+	vd_buf_printf(out, "# HELP voxdeploy_rollbacks_total Rollbacks that restored the previous version.\n"
+			   "# TYPE voxdeploy_rollbacks_total counter\n"
+			   "voxdeploy_rollbacks_total %lu\n", t.rollbacks);
+	vd_buf_printf(out, "# HELP voxdeploy_last_deploy_timestamp_seconds When the last deploy ended.\n"
+			   "# TYPE voxdeploy_last_deploy_timestamp_seconds gauge\n"
+			   "voxdeploy_last_deploy_timestamp_seconds %.3f\n", t.last_ts);
+	vd_buf_puts(out, "# HELP voxdeploy_deploy_duration_seconds How long deploys took.\n"
+			 "# TYPE voxdeploy_deploy_duration_seconds histogram\n");
+	for (i = 0; i < N_BUCKETS; i++)
+		vd_buf_printf(out, "voxdeploy_deploy_duration_seconds_bucket{le=\"%g\"} %lu\n", buckets[i],
+			      t.hist[i]);
+	vd_buf_printf(out, "voxdeploy_deploy_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+			   "voxdeploy_deploy_duration_seconds_sum %.3f\n"
+			   "voxdeploy_deploy_duration_seconds_count %lu\n", t.count, t.sum, t.count);
+	probe_metrics(report_json, out);
+	return 0;
+}
+
+/* --- requests -------------------------------------------------------------- */
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
+			       const char *body)
+{
+	vd_buf clean = VD_BUF_INIT;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	/* nothing served may carry a secret */
+	if (vd_secret_redact(body, &clean))
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(clean.len, clean.ptr ? clean.ptr : (void *)"",
+					       MHD_RESPMEM_MUST_COPY);
+	vd_buf_release(&clean);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", type);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	vd_buf body = VD_BUF_INIT;
+	yajl_gen g = vd_jgen_new();
+	enum MHD_Result r;
+
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "error", msg);
+	vd_jgen_kint(g, "status", status);
+	yajl_gen_map_close(g);
+	vd_jgen_finish(g, &body);
+	vd_buf_putc(&body, '\n');
+	r = respond(c, status, "application/json", vd_buf_cstr(&body));
+	vd_buf_release(&body);
+	return r;
+}
+
+/* Constant-time comparison: the token's length is all a timing tells. */
+static bool token_ok(const vd_serve *s, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	size_t i, n;
+	unsigned char diff = 0;
+
+	if (!s->token)
+		return true;
+	if (!h || strncmp(h, "Bearer ", 7))
+		return false;
+	h += 7;
+	n = strlen(s->token);
+	if (strlen(h) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		diff |= (unsigned char)(h[i] ^ s->token[i]);
+	return diff == 0;
+}
+
+static enum MHD_Result serve_healthz(vd_serve *s, struct MHD_Connection *c)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_buf body = VD_BUF_INIT;
+	enum MHD_Result r;
+	int rc = 0;
+
+	if (s->opts.ping) {
+		pthread_mutex_lock(&s->lock);
+		rc = s->opts.ping(s->opts.ctx, &err);
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (rc) {
+		yajl_gen g = vd_jgen_new();
+
+		yajl_gen_map_open(g);
+		vd_jgen_kstr(g, "status", "unhealthy");
+		vd_jgen_kstr(g, "engine", vd_error_msg(&err));
+		yajl_gen_map_close(g);
+		vd_jgen_finish(g, &body);
+		vd_buf_putc(&body, '\n');
+		r = respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", vd_buf_cstr(&body));
+	} else {
+		r = respond(c, MHD_HTTP_OK, "application/json",
+			    s->opts.ping ? "{\"status\":\"ok\",\"engine\":\"ok\"}\n" : "{\"status\":\"ok\"}\n");
+	}
+	vd_buf_release(&body);
+	vd_error_release(&err);
+	return r;
+}
+
+static enum MHD_Result serve_report(vd_serve *s, struct MHD_Connection *c)
+{
+	const char *fresh = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fresh");
+	vd_error err = VD_ERROR_INIT;
+	long ttl = s->opts.report_ttl_ms > 0 ? s->opts.report_ttl_ms : 10000;
+	enum MHD_Result r;
+
+	if (fresh && strcmp(fresh, "0") && strcmp(fresh, "1"))
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, "fresh must be 0 or 1");
+	if (!s->opts.report)
+		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no health report is configured");
+	pthread_mutex_lock(&s->lock);
+	if (!s->report_at || (fresh && !strcmp(fresh, "1")) ||
+	    vd_now_ms() - s->report_at >= (uint64_t)ttl) {
+		vd_buf_clear(&s->report);
+		s->report_code = s->opts.report(s->opts.ctx, &s->report, &err);
+		s->report_at = vd_now_ms();
+		if (s->report_code && s->report_code != VD_EUNHEALTHY) {
+			vd_buf_clear(&s->report);
+			s->report_at = 0;  /* no report is not cached */
+		}
+	}
+	if (s->report_code && s->report_code != VD_EUNHEALTHY)
+		r = respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, vd_error_msg(&err));
+	else
+		r = respond(c, s->report_code ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
+			    "application/json", vd_buf_cstr(&s->report));
+	pthread_mutex_unlock(&s->lock);
+	vd_error_release(&err);
+	return r;
+}
+
+struct collect {
+	yajl_gen g;
+};
+
+static int collect_record(yajl_val rec, void *ctx, vd_error *err)
+{
+	vd_jgen_value(((struct collect *)ctx)->g, rec);
+	return 0;
+}
+
+static enum MHD_Result serve_deployments(vd_serve *s, struct MHD_Connection *c)
+{
+	const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	struct collect col = { vd_jgen_new() };
+	vd_error err = VD_ERROR_INIT;
+	vd_buf body = VD_BUF_INIT;
+	enum MHD_Result r;
+	long limit = 50;
+	char *end;
+	int rc;
+
+	if (lim) {
+		limit = strtol(lim, &end, 10);
+		if (end == lim || *end || limit < 1 || limit > MAX_LIMIT) {
+			yajl_gen_free(col.g);
+			return respond_error(c, MHD_HTTP_BAD_REQUEST, "limit must be a number from 1 to 1000");
+		}
+	}
+	yajl_gen_map_open(col.g);
+	vd_jgen_str(col.g, "records");
+	yajl_gen_array_open(col.g);
+	rc = vd_journal_read(s->opts.state_dir, (size_t)limit, collect_record, &col, &err);
+	yajl_gen_array_close(col.g);
+	yajl_gen_map_close(col.g);
+	vd_jgen_finish(col.g, &body);
+	vd_buf_putc(&body, '\n');
+	if (rc && rc != VD_ENOTFOUND)
+		r = respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the journal");
+	else
+		r = respond(c, MHD_HTTP_OK, "application/json", vd_buf_cstr(&body));
+	vd_buf_release(&body);
+	vd_error_release(&err);
+	return r;
+}
+
+static enum MHD_Result serve_metrics(vd_serve *s, struct MHD_Connection *c)
+{
+	vd_error err = VD_ERROR_INIT;
+	enum MHD_Result r;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->metrics_at || vd_now_ms() - s->metrics_at >= METRICS_TTL_MS) {
+		vd_buf_clear(&s->metrics);
+		if (vd_serve_metrics(s->opts.state_dir, s->report.len ? vd_buf_cstr(&s->report) : NULL,
+				     &s->metrics, &err))
+			vd_buf_clear(&s->metrics);
+		s->metrics_at = vd_now_ms();
+	}
+	r = s->metrics.len ? respond(c, MHD_HTTP_OK, "text/plain; version=0.0.4", vd_buf_cstr(&s->metrics))
+			   : respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the journal");
+	pthread_mutex_unlock(&s->lock);
+	vd_error_release(&err);
+	return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	vd_serve *s = cls;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
+	if (*upload_data_size)
+		return respond_error(c, MHD_HTTP_BAD_REQUEST, "a GET takes no body");
+	if (!token_ok(s, c))
+		return respond_error(c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
+	if (!strcmp(url, "/healthz"))
+		return serve_healthz(s, c);
+	if (!strcmp(url, "/v1/report"))
+		return serve_report(s, c);
+	if (!strcmp(url, "/v1/deployments"))
+		return serve_deployments(s, c);
+	if (!strcmp(url, "/metrics"))
+		return serve_metrics(s, c);
+	return respond_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint (try /healthz, /v1/report, "
+				"/v1/deployments, /metrics)");
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	vd_logv(VD_LOG_DEBUG, fmt, ap);
+}
+
+int vd_serve_start(const vd_serve_options *opts, vd_serve **out, vd_error *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char addr[128];
+	uint16_t port;
+	bool loopback;
+	vd_serve *s;
+	const union MHD_DaemonInfo *info;
+	int r;
+
+	r = vd_serve_parse_listen(opts->listen, addr, sizeof(addr), &port, &loopback, err);
+	if (r)
+		return r;
+	if (!loopback && (!opts->token || !*opts->token))
+		return vd_error_set(err, VD_EINVAL,
+				    "listening on %s (not loopback) needs a bearer token (--token-file)",
+				    opts->listen);
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &a->sin6_addr);
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &a->sin_addr);
+		sl = sizeof(*a);
+	}
+	(void)sl;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	s->opts = *opts;
+	if (opts->token && !(s->token = strdup(opts->token))) {
+		free(s);
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	vd_buf_init(&s->report, 4 << 20);
+	vd_buf_init(&s->metrics, 4 << 20);
+	s->mhd = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+				  (strchr(addr, ':') ? MHD_USE_IPv6 : 0),
+				  port, NULL, NULL, on_request, s,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)256,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 << 10),
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				  MHD_OPTION_END);
+	if (!s->mhd) {
+		vd_serve_stop(s);
+		return vd_error_set(err, VD_EIO, "cannot listen on %s (address in use?)", opts->listen);
+	}
+	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : port;
+	*out = s;
+	return 0;
+}
+
+uint16_t vd_serve_port(const vd_serve *s)
+{
+	return s->port;
+}
+
+void vd_serve_stop(vd_serve *s)
+{
+	if (!s)
+		return;
+	if (s->mhd)
+		MHD_stop_daemon(s->mhd);  /* waits for the requests in flight */
+	pthread_mutex_destroy(&s->lock);
+	vd_buf_release(&s->report);
+	vd_buf_release(&s->metrics);
+	free(s->token);
+	free(s);
+}

@@ -1,0 +1,56 @@
+/* voxdeploy — the sidecar's HTTP endpoint (libmicrohttpd).
+ *
+ *   GET /healthz                the controller is alive and the engine answers
+ *   GET /v1/report[?fresh=1]    the health report (cached for a TTL)
+ *   GET /v1/deployments[?limit=N]  the journal's last records
+ *   GET /metrics                Prometheus text: deploys, rollbacks, probes
+ *
+ * Only GET and HEAD; unknown paths 404 and other methods 405, as JSON.  A
+ * listener on anything but loopback requires a bearer token (401 without).
+ * Connections are bounded in number, memory and idle time, so slow or huge
+ * requests cannot wedge the daemon.  Nothing served ever carries a secret:
+ * every body passes the redactor.
+ */
+#ifndef VD_CONTROLLER_SERVE_H
+#define VD_CONTROLLER_SERVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+
+/* Fill `out` with the health report as JSON; return 0 when healthy,
+ * VD_EUNHEALTHY when not (the report is served either way), another code when
+ * no report could be made.  Called from the server's thread, one at a time. */
+typedef int (*vd_serve_report_fn)(void *ctx, vd_buf *out, vd_error *err);
+/* 0 when the engine answers. */
+typedef int (*vd_serve_ping_fn)(void *ctx, vd_error *err);
+
+typedef struct vd_serve_options {
+	const char *listen;         /* "ADDR:PORT" (port 0: any free port) */
+	const char *token;          /* required unless listen is loopback */
+	const char *state_dir;      /* the journal */
+	long report_ttl_ms;         /* 0: 10 s */
+	vd_serve_report_fn report;  /* NULL: /v1/report answers 503 */
+	vd_serve_ping_fn ping;      /* NULL: /healthz does not ask the engine */
+	void *ctx;
+} vd_serve_options;
+
+typedef struct vd_serve vd_serve;
+
+/* Parse "ADDR:PORT" (IPv4 or [IPv6]); VD_EINVAL with a message. */
+int vd_serve_parse_listen(const char *listen, char *addr, size_t addr_size, uint16_t *port,
+			  bool *loopback, vd_error *err);
+
+/* Start serving in a thread of the daemon's own. */
+int vd_serve_start(const vd_serve_options *opts, vd_serve **out, vd_error *err);
+/* The bound port (useful with port 0). */
+uint16_t vd_serve_port(const vd_serve *s);
+/* Stop accepting, finish requests in flight, free. */
+void vd_serve_stop(vd_serve *s);
+
+/* The Prometheus text for a journal (exported for tests). */
+int vd_serve_metrics(const char *state_dir, const char *report_json, vd_buf *out, vd_error *err);
+
+#endif
