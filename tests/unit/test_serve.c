@@ -1,0 +1,205 @@
+/* Unit tests of controller/serve's pure parts and of the server itself on
+ * loopback: listen addresses, the metrics from a journal, routing, methods,
+ * tokens and limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "controller/journal.h"
+#include "controller/serve.h"
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vd-serve-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static void serve__listen_addresses(void **s)
+{
+	vd_error err = VD_ERROR_INIT;
+	char addr[64];
+	uint16_t port;
+	bool lo;
+
+	assert_int_equal(vd_serve_parse_listen("127.0.0.1:9180", addr, sizeof(addr), &port, &lo, &err), 0);
+	assert_string_equal(addr, "127.0.0.1");
+	assert_int_equal(port, 9180);
+	assert_true(lo);
+	assert_int_equal(vd_serve_parse_listen("0.0.0.0:80", addr, sizeof(addr), &port, &lo, &err), 0);
+	assert_false(lo);
+	assert_int_equal(vd_serve_parse_listen("[::1]:0", addr, sizeof(addr), &port, &lo, &err), 0);
+	assert_string_equal(addr, "::1");
+	assert_true(lo);
+	assert_int_equal(vd_serve_parse_listen("localhost:80", addr, sizeof(addr), &port, &lo, &err),
+			 VD_EINVAL);
+	assert_non_null(strstr(vd_error_msg(&err), "is not an IP address"));
+	assert_int_equal(vd_serve_parse_listen("127.0.0.1:99999", addr, sizeof(addr), &port, &lo, &err),
+			 VD_EINVAL);
+	assert_int_equal(vd_serve_parse_listen("9180", addr, sizeof(addr), &port, &lo, &err), VD_EINVAL);
+	assert_int_equal(vd_serve_parse_listen(":9180", addr, sizeof(addr), &port, &lo, &err), VD_EINVAL);
+	vd_error_release(&err);
+}
+
+static void write_journal(void)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_journal j = VD_JOURNAL_INIT;
+	vd_kvs f = { NULL, 0 };
+
+	assert_int_equal(vd_journal_open(dir, "d1", &j, &err), 0);
+	vd_kvs_add(&f, "type", "APP_ONLY");
+	vd_kvs_add(&f, "duration_ms", "42000");
+	assert_int_equal(vd_journal_write(&j, "deploy", "begin", NULL, &err), 0);
+	assert_int_equal(vd_journal_write(&j, "deploy", "done", &f, &err), 0);
+	assert_int_equal(vd_journal_write(&j, "rollback", "done", NULL, &err), 0);
+	assert_int_equal(vd_journal_write(&j, "deploy", "failed", &f, &err), 0);
+	vd_kvs_release(&f);
+	vd_journal_close(&j);
+}
+
+static void serve__metrics_from_the_journal(void **s)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_buf out = VD_BUF_INIT;
+
+	write_journal();
+	assert_int_equal(vd_serve_metrics(dir, "{\"probes\":[{\"service\":\"db\",\"name\":\"pg\\\"x\","
+					  "\"status\":\"ok\",\"latency_ms\":12}]}", &out, &err), 0);
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_deploys_total{type=\"APP_ONLY\",result=\"done\"} 1\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_deploys_total{type=\"APP_ONLY\",result=\"failed\"} 1\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_rollbacks_total 1\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_deploy_duration_seconds_bucket{le=\"60\"} 2\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_deploy_duration_seconds_bucket{le=\"30\"} 0\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_deploy_duration_seconds_count 2\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_probe_up{service=\"db\",probe=\"pg\\\"x\"} 1\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_probe_latency_seconds{service=\"db\",probe=\"pg\\\"x\"} 0.012000\n"));
+	vd_buf_release(&out);
+	/* no journal yet: still valid metrics */
+	assert_int_equal(vd_serve_metrics("/nonexistent", NULL, &out, &err), 0);
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_build_info{version="));
+	vd_buf_release(&out);
+}
+
+static size_t sink(char *p, size_t size, size_t n, void *ud)
+{
+	vd_buf_put(ud, p, size * n);
+	return size * n;
+}
+
+static long get(uint16_t port, const char *method, const char *path, const char *header, vd_buf *body)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = header ? curl_slist_append(NULL, header) : NULL;
+	char url[256];
+	long code = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+	vd_buf_clear(body);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return code;
+}
+
+static int report_ok(void *ctx, vd_buf *out, vd_error *err)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	return vd_buf_puts(out, "{\"healthy\":true,\"secret\":\"s3cret-token-value\"}");
+}
+
+static void serve__endpoints(void **s)
+{
+	vd_serve_options o = { "127.0.0.1:0", "0123456789abcdef-token", dir, 60000, report_ok, NULL, NULL };
+	const char *auth = "Authorization: Bearer 0123456789abcdef-token";
+	vd_error err = VD_ERROR_INIT;
+	vd_buf body = VD_BUF_INIT;
+	vd_serve *srv = NULL;
+	uint16_t port;
+	int calls = 0;
+
+	o.ctx = &calls;
+	write_journal();
+	vd_secret_add("s3cret-token-value");
+	assert_int_equal(vd_serve_start(&o, &srv, &err), 0);
+	port = vd_serve_port(srv);
+	assert_true(port > 0);
+	/* the token */
+	assert_int_equal(get(port, "GET", "/healthz", NULL, &body), 401);
+	assert_int_equal(get(port, "GET", "/healthz", "Authorization: Bearer wrong", &body), 401);
+	assert_int_equal(get(port, "GET", "/healthz", auth, &body), 200);
+	assert_string_equal(vd_buf_cstr(&body), "{\"status\":\"ok\"}\n");
+	/* the report is cached for the TTL; fresh=1 asks again; secrets redacted */
+	assert_int_equal(get(port, "GET", "/v1/report", auth, &body), 200);
+	assert_int_equal(get(port, "GET", "/v1/report", auth, &body), 200);
+	assert_int_equal(calls, 1);
+	assert_int_equal(get(port, "GET", "/v1/report?fresh=1", auth, &body), 200);
+	assert_int_equal(calls, 2);
+	assert_null(strstr(vd_buf_cstr(&body), "s3cret-token-value"));
+	assert_non_null(strstr(vd_buf_cstr(&body), "***"));
+	assert_int_equal(get(port, "GET", "/v1/report?fresh=yes", auth, &body), 400);
+	/* the journal */
+	assert_int_equal(get(port, "GET", "/v1/deployments?limit=2", auth, &body), 200);
+	assert_non_null(strstr(vd_buf_cstr(&body), "\"step\":\"rollback\""));
+	assert_null(strstr(vd_buf_cstr(&body), "\"state\":\"begin\""));
+	assert_int_equal(get(port, "GET", "/v1/deployments?limit=0", auth, &body), 400);
+	assert_int_equal(get(port, "GET", "/v1/deployments?limit=99999", auth, &body), 400);
+	assert_int_equal(get(port, "GET", "/metrics", auth, &body), 200);
+	assert_non_null(strstr(vd_buf_cstr(&body), "voxdeploy_rollbacks_total 1"));
+	/* everything else */
+	assert_int_equal(get(port, "GET", "/nope", auth, &body), 404);
+	assert_int_equal(get(port, "GET", "/../../etc/passwd", auth, &body), 404);
+	assert_int_equal(get(port, "POST", "/healthz", auth, &body), 405);
+	assert_int_equal(get(port, "DELETE", "/v1/report", auth, &body), 405);
+	assert_int_equal(get(port, "HEAD", "/healthz", auth, &body), 200);
+	vd_serve_stop(srv);
+	vd_secret_clear();
+	vd_buf_release(&body);
+
+	/* off loopback without a token: refused before listening */
+	o.listen = "0.0.0.0:0";
+	o.token = NULL;
+	assert_int_equal(vd_serve_start(&o, &srv, &err), VD_EINVAL);
+	assert_non_null(strstr(vd_error_msg(&err), "needs a bearer token"));
+	vd_error_release(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(serve__listen_addresses),
+		cmocka_unit_test_setup_teardown(serve__metrics_from_the_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(serve__endpoints, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
