@@ -1,0 +1,336 @@
+#include "controller/deploy.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "controller/gitsync.h"
+#include "controller/interpolate.h"
+#include "controller/lock.h"
+#include "controller/reach.h"
+#include "controller/rules.h"
+#include "controller/state.h"
+#include "controller/swap.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct run {
+	vd_docker *d;
+	const vd_deploy_options *o;
+	vd_deploy_result *res;
+	vd_journal journal;
+	uint64_t t0;
+	vd_git *git;
+	vd_rules *rules;
+	vd_reach *reach;
+	vd_kvs dotenv;
+	char head[VD_SHA_HEX];
+	char target[VD_SHA_HEX];
+	char *deployed;               /* the deployed commit, or NULL */
+	const char *deployed_source;
+};
+
+/* Journal first, then tell: a step the journal does not know is a step not
+ * taken. */
+static int event(struct run *r, const char *step, const char *state, const char *service,
+		 const char *detail, uint64_t started, vd_error *err)
+{
+	vd_deploy_event ev = { r->res->deploy_id, step, state, service, detail, 0, 0 };
+	vd_kvs f = { NULL, 0 };
+	char ms[32];
+	int rc = 0;
+
+	ev.elapsed_ms = vd_now_ms() - r->t0;
+	ev.step_ms = started ? vd_now_ms() - started : 0;
+	if (!r->o->dry_run) {
+		snprintf(ms, sizeof(ms), "%llu", (unsigned long long)ev.step_ms);
+		if ((service && vd_kvs_add(&f, "service", service)) ||
+		    (detail && vd_kvs_add(&f, "detail", detail)) ||
+		    (started && vd_kvs_add(&f, "step_ms", ms)))
+			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		if (!rc)
+			rc = vd_journal_write(&r->journal, step, state, &f, err);
+		vd_kvs_release(&f);
+		if (rc)
+			return rc;
+	}
+	if (r->o->progress)
+		r->o->progress(r->o->progress_ctx, &ev);
+	return 0;
+}
+
+static int eventf(struct run *r, const char *step, const char *state, const char *service,
+		  uint64_t started, vd_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static int eventf(struct run *r, const char *step, const char *state, const char *service,
+		  uint64_t started, vd_error *err, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return event(r, step, state, service, detail, started, err);
+}
+
+/* The final record every deploy ends with: what metrics and history read. */
+static int finish_record(struct run *r, const char *state, vd_error *err)
+{
+	vd_kvs f = { NULL, 0 };
+	char ms[32];
+	int rc;
+
+	if (r->o->dry_run)
+		return 0;
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->t0));
+	if (vd_kvs_add(&f, "type", vd_tier_name(r->res->plan.type)) ||
+	    vd_kvs_add(&f, "from", r->res->plan.from) || vd_kvs_add(&f, "to", r->res->plan.to) ||
+	    vd_kvs_add(&f, "duration_ms", ms) ||
+	    (r->o->actor && vd_kvs_add(&f, "actor", r->o->actor)) ||
+	    (r->o->note && vd_kvs_add(&f, "note", r->o->note)) ||
+	    (r->res->failure && vd_kvs_add(&f, "detail", r->res->failure)))
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	else
+		rc = vd_journal_write(&r->journal, "deploy", state, &f, err);
+	vd_kvs_release(&f);
+	return rc;
+}
+
+/* Bring the checkout to the target: fetch when asked, check out when the
+ * target is not what is checked out.  Untracked files (.env) stay. */
+static int sync(struct run *r, vd_error *err)
+{
+	uint64_t t = vd_now_ms();
+	int rc;
+
+	rc = vd_git_resolve(r->git, "HEAD", r->head, err);
+	if (rc)
+		return rc;
+	if (r->o->fetch) {
+		char tip[VD_SHA_HEX];
+
+		if ((rc = event(r, "fetch", "begin", NULL, r->o->remote ? r->o->remote : "origin", 0, err)))
+			return rc;
+		rc = vd_git_fetch(r->git, r->o->remote, tip, err);
+		if (rc)
+			return rc;
+		if (!r->o->to)
+			memcpy(r->target, tip, VD_SHA_HEX);
+		if ((rc = eventf(r, "fetch", "done", NULL, t, err, "tip %.12s", tip)))
+			return rc;
+	}
+	if (r->o->to && (rc = vd_git_resolve(r->git, r->o->to, r->target, err)))
+		return rc;
+	if (!r->target[0])
+		memcpy(r->target, r->head, VD_SHA_HEX);
+	if (!strcmp(r->target, r->head))
+		return eventf(r, "checkout", "skipped", NULL, 0, err, "%.12s is checked out", r->head);
+	t = vd_now_ms();
+	if ((rc = eventf(r, "checkout", r->o->dry_run ? "would" : "begin", NULL, 0, err,
+			 "%.12s -> %.12s", r->head, r->target)))
+		return rc;
+	if (r->o->dry_run)
+		return 0;
+	rc = vd_git_checkout(r->git, r->target, r->o->force_checkout, err);
+	if (rc)
+		return rc;
+	return eventf(r, "checkout", "done", NULL, t, err, "%.12s", r->target);
+}
+
+static int plan(struct run *r, vd_error *err)
+{
+	vd_plan_options po = { NULL, NULL, r->target, r->o->forced, r->o->forced_type, r->rules, NULL };
+	uint64_t t = vd_now_ms();
+	char *envpath = NULL;
+	int rc;
+
+	rc = vd_plan_deployed_commit(r->o->state_dir, r->d, r->o->project->name, &r->deployed,
+				     &r->deployed_source, err);
+	if (rc)
+		return vd_error_prefix(err, "cannot tell the deployed commit");
+	po.from = r->deployed;
+	po.from_source = r->deployed_source;
+	if (!r->o->rules_only) {
+		if (asprintf(&envpath, "%s/.env", r->o->project->dir) < 0)
+			return vd_error_set(err, VD_ENOMEM, "out of memory");
+		rc = vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &r->dotenv, err);
+		free(envpath);
+		if (rc)
+			return rc;
+		rc = vd_reach_new(r->git, r->target, r->o->project, vd_env_lookup_process_then,
+				  &r->dotenv, NULL, &r->reach, err);
+		if (rc)
+			return rc;
+		po.reach = r->reach;
+	}
+	rc = vd_plan_make(r->git, &po, &r->res->plan, err);
+	if (rc)
+		return rc;
+	return eventf(r, "plan", "done", NULL, t, err, "%s: %s", vd_tier_name(r->res->plan.type),
+		      r->res->plan.reason);
+}
+
+/* What is deployed now: the commit, and per service the image and
+ * container the swap left running. */
+static int save_state(struct run *r, const vd_swap_result *sw, vd_error *err)
+{
+	vd_state st, old;
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	memset(&old, 0, sizeof(old));
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rc = vd_state_load(r->o->state_dir, &old, err);
+	if (rc && rc != VD_ENOTFOUND)
+		return rc;
+	vd_error_release(err);
+	st.project = strdup(r->o->project->name);
+	st.commit = strdup(r->target);
+	st.deploy_id = strdup(r->res->deploy_id);
+	st.deployed_at = strdup(when);
+	rc = !st.project || !st.commit || !st.deploy_id || !st.deployed_at ? VD_ENOMEM : 0;
+	/* services the swap did not touch keep what they had */
+	for (i = 0; !rc && i < old.images.len; i++)
+		if (!sw || !vd_kvs_get(&sw->images, old.images.items[i].key))
+			rc = vd_kvs_add(&st.images, old.images.items[i].key, old.images.items[i].value);
+	for (i = 0; !rc && i < old.containers.len; i++)
+		if (!sw || !vd_kvs_get(&sw->containers, old.containers.items[i].key))
+			rc = vd_kvs_add(&st.containers, old.containers.items[i].key,
+					old.containers.items[i].value);
+	for (i = 0; !rc && sw && i < sw->images.len; i++)
+		rc = vd_kvs_add(&st.images, sw->images.items[i].key, sw->images.items[i].value);
+	for (i = 0; !rc && sw && i < sw->containers.len; i++)
+		rc = vd_kvs_add(&st.containers, sw->containers.items[i].key, sw->containers.items[i].value);
+	if (rc)
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	else
+		rc = vd_state_save(r->o->state_dir, &st, err);
+	vd_state_release(&st);
+	vd_state_release(&old);
+	return rc;
+}
+
+static void run_release(struct run *r)
+{
+	vd_journal_close(&r->journal);
+	vd_reach_free(r->reach);
+	vd_kvs_release(&r->dotenv);
+	vd_rules_free(r->rules);
+	vd_git_free(r->git);
+	free(r->deployed);
+}
+
+static int report_step(void *ctx, const char *step, const char *state, const char *service,
+		       const char *detail, uint64_t started, vd_error *err)
+{
+	return event(ctx, step, state, service, detail, started, err);
+}
+
+/* The swap and its proof, through the backend seam (swap.h). */
+static int restart(struct run *r, vd_error *err)
+{
+	vd_swap_options so;
+	vd_swap_result sw;
+	int rc;
+
+	memset(&so, 0, sizeof(so));
+	so.project = r->o->project;
+	so.commit = r->target;
+	so.deploy_id = r->res->deploy_id;
+	so.full = r->res->plan.type == VD_TIER_FULL_RESTART;
+	so.app_service = r->reach ? vd_reach_app(r->reach) : NULL;
+	so.lookup = vd_env_lookup_process_then;
+	so.lookup_ctx = &r->dotenv;
+	so.dry_run = r->o->dry_run;
+	so.report = report_step;
+	so.report_ctx = r;
+	vd_swap_result_init(&sw);
+	rc = vd_swap_run(r->d, &so, &sw, err);
+	if (rc)
+		goto done;
+	r->res->outcome = sw.outcome;
+	if (sw.failure && !(r->res->failure = strdup(sw.failure)))
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (!rc && sw.outcome == VD_DEPLOY_DONE && !r->o->dry_run)
+		rc = save_state(r, &sw, err);
+done:
+	vd_swap_result_release(&sw);
+	return rc;
+}
+
+int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *out,
+		  vd_error *err)
+{
+	struct run r;
+	vd_lock lock = VD_LOCK_INIT;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(out, 0, sizeof(*out));
+	r.d = d;
+	r.o = o;
+	r.res = out;
+	r.t0 = vd_now_ms();
+	r.journal.fd = -1;
+	vd_journal_new_id(out->deploy_id);
+	if (!o->dry_run) {
+		rc = vd_lock_acquire(o->state_dir, o->to ? o->to : "HEAD", o->actor, &lock, err);
+		if (rc)
+			return rc;
+		rc = vd_journal_open(o->state_dir, out->deploy_id, &r.journal, err);
+		if (rc)
+			goto done;
+	}
+	if ((rc = eventf(&r, "deploy", "begin", NULL, 0, err, "project %s%s%s", o->project->name,
+			 o->actor ? " by " : "", o->actor ? o->actor : "")) ||
+	    (rc = vd_git_open(o->project->dir, &r.git, err)) ||
+	    (rc = vd_rules_default(&r.rules, err)) ||
+	    (rc = sync(&r, err)) ||
+	    (rc = plan(&r, err)))
+		goto fail_early;
+	if (out->plan.type == VD_TIER_NO_RESTART) {
+		/* files synced, no container touched */
+		rc = eventf(&r, "restart", "skipped", NULL, 0, err, "NO_RESTART: no container is touched");
+		if (!rc && !o->dry_run)
+			rc = save_state(&r, NULL, err);
+	} else {
+		rc = restart(&r, err);
+	}
+	if (rc)
+		goto fail_early;
+	rc = finish_record(&r, out->outcome == VD_DEPLOY_DONE ? "done" :
+			   out->outcome == VD_DEPLOY_FAILED ? "failed" : "restore_failed", err);
+	goto done;
+fail_early:
+	/* nothing was swapped: the running version is untouched; say so */
+	if (!o->dry_run && r.journal.fd >= 0) {
+		vd_error jerr = VD_ERROR_INIT;
+
+		free(out->failure);
+		out->failure = strdup(vd_error_msg(err));
+		out->outcome = VD_DEPLOY_FAILED;
+		finish_record(&r, "failed", &jerr);
+		vd_error_release(&jerr);
+	}
+done:
+	run_release(&r);
+	vd_lock_release(&lock);
+	return rc;
+}
+
+void vd_deploy_result_release(vd_deploy_result *r)
+{
+	if (!r)
+		return;
+	vd_plan_release(&r->plan);
+	free(r->failure);
+	r->failure = NULL;
+}

@@ -1,0 +1,60 @@
+/* voxdeploy — the engine-facing half of a deploy, behind one small seam:
+ * build, swap, wait, restore.  This backend works on one Docker engine
+ * (containers recreated stop-first, renamed aside and kept until the new ones
+ * are proven healthy); a Swarm backend would implement the same call with
+ * service updates.
+ */
+#ifndef VD_CONTROLLER_SWAP_H
+#define VD_CONTROLLER_SWAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "controller/deploy.h"
+#include "controller/interpolate.h"
+#include "controller/project.h"
+#include "docker_api/docker.h"
+
+/* Journal and report one step (deploy.c's): state is begin, done, failed,
+ * skipped or would; started is the step's start (monotonic ms) on end
+ * events, 0 otherwise. */
+typedef int (*vd_swap_report_fn)(void *ctx, const char *step, const char *state,
+				 const char *service, const char *detail, uint64_t started,
+				 vd_error *err);
+
+typedef struct vd_swap_options {
+	const vd_project *project;     /* the checkout is at the target commit */
+	const char *commit;            /* the target commit (labels, image tags) */
+	const char *deploy_id;
+	bool full;                     /* every service; else the app service only */
+	const char *app_service;       /* NULL: told from the compose model */
+	vd_env_lookup lookup;          /* the shell over the project's .env */
+	void *lookup_ctx;
+	bool dry_run;
+	int retain_images;             /* voxdeploy-<sha12> tags kept per image; 0: 5 */
+	uint64_t health_deadline_ms;   /* 0: 60 s */
+	uint64_t stable_ms;            /* 0: 5 s */
+	vd_swap_report_fn report;
+	void *report_ctx;
+} vd_swap_options;
+
+typedef struct vd_swap_result {
+	vd_deploy_outcome outcome;
+	char *failure;                 /* why it failed (outcome != DONE) */
+	vd_kvs images;                 /* service -> image id now running */
+	vd_kvs containers;             /* service -> container id now running */
+} vd_swap_result;
+
+void vd_swap_result_init(vd_swap_result *r);
+void vd_swap_result_release(vd_swap_result *r);
+
+/* Build what must be built (the old version keeps serving), then swap and
+ * prove health; restore the previous containers and images by itself when
+ * anything fails after the first container was touched.  Returns an error
+ * only when it could not start (nothing touched); every other ending is an
+ * outcome in `out`. */
+int vd_swap_run(vd_docker *d, const vd_swap_options *opts, vd_swap_result *out, vd_error *err);
+
+#endif
