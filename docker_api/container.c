@@ -21,8 +21,10 @@ static int container_path(vd_buf *path, const char *ref, const char *suffix)
 	return r;
 }
 
-static void summary_release(vd_container_summary *s)
+static void summary_release(void *item)
 {
+	vd_container_summary *s = item;
+
 	free(s->id);
 	free(s->name);
 	free(s->image);
@@ -32,8 +34,9 @@ static void summary_release(vd_container_summary *s)
 	vd_kvs_release(&s->labels);
 }
 
-static int summary_parse(yajl_val v, vd_container_summary *s)
+static int summary_parse(yajl_val v, void *item)
 {
+	vd_container_summary *s = item;
 	yajl_val names = vd_json_get(v, "Names");
 	const char *name = YAJL_IS_STRING(vd_json_idx(names, 0)) ? vd_json_idx(names, 0)->u.string : NULL;
 
@@ -48,59 +51,27 @@ static int summary_parse(yajl_val v, vd_container_summary *s)
 	s->status = dup_or_null(vd_json_str(v, "Status") ? vd_json_str(v, "Status") : "");
 	s->created = vd_json_int(v, "Created", 0);
 	if (!s->id || !s->name || !s->image || !s->image_id || !s->state || !s->status ||
-	    vd_kvs_from_json(vd_json_get(v, "Labels"), &s->labels)) {
-		summary_release(s);
-		return VD_ENOMEM;
-	}
+	    vd_kvs_from_json(vd_json_get(v, "Labels"), &s->labels))
+		return VD_ENOMEM;  /* the list releases what was filled */
 	return 0;
 }
 
 int vd_container_list_parse(const char *json, vd_container_array *out, vd_error *err)
 {
-	vd_container_array list = { NULL, 0 };
-	yajl_val v = vd_json_parse(json, err);
-	size_t i, n;
-	int r = 0;
+	void *items = NULL;
+	int r = vd_docker_parse_list(json, NULL, "container list", sizeof(vd_container_summary),
+				     summary_parse, summary_release, &items, &out->len, err);
 
-	if (!v)
-		return vd_error_prefix(err, "container list");
-	if (!YAJL_IS_ARRAY(v)) {
-		r = vd_error_set(err, VD_EPROTO, "container list: expected an array");
-		goto done;
-	}
-	n = vd_json_len(v);
-	list.items = calloc(n ? n : 1, sizeof(*list.items));
-	if (!list.items) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		r = summary_parse(vd_json_idx(v, i), &list.items[list.len]);
-		if (r) {
-			r = vd_error_set(err, r, "container list: entry %zu: %s", i,
-					 r == VD_EPROTO ? "no Id" : "out of memory");
-			goto done;
-		}
-		list.len++;
-	}
-	*out = list;
-	list.items = NULL;
-	list.len = 0;
-done:
-	vd_container_array_release(&list);
-	yajl_tree_free(v);
+	if (!r)
+		out->items = items;
 	return r;
 }
 
 void vd_container_array_release(vd_container_array *list)
 {
-	size_t i;
-
 	if (!list)
 		return;
-	for (i = 0; i < list->len; i++)
-		summary_release(&list->items[i]);
-	free(list->items);
+	vd_docker_free_list(list->items, list->len, sizeof(*list->items), summary_release);
 	list->items = NULL;
 	list->len = 0;
 }
@@ -108,29 +79,15 @@ void vd_container_array_release(vd_container_array *list)
 int vd_container_list(vd_docker *d, bool all, const char *const *filter_pairs,
 		      vd_container_array *out, vd_error *err)
 {
-	vd_buf query = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;
-	int r;
+	void *items = NULL;
+	int r = vd_docker_get_list(d, "/containers/json", all ? "all=1" : "all=0", filter_pairs, NULL,
+				   "container list", sizeof(vd_container_summary), summary_parse,
+				   summary_release, &items, &out->len, err);
 
-	r = vd_docker_query_add(&query, "all", all ? "1" : "0");
-	if (!r && filter_pairs && filter_pairs[0]) {
-		r = vd_docker_filters_json(&filters, filter_pairs);
-		if (!r)
-			r = vd_docker_query_add(&query, "filters", vd_buf_cstr(&filters));
-	}
-	if (r) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto done;
-	}
-	r = vd_docker_get(d, "/containers/json", vd_buf_cstr(&query), &body, err);
-	if (!r)
-		r = vd_container_list_parse(vd_buf_cstr(&body), out, err);
 	if (r)
-		vd_error_prefix(err, "list containers");
-done:
-	vd_buf_release(&query);
-	vd_buf_release(&filters);
-	vd_buf_release(&body);
-	return r;
+		return vd_error_prefix(err, "list containers");
+	out->items = items;
+	return 0;
 }
 
 const char *vd_container_summary_health(const vd_container_summary *s)

@@ -656,3 +656,79 @@ int vd_docker_delete(vd_docker *d, const char *path, const char *query, vd_error
 
 	return vd_docker_request(d, &req, NULL, err);
 }
+
+void vd_docker_free_list(void *items, size_t len, size_t size, vd_docker_release_fn release)
+{
+	size_t i;
+
+	for (i = 0; items && i < len; i++)
+		release((char *)items + i * size);
+	free(items);
+}
+
+int vd_docker_parse_list(const char *json, const char *member, const char *what, size_t size,
+			 vd_docker_fill_fn fill, vd_docker_release_fn release, void **items,
+			 size_t *len, vd_error *err)
+{
+	yajl_val v = vd_json_parse(json, err), arr;
+	char *out = NULL;
+	size_t i, n = 0;
+	int r = 0;
+
+	if (!v)
+		return vd_error_prefix(err, "%s", what);
+	arr = member ? vd_json_get(v, member) : v;
+	if (member && (!arr || YAJL_IS_NULL(arr)) && YAJL_IS_OBJECT(v))
+		arr = NULL;  /* the engine says null when there are none */
+	else if (!arr || !YAJL_IS_ARRAY(arr)) {
+		r = vd_error_set(err, VD_EPROTO, "%s: expected an array", what);
+		goto done;
+	}
+	n = vd_json_len(arr);
+	out = calloc(n ? n : 1, size);
+	if (!out) {
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		r = fill(vd_json_idx(arr, i), out + i * size);
+		if (r) {
+			n = i + 1;  /* a half-filled element is released too */
+			r = vd_error_set(err, r, "%s: entry %zu: %s", what, i,
+					 r == VD_ENOMEM ? "out of memory" : "malformed");
+			goto done;
+		}
+	}
+	*items = out;
+	*len = n;
+	out = NULL;
+done:
+	if (out)
+		vd_docker_free_list(out, n, size, release);
+	yajl_tree_free(v);
+	return r;
+}
+
+int vd_docker_get_list(vd_docker *d, const char *path, const char *query,
+		       const char *const *filter_pairs, const char *member, const char *what,
+		       size_t size, vd_docker_fill_fn fill, vd_docker_release_fn release,
+		       void **items, size_t *len, vd_error *err)
+{
+	vd_buf q = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;
+	int r = 0;
+
+	if ((query && vd_buf_puts(&q, query)) ||
+	    (filter_pairs && filter_pairs[0] &&
+	     (vd_docker_filters_json(&filters, filter_pairs) ||
+	      vd_docker_query_add(&q, "filters", vd_buf_cstr(&filters)))))
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (!r)
+		r = vd_docker_get(d, path, q.len ? vd_buf_cstr(&q) : NULL, &body, err);
+	if (!r)
+		r = vd_docker_parse_list(vd_buf_cstr(&body), member, what, size, fill, release, items,
+					 len, err);
+	vd_buf_release(&q);
+	vd_buf_release(&filters);
+	vd_buf_release(&body);
+	return r;
+}

@@ -19,6 +19,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/json.h"
 
 /* The API versions voxdeploy implements: 1.41 (Docker 20.10) up to 1.44, the
  * lowest that engines 29.0–29.2 accept. */
@@ -114,6 +115,26 @@ int vd_docker_path_escape(vd_buf *out, const char *segment);
 /* Filters as the engine wants them: {"label":["a=b"],"name":["^x$"]}.
  * pairs is a NULL-terminated list of key, value, key, value, ... */
 int vd_docker_filters_json(vd_buf *out, const char *const *pairs);
+
+/* Lists: an answer that is an array of objects (or, with `member`, an
+ * object holding that array — null counts as empty), each object typed by
+ * `fill` into an element of `size` bytes (0, VD_EPROTO for a malformed one,
+ * VD_ENOMEM); `release` frees an element's fields.  On success *items (a
+ * calloc'd array, never NULL) and *len; on failure nothing is kept.  `what`
+ * names the list in errors ("container list: entry 3: malformed"). */
+typedef int (*vd_docker_fill_fn)(yajl_val v, void *item);
+typedef void (*vd_docker_release_fn)(void *item);
+
+int vd_docker_parse_list(const char *json, const char *member, const char *what, size_t size,
+			 vd_docker_fill_fn fill, vd_docker_release_fn release, void **items,
+			 size_t *len, vd_error *err);
+/* Free a list made by vd_docker_parse_list. */
+void vd_docker_free_list(void *items, size_t len, size_t size, vd_docker_release_fn release);
+/* GET path?query&filters=... and parse the answer as above. */
+int vd_docker_get_list(vd_docker *d, const char *path, const char *query,
+		       const char *const *filter_pairs, const char *member, const char *what,
+		       size_t size, vd_docker_fill_fn fill, vd_docker_release_fn release,
+		       void **items, size_t *len, vd_error *err);
 
 /* The error message for a status and body (exported for tests). */
 int vd_docker_status_error(long status, const char *body, vd_error *err);

@@ -145,75 +145,51 @@ int vd_image_remove(vd_docker *d, const char *ref, bool force, bool noprune, vd_
 	return r;
 }
 
+static int list_fill(yajl_val v, void *item)
+{
+	vd_image_info *info = item;
+	int r = info_fill(v, info);
+
+	if (!r)
+		r = vd_kvs_from_json(vd_json_get(v, "Labels"), &info->labels);
+	return r;
+}
+
+static void list_release(void *item)
+{
+	info_release_fields(item);
+}
+
 int vd_image_list_parse(const char *json, vd_image_array *out, vd_error *err)
 {
-	vd_image_array list = { NULL, 0 };
-	yajl_val v = vd_json_parse(json, err);
-	size_t i, n;
-	int r = 0;
+	void *items = NULL;
+	int r = vd_docker_parse_list(json, NULL, "image list", sizeof(vd_image_info), list_fill,
+				     list_release, &items, &out->len, err);
 
-	if (!v)
-		return vd_error_prefix(err, "image list");
-	if (!YAJL_IS_ARRAY(v)) {
-		r = vd_error_set(err, VD_EPROTO, "image list: expected an array");
-		goto done;
-	}
-	n = vd_json_len(v);
-	list.items = calloc(n ? n : 1, sizeof(*list.items));
-	if (!list.items) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		vd_image_info *info = &list.items[list.len++];
-
-		r = info_fill(vd_json_idx(v, i), info);
-		if (!r)
-			r = vd_kvs_from_json(vd_json_get(vd_json_idx(v, i), "Labels"), &info->labels);
-		if (r) {
-			r = vd_error_set(err, r, "out of memory");
-			goto done;
-		}
-	}
-	*out = list;
-	list.items = NULL;
-	list.len = 0;
-done:
-	vd_image_array_release(&list);
-	yajl_tree_free(v);
+	if (!r)
+		out->items = items;
 	return r;
 }
 
 void vd_image_array_release(vd_image_array *list)
 {
-	size_t i;
-
 	if (!list)
 		return;
-	for (i = 0; i < list->len; i++)
-		info_release_fields(&list->items[i]);
-	free(list->items);
+	vd_docker_free_list(list->items, list->len, sizeof(*list->items), list_release);
 	list->items = NULL;
 	list->len = 0;
 }
 
 int vd_image_list(vd_docker *d, const char *reference, vd_image_array *out, vd_error *err)
 {
-	vd_buf q = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;
 	const char *pairs[] = { "reference", reference, NULL };
-	int r = 0;
+	void *items = NULL;
+	int r = vd_docker_get_list(d, "/images/json", NULL, reference ? pairs : NULL, NULL,
+				   "image list", sizeof(vd_image_info), list_fill, list_release, &items,
+				   &out->len, err);
 
-	if (reference && (vd_docker_filters_json(&filters, pairs) ||
-			  vd_docker_query_add(&q, "filters", vd_buf_cstr(&filters))))
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-	if (!r)
-		r = vd_docker_get(d, "/images/json", q.len ? vd_buf_cstr(&q) : NULL, &body, err);
-	if (!r)
-		r = vd_image_list_parse(vd_buf_cstr(&body), out, err);
 	if (r)
-		vd_error_prefix(err, "list images");
-	vd_buf_release(&q);
-	vd_buf_release(&filters);
-	vd_buf_release(&body);
-	return r;
+		return vd_error_prefix(err, "list images");
+	out->items = items;
+	return 0;
 }

@@ -43,49 +43,32 @@ void vd_network_info_release(vd_network_info *info)
 	memset(info, 0, sizeof(*info));
 }
 
+static int list_fill(yajl_val v, void *item)
+{
+	return info_fill(v, item);
+}
+
+static void list_release(void *item)
+{
+	info_release_fields(item);
+}
+
 int vd_network_list_parse(const char *json, vd_network_array *out, vd_error *err)
 {
-	vd_network_array list = { NULL, 0 };
-	yajl_val v = vd_json_parse(json, err);
-	size_t i, n;
-	int r = 0;
+	void *items = NULL;
+	int r = vd_docker_parse_list(json, NULL, "network list", sizeof(vd_network_info), list_fill,
+				     list_release, &items, &out->len, err);
 
-	if (!v)
-		return vd_error_prefix(err, "network list");
-	if (!YAJL_IS_ARRAY(v)) {
-		r = vd_error_set(err, VD_EPROTO, "network list: expected an array");
-		goto done;
-	}
-	n = vd_json_len(v);
-	list.items = calloc(n ? n : 1, sizeof(*list.items));
-	if (!list.items) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		if (info_fill(vd_json_idx(v, i), &list.items[list.len++])) {
-			r = vd_error_set(err, VD_ENOMEM, "out of memory");
-			goto done;
-		}
-	}
-	*out = list;
-	list.items = NULL;
-	list.len = 0;
-done:
-	vd_network_array_release(&list);
-	yajl_tree_free(v);
+	if (!r)
+		out->items = items;
 	return r;
 }
 
 void vd_network_array_release(vd_network_array *list)
 {
-	size_t i;
-
 	if (!list)
 		return;
-	for (i = 0; i < list->len; i++)
-		info_release_fields(&list->items[i]);
-	free(list->items);
+	vd_docker_free_list(list->items, list->len, sizeof(*list->items), list_release);
 	list->items = NULL;
 	list->len = 0;
 }
@@ -93,23 +76,15 @@ void vd_network_array_release(vd_network_array *list)
 int vd_network_list(vd_docker *d, const char *const *filter_pairs, vd_network_array *out,
 		    vd_error *err)
 {
-	vd_buf q = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;
-	int r = 0;
+	void *items = NULL;
+	int r = vd_docker_get_list(d, "/networks", NULL, filter_pairs, NULL, "network list",
+				   sizeof(vd_network_info), list_fill, list_release, &items, &out->len,
+				   err);
 
-	if (filter_pairs && filter_pairs[0] &&
-	    (vd_docker_filters_json(&filters, filter_pairs) ||
-	     vd_docker_query_add(&q, "filters", vd_buf_cstr(&filters))))
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-	if (!r)
-		r = vd_docker_get(d, "/networks", q.len ? vd_buf_cstr(&q) : NULL, &body, err);
-	if (!r)
-		r = vd_network_list_parse(vd_buf_cstr(&body), out, err);
 	if (r)
-		vd_error_prefix(err, "list networks");
-	vd_buf_release(&q);
-	vd_buf_release(&filters);
-	vd_buf_release(&body);
-	return r;
+		return vd_error_prefix(err, "list networks");
+	out->items = items;
+	return 0;
 }
 
 int vd_network_find(vd_docker *d, const char *name, char **out_id, vd_error *err)

@@ -43,52 +43,32 @@ static int parse_one(const char *json, vd_volume_info *out, vd_error *err)
 	return r;
 }
 
+static int list_fill(yajl_val v, void *item)
+{
+	return info_fill(v, item);
+}
+
+static void list_release(void *item)
+{
+	vd_volume_info_release(item);
+}
+
 int vd_volume_list_parse(const char *json, vd_volume_array *out, vd_error *err)
 {
-	vd_volume_array list = { NULL, 0 };
-	yajl_val v = vd_json_parse(json, err), vols;
-	size_t i, n;
-	int r = 0;
+	void *items = NULL;
+	int r = vd_docker_parse_list(json, "Volumes", "volume list", sizeof(vd_volume_info),
+				     list_fill, list_release, &items, &out->len, err);
 
-	if (!v)
-		return vd_error_prefix(err, "volume list");
-	vols = vd_json_get(v, "Volumes");  /* null when there are none */
-	if (vols && !YAJL_IS_ARRAY(vols) && !YAJL_IS_NULL(vols)) {
-		r = vd_error_set(err, VD_EPROTO, "volume list: Volumes is not an array");
-		goto done;
-	}
-	n = vd_json_len(vols);
-	list.items = calloc(n ? n : 1, sizeof(*list.items));
-	if (!list.items) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		r = info_fill(vd_json_idx(vols, i), &list.items[list.len++]);
-		if (r) {
-			r = vd_error_set(err, r, "volume list: entry %zu: %s", i,
-					 r == VD_EPROTO ? "no Name" : "out of memory");
-			goto done;
-		}
-	}
-	*out = list;
-	list.items = NULL;
-	list.len = 0;
-done:
-	vd_volume_array_release(&list);
-	yajl_tree_free(v);
+	if (!r)
+		out->items = items;
 	return r;
 }
 
 void vd_volume_array_release(vd_volume_array *list)
 {
-	size_t i;
-
 	if (!list)
 		return;
-	for (i = 0; i < list->len; i++)
-		vd_volume_info_release(&list->items[i]);
-	free(list->items);
+	vd_docker_free_list(list->items, list->len, sizeof(*list->items), list_release);
 	list->items = NULL;
 	list->len = 0;
 }
@@ -96,23 +76,15 @@ void vd_volume_array_release(vd_volume_array *list)
 int vd_volume_list(vd_docker *d, const char *const *filter_pairs, vd_volume_array *out,
 		   vd_error *err)
 {
-	vd_buf q = VD_BUF_INIT, filters = VD_BUF_INIT, body = VD_BUF_INIT;
-	int r = 0;
+	void *items = NULL;
+	int r = vd_docker_get_list(d, "/volumes", NULL, filter_pairs, "Volumes", "volume list",
+				   sizeof(vd_volume_info), list_fill, list_release, &items, &out->len,
+				   err);
 
-	if (filter_pairs && filter_pairs[0] &&
-	    (vd_docker_filters_json(&filters, filter_pairs) ||
-	     vd_docker_query_add(&q, "filters", vd_buf_cstr(&filters))))
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-	if (!r)
-		r = vd_docker_get(d, "/volumes", q.len ? vd_buf_cstr(&q) : NULL, &body, err);
-	if (!r)
-		r = vd_volume_list_parse(vd_buf_cstr(&body), out, err);
 	if (r)
-		vd_error_prefix(err, "list volumes");
-	vd_buf_release(&q);
-	vd_buf_release(&filters);
-	vd_buf_release(&body);
-	return r;
+		return vd_error_prefix(err, "list volumes");
+	out->items = items;
+	return 0;
 }
 
 int vd_volume_inspect(vd_docker *d, const char *name, vd_volume_info *out, vd_error *err)
