@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -378,57 +379,41 @@ static int connect_error(vd_docker *d, CURLcode rc, long os_errno, vd_error *err
 			    d->host, why);
 }
 
-/* Plain calls reuse the client's handle (keep-alive); a stream gets a handle
- * of its own, so that its callback may make plain calls meanwhile. */
-static int perform(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err)
+/* Point a handle at the request: URL, socket, callbacks into x, method and
+ * body.  The headers list and the URL buffer are the caller's to free once
+ * the transfer is over. */
+static int xfer_setup(vd_docker *d, CURL *e, vd_docker_req *req, struct xfer *x,
+		      struct curl_slist **hdrs_out, vd_buf *url, vd_error *err)
 {
-	struct xfer x;
 	struct curl_slist *hdrs = NULL;
-	vd_buf url = VD_BUF_INIT;
-	CURL *e = req->on_data ? curl_easy_init() : d->easy;
-	CURLcode rc;
-	long os_errno = 0;
-	int r = 0;
 	const char *method = req->method ? req->method : "GET";
+	int r;
 
-	memset(&x, 0, sizeof(x));
-	x.d = d;
-	x.easy = e;
-	x.req = req;
-	x.out = out;
-	x.err = err;
-	x.start_ms = x.last_data_ms = vd_now_ms();
-	vd_buf_init(&x.errbody, MAX_ERROR_BODY);
-
-	if (!e)
-		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	if (req->unversioned || !d->negotiated)
-		r = vd_buf_printf(&url, "%s%s", d->base_url, req->path);
+		r = vd_buf_printf(url, "%s%s", d->base_url, req->path);
 	else
-		r = vd_buf_printf(&url, "%s/v%s%s", d->base_url, d->api, req->path);
+		r = vd_buf_printf(url, "%s/v%s%s", d->base_url, d->api, req->path);
 	if (!r && req->query && *req->query)
-		r = vd_buf_printf(&url, "?%s", req->query);
-	if (r) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto done;
-	}
+		r = vd_buf_printf(url, "?%s", req->query);
+	if (r)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
 
 	curl_easy_reset(e);
-	curl_easy_setopt(e, CURLOPT_URL, vd_buf_cstr(&url));
+	curl_easy_setopt(e, CURLOPT_URL, vd_buf_cstr(url));
 	if (d->socket_path)
 		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "voxdeploy/" VD_VERSION);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
 	if (req->on_data) {
 		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(e, CURLOPT_XFERINFODATA, &x);
+		curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
 	} else {
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : d->timeout_ms);
 	}
@@ -466,66 +451,100 @@ static int perform(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err)
 		}
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	*hdrs_out = hdrs;
+	return 0;
+}
 
-	rc = curl_easy_perform(e);
-	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &x.status);
-	curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
-	req->status = x.status;
-	if (x.daemon_api[0])
-		memcpy(d->daemon_api, x.daemon_api, sizeof(d->daemon_api));
+/* What a finished transfer means: 0, or the error for its curl code, its
+ * status, a callback's failure or a timeout.  A callback's positive return
+ * (a stream stopped on purpose) is passed through. */
+static int xfer_result(vd_docker *d, vd_docker_req *req, struct xfer *x, CURLcode rc,
+		       vd_buf *out, vd_error *err)
+{
+	const char *method = req->method ? req->method : "GET";
+	long os_errno = 0;
 
-	if (x.cb_result) {
-		r = x.cb_result;
-		goto done;
-	}
-	if (x.body_overflow) {
-		r = vd_error_set(err, VD_ETOOBIG, "%s %s: response larger than %zu bytes",
-				 method, req->path, out->max);
-		goto done;
-	}
-	if (x.deadline_expired) {
-		r = vd_error_set(err, VD_ETIMEOUT, "%s %s: no end after %ld ms", method, req->path,
-				 req->deadline_ms);
-		goto done;
-	}
-	if (x.idle_expired) {
-		r = vd_error_set(err, VD_ETIMEOUT, "%s %s: the engine sent nothing for %ld ms",
-				 method, req->path,
-				 req->idle_timeout_ms > 0 ? req->idle_timeout_ms : 60000);
-		goto done;
-	}
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
+	req->status = x->status;
+	if (x->daemon_api[0])
+		memcpy(d->daemon_api, x->daemon_api, sizeof(d->daemon_api));
+
+	if (x->cb_result)
+		return x->cb_result;
+	if (x->body_overflow)
+		return vd_error_set(err, VD_ETOOBIG, "%s %s: response larger than %zu bytes",
+				    method, req->path, out->max);
+	if (x->deadline_expired)
+		return vd_error_set(err, VD_ETIMEOUT, "%s %s: no end after %ld ms", method, req->path,
+				    req->deadline_ms);
+	if (x->idle_expired)
+		return vd_error_set(err, VD_ETIMEOUT, "%s %s: the engine sent nothing for %ld ms",
+				    method, req->path,
+				    req->idle_timeout_ms > 0 ? req->idle_timeout_ms : 60000);
 	switch (rc) {
 	case CURLE_OK:
 		break;
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_COULDNT_RESOLVE_HOST:
-		r = connect_error(d, rc, os_errno, err);
-		goto done;
+		return connect_error(d, rc, os_errno, err);
 	case CURLE_OPERATION_TIMEDOUT:
-		r = vd_error_set(err, VD_ETIMEOUT, "%s %s: the engine did not answer within %ld ms",
-				 method, req->path,
-				 req->timeout_ms > 0 ? req->timeout_ms : d->timeout_ms);
-		goto done;
+		return vd_error_set(err, VD_ETIMEOUT, "%s %s: the engine did not answer within %ld ms",
+				    method, req->path,
+				    req->timeout_ms > 0 ? req->timeout_ms : d->timeout_ms);
 	default:
-		if (x.status == 0 && (os_errno == EACCES || os_errno == ENOENT || os_errno == ECONNREFUSED)) {
-			r = connect_error(d, rc, os_errno, err);
-			goto done;
-		}
-		r = vd_error_set(err, VD_EPROTO, "%s %s: %s", method, req->path, curl_easy_strerror(rc));
-		goto done;
+		if (x->status == 0 && (os_errno == EACCES || os_errno == ENOENT || os_errno == ECONNREFUSED))
+			return connect_error(d, rc, os_errno, err);
+		return vd_error_set(err, VD_EPROTO, "%s %s: %s", method, req->path, curl_easy_strerror(rc));
 	}
-	if ((x.status < 200 || x.status >= 300) && x.status != 304) {
-		r = vd_docker_status_error(x.status, vd_buf_cstr(&x.errbody), err);
+	if ((x->status < 200 || x->status >= 300) && x->status != 304) {
+		int r = vd_docker_status_error(x->status, vd_buf_cstr(&x->errbody), err);
+
 		/* "client version 1.44 is too old. Minimum supported API version is
 		 * 1.50": an engine newer than anything we speak */
-		if (x.status == 400 && !req->unversioned && strstr(vd_error_msg(err), "is too old")) {
+		if (x->status == 400 && !req->unversioned && strstr(vd_error_msg(err), "is too old")) {
 			vd_error_prefix(err, "the engine refuses API %s, the newest this voxdeploy "
 					"speaks (%s to %s): upgrade voxdeploy", d->api,
 					VD_DOCKER_API_MIN, VD_DOCKER_API_MAX);
 			err->code = r = VD_EUNSUPPORTED;
 		}
-		goto done;
+		return r;
 	}
+	return 0;
+}
+
+static void xfer_init(struct xfer *x, vd_docker *d, CURL *e, vd_docker_req *req, vd_buf *out,
+		      vd_error *err)
+{
+	memset(x, 0, sizeof(*x));
+	x->d = d;
+	x->easy = e;
+	x->req = req;
+	x->out = out;
+	x->err = err;
+	x->start_ms = x->last_data_ms = vd_now_ms();
+	vd_buf_init(&x->errbody, MAX_ERROR_BODY);
+}
+
+/* Plain calls reuse the client's handle (keep-alive); a stream gets a handle
+ * of its own, so that its callback may make plain calls meanwhile. */
+static int perform(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err)
+{
+	struct xfer x;
+	struct curl_slist *hdrs = NULL;
+	vd_buf url = VD_BUF_INIT;
+	CURL *e = req->on_data ? curl_easy_init() : d->easy;
+	CURLcode rc;
+	int r;
+
+	xfer_init(&x, d, e, req, out, err);
+	if (!e)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	r = xfer_setup(d, e, req, &x, &hdrs, &url, err);
+	if (r)
+		goto done;
+	rc = curl_easy_perform(e);
+	r = xfer_result(d, req, &x, rc, out, err);
 done:
 	if (e != d->easy)
 		curl_easy_cleanup(e);
@@ -731,4 +750,257 @@ int vd_docker_get_list(vd_docker *d, const char *path, const char *query,
 	vd_buf_release(&filters);
 	vd_buf_release(&body);
 	return r;
+}
+
+/* --- non-blocking streams ------------------------------------------------
+ *
+ * The handle runs in a multi of its own, driven by the socket API: libcurl
+ * tells us which sockets it wants watched (on_stream_socket) and when it
+ * wants a call anyway (on_stream_timer); the caller's poll loop waits on
+ * those and hands the results back to vd_docker_stream_perform().  Idle
+ * time and the deadline are checked here too: the progress callback only
+ * runs when libcurl has something to do, and a silent stream gives it
+ * nothing. */
+
+struct vd_docker_stream {
+	vd_docker *d;
+	vd_docker_req *req;
+	CURLM *multi;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	vd_buf url;
+	struct xfer x;
+	struct pollfd *socks;   /* what libcurl wants watched */
+	size_t n_socks;
+	size_t cap_socks;
+	bool timer_set;
+	uint64_t timer_at;      /* monotonic ms */
+	bool ended;
+	int result;             /* once ended */
+	vd_error err;           /* its message, whichever call saw the end */
+};
+
+static int on_stream_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	vd_docker_stream *s = userp;
+	short events = 0;
+	size_t i;
+
+	for (i = 0; i < s->n_socks && s->socks[i].fd != fd; i++)
+		;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < s->n_socks)
+			s->socks[i] = s->socks[--s->n_socks];
+		return 0;
+	}
+	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+		events |= POLLIN;
+	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+		events |= POLLOUT;
+	if (i == s->n_socks) {
+		if (s->n_socks == s->cap_socks) {
+			size_t cap = s->cap_socks ? s->cap_socks * 2 : 4;
+			struct pollfd *n = realloc(s->socks, cap * sizeof(*n));
+
+			if (!n)
+				return -1;
+			s->socks = n;
+			s->cap_socks = cap;
+		}
+		s->n_socks++;
+	}
+	s->socks[i].fd = fd;
+	s->socks[i].events = events;
+	s->socks[i].revents = 0;
+	return 0;
+}
+
+static int on_stream_timer(CURLM *m, long timeout_ms, void *userp)
+{
+	vd_docker_stream *s = userp;
+
+	s->timer_set = timeout_ms >= 0;
+	s->timer_at = vd_now_ms() + (timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
+	return 0;
+}
+
+static long stream_idle_ms(const vd_docker_stream *s)
+{
+	return s->req->idle_timeout_ms > 0 ? s->req->idle_timeout_ms : 60000;
+}
+
+/* Collect a finished transfer, if there is one. */
+static void stream_check_done(vd_docker_stream *s)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(s->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE || msg->easy_handle != s->easy || s->ended)
+			continue;
+		s->ended = true;
+		s->result = xfer_result(s->d, s->req, &s->x, msg->data.result, NULL, &s->err);
+		if (s->result > 0)
+			s->result = VD_DOCKER_STREAM_END;  /* the callback stopped it */
+		else if (!s->result)
+			s->result = VD_DOCKER_STREAM_END;
+	}
+}
+
+int vd_docker_stream_open(vd_docker *d, vd_docker_req *req, vd_docker_stream **out, vd_error *err)
+{
+	vd_docker_stream *s = NULL;
+	int r, running = 0;
+
+	if (!req->on_data)
+		return vd_error_set(err, VD_EINVAL, "%s: a stream needs a data callback", req->path);
+	if (!req->unversioned && !d->negotiated) {
+		r = vd_docker_connect(d, err);
+		if (r)
+			return r;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	s->d = d;
+	s->req = req;
+	vd_buf_init(&s->url, 1 << 16);
+	s->multi = curl_multi_init();
+	s->easy = curl_easy_init();
+	/* on_data reports into the stream's error: the end may come in any
+	 * call, and perform() hands the message out */
+	xfer_init(&s->x, d, s->easy, req, NULL, &s->err);
+	if (!s->multi || !s->easy) {
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto fail;
+	}
+	r = xfer_setup(d, s->easy, req, &s->x, &s->hdrs, &s->url, err);
+	if (r)
+		goto fail;
+	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_stream_socket);
+	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_stream_timer);
+	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) {
+		r = vd_error_set(err, VD_ENOMEM, "%s: cannot start the stream", req->path);
+		goto fail;
+	}
+	/* start connecting now; the answer comes through the caller's loop */
+	curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	stream_check_done(s);
+	*out = s;
+	return 0;
+fail:
+	vd_docker_stream_free(s);
+	return r;
+}
+
+size_t vd_docker_stream_pollfds(const vd_docker_stream *s, struct pollfd *fds, size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; !s->ended && i < s->n_socks && n < max; i++) {
+		fds[n] = s->socks[i];
+		fds[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+long vd_docker_stream_timeout(const vd_docker_stream *s)
+{
+	uint64_t now = vd_now_ms(), at;
+
+	if (s->ended)
+		return 0;
+	at = s->x.last_data_ms + (uint64_t)stream_idle_ms(s);
+	if (s->req->deadline_ms > 0 && s->x.start_ms + (uint64_t)s->req->deadline_ms < at)
+		at = s->x.start_ms + (uint64_t)s->req->deadline_ms;
+	if (s->timer_set && s->timer_at < at)
+		at = s->timer_at;
+	return at <= now ? 0 : (long)(at - now > LONG_MAX ? LONG_MAX : at - now);
+}
+
+/* The stream's end as the caller sees it: the code, and its message copied
+ * into the caller's error. */
+static int stream_end(vd_docker_stream *s, vd_error *err)
+{
+	if (s->result < 0) {
+		vd_error_set(err, s->result, "%s", vd_error_msg(&s->err));
+		if (err)
+			err->http_status = s->err.http_status;
+	}
+	return s->result;
+}
+
+int vd_docker_stream_perform(vd_docker_stream *s, const struct pollfd *fds, size_t n, vd_error *err)
+{
+	const char *method = s->req->method ? s->req->method : "GET";
+	uint64_t now;
+	size_t i, j;
+	int running = 0;
+
+	if (s->ended)
+		return stream_end(s, err);
+	for (i = 0; fds && i < n; i++) {
+		int ev = 0;
+
+		if (!fds[i].revents)
+			continue;
+		for (j = 0; j < s->n_socks && s->socks[j].fd != fds[i].fd; j++)
+			;
+		if (j == s->n_socks)
+			continue;  /* someone else's, or removed meanwhile */
+		if (fds[i].revents & (POLLIN | POLLHUP))
+			ev |= CURL_CSELECT_IN;
+		if (fds[i].revents & POLLOUT)
+			ev |= CURL_CSELECT_OUT;
+		if (fds[i].revents & (POLLERR | POLLNVAL))
+			ev |= CURL_CSELECT_ERR;
+		curl_multi_socket_action(s->multi, fds[i].fd, ev, &running);
+		stream_check_done(s);
+		if (s->ended)
+			return stream_end(s, err);
+	}
+	if (s->timer_set && vd_now_ms() >= s->timer_at) {
+		s->timer_set = false;
+		curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		stream_check_done(s);
+		if (s->ended)
+			return stream_end(s, err);
+	}
+	now = vd_now_ms();
+	if (s->req->deadline_ms > 0 && now - s->x.start_ms >= (uint64_t)s->req->deadline_ms) {
+		s->ended = true;
+		s->result = vd_error_set(&s->err, VD_ETIMEOUT, "%s %s: no end after %ld ms", method,
+					 s->req->path, s->req->deadline_ms);
+	} else if (now - s->x.last_data_ms >= (uint64_t)stream_idle_ms(s)) {
+		s->ended = true;
+		s->result = vd_error_set(&s->err, VD_ETIMEOUT, "%s %s: the engine sent nothing for %ld ms",
+					 method, s->req->path, stream_idle_ms(s));
+	}
+	return s->ended ? stream_end(s, err) : 0;
+}
+
+bool vd_docker_stream_ended(const vd_docker_stream *s)
+{
+	return s->ended;
+}
+
+void vd_docker_stream_free(vd_docker_stream *s)
+{
+	if (!s)
+		return;
+	if (s->multi && s->easy)
+		curl_multi_remove_handle(s->multi, s->easy);
+	if (s->easy)
+		curl_easy_cleanup(s->easy);
+	if (s->multi)
+		curl_multi_cleanup(s->multi);
+	curl_slist_free_all(s->hdrs);
+	vd_buf_release(&s->url);
+	vd_buf_release(&s->x.errbody);
+	vd_error_release(&s->err);
+	free(s->socks);
+	free(s);
 }

@@ -13,6 +13,7 @@
 #ifndef VD_DOCKER_API_DOCKER_H
 #define VD_DOCKER_API_DOCKER_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -135,6 +136,47 @@ int vd_docker_get_list(vd_docker *d, const char *path, const char *query,
 		       const char *const *filter_pairs, const char *member, const char *what,
 		       size_t size, vd_docker_fill_fn fill, vd_docker_release_fn release,
 		       void **items, size_t *len, vd_error *err);
+
+/* Streams a caller's poll loop drives (events while other work goes on).
+ *
+ * vd_docker_stream_open() starts the call without waiting for it (it may
+ * first negotiate the API version, one plain call per client): `req` — with
+ * its on_data callback, idle_timeout_ms and deadline_ms as for a blocking
+ * stream — must outlive the stream.  Then, in the caller's loop:
+ *
+ *	n = vd_docker_stream_pollfds(s, fds, max);
+ *	poll(fds, n, min(vd_docker_stream_timeout(s), the caller's own));
+ *	r = vd_docker_stream_perform(s, fds, n, &err);
+ *
+ * on_data runs inside vd_docker_stream_perform(), as data arrives, never
+ * blocking.  It may make plain calls on the same client: the stream has a
+ * handle of its own. */
+typedef struct vd_docker_stream vd_docker_stream;
+
+/* Returned by vd_docker_stream_perform() once the stream has ended cleanly:
+ * the engine closed it, or on_data returned a positive value (stop). */
+#define VD_DOCKER_STREAM_END 1
+
+int vd_docker_stream_open(vd_docker *d, vd_docker_req *req, vd_docker_stream **out,
+			  vd_error *err);
+/* The sockets to wait on (fd and events; revents cleared), at most max;
+ * returns how many were written.  None once the stream has ended. */
+size_t vd_docker_stream_pollfds(const vd_docker_stream *s, struct pollfd *fds, size_t max);
+/* Milliseconds until vd_docker_stream_perform() must be called even if no
+ * socket is ready (libcurl's timers, the idle timeout, the deadline); 0 when
+ * it has ended. */
+long vd_docker_stream_timeout(const vd_docker_stream *s);
+/* Do what is ready without blocking.  fds: poll's results for the entries
+ * vd_docker_stream_pollfds() wrote (entries for other fds are ignored; NULL
+ * when only the timeout passed).  0 while the stream runs;
+ * VD_DOCKER_STREAM_END once it ended cleanly; a negative code (err set) for
+ * an error status, a transport error, on_data's failure, the idle timeout
+ * or the deadline.  After the end it keeps returning the same. */
+int vd_docker_stream_perform(vd_docker_stream *s, const struct pollfd *fds, size_t n,
+			     vd_error *err);
+bool vd_docker_stream_ended(const vd_docker_stream *s);
+/* Ends the transfer if it still runs; NULL is a no-op. */
+void vd_docker_stream_free(vd_docker_stream *s);
 
 /* The error message for a status and body (exported for tests). */
 int vd_docker_status_error(long status, const char *body, vd_error *err);
