@@ -341,7 +341,8 @@ int vd_git_diff(vd_git *g, const char *from, const char *to, vd_changes *out, vd
 		}
 	}
 sorted:
-	qsort(c.items, c.len, sizeof(*c.items), change_cmp);
+	if (c.len)
+		qsort(c.items, c.len, sizeof(*c.items), change_cmp);
 	*out = c;
 	c.items = NULL;
 	c.len = 0;

@@ -870,7 +870,8 @@ static int gen_canonical(yajl_gen g, yajl_val v, bool sort_array)
 		n = v->u.array.len;
 		if (!(vals = calloc(n + 1, sizeof(*vals))))
 			return VD_ENOMEM;
-		memcpy(vals, v->u.array.values, n * sizeof(*vals));
+		if (n)
+			memcpy(vals, v->u.array.values, n * sizeof(*vals));
 		if (sort_array) {
 			for (i = 0; i < n && YAJL_IS_STRING(vals[i]); i++)
 				;
