@@ -9,175 +9,6 @@
 #include <sys/types.h>
 
 /* ------------------------------------------------------------------------
- * The model's arena.
- */
-
-struct compose_chunk {
-	struct compose_chunk *next;
-	size_t used;
-	size_t cap;
-	max_align_t data[];
-};
-
-void *compose_alloc(compose_arena *a, size_t n)
-{
-	struct compose_chunk *c = a->head;
-	size_t need = (n + 15) & ~(size_t)15;
-	void *p;
-
-	if (need < n)
-		return NULL;
-	if (!c || c->cap - c->used < need) {
-		size_t cap = need > 65536 ? need : 65536;
-
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			return NULL;
-		c->cap = cap;
-		c->used = 0;
-		if (a->head && need > 65536) {
-			/* keep filling the current chunk */
-			c->next = a->head->next;
-			a->head->next = c;
-		} else {
-			c->next = a->head;
-			a->head = c;
-		}
-	}
-	p = (char *)c->data + c->used;
-	c->used += need;
-	memset(p, 0, n);
-	return p;
-}
-
-void *compose_array(compose_arena *a, size_t n, size_t size)
-{
-	if (size && n > SIZE_MAX / size)
-		return NULL;
-	return compose_alloc(a, n && size ? n * size : 1);
-}
-
-static char *arena_strndup(compose_arena *a, const char *s, size_t n)
-{
-	char *p = compose_alloc(a, n + 1);
-
-	if (p && n)
-		memcpy(p, s, n);
-	return p;
-}
-
-char *compose_strdup(compose_arena *a, const char *s)
-{
-	return s ? arena_strndup(a, s, strlen(s)) : NULL;
-}
-
-char *compose_printf(compose_arena *a, const char *fmt, ...)
-{
-	va_list ap;
-	char *tmp = NULL, *out;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return NULL;
-	out = arena_strndup(a, tmp, (size_t)n);
-	free(tmp);
-	return out;
-}
-
-void compose_arena_release(compose_arena *a)
-{
-	struct compose_chunk *c = a->head, *next;
-
-	for (; c; c = next) {
-		next = c->next;
-		free(c);
-	}
-	a->head = NULL;
-}
-
-/* ------------------------------------------------------------------------
- * A string → pointer hash table (keys of a mapping being built, unicity
- * rules).
- */
-
-static size_t str_hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static int strmap_grow(compose_strmap *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 16, i;
-	const char **keys = calloc(cap, sizeof(*keys));
-	void **vals = calloc(cap, sizeof(*vals));
-
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return VD_ENOMEM;
-	}
-	for (i = 0; i < m->cap; i++) {
-		size_t j;
-
-		if (!m->keys[i])
-			continue;
-		for (j = str_hash(m->keys[i]) & (cap - 1); keys[j]; j = (j + 1) & (cap - 1))
-			;
-		keys[j] = m->keys[i];
-		vals[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
-	m->cap = cap;
-	return 0;
-}
-
-void *compose_strmap_get(const compose_strmap *m, const char *key)
-{
-	size_t j;
-
-	if (!m->cap)
-		return NULL;
-	for (j = str_hash(key) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1))
-		if (!strcmp(m->keys[j], key))
-			return m->vals[j];
-	return NULL;
-}
-
-int compose_strmap_put(compose_strmap *m, const char *key, void *val)
-{
-	size_t j;
-
-	if ((m->len + 1) * 2 > m->cap && strmap_grow(m))
-		return VD_ENOMEM;
-	for (j = str_hash(key) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1))
-		if (!strcmp(m->keys[j], key))
-			break;
-	if (!m->keys[j]) {
-		m->keys[j] = key;
-		m->len++;
-	}
-	m->vals[j] = val;
-	return 0;
-}
-
-void compose_strmap_release(compose_strmap *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
-
-/* ------------------------------------------------------------------------
  * Errors of one load.
  */
 
@@ -436,7 +267,7 @@ static int t_ipam(loadctx *lc, const vd_yaml_node *v, const char *where, vd_comp
 				continue;
 			if (p->val->kind != VD_YAML_SEQ)
 				return compose_err(lc, p->val, w, "'config' must be a list");
-			if (!(n->ipam_config = compose_array(lc->m, p->val->n, sizeof(*n->ipam_config))))
+			if (!(n->ipam_config = vd_arena_array(lc->m, p->val->n, sizeof(*n->ipam_config))))
 				return compose_oom(lc);
 			for (j = 0; j < p->val->n && !r; j++) {
 				const vd_yaml_node *it = p->val->items[j];
@@ -506,7 +337,7 @@ static int t_network(loadctx *lc, const vd_yaml_pair *np, vd_compose_network *n)
 	if (r)
 		return r;
 	if (!n->name || !*n->name)
-		n->name = n->external ? compose_dup(lc, n->key) : compose_printf(lc->m, "%s_%s", lc->c->name, n->key);
+		n->name = n->external ? compose_dup(lc, n->key) : vd_arena_printf(lc->m, "%s_%s", lc->c->name, n->key);
 	return n->name ? 0 : compose_oom(lc);
 }
 
@@ -546,7 +377,7 @@ static int t_volume(loadctx *lc, const vd_yaml_pair *vp, vd_compose_volume *vol)
 	if (r)
 		return r;
 	if (!vol->name || !*vol->name)
-		vol->name = vol->external ? compose_dup(lc, vol->key) : compose_printf(lc->m, "%s_%s", lc->c->name, vol->key);
+		vol->name = vol->external ? compose_dup(lc, vol->key) : vd_arena_printf(lc->m, "%s_%s", lc->c->name, vol->key);
 	return vol->name ? 0 : compose_oom(lc);
 }
 
@@ -687,7 +518,7 @@ static int order_services(loadctx *lc)
 	rstart = vd_yaml_array(lc->y, n + 1, sizeof(size_t));
 	rlist = vd_yaml_array(lc->y, g.start[n], sizeof(size_t));
 	placed = vd_yaml_array(lc->y, n, sizeof(bool));
-	c->order = compose_array(lc->m, n, sizeof(size_t));
+	c->order = vd_arena_array(lc->m, n, sizeof(size_t));
 	if (!missing || !heap || !rcount || !rstart || !rlist || !placed || !c->order)
 		return compose_oom(lc);
 	/* reverse edges: who waits for whom */
@@ -766,13 +597,13 @@ static int cross_check(loadctx *lc)
 			break;
 		}
 		if (s->container_name) {
-			other = compose_strmap_get(&names, s->container_name);
+			other = vd_strmap_get(&names, s->container_name);
 			if (other) {
 				r = err_pos(lc, &s->pos, where, "container_name '%s' is already used by service '%s'",
 					    s->container_name, other->name);
 				break;
 			}
-			if (compose_strmap_put(&names, s->container_name, s)) {
+			if (vd_strmap_put(&names, s->container_name, s)) {
 				r = compose_oom(lc);
 				break;
 			}
@@ -793,7 +624,7 @@ static int cross_check(loadctx *lc)
 					    s->volumes[j].source);
 		if (!r && !s->network_mode && !s->n_networks) {
 			/* compose attaches such a service to the project's default network */
-			if (!(s->networks = compose_array(lc->m, 1, sizeof(*s->networks))) ||
+			if (!(s->networks = vd_arena_array(lc->m, 1, sizeof(*s->networks))) ||
 			    !(s->networks[0].network = compose_dup(lc, "default"))) {
 				r = compose_oom(lc);
 				break;
@@ -803,7 +634,7 @@ static int cross_check(loadctx *lc)
 				need_default = true;
 		}
 	}
-	compose_strmap_release(&names);
+	vd_strmap_release(&names);
 	if (r)
 		return r;
 	if (need_default) {
@@ -811,7 +642,7 @@ static int cross_check(loadctx *lc)
 
 		memset(n, 0, sizeof(*n));
 		n->key = compose_dup(lc, "default");
-		n->name = compose_printf(lc->m, "%s_default", c->name);
+		n->name = vd_arena_printf(lc->m, "%s_default", c->name);
 		n->implicit = true;
 		if (!n->key || !n->name)
 			return compose_oom(lc);
@@ -886,16 +717,16 @@ static int t_project(loadctx *lc, const vd_yaml_node *root)
 				      i == 0 ? "services" : i == 1 ? "networks" : "volumes");
 	}
 	if (networks && networks->kind == VD_YAML_MAP) {
-		if (!(c->networks = compose_array(lc->m, networks->n + 1, sizeof(*c->networks))))
+		if (!(c->networks = vd_arena_array(lc->m, networks->n + 1, sizeof(*c->networks))))
 			return compose_oom(lc);
 		for (i = 0; i < networks->n && !r; i++)
 			if (!compose_skip(&networks->pairs[i]))
 				r = t_network(lc, &networks->pairs[i], &c->networks[c->n_networks++]);
-	} else if (!(c->networks = compose_array(lc->m, 1, sizeof(*c->networks)))) {
+	} else if (!(c->networks = vd_arena_array(lc->m, 1, sizeof(*c->networks)))) {
 		return compose_oom(lc);
 	}
 	if (volumes && volumes->kind == VD_YAML_MAP) {
-		if (!(c->volumes = compose_array(lc->m, volumes->n, sizeof(*c->volumes))))
+		if (!(c->volumes = vd_arena_array(lc->m, volumes->n, sizeof(*c->volumes))))
 			return compose_oom(lc);
 		for (i = 0; i < volumes->n && !r; i++)
 			if (!compose_skip(&volumes->pairs[i]))
@@ -905,7 +736,7 @@ static int t_project(loadctx *lc, const vd_yaml_node *root)
 		return r;
 	if (!services || services->kind != VD_YAML_MAP || !services->n)
 		return compose_err(lc, services ? services : root, NULL, "no services defined");
-	if (!(c->services = compose_array(lc->m, services->n, sizeof(*c->services))))
+	if (!(c->services = vd_arena_array(lc->m, services->n, sizeof(*c->services))))
 		return compose_oom(lc);
 	for (i = 0; i < services->n && !r; i++)
 		if (!compose_skip(&services->pairs[i]))
@@ -926,7 +757,7 @@ void vd_compose_free(vd_compose *c)
 	if (!c)
 		return;
 	a.head = c->arena;
-	compose_arena_release(&a);
+	vd_arena_release(&a);
 }
 
 static const char *null_lookup(const char *name, void *ctx)
@@ -971,21 +802,21 @@ int vd_compose_load(const vd_compose_source *files, size_t n_files, const vd_com
 	yopts.value_ctx = (void *)opts;
 	if ((r = vd_yaml_new(&yopts, &lc.y, err)))
 		return r;
-	c = compose_alloc(&m, sizeof(*c));
+	c = vd_arena_alloc(&m, sizeof(*c));
 	if (!c) {
 		r = compose_oom(&lc);
 		goto done;
 	}
 	lc.m = &m;
 	lc.c = c;
-	c->working_dir = compose_strdup(&m, opts->project_dir);
-	c->config_files.items = compose_array(&m, n_files, sizeof(char *));
+	c->working_dir = vd_arena_strdup(&m, opts->project_dir);
+	c->config_files.items = vd_arena_array(&m, n_files, sizeof(char *));
 	if (!c->working_dir || !c->config_files.items) {
 		r = compose_oom(&lc);
 		goto done;
 	}
 	for (i = 0; i < n_files; i++) {
-		if (!(c->config_files.items[i] = compose_strdup(&m, files[i].filename ? files[i].filename : "-"))) {
+		if (!(c->config_files.items[i] = vd_arena_strdup(&m, files[i].filename ? files[i].filename : "-"))) {
 			r = compose_oom(&lc);
 			goto done;
 		}
@@ -1017,7 +848,7 @@ int vd_compose_load(const vd_compose_source *files, size_t n_files, const vd_com
 	m.head = NULL;
 	*out = c;
 done:
-	compose_arena_release(&m);
+	vd_arena_release(&m);
 	vd_yaml_free(lc.y);
 	return r;
 }

@@ -26,7 +26,7 @@ static vd_yaml_node *copy_map(loadctx *lc, const vd_yaml_node *src, size_t cap)
 
 static int map_set(loadctx *lc, vd_yaml_node *map, compose_strmap *idx, vd_yaml_node *key, vd_yaml_node *val)
 {
-	vd_yaml_pair *at = compose_strmap_get(idx, key->s);
+	vd_yaml_pair *at = vd_strmap_get(idx, key->s);
 
 	if (at) {
 		at->val = val;
@@ -34,7 +34,7 @@ static int map_set(loadctx *lc, vd_yaml_node *map, compose_strmap *idx, vd_yaml_
 	}
 	map->pairs[map->n].key = key;
 	map->pairs[map->n].val = val;
-	if (compose_strmap_put(idx, key->s, &map->pairs[map->n]))
+	if (vd_strmap_put(idx, key->s, &map->pairs[map->n]))
 		return compose_oom(lc);
 	map->n++;
 	return 0;
@@ -95,7 +95,7 @@ static int list_to_map(loadctx *lc, const vd_yaml_node *seq, const char *where, 
 	}
 	*out = map;
 done:
-	compose_strmap_release(&idx);
+	vd_strmap_release(&idx);
 	return r;
 }
 
@@ -295,7 +295,7 @@ static int merge_map(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, enum level l
 			goto done;
 	for (i = 0; i < b->n; i++) {
 		vd_yaml_node *key = b->pairs[i].key, *val = b->pairs[i].val, *merged = val;
-		vd_yaml_pair *at = compose_strmap_get(&idx, key->s);
+		vd_yaml_pair *at = vd_strmap_get(&idx, key->s);
 		enum level sub = L_GENERIC;
 		const char *k = key->s;
 
@@ -326,7 +326,7 @@ static int merge_map(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, enum level l
 	}
 	*out = m;
 done:
-	compose_strmap_release(&idx);
+	vd_strmap_release(&idx);
 	return r;
 }
 
@@ -370,7 +370,7 @@ int compose_merge(loadctx *lc, vd_yaml_node *base, vd_yaml_node *over, vd_yaml_n
 
 char *compose_dup(loadctx *lc, const char *s)
 {
-	return compose_strdup(lc->m, s);
+	return vd_arena_strdup(lc->m, s);
 }
 
 int compose_t_str(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, char **out)
@@ -450,7 +450,7 @@ int compose_t_strs(loadctx *lc, const vd_yaml_node *v, const char *where, const 
 	if (v->kind == VD_YAML_NULL)
 		return 0;
 	if (v->kind == VD_YAML_STR && allow_str) {
-		if (!(out->items = compose_array(lc->m, 1, sizeof(char *))) || !(out->items[0] = compose_dup(lc, v->s)))
+		if (!(out->items = vd_arena_array(lc->m, 1, sizeof(char *))) || !(out->items[0] = compose_dup(lc, v->s)))
 			return compose_oom(lc);
 		out->len = 1;
 		return 0;
@@ -459,7 +459,7 @@ int compose_t_strs(loadctx *lc, const vd_yaml_node *v, const char *where, const 
 		return compose_err(lc, v, where, "'%s' must be a list%s", key, allow_str ? " or a string" : "");
 	if ((r = compose_charge(lc, v, v->n)))
 		return r;
-	if (!(out->items = compose_array(lc->m, v->n, sizeof(char *))))
+	if (!(out->items = vd_arena_array(lc->m, v->n, sizeof(char *))))
 		return compose_oom(lc);
 	for (i = 0; i < v->n; i++) {
 		const vd_yaml_node *it = v->items[i];
@@ -469,9 +469,9 @@ int compose_t_strs(loadctx *lc, const vd_yaml_node *v, const char *where, const 
 			goto done;
 		}
 		if (dedupe) {
-			if (compose_strmap_get(&seen, it->s))
+			if (vd_strmap_get(&seen, it->s))
 				continue;
-			if (compose_strmap_put(&seen, it->s, (void *)it)) {
+			if (vd_strmap_put(&seen, it->s, (void *)it)) {
 				r = compose_oom(lc);
 				goto done;
 			}
@@ -482,7 +482,7 @@ int compose_t_strs(loadctx *lc, const vd_yaml_node *v, const char *where, const 
 		}
 	}
 done:
-	compose_strmap_release(&seen);
+	vd_strmap_release(&seen);
 	return r;
 }
 
@@ -501,7 +501,7 @@ int compose_t_kvs(loadctx *lc, const vd_yaml_node *v, const char *where, const c
 		return compose_err(lc, v, where, "'%s' must be a list or a mapping", key);
 	if ((r = compose_charge(lc, v, v->n)))
 		return r;
-	if (!(out->items = compose_array(lc->m, v->n, sizeof(vd_kv))))
+	if (!(out->items = vd_arena_array(lc->m, v->n, sizeof(vd_kv))))
 		return compose_oom(lc);
 	for (i = 0; i < v->n; i++) {
 		const vd_yaml_pair *p = &v->pairs[i];
@@ -571,7 +571,7 @@ char *compose_resolve_path(loadctx *lc, const char *path)
 	}
 	if (asprintf(&joined, "%s/%s", base, rest) < 0)
 		return NULL;
-	out = compose_alloc(lc->m, strlen(joined) + 2);
+	out = vd_arena_alloc(lc->m, strlen(joined) + 2);
 	if (!out)
 		goto done;
 	o = out;

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/arena.h"
 #include "controller/compose.h"
 #include "controller/yaml.h"
 
@@ -34,35 +35,9 @@
 #define COMPOSE_TAG_RESET "!reset"        /* remove what earlier files said */
 #define COMPOSE_TAG_OVERRIDE "!override"  /* replace instead of merging */
 
-/* ---- the model's arena (compose.c) ----
- * Every string and array of a vd_compose lives in one, so that a half-built
- * model frees in one call and no field needs its own free.  Allocations are
- * zeroed; NULL when out of memory. */
-
-typedef struct compose_arena {
-	struct compose_chunk *head;
-} compose_arena;
-
-void *compose_alloc(compose_arena *a, size_t n);
-void *compose_array(compose_arena *a, size_t n, size_t size);  /* overflow-checked, never NULL for 0 */
-char *compose_strdup(compose_arena *a, const char *s);          /* NULL for NULL */
-char *compose_printf(compose_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void compose_arena_release(compose_arena *a);
-
-/* ---- a string → pointer hash table (compose.c) ----
- * Zero-initialise; keys must outlive the map; values must not be NULL
- * (compose_strmap_get's "absent"). */
-
-typedef struct compose_strmap {
-	const char **keys;
-	void **vals;
-	size_t cap;
-	size_t len;
-} compose_strmap;
-
-void *compose_strmap_get(const compose_strmap *m, const char *key);
-int compose_strmap_put(compose_strmap *m, const char *key, void *val);  /* set or replace; VD_ENOMEM */
-void compose_strmap_release(compose_strmap *m);
+/* The model's memory and the maps of a load: common/arena.h. */
+typedef vd_arena compose_arena;
+typedef vd_strmap compose_strmap;
 
 /* ---- one load ---- */
 

@@ -28,7 +28,7 @@ static int t_build(loadctx *lc, const vd_yaml_node *v, const char *where, vd_com
 		return 0;
 	if (v->kind != VD_YAML_MAP)
 		return compose_err(lc, v, where, "'build' must be a string or a mapping");
-	if (!(b = compose_alloc(lc->m, sizeof(*b))))
+	if (!(b = vd_arena_alloc(lc->m, sizeof(*b))))
 		return compose_oom(lc);
 	b->pos = compose_pos_of(lc, v);
 	for (i = 0; i < v->n && !r; i++) {
@@ -80,7 +80,7 @@ static int t_argv(loadctx *lc, const vd_yaml_node *v, const char *where, const c
 			return compose_oom(lc);
 		if (r)
 			return compose_err(lc, v, where, "'%s': unterminated quote in '%s'", key, v->s);
-		out->argv = compose_array(lc->m, n, sizeof(char *));
+		out->argv = vd_arena_array(lc->m, n, sizeof(char *));
 		for (i = 0; out->argv && i < n; i++)
 			if (!(out->argv[i] = compose_dup(lc, words[i])))
 				break;
@@ -141,7 +141,7 @@ static int port_add(loadctx *lc, portvec *pv, const vd_compose_port *p)
 
 	if (!key)
 		return compose_oom(lc);
-	if (compose_strmap_get(&pv->seen, key))
+	if (vd_strmap_get(&pv->seen, key))
 		return 0;
 	if (pv->n == pv->cap) {
 		size_t cap = pv->cap ? pv->cap * 2 : 8;
@@ -153,7 +153,7 @@ static int port_add(loadctx *lc, portvec *pv, const vd_compose_port *p)
 		pv->cap = cap;
 	}
 	pv->v[pv->n++] = *p;
-	if (compose_strmap_put(&pv->seen, key, (void *)(uintptr_t)pv->n))
+	if (vd_strmap_put(&pv->seen, key, (void *)(uintptr_t)pv->n))
 		return compose_oom(lc);
 	return 0;
 }
@@ -312,7 +312,7 @@ static int t_ports(loadctx *lc, const vd_yaml_node *v, const char *where, vd_com
 			r = compose_err(lc, it, where, "'ports' entries must be strings or mappings");
 	}
 	if (!r && pv.n) {
-		s->ports = compose_array(lc->m, pv.n, sizeof(*s->ports));
+		s->ports = vd_arena_array(lc->m, pv.n, sizeof(*s->ports));
 		if (!s->ports)
 			r = compose_oom(lc);
 		else
@@ -320,7 +320,7 @@ static int t_ports(loadctx *lc, const vd_yaml_node *v, const char *where, vd_com
 		s->n_ports = pv.n;
 	}
 	free(pv.v);
-	compose_strmap_release(&pv.seen);
+	vd_strmap_release(&pv.seen);
 	return r;
 }
 
@@ -351,11 +351,11 @@ static int t_expose(loadctx *lc, const vd_yaml_node *v, const char *where, vd_co
 		if ((r = compose_charge(lc, v, hi - lo + 1)))
 			break;
 		for (p = lo; p <= hi && !r; p++) {
-			char *e = compose_printf(lc->m, "%u/%s", p, proto);
+			char *e = vd_arena_printf(lc->m, "%u/%s", p, proto);
 
 			if (!e) {
 				r = compose_oom(lc);
-			} else if (!compose_strmap_get(&seen, e)) {
+			} else if (!vd_strmap_get(&seen, e)) {
 				if (n == cap) {
 					char **no = realloc(out, (cap = cap ? cap * 2 : 8) * sizeof(*no));
 
@@ -366,20 +366,20 @@ static int t_expose(loadctx *lc, const vd_yaml_node *v, const char *where, vd_co
 					out = no;
 				}
 				out[n++] = e;
-				if (compose_strmap_put(&seen, e, e))
+				if (vd_strmap_put(&seen, e, e))
 					r = compose_oom(lc);
 			}
 		}
 	}
 	if (!r && n) {
-		if (!(s->expose.items = compose_array(lc->m, n, sizeof(char *))))
+		if (!(s->expose.items = vd_arena_array(lc->m, n, sizeof(char *))))
 			r = compose_oom(lc);
 		else
 			memcpy(s->expose.items, out, n * sizeof(char *));
 		s->expose.len = n;
 	}
 	free(out);
-	compose_strmap_release(&seen);
+	vd_strmap_release(&seen);
 	return r;
 }
 
@@ -588,7 +588,7 @@ static int t_volumes(loadctx *lc, const vd_yaml_node *v, const char *where, vd_c
 		return compose_err(lc, v, where, "'volumes' must be a list");
 	if ((r = compose_charge(lc, v, v->n)))
 		return r;
-	if (!(s->volumes = compose_array(lc->m, v->n, sizeof(*s->volumes))))
+	if (!(s->volumes = vd_arena_array(lc->m, v->n, sizeof(*s->volumes))))
 		return compose_oom(lc);
 	for (i = 0; i < v->n && !r; i++) {
 		const vd_yaml_node *it = v->items[i];
@@ -605,16 +605,16 @@ static int t_volumes(loadctx *lc, const vd_yaml_node *v, const char *where, vd_c
 			break;
 		m.pos = compose_pos_of(lc, it);
 		/* compose's unicity: one mount per target, the later one wins */
-		at = (uintptr_t)compose_strmap_get(&by_target, m.target);
+		at = (uintptr_t)vd_strmap_get(&by_target, m.target);
 		if (at) {
 			s->volumes[at - 1] = m;
 			continue;
 		}
 		s->volumes[s->n_volumes++] = m;
-		if (compose_strmap_put(&by_target, m.target, (void *)(uintptr_t)s->n_volumes))
+		if (vd_strmap_put(&by_target, m.target, (void *)(uintptr_t)s->n_volumes))
 			r = compose_oom(lc);
 	}
-	compose_strmap_release(&by_target);
+	vd_strmap_release(&by_target);
 	return r;
 }
 
@@ -630,7 +630,7 @@ static int t_service_networks(loadctx *lc, const vd_yaml_node *v, const char *wh
 		return 0;
 	if (v->kind != VD_YAML_MAP)
 		return compose_err(lc, v, where, "'networks' must be a list or a mapping");
-	if (!(s->networks = compose_array(lc->m, v->n, sizeof(*s->networks))))
+	if (!(s->networks = vd_arena_array(lc->m, v->n, sizeof(*s->networks))))
 		return compose_oom(lc);
 	for (i = 0; i < v->n && !r; i++) {
 		const vd_yaml_pair *p = &v->pairs[i];
@@ -675,7 +675,7 @@ static int t_depends_on(loadctx *lc, const vd_yaml_node *v, const char *where, v
 		return 0;
 	if (v->kind != VD_YAML_MAP)
 		return compose_err(lc, v, where, "'depends_on' must be a list or a mapping");
-	if (!(s->depends_on = compose_array(lc->m, v->n, sizeof(*s->depends_on))))
+	if (!(s->depends_on = vd_arena_array(lc->m, v->n, sizeof(*s->depends_on))))
 		return compose_oom(lc);
 	for (i = 0; i < v->n && !r; i++) {
 		const vd_yaml_pair *p = &v->pairs[i];
@@ -746,7 +746,7 @@ static int t_healthcheck(loadctx *lc, const vd_yaml_node *v, const char *where, 
 			continue;
 		if (!strcmp(k, "test")) {
 			if (p->val->kind == VD_YAML_STR) {
-				if (!(h->test.items = compose_array(lc->m, 2, sizeof(char *))) ||
+				if (!(h->test.items = vd_arena_array(lc->m, 2, sizeof(char *))) ||
 				    !(h->test.items[0] = compose_dup(lc, "CMD-SHELL")) ||
 				    !(h->test.items[1] = compose_dup(lc, p->val->s)))
 					return compose_oom(lc);
@@ -827,7 +827,7 @@ static int t_ulimits(loadctx *lc, const vd_yaml_node *v, const char *where, vd_c
 		return 0;
 	if (v->kind != VD_YAML_MAP)
 		return compose_err(lc, v, where, "'ulimits' must be a mapping");
-	if (!(s->ulimits = compose_array(lc->m, v->n, sizeof(*s->ulimits))))
+	if (!(s->ulimits = vd_arena_array(lc->m, v->n, sizeof(*s->ulimits))))
 		return compose_oom(lc);
 	for (i = 0; i < v->n && !r; i++) {
 		const vd_yaml_pair *p = &v->pairs[i];
@@ -945,8 +945,8 @@ static int t_env_file(loadctx *lc, const vd_yaml_node *v, const char *where, vd_
 		return 0;
 	if (v->kind != VD_YAML_SEQ)
 		return compose_err(lc, v, where, "'env_file' must be a string or a list");
-	if (!(s->env_file.items = compose_array(lc->m, v->n, sizeof(char *))) ||
-	    !(s->env_file_required = compose_array(lc->m, v->n, sizeof(bool))))
+	if (!(s->env_file.items = vd_arena_array(lc->m, v->n, sizeof(char *))) ||
+	    !(s->env_file_required = vd_arena_array(lc->m, v->n, sizeof(bool))))
 		return compose_oom(lc);
 	for (i = 0; i < v->n && !r; i++) {
 		const vd_yaml_node *it = v->items[i];
@@ -989,17 +989,17 @@ static int t_env_file(loadctx *lc, const vd_yaml_node *v, const char *where, vd_
 			r = compose_oom(lc);
 			break;
 		}
-		at = (uintptr_t)compose_strmap_get(&seen, abs);
+		at = (uintptr_t)vd_strmap_get(&seen, abs);
 		if (at) {
 			s->env_file_required[at - 1] = required;
 			continue;
 		}
 		s->env_file.items[s->env_file.len] = abs;
 		s->env_file_required[s->env_file.len++] = required;
-		if (compose_strmap_put(&seen, abs, (void *)(uintptr_t)s->env_file.len))
+		if (vd_strmap_put(&seen, abs, (void *)(uintptr_t)s->env_file.len))
 			r = compose_oom(lc);
 	}
-	compose_strmap_release(&seen);
+	vd_strmap_release(&seen);
 	return r;
 }
 

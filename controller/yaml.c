@@ -1,4 +1,5 @@
 #include "controller/yaml.h"
+#include "common/arena.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,156 +13,11 @@
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------
- * Arena: every node and string of a loader lives in one, so that a
- * half-built tree frees in one call and no node needs its own free.
- */
-
-struct chunk {
-	struct chunk *next;
-	size_t used;
-	size_t cap;
-	max_align_t data[];
-};
-
-typedef struct arena {
-	struct chunk *head;
-} arena;
-
-static void *ar_alloc(arena *a, size_t n)
-{
-	struct chunk *c = a->head;
-	size_t need = (n + 15) & ~(size_t)15;
-	void *p;
-
-	if (need < n)
-		return NULL;
-	if (!c || c->cap - c->used < need) {
-		size_t cap = need > 65536 ? need : 65536;
-
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			return NULL;
-		c->cap = cap;
-		c->used = 0;
-		if (a->head && need > 65536) {
-			/* keep filling the current chunk */
-			c->next = a->head->next;
-			a->head->next = c;
-		} else {
-			c->next = a->head;
-			a->head = c;
-		}
-	}
-	p = (char *)c->data + c->used;
-	c->used += need;
-	memset(p, 0, n);
-	return p;
-}
-
-static void ar_release(arena *a)
-{
-	struct chunk *c = a->head, *next;
-
-	for (; c; c = next) {
-		next = c->next;
-		free(c);
-	}
-	a->head = NULL;
-}
-
-/* ------------------------------------------------------------------------
- * A string → pointer hash table (anchors, keys of a mapping being built).
- */
-
-typedef struct strmap {
-	const char **keys;
-	void **vals;
-	size_t cap;
-	size_t len;
-} strmap;
-
-static size_t str_hash(const char *s)
-{
-	size_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static int strmap_grow(strmap *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 16, i;
-	const char **keys = calloc(cap, sizeof(*keys));
-	void **vals = calloc(cap, sizeof(*vals));
-
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return VD_ENOMEM;
-	}
-	for (i = 0; i < m->cap; i++) {
-		size_t j;
-
-		if (!m->keys[i])
-			continue;
-		for (j = str_hash(m->keys[i]) & (cap - 1); keys[j]; j = (j + 1) & (cap - 1))
-			;
-		keys[j] = m->keys[i];
-		vals[j] = m->vals[i];
-	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = keys;
-	m->vals = vals;
-	m->cap = cap;
-	return 0;
-}
-
-static void *strmap_get(const strmap *m, const char *key)
-{
-	size_t j;
-
-	if (!m->cap)
-		return NULL;
-	for (j = str_hash(key) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1))
-		if (!strcmp(m->keys[j], key))
-			return m->vals[j];
-	return NULL;
-}
-
-/* Set (replace) key → val (val not NULL); the key string must outlive the
- * map. */
-static int strmap_put(strmap *m, const char *key, void *val)
-{
-	size_t j;
-
-	if ((m->len + 1) * 2 > m->cap && strmap_grow(m))
-		return VD_ENOMEM;
-	for (j = str_hash(key) & (m->cap - 1); m->keys[j]; j = (j + 1) & (m->cap - 1))
-		if (!strcmp(m->keys[j], key))
-			break;
-	if (!m->keys[j]) {
-		m->keys[j] = key;
-		m->len++;
-	}
-	m->vals[j] = val;
-	return 0;
-}
-
-static void strmap_release(strmap *m)
-{
-	free(m->keys);
-	free(m->vals);
-	memset(m, 0, sizeof(*m));
-}
-
-/* ------------------------------------------------------------------------
  * The loader.
  */
 
 struct vd_yaml {
-	arena mem;
+	vd_arena mem;
 	vd_yaml_options opts;
 	char **files;        /* names, in the arena */
 	size_t n_files;
@@ -198,7 +54,7 @@ void vd_yaml_free(vd_yaml *y)
 {
 	if (!y)
 		return;
-	ar_release(&y->mem);
+	vd_arena_release(&y->mem);
 	vd_buf_release(&y->scratch);
 	free(y->files);
 	free(y);
@@ -224,19 +80,19 @@ vd_yaml_pos vd_yaml_node_pos(const vd_yaml *y, const vd_yaml_node *n)
 
 void *vd_yaml_alloc(vd_yaml *y, size_t size)
 {
-	return ar_alloc(&y->mem, size);
+	return vd_arena_alloc(&y->mem, size);
 }
 
 void *vd_yaml_array(vd_yaml *y, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		return NULL;
-	return ar_alloc(&y->mem, n && size ? n * size : 1);
+	return vd_arena_alloc(&y->mem, n && size ? n * size : 1);
 }
 
 char *vd_yaml_strndup(vd_yaml *y, const char *s, size_t n)
 {
-	char *p = ar_alloc(&y->mem, n + 1);
+	char *p = vd_arena_alloc(&y->mem, n + 1);
 
 	if (p && n)
 		memcpy(p, s, n);
@@ -266,7 +122,7 @@ char *vd_yaml_printf(vd_yaml *y, const char *fmt, ...)
 
 static vd_yaml_node *node_at(vd_yaml *y, vd_yaml_kind kind, int file, int line, int col)
 {
-	vd_yaml_node *n = ar_alloc(&y->mem, sizeof(*n));
+	vd_yaml_node *n = vd_arena_alloc(&y->mem, sizeof(*n));
 
 	if (!n)
 		return NULL;
@@ -484,7 +340,7 @@ typedef struct parser {
 	int file;
 	frame stack[VD_YAML_MAX_DEPTH + 1];
 	size_t depth;
-	strmap anchors;
+	vd_strmap anchors;
 	vd_yaml_node *root;
 	int docs;
 } parser;
@@ -534,7 +390,7 @@ static int finish_map(parser *p, frame *f)
 {
 	vd_yaml *y = p->y;
 	vd_yaml_node *map = f->node;
-	strmap explicit = { 0 }, seen = { 0 };
+	vd_strmap explicit = { 0 }, seen = { 0 };
 	size_t i, j, k, total = 0, out = 0;
 	bool merges = false;
 	int r = 0;
@@ -564,11 +420,11 @@ static int finish_map(parser *p, frame *f)
 			merges = true;
 			continue;
 		}
-		if (strmap_get(&explicit, key->s)) {
+		if (vd_strmap_get(&explicit, key->s)) {
 			r = vd_yaml_error(y, key, NULL, p->err, "duplicate key '%s'", key->s);
 			goto done;
 		}
-		if (strmap_put(&explicit, key->s, key)) {
+		if (vd_strmap_put(&explicit, key->s, key)) {
 			r = oom(p->err);
 			goto done;
 		}
@@ -598,9 +454,9 @@ static int finish_map(parser *p, frame *f)
 			for (k = 0; k < src->n; k++) {
 				const char *name = src->pairs[k].key->s;
 
-				if (strmap_get(&explicit, name) || strmap_get(&seen, name))
+				if (vd_strmap_get(&explicit, name) || vd_strmap_get(&seen, name))
 					continue;
-				if (strmap_put(&seen, name, src->pairs[k].key)) {
+				if (vd_strmap_put(&seen, name, src->pairs[k].key)) {
 					r = oom(p->err);
 					goto done;
 				}
@@ -610,8 +466,8 @@ static int finish_map(parser *p, frame *f)
 	}
 	map->n = out;
 done:
-	strmap_release(&explicit);
-	strmap_release(&seen);
+	vd_strmap_release(&explicit);
+	vd_strmap_release(&seen);
 	return r;
 }
 
@@ -655,7 +511,7 @@ static int register_anchor(parser *p, struct fy_token *anchor, vd_yaml_node *n)
 	if (!t)
 		return 0;
 	name = vd_yaml_strndup(p->y, t, len);
-	if (!name || strmap_put(&p->anchors, name, n))
+	if (!name || vd_strmap_put(&p->anchors, name, n))
 		return oom(p->err);
 	return 0;
 }
@@ -759,7 +615,7 @@ static int on_alias(parser *p, struct fy_event *e, int line, int col)
 		return parse_err(p, line, col, "unknown alias");
 	memcpy(name, t, len);
 	name[len] = '\0';
-	n = strmap_get(&p->anchors, name);
+	n = vd_strmap_get(&p->anchors, name);
 	if (!n)
 		return parse_err(p, line, col, "unknown alias '%s'", name);
 	return attach(p, n);
@@ -801,7 +657,7 @@ static int on_end(parser *p)
 	int r;
 
 	r = n->kind == VD_YAML_MAP ? finish_map(p, f) : finish_seq(p, f);
-	if (!r && f->anchor && strmap_put(&p->anchors, f->anchor, n))
+	if (!r && f->anchor && vd_strmap_put(&p->anchors, f->anchor, n))
 		r = oom(p->err);
 	free(f->items);
 	f->items = NULL;
@@ -937,7 +793,7 @@ done:
 		free(p.stack[p.depth - 1].items);
 		p.depth--;
 	}
-	strmap_release(&p.anchors);
+	vd_strmap_release(&p.anchors);
 	if (fyp)
 		fy_parser_destroy(fyp);
 	fy_diag_destroy(diag);
