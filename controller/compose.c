@@ -968,3 +968,21 @@ int vd_compose_service_env(const vd_compose_service *s, vd_env_lookup lookup, vo
 	*out = env;
 	return 0;
 }
+
+const char *vd_compose_default_app(const vd_compose *c)
+{
+	const char *only = NULL;
+	size_t i, built = 0;
+
+	for (i = 0; i < c->n_services; i++) {
+		const vd_compose_service *s = &c->services[i];
+
+		if (s->container_name && !strcmp(s->container_name, "voxpersona_app"))
+			return s->name;
+		if (s->build) {
+			built++;
+			only = s->name;
+		}
+	}
+	return built == 1 ? only : NULL;
+}

@@ -292,6 +292,11 @@ const vd_compose_service *vd_compose_service_find(const vd_compose *c, const cha
 const vd_compose_network *vd_compose_network_find(const vd_compose *c, const char *key);
 const vd_compose_volume *vd_compose_volume_find(const vd_compose *c, const char *key);
 
+/* The app service when voxdeploy.yml names none: the service whose
+ * container_name is voxpersona_app, else the only service with build:;
+ * NULL when neither tells. */
+const char *vd_compose_default_app(const vd_compose *c);
+
 /* The i-th service in dependency order (dependencies first — depends_on and
  * network_mode service:NAME — file order among equals); NULL past the end.
  * Stop in the reverse order. */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #define MAX_READ ((size_t)16 << 20)
-#define DEFAULT_APP_CONTAINER "voxpersona_app"
 
 struct mount {
 	char *rel;        /* repository-relative source ("" for the repository root) */
@@ -335,22 +334,12 @@ done:
 
 static char *pick_app(const vd_compose *c, const char *wanted)
 {
-	const char *only = NULL;
-	size_t i, built = 0;
+	const char *app;
 
 	if (wanted)
 		return vd_compose_service_find(c, wanted) ? strdup(wanted) : NULL;
-	for (i = 0; i < c->n_services; i++) {
-		const vd_compose_service *s = &c->services[i];
-
-		if (s->container_name && !strcmp(s->container_name, DEFAULT_APP_CONTAINER))
-			return strdup(s->name);
-		if (s->build) {
-			built++;
-			only = s->name;
-		}
-	}
-	return built == 1 ? strdup(only) : NULL;
+	app = vd_compose_default_app(c);
+	return app ? strdup(app) : NULL;
 }
 
 int vd_reach_new(vd_git *g, const char *commit, const vd_project *proj, vd_env_lookup lookup,
@@ -404,7 +393,7 @@ int vd_reach_new(vd_git *g, const char *commit, const vd_project *proj, vd_env_l
 		note(r, "app service '%s' is not in the compose file", app_service);
 	else if (!r->app)
 		note(r, "no app service could be told (none has container_name %s and several are built): "
-		     "every built service counts as another service", DEFAULT_APP_CONTAINER);
+		     "every built service counts as another service", "voxpersona_app");
 	r->active = built > 0;
 	if (!built)
 		note(r, "no service is built from the repository");

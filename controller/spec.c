@@ -279,6 +279,13 @@ static bool anonymous_short(const vd_compose_mount *m)
 	return m->type == VD_COMPOSE_MOUNT_VOLUME && !m->source && m->short_syntax;
 }
 
+/* An anonymous volume whose place the old container's volume takes. */
+static bool inherited(const vd_kvs *inherit, const vd_compose_mount *m)
+{
+	return inherit && m->type == VD_COMPOSE_MOUNT_VOLUME && !m->source &&
+	       vd_kvs_get(inherit, m->target);
+}
+
 static int gen_mount(yajl_gen g, const vd_compose *c, const vd_compose_mount *m)
 {
 	const vd_compose_volume *v;
@@ -605,6 +612,7 @@ static int gen_endpoints(yajl_gen g, const vd_compose *c, const vd_compose_servi
 }
 
 static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_service *s,
+			   const vd_kvs *inherit,
 			   const vd_compose_service_net **nets, vd_error *err)
 {
 	int64_t memory = s->limits.memory ? s->limits.memory : s->mem_limit;
@@ -618,9 +626,11 @@ static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_ser
 	for (i = 0; i < s->n_volumes; i++) {
 		if (bind_in_binds(&s->volumes[i]))
 			nb++;
-		else if (!anonymous_short(&s->volumes[i]))
+		else if (!anonymous_short(&s->volumes[i]) && !inherited(inherit, &s->volumes[i]))
 			nm++;
 	}
+	if (inherit)
+		nm += inherit->len;
 	if (nb) {
 		vd_jgen_str(g, "Binds");
 		yajl_gen_array_open(g);
@@ -644,11 +654,18 @@ static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_ser
 		for (i = 0; i < s->n_volumes; i++) {
 			const vd_compose_mount *m = &s->volumes[i];
 
-			if (bind_in_binds(m) || anonymous_short(m))
+			if (bind_in_binds(m) || anonymous_short(m) || inherited(inherit, m))
 				continue;
 			if (gen_mount(g, c, m))
 				return vd_error_set(err, VD_EINVAL, "volume '%s' is not declared",
 						    m->source);
+		}
+		for (i = 0; inherit && i < inherit->len; i++) {
+			yajl_gen_map_open(g);
+			vd_jgen_kstr(g, "Type", "volume");
+			vd_jgen_kstr(g, "Source", inherit->items[i].value);
+			vd_jgen_kstr(g, "Target", inherit->items[i].key);
+			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
 	}
@@ -809,7 +826,7 @@ static int gen_container(yajl_gen g, const vd_compose *c, const vd_compose_servi
 	gen_opt_str(g, "StopSignal", s->stop_signal);
 	if (s->stop_grace_period_ns)
 		vd_jgen_kint(g, "StopTimeout", s->stop_grace_period_ns / 1000000000);
-	if ((r = gen_host_config(g, c, s, nets, err)))
+	if ((r = gen_host_config(g, c, s, hash ? o->inherit_volumes : NULL, nets, err)))
 		goto done;
 	if (!s->network_mode && s->n_networks &&
 	    (r = gen_endpoints(g, c, s, nets, cname))) {

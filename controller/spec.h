@@ -75,9 +75,14 @@ typedef struct vd_spec_options {
 	                              * not part of the config hash */
 	vd_env_lookup lookup;        /* for env_file ${VAR} and KEY-only entries */
 	void *lookup_ctx;
+	/* volumes a recreated container keeps from the one it replaces, as
+	 * compose carries them: mount target -> volume name (the anonymous
+	 * and image-declared volumes of the old container).  Sent in
+	 * HostConfig.Mounts; not part of the config hash. */
+	const vd_kvs *inherit_volumes;
 } vd_spec_options;
 
-#define VD_SPEC_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+#define VD_SPEC_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /* The container's name: container_name, else "<project>-<service>-1".
  * Caller frees; NULL when out of memory. */
