@@ -12,6 +12,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "deploy", vd_cmd_deploy, "build, swap, prove health, roll back by itself (--to, --type, --fetch, --dry-run)" },
 	{ "history", vd_cmd_history, "the journal: every step of every deploy (-n N)" },
 	{ "plan", vd_cmd_plan, "decide the deployment type from the changed files; changes nothing" },
 	{ "serve", vd_cmd_serve, "the sidecar's HTTP endpoint: health report, journal, metrics" },

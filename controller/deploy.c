@@ -9,6 +9,7 @@
 #include "controller/state.h"
 #include "controller/swap.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,30 @@ struct run {
 	char head[VD_SHA_HEX];
 	char target[VD_SHA_HEX];
 	char *deployed;               /* the deployed commit, or NULL */
+	bool checked_out;             /* the checkout was moved to the target */
 	const char *deployed_source;
 };
+
+#ifdef VD_FAULT_INJECTION
+/* Tests kill the deploy at a step boundary: VOXDEPLOY_FAULT=step:state or
+ * step:state:service, right after the journal record. */
+static void fault_point(const char *step, const char *state, const char *service)
+{
+	const char *want = getenv("VOXDEPLOY_FAULT");
+	char here[256];
+
+	if (!want)
+		return;
+	snprintf(here, sizeof(here), "%s:%s", step, state);
+	if (!strcmp(want, here))
+		raise(SIGKILL);
+	snprintf(here, sizeof(here), "%s:%s:%s", step, state, service ? service : "");
+	if (!strcmp(want, here))
+		raise(SIGKILL);
+}
+#else
+#define fault_point(step, state, service) ((void)0)
+#endif
 
 /* Journal first, then tell: a step the journal does not know is a step not
  * taken. */
@@ -54,6 +77,7 @@ static int event(struct run *r, const char *step, const char *state, const char 
 		vd_kvs_release(&f);
 		if (rc)
 			return rc;
+		fault_point(step, state, service);
 	}
 	if (r->o->progress)
 		r->o->progress(r->o->progress_ctx, &ev);
@@ -101,7 +125,7 @@ static int finish_record(struct run *r, const char *state, vd_error *err)
 
 /* Bring the checkout to the target: fetch when asked, check out when the
  * target is not what is checked out.  Untracked files (.env) stay. */
-static int sync(struct run *r, vd_error *err)
+static int sync_checkout(struct run *r, vd_error *err)
 {
 	uint64_t t = vd_now_ms();
 	int rc;
@@ -137,6 +161,7 @@ static int sync(struct run *r, vd_error *err)
 	rc = vd_git_checkout(r->git, r->target, r->o->force_checkout, err);
 	if (rc)
 		return rc;
+	r->checked_out = true;
 	return eventf(r, "checkout", "done", NULL, t, err, "%.12s", r->target);
 }
 
@@ -234,6 +259,25 @@ static int report_step(void *ctx, const char *step, const char *state, const cha
 	return event(ctx, step, state, service, detail, started, err);
 }
 
+/* A deploy that did not end on the target puts the checkout back where it
+ * was, so bind mounts and the next plan see the version that runs. */
+static void checkout_back(struct run *r)
+{
+	vd_error e = VD_ERROR_INIT;
+	uint64_t t = vd_now_ms();
+
+	if (!r->checked_out)
+		return;
+	if (vd_git_checkout(r->git, r->head, true, &e)) {
+		vd_log(VD_LOG_ERROR, "cannot check %.12s out again: %s", r->head, vd_error_msg(&e));
+	} else {
+		r->checked_out = false;
+		vd_error_release(&e);
+		eventf(r, "checkout", "done", NULL, t, &e, "back to %.12s", r->head);
+	}
+	vd_error_release(&e);
+}
+
 /* The swap and its proof, through the backend seam (swap.h). */
 static int restart(struct run *r, vd_error *err)
 {
@@ -293,7 +337,7 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *ou
 			 o->actor ? " by " : "", o->actor ? o->actor : "")) ||
 	    (rc = vd_git_open(o->project->dir, &r.git, err)) ||
 	    (rc = vd_rules_default(&r.rules, err)) ||
-	    (rc = sync(&r, err)) ||
+	    (rc = sync_checkout(&r, err)) ||
 	    (rc = plan(&r, err)))
 		goto fail_early;
 	if (out->plan.type == VD_TIER_NO_RESTART) {
@@ -306,11 +350,14 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *ou
 	}
 	if (rc)
 		goto fail_early;
+	if (out->outcome != VD_DEPLOY_DONE)
+		checkout_back(&r);
 	rc = finish_record(&r, out->outcome == VD_DEPLOY_DONE ? "done" :
 			   out->outcome == VD_DEPLOY_FAILED ? "failed" : "restore_failed", err);
 	goto done;
 fail_early:
 	/* nothing was swapped: the running version is untouched; say so */
+	checkout_back(&r);
 	if (!o->dry_run && r.journal.fd >= 0) {
 		vd_error jerr = VD_ERROR_INIT;
 

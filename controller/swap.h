@@ -16,6 +16,8 @@
 #include "controller/interpolate.h"
 #include "controller/project.h"
 #include "docker_api/docker.h"
+#include "health/probe.h"
+#include "health/report.h"
 
 /* Journal and report one step (deploy.c's): state is begin, done, failed,
  * skipped or would; started is the step's start (monotonic ms) on end
@@ -36,6 +38,12 @@ typedef struct vd_swap_options {
 	int retain_images;             /* voxdeploy-<sha12> tags kept per image; 0: 5 */
 	uint64_t health_deadline_ms;   /* 0: 60 s */
 	uint64_t stable_ms;            /* 0: 5 s */
+	int stop_grace_s;              /* < 0 or 0: the service's stop_grace_period, else 10 s */
+	/* probes beyond the swapped containers' own (PostgreSQL, HTTP,
+	 * resources from voxdeploy.yml): they must pass too, after the swap and
+	 * after a restore */
+	const vd_probe *probes;
+	size_t n_probes;
 	vd_swap_report_fn report;
 	void *report_ctx;
 } vd_swap_options;
@@ -45,7 +53,15 @@ typedef struct vd_swap_result {
 	char *failure;                 /* why it failed (outcome != DONE) */
 	vd_kvs images;                 /* service -> image id now running */
 	vd_kvs containers;             /* service -> container id now running */
+	vd_health_report health;       /* the last health verdict (the new version's, or the
+	                                * restored one's) */
 } vd_swap_result;
+
+/* The names a swap gives containers while it works: the new one before it
+ * takes the service's name, the old one while it is kept aside.  recover
+ * finds an interrupted swap by them. */
+#define VD_SWAP_NEW_SUFFIX "-voxdeploy-new"
+#define VD_SWAP_OLD_SUFFIX "-voxdeploy-old"
 
 void vd_swap_result_init(vd_swap_result *r);
 void vd_swap_result_release(vd_swap_result *r);

@@ -1,0 +1,67 @@
+/* voxdeploy — what swap.c and swap_image.c share; not for other modules. */
+#ifndef VD_CONTROLLER_SWAP_PRIVATE_H
+#define VD_CONTROLLER_SWAP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "controller/compose.h"
+#include "controller/swap.h"
+
+/* One service being replaced. */
+struct vd_swap_svc {
+	const vd_compose_service *s;
+	char *cname;        /* the container's name */
+	char *tmpname;      /* the new one's name until it takes cname */
+	char *asidename;    /* the old one's name while it is kept */
+	char *ref;          /* the image reference the container runs ("app:latest") */
+	char *repo, *tag;   /* ref split */
+	int stop_s;         /* stop grace */
+	char *old_id;       /* the container running now, or NULL (first deploy) */
+	char *old_image;    /* its image id */
+	bool old_running;
+	vd_kvs inherit;     /* its volumes the new container keeps (target -> name) */
+	char *new_image;    /* the image id the new container runs */
+	char *new_id;       /* the new container */
+	bool aside;         /* the old one is renamed aside */
+	bool placed;        /* the new one has the service's name */
+	bool retagged;      /* ref was moved to new_image */
+};
+
+typedef struct vd_swap {
+	vd_docker *d;
+	const vd_swap_options *o;
+	vd_compose *c;
+	struct vd_swap_svc *v;   /* in dependency order */
+	size_t n;
+	uint64_t deadline_ms, stable_ms;
+	char sha12[13];
+} vd_swap;
+
+/* Report a step (journal first, then progress); detail printf-style or
+ * NULL. */
+int vd_swap_step(vd_swap *w, const char *step, const char *state, const struct vd_swap_svc *v,
+		 uint64_t started, vd_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+/* The image every service that is not built runs must be on the engine
+ * (voxdeploy never pulls): new_image is its id. */
+int vd_swap_local_images(vd_swap *w, vd_error *err);
+
+/* Build every built service's image, tagged <repo>:voxdeploy-<sha12> only
+ * (the reference the running containers use does not move yet); in a dry
+ * run, report what would be built. */
+int vd_swap_build(vd_swap *w, vd_error *err);
+
+/* Tag each running image <repo>:voxdeploy-previous and move each built
+ * service's reference (<repo>:<tag>) to its new image. */
+int vd_swap_tag(vd_swap *w, vd_error *err);
+
+/* Keep the newest retain_images voxdeploy-<sha12> tags per repository and
+ * remove the older tags (never an image a container uses); failures are
+ * logged only. */
+void vd_swap_prune_images(vd_swap *w);
+
+#endif
