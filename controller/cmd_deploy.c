@@ -89,14 +89,15 @@ static void on_event(void *ctx, const vd_deploy_event *ev)
 		return;
 	if (!strcmp(ev->state, "begin") && !shown_at_begin(ev->step) && p->cli->verbosity < 1)
 		return;
-	if (ev->step_ms)
-		vd_print(p->cli->err, "[%7.2fs] %-10s %-7s %s%s%s (%.2fs)\n", ev->elapsed_ms / 1000.0,
-			 ev->step, ev->state, ev->service ? ev->service : "", ev->service ? ": " : "",
-			 ev->detail ? ev->detail : "", ev->step_ms / 1000.0);
-	else
-		vd_print(p->cli->err, "[%7.2fs] %-10s %-7s %s%s%s\n", ev->elapsed_ms / 1000.0, ev->step,
-			 ev->state, ev->service ? ev->service : "", ev->service ? ": " : "",
-			 ev->detail ? ev->detail : "");
+	{
+		char dur[32] = "";
+
+		if (ev->step_ms)
+			snprintf(dur, sizeof(dur), " (%.2fs)", ev->step_ms / 1000.0);
+		vd_print(p->cli->err, "[%7.2fs] %-10s %-7s %s%s%s%s\n", ev->elapsed_ms / 1000.0, ev->step,
+			 ev->state, ev->service ? ev->service : "",
+			 ev->service && ev->detail ? ": " : "", ev->detail ? ev->detail : "", dur);
+	}
 }
 
 static const char *outcome_name(vd_deploy_outcome o)

@@ -1,0 +1,628 @@
+/* `voxdeploy deploy` end to end on a real stack: an app built from a
+ * Dockerfile (busybox httpd with a HEALTHCHECK), PostgreSQL with a named
+ * volume and rows in it, and a third service; a real git repository; the
+ * real binary.  Upstream's test plan, each with its type and its effect. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/json.h"
+#include "docker_api/container.h"
+#include "docker_api/image.h"
+#include "docker_api/network.h"
+#include "docker_api/volume.h"
+#include "integration/itest.h"
+#include "unit/gitrepo.h"
+
+static struct repo repo;
+static char project[64], state_dir[300], out_path[300], err_path[300];
+static char commit[VD_SHA_HEX];
+static int pg_port;
+static char *out_text, *err_text;
+
+/* ------------------------------------------------------------------ helpers */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *s = NULL;
+	size_t n = 0;
+
+	if (!f)
+		return strdup("");
+	if (getdelim(&s, &n, '\0', f) < 0) {
+		free(s);
+		s = strdup("");
+	}
+	fclose(f);
+	return s;
+}
+
+/* Run the real binary in the project with the given arguments; its exit
+ * code, stdout in out_text, stderr in err_text. */
+static int vd(const char *first, ...)
+{
+	const char *argv[32];
+	va_list ap;
+	int n = 0, status = 0;
+	pid_t pid;
+
+	argv[n++] = VD_BINARY;
+	argv[n++] = "-C";
+	argv[n++] = repo.dir;
+	argv[n++] = "--state-dir";
+	argv[n++] = state_dir;
+	argv[n++] = first;
+	va_start(ap, first);
+	while (n < 31 && (argv[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		dup2(o, 1);
+		dup2(e, 2);
+		execv(VD_BINARY, (char *const *)argv);
+		_exit(127);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	free(out_text);
+	free(err_text);
+	out_text = slurp(out_path);
+	err_text = slurp(err_path);
+	if (getenv("VD_TEST_VERBOSE"))
+		fprintf(stderr, "--- %s\n%s%s", first, err_text, out_text);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static void put(const char *path, const char *fmt, ...)
+{
+	char *text = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	assert_true(vasprintf(&text, fmt, ap) >= 0);
+	va_end(ap);
+	repo_put(&repo, path, text, 0100644);
+	free(text);
+}
+
+static void commit_now(void)
+{
+	repo_commit(&repo, commit);
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static char *cname(const char *service)
+{
+	char *s = NULL;
+
+	assert_true(asprintf(&s, "%s-%s-1", project, service) > 0);
+	return s;
+}
+
+/* The running container of a service: id and StartedAt (caller frees). */
+static void container_of(const char *service, char **id, char **started, bool *running)
+{
+	vd_container_info info;
+	vd_error err = VD_ERROR_INIT;
+	char *name = cname(service);
+
+	assert_int_equal(vd_container_inspect(itest_docker(), name, &info, &err), 0);
+	*id = strdup(info.id);
+	if (started)
+		*started = strdup(info.started_at);
+	if (running)
+		*running = info.running;
+	vd_container_info_release(&info);
+	free(name);
+}
+
+static char *label_of(const char *service, const char *label)
+{
+	vd_container_info info;
+	vd_error err = VD_ERROR_INIT;
+	char *name = cname(service), *v;
+
+	assert_int_equal(vd_container_inspect(itest_docker(), name, &info, &err), 0);
+	v = vd_kvs_get(&info.labels, label) ? strdup(vd_kvs_get(&info.labels, label)) : NULL;
+	vd_container_info_release(&info);
+	free(name);
+	return v;
+}
+
+static char *image_id(const char *ref)
+{
+	vd_image_info info;
+	vd_error err = VD_ERROR_INIT;
+	char *id;
+
+	if (vd_image_inspect(itest_docker(), ref, &info, &err)) {
+		vd_error_release(&err);
+		return NULL;
+	}
+	id = strdup(info.id);
+	vd_image_info_release(&info);
+	return id;
+}
+
+struct snap {
+	char *id[3], *started[3];
+};
+
+static const char *const services[3] = { "app", "postgres", "worker" };
+
+static void snap_take(struct snap *s)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		container_of(services[i], &s->id[i], &s->started[i], NULL);
+}
+
+static void snap_free(struct snap *s)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		free(s->id[i]);
+		free(s->started[i]);
+	}
+}
+
+/* Which services got a new container since the snapshot: a bit each. */
+static int recreated_since(const struct snap *before)
+{
+	struct snap now;
+	int i, mask = 0;
+
+	snap_take(&now);
+	for (i = 0; i < 3; i++)
+		if (strcmp(now.id[i], before->id[i]) || strcmp(now.started[i], before->started[i]))
+			mask |= 1 << i;
+	snap_free(&now);
+	return mask;
+}
+
+#define APP 1
+#define PG 2
+#define WORKER 4
+
+static PGconn *pg(void)
+{
+	char conninfo[256];
+	PGconn *c;
+	int tries;
+
+	snprintf(conninfo, sizeof(conninfo),
+		 "host=127.0.0.1 port=%d user=vd password=s3cret-pg dbname=vd connect_timeout=5", pg_port);
+	for (tries = 0; tries < 30; tries++) {
+		c = PQconnectdb(conninfo);
+		if (PQstatus(c) == CONNECTION_OK)
+			return c;
+		PQfinish(c);
+		usleep(500 * 1000);
+	}
+	fail_msg("cannot connect to PostgreSQL on port %d", pg_port);
+	return NULL;
+}
+
+static long pg_rows(void)
+{
+	PGconn *c = pg();
+	PGresult *r = PQexec(c, "SELECT count(*) FROM notes");
+	long n;
+
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(c);
+	return n;
+}
+
+static bool has(const char *text, const char *needle)
+{
+	if (!strstr(text, needle))
+		fprintf(stderr, "expected '%s' in:\n%s\n", needle, text);
+	return strstr(text, needle) != NULL;
+}
+
+/* ------------------------------------------------------------------ the stack */
+
+static const char *const dockerfile =
+	"FROM %s\n"
+	"COPY src/ /www/\n"
+	"COPY start.sh /start.sh\n"
+	"HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD wget -q -O- http://127.0.0.1:8080/health || exit 1\n"
+	"CMD [\"sh\", \"/start.sh\"]\n";
+
+static void write_stack(const char *worker_env)
+{
+	put("Dockerfile", dockerfile, itest_busybox_image());
+	put("start.sh", "exec httpd -f -p 8080 -h /www\n");
+	put("src/health", "ok\n");
+	put("src/version", "1\n");
+	put("README.md", "# the stack\n");
+	put("docker-compose.yml",
+	    "name: %s\n"
+	    "services:\n"
+	    "  app:\n"
+	    "    build: .\n"
+	    "    stop_grace_period: 1s\n"
+	    "    environment:\n"
+	    "      DB_HOST: postgres\n"
+	    "    depends_on:\n"
+	    "      postgres:\n"
+	    "        condition: service_healthy\n"
+	    "    labels: [io.voxdeploy.test=1]\n"
+	    "  postgres:\n"
+	    "    image: %s\n"
+	    "    environment:\n"
+	    "      POSTGRES_USER: vd\n"
+	    "      POSTGRES_PASSWORD: ${DB_PASSWORD}\n"
+	    "      POSTGRES_DB: vd\n"
+	    "    ports: [\"127.0.0.1:${PG_PORT}:5432\"]\n"
+	    "    volumes: [pgdata:/var/lib/postgresql/data]\n"
+	    "    healthcheck:\n"
+	    "      test: [\"CMD\", \"pg_isready\", \"-U\", \"vd\", \"-h\", \"127.0.0.1\"]\n"
+	    "      interval: 1s\n"
+	    "      timeout: 3s\n"
+	    "      retries: 30\n"
+	    "    labels: [io.voxdeploy.test=1]\n"
+	    "  worker:\n"
+	    "    image: %s\n"
+	    "    command: [\"sleep\", \"100000\"]\n"
+	    "    stop_grace_period: 1s\n"
+	    "    environment:\n"
+	    "      MODE: \"%s\"\n"
+	    "    labels: [io.voxdeploy.test=1]\n"
+	    "networks:\n"
+	    "  default:\n"
+	    "    labels: {io.voxdeploy.test: \"1\"}\n"
+	    "volumes:\n"
+	    "  pgdata:\n"
+	    "    labels: {io.voxdeploy.test: \"1\"}\n",
+	    project, itest_postgres_image(), itest_busybox_image(), worker_env);
+}
+
+static int setup(void **state)
+{
+	FILE *f;
+	char path[512];
+
+	snprintf(project, sizeof(project), "%s", itest_project());
+	repo_init(&repo);
+	snprintf(state_dir, sizeof(state_dir), "%s/.state", repo.dir);
+	snprintf(out_path, sizeof(out_path), "%s.out", repo.dir);
+	snprintf(err_path, sizeof(err_path), "%s.err", repo.dir);
+	pg_port = free_port();
+	put(".gitignore", ".env\n.state/\n");
+	write_stack("one");
+	commit_now();
+	/* the secrets stay out of the repository, as on the server */
+	snprintf(path, sizeof(path), "%s/.env", repo.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "DB_PASSWORD=s3cret-pg\nPG_PORT=%d\n", pg_port);
+	fclose(f);
+	return 0;
+}
+
+static void remove_by_project(void)
+{
+	char cmd[1024];
+
+	/* the engine's own CLI, only to clean up after the test */
+	snprintf(cmd, sizeof(cmd),
+		 "d=${DOCKER:-docker}; ids=$($d ps -aq --filter label=com.docker.compose.project=%s); "
+		 "[ -z \"$ids\" ] || $d rm -f $ids >/dev/null; "
+		 "$d network rm %s_default >/dev/null 2>&1; $d volume rm %s_pgdata >/dev/null 2>&1; "
+		 "imgs=$($d images -q --filter reference='%s-app'); "
+		 "[ -z \"$imgs\" ] || $d rmi -f $imgs >/dev/null 2>&1; true",
+		 project, project, project, project);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup command failed\n");
+}
+
+static int teardown(void **state)
+{
+	char cmd[1200];
+
+	remove_by_project();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", repo.dir, out_path, err_path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "rm failed\n");
+	repo_free(&repo);
+	free(out_text);
+	free(err_text);
+	return itest_group_teardown(state);
+}
+
+/* ------------------------------------------------------------------ the cases */
+
+static void first_deploy_creates_everything(void **state)
+{
+	char *id, *c;
+	bool running;
+	PGconn *conn;
+	PGresult *r;
+	int i;
+
+	assert_int_equal(vd("deploy", "--actor", "tester", "--note", "first", NULL), 0);
+	assert_true(has(err_text, "FULL_RESTART"));
+	for (i = 0; i < 3; i++) {
+		container_of(services[i], &id, NULL, &running);
+		assert_true(running);
+		free(id);
+	}
+	c = label_of("app", "io.voxdeploy.commit");
+	assert_string_equal(c, commit);
+	free(c);
+	c = label_of("worker", "com.docker.compose.project");
+	assert_string_equal(c, project);
+	free(c);
+	conn = pg();
+	r = PQexec(conn, "CREATE TABLE notes (id serial primary key, body text); "
+			 "INSERT INTO notes (body) VALUES ('a'), ('b'), ('c')");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(conn);
+	assert_int_equal(pg_rows(), 3);
+}
+
+static void readme_edit_restarts_nothing(void **state)
+{
+	struct snap s;
+
+	snap_take(&s);
+	put("README.md", "# the stack\n\nmore words\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	assert_true(has(err_text, "NO_RESTART"));
+	assert_int_equal(recreated_since(&s), 0);
+	snap_free(&s);
+}
+
+static void code_change_recreates_only_the_app(void **state)
+{
+	struct snap s;
+	char *old_image, *new_image, *prev, *tagged, ref[200];
+
+	snap_take(&s);
+	snprintf(ref, sizeof(ref), "%s-app:latest", project);
+	old_image = image_id(ref);
+	put("src/version", "2\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	assert_true(has(err_text, "APP_ONLY"));
+	assert_int_equal(recreated_since(&s), APP);
+	new_image = image_id(ref);
+	assert_non_null(new_image);
+	assert_string_not_equal(new_image, old_image);
+	snprintf(ref, sizeof(ref), "%s-app:voxdeploy-previous", project);
+	prev = image_id(ref);
+	assert_string_equal(prev, old_image);
+	snprintf(ref, sizeof(ref), "%s-app:voxdeploy-%.12s", project, commit);
+	tagged = image_id(ref);
+	assert_string_equal(tagged, new_image);
+	free(old_image);
+	free(new_image);
+	free(prev);
+	free(tagged);
+	snap_free(&s);
+}
+
+static void compose_change_recreates_all_and_keeps_rows(void **state)
+{
+	struct snap s;
+
+	snap_take(&s);
+	write_stack("two");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	assert_true(has(err_text, "FULL_RESTART"));
+	assert_int_equal(recreated_since(&s), APP | PG | WORKER);
+	assert_int_equal(pg_rows(), 3);
+	snap_free(&s);
+}
+
+static void manual_types_override(void **state)
+{
+	struct snap s;
+
+	snap_take(&s);
+	put("src/version", "3\n");
+	commit_now();
+	assert_int_equal(vd("deploy", "--type", "no-restart", NULL), 0);
+	assert_int_equal(recreated_since(&s), 0);
+	snap_free(&s);
+
+	snap_take(&s);
+	put("README.md", "# docs only\n");
+	commit_now();
+	assert_int_equal(vd("deploy", "--type", "full", NULL), 0);
+	assert_int_equal(recreated_since(&s), APP | PG | WORKER);
+	assert_int_equal(pg_rows(), 3);
+	snap_free(&s);
+}
+
+static void dry_run_changes_nothing(void **state)
+{
+	struct snap s;
+
+	snap_take(&s);
+	put("src/version", "4\n");
+	commit_now();
+	assert_int_equal(vd("deploy", "--dry-run", NULL), 0);
+	assert_true(has(err_text, "would"));
+	assert_true(has(out_text, "would deploy"));
+	assert_int_equal(recreated_since(&s), 0);
+	snap_free(&s);
+}
+
+static void build_failure_touches_nothing(void **state)
+{
+	struct snap s;
+
+	snap_take(&s);
+	put("Dockerfile", "FROM nonexistent-image\nCOPY src/ /www/\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 1);
+	assert_true(has(err_text, "build"));
+	assert_true(has(out_text, "FAILED"));
+	assert_int_equal(recreated_since(&s), 0);
+	put("Dockerfile", dockerfile, itest_busybox_image());
+	commit_now();
+	snap_free(&s);
+}
+
+static void unhealthy_version_rolls_back(void **state)
+{
+	struct snap s;
+	char ref[200], *before, *after;
+	bool running;
+	char *id;
+
+	/* bring the good Dockerfile back first */
+	assert_int_equal(vd("deploy", NULL), 0);
+	snap_take(&s);
+	snprintf(ref, sizeof(ref), "%s-app:latest", project);
+	before = image_id(ref);
+	repo_put(&repo, "src/health", NULL, 0);
+	put("src/version", "broken\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 1);
+	assert_true(has(err_text, "rollback"));
+	assert_true(has(out_text, "previous version runs and is healthy"));
+	/* the same container as before runs again, from the same image */
+	assert_int_equal(recreated_since(&s) & (PG | WORKER), 0);
+	container_of("app", &id, NULL, &running);
+	assert_string_equal(id, s.id[0]);
+	assert_true(running);
+	after = image_id(ref);
+	assert_string_equal(after, before);
+	free(id);
+	free(before);
+	free(after);
+	snap_free(&s);
+}
+
+static void crashing_version_rolls_back(void **state)
+{
+	struct snap s;
+	char *id;
+	bool running;
+
+	put("src/health", "ok\n");
+	put("start.sh", "echo crashing; exit 3\n");
+	commit_now();
+	snap_take(&s);
+	assert_int_equal(vd("deploy", NULL), 1);
+	container_of("app", &id, NULL, &running);
+	assert_string_equal(id, s.id[0]);
+	assert_true(running);
+	free(id);
+	put("start.sh", "exec httpd -f -p 8080 -h /www\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	snap_free(&s);
+}
+
+static void second_deploy_meets_the_lock(void **state)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(vd("deploy", NULL), 75);
+	close(fd);
+}
+
+static void bad_input_changes_nothing(void **state)
+{
+	struct snap s;
+
+	snap_take(&s);
+	assert_int_equal(vd("deploy", "--type", "sideways", NULL), 2);
+	assert_int_equal(vd("deploy", "--to", "no-such-revision", NULL), 2);
+	assert_int_equal(vd("deploy", "--bogus", NULL), 2);
+	put("docker-compose.yml", "services:\n  app:\n    build: .\n    bogus_key: 1\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 2);
+	assert_true(has(err_text, "bogus_key"));
+	assert_int_equal(recreated_since(&s), 0);
+	write_stack("two");
+	commit_now();
+	snap_free(&s);
+}
+
+static void history_tells_every_deploy(void **state)
+{
+	assert_int_equal(vd("history", "-n", "1000", "--json", NULL), 0);
+	assert_true(has(out_text, "\"actor\":\"tester\""));
+	assert_true(has(out_text, "\"rollback\""));
+	/* no secret in the journal */
+	assert_null(strstr(out_text, "s3cret-pg"));
+	assert_null(strstr(err_text, "s3cret-pg"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(first_deploy_creates_everything),
+		cmocka_unit_test(readme_edit_restarts_nothing),
+		cmocka_unit_test(code_change_recreates_only_the_app),
+		cmocka_unit_test(compose_change_recreates_all_and_keeps_rows),
+		cmocka_unit_test(manual_types_override),
+		cmocka_unit_test(dry_run_changes_nothing),
+		cmocka_unit_test(build_failure_touches_nothing),
+		cmocka_unit_test(unhealthy_version_rolls_back),
+		cmocka_unit_test(crashing_version_rolls_back),
+		cmocka_unit_test(second_deploy_meets_the_lock),
+		cmocka_unit_test(bad_input_changes_nothing),
+		cmocka_unit_test(history_tells_every_deploy),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
