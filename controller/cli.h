@@ -65,6 +65,7 @@ bool vd_cli_wants_help(const vd_cli *cli);
 int vd_cmd_version(vd_cli *cli);
 int vd_cmd_plan(vd_cli *cli);
 int vd_cmd_deploy(vd_cli *cli);
+int vd_cmd_recover(vd_cli *cli);
 int vd_cmd_history(vd_cli *cli);
 int vd_cmd_serve(vd_cli *cli);
 int vd_cmd_status(vd_cli *cli);

@@ -235,7 +235,11 @@ int vd_cmd_deploy(vd_cli *cli)
 	goto done;
 fail:
 	/* nothing was changed: bad input, a broken target, the lock */
-	if (err.code == VD_ENOTFOUND || err.code == VD_ECONFLICT) {
+	if (err.code == VD_EUNHEALTHY) {
+		/* an interrupted deploy that could not be undone */
+		vd_print(cli->err, "voxdeploy: %s\n", vd_error_msg(&err));
+		rc = VD_EXIT_RESTORE_FAILED;
+	} else if (err.code == VD_ENOTFOUND || err.code == VD_ECONFLICT) {
 		vd_print(cli->err, "voxdeploy: %s\n", vd_error_msg(&err));
 		rc = VD_EXIT_USAGE;
 	} else {

@@ -5,6 +5,7 @@
 #include "controller/interpolate.h"
 #include "controller/lock.h"
 #include "controller/reach.h"
+#include "controller/recover.h"
 #include "controller/rules.h"
 #include "controller/state.h"
 #include "controller/swap.h"
@@ -202,45 +203,8 @@ static int plan(struct run *r, vd_error *err)
  * container the swap left running. */
 static int save_state(struct run *r, const vd_swap_result *sw, vd_error *err)
 {
-	vd_state st, old;
-	char when[32];
-	time_t now = time(NULL);
-	struct tm tm;
-	size_t i;
-	int rc;
-
-	memset(&st, 0, sizeof(st));
-	memset(&old, 0, sizeof(old));
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	rc = vd_state_load(r->o->state_dir, &old, err);
-	if (rc && rc != VD_ENOTFOUND)
-		return rc;
-	vd_error_release(err);
-	st.project = strdup(r->o->project->name);
-	st.commit = strdup(r->target);
-	st.deploy_id = strdup(r->res->deploy_id);
-	st.deployed_at = strdup(when);
-	rc = !st.project || !st.commit || !st.deploy_id || !st.deployed_at ? VD_ENOMEM : 0;
-	/* services the swap did not touch keep what they had */
-	for (i = 0; !rc && i < old.images.len; i++)
-		if (!sw || !vd_kvs_get(&sw->images, old.images.items[i].key))
-			rc = vd_kvs_add(&st.images, old.images.items[i].key, old.images.items[i].value);
-	for (i = 0; !rc && i < old.containers.len; i++)
-		if (!sw || !vd_kvs_get(&sw->containers, old.containers.items[i].key))
-			rc = vd_kvs_add(&st.containers, old.containers.items[i].key,
-					old.containers.items[i].value);
-	for (i = 0; !rc && sw && i < sw->images.len; i++)
-		rc = vd_kvs_add(&st.images, sw->images.items[i].key, sw->images.items[i].value);
-	for (i = 0; !rc && sw && i < sw->containers.len; i++)
-		rc = vd_kvs_add(&st.containers, sw->containers.items[i].key, sw->containers.items[i].value);
-	if (rc)
-		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
-	else
-		rc = vd_state_save(r->o->state_dir, &st, err);
-	vd_state_release(&st);
-	vd_state_release(&old);
-	return rc;
+	return vd_state_update(r->o->state_dir, r->o->project->name, r->target, r->res->deploy_id,
+			       sw ? &sw->images : NULL, sw ? &sw->containers : NULL, err);
 }
 
 static void run_release(struct run *r)
@@ -310,6 +274,30 @@ done:
 	return rc;
 }
 
+/* A deploy that was interrupted is finished or undone before this one
+ * starts; one that cannot be put right stops this one. */
+static int recover_first(struct run *r, vd_error *err)
+{
+	vd_recover_options ro;
+	vd_recover_result rr;
+	int rc;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.project = r->o->project;
+	ro.state_dir = r->o->state_dir;
+	ro.locked = true;
+	ro.progress = r->o->progress;
+	ro.progress_ctx = r->o->progress_ctx;
+	if ((rc = vd_recover_run(r->d, &ro, &rr, err)))
+		return vd_error_prefix(err, "recover the interrupted deploy");
+	if (rr.outcome == VD_RECOVER_FAILED)
+		return vd_error_set(err, VD_EUNHEALTHY, "the interrupted deploy %s could not be undone: %s",
+				    rr.deploy_id, rr.detail);
+	if (rr.outcome != VD_RECOVER_NOTHING)
+		vd_log(VD_LOG_WARN, "recovered the interrupted deploy %s: %s", rr.deploy_id, rr.detail);
+	return 0;
+}
+
 int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *out,
 		  vd_error *err)
 {
@@ -329,6 +317,8 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *ou
 		rc = vd_lock_acquire(o->state_dir, o->to ? o->to : "HEAD", o->actor, &lock, err);
 		if (rc)
 			return rc;
+		if ((rc = recover_first(&r, err)))
+			goto done;
 		rc = vd_journal_open(o->state_dir, out->deploy_id, &r.journal, err);
 		if (rc)
 			goto done;

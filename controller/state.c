@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STATE_FILE "current.json"
@@ -193,4 +194,50 @@ done:
 	vd_buf_release(&tmp);
 	vd_buf_release(&final);
 	return r;
+}
+
+static int merge(vd_kvs *out, const vd_kvs *old, const vd_kvs *now)
+{
+	size_t i;
+
+	for (i = 0; i < old->len; i++)
+		if (!now || !vd_kvs_get(now, old->items[i].key))
+			if (vd_kvs_add(out, old->items[i].key, old->items[i].value))
+				return VD_ENOMEM;
+	for (i = 0; now && i < now->len; i++)
+		if (vd_kvs_add(out, now->items[i].key, now->items[i].value))
+			return VD_ENOMEM;
+	return 0;
+}
+
+int vd_state_update(const char *dir, const char *project, const char *commit,
+		    const char *deploy_id, const vd_kvs *images, const vd_kvs *containers,
+		    vd_error *err)
+{
+	vd_state st, old;
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	memset(&old, 0, sizeof(old));
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rc = vd_state_load(dir, &old, err);
+	if (rc && rc != VD_ENOTFOUND)
+		return rc;
+	vd_error_release(err);
+	st.project = strdup(project);
+	st.commit = strdup(commit);
+	st.deploy_id = strdup(deploy_id);
+	st.deployed_at = strdup(when);
+	if (!st.project || !st.commit || !st.deploy_id || !st.deployed_at ||
+	    merge(&st.images, &old.images, images) || merge(&st.containers, &old.containers, containers))
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	else
+		rc = vd_state_save(dir, &st, err);
+	vd_state_release(&st);
+	vd_state_release(&old);
+	return rc;
 }

@@ -31,6 +31,12 @@ int vd_state_parse(const char *json, vd_state *out, vd_error *err);
 /* Write current.json atomically; creates the directory (0700) if needed. */
 int vd_state_save(const char *dir, const vd_state *st, vd_error *err);
 int vd_state_json(const vd_state *st, vd_buf *out);
+/* Record a deploy: commit and deploy id now, deployed_at the current time;
+ * per service the images and containers given (may be NULL) over what the
+ * file held for the services not given. */
+int vd_state_update(const char *dir, const char *project, const char *commit,
+		    const char *deploy_id, const vd_kvs *images, const vd_kvs *containers,
+		    vd_error *err);
 void vd_state_release(vd_state *st);
 
 #endif

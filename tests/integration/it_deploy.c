@@ -35,6 +35,7 @@ static char project[64], state_dir[300], out_path[300], err_path[300];
 static char commit[VD_SHA_HEX];
 static int pg_port;
 static char *out_text, *err_text;
+static const char *fault;   /* VOXDEPLOY_FAULT for the next run */
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -83,6 +84,8 @@ static int vd(const char *first, ...)
 
 		dup2(o, 1);
 		dup2(e, 2);
+		if (fault)
+			setenv("VOXDEPLOY_FAULT", fault, 1);
 		execv(VD_BINARY, (char *const *)argv);
 		_exit(127);
 	}
@@ -539,6 +542,7 @@ static void unhealthy_version_rolls_back(void **state)
 	assert_true(running);
 	after = image_id(ref);
 	assert_string_equal(after, before);
+	assert_app_runs_its_reference();
 	free(id);
 	free(before);
 	free(after);
@@ -607,6 +611,107 @@ static void history_tells_every_deploy(void **state)
 	assert_null(strstr(err_text, "s3cret-pg"));
 }
 
+/* No container a swap names while it works is left. */
+static void assert_no_leftovers(void)
+{
+	vd_container_array list = { NULL, 0 };
+	vd_error err = VD_ERROR_INIT;
+	char label[200];
+	const char *pairs[3] = { "label", label, NULL };
+	size_t i;
+
+	snprintf(label, sizeof(label), "com.docker.compose.project=%s", project);
+	assert_int_equal(vd_container_list(itest_docker(), true, pairs, &list, &err), 0);
+	for (i = 0; i < list.len; i++) {
+		if (strstr(list.items[i].name, "-voxdeploy-"))
+			fail_msg("left over: %s", list.items[i].name);
+		if (strcmp(list.items[i].state, "running"))
+			fail_msg("not running: %s (%s)", list.items[i].name, list.items[i].state);
+	}
+	vd_container_array_release(&list);
+}
+
+/* The app's image reference names the image the app container runs (a
+ * restore tags it back). */
+static void assert_app_runs_its_reference(void)
+{
+	vd_container_info info;
+	vd_error err = VD_ERROR_INIT;
+	char *name = cname("app"), ref[200], *img;
+
+	snprintf(ref, sizeof(ref), "%s-app:latest", project);
+	assert_int_equal(vd_container_inspect(itest_docker(), name, &info, &err), 0);
+	img = image_id(ref);
+	assert_non_null(img);
+	assert_string_equal(img, info.image_id);
+	free(img);
+	vd_container_info_release(&info);
+	free(name);
+}
+
+/* kill -9 at a step boundary, then recover: a healthy old or new version,
+ * every service running, no rows lost; recover again finds nothing. */
+static void kill_and_recover(const char *point, bool full)
+{
+	static int round;
+	char *id;
+	bool running;
+
+	fprintf(stderr, "# kill -9 at %s (%s)\n", point, full ? "FULL_RESTART" : "APP_ONLY");
+	put("src/version", "kill-%d\n", ++round);
+	commit_now();
+	fault = point;
+	assert_int_equal(vd("deploy", "--type", full ? "full" : "auto", NULL), 128 + SIGKILL);
+	fault = NULL;
+	assert_int_equal(vd("recover", NULL), 0);
+	if (!strstr(out_text, "completed") && !strstr(out_text, "restored"))
+		fail_msg("recover did nothing after a kill at %s: %s", point, out_text);
+	assert_no_leftovers();
+	container_of("app", &id, NULL, &running);
+	assert_true(running);
+	free(id);
+	assert_app_runs_its_reference();
+	assert_int_equal(pg_rows(), 3);
+	assert_int_equal(vd("recover", NULL), 0);
+	assert_true(has(out_text, "nothing"));
+}
+
+static void killed_app_only_deploys_recover(void **state)
+{
+	static const char *const points[] = {
+		"build:done:app", "tag:done:app", "create:done:app", "rename:done:app",
+		"stop:begin:app", "stop:done:app", "start:done:app", "health:begin",
+		"health:done", "cleanup:begin",
+	};
+	size_t i;
+
+#ifndef VD_FAULT_INJECTION
+	skip();
+#endif
+	for (i = 0; i < sizeof(points) / sizeof(points[0]); i++)
+		kill_and_recover(points[i], false);
+	/* and the next deploy goes through */
+	assert_int_equal(vd("deploy", NULL), 0);
+	assert_no_leftovers();
+}
+
+static void killed_full_restarts_recover(void **state)
+{
+	static const char *const points[] = {
+		"rename:done:worker", "stop:done:postgres", "start:done:postgres",
+		"depends_on:begin:app", "start:done:worker", "health:begin",
+	};
+	size_t i;
+
+#ifndef VD_FAULT_INJECTION
+	skip();
+#endif
+	for (i = 0; i < sizeof(points) / sizeof(points[0]); i++)
+		kill_and_recover(points[i], true);
+	assert_int_equal(vd("deploy", NULL), 0);
+	assert_no_leftovers();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +727,8 @@ int main(void)
 		cmocka_unit_test(second_deploy_meets_the_lock),
 		cmocka_unit_test(bad_input_changes_nothing),
 		cmocka_unit_test(history_tells_every_deploy),
+		cmocka_unit_test(killed_app_only_deploys_recover),
+		cmocka_unit_test(killed_full_restarts_recover),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,90 @@
+#include "controller/cli.h"
+#include "controller/project.h"
+#include "controller/recover.h"
+#include "controller/state.h"
+#include "common/json.h"
+#include "common/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: voxdeploy recover [--json]\n"
+		"\n"
+		"Finish or undo a deploy that was interrupted (a crash, kill -9, the engine\n"
+		"restarting).  The journal tells which deploy did not finish; the engine tells\n"
+		"where it stood.  When the new containers are all in place, running and proven\n"
+		"healthy, the deploy is completed; otherwise the new containers are removed, the\n"
+		"old ones (kept aside as <name>-voxdeploy-old) renamed back, their images tagged\n"
+		"back, started and proven healthy, and the checkout returns to the deployed\n"
+		"commit.  Volumes are never removed.  Running it again finds nothing to do;\n"
+		"`voxdeploy deploy` runs it first by itself.\n"
+		"\n"
+		"exit: 0 nothing to do, completed or restored (the server is healthy) ·\n"
+		"3 the restore failed (needs a person) · 75 a deploy holds the lock\n");
+}
+
+int vd_cmd_recover(vd_cli *cli)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_project proj = { NULL, NULL, 0, NULL };
+	vd_recover_options o;
+	vd_recover_result res;
+	vd_docker *docker = NULL;
+	char *state_dir = NULL;
+	int rc = VD_EXIT_OK;
+
+	memset(&o, 0, sizeof(o));
+	if (vd_cli_wants_help(cli)) {
+		usage(cli->out);
+		return VD_EXIT_OK;
+	}
+	if (cli->argc > 1) {
+		vd_error_set(&err, VD_EINVAL, "recover: unexpected argument '%s' (see voxdeploy recover --help)",
+			     cli->argv[1]);
+		goto fail;
+	}
+	if (!(state_dir = vd_state_dir(cli->state_dir))) {
+		vd_error_set(&err, VD_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
+			       &proj, &err) ||
+	    vd_cli_docker(cli, &docker, &err))
+		goto fail;
+	o.project = &proj;
+	o.state_dir = state_dir;
+	if (vd_recover_run(docker, &o, &res, &err))
+		goto fail;
+	if (cli->json) {
+		yajl_gen g = vd_jgen_new();
+		vd_buf out = VD_BUF_INIT;
+
+		if (g) {
+			yajl_gen_map_open(g);
+			vd_jgen_kstr(g, "result", vd_recover_outcome_name(res.outcome));
+			vd_jgen_kstr(g, "deploy_id", res.deploy_id[0] ? res.deploy_id : NULL);
+			vd_jgen_kstr(g, "detail", res.detail);
+			yajl_gen_map_close(g);
+			if (!vd_jgen_finish(g, &out)) {
+				vd_buf_putc(&out, '\n');
+				vd_print_text(cli->out, vd_buf_cstr(&out));
+			}
+			vd_buf_release(&out);
+		}
+	} else {
+		vd_print(cli->out, "%s: %s\n", vd_recover_outcome_name(res.outcome), res.detail);
+	}
+	rc = res.outcome == VD_RECOVER_FAILED ? VD_EXIT_RESTORE_FAILED : VD_EXIT_OK;
+	goto done;
+fail:
+	rc = vd_cli_fail(cli, &err);
+done:
+	vd_docker_free(docker);
+	vd_project_release(&proj);
+	free(state_dir);
+	vd_error_release(&err);
+	return rc;
+}
