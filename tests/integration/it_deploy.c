@@ -268,6 +268,24 @@ static bool has(const char *text, const char *needle)
 	return strstr(text, needle) != NULL;
 }
 
+/* The app's image reference names the image the app container runs (a
+ * restore tags it back). */
+static void assert_app_runs_its_reference(void)
+{
+	vd_container_info info;
+	vd_error err = VD_ERROR_INIT;
+	char *name = cname("app"), ref[200], *img;
+
+	snprintf(ref, sizeof(ref), "%s-app:latest", project);
+	assert_int_equal(vd_container_inspect(itest_docker(), name, &info, &err), 0);
+	img = image_id(ref);
+	assert_non_null(img);
+	assert_string_equal(img, info.image_id);
+	free(img);
+	vd_container_info_release(&info);
+	free(name);
+}
+
 /* ------------------------------------------------------------------ the stack */
 
 static const char *const dockerfile =
@@ -629,24 +647,6 @@ static void assert_no_leftovers(void)
 			fail_msg("not running: %s (%s)", list.items[i].name, list.items[i].state);
 	}
 	vd_container_array_release(&list);
-}
-
-/* The app's image reference names the image the app container runs (a
- * restore tags it back). */
-static void assert_app_runs_its_reference(void)
-{
-	vd_container_info info;
-	vd_error err = VD_ERROR_INIT;
-	char *name = cname("app"), ref[200], *img;
-
-	snprintf(ref, sizeof(ref), "%s-app:latest", project);
-	assert_int_equal(vd_container_inspect(itest_docker(), name, &info, &err), 0);
-	img = image_id(ref);
-	assert_non_null(img);
-	assert_string_equal(img, info.image_id);
-	free(img);
-	vd_container_info_release(&info);
-	free(name);
 }
 
 /* kill -9 at a step boundary, then recover: a healthy old or new version,
