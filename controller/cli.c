@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "history", vd_cmd_history, "the journal: every step of every deploy (-n N)" },
 	{ "plan", vd_cmd_plan, "decide the deployment type from the changed files; changes nothing" },
 	{ "recover", vd_cmd_recover, "finish or undo an interrupted deploy" },
+	{ "rollback", vd_cmd_rollback, "back to the previous (or a retained) version of the app" },
 	{ "serve", vd_cmd_serve, "the sidecar's HTTP endpoint: health report, journal, metrics" },
 	{ "status", vd_cmd_status, "what is deployed: the project's containers, images, health, uptime" },
 	{ "version", vd_cmd_version, "client, engine and negotiated API versions" },

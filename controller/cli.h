@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "common/error.h"
+#include "controller/deploy.h"
 #include "docker_api/docker.h"
 
 /* The exit codes CI acts on (DESIGN.md). */
@@ -66,8 +67,16 @@ int vd_cmd_version(vd_cli *cli);
 int vd_cmd_plan(vd_cli *cli);
 int vd_cmd_deploy(vd_cli *cli);
 int vd_cmd_recover(vd_cli *cli);
+int vd_cmd_rollback(vd_cli *cli);
 int vd_cmd_history(vd_cli *cli);
 int vd_cmd_serve(vd_cli *cli);
 int vd_cmd_status(vd_cli *cli);
+
+/* Shared by deploy and rollback (cmd_deploy.c): the progress printer (one
+ * line per step on stderr, or JSON lines on stdout with --json), the result,
+ * and the exit code of an error that stopped them before an outcome. */
+void vd_deploy_progress_for(vd_cli *cli, vd_deploy_progress_fn *fn, void **ctx);
+void vd_deploy_print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res);
+int vd_deploy_exit_code(vd_cli *cli, vd_error *err);
 
 #endif

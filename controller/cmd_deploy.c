@@ -40,9 +40,6 @@ static void usage(FILE *f)
 		"75 another deploy holds the lock\n");
 }
 
-struct progress {
-	vd_cli *cli;
-};
 
 static bool shown_at_begin(const char *step)
 {
@@ -57,9 +54,9 @@ static bool shown_at_begin(const char *step)
 
 static void on_event(void *ctx, const vd_deploy_event *ev)
 {
-	struct progress *p = ctx;
+	vd_cli *cli = ctx;
 
-	if (p->cli->json) {
+	if (cli->json) {
 		yajl_gen g = vd_jgen_new();
 		vd_buf out = VD_BUF_INIT;
 
@@ -79,22 +76,22 @@ static void on_event(void *ctx, const vd_deploy_event *ev)
 		yajl_gen_map_close(g);
 		if (!vd_jgen_finish(g, &out)) {
 			vd_buf_putc(&out, '\n');
-			vd_print_text(p->cli->out, vd_buf_cstr(&out));
-			fflush(p->cli->out);
+			vd_print_text(cli->out, vd_buf_cstr(&out));
+			fflush(cli->out);
 		}
 		vd_buf_release(&out);
 		return;
 	}
-	if (p->cli->verbosity < 0)
+	if (cli->verbosity < 0)
 		return;
-	if (!strcmp(ev->state, "begin") && !shown_at_begin(ev->step) && p->cli->verbosity < 1)
+	if (!strcmp(ev->state, "begin") && !shown_at_begin(ev->step) && cli->verbosity < 1)
 		return;
 	{
 		char dur[32] = "";
 
 		if (ev->step_ms)
 			snprintf(dur, sizeof(dur), " (%.2fs)", ev->step_ms / 1000.0);
-		vd_print(p->cli->err, "[%7.2fs] %-10s %-7s %s%s%s%s\n", ev->elapsed_ms / 1000.0, ev->step,
+		vd_print(cli->err, "[%7.2fs] %-10s %-7s %s%s%s%s\n", ev->elapsed_ms / 1000.0, ev->step,
 			 ev->state, ev->service ? ev->service : "",
 			 ev->service && ev->detail ? ": " : "", ev->detail ? ev->detail : "", dur);
 	}
@@ -105,7 +102,13 @@ static const char *outcome_name(vd_deploy_outcome o)
 	return o == VD_DEPLOY_DONE ? "done" : o == VD_DEPLOY_FAILED ? "failed" : "restore_failed";
 }
 
-static void print_result(vd_cli *cli, const vd_deploy_options *o, const vd_deploy_result *res)
+void vd_deploy_progress_for(vd_cli *cli, vd_deploy_progress_fn *fn, void **ctx)
+{
+	*fn = on_event;
+	*ctx = cli;
+}
+
+void vd_deploy_print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res)
 {
 	if (cli->json) {
 		yajl_gen g = vd_jgen_new();
@@ -116,7 +119,7 @@ static void print_result(vd_cli *cli, const vd_deploy_options *o, const vd_deplo
 		yajl_gen_map_open(g);
 		vd_jgen_kstr(g, "deploy_id", res->deploy_id);
 		vd_jgen_kstr(g, "result", outcome_name(res->outcome));
-		vd_jgen_kbool(g, "dry_run", o->dry_run);
+		vd_jgen_kbool(g, "dry_run", dry_run);
 		vd_jgen_kstr(g, "type", vd_tier_name(res->plan.type));
 		vd_jgen_kstr(g, "from", res->plan.from[0] ? res->plan.from : NULL);
 		vd_jgen_kstr(g, "to", res->plan.to[0] ? res->plan.to : NULL);
@@ -132,7 +135,7 @@ static void print_result(vd_cli *cli, const vd_deploy_options *o, const vd_deplo
 		return;
 	}
 	if (res->outcome == VD_DEPLOY_DONE)
-		vd_print(cli->out, "%s %s %s %.12s -> %.12s\n", o->dry_run ? "would deploy" : "deployed",
+		vd_print(cli->out, "%s %s %s %.12s -> %.12s\n", dry_run ? "would deploy" : "deployed",
 			 res->deploy_id, vd_tier_name(res->plan.type),
 			 res->plan.from[0] ? res->plan.from : "(nothing)", res->plan.to);
 	else if (res->outcome == VD_DEPLOY_FAILED)
@@ -142,6 +145,21 @@ static void print_result(vd_cli *cli, const vd_deploy_options *o, const vd_deplo
 		vd_print(cli->out, "deploy %s FAILED and the restore FAILED too: %s\nthe server needs a "
 			 "person: see `voxdeploy status` and `voxdeploy history`\n",
 			 res->deploy_id, res->failure ? res->failure : "");
+}
+
+int vd_deploy_exit_code(vd_cli *cli, vd_error *err)
+{
+	/* an interrupted deploy that could not be undone */
+	if (err->code == VD_EUNHEALTHY) {
+		vd_print(cli->err, "voxdeploy: %s\n", vd_error_msg(err));
+		return VD_EXIT_RESTORE_FAILED;
+	}
+	/* nothing was changed: bad input, a broken target, leftovers */
+	if (err->code == VD_ENOTFOUND || err->code == VD_ECONFLICT) {
+		vd_print(cli->err, "voxdeploy: %s\n", vd_error_msg(err));
+		return VD_EXIT_USAGE;
+	}
+	return vd_cli_fail(cli, err);
 }
 
 /* --fetch takes an optional REMOTE: --fetch=REMOTE, or the next word when
@@ -199,7 +217,6 @@ int vd_cmd_deploy(vd_cli *cli)
 	vd_project proj = { NULL, NULL, 0, NULL };
 	vd_deploy_options o;
 	vd_deploy_result res;
-	struct progress p = { cli };
 	vd_docker *docker = NULL;
 	char *state_dir = NULL;
 	const char *type = NULL;
@@ -226,25 +243,14 @@ int vd_cmd_deploy(vd_cli *cli)
 		goto fail;
 	o.project = &proj;
 	o.state_dir = state_dir;
-	o.progress = on_event;
-	o.progress_ctx = &p;
+	vd_deploy_progress_for(cli, &o.progress, &o.progress_ctx);
 	if (vd_deploy_run(docker, &o, &res, &err))
 		goto fail;
-	print_result(cli, &o, &res);
+	vd_deploy_print_result(cli, o.dry_run, &res);
 	rc = (int)res.outcome;
 	goto done;
 fail:
-	/* nothing was changed: bad input, a broken target, the lock */
-	if (err.code == VD_EUNHEALTHY) {
-		/* an interrupted deploy that could not be undone */
-		vd_print(cli->err, "voxdeploy: %s\n", vd_error_msg(&err));
-		rc = VD_EXIT_RESTORE_FAILED;
-	} else if (err.code == VD_ENOTFOUND || err.code == VD_ECONFLICT) {
-		vd_print(cli->err, "voxdeploy: %s\n", vd_error_msg(&err));
-		rc = VD_EXIT_USAGE;
-	} else {
-		rc = vd_cli_fail(cli, &err);
-	}
+	rc = vd_deploy_exit_code(cli, &err);
 done:
 	vd_deploy_result_release(&res);
 	vd_docker_free(docker);

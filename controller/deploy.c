@@ -166,11 +166,24 @@ static int sync_checkout(struct run *r, vd_error *err)
 	return eventf(r, "checkout", "done", NULL, t, err, "%.12s", r->target);
 }
 
+/* The project's .env under the process environment: what compose reads. */
+static int load_dotenv(struct run *r, vd_error *err)
+{
+	char *envpath = NULL;
+	int rc;
+
+	vd_kvs_release(&r->dotenv);
+	if (asprintf(&envpath, "%s/.env", r->o->project->dir) < 0)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	rc = vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &r->dotenv, err);
+	free(envpath);
+	return rc;
+}
+
 static int plan(struct run *r, vd_error *err)
 {
 	vd_plan_options po = { NULL, NULL, r->target, r->o->forced, r->o->forced_type, r->rules, NULL };
 	uint64_t t = vd_now_ms();
-	char *envpath = NULL;
 	int rc;
 
 	rc = vd_plan_deployed_commit(r->o->state_dir, r->d, r->o->project->name, &r->deployed,
@@ -180,11 +193,7 @@ static int plan(struct run *r, vd_error *err)
 	po.from = r->deployed;
 	po.from_source = r->deployed_source;
 	if (!r->o->rules_only) {
-		if (asprintf(&envpath, "%s/.env", r->o->project->dir) < 0)
-			return vd_error_set(err, VD_ENOMEM, "out of memory");
-		rc = vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &r->dotenv, err);
-		free(envpath);
-		if (rc)
+		if ((rc = load_dotenv(r, err)))
 			return rc;
 		rc = vd_reach_new(r->git, r->target, r->o->project, vd_env_lookup_process_then,
 				  &r->dotenv, NULL, &r->reach, err);
@@ -261,7 +270,9 @@ static int restart(struct run *r, vd_error *err)
 	so.report = report_step;
 	so.report_ctx = r;
 	vd_swap_result_init(&sw);
-	rc = vd_swap_run(r->d, &so, &sw, err);
+	rc = load_dotenv(r, err);
+	if (!rc)
+		rc = vd_swap_run(r->d, &so, &sw, err);
 	if (rc)
 		goto done;
 	r->res->outcome = sw.outcome;
@@ -370,4 +381,155 @@ void vd_deploy_result_release(vd_deploy_result *r)
 	vd_plan_release(&r->plan);
 	free(r->failure);
 	r->failure = NULL;
+}
+
+/* ------------------------------------------------------------------ rollback */
+
+static bool is_deploy_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return s[8] == 'T' && strlen(s) == 23 && s[15] == 'Z' && s[16] == '-';
+}
+
+struct find_deploy {
+	const char *id;
+	char to[VD_SHA_HEX];
+};
+
+static int find_deploy(yajl_val rec, void *ctx, vd_error *err)
+{
+	struct find_deploy *f = ctx;
+	const char *id = vd_json_str(rec, "deploy_id"), *step = vd_json_str(rec, "step");
+	const char *state = vd_json_str(rec, "state"), *to = vd_json_str(rec, "to");
+
+	if (id && step && state && to && !strcmp(id, f->id) && !strcmp(step, "deploy") &&
+	    !strcmp(state, "done"))
+		snprintf(f->to, sizeof(f->to), "%s", to);
+	return 0;
+}
+
+/* The retained tag --to names: voxdeploy-previous, or voxdeploy-<sha12>. */
+static int rollback_tag(struct run *r, const char *to, char tag[64], vd_error *err)
+{
+	char sha[VD_SHA_HEX];
+	int rc;
+
+	if (!to) {
+		snprintf(tag, 64, "voxdeploy-previous");
+		return 0;
+	}
+	if (is_deploy_id(to)) {
+		struct find_deploy f = { to, "" };
+
+		rc = vd_journal_read(r->o->state_dir, 0, find_deploy, &f, err);
+		if (rc && rc != VD_ENOTFOUND)
+			return rc;
+		vd_error_release(err);
+		if (!f.to[0])
+			return vd_error_set(err, VD_EINVAL,
+					    "deploy %s is not in the journal as a finished deploy (see voxdeploy "
+					    "history)", to);
+		snprintf(tag, 64, "voxdeploy-%.12s", f.to);
+		return 0;
+	}
+	if ((rc = vd_git_open(r->o->project->dir, &r->git, err)))
+		return rc;
+	if (vd_git_resolve(r->git, to, sha, err)) {
+		if (strlen(to) < 12 || strspn(to, "0123456789abcdef") != strlen(to))
+			return rc = err->code;
+		vd_error_release(err);
+		snprintf(sha, sizeof(sha), "%s", to);  /* a commit the checkout no longer has */
+	}
+	snprintf(tag, 64, "voxdeploy-%.12s", sha);
+	return 0;
+}
+
+int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_result *out,
+		       vd_error *err)
+{
+	vd_deploy_options o;
+	struct run r;
+	vd_lock lock = VD_LOCK_INIT;
+	vd_swap_options so;
+	vd_swap_result sw;
+	vd_state st;
+	char tag[64];
+	uint64_t t;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	memset(&so, 0, sizeof(so));
+	memset(&st, 0, sizeof(st));
+	memset(out, 0, sizeof(*out));
+	vd_swap_result_init(&sw);
+	o.project = ro->project;
+	o.state_dir = ro->state_dir;
+	o.actor = ro->actor;
+	o.note = ro->note;
+	o.progress = ro->progress;
+	o.progress_ctx = ro->progress_ctx;
+	r.d = d;
+	r.o = &o;
+	r.res = out;
+	r.t0 = vd_now_ms();
+	r.journal.fd = -1;
+	vd_journal_new_id(out->deploy_id);
+	out->plan.type = VD_TIER_APP_ONLY;
+	out->plan.forced = true;
+	if ((rc = vd_lock_acquire(o.state_dir, ro->to ? ro->to : "previous", o.actor, &lock, err)) ||
+	    (rc = recover_first(&r, err)) || (rc = rollback_tag(&r, ro->to, tag, err)))
+		goto done;
+	if (!vd_state_load(o.state_dir, &st, err) && st.commit)
+		snprintf(out->plan.from, sizeof(out->plan.from), "%s", st.commit);
+	vd_error_release(err);
+	if (!(out->plan.reason = strdup("rollback: the app from its retained image"))) {
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = vd_journal_open(o.state_dir, out->deploy_id, &r.journal, err)) ||
+	    (rc = eventf(&r, "deploy", "begin", NULL, 0, err, "rollback of project %s to %s%s%s",
+			 o.project->name, tag, o.actor ? " by " : "", o.actor ? o.actor : "")))
+		goto done;
+	t = vd_now_ms();
+	so.project = o.project;
+	so.deploy_id = out->deploy_id;
+	/* the image's own commit label replaces this when it has one */
+	so.commit = strcmp(tag, "voxdeploy-previous") ? tag + strlen("voxdeploy-") : "unknown";
+	so.lookup = vd_env_lookup_process_then;
+	so.lookup_ctx = &r.dotenv;
+	so.rollback_tag = tag;
+	so.report = report_step;
+	so.report_ctx = &r;
+	if ((rc = load_dotenv(&r, err)) || (rc = vd_swap_run(d, &so, &sw, err))) {
+		vd_error jerr = VD_ERROR_INIT;
+
+		out->failure = strdup(vd_error_msg(err));
+		finish_record(&r, "failed", &jerr);
+		vd_error_release(&jerr);
+		goto done;
+	}
+	out->outcome = sw.outcome;
+	snprintf(out->plan.to, sizeof(out->plan.to), "%s", sw.image_commit ? sw.image_commit : so.commit);
+	if (sw.failure)
+		out->failure = strdup(sw.failure);
+	if (sw.outcome == VD_DEPLOY_DONE) {
+		rc = vd_state_update(o.state_dir, o.project->name, out->plan.to, out->deploy_id, &sw.images,
+				     &sw.containers, err);
+		if (!rc)
+			rc = eventf(&r, "rollback", "done", NULL, t, err, "the app runs %s", tag);
+	}
+	if (!rc)
+		rc = finish_record(&r, sw.outcome == VD_DEPLOY_DONE ? "done" :
+				   sw.outcome == VD_DEPLOY_FAILED ? "failed" : "restore_failed", err);
+done:
+	vd_swap_result_release(&sw);
+	vd_state_release(&st);
+	run_release(&r);
+	vd_lock_release(&lock);
+	return rc;
 }

@@ -322,29 +322,42 @@ static bool deps_started(const struct rec *r, const vd_container_summary *c)
 static void retag(struct rec *r, const vd_container_summary *old, bool only_built)
 {
 	vd_error e = VD_ERROR_INIT;
+	vd_container_info ci;
 	vd_image_info info;
-	char *repo, *colon, *slash;
+	char *repo = NULL, *colon, *slash;
 	bool same = false;
 
-	if (!old->image || !strncmp(old->image, "sha256:", 7) || !old->image_id)
+	/* the list shows an image id once the reference has moved: inspect
+	 * for the reference the container was created from */
+	if (vd_container_inspect(r->d, old->id, &ci, &e)) {
+		vd_log(VD_LOG_WARN, "cannot inspect %s: %s", old->name, vd_error_msg(&e));
+		vd_error_release(&e);
 		return;
-	if (!vd_image_inspect(r->d, old->image, &info, &e)) {
-		same = !strcmp(info.id, old->image_id) ||
+	}
+	if (!ci.config_image || !strncmp(ci.config_image, "sha256:", 7) || !ci.image_id)
+		goto done;
+	if (!vd_image_inspect(r->d, ci.config_image, &info, &e)) {
+		same = !strcmp(info.id, ci.image_id) ||
 		       (only_built && !vd_kvs_get(&info.labels, LABEL_COMMIT));
 		vd_image_info_release(&info);
 	}
 	vd_error_release(&e);
-	if (same || !(repo = strdup(old->image)))
-		return;
+	if (same || !(repo = strdup(ci.config_image)))
+		goto done;
 	slash = strrchr(repo, '/');
 	colon = strrchr(slash ? slash : repo, ':');
 	if (colon)
 		*colon = '\0';
-	if (vd_image_tag(r->d, old->image_id, repo, colon ? colon + 1 : "latest", &e))
-		vd_log(VD_LOG_ERROR, "cannot tag %s back to %.19s: %s", old->image, old->image_id,
+	if (vd_image_tag(r->d, ci.image_id, repo, colon ? colon + 1 : "latest", &e))
+		vd_log(VD_LOG_ERROR, "cannot tag %s back to %.19s: %s", ci.config_image, ci.image_id,
 		       vd_error_msg(&e));
+	else
+		tell(r, "tag", "done", vd_kvs_get(&old->labels, LABEL_SERVICE), 0, "%s is %.19s again",
+		     ci.config_image, ci.image_id);
 	vd_error_release(&e);
+done:
 	free(repo);
+	vd_container_info_release(&ci);
 }
 
 static int restore(struct rec *r, vd_error *err)

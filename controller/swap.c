@@ -210,7 +210,7 @@ static int create_new(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 	int rc;
 
 	so.image_id = v->new_image;
-	so.commit = w->o->commit;
+	so.commit = w->commit;
 	so.deploy_id = w->o->deploy_id;
 	so.lookup = w->o->lookup;
 	so.lookup_ctx = w->o->lookup_ctx;
@@ -569,8 +569,10 @@ int vd_swap_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_
 	/* nothing is touched until every check has passed */
 	if ((rc = vd_compose_load_project(o->project, o->lookup, o->lookup_ctx, &w.c, err)) ||
 	    (rc = choose_services(&w, err)) || (rc = check_specs(&w, err)) ||
-	    (rc = vd_swap_local_images(&w, err)))
+	    (rc = vd_swap_local_images(&w, err)) ||
+	    (o->rollback_tag && (rc = vd_swap_retained_image(&w, &out->image_commit, err))))
 		goto done;
+	w.commit = out->image_commit ? out->image_commit : o->commit;
 	if (o->dry_run) {
 		vd_swap_build(&w, err);
 		if (!err->code)
@@ -618,6 +620,8 @@ void vd_swap_result_release(vd_swap_result *r)
 		return;
 	free(r->failure);
 	r->failure = NULL;
+	free(r->image_commit);
+	r->image_commit = NULL;
 	vd_kvs_release(&r->images);
 	vd_kvs_release(&r->containers);
 	vd_health_report_release(&r->health);

@@ -44,6 +44,10 @@ typedef struct vd_swap_options {
 	 * after a restore */
 	const vd_probe *probes;
 	size_t n_probes;
+	/* a rollback: run the app from its retained image <repo>:<tag>
+	 * ("voxdeploy-previous", "voxdeploy-<sha12>") instead of building;
+	 * an unknown tag is VD_EINVAL listing the retained ones */
+	const char *rollback_tag;
 	vd_swap_report_fn report;
 	void *report_ctx;
 } vd_swap_options;
@@ -53,6 +57,8 @@ typedef struct vd_swap_result {
 	char *failure;                 /* why it failed (outcome != DONE) */
 	vd_kvs images;                 /* service -> image id now running */
 	vd_kvs containers;             /* service -> container id now running */
+	char *image_commit;            /* rollback: the commit the retained image was built
+	                                * from (its io.voxdeploy.commit label), or NULL */
 	vd_health_report health;       /* the last health verdict (the new version's, or the
 	                                * restored one's) */
 } vd_swap_result;

@@ -40,6 +40,64 @@ int vd_swap_local_images(vd_swap *w, vd_error *err)
 	return 0;
 }
 
+/* "voxdeploy-previous, voxdeploy-1a2b3c4d5e6f, ..." of repo; "none" */
+static char *retained_tags(vd_swap *w, const char *repo)
+{
+	vd_image_array list = { NULL, 0 };
+	vd_error e = VD_ERROR_INIT;
+	vd_buf b = VD_BUF_INIT;
+	size_t i, j, len = strlen(repo);
+
+	if (!vd_image_list(w->d, repo, &list, &e))
+		for (i = 0; i < list.len; i++)
+			for (j = 0; j < list.items[i].n_repo_tags; j++) {
+				const char *rt = list.items[i].repo_tags[j];
+
+				if (strncmp(rt, repo, len) || rt[len] != ':' ||
+				    strncmp(rt + len + 1, TAG_PREFIX, strlen(TAG_PREFIX)))
+					continue;
+				vd_buf_printf(&b, "%s%s", b.len ? ", " : "", rt + len + 1);
+			}
+	vd_error_release(&e);
+	vd_image_array_release(&list);
+	if (!b.len)
+		vd_buf_puts(&b, "none");
+	return vd_buf_detach(&b);
+}
+
+int vd_swap_retained_image(vd_swap *w, char **commit, vd_error *err)
+{
+	struct vd_swap_svc *v = &w->v[0];
+	vd_image_info info;
+	char *ref = NULL, *list;
+	int rc;
+
+	*commit = NULL;
+	if (w->n != 1 || !v->s->build)
+		return vd_error_set(err, VD_EINVAL, "a rollback recreates the built app service only");
+	if (asprintf(&ref, "%s:%s", v->repo, w->o->rollback_tag) < 0)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	rc = vd_image_inspect(w->d, ref, &info, err);
+	if (rc == VD_ENOTFOUND) {
+		list = retained_tags(w, v->repo);
+		vd_error_release(err);
+		rc = vd_error_set(err, VD_EINVAL, "no retained image %s; retained for %s: %s", ref, v->repo,
+				  list ? list : "?");
+		free(list);
+	} else if (!rc) {
+		const char *c = vd_kvs_get(&info.labels, "io.voxdeploy.commit");
+
+		v->new_image = strdup(info.id);
+		*commit = c ? strdup(c) : NULL;
+		v->retained = true;
+		vd_image_info_release(&info);
+		if (!v->new_image)
+			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
+	free(ref);
+	return rc;
+}
+
 static void build_line(const char *line, void *ctx)
 {
 	vd_log(VD_LOG_DEBUG, "build %s: %s", (const char *)ctx, line);
@@ -102,9 +160,17 @@ int vd_swap_build(vd_swap *w, vd_error *err)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < w->n; i++)
-		if (w->v[i].s->build && (rc = build_one(w, &w->v[i], err)))
+	for (i = 0; i < w->n; i++) {
+		struct vd_swap_svc *v = &w->v[i];
+
+		if (v->retained)
+			rc = vd_swap_step(w, "build", "skipped", v, 0, err, "the retained image %s:%s (%.19s)",
+					  v->repo, w->o->rollback_tag, v->new_image);
+		else
+			rc = v->s->build ? build_one(w, v, err) : 0;
+		if (rc)
 			return rc;
+	}
 	return 0;
 }
 

@@ -28,6 +28,7 @@ struct vd_swap_svc {
 	bool aside;         /* the old one is renamed aside */
 	bool placed;        /* the new one has the service's name */
 	bool retagged;      /* ref was moved to new_image */
+	bool retained;      /* new_image is a retained one (rollback): no build */
 };
 
 typedef struct vd_swap {
@@ -38,6 +39,7 @@ typedef struct vd_swap {
 	size_t n;
 	uint64_t deadline_ms, stable_ms;
 	char sha12[13];
+	const char *commit;      /* what the new containers are labelled with */
 } vd_swap;
 
 /* Report a step (journal first, then progress); detail printf-style or
@@ -49,6 +51,11 @@ int vd_swap_step(vd_swap *w, const char *step, const char *state, const struct v
 /* The image every service that is not built runs must be on the engine
  * (voxdeploy never pulls): new_image is its id. */
 int vd_swap_local_images(vd_swap *w, vd_error *err);
+
+/* A rollback: the app's new image is its retained <repo>:<rollback_tag>;
+ * *commit (caller frees) the commit it was built from, or NULL.  A tag that
+ * is not there is VD_EINVAL naming the retained tags. */
+int vd_swap_retained_image(vd_swap *w, char **commit, vd_error *err);
 
 /* Build every built service's image, tagged <repo>:voxdeploy-<sha12> only
  * (the reference the running containers use does not move yet); in a dry

@@ -629,6 +629,90 @@ static void history_tells_every_deploy(void **state)
 	assert_null(strstr(err_text, "s3cret-pg"));
 }
 
+static char *app_image(void)
+{
+	vd_container_info info;
+	vd_error err = VD_ERROR_INIT;
+	char *name = cname("app"), *id;
+
+	assert_int_equal(vd_container_inspect(itest_docker(), name, &info, &err), 0);
+	id = strdup(info.image_id);
+	vd_container_info_release(&info);
+	free(name);
+	return id;
+}
+
+/* The value of "key":"..." in the last JSON line of out_text. */
+static char *json_field(const char *key)
+{
+	char pat[64], *p, *end;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	p = strstr(out_text, pat);
+	assert_non_null(p);
+	p += strlen(pat);
+	end = strchr(p, '"');
+	assert_non_null(end);
+	return strndup(p, (size_t)(end - p));
+}
+
+static void rollback_to_retained_versions(void **state)
+{
+	char va[VD_SHA_HEX], *va_id, *img_a, *img_b, *img, ref[200];
+	struct snap s;
+
+	put("src/version", "A\n");
+	commit_now();
+	memcpy(va, commit, sizeof(va));
+	assert_int_equal(vd("deploy", "--json", NULL), 0);
+	va_id = json_field("deploy_id");
+	img_a = app_image();
+	put("src/version", "B\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	img_b = app_image();
+	assert_string_not_equal(img_a, img_b);
+
+	/* an unknown version: exit 2, the retained ones listed, nothing changed */
+	snap_take(&s);
+	assert_int_equal(vd("rollback", "--to", "0123456789abcdef0123", NULL), 2);
+	assert_true(has(err_text, "retained"));
+	assert_true(has(err_text, "voxdeploy-previous"));
+	assert_int_equal(vd("rollback", "--to", "29991231T000000Z-abcdef", NULL), 2);
+	assert_int_equal(recreated_since(&s), 0);
+	snap_free(&s);
+
+	/* by commit */
+	snap_take(&s);
+	assert_int_equal(vd("rollback", "--to", va, "--actor", "tester", NULL), 0);
+	img = app_image();
+	assert_string_equal(img, img_a);
+	free(img);
+	assert_int_equal(recreated_since(&s), APP);
+	assert_app_runs_its_reference();
+	snap_free(&s);
+	/* the previous one is B again */
+	snprintf(ref, sizeof(ref), "%s-app:voxdeploy-previous", project);
+	img = image_id(ref);
+	assert_string_equal(img, img_b);
+	free(img);
+	assert_int_equal(vd("rollback", NULL), 0);
+	img = app_image();
+	assert_string_equal(img, img_b);
+	free(img);
+	/* by deploy id */
+	assert_int_equal(vd("rollback", "--to", va_id, NULL), 0);
+	img = app_image();
+	assert_string_equal(img, img_a);
+	free(img);
+	/* the journal tells it */
+	assert_int_equal(vd("history", "-n", "50", "--json", NULL), 0);
+	assert_true(has(out_text, "\"step\":\"rollback\",\"state\":\"done\""));
+	free(va_id);
+	free(img_a);
+	free(img_b);
+}
+
 /* No container a swap names while it works is left. */
 static void assert_no_leftovers(void)
 {
@@ -727,6 +811,7 @@ int main(void)
 		cmocka_unit_test(second_deploy_meets_the_lock),
 		cmocka_unit_test(bad_input_changes_nothing),
 		cmocka_unit_test(history_tells_every_deploy),
+		cmocka_unit_test(rollback_to_retained_versions),
 		cmocka_unit_test(killed_app_only_deploys_recover),
 		cmocka_unit_test(killed_full_restarts_recover),
 	};
