@@ -12,6 +12,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "config", vd_cmd_config, "the effective voxdeploy.yml and compose model, secrets redacted" },
+	{ "health", vd_cmd_health, "run every health probe once; the health report (exit 4: unhealthy)" },
 	{ "history", vd_cmd_history, "the journal: every step of every deploy (-n N)" },
 	{ "plan", vd_cmd_plan, "decide the deployment type from the changed files; changes nothing" },
 	{ "serve", vd_cmd_serve, "the sidecar's HTTP endpoint: health report, journal, metrics" },

@@ -1119,6 +1119,36 @@ int vd_config_load_commit(vd_git *g, const char *commit, const vd_project *proj,
 	return r;
 }
 
+int vd_config_bundle_load(const vd_project *proj, vd_config_bundle *out, vd_error *err)
+{
+	char *envpath = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (asprintf(&envpath, "%s/.env", proj->dir) < 0)
+		return oom(err);
+	r = vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &out->dotenv, err);
+	free(envpath);
+	if (!r)
+		r = vd_config_load(proj, vd_env_lookup_process_then, &out->dotenv, &out->config, err);
+	if (!r && proj->n_files) {
+		r = vd_compose_load_project(proj, vd_env_lookup_process_then, &out->dotenv, &out->model, err);
+		if (r == VD_ENOTFOUND)
+			r = 0;
+	}
+	if (!r && out->model)
+		r = vd_config_check_model(out->config, out->model, err);
+	return r;
+}
+
+void vd_config_bundle_release(vd_config_bundle *b)
+{
+	vd_compose_free(b->model);
+	vd_config_free(b->config);
+	vd_kvs_release(&b->dotenv);
+	memset(b, 0, sizeof(*b));
+}
+
 /* ---- using it ---- */
 
 int vd_config_rules(const vd_config *c, vd_rules **out, vd_error *err)

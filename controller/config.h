@@ -201,6 +201,22 @@ int vd_config_load_commit(vd_git *g, const char *commit, const vd_project *p, vd
 
 void vd_config_free(vd_config *c);
 
+/* What the commands that act on the running project start from, all from
+ * disk: the project's .env, voxdeploy.yml (interpolated with the process
+ * environment over that .env) and the compose model (the same
+ * environment).  No compose file leaves model NULL; voxdeploy.yml naming
+ * services the model lacks is VD_EINVAL (vd_config_check_model). */
+typedef struct vd_config_bundle {
+	vd_kvs dotenv;         /* lookup context: vd_env_lookup_process_then */
+	vd_config *config;
+	vd_compose *model;
+} vd_config_bundle;
+
+#define VD_CONFIG_BUNDLE_INIT { { NULL, 0 }, NULL, NULL }
+
+int vd_config_bundle_load(const vd_project *p, vd_config_bundle *out, vd_error *err);
+void vd_config_bundle_release(vd_config_bundle *b);
+
 /* A copy of the rules for the plan (the caller frees it). */
 int vd_config_rules(const vd_config *c, vd_rules **out, vd_error *err);
 
