@@ -17,6 +17,7 @@
 #include "controller/config.h"
 #include "controller/probes.h"
 #include "health/probe.h"
+#include "gitrepo.h"
 
 static const char *test_lookup(const char *name, void *ctx)
 {
@@ -477,6 +478,51 @@ static void config__load_from_disk(void **state)
 	rmdir(dir);
 }
 
+/* The plan reads the file at the target commit, not in the work tree. */
+static void config__load_at_a_commit(void **state)
+{
+	struct repo rp;
+	char one[VD_SHA_HEX], two[VD_SHA_HEX], three[VD_SHA_HEX], sub[300];
+	vd_error err = VD_ERROR_INIT;
+	vd_project p = { NULL, NULL, 0, "x" };
+	vd_config *c = NULL;
+	vd_git *g = NULL;
+
+	repo_init(&rp);
+	repo_put(&rp, "README.md", "hi\n", 0100644);
+	repo_commit(&rp, one);
+	repo_put(&rp, "voxdeploy.yml", "rules:\n  app_only: [bot/]\n", 0100644);
+	repo_commit(&rp, two);
+	repo_put(&rp, "voxdeploy.yml", "rules:\n  nope: 1\n", 0100644);
+	repo_commit(&rp, three);
+	assert_int_equal(vd_git_open(rp.dir, &g, &err), 0);
+	p.dir = rp.dir;
+	assert_int_equal(vd_config_load_commit(g, one, &p, test_lookup, NULL, &c, &err), 0);
+	assert_null(c->file);
+	vd_config_free(c);
+	assert_int_equal(vd_config_load_commit(g, two, &p, test_lookup, NULL, &c, &err), 0);
+	assert_string_equal(c->file, "voxdeploy.yml");
+	assert_int_equal(vd_rules_count(c->rules, VD_TIER_APP_ONLY), 1);
+	vd_config_free(c);
+	assert_int_equal(vd_config_load_commit(g, three, &p, test_lookup, NULL, &c, &err), VD_EINVAL);
+	assert_string_equal(vd_error_msg(&err), "voxdeploy.yml:2:3: rules: unknown key 'nope'");
+	vd_error_release(&err);
+	/* a project in a subdirectory reads its own */
+	repo_put(&rp, "svc/voxdeploy.yaml", "app_service: bot\n", 0100644);
+	repo_commit(&rp, three);
+	snprintf(sub, sizeof(sub), "%s/svc", rp.dir);
+	p.dir = sub;
+	assert_int_equal(vd_config_load_commit(g, three, &p, test_lookup, NULL, &c, &err), 0);
+	assert_string_equal(c->file, "svc/voxdeploy.yaml");
+	assert_string_equal(c->app_service, "bot");
+	vd_config_free(c);
+	p.dir = "/elsewhere";
+	assert_int_equal(vd_config_load_commit(g, three, &p, test_lookup, NULL, &c, &err), VD_EINVAL);
+	vd_error_release(&err);
+	vd_git_free(g);
+	repo_free(&rp);
+}
+
 static const char stack[] =
 	"services:\n"
 	"  bot:\n"
@@ -623,6 +669,7 @@ int main(void)
 		cmocka_unit_test(config__app_service),
 		cmocka_unit_test(config__stop_grace_from_the_service),
 		cmocka_unit_test(config__load_from_disk),
+		cmocka_unit_test(config__load_at_a_commit),
 		cmocka_unit_test(probes__without_health_section),
 		cmocka_unit_test(probes__with_health_section),
 		cmocka_unit_test(probes__postgres_image),
