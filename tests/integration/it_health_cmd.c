@@ -150,6 +150,7 @@ static int group_setup(void **state)
 	}
 	vd_kvs_release(&extra);
 	vd_compose_free(c);
+	vd_error_release(&err);
 	free(text);
 	return 0;
 }
@@ -237,6 +238,7 @@ static void health__wrong_password(void **state)
 		assert_non_null(vd_json_str(b, "HostPort"));
 		setenv("PGPORT_IT", vd_json_str(b, "HostPort"), 1);
 		vd_container_info_release(&info);
+		vd_error_release(&err);
 	}
 	write_file("voxdeploy.yml", yml);
 	assert_int_equal(run_cmd("health", out, sizeof(out)), 0);
@@ -292,6 +294,7 @@ static void health__postgres_stopped(void **state)
 	char out[16384];
 
 	itest_ok(vd_container_stop(itest_docker(), pg_container, 10, &err), &err);
+	vd_error_release(&err);
 	assert_int_equal(run_cmd("health", out, sizeof(out)), 4);
 	assert_non_null(strstr(out, "postgres"));
 	assert_non_null(strstr(out, "unhealthy"));
