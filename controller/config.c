@@ -922,10 +922,9 @@ static int parse_root(pctx *p, const vd_yaml_node *root)
 			return vd_yaml_unknown_key(p->y, pr, NULL, p->err);
 		if ((r = expect_map(p, v, NULL, k)))
 			return r;
+		/* `health:` alone is as if it were not there */
 		if (v->kind == VD_YAML_MAP)
 			r = section(p, v);
-		else if (section == parse_health)
-			p->c->health.section = true;
 	}
 	return r;
 }

@@ -123,6 +123,12 @@ static void config__defaults(void **state)
 	e = must_parse("# nothing yet\n");
 	assert_true(e->image_aware);
 	vd_config_free(e);
+	/* sections with no value are as if absent */
+	e = must_parse("rules:\nhealth:\ndeploy:\nnotify:\nserve:\napp_service:\nx-note: {a: 1}\n");
+	assert_false(e->health.section);
+	assert_null(e->app_service);
+	assert_int_equal(vd_rules_count(e->rules, VD_TIER_APP_ONLY), 4);
+	vd_config_free(e);
 	vd_config_free(NULL);
 }
 
@@ -625,7 +631,8 @@ static void probes__with_health_section(void **state)
 	assert_int_equal(p.len, 2);
 	vd_probes_release(&p);
 
-	/* an empty health section: container probes only, nothing derived */
+	/* an empty health section: container probes only, nothing derived
+	 * (`health:` with no value is no section) */
 	assert_int_equal(vd_probes_build(cont, m, NULL, test_lookup, NULL, &p, &err), 0);
 	assert_int_equal(p.len, 4);
 	assert_null(find_probe(&p, "postgres", VD_PROBE_POSTGRES));
