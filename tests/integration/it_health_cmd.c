@@ -14,6 +14,7 @@
 #include "controller/compose.h"
 #include "controller/spec.h"
 #include "docker_api/container.h"
+#include "../unit/gitrepo.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -287,6 +288,58 @@ static void config__no_secrets(void **state)
 	remove_file("voxdeploy.yml");
 }
 
+/* plan reads voxdeploy.yml at the target commit: its lists replace the
+ * defaults, unmatched and image_aware apply. */
+static void plan__rules_from_voxdeploy_yml(void **state)
+{
+	struct repo rp;
+	char one[VD_SHA_HEX], two[VD_SHA_HEX], three[VD_SHA_HEX], args[512], out[16384];
+	FILE *p;
+	int st;
+
+	repo_init(&rp);
+	repo_put(&rp, "bot/main.py", "print(1)\n", 0100644);
+	repo_put(&rp, "notes.xyz", "a\n", 0100644);
+	repo_commit(&rp, one);
+	repo_put(&rp, "bot/main.py", "print(2)\n", 0100644);
+	repo_put(&rp, "notes.xyz", "b\n", 0100644);
+	repo_put(&rp, "voxdeploy.yml",
+		 "rules:\n  app_only: [bot/]\n  no_restart: [voxdeploy.yml]\n  unmatched: no_restart\n"
+		 "  image_aware: false\n", 0100644);
+	repo_commit(&rp, two);
+	repo_put(&rp, "voxdeploy.yml", "rules:\n  full_restart: [\"*.xyz\"]\n", 0100644);
+	repo_commit(&rp, three);
+
+	snprintf(args, sizeof(args), "%s -C %s plan --from %s --to %s --json 2>&1", VD_BINARY, rp.dir, one, two);
+	assert_non_null(p = popen(args, "r"));
+	out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+	st = pclose(p);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "\"type\":\"APP_ONLY\""));
+	assert_non_null(strstr(out, "\"path\":\"bot/main.py\",\"status\":\"modified\",\"tier\":\"APP_ONLY\",\"rule\":\"bot/\""));
+	assert_non_null(strstr(out, "\"path\":\"notes.xyz\",\"status\":\"modified\",\"tier\":\"NO_RESTART\""));
+
+	/* the target's own file decides: here *.xyz needs a full restart */
+	snprintf(args, sizeof(args), "%s -C %s plan --from %s --to %s --json --rules-only 2>&1", VD_BINARY,
+		 rp.dir, one, three);
+	assert_non_null(p = popen(args, "r"));
+	out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+	st = pclose(p);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "\"type\":\"FULL_RESTART\""));
+
+	/* a broken file at the target is a configuration error */
+	repo_put(&rp, "voxdeploy.yml", "rules:\n  full_restart: yes\n", 0100644);
+	repo_commit(&rp, three);
+	snprintf(args, sizeof(args), "%s -C %s plan --from %s --to %s 2>&1", VD_BINARY, rp.dir, one, three);
+	assert_non_null(p = popen(args, "r"));
+	out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+	st = pclose(p);
+	assert_int_equal(WEXITSTATUS(st), 2);
+	assert_non_null(strstr(out, "voxdeploy.yml:2:17: rules: 'full_restart' must be a list of patterns"));
+	repo_free(&rp);
+}
+
 /* Last: it stops the database. */
 static void health__postgres_stopped(void **state)
 {
@@ -310,6 +363,7 @@ int main(void)
 		cmocka_unit_test(health__bad_config),
 		cmocka_unit_test(health__wrong_password),
 		cmocka_unit_test(config__no_secrets),
+		cmocka_unit_test(plan__rules_from_voxdeploy_yml),
 		cmocka_unit_test(health__postgres_stopped),
 	};
 
