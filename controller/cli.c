@@ -12,7 +12,9 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "config", vd_cmd_config, "the effective voxdeploy.yml and compose model, secrets redacted" },
 	{ "deploy", vd_cmd_deploy, "build, swap, prove health, roll back by itself (--to, --type, --fetch, --dry-run)" },
+	{ "health", vd_cmd_health, "run every health probe once; the health report (exit 4: unhealthy)" },
 	{ "history", vd_cmd_history, "the journal: every step of every deploy (-n N)" },
 	{ "plan", vd_cmd_plan, "decide the deployment type from the changed files; changes nothing" },
 	{ "recover", vd_cmd_recover, "finish or undo an interrupted deploy" },

@@ -63,6 +63,8 @@ int vd_cli_docker(vd_cli *cli, vd_docker **out, vd_error *err);
 bool vd_cli_wants_help(const vd_cli *cli);
 
 /* The commands. */
+int vd_cmd_config(vd_cli *cli);
+int vd_cmd_health(vd_cli *cli);
 int vd_cmd_version(vd_cli *cli);
 int vd_cmd_plan(vd_cli *cli);
 int vd_cmd_deploy(vd_cli *cli);

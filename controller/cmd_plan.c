@@ -1,4 +1,5 @@
 #include "controller/cli.h"
+#include "controller/config.h"
 #include "controller/gitsync.h"
 #include "controller/plan.h"
 #include "controller/interpolate.h"
@@ -32,7 +33,11 @@ static void usage(FILE *f)
 		"\n"
 		"types: NO_RESTART (docs only: nothing restarts), APP_ONLY (rebuild and recreate\n"
 		"the app service), FULL_RESTART (rebuild and recreate every service).  The\n"
-		"highest tier among the files wins.\n");
+		"highest tier among the files wins.\n"
+		"\n"
+		"The patterns, the tier of unmatched files, image_aware and app_service come\n"
+		"from voxdeploy.yml (or voxdeploy.yaml) as it is at the TARGET commit, read\n"
+		"from git; see voxdeploy config.\n");
 }
 
 static void print_human(vd_cli *cli, const vd_plan *plan)
@@ -77,7 +82,9 @@ int vd_cmd_plan(vd_cli *cli)
 	vd_rules *rules = NULL;
 	vd_docker *docker = NULL;
 	vd_git *git = NULL;
-	char *deployed = NULL, *state_dir = NULL;
+	vd_config *config = NULL;
+	char *deployed = NULL, *state_dir = NULL, *envpath = NULL;
+	char to[VD_SHA_HEX];
 	const char *type = NULL;
 	bool is_auto = true, rules_only = false;
 	vd_reach *reach = NULL;
@@ -119,8 +126,24 @@ int vd_cmd_plan(vd_cli *cli)
 	opts.forced = !is_auto;
 	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
 			       &proj, &err) ||
-	    vd_git_open(proj.dir, &git, &err) || vd_rules_default(&rules, &err))
+	    vd_git_open(proj.dir, &git, &err))
 		goto fail;
+	/* voxdeploy.yml as it is at the target commit (the deploy reads the
+	 * same), interpolated with the shell's environment over the
+	 * project's .env */
+	if (vd_git_resolve(git, opts.to ? opts.to : "HEAD", to, &err))
+		goto fail;
+	if (asprintf(&envpath, "%s/.env", proj.dir) < 0) {
+		envpath = NULL;
+		vd_error_set(&err, VD_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &dotenv, &err) ||
+	    vd_config_load_commit(git, to, &proj, vd_env_lookup_process_then, &dotenv, &config, &err) ||
+	    vd_config_rules(config, &rules, &err))
+		goto fail;
+	if (!config->image_aware)
+		rules_only = true;
 	opts.rules = rules;
 	if (!opts.from) {
 		state_dir = vd_state_dir(cli->state_dir);
@@ -143,21 +166,9 @@ int vd_cmd_plan(vd_cli *cli)
 	}
 	if (!rules_only) {
 		/* image-aware mode reads the target commit's compose files and
-		 * Dockerfiles; the environment is the shell's over the project's .env */
-		char to[VD_SHA_HEX], *envpath = NULL;
-
-		if (vd_git_resolve(git, opts.to ? opts.to : "HEAD", to, &err))
-			goto fail;
-		if (asprintf(&envpath, "%s/.env", proj.dir) < 0) {
-			vd_error_set(&err, VD_ENOMEM, "out of memory");
-			goto fail;
-		}
-		if (vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &dotenv, &err)) {
-			free(envpath);
-			goto fail;
-		}
-		free(envpath);
-		if (vd_reach_new(git, to, &proj, vd_env_lookup_process_then, &dotenv, NULL, &reach, &err))
+		 * Dockerfiles */
+		if (vd_reach_new(git, to, &proj, vd_env_lookup_process_then, &dotenv, config->app_service,
+				 &reach, &err))
 			goto fail;
 		opts.reach = reach;
 	}
@@ -185,6 +196,8 @@ done:
 	vd_reach_free(reach);
 	vd_kvs_release(&dotenv);
 	vd_rules_free(rules);
+	vd_config_free(config);
+	free(envpath);
 	vd_docker_free(docker);
 	vd_git_free(git);
 	vd_project_release(&proj);

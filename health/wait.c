@@ -43,13 +43,20 @@ vd_health_verdict vd_health_judge(const vd_health_track *t, size_t n, uint64_t n
 				  size_t *culprit, uint64_t *wake_in_ms)
 {
 	uint64_t wake_at = deadline_at_ms, least = UINT64_MAX;
-	size_t i, first_bad = n, least_i = n;
+	size_t i, first_bad = n, least_i = n, first_unrun = n;
 	bool all = true;
 
 	if (wake_in_ms)
 		*wake_in_ms = UINT64_MAX;
 	for (i = 0; i < n; i++)
 		if (t[i].runs && t[i].certain) {
+			if (once) {
+				/* the first certain failure names the verdict,
+				 * once every probe has said something */
+				if (first_bad == n)
+					first_bad = i;
+				continue;
+			}
 			if (culprit)
 				*culprit = i;
 			return VD_VERDICT_UNHEALTHY;
@@ -60,8 +67,8 @@ vd_health_verdict vd_health_judge(const vd_health_track *t, size_t n, uint64_t n
 		if (once) {
 			if (!t[i].runs) {
 				all = false;
-				if (first_bad == n)
-					first_bad = i;
+				if (first_unrun == n)
+					first_unrun = i;
 			} else if (t[i].status != VD_HEALTH_OK && first_bad == n) {
 				first_bad = i;
 			}
@@ -95,7 +102,8 @@ vd_health_verdict vd_health_judge(const vd_health_track *t, size_t n, uint64_t n
 		return VD_VERDICT_HEALTHY;
 	if (now_ms >= deadline_at_ms) {
 		if (culprit)
-			*culprit = first_bad < n ? first_bad : least_i < n ? least_i : 0;
+			*culprit = first_bad < n ? first_bad : first_unrun < n ? first_unrun :
+				   least_i < n ? least_i : 0;
 		return VD_VERDICT_UNHEALTHY;
 	}
 	if (wake_in_ms && wake_at != UINT64_MAX)

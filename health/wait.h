@@ -90,7 +90,9 @@ uint64_t vd_health_track_stable_ms(const vd_health_track *t, uint64_t now_ms);
  *             change without a new result (a continuous track reaching
  *             stable_for, or the deadline); UINT64_MAX for never.
  * With once, every track must have a result (runs > 0) and pass: stability
- * is not asked.  culprit and wake_in_ms may be NULL.  n == 0 is healthy. */
+ * is not asked, and a certain failure does not end the run before every
+ * track has its result (a one-shot report says something about each probe;
+ * *culprit: the first certain failure, else the first failing track).  culprit and wake_in_ms may be NULL.  n == 0 is healthy. */
 vd_health_verdict vd_health_judge(const vd_health_track *t, size_t n, uint64_t now_ms,
 				  uint64_t stable_for_ms, uint64_t deadline_at_ms, bool once,
 				  size_t *culprit, uint64_t *wake_in_ms);

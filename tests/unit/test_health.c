@@ -578,6 +578,37 @@ static void health__judge_once(void **state)
 	assert_int_equal(culprit, 0);
 }
 
+/* A one-shot run waits for every probe's result even after a certain
+ * failure, so that the report says something about each. */
+static void health__judge_once_runs_every_probe(void **state)
+{
+	vd_health_track t[3] = { VD_HEALTH_TRACK_INIT, VD_HEALTH_TRACK_INIT, VD_HEALTH_TRACK_INIT };
+	vd_health_result ok = res_of(VD_HEALTH_OK, false);
+	vd_health_result bad = res_of(VD_HEALTH_FAILING, false);
+	vd_health_result crash = res_of(VD_HEALTH_FAILING, true);
+	size_t culprit = 99;
+
+	vd_health_track_update(&t[0], &bad, 10);
+	vd_health_track_update(&t[1], &crash, 10);
+	assert_int_equal(vd_health_judge(t, 3, 10, 0, 1000, true, &culprit, NULL),
+			 VD_VERDICT_PENDING);
+	vd_health_track_update(&t[2], &ok, 20);
+	assert_int_equal(vd_health_judge(t, 3, 20, 0, 1000, true, &culprit, NULL),
+			 VD_VERDICT_UNHEALTHY);
+	assert_int_equal(culprit, 1);   /* the certain failure names it */
+	/* at the deadline with a probe still out: the failure, else the silent one */
+	t[2] = (vd_health_track)VD_HEALTH_TRACK_INIT;
+	assert_int_equal(vd_health_judge(t, 3, 1000, 0, 1000, true, &culprit, NULL),
+			 VD_VERDICT_UNHEALTHY);
+	assert_int_equal(culprit, 1);
+	t[0] = (vd_health_track)VD_HEALTH_TRACK_INIT;
+	t[1] = (vd_health_track)VD_HEALTH_TRACK_INIT;
+	vd_health_track_update(&t[0], &ok, 10);
+	assert_int_equal(vd_health_judge(t, 3, 1000, 0, 1000, true, &culprit, NULL),
+			 VD_VERDICT_UNHEALTHY);
+	assert_int_equal(culprit, 1);
+}
+
 /* --- the report --------------------------------------------------------------------- */
 
 static void fill_report(vd_health_report *rep)
@@ -765,6 +796,7 @@ int main(void)
 		cmocka_unit_test(health__judge_certain_failure_ends_at_once),
 		cmocka_unit_test(health__judge_deadline_names_the_culprit),
 		cmocka_unit_test(health__judge_once),
+		cmocka_unit_test(health__judge_once_runs_every_probe),
 		cmocka_unit_test(health__report_json),
 		cmocka_unit_test(health__report_table),
 		cmocka_unit_test(health__wait_rejects_bad_probes),
