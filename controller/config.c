@@ -1171,25 +1171,12 @@ int vd_config_rules(const vd_config *c, vd_rules **out, vd_error *err)
 
 const char *vd_config_app_service(const vd_config *c, const vd_compose *model)
 {
-	const char *only = NULL;
-	size_t i, built = 0;
-
 	if (c && c->app_service) {
 		const vd_compose_service *s = vd_compose_service_find(model, c->app_service);
 
 		return s ? s->name : NULL;
 	}
-	for (i = 0; i < model->n_services; i++) {
-		const vd_compose_service *s = &model->services[i];
-
-		if (s->container_name && !strcmp(s->container_name, VD_CONFIG_DEFAULT_APP_CONTAINER))
-			return s->name;
-		if (s->build) {
-			built++;
-			only = s->name;
-		}
-	}
-	return built == 1 ? only : NULL;
+	return vd_compose_default_app(model);
 }
 
 uint64_t vd_config_stop_grace_ms(const vd_config *c, const vd_compose_service *s)

@@ -74,7 +74,6 @@
 #define VD_CONFIG_DEFAULT_NOTIFY_TIMEOUT_MS 20000
 #define VD_CONFIG_DEFAULT_REPORT_TTL_MS 10000
 #define VD_CONFIG_DEFAULT_TELEGRAM_API "https://api.telegram.org"
-#define VD_CONFIG_DEFAULT_APP_CONTAINER "voxpersona_app"
 
 /* Durations are milliseconds; 0 in a probe's timeout/interval means the
  * probe's default (health/probe.h).  Strings are owned by the config;

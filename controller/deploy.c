@@ -1,7 +1,9 @@
 #include "controller/deploy.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "controller/config.h"
 #include "controller/gitsync.h"
+#include "controller/probes.h"
 #include "controller/interpolate.h"
 #include "controller/lock.h"
 #include "controller/reach.h"
@@ -25,6 +27,7 @@ struct run {
 	uint64_t t0;
 	vd_git *git;
 	vd_rules *rules;
+	vd_config *config;            /* voxdeploy.yml at the target commit */
 	vd_reach *reach;
 	vd_kvs dotenv;
 	char head[VD_SHA_HEX];
@@ -182,21 +185,26 @@ static int load_dotenv(struct run *r, vd_error *err)
 
 static int plan(struct run *r, vd_error *err)
 {
-	vd_plan_options po = { NULL, NULL, r->target, r->o->forced, r->o->forced_type, r->rules, NULL };
+	vd_plan_options po = { NULL, NULL, r->target, r->o->forced, r->o->forced_type, NULL, NULL };
 	uint64_t t = vd_now_ms();
 	int rc;
 
+	/* the target's own voxdeploy.yml: a broken one stops here, nothing touched */
+	if ((rc = load_dotenv(r, err)) ||
+	    (rc = vd_config_load_commit(r->git, r->target, r->o->project, vd_env_lookup_process_then,
+					&r->dotenv, &r->config, err)) ||
+	    (rc = vd_config_rules(r->config, &r->rules, err)))
+		return rc;
+	po.rules = r->rules;
 	rc = vd_plan_deployed_commit(r->o->state_dir, r->d, r->o->project->name, &r->deployed,
 				     &r->deployed_source, err);
 	if (rc)
 		return vd_error_prefix(err, "cannot tell the deployed commit");
 	po.from = r->deployed;
 	po.from_source = r->deployed_source;
-	if (!r->o->rules_only) {
-		if ((rc = load_dotenv(r, err)))
-			return rc;
+	if (!r->o->rules_only && r->config->image_aware) {
 		rc = vd_reach_new(r->git, r->target, r->o->project, vd_env_lookup_process_then,
-				  &r->dotenv, NULL, &r->reach, err);
+				  &r->dotenv, r->config->app_service, &r->reach, err);
 		if (rc)
 			return rc;
 		po.reach = r->reach;
@@ -222,6 +230,7 @@ static void run_release(struct run *r)
 	vd_reach_free(r->reach);
 	vd_kvs_release(&r->dotenv);
 	vd_rules_free(r->rules);
+	vd_config_free(r->config);
 	vd_git_free(r->git);
 	free(r->deployed);
 }
@@ -252,10 +261,35 @@ static void checkout_back(struct run *r)
 }
 
 /* The swap and its proof, through the backend seam (swap.h). */
+/* The swap's settings from voxdeploy.yml, and its probes (built on the
+ * compose model of the checked-out target). */
+static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model, vd_probes *probes,
+			 vd_error *err)
+{
+	const vd_config *c = r->config;
+	int rc;
+
+	so->health_deadline_ms = c->health.deadline_ms;
+	so->stable_ms = c->health.stable_for_ms;
+	so->retain_images = (int)c->deploy.retain_images;
+	so->stop_grace_s = c->deploy.stop_grace_set ? (int)((c->deploy.stop_grace_ms + 999) / 1000) : 0;
+	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dotenv, model,
+					  err)) ||
+	    (rc = vd_config_check_model(c, *model, err)) ||
+	    (rc = vd_probes_build(c, *model, NULL, vd_env_lookup_process_then, &r->dotenv, probes, err)))
+		return rc;
+	so->app_service = vd_config_app_service(c, *model);
+	so->probes = probes->items;
+	so->n_probes = probes->len;
+	return 0;
+}
+
 static int restart(struct run *r, vd_error *err)
 {
 	vd_swap_options so;
 	vd_swap_result sw;
+	vd_compose *model = NULL;
+	vd_probes probes = VD_PROBES_INIT;
 	int rc;
 
 	memset(&so, 0, sizeof(so));
@@ -263,7 +297,6 @@ static int restart(struct run *r, vd_error *err)
 	so.commit = r->target;
 	so.deploy_id = r->res->deploy_id;
 	so.full = r->res->plan.type == VD_TIER_FULL_RESTART;
-	so.app_service = r->reach ? vd_reach_app(r->reach) : NULL;
 	so.lookup = vd_env_lookup_process_then;
 	so.lookup_ctx = &r->dotenv;
 	so.dry_run = r->o->dry_run;
@@ -271,6 +304,8 @@ static int restart(struct run *r, vd_error *err)
 	so.report_ctx = r;
 	vd_swap_result_init(&sw);
 	rc = load_dotenv(r, err);
+	if (!rc)
+		rc = swap_settings(r, &so, &model, &probes, err);
 	if (!rc)
 		rc = vd_swap_run(r->d, &so, &sw, err);
 	if (rc)
@@ -282,6 +317,8 @@ static int restart(struct run *r, vd_error *err)
 		rc = save_state(r, &sw, err);
 done:
 	vd_swap_result_release(&sw);
+	vd_probes_release(&probes);
+	vd_compose_free(model);
 	return rc;
 }
 
@@ -337,7 +374,6 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *ou
 	if ((rc = eventf(&r, "deploy", "begin", NULL, 0, err, "project %s%s%s", o->project->name,
 			 o->actor ? " by " : "", o->actor ? o->actor : "")) ||
 	    (rc = vd_git_open(o->project->dir, &r.git, err)) ||
-	    (rc = vd_rules_default(&r.rules, err)) ||
 	    (rc = sync_checkout(&r, err)) ||
 	    (rc = plan(&r, err)))
 		goto fail_early;

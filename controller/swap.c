@@ -333,6 +333,16 @@ static int swap_in(vd_swap *w, vd_error *err)
 
 /* ------------------------------------------------------------------ health */
 
+static bool swapped(const vd_swap *w, const char *service)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (!strcmp(w->v[i].s->name, service))
+			return true;
+	return false;
+}
+
 /* A container probe per swapped service (by id: names move) and the
  * configured probes; the verdict into out->health. */
 static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
@@ -357,9 +367,15 @@ static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 		p[n].container.has_restart_baseline = !restored;  /* new: from 0 */
 		n++;
 	}
-	if (w->o->n_probes)
-		memcpy(p + n, w->o->probes, w->o->n_probes * sizeof(*p));
-	n += w->o->n_probes;
+	/* the configured probes, but for the swapped services' own container
+	 * probes, which are the ones above (by id, with their baselines) */
+	for (i = 0; i < w->o->n_probes; i++) {
+		const vd_probe *q = &w->o->probes[i];
+
+		if (q->kind == VD_PROBE_CONTAINER && q->service && swapped(w, q->service))
+			continue;
+		p[n++] = *q;
+	}
 	wo.deadline_ms = w->deadline_ms;
 	wo.stable_for_ms = w->stable_ms;
 	vd_health_report_release(&out->health);

@@ -33,7 +33,7 @@
 static struct repo repo;
 static char project[64], state_dir[300], out_path[300], err_path[300];
 static char commit[VD_SHA_HEX];
-static int pg_port;
+static int pg_port, app_port;
 static char *out_text, *err_text;
 static const char *fault;   /* VOXDEPLOY_FAULT for the next run */
 
@@ -313,6 +313,7 @@ static void write_stack(const char *worker_env)
 	    "    depends_on:\n"
 	    "      postgres:\n"
 	    "        condition: service_healthy\n"
+	    "    ports: [\"127.0.0.1:${APP_PORT}:8080\"]\n"
 	    "    labels: [io.voxdeploy.test=1]\n"
 	    "  postgres:\n"
 	    "    image: %s\n"
@@ -355,14 +356,32 @@ static int setup(void **state)
 	snprintf(out_path, sizeof(out_path), "%s.out", repo.dir);
 	snprintf(err_path, sizeof(err_path), "%s.err", repo.dir);
 	pg_port = free_port();
+	app_port = free_port();
 	put(".gitignore", ".env\n.state/\n");
+	/* the probes a deploy must pass besides the containers' own: the real
+	 * database and the app's HTTP endpoint; secrets only through ${VAR} */
+	put("voxdeploy.yml",
+	    "health:\n"
+	    "  deadline: 60s\n"
+	    "  stable_for: 1s\n"
+	    "  postgres:\n"
+	    "    - name: db\n"
+	    "      service: postgres\n"
+	    "      conninfo: \"host=127.0.0.1 port=${PG_PORT} user=vd password=${DB_PASSWORD} dbname=vd\"\n"
+	    "  http:\n"
+	    "    - name: web\n"
+	    "      service: app\n"
+	    "      url: \"http://127.0.0.1:${APP_PORT}/health\"\n"
+	    "      expect_status: [200]\n"
+	    "deploy:\n"
+	    "  retain_images: 3\n");
 	write_stack("one");
 	commit_now();
 	/* the secrets stay out of the repository, as on the server */
 	snprintf(path, sizeof(path), "%s/.env", repo.dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "DB_PASSWORD=s3cret-pg\nPG_PORT=%d\n", pg_port);
+	fprintf(f, "DB_PASSWORD=s3cret-pg\nPG_PORT=%d\nAPP_PORT=%d\n", pg_port, app_port);
 	fclose(f);
 	return 0;
 }
