@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 
+#define VD_MAX_START_FIRST 64
+
 struct run {
 	vd_docker *d;
 	const vd_deploy_options *o;
@@ -28,6 +30,8 @@ struct run {
 	vd_git *git;
 	vd_rules *rules;
 	vd_config *config;            /* voxdeploy.yml at the target commit */
+	const char *start_first[VD_MAX_START_FIRST];
+	size_t n_start_first;
 	vd_reach *reach;
 	vd_kvs dotenv;
 	char head[VD_SHA_HEX];
@@ -267,6 +271,7 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 			 vd_error *err)
 {
 	const vd_config *c = r->config;
+	size_t i;
 	int rc;
 
 	so->health_deadline_ms = c->health.deadline_ms;
@@ -279,6 +284,11 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	    (rc = vd_probes_build(c, *model, NULL, vd_env_lookup_process_then, &r->dotenv, probes, err)))
 		return rc;
 	so->app_service = vd_config_app_service(c, *model);
+	for (i = 0; i < c->deploy.n_services && r->n_start_first < VD_MAX_START_FIRST; i++)
+		if (c->deploy.services[i].order == VD_ORDER_START_FIRST)
+			r->start_first[r->n_start_first++] = c->deploy.services[i].name;
+	so->start_first = r->start_first;
+	so->n_start_first = r->n_start_first;
 	so->probes = probes->items;
 	so->n_probes = probes->len;
 	return 0;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DEFAULT_STOP_S 10
 #define DEFAULT_DEADLINE_MS 60000
@@ -51,6 +52,7 @@ static void svc_release(struct vd_swap_svc *v)
 	free(v->tag);
 	free(v->old_id);
 	free(v->old_image);
+	free(v->old_hash);
 	free(v->new_image);
 	free(v->new_id);
 	vd_kvs_release(&v->inherit);
@@ -120,12 +122,33 @@ static int look_at_old(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 	}
 	if (rc)
 		return vd_error_prefix(err, "inspect %s", v->cname);
-	if (!(v->old_id = strdup(info.id)) || !(v->old_image = strdup(info.image_id)) ||
+	if (vd_kvs_get(&info.labels, "com.docker.compose.config-hash") &&
+	    !(v->old_hash = strdup(vd_kvs_get(&info.labels, "com.docker.compose.config-hash"))))
+		rc = VD_ENOMEM;
+	if (rc || !(v->old_id = strdup(info.id)) || !(v->old_image = strdup(info.image_id)) ||
 	    collect_inherit(v, &info))
 		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
 	v->old_running = info.running || info.restarting;
 	vd_container_info_release(&info);
 	return rc;
+}
+
+static bool wants_start_first(const vd_swap *w, const vd_compose_service *s)
+{
+	size_t i;
+
+	for (i = 0; i < w->o->n_start_first; i++)
+		if (!strcmp(w->o->start_first[i], s->name)) {
+			for (i = 0; i < s->n_ports; i++)
+				if (s->ports[i].published) {
+					vd_log(VD_LOG_WARN, "service '%s' publishes host port %u: it is replaced "
+					       "stop-first, not start-first", s->name,
+					       (unsigned)s->ports[i].published);
+					return false;
+				}
+			return true;
+		}
+	return false;
 }
 
 static int add_service(vd_swap *w, const vd_compose_service *s, vd_error *err)
@@ -134,6 +157,7 @@ static int add_service(vd_swap *w, const vd_compose_service *s, vd_error *err)
 	char *colon, *slash;
 
 	v->s = s;
+	v->start_first = wants_start_first(w, s);
 	v->stop_s = w->o->stop_grace_s > 0 ? w->o->stop_grace_s
 		    : s->stop_grace_period_ns ? (int)(s->stop_grace_period_ns / 1000000000)
 		    : DEFAULT_STOP_S;
@@ -181,6 +205,27 @@ static int choose_services(vd_swap *w, vd_error *err)
 	return 0;
 }
 
+/* A built service's context and Dockerfile must be there before anything
+ * is built or touched. */
+static int check_dockerfile(const char *service, const vd_compose_build *b, vd_error *err)
+{
+	const char *df = b->dockerfile ? b->dockerfile : "Dockerfile";
+	struct stat st;
+	char *path = NULL;
+	int rc = 0;
+
+	if (stat(b->context, &st) || !S_ISDIR(st.st_mode))
+		return vd_error_set(err, VD_EINVAL, "service '%s': the build context %s is not a directory",
+				    service, b->context);
+	if (asprintf(&path, "%s/%s", b->context, df) < 0)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		rc = vd_error_set(err, VD_EINVAL, "service '%s': the Dockerfile %s does not exist", service,
+				  path);
+	free(path);
+	return rc;
+}
+
 /* The create body of every service, checked before anything is touched: a
  * variable the environment lacks or a bad mount fails here. */
 static int check_specs(vd_swap *w, vd_error *err)
@@ -191,7 +236,10 @@ static int check_specs(vd_swap *w, vd_error *err)
 
 	for (i = 0; i < w->n && !rc; i++) {
 		vd_spec_options so = VD_SPEC_OPTIONS_INIT;
+		const vd_compose_build *b = w->v[i].s->build;
 
+		if (b && (rc = check_dockerfile(w->v[i].s->name, b, err)))
+			break;
 		so.lookup = w->o->lookup;
 		so.lookup_ctx = w->o->lookup_ctx;
 		vd_buf_clear(&body);
@@ -206,6 +254,8 @@ static int check_specs(vd_swap *w, vd_error *err)
 static int create_new(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 {
 	vd_spec_options so = VD_SPEC_OPTIONS_INIT;
+	const char *why;
+	char hash[65];
 	uint64_t t = vd_now_ms();
 	int rc;
 
@@ -215,7 +265,21 @@ static int create_new(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 	so.lookup = w->o->lookup;
 	so.lookup_ctx = w->o->lookup_ctx;
 	so.inherit_volumes = v->inherit.len ? &v->inherit : NULL;
-	if ((rc = vd_swap_step(w, "create", "begin", v, 0, err, "%s from %s", v->tmpname, v->ref)))
+	if ((rc = vd_spec_config_hash(w->c, v->s, &so, hash, err)))
+		return rc;
+	/* a FULL_RESTART recreates every service; the journal says which needed it */
+	if (!v->old_id)
+		why = "new service";
+	else if (strcmp(v->old_image, v->new_image) && (!v->old_hash || strcmp(v->old_hash, hash)))
+		why = "needed: new image and configuration";
+	else if (strcmp(v->old_image, v->new_image))
+		why = "needed: new image";
+	else if (!v->old_hash || strcmp(v->old_hash, hash))
+		why = "needed: configuration changed";
+	else
+		why = "not needed: same image and configuration";
+	if ((rc = vd_swap_step(w, "create", "begin", v, 0, err, "%s from %s (%s)", v->tmpname, v->ref,
+			       why)))
 		return rc;
 	if ((rc = vd_spec_create(w->d, w->c, v->s, v->tmpname, &so, &v->new_id, err)))
 		return rc;
@@ -227,6 +291,26 @@ static int rename_to(vd_swap *w, const char *id, const char *name, vd_error *err
 	int rc = vd_container_rename(w->d, id, name, err);
 
 	return rc ? vd_error_prefix(err, "rename %.12s to %s", id, name) : 0;
+}
+
+/* The new container of v alone, healthy (its HEALTHCHECK, if any). */
+static int container_healthy(vd_swap *w, const struct vd_swap_svc *v, vd_error *err)
+{
+	vd_probe p;
+	vd_health_wait_opts wo = VD_HEALTH_WAIT_OPTS_INIT;
+	vd_health_report rep;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = VD_PROBE_CONTAINER;
+	p.service = v->s->name;
+	p.container.ref = v->new_id;
+	p.container.has_restart_baseline = true;
+	wo.deadline_ms = w->deadline_ms;
+	rc = vd_health_wait(w->d, &p, 1, &wo, &rep, err);
+	if (rc == 0 || rc == VD_EUNHEALTHY)
+		vd_health_report_release(&rep);
+	return rc;
 }
 
 /* Wait for what a dependency's condition asks before its dependent starts. */
@@ -248,20 +332,7 @@ static int await_dependency(vd_swap *w, const struct vd_swap_svc *v, const vd_co
 			       : "completed successfully")))
 		return rc;
 	if (dep->condition == VD_COMPOSE_SERVICE_HEALTHY) {
-		vd_probe p;
-		vd_health_wait_opts wo = VD_HEALTH_WAIT_OPTS_INIT;
-		vd_health_report rep;
-
-		memset(&p, 0, sizeof(p));
-		p.kind = VD_PROBE_CONTAINER;
-		p.service = d->s->name;
-		p.container.ref = d->new_id;
-		p.container.has_restart_baseline = true;
-		wo.deadline_ms = w->deadline_ms;
-		rc = vd_health_wait(w->d, &p, 1, &wo, &rep, err);
-		if (rc == 0 || rc == VD_EUNHEALTHY)
-			vd_health_report_release(&rep);
-		if (rc)
+		if ((rc = container_healthy(w, d, err)))
 			return vd_error_prefix(err, "%s is not healthy", dep->service);
 	} else {
 		int64_t code = -1;
@@ -274,6 +345,19 @@ static int await_dependency(vd_swap *w, const struct vd_swap_svc *v, const vd_co
 					    (long long)code);
 	}
 	return vd_swap_step(w, "depends_on", "done", v, t, err, "%s", dep->service);
+}
+
+static int stop_old(vd_swap *w, const struct vd_swap_svc *v, vd_error *err)
+{
+	uint64_t t = vd_now_ms();
+	int rc;
+
+	if (!v->old_id || !v->old_running)
+		return 0;
+	if ((rc = vd_swap_step(w, "stop", "begin", v, 0, err, "%.12s (grace %d s)", v->old_id, v->stop_s)) ||
+	    (rc = vd_container_stop(w->d, v->old_id, v->stop_s, err)))
+		return rc;
+	return vd_swap_step(w, "stop", "done", v, t, err, "%.12s", v->old_id);
 }
 
 /* Put the new containers in place: names first (the old ones keep serving
@@ -307,13 +391,7 @@ static int swap_in(vd_swap *w, vd_error *err)
 	for (i = w->n; i-- > 0;) {
 		struct vd_swap_svc *v = &w->v[i];
 
-		if (!v->old_id || !v->old_running)
-			continue;
-		t = vd_now_ms();
-		if ((rc = vd_swap_step(w, "stop", "begin", v, 0, err, "%.12s (grace %d s)", v->old_id,
-				       v->stop_s)) ||
-		    (rc = vd_container_stop(w->d, v->old_id, v->stop_s, err)) ||
-		    (rc = vd_swap_step(w, "stop", "done", v, t, err, "%.12s", v->old_id)))
+		if (!v->start_first && (rc = stop_old(w, v, err)))
 			return rc;
 	}
 	for (i = 0; i < w->n; i++) {
@@ -323,9 +401,13 @@ static int swap_in(vd_swap *w, vd_error *err)
 			if ((rc = await_dependency(w, v, &v->s->depends_on[j], err)))
 				return rc;
 		t = vd_now_ms();
-		if ((rc = vd_swap_step(w, "start", "begin", v, 0, err, "%.12s", v->new_id)) ||
+		if ((rc = vd_swap_step(w, "start", "begin", v, 0, err, "%.12s%s", v->new_id,
+				       v->start_first ? " (start-first: the old one still runs)" : "")) ||
 		    (rc = vd_container_start(w->d, v->new_id, err)) ||
 		    (rc = vd_swap_step(w, "start", "done", v, t, err, "%.12s", v->new_id)))
+			return rc;
+		if (v->start_first &&
+		    ((rc = container_healthy(w, v, err)) || (rc = stop_old(w, v, err))))
 			return rc;
 	}
 	return 0;

@@ -48,6 +48,12 @@ typedef struct vd_swap_options {
 	 * ("voxdeploy-previous", "voxdeploy-<sha12>") instead of building;
 	 * an unknown tag is VD_EINVAL listing the retained ones */
 	const char *rollback_tag;
+	/* services that may run twice for a moment (voxdeploy.yml
+	 * deploy.services.NAME.order: start-first): the new container starts
+	 * and proves healthy before the old one stops.  Never for a service that
+	 * publishes a host port (both cannot bind it): those stay stop-first. */
+	const char *const *start_first;
+	size_t n_start_first;
 	vd_swap_report_fn report;
 	void *report_ctx;
 } vd_swap_options;

@@ -19,9 +19,11 @@ struct vd_swap_svc {
 	char *ref;          /* the image reference the container runs ("app:latest") */
 	char *repo, *tag;   /* ref split */
 	int stop_s;         /* stop grace */
+	bool start_first;   /* start the new one and prove it before stopping the old */
 	char *old_id;       /* the container running now, or NULL (first deploy) */
 	char *old_image;    /* its image id */
 	bool old_running;
+	char *old_hash;     /* its com.docker.compose.config-hash label */
 	vd_kvs inherit;     /* its volumes the new container keeps (target -> name) */
 	char *new_image;    /* the image id the new container runs */
 	char *new_id;       /* the new container */

@@ -345,21 +345,10 @@ static void write_stack(const char *worker_env)
 	    project, itest_postgres_image(), itest_busybox_image(), worker_env);
 }
 
-static int setup(void **state)
+/* The probes a deploy must pass besides the containers' own: the real
+ * database and the app's HTTP endpoint; secrets only through ${VAR}. */
+static void write_config(void)
 {
-	FILE *f;
-	char path[512];
-
-	snprintf(project, sizeof(project), "%s", itest_project());
-	repo_init(&repo);
-	snprintf(state_dir, sizeof(state_dir), "%s/.state", repo.dir);
-	snprintf(out_path, sizeof(out_path), "%s.out", repo.dir);
-	snprintf(err_path, sizeof(err_path), "%s.err", repo.dir);
-	pg_port = free_port();
-	app_port = free_port();
-	put(".gitignore", ".env\n.state/\n");
-	/* the probes a deploy must pass besides the containers' own: the real
-	 * database and the app's HTTP endpoint; secrets only through ${VAR} */
 	put("voxdeploy.yml",
 	    "health:\n"
 	    "  deadline: 60s\n"
@@ -374,7 +363,25 @@ static int setup(void **state)
 	    "      url: \"http://127.0.0.1:${APP_PORT}/health\"\n"
 	    "      expect_status: [200]\n"
 	    "deploy:\n"
-	    "  retain_images: 3\n");
+	    "  retain_images: 3\n"
+	    "  services:\n"
+	    "    worker: {order: start-first}\n");
+}
+
+static int setup(void **state)
+{
+	FILE *f;
+	char path[512];
+
+	snprintf(project, sizeof(project), "%s", itest_project());
+	repo_init(&repo);
+	snprintf(state_dir, sizeof(state_dir), "%s/.state", repo.dir);
+	snprintf(out_path, sizeof(out_path), "%s.out", repo.dir);
+	snprintf(err_path, sizeof(err_path), "%s.err", repo.dir);
+	pg_port = free_port();
+	app_port = free_port();
+	put(".gitignore", ".env\n.state/\n");
+	write_config();
 	write_stack("one");
 	commit_now();
 	/* the secrets stay out of the repository, as on the server */
@@ -501,6 +508,21 @@ static void compose_change_recreates_all_and_keeps_rows(void **state)
 	assert_true(has(err_text, "FULL_RESTART"));
 	assert_int_equal(recreated_since(&s), APP | PG | WORKER);
 	assert_int_equal(pg_rows(), 3);
+	/* the worker may run twice: its new container started (and proved
+	 * healthy) before the old one stopped; the others stop first */
+	{
+		const char *start = strstr(err_text, "start      done    worker");
+		const char *stop = strstr(err_text, "stop       begin   worker");
+		const char *app_stop = strstr(err_text, "stop       begin   app");
+		const char *app_start = strstr(err_text, "start      done    app");
+
+		assert_non_null(start);
+		assert_non_null(stop);
+		assert_true(start < stop);
+		assert_non_null(app_stop);
+		assert_non_null(app_start);
+		assert_true(app_stop < app_start);
+	}
 	snap_free(&s);
 }
 
@@ -518,9 +540,12 @@ static void manual_types_override(void **state)
 	snap_take(&s);
 	put("README.md", "# docs only\n");
 	commit_now();
-	assert_int_equal(vd("deploy", "--type", "full", NULL), 0);
+	assert_int_equal(vd("deploy", "-v", "--type", "full", NULL), 0);
 	assert_int_equal(recreated_since(&s), APP | PG | WORKER);
 	assert_int_equal(pg_rows(), 3);
+	/* recreated all the same, and the journal says which needed it */
+	assert_true(has(err_text, "worker: " ));
+	assert_true(has(err_text, "not needed: same image and configuration"));
 	snap_free(&s);
 }
 
@@ -633,6 +658,28 @@ static void bad_input_changes_nothing(void **state)
 	assert_int_equal(vd("deploy", NULL), 2);
 	assert_true(has(err_text, "bogus_key"));
 	assert_int_equal(recreated_since(&s), 0);
+	/* a Dockerfile the target does not have */
+	put("docker-compose.yml", "name: %s\nservices:\n  app:\n    build:\n      context: .\n"
+	    "      dockerfile: Dockerfile.gone\n", project);
+	commit_now();
+	assert_int_equal(vd("deploy", "--type", "app-only", NULL), 2);
+	assert_true(has(err_text, "Dockerfile.gone"));
+	assert_int_equal(recreated_since(&s), 0);
+	/* a variable the service needs and the environment lacks */
+	put("docker-compose.yml", "name: %s\nservices:\n  app:\n    build: .\n    environment:\n"
+	    "      TOKEN: ${VD_TEST_UNSET_TOKEN:?the bot needs its token}\n", project);
+	commit_now();
+	assert_int_equal(vd("deploy", "--type", "app-only", NULL), 2);
+	assert_true(has(err_text, "the bot needs its token"));
+	assert_int_equal(recreated_since(&s), 0);
+	/* a broken voxdeploy.yml at the target */
+	write_stack("two");
+	put("voxdeploy.yml", "health:\n  deadlin: 5s\n");
+	commit_now();
+	assert_int_equal(vd("deploy", "--type", "app-only", NULL), 2);
+	assert_true(has(err_text, "deadlin"));
+	assert_int_equal(recreated_since(&s), 0);
+	write_config();
 	write_stack("two");
 	commit_now();
 	snap_free(&s);
