@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@ static char commit[VD_SHA_HEX];
 static int pg_port, app_port;
 static char *out_text, *err_text;
 static const char *fault;   /* VOXDEPLOY_FAULT for the next run */
+static const char *docker_host;  /* DOCKER_HOST for the next run, NULL: as inherited */
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -57,11 +60,35 @@ static char *slurp(const char *path)
 
 /* Run the real binary in the project with the given arguments; its exit
  * code, stdout in out_text, stderr in err_text. */
+static pid_t vd_spawn(const char *first, va_list ap);
+static int vd_wait(pid_t pid, const char *what);
+
 static int vd(const char *first, ...)
 {
-	const char *argv[32];
 	va_list ap;
-	int n = 0, status = 0;
+	pid_t pid;
+
+	va_start(ap, first);
+	pid = vd_spawn(first, ap);
+	va_end(ap);
+	return vd_wait(pid, first);
+}
+
+static pid_t vd_start(const char *first, ...)
+{
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, first);
+	pid = vd_spawn(first, ap);
+	va_end(ap);
+	return pid;
+}
+
+static pid_t vd_spawn(const char *first, va_list ap)
+{
+	const char *argv[32];
+	int n = 0;
 	pid_t pid;
 
 	argv[n++] = VD_BINARY;
@@ -70,10 +97,8 @@ static int vd(const char *first, ...)
 	argv[n++] = "--state-dir";
 	argv[n++] = state_dir;
 	argv[n++] = first;
-	va_start(ap, first);
 	while (n < 31 && (argv[n] = va_arg(ap, const char *)))
 		n++;
-	va_end(ap);
 	argv[n] = NULL;
 	fflush(NULL);
 	pid = fork();
@@ -86,9 +111,18 @@ static int vd(const char *first, ...)
 		dup2(e, 2);
 		if (fault)
 			setenv("VOXDEPLOY_FAULT", fault, 1);
+		if (docker_host)
+			setenv("DOCKER_HOST", docker_host, 1);
 		execv(VD_BINARY, (char *const *)argv);
 		_exit(127);
 	}
+	return pid;
+}
+
+static int vd_wait(pid_t pid, const char *first)
+{
+	int status = 0;
+
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	free(out_text);
 	free(err_text);
@@ -862,6 +896,129 @@ static void killed_full_restarts_recover(void **state)
 	assert_no_leftovers();
 }
 
+/* ------------------------------------------------------------------ an engine that goes away */
+
+/* Relay one client to the engine's socket until either side closes. */
+static void relay(int client, const char *engine)
+{
+	struct sockaddr_un a;
+	struct pollfd p[2];
+	char buf[65536];
+	int up = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", engine);
+	if (connect(up, (struct sockaddr *)&a, sizeof(a)))
+		_exit(1);
+	p[0].fd = client;
+	p[1].fd = up;
+	p[0].events = p[1].events = POLLIN;
+	for (;;) {
+		int i;
+
+		if (poll(p, 2, -1) < 0)
+			_exit(1);
+		for (i = 0; i < 2; i++)
+			if (p[i].revents) {
+				ssize_t n = read(p[i].fd, buf, sizeof(buf));
+
+				if (n <= 0 || write(p[1 - i].fd, buf, (size_t)n) != n)
+					_exit(0);
+			}
+	}
+}
+
+/* A unix-socket proxy to the engine in its own process group: killing the
+ * group is the engine going away for whoever talks through it. */
+static pid_t proxy_start(const char *path)
+{
+	struct sockaddr_un a;
+	const char *host = getenv("DOCKER_HOST");
+	const char *engine = host && !strncmp(host, "unix://", 7) ? host + 7 : "/var/run/docker.sock";
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t pid;
+
+	unlink(path);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setpgid(0, 0);
+		signal(SIGCHLD, SIG_IGN);
+		for (;;) {
+			int c = accept(fd, NULL, NULL);
+
+			if (c < 0)
+				continue;
+			if (fork() == 0) {
+				close(fd);
+				relay(c, engine);
+			}
+			close(c);
+		}
+	}
+	setpgid(pid, pid);
+	close(fd);
+	return pid;
+}
+
+static size_t count_in_journal(const char *needle)
+{
+	char path[400], *text, *p;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "%s/journal.jsonl", state_dir);
+	text = slurp(path);
+	for (p = text; (p = strstr(p, needle)); p++)
+		n++;
+	free(text);
+	return n;
+}
+
+static void engine_gone_mid_deploy_then_recover(void **state)
+{
+	static const char needle[] = "\"step\":\"stop\",\"state\":\"done\",\"service\":\"app\"";
+	char sock[400], host[420], *id;
+	size_t before = count_in_journal(needle);
+	int tries, rc;
+	bool running;
+	pid_t proxy, pid;
+
+	snprintf(sock, sizeof(sock), "%s.engine", repo.dir);
+	snprintf(host, sizeof(host), "unix://%s", sock);
+	proxy = proxy_start(sock);
+	put("src/version", "engine-gone\n");
+	commit_now();
+	docker_host = host;
+	pid = vd_start("deploy", NULL);
+	docker_host = NULL;
+	/* the moment the old container has stopped, the engine goes away */
+	for (tries = 0; tries < 6000 && count_in_journal(needle) == before; tries++)
+		usleep(5000);
+	assert_true(count_in_journal(needle) > before);
+	kill(-proxy, SIGKILL);
+	waitpid(proxy, NULL, 0);
+	rc = vd_wait(pid, "deploy");
+	/* a clear failure: the restore could not reach the engine either */
+	assert_true(rc == 3 || rc == 1);
+	assert_true(has(err_text, "engine") || has(out_text, "engine"));
+	unlink(sock);
+	/* the engine answers again: recover puts it right */
+	assert_int_equal(vd("recover", NULL), 0);
+	assert_no_leftovers();
+	container_of("app", &id, NULL, &running);
+	assert_true(running);
+	free(id);
+	assert_app_runs_its_reference();
+	assert_int_equal(pg_rows(), 3);
+	assert_int_equal(vd("deploy", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -880,6 +1037,7 @@ int main(void)
 		cmocka_unit_test(rollback_to_retained_versions),
 		cmocka_unit_test(killed_app_only_deploys_recover),
 		cmocka_unit_test(killed_full_restarts_recover),
+		cmocka_unit_test(engine_gone_mid_deploy_then_recover),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
