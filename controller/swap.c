@@ -290,7 +290,7 @@ static int rename_to(vd_swap *w, const char *id, const char *name, vd_error *err
 {
 	int rc = vd_container_rename(w->d, id, name, err);
 
-	return rc ? vd_error_prefix(err, "rename %.12s to %s", id, name) : 0;
+	return rc ? vd_error_prefix(err, "rename %.12s", id) : 0;
 }
 
 /* The new container of v alone, healthy (its HEALTHCHECK, if any). */
@@ -509,6 +509,9 @@ static int restore(vd_swap *w, vd_error *err)
 		vd_error_release(&e);                                                \
 	} while (0)
 
+	/* the old containers serve again as soon as possible: the new ones
+	 * stopped at once, the images tagged back, the old ones started under
+	 * their aside names; the names are put right after that */
 	for (i = w->n; i-- > 0;) {
 		struct vd_swap_svc *v = &w->v[i];
 
@@ -516,20 +519,11 @@ static int restore(vd_swap *w, vd_error *err)
 			continue;
 		vd_swap_step(w, "remove", "begin", v, 0, &e, "new container %.12s", v->new_id);
 		vd_error_release(&e);
-		TRY(vd_container_remove(w->d, v->new_id, true, false, &e), "remove the new container");
-		if (!first) {
-			free(v->new_id);
-			v->new_id = NULL;
-			v->placed = false;
-		}
+		TRY(vd_container_stop(w->d, v->new_id, 0, &e), "stop the new container");
 	}
 	for (i = 0; i < w->n; i++) {
 		struct vd_swap_svc *v = &w->v[i];
 
-		if (v->aside) {
-			TRY(rename_to(w, v->old_id, v->cname, &e), "rename the old container back");
-			v->aside = false;
-		}
 		if (v->retagged && v->old_image) {
 			TRY(vd_image_tag(w->d, v->old_image, v->repo, v->tag, &e),
 			    "tag the previous image back");
@@ -541,6 +535,28 @@ static int restore(vd_swap *w, vd_error *err)
 
 		if (v->old_id && v->old_running)
 			TRY(vd_container_start(w->d, v->old_id, &e), "start the old container");
+	}
+	for (i = w->n; i-- > 0;) {
+		struct vd_swap_svc *v = &w->v[i];
+		int rc;
+
+		if (!v->new_id)
+			continue;
+		rc = vd_container_remove(w->d, v->new_id, true, false, &e);
+		TRY(rc, "remove the new container");
+		if (!rc) {
+			free(v->new_id);
+			v->new_id = NULL;
+			v->placed = false;
+		}
+	}
+	for (i = 0; i < w->n; i++) {
+		struct vd_swap_svc *v = &w->v[i];
+
+		if (v->aside && !v->placed) {
+			TRY(rename_to(w, v->old_id, v->cname, &e), "rename the old container back");
+			v->aside = false;
+		}
 	}
 #undef TRY
 	return first;

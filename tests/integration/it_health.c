@@ -30,15 +30,18 @@ static char *pg_id, *web_id, *hang_id;
 static char pg_port[16], web_port[16], hang_port[16];
 static char pg_password[64];
 static char conninfo[256];
-static char url_ok[128], url_500[128], url_hang[128];
+static char url_ok[128], url_500[128], url_hang[128], url_slow[128];
 
-/* The web server: a page at / and a CGI answering 500 at /cgi-bin/fail
- * (busybox httpd turns a CGI's "Status:" line into the status line). */
+/* The web server: a page at /, a CGI answering 500 at /cgi-bin/fail
+ * (busybox httpd turns a CGI's "Status:" line into the status line) and one
+ * answering after 5 s at /cgi-bin/slow. */
 static const char web_script[] =
 	"mkdir -p /www/cgi-bin && echo hello-vox > /www/index.html && "
 	"printf '#!/bin/sh\\necho \"Status: 500 Internal Server Error\"\\n"
 	"echo \"Content-Type: text/plain\"\\necho\\necho boom\\n' > /www/cgi-bin/fail && "
-	"chmod +x /www/cgi-bin/fail && exec httpd -f -p 8080 -h /www";
+	"printf '#!/bin/sh\\nsleep 5\\necho \"Content-Type: text/plain\"\\necho\\necho late\\n' "
+	"> /www/cgi-bin/slow && "
+	"chmod +x /www/cgi-bin/fail /www/cgi-bin/slow && exec httpd -f -p 8080 -h /www";
 
 static char *labels_json(void)
 {
@@ -141,6 +144,7 @@ static int group_setup(void **state)
 	snprintf(url_ok, sizeof(url_ok), "http://127.0.0.1:%s/", web_port);
 	snprintf(url_500, sizeof(url_500), "http://127.0.0.1:%s/cgi-bin/fail", web_port);
 	snprintf(url_hang, sizeof(url_hang), "http://127.0.0.1:%s/", hang_port);
+	snprintf(url_slow, sizeof(url_slow), "http://127.0.0.1:%s/cgi-bin/slow", web_port);
 	return 0;
 }
 
@@ -360,9 +364,17 @@ static int wait_stable(vd_probe *p, size_t n, uint64_t deadline_ms, uint64_t sta
 {
 	vd_health_wait_opts o = VD_HEALTH_WAIT_OPTS_INIT;
 
+	int rc;
+
 	o.deadline_ms = deadline_ms;
 	o.stable_for_ms = stable_for_ms;
-	return vd_health_wait(itest_docker(), p, n, &o, rep, err);
+	rc = vd_health_wait(itest_docker(), p, n, &o, rep, err);
+	/* the verdict, its reason and the time to it, for the log */
+	if (rc == 0 || rc == VD_EUNHEALTHY)
+		fprintf(stderr, "# %s after %llu ms (deadline %llu ms): %s\n",
+			vd_health_verdict_name(rep->verdict), (unsigned long long)rep->elapsed_ms,
+			(unsigned long long)deadline_ms, rep->reason ? rep->reason : "");
+	return rc;
 }
 
 static int wait_for(vd_probe *p, size_t n, uint64_t deadline_ms, vd_health_report *rep,
@@ -537,6 +549,75 @@ static void health__deadline_with_a_probe_that_never_answers(void **state)
 	vd_error_release(&err);
 }
 
+/* An endpoint that answers slower than the probe's timeout fails every run
+ * by its timeout; the wait ends at its deadline saying so. */
+static void health__endpoint_slower_than_its_timeout(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_health_report rep;
+	vd_health_result r;
+	vd_probe p = http_probe(url_slow);
+
+	p.name = "slow";
+	p.timeout_ms = 400;
+	vd_http_probe_run(&p, 400, &r);
+	assert_int_equal(r.status, VD_HEALTH_FAILING);
+	assert_non_null(strstr(r.detail, "no answer within 400 ms"));
+	assert_int_equal(wait_for(&p, 1, 2500, &rep, &err), VD_EUNHEALTHY);
+	assert_non_null(strstr(rep.reason, "deadline"));
+	assert_non_null(strstr(rep.entries[0].result.detail, "no answer within 400 ms"));
+	assert_true(rep.entries[0].runs >= 2);   /* it ran again after its interval */
+	vd_health_report_release(&rep);
+	vd_error_release(&err);
+}
+
+/* A container filling its /dev/shm (tmpfs: charged to its memory cgroup)
+ * to three quarters of its 64 MiB limit: above a 50 % threshold, under 95 %. */
+static void health__memory_above_the_threshold(void **state)
+{
+	static const char hc[] = "\"HostConfig\":{\"Memory\":67108864,\"ShmSize\":134217728}";
+	vd_error err = VD_ERROR_INIT;
+	vd_health_report rep;
+	vd_health_result r;
+	vd_probe p[2];
+	char *id = start_busybox("hog", "dd if=/dev/zero of=/dev/shm/fill bs=1M count=48 2>/dev/null; "
+					"touch /tmp/full; sleep 600", hc);
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		vd_container_sample a;
+
+		memset(&a, 0, sizeof(a));
+		if (!vd_container_stats(itest_docker(), id, &a, &err) && a.mem_usage - a.mem_inactive_file > (40u << 20))
+			break;
+		vd_error_release(&err);
+		usleep(100 * 1000);
+	}
+	memset(p, 0, sizeof(p));
+	p[0].kind = VD_PROBE_RESOURCES;
+	p[0].name = "memory";
+	p[0].service = "hog";
+	p[0].resources.ref = id;
+	p[0].resources.max_memory_percent = 50;
+	p[0].resources.sample_ms = 200;
+	p[1] = p[0];
+	p[1].name = "roomy";
+	p[1].resources.max_memory_percent = 95;
+	/* every probe once (what `voxdeploy health` does): a threshold is not a
+	 * certain failure, a wait would end only at its deadline */
+	assert_int_equal(vd_health_check(itest_docker(), p, 2, 15000, &rep, &err), VD_EUNHEALTHY);
+	fprintf(stderr, "# %s after %llu ms: %s\n", vd_health_verdict_name(rep.verdict),
+		(unsigned long long)rep.elapsed_ms, rep.reason ? rep.reason : "");
+	assert_int_equal(rep.entries[0].result.status, VD_HEALTH_FAILING);
+	assert_non_null(strstr(rep.entries[0].result.detail, "memory"));
+	assert_int_equal(rep.entries[1].result.status, VD_HEALTH_OK);
+	assert_non_null(strstr(rep.reason, "hog/memory"));
+	vd_health_report_release(&rep);
+	(void)r;
+	free(id);
+	vd_error_release(&err);
+}
+
 static void health__missing_container_is_certain(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
@@ -562,6 +643,8 @@ int main(void)
 		cmocka_unit_test(health__http_500),
 		cmocka_unit_test(health__deadline_with_a_probe_that_never_answers),
 		cmocka_unit_test(health__missing_container_is_certain),
+		cmocka_unit_test(health__endpoint_slower_than_its_timeout),
+		cmocka_unit_test(health__memory_above_the_threshold),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
