@@ -75,11 +75,12 @@ def main():
         # warm the page cache and Python's imports once each
         timed(vd_cmd, project)
         timed(dc_cmd, project)
-        vd, dc, floor = [], [], []
+        vd, dc, floor, spawn = [], [], [], []
         for _ in range(ROUNDS):
             vd.append(timed(vd_cmd, project))
             dc.append(timed(dc_cmd, project))
             floor.append(timed([HELPER, "--startup-only"], project))
+            spawn.append(timed(["/bin/true"], project))
         inproc = ""
         if vd_cmd[0] == HELPER:
             p = subprocess.run([HELPER, project, "1000"], stdout=subprocess.DEVNULL,
@@ -91,6 +92,7 @@ def main():
               (vd_name, vd_med, min(vd), max(vd)))
         print("  start-up floor (the same binary, exiting at once): median %.2f ms" %
               statistics.median(floor))
+        print("  spawn floor (/bin/true from here): median %.2f ms" % statistics.median(spawn))
         if inproc:
             print("  voxdeploy %s" % inproc)
         print("  docker-compose config (1.29): median %.2f ms (min %.2f, max %.2f)" %
