@@ -336,32 +336,51 @@ static int add_header_secret(const char *value)
 	return 0;
 }
 
-static int check_http_url(const char *what, const char *url, bool register_secrets,
-			  vd_error *err)
+static int check_http_url(const char *what, const char *url, vd_error *err)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *password = NULL, *query = NULL;
+	char *scheme = NULL;
 	int r = 0;
 
 	if (!u)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0)) {
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0))
 		r = vd_error_set(err, VD_EINVAL, "%s is no URL", what);
-		goto done;
-	}
-	if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
+	else if (strcmp(scheme, "http") && strcmp(scheme, "https"))
 		r = vd_error_set(err, VD_EINVAL, "%s: scheme '%s' is not http or https", what, scheme);
-		goto done;
-	}
-	if (!register_secrets)
-		goto done;
-	if ((!curl_url_get(u, CURLUPART_PASSWORD, &password, 0) && password &&
-	     vd_secret_add(password)) ||
-	    (!curl_url_get(u, CURLUPART_QUERY, &query, 0) && query && vd_secret_add(query)))
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-done:
 	curl_free(scheme);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/* Register what in a channel is secret: the token, every header value (and
+ * the credential after "Bearer "), a webhook URL's password and query.
+ * Done for every channel before any is judged, so that a bad channel cannot
+ * leave a good one's secrets unregistered. */
+static int add_secrets(const vd_notify_channel *ch)
+{
+	CURLU *u;
+	char *password = NULL, *query = NULL;
+	size_t i;
+	int r = 0;
+
+	if (ch->token && *ch->token && vd_secret_add(ch->token))
+		return VD_ENOMEM;
+	for (i = 0; i < ch->n_headers; i++)
+		if (ch->headers[i].value && *ch->headers[i].value &&
+		    add_header_secret(ch->headers[i].value))
+			return VD_ENOMEM;
+	if (ch->kind != VD_NOTIFY_WEBHOOK || !ch->url)
+		return 0;
+	u = curl_url();
+	if (!u)
+		return VD_ENOMEM;
+	if (!curl_url_set(u, CURLUPART_URL, ch->url, 0) &&
+	    ((!curl_url_get(u, CURLUPART_PASSWORD, &password, 0) && password &&
+	      vd_secret_add(password)) ||
+	     (!curl_url_get(u, CURLUPART_QUERY, &query, 0) && query && vd_secret_add(query))))
+		r = VD_ENOMEM;
 	curl_free(password);
 	curl_free(query);
 	curl_url_cleanup(u);
@@ -371,16 +390,12 @@ done:
 static int check_channel(const vd_notify_channel *ch, vd_error *err)
 {
 	size_t i;
-	int r;
 
 	if (ch->kind == VD_NOTIFY_TELEGRAM) {
 		const char *t = ch->token;
 
 		if (!t || !*t)
 			return vd_error_set(err, VD_EINVAL, "telegram: no bot token");
-		/* registered before anything can print a URL that holds it */
-		if (vd_secret_add(ch->token))
-			return vd_error_set(err, VD_ENOMEM, "out of memory");
 		for (; *t; t++)
 			if (!isalnum((unsigned char)*t) && !strchr(":_-", *t))
 				return vd_error_set(err, VD_EINVAL,
@@ -388,16 +403,10 @@ static int check_channel(const vd_notify_channel *ch, vd_error *err)
 						    "token cannot have");
 		if (!ch->chat_id || !*ch->chat_id)
 			return vd_error_set(err, VD_EINVAL, "telegram: no chat id");
-		return check_http_url("telegram: api_base", api_base(ch), false, err);
+		return check_http_url("telegram: api_base", api_base(ch), err);
 	}
 	if (ch->kind != VD_NOTIFY_WEBHOOK)
 		return vd_error_set(err, VD_EINVAL, "unknown channel kind %d", (int)ch->kind);
-	for (i = 0; i < ch->n_headers; i++) {
-		const char *v = ch->headers[i].value;
-
-		if (v && *v && add_header_secret(v))
-			return vd_error_set(err, VD_ENOMEM, "out of memory");
-	}
 	for (i = 0; i < ch->n_headers; i++) {
 		const char *v = ch->headers[i].value;
 
@@ -411,8 +420,7 @@ static int check_channel(const vd_notify_channel *ch, vd_error *err)
 	}
 	if (!ch->url || !*ch->url)
 		return vd_error_set(err, VD_EINVAL, "webhook: no url");
-	r = check_http_url("webhook: url", ch->url, true, err);
-	return r;
+	return check_http_url("webhook: url", ch->url, err);
 }
 
 int vd_notify_config_check(const vd_notify_config *cfg, vd_error *err)
@@ -420,6 +428,9 @@ int vd_notify_config_check(const vd_notify_config *cfg, vd_error *err)
 	size_t i;
 	int r;
 
+	for (i = 0; i < cfg->n_channels; i++)
+		if (add_secrets(&cfg->channels[i]))
+			return vd_error_set(err, VD_ENOMEM, "out of memory");
 	for (i = 0; i < cfg->n_channels; i++) {
 		r = check_channel(&cfg->channels[i], err);
 		if (r)
@@ -713,6 +724,9 @@ void vd_notify_send(const vd_notify_config *cfg, const vd_notify_event *ev,
 			curl_started = true;
 	}
 	multi = curl_multi_init();
+	for (i = 0; i < n; i++)
+		if (add_secrets(&cfg->channels[i]))
+			vd_log_warn("notify: out of memory registering secrets");
 
 	for (i = 0; i < n; i++) {
 		vd_error err = VD_ERROR_INIT;
@@ -723,7 +737,7 @@ void vd_notify_send(const vd_notify_config *cfg, const vd_notify_event *ev,
 		j->res->channel = channel_name(j->ch);
 		vd_buf_init(&j->body, VD_BUF_DEFAULT_MAX);
 		vd_buf_init(&j->resp, RESPONSE_MAX);
-		if (!multi)
+		if (!multi || add_secrets(j->ch))
 			vd_error_set(&err, VD_ENOMEM, "out of memory");
 		else if (!check_channel(j->ch, &err))
 			prepare(j, ev, &err);

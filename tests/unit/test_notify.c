@@ -441,6 +441,20 @@ static void notify__config_check(void **s)
 	assert_int_equal(vd_secret_redact("t=" TOKEN " h=Bearer s3cr3t-webhook-token c=s3cr3t-webhook-token", &b), 0);
 	assert_string_equal(vd_buf_cstr(&b), "t=*** h=*** c=***");
 	vd_buf_release(&b);
+	/* a bad channel first does not keep a later one's secrets unregistered */
+	vd_secret_clear();
+	{
+		vd_notify_channel two[] = {
+			{ .kind = VD_NOTIFY_WEBHOOK, .url = "ftp://x/" },
+			{ .kind = VD_NOTIFY_TELEGRAM, .token = "999:later-token-xyz", .chat_id = "1" },
+		};
+		vd_notify_config c2 = { .channels = two, .n_channels = 2 };
+
+		assert_int_equal(vd_notify_config_check(&c2, &err), VD_EINVAL);
+		assert_int_equal(vd_secret_redact("999:later-token-xyz", &b), 0);
+		assert_string_equal(vd_buf_cstr(&b), "***");
+		vd_buf_release(&b);
+	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		vd_notify_config one = { .channels = &bad[i].ch, .n_channels = 1 };
 
