@@ -110,9 +110,11 @@ typedef struct vd_notify_results {
 
 #define VD_NOTIFY_RESULTS_INIT { NULL, 0, 0 }
 
-/* Check the channels (a webhook needs an http(s) URL and header names that
- * are tokens; Telegram a token and a chat id, its api_base http(s)) and
- * register their secrets.  0, VD_EINVAL or VD_ENOMEM. */
+/* Register every channel's secrets (all of them, before any channel is
+ * judged), then check the channels: a webhook needs an http(s) URL, header
+ * names that are tokens and values without line breaks; Telegram a token of
+ * the Bot API's characters, a chat id and an http(s) api_base.  0, VD_EINVAL
+ * (the message names the channel, never a secret) or VD_ENOMEM. */
 int vd_notify_config_check(const vd_notify_config *cfg, vd_error *err);
 
 /* Deliver ev to every channel at once and wait until each is delivered or
