@@ -6,6 +6,7 @@
 #include "controller/probes.h"
 #include "controller/interpolate.h"
 #include "controller/lock.h"
+#include "controller/notify.h"
 #include "controller/reach.h"
 #include "controller/recover.h"
 #include "controller/rules.h"
@@ -265,6 +266,77 @@ static void checkout_back(struct run *r)
 }
 
 /* The swap and its proof, through the backend seam (swap.h). */
+/* Tell the maintainers (voxdeploy.yml notify:) how it ended: always on a
+ * failure, on success when asked.  A notification that cannot be delivered
+ * is journalled and logged; it never changes the outcome, and the send is
+ * bounded by notify.timeout. */
+static void notify_outcome(struct run *r, const char *result, const vd_health_report *health)
+{
+	const vd_config *c = r->config;
+	vd_notify_channel *ch = NULL;
+	vd_notify_probe *failing = NULL;
+	vd_notify_config nc;
+	vd_notify_event ev;
+	vd_notify_results res = { NULL, 0, 0 };
+	vd_error e = VD_ERROR_INIT;
+	size_t i, n = 0, nf = 0;
+	uint64_t t = vd_now_ms();
+
+	if (!c || r->o->dry_run || (!strcmp(result, "done") && !c->notify.on_success) ||
+	    !(c->notify.n_webhook + c->notify.n_telegram))
+		return;
+	ch = calloc(c->notify.n_webhook + c->notify.n_telegram, sizeof(*ch));
+	failing = calloc(health ? health->len + 1 : 1, sizeof(*failing));
+	if (!ch || !failing)
+		goto done;
+	for (i = 0; i < c->notify.n_webhook; i++, n++) {
+		ch[n].kind = VD_NOTIFY_WEBHOOK;
+		ch[n].url = c->notify.webhook[i].url;
+		ch[n].headers = c->notify.webhook[i].headers;
+		ch[n].n_headers = c->notify.webhook[i].n_headers;
+	}
+	for (i = 0; i < c->notify.n_telegram; i++, n++) {
+		ch[n].kind = VD_NOTIFY_TELEGRAM;
+		ch[n].api_base = c->notify.telegram[i].api_base;
+		ch[n].token = c->notify.telegram[i].token;
+		ch[n].chat_id = c->notify.telegram[i].chat_id;
+	}
+	for (i = 0; health && i < health->len; i++)
+		if (health->entries[i].result.status != VD_HEALTH_OK) {
+			failing[nf].name = health->entries[i].probe;
+			failing[nf++].detail = health->entries[i].result.detail;
+		}
+	memset(&nc, 0, sizeof(nc));
+	nc.channels = ch;
+	nc.n_channels = n;
+	nc.total_ms = c->notify.timeout_ms;
+	memset(&ev, 0, sizeof(ev));
+	ev.project = r->o->project->name;
+	ev.deploy_id = r->res->deploy_id;
+	ev.type = r->res->plan.type;
+	ev.from = r->res->plan.from[0] ? r->res->plan.from : NULL;
+	ev.to = r->res->plan.to[0] ? r->res->plan.to : r->target;
+	ev.result = result;
+	ev.duration_ms = vd_now_ms() - r->t0;
+	ev.actor = r->o->actor;
+	ev.detail = r->res->failure;
+	ev.failing_probes = failing;
+	ev.n_failing_probes = nf;
+	if (event(r, "notify", "begin", NULL, result, 0, &e))
+		vd_error_release(&e);
+	vd_notify_send(&nc, &ev, &res);
+	if (res.failed)
+		eventf(r, "notify", "failed", NULL, t, &e, "%zu of %zu channels not delivered: %s",
+		       res.failed, res.len, res.items && res.items[0].error ? res.items[0].error : "");
+	else
+		eventf(r, "notify", "done", NULL, t, &e, "%zu channel%s", res.len, res.len == 1 ? "" : "s");
+	vd_error_release(&e);
+	vd_notify_results_release(&res);
+done:
+	free(ch);
+	free(failing);
+}
+
 /* The swap's settings from voxdeploy.yml, and its probes (built on the
  * compose model of the checked-out target). */
 static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model, vd_probes *probes,
@@ -323,6 +395,10 @@ static int restart(struct run *r, vd_error *err)
 	r->res->outcome = sw.outcome;
 	if (sw.failure && !(r->res->failure = strdup(sw.failure)))
 		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (!rc)
+		notify_outcome(r, sw.outcome == VD_DEPLOY_DONE ? "done"
+				  : sw.outcome == VD_DEPLOY_RESTORE_FAILED ? "restore_failed"
+				  : sw.restored ? "rolled_back" : "failed", &sw.health);
 	if (!rc && sw.outcome == VD_DEPLOY_DONE && !r->o->dry_run)
 		rc = save_state(r, &sw, err);
 done:
@@ -411,6 +487,7 @@ fail_early:
 		free(out->failure);
 		out->failure = strdup(vd_error_msg(err));
 		out->outcome = VD_DEPLOY_FAILED;
+		notify_outcome(&r, "failed", NULL);
 		finish_record(&r, "failed", &jerr);
 		vd_error_release(&jerr);
 	}

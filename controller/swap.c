@@ -578,6 +578,7 @@ static int roll_back(vd_swap *w, vd_swap_result *out, vd_error *why)
 	out->outcome = VD_DEPLOY_FAILED;
 	if (w->o->dry_run)
 		return 0;
+	out->restored = true;
 	vd_swap_step(w, "rollback", "begin", NULL, 0, &err, "%s", vd_error_msg(why));
 	vd_error_release(&err);
 	rc = restore(w, &err);

@@ -65,6 +65,7 @@ typedef struct vd_swap_result {
 	vd_kvs containers;             /* service -> container id now running */
 	char *image_commit;            /* rollback: the commit the retained image was built
 	                                * from (its io.voxdeploy.commit label), or NULL */
+	bool restored;                 /* it failed after touching containers and restored */
 	vd_health_report health;       /* the last health verdict (the new version's, or the
 	                                * restored one's) */
 } vd_swap_result;

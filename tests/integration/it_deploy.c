@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -36,6 +37,88 @@ static struct repo repo;
 static char project[64], state_dir[300], out_path[300], err_path[300];
 static char commit[VD_SHA_HEX];
 static int pg_port, app_port;
+
+/* ------------------------------------------------------------------ a webhook receiver */
+
+/* Every request a deploy's notification sends: a thread accepts on
+ * 127.0.0.1, keeps each whole request (headers and body) and answers 200. */
+static struct {
+	int fd, port;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	char *requests[64];
+	int n;
+} hook = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *hook_serve(void *arg)
+{
+	for (;;) {
+		char buf[65536];
+		size_t len = 0;
+		long want = -1;
+		int c = accept(hook.fd, NULL, NULL);
+
+		if (c < 0)
+			return NULL;
+		while (len < sizeof(buf) - 1) {
+			ssize_t n = read(c, buf + len, sizeof(buf) - 1 - len);
+			char *end;
+
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			buf[len] = '\0';
+			end = strstr(buf, "\r\n\r\n");
+			if (end && want < 0) {
+				char *cl = strcasestr(buf, "content-length:");
+
+				want = (long)(end + 4 - buf) + (cl ? atol(cl + 15) : 0);
+			}
+			if (want >= 0 && (long)len >= want)
+				break;
+		}
+		buf[len] = '\0';
+		pthread_mutex_lock(&hook.lock);
+		if (hook.n < 64)
+			hook.requests[hook.n++] = strdup(buf);
+		pthread_mutex_unlock(&hook.lock);
+		static const char answer[] =
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+		if (write(c, answer, sizeof(answer) - 1) < 0)
+			perror("hook write");
+		close(c);
+	}
+	return arg;
+}
+
+static void hook_start(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	hook.fd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(hook.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(hook.fd, (struct sockaddr *)&a, &len), 0);
+	assert_int_equal(listen(hook.fd, 16), 0);
+	hook.port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&hook.thread, NULL, hook_serve, NULL), 0);
+}
+
+/* How many requests have come, and the last one (caller frees). */
+static int hook_last(char **last)
+{
+	int n;
+
+	pthread_mutex_lock(&hook.lock);
+	n = hook.n;
+	*last = n ? strdup(hook.requests[n - 1]) : NULL;
+	pthread_mutex_unlock(&hook.lock);
+	return n;
+}
 static char *out_text, *err_text;
 static const char *fault;   /* VOXDEPLOY_FAULT for the next run */
 static const char *docker_host;  /* DOCKER_HOST for the next run, NULL: as inherited */
@@ -324,6 +407,8 @@ static void assert_app_runs_its_reference(void)
 
 static const char *const dockerfile =
 	"FROM %s\n"
+	"COPY requirements.txt /app/requirements.txt\n"
+	"COPY prompts/ /www/prompts/\n"
 	"COPY src/ /www/\n"
 	"COPY start.sh /start.sh\n"
 	"HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD wget -q -O- http://127.0.0.1:8080/health || exit 1\n"
@@ -335,6 +420,8 @@ static void write_stack(const char *worker_env)
 	put("start.sh", "exec httpd -f -p 8080 -h /www\n");
 	put("src/health", "ok\n");
 	put("src/version", "1\n");
+	put("prompts/greeting.txt", "hello\n");
+	put("requirements.txt", "aiogram==3.4\n");
 	put("README.md", "# the stack\n");
 	put("docker-compose.yml",
 	    "name: %s\n"
@@ -396,6 +483,11 @@ static void write_config(void)
 	    "      service: app\n"
 	    "      url: \"http://127.0.0.1:${APP_PORT}/health\"\n"
 	    "      expect_status: [200]\n"
+	    "notify:\n"
+	    "  timeout: 10s\n"
+	    "  webhook:\n"
+	    "    - url: \"http://127.0.0.1:${HOOK_PORT}/hook\"\n"
+	    "      headers: {Authorization: \"Bearer ${HOOK_TOKEN}\"}\n"
 	    "deploy:\n"
 	    "  retain_images: 3\n"
 	    "  services:\n"
@@ -414,6 +506,7 @@ static int setup(void **state)
 	snprintf(err_path, sizeof(err_path), "%s.err", repo.dir);
 	pg_port = free_port();
 	app_port = free_port();
+	hook_start();
 	put(".gitignore", ".env\n.state/\n");
 	write_config();
 	write_stack("one");
@@ -422,7 +515,8 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/.env", repo.dir);
 	f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "DB_PASSWORD=s3cret-pg\nPG_PORT=%d\nAPP_PORT=%d\n", pg_port, app_port);
+	fprintf(f, "DB_PASSWORD=s3cret-pg\nPG_PORT=%d\nAPP_PORT=%d\nHOOK_PORT=%d\n"
+		"HOOK_TOKEN=hook-t0ken-marker\n", pg_port, app_port, hook.port);
 	fclose(f);
 	return 0;
 }
@@ -452,6 +546,13 @@ static int teardown(void **state)
 	if (system(cmd) != 0)
 		fprintf(stderr, "rm failed\n");
 	repo_free(&repo);
+	if (hook.fd >= 0) {
+		shutdown(hook.fd, SHUT_RDWR);
+		close(hook.fd);
+		pthread_join(hook.thread, NULL);
+	}
+	while (hook.n > 0)
+		free(hook.requests[--hook.n]);
 	free(out_text);
 	free(err_text);
 	return itest_group_teardown(state);
@@ -487,6 +588,26 @@ static void first_deploy_creates_everything(void **state)
 	PQclear(r);
 	PQfinish(conn);
 	assert_int_equal(pg_rows(), 3);
+	/* the containers are compose's own: docker-compose ps lists them */
+	{
+		char cmd[1200], line[256];
+		FILE *p;
+		int n = 0;
+
+		/* compose 1.29 knows no top-level name: a file with the same
+		 * services is enough for it to find the project's containers */
+		snprintf(cmd, sizeof(cmd),
+			 "printf 'services:\\n  app: {image: x}\\n  postgres: {image: x}\\n"
+			 "  worker: {image: x}\\n' > '%s.ps.yml' && "
+			 "docker-compose -f '%s.ps.yml' -p %s ps -q 2>/dev/null; rm -f '%s.ps.yml'",
+			 repo.dir, repo.dir, project, repo.dir);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		while (fgets(line, sizeof(line), p))
+			n++;
+		pclose(p);
+		assert_int_equal(n, 3);
+	}
 }
 
 static void readme_edit_restarts_nothing(void **state)
@@ -528,6 +649,33 @@ static void code_change_recreates_only_the_app(void **state)
 	free(new_image);
 	free(prev);
 	free(tagged);
+	snap_free(&s);
+}
+
+static void prompts_change_recreates_only_the_app(void **state)
+{
+	struct snap s;
+
+	snap_take(&s);
+	put("prompts/greeting.txt", "hello again\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	assert_true(has(err_text, "APP_ONLY"));
+	assert_int_equal(recreated_since(&s), APP);
+	snap_free(&s);
+}
+
+static void requirements_change_recreates_all_and_keeps_rows(void **state)
+{
+	struct snap s;
+
+	snap_take(&s);
+	put("requirements.txt", "aiogram==3.5\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	assert_true(has(err_text, "FULL_RESTART"));
+	assert_int_equal(recreated_since(&s), APP | PG | WORKER);
+	assert_int_equal(pg_rows(), 3);
 	snap_free(&s);
 }
 
@@ -604,10 +752,21 @@ static void build_failure_touches_nothing(void **state)
 	snap_take(&s);
 	put("Dockerfile", "FROM nonexistent-image\nCOPY src/ /www/\n");
 	commit_now();
+	char *req = NULL;
+	int before = hook_last(&req);
+
+	free(req);
 	assert_int_equal(vd("deploy", NULL), 1);
 	assert_true(has(err_text, "build"));
 	assert_true(has(out_text, "FAILED"));
 	assert_int_equal(recreated_since(&s), 0);
+	/* the maintainers were told, with the webhook's own header */
+	assert_int_equal(hook_last(&req), before + 1);
+	assert_true(has(req, "POST /hook"));
+	assert_true(has(req, "Bearer hook-t0ken-marker"));
+	assert_true(has(req, "\"result\":\"failed\""));
+	assert_true(has(req, "nonexistent-image"));
+	free(req);
 	put("Dockerfile", dockerfile, itest_busybox_image());
 	commit_now();
 	snap_free(&s);
@@ -631,6 +790,16 @@ static void unhealthy_version_rolls_back(void **state)
 	assert_int_equal(vd("deploy", NULL), 1);
 	assert_true(has(err_text, "rollback"));
 	assert_true(has(out_text, "previous version runs and is healthy"));
+	{
+		char *req = NULL;
+
+		assert_true(hook_last(&req) > 0);
+		assert_true(has(req, "\"result\":\"rolled_back\""));
+		assert_true(has(req, "failing_probes"));
+		assert_true(has(req, "HEALTHCHECK"));
+		assert_null(strstr(req, "s3cret-pg"));
+		free(req);
+	}
 	/* the same container as before runs again, from the same image */
 	assert_int_equal(recreated_since(&s) & (PG | WORKER), 0);
 	container_of("app", &id, NULL, &running);
@@ -727,6 +896,8 @@ static void history_tells_every_deploy(void **state)
 	/* no secret in the journal */
 	assert_null(strstr(out_text, "s3cret-pg"));
 	assert_null(strstr(err_text, "s3cret-pg"));
+	assert_null(strstr(out_text, "hook-t0ken-marker"));
+	assert_true(has(out_text, "\"step\":\"notify\""));
 }
 
 static char *app_image(void)
@@ -1028,6 +1199,8 @@ int main(void)
 		cmocka_unit_test(first_deploy_creates_everything),
 		cmocka_unit_test(readme_edit_restarts_nothing),
 		cmocka_unit_test(code_change_recreates_only_the_app),
+		cmocka_unit_test(prompts_change_recreates_only_the_app),
+		cmocka_unit_test(requirements_change_recreates_all_and_keeps_rows),
 		cmocka_unit_test(compose_change_recreates_all_and_keeps_rows),
 		cmocka_unit_test(manual_types_override),
 		cmocka_unit_test(dry_run_changes_nothing),
