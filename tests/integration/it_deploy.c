@@ -414,6 +414,8 @@ static const char *const dockerfile =
 	"HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD wget -q -O- http://127.0.0.1:8080/health || exit 1\n"
 	"CMD [\"sh\", \"/start.sh\"]\n";
 
+static const char *app_build = "build: .";
+
 static void write_stack(const char *worker_env)
 {
 	put("Dockerfile", dockerfile, itest_busybox_image());
@@ -427,7 +429,7 @@ static void write_stack(const char *worker_env)
 	    "name: %s\n"
 	    "services:\n"
 	    "  app:\n"
-	    "    build: .\n"
+	    "    %s\n"
 	    "    stop_grace_period: 1s\n"
 	    "    environment:\n"
 	    "      DB_HOST: postgres\n"
@@ -463,7 +465,7 @@ static void write_stack(const char *worker_env)
 	    "volumes:\n"
 	    "  pgdata:\n"
 	    "    labels: {io.voxdeploy.test: \"1\"}\n",
-	    project, itest_postgres_image(), itest_busybox_image(), worker_env);
+	    project, app_build, itest_postgres_image(), itest_busybox_image(), worker_env);
 }
 
 /* The probes a deploy must pass besides the containers' own: the real
@@ -862,11 +864,12 @@ static void bad_input_changes_nothing(void **state)
 	assert_true(has(err_text, "bogus_key"));
 	assert_int_equal(recreated_since(&s), 0);
 	/* a Dockerfile the target does not have */
-	put("docker-compose.yml", "name: %s\nservices:\n  app:\n    build:\n      context: .\n"
-	    "      dockerfile: Dockerfile.gone\n", project);
+	app_build = "build: {context: ., dockerfile: Dockerfile.gone}";
+	write_stack("two");
+	app_build = "build: .";
 	commit_now();
 	assert_int_equal(vd("deploy", "--type", "app-only", NULL), 2);
-	assert_true(has(err_text, "Dockerfile.gone"));
+	assert_true(has(err_text, "Dockerfile.gone does not exist"));
 	assert_int_equal(recreated_since(&s), 0);
 	/* a variable the service needs and the environment lacks */
 	put("docker-compose.yml", "name: %s\nservices:\n  app:\n    build: .\n    environment:\n"
