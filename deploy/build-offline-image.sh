@@ -33,7 +33,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -z "${DOCKER:-}" ]]; then
 	if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
 fi
-binary=$ROOT/build/controller/voxdeploy tag=voxdeploy:offline gid= uid=10001 labels=()
+binary=$ROOT/build/controller/voxdeploy tag=voxdeploy:offline gid='' uid=10001 labels=()
 while (($#)); do
 	case "$1" in
 	-t | --tag) tag=$2; shift 2 ;;

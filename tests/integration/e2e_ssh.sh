@@ -300,6 +300,14 @@ check "broken app: the result says failed" grep -q '"result":"failed"' "$T/deplo
 check "broken app: the previous container serves again" test "$(container_id app)" = "$APP2"
 check "broken app: version 2 is served" test "$(served_version)" = 2
 
+# 4. bad input: exit 2, nothing changed (the workflow validates first; this is
+# what reaches the server if it did not)
+TYPE=sideways deploy_now
+rc=$?
+if [[ $rc == 2 ]]; then ok "bad --type: exit 2"; else bad "bad --type: exit 2" "exit $rc"; fi
+check "bad --type: the app container is the same" test "$(container_id app)" = "$APP2"
+TYPE=auto
+
 # ------------------------------------------------------------------ the sidecar's endpoint
 get() { # get PATH [TOKEN]: status code, body in $T/body
 	curl -s -o "$T/body" -w '%{http_code}' --max-time 90 ${2:+-H "Authorization: Bearer $2"} \
