@@ -117,8 +117,10 @@ static int make_report(void *ctx, vd_buf *out, vd_error *err)
 }
 
 /* At start: the report TTL from voxdeploy.yml (unless --report-ttl gave
- * one), then finish or undo a deploy a crash interrupted.  Neither stops
- * serve: what fails is logged (and /v1/report will say it too). */
+ * one), then finish or undo a deploy a crash interrupted, saying what it
+ * did (nothing to do: on stdout, with "serving on"; anything else is
+ * logged).  Neither stops serve: what fails is logged (and /v1/report will
+ * say it too). */
 static void start_checks(struct serve_ctx *sc, const char *state_dir, vd_serve_options *opts)
 {
 	vd_error err = VD_ERROR_INIT;
@@ -145,7 +147,8 @@ static void start_checks(struct serve_ctx *sc, const char *state_dir, vd_serve_o
 	if (vd_recover_run(sc->docker, &o, &res, &err))
 		vd_log_error("serve: recover of project %s failed: %s", proj.name, vd_error_msg(&err));
 	else if (res.outcome == VD_RECOVER_NOTHING)
-		vd_log_info("serve: recover: nothing to do (%s)", res.detail);
+		vd_print(cli->out, "voxdeploy: recover: project %s: nothing to do (%s)\n", proj.name,
+			 res.detail);
 	else if (res.outcome == VD_RECOVER_FAILED)
 		vd_log_error("serve: recover: deploy %s: %s: %s (needs a person)", res.deploy_id,
 			     vd_recover_outcome_name(res.outcome), res.detail);

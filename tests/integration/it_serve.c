@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,9 +195,9 @@ static int teardown(void **state)
 
 static void serve__recover_checked_at_start(void **state)
 {
-	char *text = slurp(err_path);
+	char *text = slurp(out_path);
 
-	if (!strstr(text, "serve: recover: nothing to do"))
+	if (!strstr(text, "voxdeploy: recover: project ") || !strstr(text, ": nothing to do ("))
 		fail_msg("no recover line in:\n%s", text);
 	free(text);
 }
@@ -248,12 +250,58 @@ static void serve__report_unhealthy_container(void **state)
 	free(body);
 }
 
+/* A recover that cannot run (another deploy holds the lock) is logged, and
+ * serve starts anyway. */
+static void serve__starts_when_recover_fails(void **state)
+{
+	char sdir[200], lock[260], *out = NULL, *err = NULL;
+	int fd, i, status;
+	pid_t pid;
+
+	snprintf(sdir, sizeof(sdir), "%s/.state-locked", dir);
+	assert_int_equal(mkdir(sdir, 0700), 0);
+	snprintf(lock, sizeof(lock), "%s/lock", sdir);
+	fd = open(lock, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		close(fd);
+		dup2(o, 1);
+		dup2(e, 2);
+		execl(VD_BINARY, VD_BINARY, "-C", dir, "--state-dir", sdir, "serve", "--listen",
+		      "127.0.0.1:0", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100; i++) {
+		usleep(100 * 1000);
+		free(out);
+		out = slurp(out_path);
+		if (strstr(out, "(port "))
+			break;
+	}
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(fd);
+	err = slurp(err_path);
+	if (!strstr(out, "serving on") || !strstr(err, "serve: recover of project "))
+		fail_msg("stdout:\n%s\nstderr:\n%s", out, err);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(serve__recover_checked_at_start),
 		cmocka_unit_test(serve__report_healthy_container),
 		cmocka_unit_test(serve__report_unhealthy_container),
+		cmocka_unit_test(serve__starts_when_recover_fails),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
