@@ -235,8 +235,11 @@ own
 printf '%s\n' "$TOKEN" >"$T/token"
 chmod 644 "$T/token"
 
+# a sanitizer build: the host's leak suppressions are not in the image
+san_env=()
+if ldd "$VD" | grep -q libasan; then san_env=(-e ASAN_OPTIONS=detect_leaks=0); fi
 # the sidecar as deploy/compose.sidecar.yml runs it
-"$DOCKER" run -d --name "$SIDECAR" --label io.voxdeploy.test=1 \
+"$DOCKER" run -d --name "$SIDECAR" --label io.voxdeploy.test=1 "${san_env[@]}" \
 	-v /var/run/docker.sock:/var/run/docker.sock \
 	-v "$P:$P" -v "$ORIGIN:$ORIGIN" \
 	-v "$STATE_VOL:/var/lib/voxdeploy" \
