@@ -1,10 +1,8 @@
 #include "controller/cli.h"
-#include "controller/config.h"
 #include "controller/probes.h"
 #include "controller/project.h"
 #include "common/log.h"
 #include "health/report.h"
-#include "health/wait.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,24 +30,27 @@ static void usage(FILE *f)
 		"exit: 0 healthy, 4 unhealthy, 2 bad configuration or unknown service\n");
 }
 
-static bool needs_engine(const vd_probes *p)
-{
-	size_t i;
+struct engine {
+	vd_cli *cli;
+	vd_docker *docker;
+};
 
-	for (i = 0; i < p->len; i++)
-		if (p->items[i].kind == VD_PROBE_CONTAINER || p->items[i].kind == VD_PROBE_RESOURCES)
-			return true;
-	return false;
+static int get_engine(void *ctx, vd_docker **out, vd_error *err)
+{
+	struct engine *e = ctx;
+	int r = e->docker ? 0 : vd_cli_docker(e->cli, &e->docker, err);
+
+	if (!r)
+		*out = e->docker;
+	return r;
 }
 
 int vd_cmd_health(vd_cli *cli)
 {
 	vd_error err = VD_ERROR_INIT;
 	vd_project proj = { NULL, NULL, 0, NULL };
-	vd_config_bundle b = VD_CONFIG_BUNDLE_INIT;
-	vd_probes probes = VD_PROBES_INIT;
 	vd_health_report report;
-	vd_docker *docker = NULL;
+	struct engine engine = { cli, NULL };
 	vd_buf out = VD_BUF_INIT;
 	const char *service = NULL;
 	int a, r, rc = VD_EXIT_OK;
@@ -73,19 +74,9 @@ int vd_cmd_health(vd_cli *cli)
 		}
 	}
 	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
-			       &proj, &err) ||
-	    vd_config_bundle_load(&proj, &b, &err))
+			       &proj, &err))
 		goto fail;
-	if (!b.model) {
-		vd_error_set(&err, VD_EINVAL, "no compose file in %s (give -f FILE)", proj.dir);
-		goto fail;
-	}
-	if (vd_probes_build(b.config, b.model, service, vd_env_lookup_process_then, &b.dotenv, &probes,
-			    &err))
-		goto fail;
-	if (needs_engine(&probes) && vd_cli_docker(cli, &docker, &err))
-		goto fail;
-	r = vd_health_check(docker, probes.items, probes.len, b.config->health.deadline_ms, &report, &err);
+	r = vd_probes_run(&proj, service, get_engine, &engine, &report, &err);
 	if (r && r != VD_EUNHEALTHY)
 		goto fail;
 	if (cli->json) {
@@ -102,9 +93,7 @@ fail:
 done:
 	vd_buf_release(&out);
 	vd_health_report_release(&report);
-	vd_probes_release(&probes);
-	vd_docker_free(docker);
-	vd_config_bundle_release(&b);
+	vd_docker_free(engine.docker);
 	vd_project_release(&proj);
 	vd_error_release(&err);
 	return rc;

@@ -1,8 +1,14 @@
 #include "controller/cli.h"
+#include "controller/config.h"
+#include "controller/probes.h"
+#include "controller/project.h"
+#include "controller/recover.h"
 #include "controller/serve.h"
 #include "controller/state.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "health/http.h"
+#include "health/report.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -16,6 +22,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: voxdeploy serve [--listen ADDR:PORT] [--token-file FILE] [--report-ttl DURATION]\n"
+		"       voxdeploy serve --check [--listen ADDR:PORT] [--token-file FILE]\n"
 		"\n"
 		"Run as the sidecar's endpoint until SIGTERM or SIGINT:\n"
 		"  GET /healthz              voxdeploy is alive and the engine answers (200/503)\n"
@@ -27,7 +34,17 @@ static void usage(FILE *f)
 		"  --listen ADDR:PORT   where to listen (default %s; port 0 picks a free one)\n"
 		"  --token-file FILE    a bearer token every request must carry; required when\n"
 		"                       ADDR is not a loopback address\n"
-		"  --report-ttl D       how long a health report is served from cache (default 10s)\n",
+		"  --report-ttl D       how long a health report is served from cache (default:\n"
+		"                       serve.report_ttl of voxdeploy.yml, else 10s)\n"
+		"  --check              ask a running serve's /healthz (on ADDR:PORT; 0.0.0.0 and ::\n"
+		"                       mean loopback) with the token and exit 0 when it answers\n"
+		"                       200, else 1: the sidecar image's HEALTHCHECK\n"
+		"\n"
+		"At start it runs `voxdeploy recover` (an interrupted deploy is finished or undone)\n"
+		"and logs what it did; a recover that fails is logged and serving goes on.\n"
+		"The report is `voxdeploy health --json` of the project (-C, -f, -p): the probes\n"
+		"run again, with voxdeploy.yml and the compose file as they are then, when the\n"
+		"cached one is older than the TTL.\n",
 		DEFAULT_LISTEN);
 }
 
@@ -55,17 +72,139 @@ static int read_token(const char *path, char **out, vd_error *err)
 	return 0;
 }
 
+struct serve_ctx {
+	vd_cli *cli;
+	vd_docker *docker;
+};
+
 static int ping_engine(void *ctx, vd_error *err)
 {
+	struct serve_ctx *sc = ctx;
 	vd_docker_req req = { .method = "GET", .path = "/_ping", .unversioned = true,
 			      .timeout_ms = 3000 };
 
-	return vd_docker_request(ctx, &req, NULL, err);
+	return vd_docker_request(sc->docker, &req, NULL, err);
+}
+
+static int report_engine(void *ctx, vd_docker **out, vd_error *err)
+{
+	*out = ((struct serve_ctx *)ctx)->docker;
+	return 0;
+}
+
+/* The report callback: what `voxdeploy health --json` prints, made afresh
+ * (the checkout, and with it the compose file and voxdeploy.yml, changes
+ * with every deploy). */
+static int make_report(void *ctx, vd_buf *out, vd_error *err)
+{
+	struct serve_ctx *sc = ctx;
+	vd_project proj = { NULL, NULL, 0, NULL };
+	vd_health_report report;
+	int r;
+
+	vd_health_report_init(&report);
+	r = vd_project_resolve(sc->cli->dir, sc->cli->compose_files, sc->cli->n_compose_files,
+			       sc->cli->project, &proj, err);
+	if (!r)
+		r = vd_probes_run(&proj, NULL, report_engine, sc, &report, err);
+	if ((!r || r == VD_EUNHEALTHY) && vd_health_report_json(&report, out))
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+	else if (!r || r == VD_EUNHEALTHY)
+		vd_buf_putc(out, '\n');
+	vd_health_report_release(&report);
+	vd_project_release(&proj);
+	return r;
+}
+
+/* At start: the report TTL from voxdeploy.yml (unless --report-ttl gave
+ * one), then finish or undo a deploy a crash interrupted, saying what it
+ * did (nothing to do: on stdout, with "serving on"; anything else is
+ * logged).  Neither stops serve: what fails is logged (and /v1/report will
+ * say it too). */
+static void start_checks(struct serve_ctx *sc, const char *state_dir, vd_serve_options *opts)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_project proj = { NULL, NULL, 0, NULL };
+	vd_config_bundle b = VD_CONFIG_BUNDLE_INIT;
+	vd_recover_options o;
+	vd_recover_result res;
+	vd_cli *cli = sc->cli;
+
+	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project, &proj,
+			       &err)) {
+		vd_log_warn("serve: no project: %s (no recover; /v1/report will fail)", vd_error_msg(&err));
+		goto done;
+	}
+	if (vd_config_bundle_load(&proj, &b, &err)) {
+		vd_log_warn("serve: %s", vd_error_msg(&err));
+		vd_error_release(&err);
+	} else if (!opts->report_ttl_ms && b.config->serve.report_ttl_ms) {
+		opts->report_ttl_ms = (long)b.config->serve.report_ttl_ms;
+	}
+	memset(&o, 0, sizeof(o));
+	o.project = &proj;
+	o.state_dir = state_dir;
+	if (vd_recover_run(sc->docker, &o, &res, &err))
+		vd_log_error("serve: recover of project %s failed: %s", proj.name, vd_error_msg(&err));
+	else if (res.outcome == VD_RECOVER_NOTHING)
+		vd_print(cli->out, "voxdeploy: recover: project %s: nothing to do (%s)\n", proj.name,
+			 res.detail);
+	else if (res.outcome == VD_RECOVER_FAILED)
+		vd_log_error("serve: recover: deploy %s: %s: %s (needs a person)", res.deploy_id,
+			     vd_recover_outcome_name(res.outcome), res.detail);
+	else
+		vd_log_warn("serve: recover: deploy %s was interrupted: %s: %s", res.deploy_id,
+			    vd_recover_outcome_name(res.outcome), res.detail);
+done:
+	vd_config_bundle_release(&b);
+	vd_project_release(&proj);
+	vd_error_release(&err);
+}
+
+/* serve --check: GET /healthz of a running serve, with the token. */
+static int check_running(const char *listen, const char *token, vd_error *err)
+{
+	char addr[128], url[200], auth[4200];
+	const char *headers[1];
+	vd_health_result res;
+	vd_probe p;
+	uint16_t port;
+	bool loopback;
+	int r;
+
+	r = vd_serve_parse_listen(listen, addr, sizeof(addr), &port, &loopback, err);
+	if (r)
+		return r;
+	if (!port)
+		return vd_error_set(err, VD_EINVAL, "serve --check: --listen needs the port");
+	if (!strcmp(addr, "0.0.0.0"))
+		snprintf(addr, sizeof(addr), "127.0.0.1");
+	else if (!strcmp(addr, "::"))
+		snprintf(addr, sizeof(addr), "::1");
+	snprintf(url, sizeof(url), strchr(addr, ':') ? "http://[%s]:%u/healthz" : "http://%s:%u/healthz",
+		 addr, port);
+	memset(&p, 0, sizeof(p));
+	memset(&res, 0, sizeof(res));
+	p.kind = VD_PROBE_HTTP;
+	p.name = "healthz";
+	p.http.url = url;
+	p.timeout_ms = 5000;
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		headers[0] = auth;
+		p.http.headers = headers;
+		p.http.n_headers = 1;
+	}
+	vd_http_probe_run(&p, 0, &res);
+	if (res.status != VD_HEALTH_OK)
+		return vd_error_set(err, VD_EUNHEALTHY, "%s: %s", url, res.detail);
+	return 0;
 }
 
 int vd_cmd_serve(vd_cli *cli)
 {
 	vd_serve_options opts = { DEFAULT_LISTEN, NULL, NULL, 0, NULL, NULL, NULL };
+	struct serve_ctx sc = { cli, NULL };
 	vd_error err = VD_ERROR_INIT;
 	vd_serve *srv = NULL;
 	vd_docker *docker = NULL;
@@ -73,6 +212,7 @@ int vd_cmd_serve(vd_cli *cli)
 	const char *token_file = NULL;
 	sigset_t stop;
 	uint64_t ttl;
+	bool check = false;
 	int a, sig = 0, rc = VD_EXIT_OK;
 
 	if (vd_cli_wants_help(cli)) {
@@ -82,6 +222,10 @@ int vd_cmd_serve(vd_cli *cli)
 	for (a = 1; a < cli->argc; a++) {
 		const char *arg = cli->argv[a];
 
+		if (!strcmp(arg, "--check")) {
+			check = true;
+			continue;
+		}
 		if (a + 1 >= cli->argc || (strcmp(arg, "--listen") && strcmp(arg, "--token-file") &&
 					   strcmp(arg, "--report-ttl"))) {
 			vd_error_set(&err, VD_EINVAL, "serve: unexpected argument '%s' (see voxdeploy serve --help)",
@@ -102,13 +246,23 @@ int vd_cmd_serve(vd_cli *cli)
 	}
 	if (token_file && read_token(token_file, &token, &err))
 		goto fail;
+	if (check) {
+		if (check_running(opts.listen, token, &err)) {
+			vd_print(cli->err, "voxdeploy: unhealthy: %s\n", vd_error_msg(&err));
+			rc = 1;  /* what a Docker HEALTHCHECK understands */
+		}
+		goto done;
+	}
 	state_dir = vd_state_dir(cli->state_dir);
 	if (!state_dir || vd_docker_new(&docker, cli->host, &err))
 		goto fail;
+	sc.docker = docker;
+	start_checks(&sc, state_dir, &opts);
 	opts.token = token;
 	opts.state_dir = state_dir;
 	opts.ping = ping_engine;
-	opts.ctx = docker;
+	opts.report = make_report;
+	opts.ctx = &sc;
 	/* the daemon's threads inherit the mask: only this one takes the signals */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);

@@ -1,6 +1,7 @@
 #include "controller/probes.h"
 #include "controller/spec.h"
 #include "common/log.h"
+#include "health/wait.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,4 +229,49 @@ int vd_probes_build(const vd_config *c, const vd_compose *model, const char *onl
 		}
 	out->len = n;
 	return 0;
+}
+
+static bool needs_engine(const vd_probes *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->len; i++)
+		if (p->items[i].kind == VD_PROBE_CONTAINER || p->items[i].kind == VD_PROBE_RESOURCES)
+			return true;
+	return false;
+}
+
+int vd_probes_run(const vd_project *p, const char *only_service, vd_probes_engine_fn engine,
+		  void *engine_ctx, vd_health_report *report, vd_error *err)
+{
+	vd_config_bundle b = VD_CONFIG_BUNDLE_INIT;
+	vd_probes probes = VD_PROBES_INIT;
+	vd_docker *docker = NULL;
+	int r;
+
+	r = vd_config_bundle_load(p, &b, err);
+	if (r)
+		goto done;
+	if (!b.model) {
+		r = vd_error_set(err, VD_EINVAL, "no compose file in %s (give -f FILE)", p->dir);
+		goto done;
+	}
+	r = vd_probes_build(b.config, b.model, only_service, vd_env_lookup_process_then, &b.dotenv,
+			    &probes, err);
+	if (r)
+		goto done;
+	if (needs_engine(&probes)) {
+		if (!engine) {
+			r = vd_error_set(err, VD_EINVAL, "the probes need a Docker engine");
+			goto done;
+		}
+		r = engine(engine_ctx, &docker, err);
+		if (r)
+			goto done;
+	}
+	r = vd_health_check(docker, probes.items, probes.len, b.config->health.deadline_ms, report, err);
+done:
+	vd_probes_release(&probes);
+	vd_config_bundle_release(&b);
+	return r;
 }

@@ -33,6 +33,7 @@
 #include "controller/config.h"
 #include "controller/interpolate.h"
 #include "health/probe.h"
+#include "health/report.h"
 
 typedef struct vd_probes {
 	vd_probe *items;
@@ -50,6 +51,22 @@ typedef struct vd_probes {
 int vd_probes_build(const vd_config *c, const vd_compose *model, const char *only_service,
 		    vd_env_lookup lookup, void *ctx, vd_probes *out, vd_error *err);
 void vd_probes_release(vd_probes *p);
+
+/* The engine for a run, asked for only when a probe needs one (container
+ * and resources probes).  0 and *out set, or an error; the engine stays the
+ * caller's (the run never frees it). */
+typedef int (*vd_probes_engine_fn)(void *ctx, vd_docker **out, vd_error *err);
+
+/* What `voxdeploy health` does and the sidecar's /v1/report serves: load the
+ * project's voxdeploy.yml and compose model from disk (vd_config_bundle_load:
+ * the process environment over the project's .env), build the probes (every
+ * service, or only_service) and run each once, concurrently, under
+ * health.deadline (vd_health_check).  `report` must be initialised; it is
+ * filled whenever the probes ran.  0 healthy, VD_EUNHEALTHY unhealthy, another
+ * code when the probes could not run (no compose file, bad configuration:
+ * VD_EINVAL; no engine). */
+int vd_probes_run(const vd_project *p, const char *only_service, vd_probes_engine_fn engine,
+		  void *engine_ctx, vd_health_report *report, vd_error *err);
 
 /* True when the image reference names the postgres image: `postgres` or
  * `ANY/postgres`, with any tag or digest (exported for tests). */

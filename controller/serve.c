@@ -141,40 +141,67 @@ static void label_value(vd_buf *out, const char *v)
 	}
 }
 
+/* The probes of a report: its services' probes (health/report.h), or a
+ * flat "probes" list of {service, name, status, latency_ms}. */
+struct probe_row {
+	const char *service, *name, *status;
+	long long latency_ms;
+};
+
+static size_t probe_rows(yajl_val v, struct probe_row *rows, size_t cap)
+{
+	yajl_val flat = vd_json_get(v, "probes"), services = vd_json_get(v, "services");
+	size_t i, j, n = 0;
+
+	for (i = 0; i < vd_json_len(flat) && n < cap; i++, n++) {
+		yajl_val p = vd_json_idx(flat, i);
+
+		rows[n] = (struct probe_row){ vd_json_str(p, "service"), vd_json_str(p, "name"),
+					      vd_json_str(p, "status"), vd_json_int(p, "latency_ms", 0) };
+	}
+	for (i = 0; i < vd_json_len(services); i++) {
+		yajl_val svc = vd_json_idx(services, i), probes = vd_json_get(svc, "probes");
+
+		for (j = 0; j < vd_json_len(probes) && n < cap; j++, n++) {
+			yajl_val p = vd_json_idx(probes, j);
+
+			rows[n] = (struct probe_row){ vd_json_str(svc, "service"), vd_json_str(p, "probe"),
+						      vd_json_str(p, "status"),
+						      vd_json_int(p, "latency_ms", 0) };
+		}
+	}
+	return n;
+}
+
 static void probe_metrics(const char *report_json, vd_buf *out)
 {
 	vd_error err = VD_ERROR_INIT;
 	yajl_val v = report_json ? vd_json_parse(report_json, &err) : NULL;
-	yajl_val probes = vd_json_get(v, "probes");
-	size_t i;
+	struct probe_row rows[256];
+	size_t i, n = probe_rows(v, rows, sizeof(rows) / sizeof(rows[0]));
 
 	vd_error_release(&err);
-	if (!vd_json_len(probes)) {
+	if (!n) {
 		yajl_tree_free(v);
 		return;
 	}
 	vd_buf_puts(out, "# HELP voxdeploy_probe_up Whether the probe passed at the last report.\n"
 			 "# TYPE voxdeploy_probe_up gauge\n");
-	for (i = 0; i < vd_json_len(probes); i++) {
-		yajl_val p = vd_json_idx(probes, i);
-		const char *st = vd_json_str(p, "status");
-
+	for (i = 0; i < n; i++) {
 		vd_buf_puts(out, "voxdeploy_probe_up{service=\"");
-		label_value(out, vd_json_str(p, "service"));
+		label_value(out, rows[i].service);
 		vd_buf_puts(out, "\",probe=\"");
-		label_value(out, vd_json_str(p, "name"));
-		vd_buf_printf(out, "\"} %d\n", st && !strcmp(st, "ok"));
+		label_value(out, rows[i].name);
+		vd_buf_printf(out, "\"} %d\n", rows[i].status && !strcmp(rows[i].status, "ok"));
 	}
 	vd_buf_puts(out, "# HELP voxdeploy_probe_latency_seconds The probe's latency at the last report.\n"
 			 "# TYPE voxdeploy_probe_latency_seconds gauge\n");
-	for (i = 0; i < vd_json_len(probes); i++) {
-		yajl_val p = vd_json_idx(probes, i);
-
+	for (i = 0; i < n; i++) {
 		vd_buf_puts(out, "voxdeploy_probe_latency_seconds{service=\"");
-		label_value(out, vd_json_str(p, "service"));
+		label_value(out, rows[i].service);
 		vd_buf_puts(out, "\",probe=\"");
-		label_value(out, vd_json_str(p, "name"));
-		vd_buf_printf(out, "\"} %.6f\n", (double)vd_json_int(p, "latency_ms", 0) / 1000.0);
+		label_value(out, rows[i].name);
+		vd_buf_printf(out, "\"} %.6f\n", (double)rows[i].latency_ms / 1000.0);
 	}
 	yajl_tree_free(v);
 }

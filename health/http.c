@@ -13,6 +13,7 @@
 
 struct check {
 	CURL *easy;
+	struct curl_slist *headers;
 	const vd_probe *p;
 	void *tag;
 	vd_buf body;
@@ -197,6 +198,7 @@ static void check_free(struct check *c)
 		return;
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
+	curl_slist_free_all(c->headers);
 	vd_buf_release(&c->body);
 	free(c);
 }
@@ -242,6 +244,7 @@ int vd_http_runner_start(vd_http_runner *r, const vd_probe *p, uint64_t timeout_
 	struct check *c = calloc(1, sizeof(*c));
 	const char *method = p->http.method && *p->http.method ? p->http.method : "GET";
 	long t;
+	size_t i;
 
 	if (!c || !(c->easy = curl_easy_init())) {
 		free(c);
@@ -275,6 +278,17 @@ int vd_http_runner_start(vd_http_runner *r, const vd_probe *p, uint64_t timeout_
 		curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
 	else
 		curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, method);
+	for (i = 0; i < p->http.n_headers; i++) {
+		struct curl_slist *l = curl_slist_append(c->headers, p->http.headers[i]);
+
+		if (!l) {
+			check_free(c);
+			return vd_error_set(err, VD_ENOMEM, "out of memory");
+		}
+		c->headers = l;
+	}
+	if (c->headers)
+		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
 	if (curl_multi_add_handle(r->multi, c->easy) != CURLM_OK) {
 		check_free(c);
 		return vd_error_set(err, VD_ENOMEM, "cannot start an HTTP check");

@@ -72,6 +72,10 @@ typedef struct vd_probe {
 		const char *body_contains;  /* NULL → the body is not read */
 		size_t max_body;            /* bytes searched; 0 → 64 KiB */
 		bool follow_redirects;      /* default: a 3xx is the answer */
+		/* extra request headers, "Name: value" each (n_headers of
+		 * them); values are secrets to the caller: never in a result */
+		const char *const *headers;
+		size_t n_headers;
 	} http;
 
 	struct {

@@ -23,6 +23,8 @@ static const char *test_lookup(const char *name, void *ctx)
 {
 	static const char *const vars[][2] = {
 		{ "DB_PASSWORD", "db-pass-7f3a" },
+		{ "DB_USER", "voxpersona" },
+		{ "DB_NAME", "voxpersona_db" },
 		{ "HOOK_TOKEN", "hook-tok-91bc" },
 		{ "TELEGRAM_BOT_TOKEN", "123456:tg-secret-token" },
 		{ "URL_PASS", "url-pass-55aa" },
@@ -663,6 +665,37 @@ static void probes__postgres_image(void **state)
 	assert_false(vd_probes_is_postgres_image(""));
 }
 
+/* deploy/voxdeploy.yml.example is what VoxPersona copies: it must load. */
+static void config__deploy_example_loads(void **state)
+{
+	char path[1024], *text = NULL;
+	size_t n = 0;
+	vd_config *c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/../../../deploy/voxdeploy.yml.example", VD_TEST_DATA);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_true(getdelim(&text, &n, '\0', f) > 0);
+	fclose(f);
+	c = must_parse(text);
+	assert_string_equal(c->app_service, "voxpersona");
+	assert_int_equal(c->health.n_postgres, 1);
+	assert_non_null(strstr(c->health.postgres[0].conninfo, "user=voxpersona "));
+	assert_non_null(strstr(c->health.postgres[0].conninfo, "dbname=voxpersona_db"));
+	assert_non_null(strstr(c->health.postgres[0].conninfo, "password=db-pass-7f3a"));
+	assert_int_equal(c->health.n_http, 1);
+	assert_string_equal(c->health.http[0].service, "voxpersona");
+	assert_int_equal(c->health.n_resources, 1);
+	assert_true(c->health.resources[0].max_memory_percent == 90);
+	assert_int_equal(c->notify.n_telegram, 1);
+	assert_string_equal(c->notify.telegram[0].token, "123456:tg-secret-token");
+	assert_string_equal(c->notify.telegram[0].chat_id, "-1001234567890");
+	assert_int_equal(c->deploy.retain_images, 5);
+	vd_config_free(c);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -680,6 +713,7 @@ int main(void)
 		cmocka_unit_test(probes__without_health_section),
 		cmocka_unit_test(probes__with_health_section),
 		cmocka_unit_test(probes__postgres_image),
+		cmocka_unit_test(config__deploy_example_loads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "controller/journal.h"
 #include "controller/serve.h"
+#include "health/http.h"
 
 static char dir[64];
 
@@ -193,10 +194,43 @@ static void serve__endpoints(void **s)
 	vd_error_release(&err);
 }
 
+/* What `serve --check` does: the HTTP probe with the bearer token as a
+ * request header (and without it: 401, failing), the token never in a
+ * result. */
+static void serve__check_with_a_header(void **s)
+{
+	vd_serve_options o = { "127.0.0.1:0", "0123456789abcdef-token", dir, 0, NULL, NULL, NULL };
+	const char *headers[] = { "Authorization: Bearer 0123456789abcdef-token" };
+	vd_error err = VD_ERROR_INIT;
+	vd_health_result res;
+	vd_serve *srv = NULL;
+	vd_probe p;
+	char url[64];
+
+	vd_secret_add("0123456789abcdef-token");
+	assert_int_equal(vd_serve_start(&o, &srv, &err), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", vd_serve_port(srv));
+	memset(&p, 0, sizeof(p));
+	p.kind = VD_PROBE_HTTP;
+	p.http.url = url;
+	p.http.body_contains = "\"ok\"";
+	vd_http_probe_run(&p, 2000, &res);
+	assert_int_equal(res.status, VD_HEALTH_FAILING);
+	assert_non_null(strstr(res.detail, "401"));
+	p.http.headers = headers;
+	p.http.n_headers = 1;
+	vd_http_probe_run(&p, 2000, &res);
+	assert_int_equal(res.status, VD_HEALTH_OK);
+	assert_null(strstr(res.detail, "abcdef-token"));
+	vd_serve_stop(srv);
+	vd_secret_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(serve__listen_addresses),
+		cmocka_unit_test_setup_teardown(serve__check_with_a_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__metrics_from_the_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__endpoints, setup, teardown),
 	};
