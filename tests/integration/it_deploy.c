@@ -211,7 +211,7 @@ static int vd_wait(pid_t pid, const char *first)
 	free(err_text);
 	out_text = slurp(out_path);
 	err_text = slurp(err_path);
-	if (getenv("VD_TEST_VERBOSE"))
+	if (getenv("VD_TEST_VERBOSE") && strcmp(first, "history"))
 		fprintf(stderr, "--- %s\n%s%s", first, err_text, out_text);
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
