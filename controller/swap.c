@@ -53,6 +53,7 @@ static void svc_release(struct vd_swap_svc *v)
 	free(v->old_id);
 	free(v->old_image);
 	free(v->old_hash);
+	free(v->old_signal);
 	free(v->new_image);
 	free(v->new_id);
 	vd_kvs_release(&v->inherit);
@@ -129,6 +130,9 @@ static int look_at_old(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 	    collect_inherit(v, &info))
 		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
 	v->old_running = info.running || info.restarting;
+	if (!rc && vd_json_str(vd_json_get(info.raw, "Config"), "StopSignal") &&
+	    !(v->old_signal = strdup(vd_json_str(vd_json_get(info.raw, "Config"), "StopSignal"))))
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
 	vd_container_info_release(&info);
 	return rc;
 }
@@ -360,6 +364,81 @@ static int stop_old(vd_swap *w, const struct vd_swap_svc *v, vd_error *err)
 	return vd_swap_step(w, "stop", "done", v, t, err, "%.12s", v->old_id);
 }
 
+static bool depends_on(const struct vd_swap_svc *v, const char *service)
+{
+	size_t j;
+
+	for (j = 0; j < v->s->n_depends_on; j++)
+		if (!strcmp(v->s->depends_on[j].service, service))
+			return true;
+	return false;
+}
+
+/* How many swapped services stand above v (depend on it, directly or not):
+ * those stop first. */
+static size_t stop_level(const vd_swap *w, size_t i, size_t depth)
+{
+	size_t j, level = 0;
+
+	if (depth > w->n)
+		return 0;  /* a cycle: compose refuses those; stay safe */
+	for (j = 0; j < w->n; j++)
+		if (j != i && depends_on(&w->v[j], w->v[i].s->name)) {
+			size_t l = stop_level(w, j, depth + 1) + 1;
+
+			if (l > level)
+				level = l;
+		}
+	return level;
+}
+
+/* Stop the old containers in reverse dependency order, every service of a
+ * level at once: the stop signal goes to all of them, then each is given
+ * what is left of its grace period.  Independent services (the app and a
+ * worker) thus cost the longest grace, not the sum. */
+static int stop_olds(vd_swap *w, vd_error *err)
+{
+	size_t level, i, max = 0;
+	int rc;
+
+	for (i = 0; i < w->n; i++)
+		if ((w->v[i].level = stop_level(w, i, 0)) > max)
+			max = w->v[i].level;
+	for (level = 0; level <= max; level++) {
+		uint64_t t = vd_now_ms();
+
+		for (i = 0; i < w->n; i++) {
+			struct vd_swap_svc *v = &w->v[i];
+			vd_error e = VD_ERROR_INIT;
+
+			if (v->level != level || v->start_first || !v->old_id || !v->old_running)
+				continue;
+			if ((rc = vd_swap_step(w, "stop", "begin", v, 0, err, "%.12s (grace %d s)", v->old_id,
+					       v->stop_s)))
+				return rc;
+			/* not running any more, or gone: the stop below says */
+			vd_container_kill(w->d, v->old_id, v->old_signal ? v->old_signal : "SIGTERM", &e);
+			vd_error_release(&e);
+		}
+		for (i = 0; i < w->n; i++) {
+			struct vd_swap_svc *v = &w->v[i];
+			uint64_t spent = vd_now_ms() - t, grace = (uint64_t)v->stop_s * 1000;
+			vd_error e = VD_ERROR_INIT;
+
+			if (v->level != level || v->start_first || !v->old_id || !v->old_running)
+				continue;
+			/* what is left of its grace period, then SIGKILL (stop with 0) */
+			if (grace > spent)
+				vd_container_wait(w->d, v->old_id, "not-running", (long)(grace - spent), NULL, &e);
+			vd_error_release(&e);
+			if ((rc = vd_container_stop(w->d, v->old_id, 0, err)) ||
+			    (rc = vd_swap_step(w, "stop", "done", v, t, err, "%.12s", v->old_id)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /* Put the new containers in place: names first (the old ones keep serving
  * under their aside names), then stop the old ones in reverse dependency
  * order and start the new ones in dependency order.  The window without a
@@ -388,12 +467,8 @@ static int swap_in(vd_swap *w, vd_error *err)
 		if ((rc = vd_swap_step(w, "rename", "done", v, t, err, NULL)))
 			return rc;
 	}
-	for (i = w->n; i-- > 0;) {
-		struct vd_swap_svc *v = &w->v[i];
-
-		if (!v->start_first && (rc = stop_old(w, v, err)))
-			return rc;
-	}
+	if ((rc = stop_olds(w, err)))
+		return rc;
 	for (i = 0; i < w->n; i++) {
 		struct vd_swap_svc *v = &w->v[i];
 

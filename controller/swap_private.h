@@ -20,10 +20,12 @@ struct vd_swap_svc {
 	char *repo, *tag;   /* ref split */
 	int stop_s;         /* stop grace */
 	bool start_first;   /* start the new one and prove it before stopping the old */
+	size_t level;       /* stop order: 0 first (nothing swapped depends on it) */
 	char *old_id;       /* the container running now, or NULL (first deploy) */
 	char *old_image;    /* its image id */
 	bool old_running;
 	char *old_hash;     /* its com.docker.compose.config-hash label */
+	char *old_signal;   /* its Config.StopSignal, or NULL (SIGTERM) */
 	vd_kvs inherit;     /* its volumes the new container keeps (target -> name) */
 	char *new_image;    /* the image id the new container runs */
 	char *new_id;       /* the new container */
