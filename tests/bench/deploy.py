@@ -481,16 +481,34 @@ def steps_of(stderr):
 def timeline_summary(stderrs):
     """Median elapsed time at which each step:state:service line appears."""
     seen = {}
+    detail = {}
     order = []
     for err in stderrs:
+        count = {}
         for el, step, state, rest, _ in steps_of(err):
             head = rest.split(":")[0]
             key = "%s %s %s" % (step, state, head if head in SERVICES else "")
+            count[key] = count.get(key, 0) + 1
+            if count[key] > 1:      # the restore's health wait, say
+                key += " (#%d)" % count[key]
+            if key not in seen:
+                detail[key] = rest
             if key not in seen:
                 seen[key] = []
                 order.append(key)
             seen[key].append(el)
-    return [(k, statistics.median(seen[k])) for k in order]
+    return [(k, statistics.median(seen[k]), detail[k]) for k in order]
+
+
+def print_timeline(what, stderrs):
+    print("  voxdeploy %s timeline: median seconds since its start at each progress line "
+          "(detail from the first round)" % what)
+    for key, el, rest in timeline_summary(stderrs):
+        print("    %7.2f  %-28s %s" % (el, key, rest))
+
+
+def rounds_line(label, results, key):
+    print("    %-34s %s" % (label, " ".join("%.0f" % (r[key] * 1000) for r in results)))
 
 
 # ------------------------------------------------------------------ the rounds
@@ -611,7 +629,6 @@ def bench(root, projects, images):
         v = change(cs, "a")
 
         def seq_a():
-            t = 0
             for args in (("stop", "app"), ("build", "app"), ("up", "-d", "app")):
                 cs.compose(*args)
             return 0, ""
@@ -654,6 +671,9 @@ def bench(root, projects, images):
         print("  %-36s %s %s %s" % (names[k], ms(med(res[k], "downtime")),
                                      ms(med(res[k], "to_new")) if k != "c" else "         -",
                                      ms(med(res[k], "command"))))
+    print("  per round, downtime ms:")
+    for k in "abcv":
+        rounds_line(names[k], res[k], "downtime")
     dv = med(res["v"], "downtime")
     ratio_line("downtime v/c", dv, med(res["c"], "downtime"), 1.1)
     ratio_line("downtime v/b", dv, med(res["b"], "downtime"), 0.95)
@@ -661,9 +681,7 @@ def bench(root, projects, images):
     tv = med(res["v"], "to_new")
     ratio_line("time to the new version v/b", tv, med(res["b"], "to_new"), 0.9)
     ratio_line("time to the new version v/a", tv, med(res["a"], "to_new"), 0.7)
-    print("  voxdeploy APP_ONLY timeline (median seconds since its start):")
-    for key, el in timeline_summary(vd_err):
-        print("    %7.2f  %s" % (el, key))
+    print_timeline("APP_ONLY", vd_err)
     sys.stdout.flush()
 
     # ---------------------------------------------------------- FULL_RESTART
@@ -702,17 +720,19 @@ def bench(root, projects, images):
     for k in ("down", "force", "v"):
         print("  %-36s %s %s %s" % (fnames[k], ms(med(full[k], "to_new")), ms(med(full[k], "downtime")),
                                      ms(med(full[k], "command"))))
+    print("  per round, until new version + PostgreSQL ms:")
+    for k in ("down", "force", "v"):
+        rounds_line(fnames[k], full[k], "to_new")
     tv = med(full["v"], "to_new")
     ratio_line("v/down-up", tv, med(full["down"], "to_new"), 0.6)
     ratio_line("v/force-recreate", tv, med(full["force"], "to_new"), 0.9)
-    print("  voxdeploy FULL_RESTART timeline (median seconds since its start):")
-    for key, el in timeline_summary(full_err):
-        print("    %7.2f  %s" % (el, key))
+    print_timeline("FULL_RESTART", full_err)
     sys.stdout.flush()
 
     # ---------------------------------------------------------- ROLLBACK
     back = []
     back_err = []
+    back_journal = []
     good = vs.sh("git", "rev-parse", "HEAD")[2].strip()
     good_version = open(os.path.join(vs.dir, "src/version")).read().strip()
     for r in range(FULL_ROUNDS):
@@ -731,6 +751,17 @@ def bench(root, projects, images):
         if not answers:
             raise Broke("the previous version never answered after the verdict")
         m["back"] = answers[0] - verdict
+        # where the time after the verdict goes: the journal's records of this deploy
+        after = []
+        for j in vd.journal():
+            if j.get("deploy_id") != ids[-1]["deploy_id"]:
+                continue
+            t = datetime.strptime(j["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+            if t >= verdict:
+                after.append(("%s %s %s" % (j.get("step"), j.get("state"), j.get("service") or "")).strip(),
+                             t - verdict)
+        after.append(("(client) previous version answers", m["back"]))
+        back_journal.append(after)
         back.append(m)
         back_err.append(m["stderr"])
         remember()
@@ -739,9 +770,21 @@ def bench(root, projects, images):
           "downtime %s; command %s" % (FULL_ROUNDS, ms(med(back, "back")).strip(),
                                        "meets" if med(back, "back") <= 0.5 else "MISSES",
                                        ms(med(back, "downtime")).strip(), ms(med(back, "command")).strip()))
-    print("  voxdeploy ROLLBACK timeline (median seconds since its start):")
-    for key, el in timeline_summary(back_err):
-        print("    %7.2f  %s" % (el, key))
+    rounds_line("per round, verdict -> previous ms", back, "back")
+    print_timeline("ROLLBACK", back_err)
+    print("  after the verdict, from the journal (median ms since the health:failed record):")
+    keys, seen = [], {}
+    for rec in back_journal:
+        count = {}
+        for k, t in rec:
+            count[k] = count.get(k, 0) + 1
+            k = k if count[k] == 1 else "%s (#%d)" % (k, count[k])
+            if k not in seen:
+                seen[k] = []
+                keys.append(k)
+            seen[k].append(t)
+    for k in keys:
+        print("    %6.0f  %s" % (statistics.median(seen[k]) * 1000, k))
     sys.stdout.flush()
 
     # ---------------------------------------------------------- NO_RESTART
@@ -755,6 +798,7 @@ def bench(root, projects, images):
             raise Broke("NO_RESTART deploy exited %d:\n%s%s" % (rc, out, err))
         times.append(dt)
     mt = statistics.median(times)
+    rounds_line("NO_RESTART per round ms", [{"t": t} for t in times], "t")
     print("NO_RESTART, %d rounds: voxdeploy deploy median %s (goal <= 100 ms: %s)"
           % (ROUNDS, ms(mt).strip(), "meets" if mt <= 0.1 else "MISSES"))
 
