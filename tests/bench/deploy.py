@@ -57,6 +57,7 @@ carries io.voxdeploy.test=1 and is removed at exit.  The per-step timeline of
 voxdeploy's progress lines (stderr) is summarised to show where its time goes.
 
 usage: tests/bench/deploy.py [BUILD_DIR] [ROUNDS]      (ROUNDS default 5, min 5)
+       VD_BENCH_ONLY=app,full,rollback,norestart picks sections (default: all)
 """
 import http.client
 import json
@@ -87,6 +88,11 @@ POLL_S = 0.010       # the client's request period
 HTTP_TIMEOUT = 0.100
 PG_POLL_S = 0.020
 WAIT_S = 120         # longest wait for a version to answer
+ONLY = [w for w in os.environ.get("VD_BENCH_ONLY", "").split(",") if w]
+
+
+def section(name):
+    return not ONLY or name in ONLY
 
 
 class Broke(Exception):
@@ -622,185 +628,189 @@ def bench(root, projects, images):
         return v
 
     # ---------------------------------------------------------- APP_ONLY
-    res = {k: [] for k in "abcv"}
-    vd_err = []
-    for r in range(ROUNDS):
-        log("APP_ONLY round %d/%d" % (r + 1, ROUNDS))
-        v = change(cs, "a")
+    if section("app"):
+        res = {k: [] for k in "abcv"}
+        vd_err = []
+        for r in range(ROUNDS):
+            log("APP_ONLY round %d/%d" % (r + 1, ROUNDS))
+            v = change(cs, "a")
 
-        def seq_a():
-            for args in (("stop", "app"), ("build", "app"), ("up", "-d", "app")):
-                cs.compose(*args)
-            return 0, ""
-        res["a"].append(Measure(cs, v)(seq_a))
-        remember()
+            def seq_a():
+                for args in (("stop", "app"), ("build", "app"), ("up", "-d", "app")):
+                    cs.compose(*args)
+                return 0, ""
+            res["a"].append(Measure(cs, v)(seq_a))
+            remember()
 
-        v = change(cs, "b")
+            v = change(cs, "b")
 
-        def seq_b():
-            cs.compose("build", "app")
-            cs.compose("up", "-d", "--no-deps", "app")
-            return 0, ""
-        res["b"].append(Measure(cs, v)(seq_b))
-        remember()
+            def seq_b():
+                cs.compose("build", "app")
+                cs.compose("up", "-d", "--no-deps", "app")
+                return 0, ""
+            res["b"].append(Measure(cs, v)(seq_b))
+            remember()
 
-        old = cs.project + "_app_1"
-        new = cs.project + "_app_1_clone"
-        clone_container(old, new)
+            old = cs.project + "_app_1"
+            new = cs.project + "_app_1_clone"
+            clone_container(old, new)
 
-        def seq_c():
-            api("POST", "/containers/%s/stop?t=1" % old)
-            api("POST", "/containers/%s/start" % new)
-            return 0, ""
-        res["c"].append(Measure(cs, None)(seq_c))
-        api("DELETE", "/containers/%s?force=1" % old)
-        api("POST", "/containers/%s/rename?name=%s" % (new, old))
+            def seq_c():
+                api("POST", "/containers/%s/stop?t=1" % old)
+                api("POST", "/containers/%s/start" % new)
+                return 0, ""
+            res["c"].append(Measure(cs, None)(seq_c))
+            api("DELETE", "/containers/%s?force=1" % old)
+            api("POST", "/containers/%s/rename?name=%s" % (new, old))
 
-        v = change(vs, "v")
-        m = Measure(vs, v)(vd.deploy())
-        res["v"].append(m)
-        vd_err.append(m["stderr"])
-        if "APP_ONLY" not in m["stderr"]:
-            raise Broke("voxdeploy did not plan APP_ONLY:\n" + m["stderr"])
-        remember()
+            v = change(vs, "v")
+            m = Measure(vs, v)(vd.deploy())
+            res["v"].append(m)
+            vd_err.append(m["stderr"])
+            if "APP_ONLY" not in m["stderr"]:
+                raise Broke("voxdeploy did not plan APP_ONLY:\n" + m["stderr"])
+            remember()
 
-    names = {"a": "(a) compose stop; build; up -d", "b": "(b) compose build; up -d --no-deps",
-             "c": "(c) Engine API stop+start", "v": "(v) voxdeploy deploy"}
-    print("APP_ONLY, %d rounds (medians): downtime / time to the new version / command" % ROUNDS)
-    for k in "abcv":
-        print("  %-36s %s %s %s" % (names[k], ms(med(res[k], "downtime")),
-                                     ms(med(res[k], "to_new")) if k != "c" else "         -",
-                                     ms(med(res[k], "command"))))
-    print("  per round, downtime ms:")
-    for k in "abcv":
-        rounds_line(names[k], res[k], "downtime")
-    dv = med(res["v"], "downtime")
-    ratio_line("downtime v/c", dv, med(res["c"], "downtime"), 1.1)
-    ratio_line("downtime v/b", dv, med(res["b"], "downtime"), 0.95)
-    ratio_line("downtime v/a", dv, med(res["a"], "downtime"), 0.3)
-    tv = med(res["v"], "to_new")
-    ratio_line("time to the new version v/b", tv, med(res["b"], "to_new"), 0.9)
-    ratio_line("time to the new version v/a", tv, med(res["a"], "to_new"), 0.7)
-    print_timeline("APP_ONLY", vd_err)
-    sys.stdout.flush()
+        names = {"a": "(a) compose stop; build; up -d", "b": "(b) compose build; up -d --no-deps",
+                 "c": "(c) Engine API stop+start", "v": "(v) voxdeploy deploy"}
+        print("APP_ONLY, %d rounds (medians): downtime / time to the new version / command" % ROUNDS)
+        for k in "abcv":
+            print("  %-36s %s %s %s" % (names[k], ms(med(res[k], "downtime")),
+                                         ms(med(res[k], "to_new")) if k != "c" else "         -",
+                                         ms(med(res[k], "command"))))
+        print("  per round, downtime ms:")
+        for k in "abcv":
+            rounds_line(names[k], res[k], "downtime")
+        dv = med(res["v"], "downtime")
+        ratio_line("downtime v/c", dv, med(res["c"], "downtime"), 1.1)
+        ratio_line("downtime v/b", dv, med(res["b"], "downtime"), 0.95)
+        ratio_line("downtime v/a", dv, med(res["a"], "downtime"), 0.3)
+        tv = med(res["v"], "to_new")
+        ratio_line("time to the new version v/b", tv, med(res["b"], "to_new"), 0.9)
+        ratio_line("time to the new version v/a", tv, med(res["a"], "to_new"), 0.7)
+        print_timeline("APP_ONLY", vd_err)
+        sys.stdout.flush()
 
     # ---------------------------------------------------------- FULL_RESTART
-    full = {"down": [], "force": [], "v": []}
-    full_err = []
-    for r in range(FULL_ROUNDS):
-        log("FULL_RESTART round %d/%d" % (r + 1, FULL_ROUNDS))
-        v = change(cs, "fd")
+    if section("full"):
+        full = {"down": [], "force": [], "v": []}
+        full_err = []
+        for r in range(FULL_ROUNDS):
+            log("FULL_RESTART round %d/%d" % (r + 1, FULL_ROUNDS))
+            v = change(cs, "fd")
 
-        def seq_down():
-            cs.compose("down")
-            cs.compose("build")
-            cs.compose("up", "-d")
-            return 0, ""
-        full["down"].append(Measure(cs, v, with_pg=True)(seq_down))
-        remember()
+            def seq_down():
+                cs.compose("down")
+                cs.compose("build")
+                cs.compose("up", "-d")
+                return 0, ""
+            full["down"].append(Measure(cs, v, with_pg=True)(seq_down))
+            remember()
 
-        v = change(cs, "ff")
+            v = change(cs, "ff")
 
-        def seq_force():
-            cs.compose("build")
-            cs.compose("up", "-d", "--force-recreate")
-            return 0, ""
-        full["force"].append(Measure(cs, v, with_pg=True)(seq_force))
-        remember()
+            def seq_force():
+                cs.compose("build")
+                cs.compose("up", "-d", "--force-recreate")
+                return 0, ""
+            full["force"].append(Measure(cs, v, with_pg=True)(seq_force))
+            remember()
 
-        v = change(vs, "fv")
-        m = Measure(vs, v, with_pg=True)(vd.deploy("--type", "full"))
-        full["v"].append(m)
-        full_err.append(m["stderr"])
-        remember()
-    print("FULL_RESTART, %d rounds (medians): until the new version answers and PostgreSQL accepts / "
-          "downtime / command" % FULL_ROUNDS)
-    fnames = {"down": "compose down; build; up -d", "force": "compose build; up -d --force-recreate",
-              "v": "voxdeploy deploy --type full"}
-    for k in ("down", "force", "v"):
-        print("  %-36s %s %s %s" % (fnames[k], ms(med(full[k], "to_new")), ms(med(full[k], "downtime")),
-                                     ms(med(full[k], "command"))))
-    print("  per round, until new version + PostgreSQL ms:")
-    for k in ("down", "force", "v"):
-        rounds_line(fnames[k], full[k], "to_new")
-    tv = med(full["v"], "to_new")
-    ratio_line("v/down-up", tv, med(full["down"], "to_new"), 0.6)
-    ratio_line("v/force-recreate", tv, med(full["force"], "to_new"), 0.9)
-    print_timeline("FULL_RESTART", full_err)
-    sys.stdout.flush()
+            v = change(vs, "fv")
+            m = Measure(vs, v, with_pg=True)(vd.deploy("--type", "full"))
+            full["v"].append(m)
+            full_err.append(m["stderr"])
+            remember()
+        print("FULL_RESTART, %d rounds (medians): until the new version answers and PostgreSQL accepts / "
+              "downtime / command" % FULL_ROUNDS)
+        fnames = {"down": "compose down; build; up -d", "force": "compose build; up -d --force-recreate",
+                  "v": "voxdeploy deploy --type full"}
+        for k in ("down", "force", "v"):
+            print("  %-36s %s %s %s" % (fnames[k], ms(med(full[k], "to_new")), ms(med(full[k], "downtime")),
+                                         ms(med(full[k], "command"))))
+        print("  per round, until new version + PostgreSQL ms:")
+        for k in ("down", "force", "v"):
+            rounds_line(fnames[k], full[k], "to_new")
+        tv = med(full["v"], "to_new")
+        ratio_line("v/down-up", tv, med(full["down"], "to_new"), 0.6)
+        ratio_line("v/force-recreate", tv, med(full["force"], "to_new"), 0.9)
+        print_timeline("FULL_RESTART", full_err)
+        sys.stdout.flush()
 
     # ---------------------------------------------------------- ROLLBACK
-    back = []
-    back_err = []
-    back_journal = []
-    good = vs.sh("git", "rev-parse", "HEAD")[2].strip()
-    good_version = open(os.path.join(vs.dir, "src/version")).read().strip()
-    for r in range(FULL_ROUNDS):
-        log("ROLLBACK round %d/%d" % (r + 1, FULL_ROUNDS))
+    if section("rollback"):
+        back = []
+        back_err = []
+        back_journal = []
+        good = vs.sh("git", "rev-parse", "HEAD")[2].strip()
+        good_version = open(os.path.join(vs.dir, "src/version")).read().strip()
+        for r in range(FULL_ROUNDS):
+            log("ROLLBACK round %d/%d" % (r + 1, FULL_ROUNDS))
+            vs.sh("git", "checkout", "-q", "-f", "-B", "main", good)
+            vs.drop("src/health")
+            seq[0] += 1
+            vs.put("src/version", "broken-%d\n" % seq[0])
+            broken = vs.commit("broken health %d" % seq[0])
+            m = Measure(vs, good_version)(vd.deploy("--to", broken, expect=1))
+            ids = [j for j in vd.journal() if j.get("step") == "health" and j.get("state") == "failed"]
+            if not ids:
+                raise Broke("no health:failed record in the journal:\n" + m["stderr"])
+            verdict = datetime.strptime(ids[-1]["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+            answers = [s[1] for s in m["samples"] if s[0] >= verdict and s[2] == 200 and s[3] == good_version]
+            if not answers:
+                raise Broke("the previous version never answered after the verdict")
+            m["back"] = answers[0] - verdict
+            # where the time after the verdict goes: the journal's records of this deploy
+            after = []
+            for j in vd.journal():
+                if j.get("deploy_id") != ids[-1]["deploy_id"]:
+                    continue
+                t = datetime.strptime(j["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+                if t >= verdict:
+                    key = "%s %s %s" % (j.get("step"), j.get("state"), j.get("service") or "")
+                    after.append((key.strip(), t - verdict))
+            after.append(("(client) previous version answers", m["back"]))
+            back_journal.append(after)
+            back.append(m)
+            back_err.append(m["stderr"])
+            remember()
         vs.sh("git", "checkout", "-q", "-f", "-B", "main", good)
-        vs.drop("src/health")
-        seq[0] += 1
-        vs.put("src/version", "broken-%d\n" % seq[0])
-        broken = vs.commit("broken health %d" % seq[0])
-        m = Measure(vs, good_version)(vd.deploy("--to", broken, expect=1))
-        ids = [j for j in vd.journal() if j.get("step") == "health" and j.get("state") == "failed"]
-        if not ids:
-            raise Broke("no health:failed record in the journal:\n" + m["stderr"])
-        verdict = datetime.strptime(ids[-1]["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
-        answers = [s[1] for s in m["samples"] if s[0] >= verdict and s[2] == 200 and s[3] == good_version]
-        if not answers:
-            raise Broke("the previous version never answered after the verdict")
-        m["back"] = answers[0] - verdict
-        # where the time after the verdict goes: the journal's records of this deploy
-        after = []
-        for j in vd.journal():
-            if j.get("deploy_id") != ids[-1]["deploy_id"]:
-                continue
-            t = datetime.strptime(j["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
-            if t >= verdict:
-                after.append(("%s %s %s" % (j.get("step"), j.get("state"), j.get("service") or "")).strip(),
-                             t - verdict)
-        after.append(("(client) previous version answers", m["back"]))
-        back_journal.append(after)
-        back.append(m)
-        back_err.append(m["stderr"])
-        remember()
-    vs.sh("git", "checkout", "-q", "-f", "-B", "main", good)
-    print("ROLLBACK, %d rounds (medians): unhealthy verdict -> previous version answers %s (goal <= 500 ms: %s); "
-          "downtime %s; command %s" % (FULL_ROUNDS, ms(med(back, "back")).strip(),
-                                       "meets" if med(back, "back") <= 0.5 else "MISSES",
-                                       ms(med(back, "downtime")).strip(), ms(med(back, "command")).strip()))
-    rounds_line("per round, verdict -> previous ms", back, "back")
-    print_timeline("ROLLBACK", back_err)
-    print("  after the verdict, from the journal (median ms since the health:failed record):")
-    keys, seen = [], {}
-    for rec in back_journal:
-        count = {}
-        for k, t in rec:
-            count[k] = count.get(k, 0) + 1
-            k = k if count[k] == 1 else "%s (#%d)" % (k, count[k])
-            if k not in seen:
-                seen[k] = []
-                keys.append(k)
-            seen[k].append(t)
-    for k in keys:
-        print("    %6.0f  %s" % (statistics.median(seen[k]) * 1000, k))
-    sys.stdout.flush()
+        print("ROLLBACK, %d rounds (medians): unhealthy verdict -> previous version answers %s (goal <= 500 ms: %s); "
+              "downtime %s; command %s" % (FULL_ROUNDS, ms(med(back, "back")).strip(),
+                                           "meets" if med(back, "back") <= 0.5 else "MISSES",
+                                           ms(med(back, "downtime")).strip(), ms(med(back, "command")).strip()))
+        rounds_line("per round, verdict -> previous ms", back, "back")
+        print_timeline("ROLLBACK", back_err)
+        print("  after the verdict, from the journal (median ms since the health:failed record):")
+        keys, seen = [], {}
+        for rec in back_journal:
+            count = {}
+            for k, t in rec:
+                count[k] = count.get(k, 0) + 1
+                k = k if count[k] == 1 else "%s (#%d)" % (k, count[k])
+                if k not in seen:
+                    seen[k] = []
+                    keys.append(k)
+                seen[k].append(t)
+        for k in keys:
+            print("    %6.0f  %s" % (statistics.median(seen[k]) * 1000, k))
+        sys.stdout.flush()
 
     # ---------------------------------------------------------- NO_RESTART
-    times = []
-    for r in range(ROUNDS):
-        vs.put("README.md", "# the stack\n\nround %d\n" % r)
-        vs.commit("docs %d" % r)
-        rc, dt, out, err = run([VD, "-C", vs.dir, "-p", vs.project, "--state-dir", vd.state, "deploy"],
-                               env=vs.env, check=False)
-        if rc or "NO_RESTART" not in err:
-            raise Broke("NO_RESTART deploy exited %d:\n%s%s" % (rc, out, err))
-        times.append(dt)
-    mt = statistics.median(times)
-    rounds_line("NO_RESTART per round ms", [{"t": t} for t in times], "t")
-    print("NO_RESTART, %d rounds: voxdeploy deploy median %s (goal <= 100 ms: %s)"
-          % (ROUNDS, ms(mt).strip(), "meets" if mt <= 0.1 else "MISSES"))
+    if section("norestart"):
+        times = []
+        for r in range(ROUNDS):
+            vs.put("README.md", "# the stack\n\nround %d\n" % r)
+            vs.commit("docs %d" % r)
+            rc, dt, out, err = run([VD, "-C", vs.dir, "-p", vs.project, "--state-dir", vd.state, "deploy"],
+                                   env=vs.env, check=False)
+            if rc or "NO_RESTART" not in err:
+                raise Broke("NO_RESTART deploy exited %d:\n%s%s" % (rc, out, err))
+            times.append(dt)
+        mt = statistics.median(times)
+        rounds_line("NO_RESTART per round ms", [{"t": t} for t in times], "t")
+        print("NO_RESTART, %d rounds: voxdeploy deploy median %s (goal <= 100 ms: %s)"
+              % (ROUNDS, ms(mt).strip(), "meets" if mt <= 0.1 else "MISSES"))
 
 
 if __name__ == "__main__":
