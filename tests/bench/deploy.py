@@ -625,6 +625,11 @@ def bench(root, projects, images):
     wait_answer(cs.app_port, "init")
     wait_pg(vs.pg_port)
     wait_pg(cs.pg_port)
+    isready = "/usr/lib/postgresql/15/bin/pg_isready"
+    if os.access(isready, os.X_OK):     # the probe agrees with pg_isready
+        for port in (vs.pg_port, cs.pg_port):
+            if run([isready, "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "vd"], check=False)[0]:
+                raise Broke("pg_isready says PostgreSQL on %d does not accept connections" % port)
 
     seq = [0]
 
