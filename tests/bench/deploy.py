@@ -479,6 +479,42 @@ class Voxdeploy:
 
 
 SERVICES = ("app", "postgres", "worker")
+def ts_of(record):
+    return datetime.strptime(record["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def swap_path(records):
+    """From one deploy's journal records: the app's stop, the gap from the old
+    one stopped to asking for the new one's start, and the start (seconds)."""
+    at = {}
+    for j in records:
+        if j.get("service") in (None, "app"):
+            at.setdefault("%s:%s" % (j.get("step"), j.get("state")), ts_of(j))
+    try:
+        return (at["stop:done"] - at["stop:begin"], at["start:begin"] - at["stop:done"],
+                at["start:done"] - at["start:begin"])
+    except KeyError:
+        return None
+
+
+def fsync_ms(directory, n=20):
+    """Median and worst latency of an append + fsync in directory (the journal's
+    cost per record)."""
+    path = os.path.join(directory, "fsync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    times = []
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            os.write(fd, b"x" * 200 + b"\n")
+            os.fsync(fd)
+            times.append(time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return statistics.median(times) * 1000, max(times) * 1000
+
+
 STEP_RE = re.compile(r"^\[\s*([\d.]+)s\]\s+(\S+)\s+(\S+)\s*(.*?)(?:\s+\(([\d.]+)s\))?$")
 
 
@@ -669,16 +705,24 @@ def bench(root, projects, images):
             new = cs.project + "_app_1_clone"
             clone_container(old, new)
 
+            calls = []
+
             def seq_c():
+                t0 = time.time()
                 api("POST", "/containers/%s/stop?t=1" % old)
+                t1 = time.time()
                 api("POST", "/containers/%s/start" % new)
+                calls.append((t1 - t0, 0.0, time.time() - t1))
                 return 0, ""
             res["c"].append(Measure(cs, None)(seq_c))
+            res["c"][-1]["path"] = calls[0]
             api("DELETE", "/containers/%s?force=1" % old)
             api("POST", "/containers/%s/rename?name=%s" % (new, old))
 
             v = change(vs, "v")
             m = Measure(vs, v)(vd.deploy())
+            last = vd.journal()[-1]["deploy_id"]
+            m["path"] = swap_path([j for j in vd.journal() if j.get("deploy_id") == last])
             res["v"].append(m)
             vd_err.append(m["stderr"])
             if "APP_ONLY" not in m["stderr"]:
@@ -703,6 +747,16 @@ def bench(root, projects, images):
         ratio_line("time to the new version v/b", tv, med(res["b"], "to_new"), 0.9)
         ratio_line("time to the new version v/a", tv, med(res["a"], "to_new"), 0.7)
         print_timeline("APP_ONLY", vd_err)
+        vpaths = [r["path"] for r in res["v"] if r.get("path")]
+        cpaths = [r["path"] for r in res["c"]]
+        print("  the swap's critical path (median ms): stop / stopped -> start asked / start")
+        for label, paths in (("(c) Engine API calls", cpaths), ("(v) voxdeploy, journal ts", vpaths)):
+            if paths:
+                print("    %-34s %6.0f %6.0f %6.0f" % (label, *(statistics.median(p[i] for p in paths) * 1000
+                                                          for i in range(3))))
+        fm, fw = fsync_ms(vd.state)
+        print("  append + fsync in the state dir (one journal record): median %.1f ms, worst %.1f ms of 20"
+              % (fm, fw))
         sys.stdout.flush()
 
     # ---------------------------------------------------------- FULL_RESTART
@@ -769,7 +823,7 @@ def bench(root, projects, images):
             ids = [j for j in vd.journal() if j.get("step") == "health" and j.get("state") == "failed"]
             if not ids:
                 raise Broke("no health:failed record in the journal:\n" + m["stderr"])
-            verdict = datetime.strptime(ids[-1]["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+            verdict = ts_of(ids[-1])
             answers = [s[1] for s in m["samples"] if s[0] >= verdict and s[2] == 200 and s[3] == good_version]
             if not answers:
                 raise Broke("the previous version never answered after the verdict")
@@ -779,7 +833,7 @@ def bench(root, projects, images):
             for j in vd.journal():
                 if j.get("deploy_id") != ids[-1]["deploy_id"]:
                     continue
-                t = datetime.strptime(j["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+                t = ts_of(j)
                 if t >= verdict:
                     key = "%s %s %s" % (j.get("step"), j.get("state"), j.get("service") or "")
                     after.append((key.strip(), t - verdict))
