@@ -396,13 +396,13 @@ static size_t stop_level(const vd_swap *w, size_t i, size_t depth)
  * level at once: the stop signal goes to all of them, then each is given
  * what is left of its grace period.  Independent services (the app and a
  * worker) thus cost the longest grace, not the sum. */
-static int stop_olds(vd_swap *w, vd_error *err)
+static int stop_olds(vd_swap *w, size_t group, vd_error *err)
 {
 	size_t level, i, max = 0;
 	int rc;
 
 	for (i = 0; i < w->n; i++)
-		if ((w->v[i].level = stop_level(w, i, 0)) > max)
+		if (w->v[i].group == group && (w->v[i].level = stop_level(w, i, 0)) > max)
 			max = w->v[i].level;
 	for (level = 0; level <= max; level++) {
 		uint64_t t = vd_now_ms();
@@ -411,7 +411,8 @@ static int stop_olds(vd_swap *w, vd_error *err)
 			struct vd_swap_svc *v = &w->v[i];
 			vd_error e = VD_ERROR_INIT;
 
-			if (v->level != level || v->start_first || !v->old_id || !v->old_running)
+			if (v->group != group || v->level != level || v->start_first || !v->old_id ||
+			    !v->old_running)
 				continue;
 			if ((rc = vd_swap_step(w, "stop", "begin", v, 0, err, "%.12s (grace %d s)", v->old_id,
 					       v->stop_s)))
@@ -425,7 +426,8 @@ static int stop_olds(vd_swap *w, vd_error *err)
 			uint64_t spent = vd_now_ms() - t, grace = (uint64_t)v->stop_s * 1000;
 			vd_error e = VD_ERROR_INIT;
 
-			if (v->level != level || v->start_first || !v->old_id || !v->old_running)
+			if (v->group != group || v->level != level || v->start_first || !v->old_id ||
+			    !v->old_running)
 				continue;
 			/* what is left of its grace period, then SIGKILL (stop with 0) */
 			if (grace > spent)
@@ -443,10 +445,51 @@ static int stop_olds(vd_swap *w, vd_error *err)
  * under their aside names), then stop the old ones in reverse dependency
  * order and start the new ones in dependency order.  The window without a
  * service is one stop and one start. */
+static int swap_group(vd_swap *w, size_t g, vd_error *err);
+
+/* The groups of services linked by depends_on (connected, either way),
+ * numbered by their first service in dependency order. */
+static void group_services(vd_swap *w)
+{
+	size_t i, j, k, next = 0;
+	bool changed = true;
+
+	for (i = 0; i < w->n; i++)
+		w->v[i].group = i;
+	while (changed) {
+		changed = false;
+		for (i = 0; i < w->n; i++)
+			for (j = 0; j < w->n; j++)
+				if (depends_on(&w->v[i], w->v[j].s->name) &&
+				    w->v[i].group != w->v[j].group) {
+					size_t lo = w->v[i].group < w->v[j].group ? w->v[i].group : w->v[j].group;
+					size_t hi = w->v[i].group + w->v[j].group - lo;
+
+					for (k = 0; k < w->n; k++)
+						if (w->v[k].group == hi)
+							w->v[k].group = lo;
+					changed = true;
+				}
+	}
+	/* renumber 0, 1, ... in the order of first appearance */
+	for (i = 0; i < w->n; i++) {
+		size_t old = w->v[i].group;
+
+		if (old < next && old != (size_t)-1)
+			continue;
+		for (k = i; k < w->n; k++)
+			if (w->v[k].group == old)
+				w->v[k].group = (size_t)-1 - next - 1;
+		next++;
+	}
+	for (i = 0; i < w->n; i++)
+		w->v[i].group = (size_t)-1 - w->v[i].group - 1;
+}
+
 static int swap_in(vd_swap *w, vd_error *err)
 {
 	uint64_t t;
-	size_t i, j;
+	size_t i, g;
 	int rc;
 
 	for (i = 0; i < w->n; i++) {
@@ -467,11 +510,29 @@ static int swap_in(vd_swap *w, vd_error *err)
 		if ((rc = vd_swap_step(w, "rename", "done", v, t, err, NULL)))
 			return rc;
 	}
-	if ((rc = stop_olds(w, err)))
+	/* services that do not depend on each other, directly or not, are
+	 * replaced one group after the other: a worker's grace period is not
+	 * spent while the app and its database wait */
+	group_services(w);
+	for (g = 0; g < w->n; g++)
+		if ((rc = swap_group(w, g, err)))
+			return rc;
+	return 0;
+}
+
+static int swap_group(vd_swap *w, size_t g, vd_error *err)
+{
+	uint64_t t;
+	size_t i, j;
+	int rc;
+
+	if ((rc = stop_olds(w, g, err)))
 		return rc;
 	for (i = 0; i < w->n; i++) {
 		struct vd_swap_svc *v = &w->v[i];
 
+		if (v->group != g)
+			continue;
 		for (j = 0; j < v->s->n_depends_on; j++)
 			if ((rc = await_dependency(w, v, &v->s->depends_on[j], err)))
 				return rc;

@@ -21,6 +21,7 @@ struct vd_swap_svc {
 	int stop_s;         /* stop grace */
 	bool start_first;   /* start the new one and prove it before stopping the old */
 	size_t level;       /* stop order: 0 first (nothing swapped depends on it) */
+	size_t group;       /* services linked by depends_on are replaced together */
 	char *old_id;       /* the container running now, or NULL (first deploy) */
 	char *old_image;    /* its image id */
 	bool old_running;
