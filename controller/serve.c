@@ -415,7 +415,8 @@ static enum MHD_Result serve_deployments(vd_serve *s, struct MHD_Connection *c)
 
 	if (lim) {
 		limit = strtol(lim, &end, 10);
-		if (end == lim || *end || limit < 1 || limit > MAX_LIMIT) {
+		/* digits only: strtol would also take " 10" and "+10" */
+		if (*lim < '0' || *lim > '9' || *end || limit < 1 || limit > MAX_LIMIT) {
 			yajl_gen_free(col.g);
 			return respond_error(c, MHD_HTTP_BAD_REQUEST, "limit must be a number from 1 to 1000");
 		}
@@ -478,6 +479,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 			return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
+		/* HTTP/1.1 requires Host (RFC 9112 3.2); MHD lets it pass */
+		if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
+		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+			return respond_error(c, MHD_HTTP_BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
 		return MHD_YES;
 	}
 	if (*upload_data_size)
@@ -586,6 +591,20 @@ static void *reaper(void *arg)
 	return NULL;
 }
 
+/* URL and query unescaping: as MHD's own, except that a string with an
+ * encoded NUL (%00) stays as it came.  Unescaped, "/v1/report%00x" would
+ * end at the NUL and reach /v1/report; kept, it is an unknown path (404) or
+ * an invalid value (400). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	const char *p;
+
+	for (p = s; (p = strchr(p, '%')); p++)
+		if (p[1] == '0' && p[2] == '0')
+			return strlen(s);
+	return MHD_http_unescape(s);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	vd_logv(VD_LOG_DEBUG, fmt, ap);
@@ -651,6 +670,7 @@ int vd_serve_start(const vd_serve_options *opts, vd_serve **out, vd_error *err)
 				  (unsigned int)((s->request_timeout_ms + 999) / 1000),
 				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 << 10),
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_END);
