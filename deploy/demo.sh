@@ -9,8 +9,8 @@
 #   2. a Docker engine: the one answering on /var/run/docker.sock (or
 #      DOCKER_HOST), else dockerd started in the background (stopped again
 #      at the end, unless --keep)
-#   3. voxdeploy itself (meson + ninja in build/) unless a binary is given
-#      or build/controller/voxdeploy exists
+#   3. voxdeploy itself (meson setup once, then ninja in build/: nothing to
+#      do when it is up to date) unless a binary is given
 #   4. the images voxdeploy-test/busybox:1 and voxdeploy-test/postgres:15
 #      (tests/fixtures/build-images makes them offline from this machine's
 #      own busybox and PostgreSQL; nothing is pulled)
@@ -83,15 +83,17 @@ fi
 if ((setup)); then banner "setup 3/4: voxdeploy"; fi
 if [[ -z "$VD" ]]; then
 	VD=$ROOT/build/controller/voxdeploy
-	if [[ -x "$VD" ]]; then
-		note "$VD is there; not building (rebuild: ninja -C build)"
+	if [[ -f "$ROOT/build/meson-private/coredata.dat" ]]; then
+		# configured already: ninja rebuilds what changed, or says there is no work
+		if ! out=$(ninja -C "$ROOT/build" 2>&1); then
+			printf '%s\n' "$out" >&2
+			step_failed "building voxdeploy failed"
+			exit 1
+		fi
+		note "${out##*$'\n'}"
 	else
 		note "building with meson and ninja in $ROOT/build"
-		if [[ -f "$ROOT/build/meson-private/coredata.dat" ]]; then
-			ninja -C "$ROOT/build"
-		else
-			(cd "$ROOT" && meson setup build >/dev/null && ninja -C build)
-		fi
+		(cd "$ROOT" && meson setup build >/dev/null && ninja -C build)
 	fi
 else
 	note "using $VD"
