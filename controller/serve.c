@@ -8,6 +8,8 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,17 @@
 
 #define METRICS_TTL_MS 1000
 #define MAX_LIMIT 1000
+#define DEFAULT_REQUEST_TIMEOUT_MS 10000
+
+/* A connection, for the slow-client reaper: `since` is when its current
+ * request began (the connection was accepted or the previous request
+ * ended), 0 while the handler has the request (its headers are complete). */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	uint64_t since;
+	bool reaped;
+};
 
 struct vd_serve {
 	struct MHD_Daemon *mhd;
@@ -27,6 +40,13 @@ struct vd_serve {
 	uint64_t report_at;        /* monotonic ms; 0: never */
 	vd_buf metrics;
 	uint64_t metrics_at;
+	/* the slow-client reaper */
+	pthread_mutex_t conn_lock;  /* conns, stopping */
+	pthread_cond_t conn_cond;
+	struct conn *conns;
+	bool stopping, reaper_started;
+	pthread_t reaper;
+	uint64_t request_timeout_ms;
 };
 
 int vd_serve_parse_listen(const char *listen, char *addr, size_t addr_size, uint16_t *port,
@@ -395,7 +415,8 @@ static enum MHD_Result serve_deployments(vd_serve *s, struct MHD_Connection *c)
 
 	if (lim) {
 		limit = strtol(lim, &end, 10);
-		if (end == lim || *end || limit < 1 || limit > MAX_LIMIT) {
+		/* digits only: strtol would also take " 10" and "+10" */
+		if (*lim < '0' || *lim > '9' || *end || limit < 1 || limit > MAX_LIMIT) {
 			yajl_gen_free(col.g);
 			return respond_error(c, MHD_HTTP_BAD_REQUEST, "limit must be a number from 1 to 1000");
 		}
@@ -442,9 +463,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  size_t *upload_data_size, void **req_cls)
 {
 	vd_serve *s = cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
+	if (!*req_cls) {
+		/* The first call: the headers are in, so the request is no longer
+		 * the reaper's.  A response queued now, before MHD knows there is
+		 * no body, would make it close the connection ("Connection:
+		 * close" on every answer, no keep-alive), so it waits for the
+		 * second call -- except a refusal, which may close it. */
+		*req_cls = s;
+		if (ci && ci->socket_context) {
+			pthread_mutex_lock(&s->conn_lock);
+			((struct conn *)ci->socket_context)->since = 0;
+			pthread_mutex_unlock(&s->conn_lock);
+		}
+		if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+			return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
+		/* HTTP/1.1 requires Host (RFC 9112 3.2); MHD lets it pass */
+		if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
+		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+			return respond_error(c, MHD_HTTP_BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
+		return MHD_YES;
+	}
 	if (*upload_data_size)
 		return respond_error(c, MHD_HTTP_BAD_REQUEST, "a GET takes no body");
 	if (!token_ok(s, c))
@@ -459,6 +499,110 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return serve_metrics(s, c);
 	return respond_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint (try /healthz, /v1/report, "
 				"/v1/deployments, /metrics)");
+}
+
+/* --- slow clients ----------------------------------------------------------- */
+
+/* MHD's CONNECTION_TIMEOUT is an idle timeout: a client that trickles a byte
+ * of its headers every few seconds never trips it and holds a connection slot
+ * for as long as it likes.  So every connection is tracked, and a request
+ * whose line and headers have not all arrived within request_timeout_ms of
+ * its start is cut off (shutdown() of its socket: MHD sees the end of the
+ * stream and closes it).  A keep-alive connection idle between requests
+ * counts as waiting for its next request. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	vd_serve *s = cls;
+	struct conn *k = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		k = calloc(1, sizeof(*k));
+		if (!k || !ci) {
+			free(k);
+			*socket_context = NULL;
+			return;
+		}
+		k->fd = ci->connect_fd;
+		pthread_mutex_lock(&s->conn_lock);
+		k->since = vd_now_ms();
+		k->next = s->conns;
+		if (s->conns)
+			s->conns->prev = k;
+		s->conns = k;
+		pthread_mutex_unlock(&s->conn_lock);
+		*socket_context = k;
+	} else if (k) {  /* closed: called before MHD closes the socket */
+		pthread_mutex_lock(&s->conn_lock);
+		if (k->prev)
+			k->prev->next = k->next;
+		else
+			s->conns = k->next;
+		if (k->next)
+			k->next->prev = k->prev;
+		pthread_mutex_unlock(&s->conn_lock);
+		free(k);
+		*socket_context = NULL;
+	}
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	vd_serve *s = cls;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (ci && ci->socket_context) {  /* the next request's clock starts */
+		pthread_mutex_lock(&s->conn_lock);
+		((struct conn *)ci->socket_context)->since = vd_now_ms();
+		pthread_mutex_unlock(&s->conn_lock);
+	}
+}
+
+static void *reaper(void *arg)
+{
+	vd_serve *s = arg;
+	struct timespec ts;
+	struct conn *k;
+	uint64_t now;
+
+	pthread_mutex_lock(&s->conn_lock);
+	while (!s->stopping) {
+		now = vd_now_ms();
+		for (k = s->conns; k; k = k->next) {
+			if (k->since && !k->reaped && now - k->since >= s->request_timeout_ms) {
+				vd_log_debug("serve: closing a connection whose request took over %llu ms",
+					     (unsigned long long)s->request_timeout_ms);
+				shutdown(k->fd, SHUT_RDWR);
+				k->reaped = true;
+			}
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->conn_cond, &s->conn_lock, &ts);
+	}
+	pthread_mutex_unlock(&s->conn_lock);
+	return NULL;
+}
+
+/* URL and query unescaping: as MHD's own, except that a string with an
+ * encoded NUL (%00) stays as it came.  Unescaped, "/v1/report%00x" would
+ * end at the NUL and reach /v1/report; kept, it is an unknown path (404) or
+ * an invalid value (400). */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	const char *p;
+
+	for (p = s; (p = strchr(p, '%')); p++)
+		if (p[1] == '0' && p[2] == '0')
+			return strlen(s);
+	return MHD_http_unescape(s);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -510,6 +654,10 @@ int vd_serve_start(const vd_serve_options *opts, vd_serve **out, vd_error *err)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->conn_lock, NULL);
+	pthread_cond_init(&s->conn_cond, NULL);
+	s->request_timeout_ms = opts->request_timeout_ms > 0 ? (uint64_t)opts->request_timeout_ms
+							     : DEFAULT_REQUEST_TIMEOUT_MS;
 	vd_buf_init(&s->report, 4 << 20);
 	vd_buf_init(&s->metrics, 4 << 20);
 	s->mhd = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
@@ -518,14 +666,29 @@ int vd_serve_start(const vd_serve_options *opts, vd_serve **out, vd_error *err)
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)256,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 << 10),
+				  MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned int)((s->request_timeout_ms + 999) / 1000),
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+				  /* over 32 KB, MHD maps each connection's pool
+				   * with mmap and unmaps it at close, so memory a
+				   * burst of connections took goes back to the
+				   * system; smaller pools come from malloc and the
+				   * heap keeps its high-water mark (about 3 MB more
+				   * after 100 connections) */
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 << 10),
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				  MHD_OPTION_END);
 	if (!s->mhd) {
 		vd_serve_stop(s);
 		return vd_error_set(err, VD_EIO, "cannot listen on %s (address in use?)", opts->listen);
 	}
+	if (pthread_create(&s->reaper, NULL, reaper, s)) {
+		vd_serve_stop(s);
+		return vd_error_set(err, VD_EIO, "cannot start a thread");
+	}
+	s->reaper_started = true;
 	info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : port;
 	*out = s;
@@ -541,9 +704,18 @@ void vd_serve_stop(vd_serve *s)
 {
 	if (!s)
 		return;
+	if (s->reaper_started) {
+		pthread_mutex_lock(&s->conn_lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->conn_cond);
+		pthread_mutex_unlock(&s->conn_lock);
+		pthread_join(s->reaper, NULL);
+	}
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);  /* waits for the requests in flight */
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->conn_lock);
+	pthread_cond_destroy(&s->conn_cond);
 	vd_buf_release(&s->report);
 	vd_buf_release(&s->metrics);
 	free(s->token);

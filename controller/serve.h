@@ -7,8 +7,9 @@
  *
  * Only GET and HEAD; unknown paths 404 and other methods 405, as JSON.  A
  * listener on anything but loopback requires a bearer token (401 without).
- * Connections are bounded in number, memory and idle time, so slow or huge
- * requests cannot wedge the daemon.  Nothing served ever carries a secret:
+ * Connections are bounded in number, memory, idle time and the time a
+ * request may take to arrive, so slow or huge requests cannot wedge the
+ * daemon.  Nothing served ever carries a secret:
  * every body passes the redactor.
  */
 #ifndef VD_CONTROLLER_SERVE_H
@@ -35,6 +36,9 @@ typedef struct vd_serve_options {
 	vd_serve_report_fn report;  /* NULL: /v1/report answers 503 */
 	vd_serve_ping_fn ping;      /* NULL: /healthz does not ask the engine */
 	void *ctx;
+	long request_timeout_ms;    /* a request's line and headers must arrive
+				     * within this, however they trickle; also
+				     * the idle timeout (0: 10 s) */
 } vd_serve_options;
 
 typedef struct vd_serve vd_serve;

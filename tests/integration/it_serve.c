@@ -2,7 +2,9 @@
  * directory (compose file, voxdeploy.yml, .env with a secret), /v1/report
  * with the project's probes while the container is healthy (200) and after
  * it stopped (503), the TTL from voxdeploy.yml, /metrics per probe, the
- * recover check at start, and never the secret in a body. */
+ * recover check at start, never the secret in a body, and bad input (wrong
+ * methods, huge headers, slow clients, path traversal, invalid query values)
+ * answered 4xx or cut off with the daemon unaffected. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +14,8 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +197,89 @@ static int teardown(void **state)
 	return itest_group_teardown(state);
 }
 
+static int connect_serve(void)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)serve_port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* Send `len` raw bytes (the server may close before taking them all), then
+ * read until it closes or 5 s pass.  The answer's status, 0 when it closed
+ * without one; the answer in *resp. */
+static int raw(const char *req, size_t len, char **resp)
+{
+	vd_buf b = VD_BUF_INIT;
+	int fd = connect_serve(), status = 0;
+	long end = now_ms() + 5000;
+	size_t off = 0;
+	ssize_t n;
+	char chunk[4096];
+
+	while (off < len) {
+		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		long left = end - now_ms();
+
+		if (left <= 0 || poll(&p, 1, (int)left) != 1)
+			break;
+		n = recv(fd, chunk, sizeof(chunk), 0);
+		if (n <= 0)
+			break;
+		vd_buf_put(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	if (!strncmp(vd_buf_cstr(&b), "HTTP/1.", 7) && b.len > 12)
+		status = atoi(vd_buf_cstr(&b) + 9);
+	if (resp) {
+		free(*resp);
+		*resp = strdup(vd_buf_cstr(&b));
+	}
+	vd_buf_release(&b);
+	return status;
+}
+
+static int raw_str(const char *req, char **resp)
+{
+	return raw(req, strlen(req), resp);
+}
+
+/* a 4xx answer, or the connection closed without one */
+#define assert_refused(st, what) \
+	do { \
+		int st_ = (st); \
+		if (st_ != 0 && (st_ < 400 || st_ > 499)) \
+			fail_msg("%s: status %d", what, st_); \
+	} while (0)
+
+static void assert_still_serving(void)
+{
+	char *body = NULL;
+
+	assert_int_equal(get("/healthz", &body), 200);
+	assert_non_null(strstr(body, "\"status\":\"ok\""));
+	free(body);
+}
+
 static void serve__recover_checked_at_start(void **state)
 {
 	char *text = slurp(out_path);
@@ -250,6 +337,151 @@ static void serve__report_unhealthy_container(void **state)
 	free(body);
 }
 
+static void serve__bad_methods(void **state)
+{
+	static const char *const methods[] = { "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE",
+					       "PROPFIND", "FOO" };
+	char req[512], *resp = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		snprintf(req, sizeof(req), "%s /v1/report HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+			 methods[i]);
+		if (raw_str(req, &resp) != 405)
+			fail_msg("%s: %s", methods[i], resp);
+		assert_non_null(strstr(resp, "\"status\":405"));
+	}
+	/* a POST with a body, a CONNECT, a lower-case method, garbage, no Host */
+	assert_int_equal(raw_str("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+				 "Connection: close\r\n\r\nhello", &resp), 405);
+	assert_refused(raw_str("CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: x\r\n\r\n", &resp), "CONNECT");
+	assert_refused(raw_str("get /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", &resp),
+		       "get");
+	assert_refused(raw_str("\x01\x02garbage\r\n\r\n", &resp), "garbage");
+	assert_refused(raw_str("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", &resp), "no Host");
+	/* an unknown version: MHD's 505 (HTTP Version Not Supported) is the answer HTTP prescribes */
+	assert_int_equal(raw_str("GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", &resp), 505);
+	free(resp);
+	assert_still_serving();
+}
+
+static void serve__huge_headers(void **state)
+{
+	static const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ";
+	static char req[(1 << 20) + 256];  /* static: the largest request, the 1 MB header */
+	size_t big = 1 << 20, i, n;
+	char *resp = NULL;
+
+	/* one header of 1 MB */
+	memcpy(req, head, sizeof(head) - 1);
+	n = sizeof(head) - 1;
+	memset(req + n, 'a', big);
+	strcpy(req + n + big, "\r\nConnection: close\r\n\r\n");
+	assert_refused(raw(req, strlen(req), &resp), "a 1 MB header");
+	/* 5000 small ones */
+	n = (size_t)sprintf(req, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+	for (i = 0; i < 5000; i++)
+		n += (size_t)sprintf(req + n, "X-H%zu: v\r\n", i);
+	strcpy(req + n, "Connection: close\r\n\r\n");
+	assert_refused(raw(req, strlen(req), &resp), "5000 headers");
+	/* a URL of 100 KB */
+	n = (size_t)sprintf(req, "GET /v1/report?");
+	memset(req + n, 'q', 100000);
+	strcpy(req + n + 100000, " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	assert_refused(raw(req, strlen(req), &resp), "a 100 KB URL");
+	free(resp);
+	assert_still_serving();
+}
+
+static void serve__path_traversal(void **state)
+{
+	static const char *const paths[] = {
+		"/../etc/passwd", "/v1/%2e%2e/", "/v1/%2e%2e/%2e%2e/etc/passwd", "/v1/report/../../etc/passwd",
+		"/..%2f..%2fetc%2fpasswd", "/%2e%2e/%2e%2e/etc/passwd", "//etc/passwd", "/v1/report%00",
+		"/healthz/..", "/./healthz/../../", "/v1/../metrics/../../etc/shadow",
+	};
+	char req[512], *resp = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int st;
+
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+			 paths[i]);
+		st = raw_str(req, &resp);
+		assert_refused(st, paths[i]);
+		if (strstr(resp, "root:") || strstr(resp, "voxdeploy_"))
+			fail_msg("%s: served %s", paths[i], resp);
+	}
+	free(resp);
+	assert_still_serving();
+}
+
+static void serve__invalid_query_values(void **state)
+{
+	static const char *const queries[] = {
+		"/v1/deployments?limit=-1", "/v1/deployments?limit=abc", "/v1/deployments?limit=",
+		"/v1/deployments?limit=0", "/v1/deployments?limit=1001", "/v1/deployments?limit=1e3",
+		"/v1/deployments?limit=99999999999999999999999", "/v1/deployments?limit=%00",
+		"/v1/deployments?limit=10abc", "/v1/deployments?limit=%2010",
+		"/v1/report?fresh=yes", "/v1/report?fresh=", "/v1/report?fresh=2", "/v1/report?fresh=%00",
+	};
+	char *body = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		long st = get(queries[i], &body);
+
+		if (st < 400 || st > 499)
+			fail_msg("%s: status %ld: %s", queries[i], st, body);
+	}
+	/* and the valid ones still answer */
+	assert_int_equal(get("/v1/deployments?limit=1", &body), 200);
+	assert_int_equal(get("/v1/deployments?limit=1000", &body), 200);
+	free(body);
+	assert_still_serving();
+}
+
+/* A client that trickles a header byte every 500 ms (never idle for the
+ * 10 s idle timeout) is cut off once its request has taken the request
+ * timeout (10 s); so is one that connects and says nothing; /healthz answers
+ * all along. */
+static void serve__slow_client_timed_out(void **state)
+{
+	const char *start = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+	int slow = connect_serve(), silent = connect_serve(), closed = 0;
+	long t0 = now_ms(), took;
+	char c, *body = NULL;
+
+	assert_int_equal(send(slow, start, strlen(start), MSG_NOSIGNAL), (ssize_t)strlen(start));
+	while (now_ms() - t0 < 20000) {
+		struct pollfd p = { slow, POLLIN, 0 };
+
+		if (send(slow, "X", 1, MSG_NOSIGNAL) != 1 ||
+		    (poll(&p, 1, 500) == 1 && recv(slow, &c, 1, MSG_DONTWAIT) <= 0)) {
+			closed = 1;
+			break;
+		}
+		if ((now_ms() - t0) % 3000 < 500)
+			assert_int_equal(get("/healthz", &body), 200);
+	}
+	took = now_ms() - t0;
+	if (!closed)
+		fail_msg("a slow client was still connected after %ld ms", took);
+	if (took < 8000 || took > 13000)
+		fail_msg("the slow client was cut off after %ld ms (the timeout is 10 s)", took);
+	{
+		struct pollfd p = { silent, POLLIN, 0 };
+
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		assert_true(recv(silent, &c, 1, 0) <= 0);
+	}
+	close(slow);
+	close(silent);
+	free(body);
+	assert_still_serving();
+}
+
 /* A recover that cannot run (another deploy holds the lock) is logged, and
  * serve starts anyway. */
 static void serve__starts_when_recover_fails(void **state)
@@ -301,6 +533,11 @@ int main(void)
 		cmocka_unit_test(serve__recover_checked_at_start),
 		cmocka_unit_test(serve__report_healthy_container),
 		cmocka_unit_test(serve__report_unhealthy_container),
+		cmocka_unit_test(serve__bad_methods),
+		cmocka_unit_test(serve__huge_headers),
+		cmocka_unit_test(serve__path_traversal),
+		cmocka_unit_test(serve__invalid_query_values),
+		cmocka_unit_test(serve__slow_client_timed_out),
 		cmocka_unit_test(serve__starts_when_recover_fails),
 	};
 

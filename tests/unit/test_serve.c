@@ -11,7 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "controller/journal.h"
 #include "controller/serve.h"
@@ -226,6 +231,83 @@ static void serve__check_with_a_header(void **s)
 	vd_secret_clear();
 }
 
+static int connect_to(uint16_t port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* A client that trickles its headers a byte at a time, each well within the
+ * idle timeout, is cut off once the request has taken request_timeout_ms;
+ * one that sends nothing at all too; a keep-alive connection serves several
+ * requests; and the server answers afterwards. */
+static void serve__slow_clients_are_cut_off(void **s)
+{
+	vd_serve_options o = { "127.0.0.1:0", NULL, dir, 0, NULL, NULL, NULL, 1000 };
+	const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+	vd_error err = VD_ERROR_INIT;
+	vd_buf body = VD_BUF_INIT;
+	vd_serve *srv = NULL;
+	uint64_t t0;
+	size_t i;
+	int slow, idle, closed = 0;
+	char c;
+
+	assert_int_equal(vd_serve_start(&o, &srv, &err), 0);
+	slow = connect_to(vd_serve_port(srv));
+	idle = connect_to(vd_serve_port(srv));
+	t0 = vd_now_ms();
+	for (i = 0; req[i] && vd_now_ms() - t0 < 5000; i++) {
+		struct pollfd p = { slow, POLLIN, 0 };
+
+		if (send(slow, req + i, 1, MSG_NOSIGNAL) != 1 || (poll(&p, 1, 200) == 1 &&
+								   recv(slow, &c, 1, MSG_DONTWAIT) <= 0)) {
+			closed = 1;
+			break;
+		}
+	}
+	if (!closed)
+		fail_msg("a client trickling its headers was still connected after %llu ms",
+			 (unsigned long long)(vd_now_ms() - t0));
+	assert_true(vd_now_ms() - t0 < 2500);
+	/* the silent one went too */
+	{
+		struct pollfd p = { idle, POLLIN, 0 };
+
+		assert_int_equal(poll(&p, 1, 2000), 1);
+		assert_true(recv(idle, &c, 1, 0) <= 0);
+	}
+	close(slow);
+	close(idle);
+	/* keep-alive: two requests on one connection, a second apart */
+	{
+		CURL *h = curl_easy_init();
+		char url[64];
+		long n = 0;
+
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", vd_serve_port(srv));
+		curl_easy_setopt(h, CURLOPT_URL, url);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+		assert_int_equal(curl_easy_perform(h), CURLE_OK);
+		usleep(500 * 1000);
+		assert_int_equal(curl_easy_perform(h), CURLE_OK);
+		curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &n);
+		assert_int_equal(n, 0);  /* the second reused the connection */
+		curl_easy_cleanup(h);
+	}
+	assert_int_equal(get(vd_serve_port(srv), "GET", "/healthz", NULL, &body), 200);
+	vd_serve_stop(srv);
+	vd_buf_release(&body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(serve__check_with_a_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__metrics_from_the_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__endpoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(serve__slow_clients_are_cut_off, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
