@@ -119,7 +119,8 @@ static int finish_record(struct run *r, const char *state, vd_error *err)
 	if (r->o->dry_run)
 		return 0;
 	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->t0));
-	if (vd_kvs_add(&f, "type", vd_tier_name(r->res->plan.type)) ||
+	/* a deploy that ended before it had a plan has no type */
+	if (vd_kvs_add(&f, "type", r->res->plan.to[0] ? vd_tier_name(r->res->plan.type) : "NONE") ||
 	    vd_kvs_add(&f, "from", r->res->plan.from) || vd_kvs_add(&f, "to", r->res->plan.to) ||
 	    vd_kvs_add(&f, "duration_ms", ms) ||
 	    (r->o->actor && vd_kvs_add(&f, "actor", r->o->actor)) ||

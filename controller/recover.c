@@ -447,7 +447,7 @@ static void final_record(struct rec *r, const char *state)
 	if (r->journal.fd < 0)
 		return;
 	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->t0));
-	if (vd_kvs_add(&f, "type", r->last.type[0] ? r->last.type : "UNKNOWN") ||
+	if (vd_kvs_add(&f, "type", r->last.type[0] ? r->last.type : "NONE") ||
 	    vd_kvs_add(&f, "from", "") || vd_kvs_add(&f, "to", "") ||
 	    vd_kvs_add(&f, "duration_ms", ms) || vd_kvs_add(&f, "detail", r->res->detail) ||
 	    vd_journal_write(&r->journal, "deploy", state, &f, &e))
