@@ -434,7 +434,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				"/v1/deployments, /metrics)");
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd hands its own printf-style messages on. */
+static __attribute__((format(printf, 2, 0))) void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	vd_logv(VD_LOG_DEBUG, fmt, ap);
 }
