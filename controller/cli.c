@@ -230,6 +230,13 @@ int vd_cli_main(int argc, char **argv)
 		goto done;
 	}
 	cmd = find_command(cli.command);
+	if (!cmd && cli.command[0] == '-') {
+		/* no global option of that name, and nothing before it was a command */
+		vd_error_set(&err, VD_EINVAL, "unknown option '%s'", cli.command);
+		rc = vd_cli_fail(&cli, &err);
+		fprintf(stderr, "try 'voxdeploy --help'\n");
+		goto done;
+	}
 	if (!cmd) {
 		size_t i;
 		vd_buf names = VD_BUF_INIT;
