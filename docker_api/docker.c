@@ -638,12 +638,6 @@ int vd_docker_connect(vd_docker *d, vd_error *err)
 		if (!r)
 			memcpy(d->daemon_api, d->engine.api_version, sizeof(d->daemon_api));
 	}
-	if (r && r != VD_ECONNECT && r != VD_ENOMEM) {
-		/* An engine that stalls, hangs up, answers garbage or fails its
-		 * ping is no engine to talk to: nothing was asked of it yet. */
-		vd_error_prefix(err, "cannot reach the Docker engine at %s", d->host);
-		err->code = r = VD_ECONNECT;
-	}
 	if (!r)
 		r = vd_docker_version_negotiate(d->daemon_api, NULL, pick, err);
 	if (!r) {

@@ -42,8 +42,7 @@ void vd_docker_free(vd_docker *d);
 const char *vd_docker_host(const vd_docker *d);
 
 /* Ping the engine and negotiate the API version (done on first request
- * anyway).  VD_ECONNECT when the engine cannot be reached or its ping fails
- * (no answer in time, not HTTP, an error status), VD_EUNSUPPORTED
+ * anyway).  VD_ECONNECT when the engine cannot be reached, VD_EUNSUPPORTED
  * when it shares no version with us. */
 int vd_docker_connect(vd_docker *d, vd_error *err);
 
