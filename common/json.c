@@ -60,7 +60,11 @@ int64_t vd_json_int(yajl_val v, const char *key, int64_t dflt)
 
 	if (m && YAJL_IS_INTEGER(m))
 		return m->u.number.i;
-	if (m && YAJL_IS_DOUBLE(m))
+	/* a fraction is cut off; a value no int64 holds (1e300, what
+	 * yajl makes of an overlong integer) counts as of another type:
+	 * converting it would be undefined */
+	if (m && YAJL_IS_DOUBLE(m) && m->u.number.d >= -9223372036854775808.0 &&
+	    m->u.number.d < 9223372036854775808.0)
 		return (int64_t)m->u.number.d;
 	return dflt;
 }

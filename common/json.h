@@ -21,7 +21,9 @@ yajl_val vd_json_parse(const char *text, vd_error *err);
 yajl_val vd_json_get(yajl_val v, const char *key);
 /* Follow a NULL-terminated list of keys. */
 yajl_val vd_json_at(yajl_val v, ...) __attribute__((sentinel));
-/* Typed members: NULL / dflt when absent or of another type. */
+/* Typed members: NULL / dflt when absent or of another type (for
+ * vd_json_int, a number outside int64's range counts as another type; a
+ * fraction is cut off). */
 const char *vd_json_str(yajl_val v, const char *key);
 int64_t vd_json_int(yajl_val v, const char *key, int64_t dflt);
 bool vd_json_bool(yajl_val v, const char *key, bool dflt);

@@ -144,7 +144,8 @@ int vd_secret_redact(const char *in, vd_buf *out)
 	return vd_buf_put(out, run, (size_t)(p - run));
 }
 
-static void write_redacted(FILE *f, const char *prefix, const char *fmt, va_list ap)
+static __attribute__((format(printf, 3, 0))) void write_redacted(FILE *f, const char *prefix,
+								   const char *fmt, va_list ap)
 {
 	vd_buf raw = VD_BUF_INIT, clean = VD_BUF_INIT;
 

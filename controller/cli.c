@@ -178,6 +178,12 @@ int vd_cli_docker(vd_cli *cli, vd_docker **out, vd_error *err)
 
 	if (!r)
 		r = vd_docker_connect(d, err);
+	if (r && r != VD_ECONNECT && r != VD_EUNSUPPORTED && r != VD_ENOMEM && r != VD_EINVAL) {
+		/* An engine whose ping stalls, hangs up, is no HTTP or fails is
+		 * no engine to talk to, and nothing was asked of it yet (exit 2). */
+		vd_error_prefix(err, "cannot reach the Docker engine at %s", vd_docker_host(d));
+		err->code = r = VD_ECONNECT;
+	}
 	if (r) {
 		vd_docker_free(d);
 		return r;
@@ -230,6 +236,13 @@ int vd_cli_main(int argc, char **argv)
 		goto done;
 	}
 	cmd = find_command(cli.command);
+	if (!cmd && cli.command[0] == '-') {
+		/* no global option of that name, and nothing before it was a command */
+		vd_error_set(&err, VD_EINVAL, "unknown option '%s'", cli.command);
+		rc = vd_cli_fail(&cli, &err);
+		fprintf(stderr, "try 'voxdeploy --help'\n");
+		goto done;
+	}
 	if (!cmd) {
 		size_t i;
 		vd_buf names = VD_BUF_INIT;

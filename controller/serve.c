@@ -605,7 +605,8 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 	return MHD_http_unescape(s);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+/* libmicrohttpd hands its own printf-style messages on. */
+static __attribute__((format(printf, 2, 0))) void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	vd_logv(VD_LOG_DEBUG, fmt, ap);
 }

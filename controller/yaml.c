@@ -704,6 +704,46 @@ static int too_big(const char *name, size_t max, vd_error *err)
 	return vd_error_set(err, VD_EINVAL, "%s: file is larger than %zu bytes", name, max);
 }
 
+/* The length of the valid UTF-8 prefix of text (len when all of it is).
+ * libfyaml loops forever on some invalid sequences (one after a '%'
+ * directive), and YAML text must be UTF-8 anyway, as compose requires. */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return i;
+		if (len - i <= n)
+			return i;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		/* overlong, surrogate or beyond U+10FFFF */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += n + 1;
+	}
+	return len;
+}
+
 int vd_yaml_parse(vd_yaml *y, const char *filename, const char *text, size_t len, vd_yaml_node **out,
 		  vd_error *err)
 {
@@ -713,12 +753,24 @@ int vd_yaml_parse(vd_yaml *y, const char *filename, const char *text, size_t len
 	struct fy_parse_cfg cfg = { 0 };
 	struct fy_event *e = NULL;
 	parser p = { .y = y, .err = err, .file = (int)y->n_files };
+	size_t bad;
 	int r;
 
 	if ((r = add_file(y, filename, err)))
 		return r;
 	if (len > y->opts.max_file)
 		return too_big(y->files[p.file], y->opts.max_file, err);
+	if (text && (bad = utf8_valid_prefix((const unsigned char *)text, len)) < len) {
+		int line = 1, col = 1;
+
+		for (size_t i = 0; i < bad; i++) {
+			if (text[i] == '\n')
+				line++, col = 1;
+			else if (((unsigned char)text[i] & 0xc0) != 0x80)
+				col++;
+		}
+		return parse_err(&p, line, col, "invalid UTF-8 (YAML must be UTF-8 text)");
+	}
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.colorize = false;

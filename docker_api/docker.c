@@ -28,6 +28,31 @@ struct vd_docker {
 
 static int curl_ready;
 
+/* VOXDEPLOY_API_TIMEOUT: "30" or "30s" (seconds), "500ms"; 1 ms to 1 h. */
+static int timeout_from_env(long *out, vd_error *err)
+{
+	const char *v = getenv("VOXDEPLOY_API_TIMEOUT");
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end != v && !errno && n > 0) {
+		if (!strcmp(end, "ms") && n <= 3600000L) {
+			*out = n;
+			return 0;
+		}
+		if ((!*end || !strcmp(end, "s")) && n <= 3600) {
+			*out = n * 1000;
+			return 0;
+		}
+	}
+	return vd_error_set(err, VD_EINVAL,
+			    "VOXDEPLOY_API_TIMEOUT '%s' is no timeout (like 30s or 500ms, at most 1h)", v);
+}
+
 int vd_docker_new(vd_docker **out, const char *host, vd_error *err)
 {
 	vd_docker *d = NULL;
@@ -47,6 +72,9 @@ int vd_docker_new(vd_docker **out, const char *host, vd_error *err)
 	if (!d || !(d->host = strdup(h)))
 		goto fail;
 	d->timeout_ms = 30000;
+	if ((r = timeout_from_env(&d->timeout_ms, err)))
+		goto fail;
+	r = VD_ENOMEM;
 	if (!strncmp(h, "unix://", 7)) {
 		if (!h[7]) {
 			r = vd_error_set(err, VD_EINVAL, "docker host '%s' names no socket", h);
@@ -403,7 +431,7 @@ static int xfer_setup(vd_docker *d, CURL *e, vd_docker_req *req, struct xfer *x,
 	if (d->socket_path)
 		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms < 10000 ? d->timeout_ms : 10000L);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);

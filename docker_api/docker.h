@@ -31,7 +31,10 @@
 
 typedef struct vd_docker vd_docker;
 
-/* Prepare a client; touches no socket.  host NULL → $DOCKER_HOST → default. */
+/* Prepare a client; touches no socket.  host NULL → $DOCKER_HOST → default.
+ * The plain calls' timeout (and the connect timeout, at most 10 s) is 30 s
+ * unless VOXDEPLOY_API_TIMEOUT says otherwise ("5", "5s", "500ms"; up to
+ * 1 h); a value that is none of these is VD_EINVAL. */
 int vd_docker_new(vd_docker **out, const char *host, vd_error *err);
 void vd_docker_free(vd_docker *d);
 

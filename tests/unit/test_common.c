@@ -172,6 +172,20 @@ static void json__lookups(void **state)
 	assert_int_equal(vd_json_int(v, "n", 0), 9007199254740993LL);
 	assert_int_equal(vd_json_int(v, "d", 0), 2);
 	assert_int_equal(vd_json_int(v, "s", -1), -1);  /* wrong type → default */
+	yajl_tree_free(v);
+	/* found by fuzz_inspect and fuzz_jsonl: a number no int64 holds was
+	 * converted anyway (undefined behaviour); it is of another type now */
+	v = vd_json_parse("{\"big\":6.66667e+42,\"neg\":-1.7e24,\"long\":170000000000000000000000,"
+			  "\"edge\":9223372036854775807.0,\"min\":-9223372036854775808.0}", &err);
+	assert_non_null(v);
+	assert_int_equal(vd_json_int(v, "big", -7), -7);
+	assert_int_equal(vd_json_int(v, "neg", -7), -7);
+	assert_int_equal(vd_json_int(v, "long", -7), -7);
+	assert_int_equal(vd_json_int(v, "edge", -7), -7);  /* rounds to 2^63: out of range */
+	assert_int_equal(vd_json_int(v, "min", 0), INT64_MIN);
+	yajl_tree_free(v);
+	v = vd_json_parse("{\"a\":{\"b\":[1,\"x\",true]},\"s\":\"str\",\"f\":false,\"n\":1}", &err);
+	assert_non_null(v);
 	assert_string_equal(vd_json_str(v, "s"), "str");
 	assert_null(vd_json_str(v, "n"));
 	assert_false(vd_json_bool(v, "f", true));

@@ -812,6 +812,12 @@ static void compose__bad_override(void **state)
 		      "override.yaml:3:5: service 'app': unknown key 'bogus'");
 	expect_error2("services:\n  app:\n    image: x\n", "services:\n  app:\n    healthcheck:\n      retries: -1\n",
 		      "override.yaml:4:16: service 'app': healthcheck: 'retries' must be an integer >= 0");
+	/* found by fuzz_compose: an override that libfyaml never finished
+	 * reading (invalid UTF-8 after a '%' directive) */
+	expect_error2("services:\n  app:\n    image: x\n%  : portsappn",
+		      "   imag): x\n%  : ports: [\"8000-8002280-81\": [\"8000-8002280-"
+		      "\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf\xbf" "81\"]\n",
+		      "override.yaml:2:48: invalid UTF-8 (YAML must be UTF-8 text)");
 }
 
 static void compose__override_rules(void **state)

@@ -275,6 +275,17 @@ static void config__lists_replace_a_tier(void **state)
 
 static void config__bad_input(void **state)
 {
+	/* found by fuzz_config: libfyaml never returned on this (invalid UTF-8
+	 * after a directive); the whole input, NUL bytes included */
+	static const char hang[] = "rules:\n%ealth:\xf2K\x15\0 `\0\0\nde`<<ploy:\nnotive:pa: 1}\n";
+	vd_error err = VD_ERROR_INIT;
+	vd_config *c = NULL;
+
+	assert_int_equal(vd_config_parse(hang, sizeof(hang) - 1, "voxdeploy.yml", test_lookup, NULL, &c, &err),
+			 VD_EINVAL);
+	assert_string_equal(vd_error_msg(&err), "voxdeploy.yml:2:8: invalid UTF-8 (YAML must be UTF-8 text)");
+	assert_null(c);
+	vd_error_release(&err);
 	expect_error("rules:\n  bogus: 1\n", "voxdeploy.yml:2:3: rules: unknown key 'bogus'");
 	expect_error("rulez: {}\n", "voxdeploy.yml:1:1: unknown key 'rulez'");
 	expect_error("health:\n  postgres:\n    - conninfo: \"host=x password=${DB_PASSWORD}\"\n      timeot: 1s\n",

@@ -129,6 +129,14 @@ static void container__inspect_states(void **state)
 	assert_int_equal(info.n_endpoints, 0);
 	vd_container_info_release(&info);
 
+	/* found by fuzz_inspect: a FailingStreak no integer holds */
+	assert_int_equal(vd_container_info_parse(
+		"{\"Id\":\"abc\",\"Name\":\"/x\",\"RestartCount\":3,\"State\":{\"Status\":\"exited\","
+		"\"Health\":{\"Status\":\"unhealthy\",\"FailingStreak\":6.66667e+42}},"
+		"\"Config\":{\"Tty\":true,\"Labels\":null}}", &info, &err), 0);
+	assert_int_equal(info.failing_streak, 0);
+	vd_container_info_release(&info);
+
 	/* no HEALTHCHECK: no health */
 	assert_int_equal(vd_container_info_parse("{\"Id\":\"abc\",\"State\":{\"Status\":\"created\"}}",
 						 &info, &err), 0);

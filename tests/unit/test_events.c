@@ -93,6 +93,21 @@ static void events__parse_start(void **state)
 	vd_event_release(&ev);  /* twice is fine */
 }
 
+/* found by fuzz_jsonl: times no int64 holds */
+static void events__parse_huge_times(void **state)
+{
+	vd_event ev;
+	vd_error err = VD_ERROR_INIT;
+
+	assert_int_equal(vd_event_parse_line("{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":"
+					     "{\"ID\":\"4e8d\"},\"time\":1.7e24,\"timeNano\":-1e30}",
+					     &ev, &err), 0);
+	assert_string_equal(ev.action, "connect");
+	assert_int_equal(ev.time, 0);
+	assert_int_equal(ev.time_nano, 0);
+	vd_event_release(&ev);
+}
+
 static void events__parse_die_exit_code(void **state)
 {
 	vd_event ev;
@@ -420,6 +435,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(events__parse_start),
+		cmocka_unit_test(events__parse_huge_times),
 		cmocka_unit_test(events__parse_die_exit_code),
 		cmocka_unit_test(events__parse_health),
 		cmocka_unit_test(events__parse_oom_destroy),

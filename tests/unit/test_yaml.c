@@ -113,6 +113,23 @@ static void yaml__errors(void **state)
 	expect_parse_error(&opts, "a: 1\n---\nb: 2\n", "t.yml:2:1: more than one YAML document in a config file");
 }
 
+/* Found by fuzz_config / fuzz_compose: libfyaml spun forever on invalid
+ * UTF-8 after a '%' directive; such text is refused before it gets there. */
+static void yaml__invalid_utf8(void **state)
+{
+	vd_yaml *y = new_yaml(NULL);
+
+	expect_parse_error(NULL, "rules:\n%ealth:\xf2K\x15", "t.yml:2:8: invalid UTF-8 (YAML must be UTF-8 text)");
+	expect_parse_error(NULL, "%a\xbf", "t.yml:1:3: invalid UTF-8 (YAML must be UTF-8 text)");
+	expect_parse_error(NULL, "a: \xc3", "t.yml:1:4: invalid UTF-8 (YAML must be UTF-8 text)");
+	expect_parse_error(NULL, "a: \xc0\xaf\n", "t.yml:1:4: invalid UTF-8 (YAML must be UTF-8 text)");
+	expect_parse_error(NULL, "a: \xed\xa0\x80\n", "t.yml:1:4: invalid UTF-8 (YAML must be UTF-8 text)");
+	expect_parse_error(NULL, "\xc3\xa9: x\nb: \xf4\x90\x80\x80\n", "t.yml:2:4: invalid UTF-8 (YAML must be UTF-8 text)");
+	/* valid multi-byte text still parses */
+	assert_non_null(must_parse(y, "\xc3\xa9t\xc3\xa9: \xe2\x82\xac \xf0\x9f\x90\xb3\n"));
+	vd_yaml_free(y);
+}
+
 static int upper_dollar(const char *value, void *ctx, vd_buf *out, vd_error *err)
 {
 	const char *p;
@@ -247,6 +264,7 @@ int main(void)
 		cmocka_unit_test(yaml__tree),
 		cmocka_unit_test(yaml__anchors_and_merge_keys),
 		cmocka_unit_test(yaml__errors),
+		cmocka_unit_test(yaml__invalid_utf8),
 		cmocka_unit_test(yaml__values_and_markers),
 		cmocka_unit_test(yaml__getters),
 		cmocka_unit_test(yaml__limits),

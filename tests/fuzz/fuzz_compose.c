@@ -1,0 +1,28 @@
+/* The compose loader from memory: one file, or two merged when the input
+ * holds a NUL (the text before it is the base, after it the override). */
+#include "common/log.h"
+#include "controller/compose.h"
+#include "fuzz.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	vd_compose_options opts = { "/proj", NULL, fuzz_lookup, NULL };
+	vd_error err = VD_ERROR_INIT;
+	vd_compose *c = NULL;
+	vd_compose_source src[2];
+	const uint8_t *b;
+	size_t alen, blen;
+
+	fuzz_split(data, size, &b, &blen, &alen);
+	src[0] = (vd_compose_source){ "compose.yaml", (const char *)data, alen };
+	src[1] = (vd_compose_source){ "override.yaml", (const char *)b, blen };
+	if (!vd_compose_load(src, b < data + size || blen ? 2 : 1, &opts, &c, &err)) {
+		for (size_t i = 0; vd_compose_ordered(c, i); i++)
+			;
+		(void)vd_compose_default_app(c);
+		vd_compose_free(c);
+	}
+	vd_error_release(&err);
+	vd_secret_clear();
+	return 0;
+}

@@ -1,0 +1,362 @@
+/* Test helper: the fake engine and the binary runner (fakeengine.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fakeengine.h"
+
+void send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void answer(int fd, const char *status, const char *type, const char *body)
+{
+	char head[512];
+
+	snprintf(head, sizeof(head),
+		 "HTTP/1.1 %s\r\nApi-Version: 1.44\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		 "Connection: close\r\n\r\n", status, type, strlen(body));
+	send_all(fd, head, strlen(head));
+	send_all(fd, body, strlen(body));
+}
+
+/* Read the request head; the path into path.  False when the peer left. */
+static bool read_request(int fd, char *path, size_t size)
+{
+	char buf[16384];
+	size_t n = 0;
+
+	while (n < sizeof(buf) - 1) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 5000) <= 0)
+			return false;
+		r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+		if (r <= 0)
+			return false;
+		n += (size_t)r;
+		buf[n] = '\0';
+		if (strstr(buf, "\r\n\r\n"))
+			break;
+	}
+	if (sscanf(buf, "%*s %1023s", path) != 1 || size < 1024)
+		snprintf(path, size, "/");
+	return true;
+}
+
+static void serve_ok(int fd, const char *path)
+{
+	if (strstr(path, "/_ping"))
+		answer(fd, "200 OK", "text/plain", "OK");
+	else if (strstr(path, "/version"))
+		answer(fd, "200 OK", "application/json",
+		       "{\"Version\":\"99.0.0-fake\",\"ApiVersion\":\"1.44\",\"MinAPIVersion\":\"1.24\","
+		       "\"Os\":\"linux\",\"Arch\":\"amd64\",\"KernelVersion\":\"6.1\"}");
+	else if (strstr(path, "/containers/json") || strstr(path, "/images/json") ||
+		 strstr(path, "/networks") || strstr(path, "/volumes"))
+		answer(fd, "200 OK", "application/json", strstr(path, "/volumes") ?
+		       "{\"Volumes\":[],\"Warnings\":null}" : "[]");
+	else
+		answer(fd, "404 Not Found", "application/json", "{\"message\":\"no such object\"}");
+}
+
+static void serve_huge(int fd)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
+				   "Transfer-Encoding: chunked\r\n\r\n";
+	char chunk[65536 + 16];
+	size_t total = 0;
+	int off;
+
+	send_all(fd, head, sizeof(head) - 1);
+	off = snprintf(chunk, sizeof(chunk), "10000\r\n");
+	memset(chunk + off, ' ', 65536);
+	chunk[off] = '[';
+	memcpy(chunk + off + 65536, "\r\n", 2);
+	/* up to 1 GiB: far past any cap, stopped by the client hanging up */
+	while (total < ((size_t)1 << 30)) {
+		ssize_t w = send(fd, chunk, (size_t)off + 65536 + 2, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		total += (size_t)w;
+		chunk[off] = ' ';
+	}
+}
+
+static void *engine_main(void *arg)
+{
+	struct engine *e = arg;
+
+	while (!e->stop) {
+		struct pollfd p = { e->lfd, POLLIN, 0 };
+		char path[1024];
+		int fd;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		fd = accept(e->lfd, NULL, NULL);
+		if (fd < 0)
+			continue;
+		if (e->mode == E_HANGUP) {
+			close(fd);
+			continue;
+		}
+		if (e->mode == E_STALL) {
+			if (e->n_held < 64)
+				e->held[e->n_held++] = fd;
+			else
+				close(fd);
+			continue;
+		}
+		if (!read_request(fd, path, sizeof(path))) {
+			close(fd);
+			continue;
+		}
+		if (e->mode != E_OK && e->mode != E_GARBAGE && e->mode != E_500 && e->mode != E_OLDAPI &&
+		    strstr(path, "/_ping")) {
+			serve_ok(fd, path);
+			close(fd);
+			continue;
+		}
+		switch (e->mode) {
+		case E_OK:
+			serve_ok(fd, path);
+			break;
+		case E_GARBAGE:
+			send_all(fd, "\x01\x02garbage, not HTTP\r\n\r\n\xff\xfe", 26);
+			break;
+		case E_TRUNCATED:
+			send_all(fd, "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
+				 "Content-Length: 5000\r\n\r\n[{\"Id\":\"abc", 101);
+			break;
+		case E_STALL_LATE:
+			if (e->n_held < 64) {
+				e->held[e->n_held++] = fd;
+				continue;
+			}
+			break;
+		case E_500:
+		case E_500_LATE:
+			answer(fd, "500 Internal Server Error", "application/json",
+			       "{\"message\":\"fake engine exploded\"}");
+			break;
+		case E_HUGE:
+			serve_huge(fd);
+			break;
+		case E_BADJSON:
+			answer(fd, "200 OK", "application/json", "{this is not json");
+			break;
+		case E_OLDAPI:
+			if (strstr(path, "/_ping")) {
+				static const char ping[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.12\r\n"
+							   "Content-Length: 2\r\nConnection: close\r\n\r\nOK";
+
+				send_all(fd, ping, sizeof(ping) - 1);
+			} else {
+				answer(fd, "400 Bad Request", "application/json",
+				       "{\"message\":\"client version 1.44 is too new. Maximum supported API version is 1.12\"}");
+			}
+			break;
+		default:
+			break;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+void engine_start(struct engine *e, enum mode mode, const char *dir)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	memset(e, 0, sizeof(*e));
+	e->mode = mode;
+	e->lfd = -1;
+	snprintf(e->path, sizeof(e->path), "%s/engine.sock", dir);
+	if (mode == E_NONE)
+		return;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", e->path);
+	e->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(e->lfd >= 0);
+	assert_int_equal(bind(e->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(e->lfd, 64), 0);
+	assert_int_equal(pthread_create(&e->th, NULL, engine_main, e), 0);
+}
+
+void engine_stop(struct engine *e)
+{
+	if (e->lfd < 0)
+		return;
+	e->stop = true;
+	pthread_join(e->th, NULL);
+	for (int i = 0; i < e->n_held; i++)
+		close(e->held[i]);
+	close(e->lfd);
+	unlink(e->path);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *s = NULL;
+	size_t n = 0;
+
+	if (f) {
+		s = calloc(1, 1 << 20);
+		assert_non_null(s);
+		n = fread(s, 1, (1 << 20) - 1, f);
+		s[n] = '\0';
+		fclose(f);
+	}
+	return s ? s : strdup("");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Run voxdeploy in dir with argv (NULL-terminated; "@HOST" becomes the fake
+ * engine's unix:// address) and extra environment "K=V" entries; kill it and
+ * fail after timeout_s. */
+void run_vd(const char *dir, const struct engine *e, const char *const *argv,
+		   const char *const *env, int timeout_s, struct run *r)
+{
+	char out[512], errp[512], host[256], state[512];
+	const char *args[32];
+	double t0 = now_s();
+	pid_t pid;
+	int n = 0;
+
+	snprintf(out, sizeof(out), "%s/stdout", dir);
+	snprintf(errp, sizeof(errp), "%s/stderr", dir);
+	snprintf(host, sizeof(host), "unix://%s", e->path);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	args[n++] = VD_BINARY;
+	for (; *argv && n < 31; argv++)
+		args[n++] = !strcmp(*argv, "@HOST") ? host : *argv;
+	args[n] = NULL;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char proj[512];
+		int fd;
+
+		snprintf(proj, sizeof(proj), "%s/proj", dir);
+		if (chdir(proj))
+			_exit(126);
+		fd = open("/dev/null", O_RDONLY);
+		dup2(fd, 0);
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 1);
+		fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		unsetenv("DOCKER_HOST");
+		unsetenv("COMPOSE_PROJECT_NAME");
+		setenv("VOXDEPLOY_STATE_DIR", state, 1);
+		setenv("VOXDEPLOY_API_TIMEOUT", "1s", 1);
+		for (; env && *env; env++)
+			putenv((char *)*env);
+		execv(VD_BINARY, (char *const *)args);
+		_exit(127);
+	}
+	for (;;) {
+		pid_t w = waitpid(pid, &r->status, WNOHANG);
+
+		if (w == pid)
+			break;
+		if (now_s() - t0 > timeout_s) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &r->status, 0);
+			fail_msg("voxdeploy %s %s did not end within %d s", args[1], args[2] ? args[2] : "",
+				 timeout_s);
+		}
+		usleep(10000);
+	}
+	r->seconds = now_s() - t0;
+	r->out = slurp(out);
+	r->err = slurp(errp);
+}
+
+void run_release(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+
+uint16_t free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t l = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Send raw bytes, return the answer's status code (0: none; -1: no connection). */
+int http_raw(uint16_t port, const char *req, size_t len, char *body, size_t size)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), code = 0;
+	size_t n = 0;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	send_all(fd, req, len);
+	shutdown(fd, SHUT_WR);
+	body[0] = '\0';
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 5000) <= 0 || n + 1 >= size)
+			break;
+		r = recv(fd, body + n, size - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		body[n] = '\0';
+	}
+	close(fd);
+	if (sscanf(body, "HTTP/1.%*d %d", &code) != 1)
+		code = 0;
+	return code;
+}
+

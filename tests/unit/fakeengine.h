@@ -1,0 +1,62 @@
+/* Test helper: a fake Docker engine on a unix socket (a thread of the test)
+ * that misbehaves on request, and running the real voxdeploy binary in a
+ * project directory with its output captured. */
+#ifndef VD_TESTS_FAKEENGINE_H
+#define VD_TESTS_FAKEENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+
+enum mode {
+	E_NONE,       /* no engine at all (the socket path does not exist) */
+	E_OK,         /* a sane, empty engine */
+	E_GARBAGE,    /* answers bytes that are no HTTP */
+	E_HANGUP,     /* closes every connection without a word */
+	E_TRUNCATED,  /* pings fine, then cuts the answer short */
+	E_STALL,      /* accepts and never answers */
+	E_STALL_LATE, /* pings fine, then never answers */
+	E_500,        /* every request: 500 with an engine message */
+	E_500_LATE,   /* pings fine, then 500 */
+	E_HUGE,       /* pings fine, then a body without end */
+	E_BADJSON,    /* pings fine, then 200 with text that is no JSON */
+	E_OLDAPI,     /* an engine that speaks only API 1.12 */
+};
+
+struct engine {
+	enum mode mode;
+	char path[108];
+	int lfd;
+	pthread_t th;
+	volatile bool stop;
+	int held[64];          /* stalled connections, closed at the end */
+	int n_held;
+};
+
+struct run {
+	int status;       /* from waitpid */
+	char *out, *err;  /* what it printed */
+	double seconds;
+};
+
+/* Start the fake engine at DIR/engine.sock (E_NONE: nothing listens there). */
+void engine_start(struct engine *e, enum mode mode, const char *dir);
+void engine_stop(struct engine *e);
+
+/* Run the binary (VD_BINARY) in DIR/proj with argv (NULL-terminated; "@HOST"
+ * becomes the fake engine's unix:// address) and extra "K=V" environment
+ * entries; VOXDEPLOY_STATE_DIR is DIR/state, VOXDEPLOY_API_TIMEOUT 1s and
+ * DOCKER_HOST unset.  Kills it and fails after timeout_s. */
+void run_vd(const char *dir, const struct engine *e, const char *const *argv,
+	    const char *const *env, int timeout_s, struct run *r);
+void run_release(struct run *r);
+
+void send_all(int fd, const char *p, size_t n);
+/* A free loopback TCP port. */
+uint16_t free_port(void);
+/* Send raw bytes to 127.0.0.1:port; the answer's status code (0: none,
+ * -1: no connection), its text in body. */
+int http_raw(uint16_t port, const char *req, size_t len, char *body, size_t size);
+
+#endif
