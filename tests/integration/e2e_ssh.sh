@@ -237,7 +237,8 @@ chmod 644 "$T/token"
 
 # a sanitizer build: the host's leak suppressions are not in the image
 san_env=()
-if ldd "$VD" | grep -q libasan; then san_env=(-e ASAN_OPTIONS=detect_leaks=0); fi
+# (grep reads all of ldd's output: with -q and pipefail, ldd could die of SIGPIPE)
+if ldd "$VD" 2>/dev/null | grep libasan >/dev/null; then san_env=(-e ASAN_OPTIONS=detect_leaks=0); fi
 # the sidecar as deploy/compose.sidecar.yml runs it
 "$DOCKER" run -d --name "$SIDECAR" --label io.voxdeploy.test=1 "${san_env[@]}" \
 	-v /var/run/docker.sock:/var/run/docker.sock \
