@@ -165,36 +165,115 @@ static int add_delta(vd_changes *c, size_t *cap, const git_diff_delta *d)
 /* The fast path: walk both trees side by side, descend only into subtrees
  * whose ids differ, and build a path only for what changed (libgit2's diff
  * iterates and names every entry).  Renames are not detected here: the
- * caller falls back to libgit2's diff when anything was added and deleted. */
+ * caller falls back to libgit2's diff when anything was added and deleted.
+ *
+ * Trees are read raw from the object database and their entries ("<octal
+ * mode> <name>\0<20-byte id>", in git's order) parsed in place: building
+ * libgit2's entry vectors (git_tree_lookup) cost as much as inflating them. */
 struct walk {
-	git_repository *repo;
+	git_odb *odb;
 	vd_changes *c;
 	size_t cap;
 	size_t added, deleted;
 	vd_buf path;
 };
 
-static int walk_all(struct walk *w, const git_tree *t, enum vd_change_status st);
+struct rawtree {
+	git_odb_object *obj;
+	const char *p, *end;
+};
 
-static int walk_entry_all(struct walk *w, const git_tree_entry *e, enum vd_change_status st)
+struct rawent {
+	uint32_t mode;           /* normalised as git_tree_entry_filemode() does */
+	const char *name;        /* NUL-terminated inside the object */
+	size_t len;
+	const unsigned char *id; /* GIT_OID_RAWSZ bytes */
+	bool tree;
+};
+
+static uint32_t normal_mode(uint32_t m)
+{
+	switch (m & 0170000) {
+	case 0040000:
+	case 0120000:
+	case 0160000:
+		return m & 0170000;
+	default:
+		return m & 0111 ? 0100755 : 0100644;
+	}
+}
+
+static int raw_open(struct walk *w, const git_oid *id, struct rawtree *t)
+{
+	t->obj = NULL;
+	if (git_odb_read(&t->obj, w->odb, id) < 0)
+		return VD_ERR;
+	if (git_odb_object_type(t->obj) != GIT_OBJECT_TREE) {
+		git_odb_object_free(t->obj);
+		t->obj = NULL;
+		return VD_ERR;
+	}
+	t->p = git_odb_object_data(t->obj);
+	t->end = t->p + git_odb_object_size(t->obj);
+	return 0;
+}
+
+/* The next entry: 1, 0 at the end, VD_ERR for a malformed tree. */
+static int raw_next(struct rawtree *t, struct rawent *e)
+{
+	const char *p = t->p, *nul;
+	uint32_t mode = 0;
+
+	if (p >= t->end)
+		return 0;
+	for (; p < t->end && *p >= '0' && *p <= '7'; p++)
+		mode = mode * 8 + (uint32_t)(*p - '0');
+	if (p >= t->end || *p != ' ' || p == t->p)
+		return VD_ERR;
+	p++;
+	nul = memchr(p, '\0', (size_t)(t->end - p));
+	if (!nul || nul == p || (size_t)(t->end - nul - 1) < GIT_OID_RAWSZ)
+		return VD_ERR;
+	e->mode = normal_mode(mode);
+	e->tree = e->mode == 0040000;
+	e->name = p;
+	e->len = (size_t)(nul - p);
+	e->id = (const unsigned char *)nul + 1;
+	t->p = nul + 1 + GIT_OID_RAWSZ;
+	return 1;
+}
+
+/* git's tree order: names compared as if a tree's ended in '/'. */
+static int raw_cmp(const struct rawent *a, const struct rawent *b)
+{
+	size_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->name, b->name, n);
+	unsigned char ca, cb;
+
+	if (c)
+		return c;
+	ca = a->len > n ? (unsigned char)a->name[n] : a->tree ? '/' : 0;
+	cb = b->len > n ? (unsigned char)b->name[n] : b->tree ? '/' : 0;
+	return (int)ca - (int)cb;
+}
+
+static int walk_all(struct walk *w, const git_oid *tree, enum vd_change_status st);
+
+static int walk_entry_all(struct walk *w, const struct rawent *e, enum vd_change_status st)
 {
 	size_t mark = w->path.len;
 	int r;
 
-	if (vd_buf_printf(&w->path, "%s%s", mark ? "/" : "", git_tree_entry_name(e)))
+	if (vd_buf_printf(&w->path, "%s%s", mark ? "/" : "", e->name))
 		return VD_ENOMEM;
-	if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-		git_tree *sub = NULL;
+	if (e->tree) {
+		git_oid id;
 
-		if (git_tree_lookup(&sub, w->repo, git_tree_entry_id(e)) < 0)
-			return VD_ERR;
-		r = walk_all(w, sub, st);
-		git_tree_free(sub);
+		git_oid_fromraw(&id, e->id);
+		r = walk_all(w, &id, st);
 	} else {
-		uint32_t mode = (uint32_t)git_tree_entry_filemode(e);
-
 		r = add_change(w->c, &w->cap, vd_buf_cstr(&w->path), NULL, st,
-			       st == VD_CHANGE_DELETED ? mode : 0, st == VD_CHANGE_ADDED ? mode : 0);
+			       st == VD_CHANGE_DELETED ? e->mode : 0, st == VD_CHANGE_ADDED ? e->mode : 0);
 		if (st == VD_CHANGE_ADDED)
 			w->added++;
 		else
@@ -205,79 +284,93 @@ static int walk_entry_all(struct walk *w, const git_tree_entry *e, enum vd_chang
 	return r;
 }
 
-static int walk_all(struct walk *w, const git_tree *t, enum vd_change_status st)
+static int walk_all(struct walk *w, const git_oid *tree, enum vd_change_status st)
 {
-	size_t i, n = git_tree_entrycount(t);
-	int r = 0;
+	struct rawtree t;
+	struct rawent e;
+	int r, more;
 
-	for (i = 0; !r && i < n; i++)
-		r = walk_entry_all(w, git_tree_entry_byindex(t, i), st);
+	if ((r = raw_open(w, tree, &t)))
+		return r;
+	while (!r && (more = raw_next(&t, &e)) != 0)
+		r = more < 0 ? VD_ERR : walk_entry_all(w, &e, st);
+	git_odb_object_free(t.obj);
 	return r;
 }
 
-static int walk_pair(struct walk *w, const git_tree *a, const git_tree *b);
+static int walk_pair(struct walk *w, const git_oid *a, const git_oid *b);
 
-static int walk_both(struct walk *w, const git_tree_entry *ea, const git_tree_entry *eb)
+static int walk_both(struct walk *w, const struct rawent *ea, const struct rawent *eb)
 {
-	bool ta = git_tree_entry_type(ea) == GIT_OBJECT_TREE;
-	bool tb = git_tree_entry_type(eb) == GIT_OBJECT_TREE;
-	uint32_t ma = (uint32_t)git_tree_entry_filemode(ea), mb = (uint32_t)git_tree_entry_filemode(eb);
 	size_t mark = w->path.len;
 	int r = 0;
 
-	if (ma == mb && git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb)))
+	if (ea->mode == eb->mode && !memcmp(ea->id, eb->id, GIT_OID_RAWSZ))
 		return 0;
-	if (ta != tb)  /* a file became a directory or back: what git reports */
+	if (ea->tree != eb->tree)  /* a file became a directory or back: what git reports */
 		return (r = walk_entry_all(w, ea, VD_CHANGE_DELETED)) ? r :
 		       walk_entry_all(w, eb, VD_CHANGE_ADDED);
-	if (vd_buf_printf(&w->path, "%s%s", mark ? "/" : "", git_tree_entry_name(ea)))
+	if (vd_buf_printf(&w->path, "%s%s", mark ? "/" : "", ea->name))
 		return VD_ENOMEM;
-	if (ta) {
-		git_tree *sa = NULL, *sb = NULL;
+	if (ea->tree) {
+		git_oid ia, ib;
 
-		if (git_tree_lookup(&sa, w->repo, git_tree_entry_id(ea)) < 0 ||
-		    git_tree_lookup(&sb, w->repo, git_tree_entry_id(eb)) < 0)
-			r = VD_ERR;
-		else
-			r = walk_pair(w, sa, sb);
-		git_tree_free(sa);
-		git_tree_free(sb);
+		git_oid_fromraw(&ia, ea->id);
+		git_oid_fromraw(&ib, eb->id);
+		r = walk_pair(w, &ia, &ib);
 	} else {
 		/* blob, link and gitlink: another kind is a type change */
 		r = add_change(w->c, &w->cap, vd_buf_cstr(&w->path), NULL,
-			       (ma & 0170000) != (mb & 0170000) ? VD_CHANGE_TYPECHANGE : VD_CHANGE_MODIFIED,
-			       ma, mb);
+			       (ea->mode & 0170000) != (eb->mode & 0170000) ? VD_CHANGE_TYPECHANGE
+									: VD_CHANGE_MODIFIED,
+			       ea->mode, eb->mode);
 	}
 	w->path.len = mark;
 	w->path.ptr[mark] = '\0';
 	return r;
 }
 
-static int walk_pair(struct walk *w, const git_tree *a, const git_tree *b)
+static int walk_pair(struct walk *w, const git_oid *a, const git_oid *b)
 {
-	size_t i = 0, j = 0, na = git_tree_entrycount(a), nb = git_tree_entrycount(b);
-	int r = 0;
+	struct rawtree ta, tb;
+	struct rawent ea, eb;
+	int r, ma, mb;
 
-	/* both lists are in git's tree order, which git_tree_entry_cmp follows */
-	while (!r && (i < na || j < nb)) {
-		const git_tree_entry *ea = i < na ? git_tree_entry_byindex(a, i) : NULL;
-		const git_tree_entry *eb = j < nb ? git_tree_entry_byindex(b, j) : NULL;
-		int cmp = !ea ? 1 : !eb ? -1 : strcmp(git_tree_entry_name(ea), git_tree_entry_name(eb));
+	if ((r = raw_open(w, a, &ta)))
+		return r;
+	if ((r = raw_open(w, b, &tb))) {
+		git_odb_object_free(ta.obj);
+		return r;
+	}
+	ma = raw_next(&ta, &ea);
+	mb = raw_next(&tb, &eb);
+	/* both lists are in git's tree order */
+	while (!r && (ma > 0 || mb > 0)) {
+		int cmp;
 
-		if (ea && eb && cmp)
-			cmp = git_tree_entry_cmp(ea, eb);
+		if (ma < 0 || mb < 0) {
+			r = VD_ERR;
+			break;
+		}
+		cmp = ma <= 0 ? 1 : mb <= 0 ? -1 : strcmp(ea.name, eb.name);
+		if (ma > 0 && mb > 0 && cmp)
+			cmp = raw_cmp(&ea, &eb);
 		if (cmp < 0) {
-			r = walk_entry_all(w, ea, VD_CHANGE_DELETED);
-			i++;
+			r = walk_entry_all(w, &ea, VD_CHANGE_DELETED);
+			ma = raw_next(&ta, &ea);
 		} else if (cmp > 0) {
-			r = walk_entry_all(w, eb, VD_CHANGE_ADDED);
-			j++;
+			r = walk_entry_all(w, &eb, VD_CHANGE_ADDED);
+			mb = raw_next(&tb, &eb);
 		} else {
-			r = walk_both(w, ea, eb);
-			i++;
-			j++;
+			r = walk_both(w, &ea, &eb);
+			ma = raw_next(&ta, &ea);
+			mb = raw_next(&tb, &eb);
 		}
 	}
+	if (!r && (ma < 0 || mb < 0))
+		r = VD_ERR;
+	git_odb_object_free(ta.obj);
+	git_odb_object_free(tb.obj);
 	return r;
 }
 
@@ -307,9 +400,11 @@ int vd_git_diff(vd_git *g, const char *from, const char *to, vd_changes *out, vd
 		goto done;
 	}
 	{
-		struct walk w = { g->repo, &c, 0, 0, 0, VD_BUF_INIT };
-		int wr = walk_pair(&w, ta, tb);
+		struct walk w = { NULL, &c, 0, 0, 0, VD_BUF_INIT };
+		int wr = git_repository_odb(&w.odb, g->repo) < 0 ? VD_ERR
+			 : walk_pair(&w, git_tree_id(ta), git_tree_id(tb));
 
+		git_odb_free(w.odb);
 		vd_buf_release(&w.path);
 		if (wr) {
 			r = wr == VD_ENOMEM ? vd_error_set(err, VD_ENOMEM, "out of memory")
