@@ -85,23 +85,17 @@ void *vd_yaml_alloc(vd_yaml *y, size_t size)
 
 void *vd_yaml_array(vd_yaml *y, size_t n, size_t size)
 {
-	if (size && n > SIZE_MAX / size)
-		return NULL;
-	return vd_arena_alloc(&y->mem, n && size ? n * size : 1);
+	return vd_arena_array(&y->mem, n, size);
 }
 
 char *vd_yaml_strndup(vd_yaml *y, const char *s, size_t n)
 {
-	char *p = vd_arena_alloc(&y->mem, n + 1);
-
-	if (p && n)
-		memcpy(p, s, n);
-	return p;
+	return vd_arena_strndup(&y->mem, s, n);
 }
 
 char *vd_yaml_strdup(vd_yaml *y, const char *s)
 {
-	return s ? vd_yaml_strndup(y, s, strlen(s)) : NULL;
+	return vd_arena_strdup(&y->mem, s);
 }
 
 char *vd_yaml_printf(vd_yaml *y, const char *fmt, ...)
@@ -110,12 +104,13 @@ char *vd_yaml_printf(vd_yaml *y, const char *fmt, ...)
 	char *tmp = NULL, *out;
 	int n;
 
+	/* the arena's printf takes no va_list: format here, copy there */
 	va_start(ap, fmt);
 	n = vasprintf(&tmp, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return NULL;
-	out = vd_yaml_strndup(y, tmp, (size_t)n);
+	out = vd_arena_strndup(&y->mem, tmp, (size_t)n);
 	free(tmp);
 	return out;
 }
