@@ -1,5 +1,7 @@
 #include "controller/cli.h"
 #include "common/log.h"
+#include "controller/project.h"
+#include "controller/state.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -88,6 +90,17 @@ int vd_cli_exit_code(int code)
 	default:
 		return VD_EXIT_FAILED;
 	}
+}
+
+int vd_cli_open_project(vd_cli *cli, vd_project *proj, char **state_dir, vd_docker **docker,
+			vd_error *err)
+{
+	if (!(*state_dir = vd_state_dir(cli->state_dir)))
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project, proj,
+			       err))
+		return err->code;
+	return vd_cli_docker(cli, docker, err);
 }
 
 int vd_cli_fail(vd_cli *cli, vd_error *err)

@@ -59,6 +59,13 @@ int vd_cli_fail(vd_cli *cli, vd_error *err);
 /* A connected engine client for the command (-H, DOCKER_HOST, default). */
 int vd_cli_docker(vd_cli *cli, vd_docker **out, vd_error *err);
 
+/* What the commands that act on the project start from: the project
+ * (vd_project_resolve with -C, -f, -p), the state directory (caller frees)
+ * and an engine client. */
+struct vd_project;
+int vd_cli_open_project(vd_cli *cli, struct vd_project *proj, char **state_dir, vd_docker **docker,
+			vd_error *err);
+
 /* True when the command's own arguments ask for help. */
 bool vd_cli_wants_help(const vd_cli *cli);
 

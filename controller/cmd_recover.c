@@ -46,13 +46,7 @@ int vd_cmd_recover(vd_cli *cli)
 			     cli->argv[1]);
 		goto fail;
 	}
-	if (!(state_dir = vd_state_dir(cli->state_dir))) {
-		vd_error_set(&err, VD_ENOMEM, "out of memory");
-		goto fail;
-	}
-	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
-			       &proj, &err) ||
-	    vd_cli_docker(cli, &docker, &err))
+	if (vd_cli_open_project(cli, &proj, &state_dir, &docker, &err))
 		goto fail;
 	o.project = &proj;
 	o.state_dir = state_dir;
