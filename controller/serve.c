@@ -269,34 +269,22 @@ int vd_serve_metrics(const char *state_dir, const char *report_json, vd_buf *out
 
 /* --- requests -------------------------------------------------------------- */
 
-static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
-			       const char *body)
+static void answer(vd_serve_answer *a, unsigned status, const char *type, const char *body)
 {
-	vd_buf clean = VD_BUF_INIT;
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-
-	/* nothing served may carry a secret */
-	if (vd_secret_redact(body, &clean))
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(clean.len, clean.ptr ? clean.ptr : (void *)"",
-					       MHD_RESPMEM_MUST_COPY);
-	vd_buf_release(&clean);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", type);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	a->status = status;
+	a->type = type;
+	vd_buf_clear(&a->body);
+	if (vd_buf_puts(&a->body, body)) {
+		/* no memory for the body: an empty 500 still answers */
+		a->status = 500;
+		vd_buf_clear(&a->body);
+	}
 }
 
-static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *msg)
+static void answer_error(vd_serve_answer *a, unsigned status, const char *msg)
 {
 	vd_buf body = VD_BUF_INIT;
 	yajl_gen g = vd_jgen_new();
-	enum MHD_Result r;
 
 	yajl_gen_map_open(g);
 	vd_jgen_kstr(g, "error", msg);
@@ -304,15 +292,24 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 	yajl_gen_map_close(g);
 	vd_jgen_finish(g, &body);
 	vd_buf_putc(&body, '\n');
-	r = respond(c, status, "application/json", vd_buf_cstr(&body));
+	answer(a, status, "application/json", vd_buf_cstr(&body));
 	vd_buf_release(&body);
-	return r;
+}
+
+static const char *header(const vd_serve_request *rq, const char *name)
+{
+	return rq->header ? rq->header(rq->ctx, name) : NULL;
+}
+
+static const char *arg(const vd_serve_request *rq, const char *name)
+{
+	return rq->arg ? rq->arg(rq->ctx, name) : NULL;
 }
 
 /* Constant-time comparison: the token's length is all a timing tells. */
-static bool token_ok(const vd_serve *s, struct MHD_Connection *c)
+static bool token_ok(const vd_serve *s, const vd_serve_request *rq)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const char *h = header(rq, "Authorization");
 	size_t i, n;
 	unsigned char diff = 0;
 
@@ -329,11 +326,10 @@ static bool token_ok(const vd_serve *s, struct MHD_Connection *c)
 	return diff == 0;
 }
 
-static enum MHD_Result serve_healthz(vd_serve *s, struct MHD_Connection *c)
+static void serve_healthz(vd_serve *s, vd_serve_answer *a)
 {
 	vd_error err = VD_ERROR_INIT;
 	vd_buf body = VD_BUF_INIT;
-	enum MHD_Result r;
 	int rc = 0;
 
 	if (s->opts.ping) {
@@ -350,27 +346,25 @@ static enum MHD_Result serve_healthz(vd_serve *s, struct MHD_Connection *c)
 		yajl_gen_map_close(g);
 		vd_jgen_finish(g, &body);
 		vd_buf_putc(&body, '\n');
-		r = respond(c, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", vd_buf_cstr(&body));
+		answer(a, 503, "application/json", vd_buf_cstr(&body));
 	} else {
-		r = respond(c, MHD_HTTP_OK, "application/json",
-			    s->opts.ping ? "{\"status\":\"ok\",\"engine\":\"ok\"}\n" : "{\"status\":\"ok\"}\n");
+		answer(a, 200, "application/json",
+		       s->opts.ping ? "{\"status\":\"ok\",\"engine\":\"ok\"}\n" : "{\"status\":\"ok\"}\n");
 	}
 	vd_buf_release(&body);
 	vd_error_release(&err);
-	return r;
 }
 
-static enum MHD_Result serve_report(vd_serve *s, struct MHD_Connection *c)
+static void serve_report(vd_serve *s, const vd_serve_request *rq, vd_serve_answer *a)
 {
-	const char *fresh = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fresh");
+	const char *fresh = arg(rq, "fresh");
 	vd_error err = VD_ERROR_INIT;
 	long ttl = s->opts.report_ttl_ms > 0 ? s->opts.report_ttl_ms : 10000;
-	enum MHD_Result r;
 
 	if (fresh && strcmp(fresh, "0") && strcmp(fresh, "1"))
-		return respond_error(c, MHD_HTTP_BAD_REQUEST, "fresh must be 0 or 1");
+		return answer_error(a, 400, "fresh must be 0 or 1");
 	if (!s->opts.report)
-		return respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no health report is configured");
+		return answer_error(a, 503, "no health report is configured");
 	pthread_mutex_lock(&s->lock);
 	if (!s->report_at || (fresh && !strcmp(fresh, "1")) ||
 	    vd_now_ms() - s->report_at >= (uint64_t)ttl) {
@@ -383,13 +377,11 @@ static enum MHD_Result serve_report(vd_serve *s, struct MHD_Connection *c)
 		}
 	}
 	if (s->report_code && s->report_code != VD_EUNHEALTHY)
-		r = respond_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, vd_error_msg(&err));
+		answer_error(a, 503, vd_error_msg(&err));
 	else
-		r = respond(c, s->report_code ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
-			    "application/json", vd_buf_cstr(&s->report));
+		answer(a, s->report_code ? 503 : 200, "application/json", vd_buf_cstr(&s->report));
 	pthread_mutex_unlock(&s->lock);
 	vd_error_release(&err);
-	return r;
 }
 
 struct collect {
@@ -402,13 +394,12 @@ static int collect_record(yajl_val rec, void *ctx, vd_error *err)
 	return 0;
 }
 
-static enum MHD_Result serve_deployments(vd_serve *s, struct MHD_Connection *c)
+static void serve_deployments(vd_serve *s, const vd_serve_request *rq, vd_serve_answer *a)
 {
-	const char *lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
-	struct collect col = { vd_jgen_new() };
+	const char *lim = arg(rq, "limit");
+	struct collect col;
 	vd_error err = VD_ERROR_INIT;
 	vd_buf body = VD_BUF_INIT;
-	enum MHD_Result r;
 	long limit = 50;
 	char *end;
 	int rc;
@@ -416,11 +407,10 @@ static enum MHD_Result serve_deployments(vd_serve *s, struct MHD_Connection *c)
 	if (lim) {
 		limit = strtol(lim, &end, 10);
 		/* digits only: strtol would also take " 10" and "+10" */
-		if (*lim < '0' || *lim > '9' || *end || limit < 1 || limit > MAX_LIMIT) {
-			yajl_gen_free(col.g);
-			return respond_error(c, MHD_HTTP_BAD_REQUEST, "limit must be a number from 1 to 1000");
-		}
+		if (*lim < '0' || *lim > '9' || *end || limit < 1 || limit > MAX_LIMIT)
+			return answer_error(a, 400, "limit must be a number from 1 to 1000");
 	}
+	col.g = vd_jgen_new();
 	yajl_gen_map_open(col.g);
 	vd_jgen_str(col.g, "records");
 	yajl_gen_array_open(col.g);
@@ -430,18 +420,16 @@ static enum MHD_Result serve_deployments(vd_serve *s, struct MHD_Connection *c)
 	vd_jgen_finish(col.g, &body);
 	vd_buf_putc(&body, '\n');
 	if (rc && rc != VD_ENOTFOUND)
-		r = respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the journal");
+		answer_error(a, 500, "cannot read the journal");
 	else
-		r = respond(c, MHD_HTTP_OK, "application/json", vd_buf_cstr(&body));
+		answer(a, 200, "application/json", vd_buf_cstr(&body));
 	vd_buf_release(&body);
 	vd_error_release(&err);
-	return r;
 }
 
-static enum MHD_Result serve_metrics(vd_serve *s, struct MHD_Connection *c)
+static void serve_metrics(vd_serve *s, vd_serve_answer *a)
 {
 	vd_error err = VD_ERROR_INIT;
-	enum MHD_Result r;
 
 	pthread_mutex_lock(&s->lock);
 	if (!s->metrics_at || vd_now_ms() - s->metrics_at >= METRICS_TTL_MS) {
@@ -451,11 +439,79 @@ static enum MHD_Result serve_metrics(vd_serve *s, struct MHD_Connection *c)
 			vd_buf_clear(&s->metrics);
 		s->metrics_at = vd_now_ms();
 	}
-	r = s->metrics.len ? respond(c, MHD_HTTP_OK, "text/plain; version=0.0.4", vd_buf_cstr(&s->metrics))
-			   : respond_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the journal");
+	if (s->metrics.len)
+		answer(a, 200, "text/plain; version=0.0.4", vd_buf_cstr(&s->metrics));
+	else
+		answer_error(a, 500, "cannot read the journal");
 	pthread_mutex_unlock(&s->lock);
 	vd_error_release(&err);
-	return r;
+}
+
+bool vd_serve_handle(vd_serve *s, const vd_serve_request *rq, vd_serve_answer *a)
+{
+	const char *path = rq->path ? rq->path : "";
+
+	if (rq->headers_only) {
+		if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD")) {
+			answer_error(a, 405, "only GET and HEAD");
+			return true;
+		}
+		/* HTTP/1.1 requires Host (RFC 9112 3.2) */
+		if (!strcmp(rq->version, "HTTP/1.1") && !header(rq, "Host")) {
+			answer_error(a, 400, "an HTTP/1.1 request needs a Host header");
+			return true;
+		}
+		return false;
+	}
+	if (rq->has_body)
+		answer_error(a, 400, "a GET takes no body");
+	else if (!token_ok(s, rq))
+		answer_error(a, 401, "a valid bearer token is required");
+	else if (!strcmp(path, "/healthz"))
+		serve_healthz(s, a);
+	else if (!strcmp(path, "/v1/report"))
+		serve_report(s, rq, a);
+	else if (!strcmp(path, "/v1/deployments"))
+		serve_deployments(s, rq, a);
+	else if (!strcmp(path, "/metrics"))
+		serve_metrics(s, a);
+	else
+		answer_error(a, 404, "no such endpoint (try /healthz, /v1/report, /v1/deployments, /metrics)");
+	return true;
+}
+
+/* --- the HTTP layer (libmicrohttpd) ------------------------------------------ */
+
+static const char *mhd_header(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
+static const char *mhd_arg(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* Queues the answer; nothing served may carry a secret. */
+static enum MHD_Result respond(struct MHD_Connection *c, const vd_serve_answer *a)
+{
+	vd_buf clean = VD_BUF_INIT;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (vd_secret_redact(vd_buf_cstr((vd_buf *)&a->body), &clean))
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(clean.len, clean.ptr ? clean.ptr : (void *)"",
+					       MHD_RESPMEM_MUST_COPY);
+	vd_buf_release(&clean);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", a->type ? a->type : "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(c, a->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -464,6 +520,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	vd_serve *s = cls;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	vd_serve_request rq = { method, version, url, mhd_header, mhd_arg, c, false, false };
+	vd_serve_answer a = VD_SERVE_ANSWER_INIT;
+	enum MHD_Result r = MHD_YES;
 
 	if (!*req_cls) {
 		/* The first call: the headers are in, so the request is no longer
@@ -477,28 +536,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			((struct conn *)ci->socket_context)->since = 0;
 			pthread_mutex_unlock(&s->conn_lock);
 		}
-		if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-			return respond_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD");
-		/* HTTP/1.1 requires Host (RFC 9112 3.2); MHD lets it pass */
-		if (!strcmp(version, MHD_HTTP_VERSION_1_1) &&
-		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
-			return respond_error(c, MHD_HTTP_BAD_REQUEST, "an HTTP/1.1 request needs a Host header");
-		return MHD_YES;
+		rq.headers_only = true;
 	}
-	if (*upload_data_size)
-		return respond_error(c, MHD_HTTP_BAD_REQUEST, "a GET takes no body");
-	if (!token_ok(s, c))
-		return respond_error(c, MHD_HTTP_UNAUTHORIZED, "a valid bearer token is required");
-	if (!strcmp(url, "/healthz"))
-		return serve_healthz(s, c);
-	if (!strcmp(url, "/v1/report"))
-		return serve_report(s, c);
-	if (!strcmp(url, "/v1/deployments"))
-		return serve_deployments(s, c);
-	if (!strcmp(url, "/metrics"))
-		return serve_metrics(s, c);
-	return respond_error(c, MHD_HTTP_NOT_FOUND, "no such endpoint (try /healthz, /v1/report, "
-				"/v1/deployments, /metrics)");
+	rq.has_body = *upload_data_size != 0;
+	(void)upload_data;
+	if (vd_serve_handle(s, &rq, &a))
+		r = respond(c, &a);
+	vd_serve_answer_release(&a);
+	return r;
 }
 
 /* --- slow clients ----------------------------------------------------------- */
@@ -595,7 +640,7 @@ static void *reaper(void *arg)
  * encoded NUL (%00) stays as it came.  Unescaped, "/v1/report%00x" would
  * end at the NUL and reach /v1/report; kept, it is an unknown path (404) or
  * an invalid value (400). */
-static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+size_t vd_serve_unescape(char *s)
 {
 	const char *p;
 
@@ -603,6 +648,13 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 		if (p[1] == '0' && p[2] == '0')
 			return strlen(s);
 	return MHD_http_unescape(s);
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return vd_serve_unescape(s);
 }
 
 /* libmicrohttpd hands its own printf-style messages on. */

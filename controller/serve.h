@@ -55,6 +55,43 @@ uint16_t vd_serve_port(const vd_serve *s);
 void vd_serve_stop(vd_serve *s);
 
 /* The Prometheus text for a journal (exported for tests). */
+/* One request as the handler sees it once the HTTP layer has read it: the
+ * method, the version ("HTTP/1.1"), the unescaped path, and lookups of a
+ * header and of a query argument (NULL: absent). */
+typedef const char *(*vd_serve_lookup_fn)(void *ctx, const char *name);
+
+typedef struct vd_serve_request {
+	const char *method;
+	const char *version;
+	const char *path;
+	vd_serve_lookup_fn header;
+	vd_serve_lookup_fn arg;
+	void *ctx;
+	bool headers_only;  /* the first look: the body has not been read yet */
+	bool has_body;      /* a body arrived */
+} vd_serve_request;
+
+typedef struct vd_serve_answer {
+	unsigned status;
+	const char *type;   /* Content-Type */
+	vd_buf body;        /* secrets are redacted by the HTTP layer */
+} vd_serve_answer;
+
+#define VD_SERVE_ANSWER_INIT { 0, NULL, VD_BUF_INIT }
+
+static inline void vd_serve_answer_release(vd_serve_answer *a)
+{
+	vd_buf_release(&a->body);
+}
+
+/* Answers a request into *a and returns true; on the first look
+ * (headers_only) only a refusal is answered: false means read on. */
+bool vd_serve_handle(vd_serve *s, const vd_serve_request *rq, vd_serve_answer *a);
+
+/* Unescapes a URL path or query value in place (%XX), except that one
+ * holding an encoded NUL (%00) is left as it came; returns its length. */
+size_t vd_serve_unescape(char *s);
+
 int vd_serve_metrics(const char *state_dir, const char *report_json, vd_buf *out, vd_error *err);
 
 #endif
