@@ -148,7 +148,7 @@ static int walk_pair(struct walk *w, const git_oid *a, const git_oid *b);
 static int path_push(struct walk *w, const char *name, size_t *mark)
 {
 	*mark = w->path.len;
-	return vd_buf_printf(&w->path, "%s%s", *mark ? "/" : "", name) ? VD_ENOMEM : 0;
+	return (*mark && vd_buf_putc(&w->path, '/')) || vd_buf_puts(&w->path, name) ? VD_ENOMEM : 0;
 }
 
 static void path_pop(struct walk *w, size_t mark)
