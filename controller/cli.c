@@ -11,16 +11,17 @@ struct command {
 	const char *name;
 	int (*run)(vd_cli *cli);
 	const char *summary;
+	bool changes;  /* may change the server: its failures can be 1 or 3 */
 };
 
 static const struct command commands[] = {
 	{ "config", vd_cmd_config, "the effective voxdeploy.yml and compose model, secrets redacted" },
-	{ "deploy", vd_cmd_deploy, "build, swap, prove health, roll back by itself (--to, --type, --fetch, --dry-run)" },
+	{ "deploy", vd_cmd_deploy, "build, swap, prove health, roll back by itself (--to, --type, --fetch, --dry-run)", true },
 	{ "health", vd_cmd_health, "run every health probe once; the health report (exit 4: unhealthy)" },
 	{ "history", vd_cmd_history, "the journal: every step of every deploy (-n N)" },
 	{ "plan", vd_cmd_plan, "decide the deployment type from the changed files; changes nothing" },
-	{ "recover", vd_cmd_recover, "finish or undo an interrupted deploy" },
-	{ "rollback", vd_cmd_rollback, "back to the previous (or a retained) version of the app" },
+	{ "recover", vd_cmd_recover, "finish or undo an interrupted deploy", true },
+	{ "rollback", vd_cmd_rollback, "back to the previous (or a retained) version of the app", true },
 	{ "serve", vd_cmd_serve, "the sidecar's HTTP endpoint: health report, journal, metrics" },
 	{ "status", vd_cmd_status, "what is deployed: the project's containers, images, health, uptime" },
 	{ "version", vd_cmd_version, "client, engine and negotiated API versions" },
@@ -105,8 +106,14 @@ int vd_cli_open_project(vd_cli *cli, vd_project *proj, char **state_dir, vd_dock
 
 int vd_cli_fail(vd_cli *cli, vd_error *err)
 {
+	int rc = vd_cli_exit_code(err->code);
+
 	vd_print(cli->err ? cli->err : stderr, "voxdeploy: %s\n", vd_error_msg(err));
-	return vd_cli_exit_code(err->code);
+	/* 1 and 3 speak of a deploy; a command that changes nothing and could
+	 * not finish (the engine failed it, say) changed nothing: 2 */
+	if (!cli->changes && (rc == VD_EXIT_FAILED || rc == VD_EXIT_RESTORE_FAILED))
+		rc = VD_EXIT_USAGE;
+	return rc;
 }
 
 /* Global options, recognised anywhere on the line; everything else is kept
@@ -268,6 +275,7 @@ int vd_cli_main(int argc, char **argv)
 		rc = vd_cli_fail(&cli, &err);
 		goto done;
 	}
+	cli.changes = cmd->changes;
 	rc = cmd->run(&cli);
 done:
 	vd_cli_release(&cli);

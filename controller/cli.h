@@ -38,6 +38,7 @@ typedef struct vd_cli {
 	const char *command;
 	int argc;                    /* the command's own arguments */
 	char **argv;                 /* argv[0] is the command name */
+	bool changes;                /* the command may change the server */
 	FILE *out;                   /* stdout unless a test swaps it */
 	FILE *err;
 } vd_cli;

@@ -169,9 +169,10 @@ static const struct bad_case cases[] = {
 	  .compose = COMPOSE_OK, .git = true, .want_exit = 2, .want = "nosuch-deploy" },
 	/* the engine: one that cannot be reached, or whose ping stalls, hangs
 	 * up, is no HTTP or fails, is no engine to talk to (2, nothing changed).
-	 * One that pings fine and then misbehaves fails the command (1; health
-	 * reports the probe as an error: unhealthy, 4) — still with nothing
-	 * changed, and within the timeout and the size caps. */
+	 * One that pings fine and then misbehaves fails the command: a deploy
+	 * with 1, a command that changes nothing with 2 (health reports the
+	 * probe as an error: unhealthy, 4) — with nothing changed either way,
+	 * and within the timeout and the size caps. */
 	{ "status, no engine", E_NONE, { "-H", "@HOST", "status" }, .compose = COMPOSE_OK, .want_exit = 2,
 	  .want = "cannot reach the Docker engine" },
 	{ "status, garbage", E_GARBAGE, { "-H", "@HOST", "status" }, .compose = COMPOSE_OK,
@@ -188,23 +189,23 @@ static const struct bad_case cases[] = {
 	  .compose = COMPOSE_OK, .git = true, .want_exit = 2, .want = "did not answer within 1000 ms",
 	  .max_seconds = 12 },
 	{ "status, stalls after the ping", E_STALL_LATE, { "-H", "@HOST", "status" }, .compose = COMPOSE_OK,
-	  .want_exit = 1, .want = "did not answer within 1000 ms", .max_seconds = 8 },
+	  .want_exit = 2, .want = "did not answer within 1000 ms", .max_seconds = 8 },
 	{ "status, 500", E_500, { "-H", "@HOST", "status" }, .compose = COMPOSE_OK, .want_exit = 2,
 	  .want = "fake engine exploded" },
 	{ "status, 500 after the ping", E_500_LATE, { "-H", "@HOST", "status" }, .compose = COMPOSE_OK,
-	  .want_exit = 1, .want = "fake engine exploded" },
-	{ "version, 500 after the ping", E_500_LATE, { "-H", "@HOST", "version" }, .want_exit = 1,
+	  .want_exit = 2, .want = "fake engine exploded" },
+	{ "version, 500 after the ping", E_500_LATE, { "-H", "@HOST", "version" }, .want_exit = 2,
 	  .want = "fake engine exploded" },
 	{ "deploy --dry-run, 500", E_500_LATE, { "-H", "@HOST", "deploy", "--dry-run" },
 	  .compose = COMPOSE_OK, .git = true, .want_exit = 1, .want = "fake engine exploded" },
 	{ "status, truncated", E_TRUNCATED, { "-H", "@HOST", "status" }, .compose = COMPOSE_OK,
-	  .want_exit = 1, .want = "/containers/json" },
-	{ "status, no JSON", E_BADJSON, { "-H", "@HOST", "status" }, .compose = COMPOSE_OK, .want_exit = 1,
+	  .want_exit = 2, .want = "/containers/json" },
+	{ "status, no JSON", E_BADJSON, { "-H", "@HOST", "status" }, .compose = COMPOSE_OK, .want_exit = 2,
 	  .want = "JSON" },
-	{ "version, no JSON", E_BADJSON, { "-H", "@HOST", "version" }, .want_exit = 1, .want = "/version" },
+	{ "version, no JSON", E_BADJSON, { "-H", "@HOST", "version" }, .want_exit = 2, .want = "/version" },
 	{ "status, endless body", E_HUGE, { "-H", "@HOST", "status" }, .compose = COMPOSE_OK,
-	  .want_exit = 1, .want = "response larger than", .max_seconds = 15 },
-	{ "version, endless body", E_HUGE, { "-H", "@HOST", "version" }, .want_exit = 1,
+	  .want_exit = 2, .want = "response larger than", .max_seconds = 15 },
+	{ "version, endless body", E_HUGE, { "-H", "@HOST", "version" }, .want_exit = 2,
 	  .want = "response larger than", .max_seconds = 15 },
 	{ "health, endless body", E_HUGE, { "-H", "@HOST", "health" }, .compose = COMPOSE_OK,
 	  .want_exit = 4, .want = "response larger than", .max_seconds = 15 },
