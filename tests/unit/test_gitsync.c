@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "controller/gitsync.h"
 #include "gitrepo.h"
 
@@ -186,6 +187,90 @@ static void gitsync__diff_fast_walk(void **state)
 	vd_error_release(&err);
 }
 
+/* "status path" lines of a diff, in its (sorted) order. */
+static void diff_text(vd_git *g, const char *from, const char *to, vd_buf *out)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_changes c;
+
+	assert_int_equal(vd_git_diff(g, from, to, &c, &err), 0);
+	vd_buf_clear(out);
+	for (size_t i = 0; i < c.len; i++)
+		vd_buf_printf(out, "%s %s\n", vd_change_status_name(c.items[i].status), c.items[i].path);
+	vd_changes_release(&c);
+	vd_error_release(&err);
+}
+
+/* From a pack, where one version of each tree is a delta against the other
+ * (the walk learns which to read first, and flips as it goes), the diffs
+ * are those of the same repository's loose objects, both ways round. */
+static void gitsync__diff_from_a_pack(void **state)
+{
+	struct repo rp;
+	char c[3][VD_SHA_HEX], path[64], text[64];
+	vd_buf loose[6], packed = VD_BUF_INIT;
+	vd_error err = VD_ERROR_INIT;
+	git_packbuilder *pb;
+	vd_git *g;
+	size_t i, k;
+	int d, f;
+
+	repo_init(&rp);
+	for (d = 0; d < 12; d++)
+		for (f = 0; f < 40; f++) {
+			snprintf(path, sizeof(path), "dir%02d/sub/file%02d.py", d, f);
+			snprintf(text, sizeof(text), "%d %d\n", d, f);
+			repo_put(&rp, path, text, 0644);
+		}
+	repo_commit(&rp, c[0]);
+	for (d = 0; d < 12; d += 2) {  /* half the directories, one file each */
+		snprintf(path, sizeof(path), "dir%02d/sub/file%02d.py", d, d);
+		repo_put(&rp, path, "changed\n", 0644);
+	}
+	repo_commit(&rp, c[1]);
+	for (d = 1; d < 12; d += 3) {  /* others, and an addition */
+		snprintf(path, sizeof(path), "dir%02d/sub/file%02d.py", d, 39 - d);
+		repo_put(&rp, path, "again\n", 0755);
+	}
+	repo_put(&rp, "dir05/new.md", "new\n", 0644);
+	repo_commit(&rp, c[2]);
+	assert_int_equal(vd_git_open(rp.dir, &g, &err), 0);
+	for (k = 0, i = 0; i < 3; i++)
+		for (size_t j = 0; j < 3; j++)
+			if (i != j && k < 6) {
+				loose[k] = (vd_buf)VD_BUF_INIT;
+				diff_text(g, c[i], c[j], &loose[k++]);
+			}
+	assert_non_null(strstr(vd_buf_cstr(&loose[0]), "modified dir00/sub/file00.py\n"));
+	vd_git_free(g);
+
+	/* every object into one pack, with deltas (the packed backend is read
+	 * before the loose one) */
+	assert_int_equal(git_packbuilder_new(&pb, rp.r), 0);
+	assert_int_equal(git_packbuilder_insert_commit(pb, &rp.head), 0);
+	for (i = 0; i < 2; i++) {
+		git_oid id;
+
+		assert_int_equal(git_oid_fromstr(&id, c[i]), 0);
+		assert_int_equal(git_packbuilder_insert_commit(pb, &id), 0);
+	}
+	assert_int_equal(git_packbuilder_write(pb, NULL, 0, NULL, NULL), 0);
+	git_packbuilder_free(pb);
+
+	assert_int_equal(vd_git_open(rp.dir, &g, &err), 0);
+	for (k = 0, i = 0; i < 3; i++)
+		for (size_t j = 0; j < 3; j++)
+			if (i != j && k < 6) {
+				diff_text(g, c[i], c[j], &packed);
+				assert_string_equal(vd_buf_cstr(&packed), vd_buf_cstr(&loose[k]));
+				vd_buf_release(&loose[k++]);
+			}
+	vd_buf_release(&packed);
+	vd_git_free(g);
+	repo_free(&rp);
+	vd_error_release(&err);
+}
+
 static void gitsync__odd_paths_and_reads(void **state)
 {
 	struct repo rp;
@@ -351,6 +436,7 @@ int main(void)
 		cmocka_unit_test(gitsync__resolve),
 		cmocka_unit_test(gitsync__diff_kinds),
 		cmocka_unit_test(gitsync__diff_fast_walk),
+		cmocka_unit_test(gitsync__diff_from_a_pack),
 		cmocka_unit_test(gitsync__odd_paths_and_reads),
 		cmocka_unit_test(gitsync__fetch_and_checkout),
 	};
