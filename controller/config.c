@@ -324,95 +324,11 @@ static int get_scalar(pctx *p, const vd_yaml_node *n, const char *where, const c
 	return *out ? 0 : oom(p->err);
 }
 
-static int get_duration(pctx *p, const vd_yaml_node *n, const char *where, const char *key,
-			uint64_t *out)
-{
-	char *s = NULL;
-	int r;
-
-	if (n->kind == VD_YAML_NULL)
-		return 0;
-	if ((r = get_scalar(p, n, where, key, "a duration", &s)))
-		return r;
-	if (vd_duration_parse(s, out))
-		r = vd_yaml_error(p->y, n, where, p->err,
-				  "'%s': invalid duration '%s' (like 500ms, 10s, 1m30s)", key, s);
-	free(s);
-	return r;
-}
-
-static int get_bool(pctx *p, const vd_yaml_node *n, const char *where, const char *key, bool *out)
-{
-	char *s = NULL;
-	int r;
-
-	if (n->kind == VD_YAML_NULL)
-		return 0;
-	if ((r = get_scalar(p, n, where, key, "a boolean", &s)))
-		return r;
-	if (vd_yaml_parse_bool(s, out))
-		r = vd_yaml_error(p->y, n, where, p->err, "'%s' must be a boolean (true or false), not '%s'",
-				  key, s);
-	free(s);
-	return r;
-}
-
-static int get_int(pctx *p, const vd_yaml_node *n, const char *where, const char *key, int64_t min,
-		   int64_t max, int64_t *out)
-{
-	char *s = NULL;
-	int r;
-
-	if (n->kind == VD_YAML_NULL)
-		return 0;
-	if ((r = get_scalar(p, n, where, key, "an integer", &s)))
-		return r;
-	if (vd_yaml_parse_int(s, min, max, out))
-		r = vd_yaml_error(p->y, n, where, p->err,
-				  "'%s' must be an integer from %lld to %lld, not '%s'", key, (long long)min,
-				  (long long)max, s);
-	free(s);
-	return r;
-}
-
-static int get_percent(pctx *p, const vd_yaml_node *n, const char *where, const char *key,
-		       double max, double *out)
-{
-	char *s = NULL, *end = NULL;
-	double v;
-	int r;
-
-	if (n->kind == VD_YAML_NULL)
-		return 0;
-	if ((r = get_scalar(p, n, where, key, "a number", &s)))
-		return r;
-	v = strtod(s, &end);
-	if (!*s || *end || !isfinite(v) || v < 0 || v > max)
-		r = vd_yaml_error(p->y, n, where, p->err, "'%s' must be a number from 0 to %g, not '%s'",
-				  key, max, s);
-	else
-		*out = v;
-	free(s);
-	return r;
-}
-
 static int expect_map(pctx *p, const vd_yaml_node *n, const char *where, const char *key)
 {
 	if (n && n->kind != VD_YAML_MAP && n->kind != VD_YAML_NULL)
 		return vd_yaml_error(p->y, n, where, p->err, "'%s' must be a mapping", key);
 	return 0;
-}
-
-static int expect_seq(pctx *p, const vd_yaml_node *n, const char *where, const char *key)
-{
-	if (n && n->kind != VD_YAML_SEQ && n->kind != VD_YAML_NULL)
-		return vd_yaml_error(p->y, n, where, p->err, "'%s' must be a list", key);
-	return 0;
-}
-
-static const char *item_where(pctx *p, const char *where, size_t i)
-{
-	return vd_yaml_printf(p->y, "%s[%zu]", where, i);
 }
 
 static const char *sub_where(pctx *p, const char *where, const char *key)
@@ -428,505 +344,527 @@ static void *config_array(pctx *p, size_t n, size_t size)
 
 #define KEY(pair) ((pair)->key->s)
 
-/* ---- sections ---- */
+/* ---- the schema ----
+ *
+ * Each mapping of the file (the file itself, a section, a probe, a
+ * notification channel) is a shape: a table of the keys it may have, with
+ * the type of each value and where it goes in the struct being filled.  One
+ * walk (parse_keys) reads any mapping by its table: an unknown key is an
+ * error, a null value keeps the default, and once the whole mapping is
+ * read the keys' checks run in table order.  A value that is more than a
+ * type is read by a function of its own (CUSTOM). */
 
-static int parse_rules(pctx *p, const vd_yaml_node *map)
+typedef struct field field;
+typedef struct shape shape;
+
+/* A value read by code of its own: v (maybe null) into obj, the struct
+ * being filled. */
+typedef int (*custom_fn)(pctx *p, const vd_yaml_node *v, const char *where, const field *f,
+			 void *obj);
+
+enum type {
+	T_STRING,    /* char *, interpolated; .secret: what of it is a secret */
+	T_DURATION,  /* uint64_t milliseconds */
+	T_BOOL,      /* bool */
+	T_INT,       /* int64_t from .min to .max */
+	T_NUMBER,    /* double from .min to .max */
+	T_LIST,      /* a list of .shape mappings: the array at .off, its length at .count */
+	T_SECTION,   /* a mapping (or null) of .shape's keys, filling the same struct */
+	T_CUSTOM,    /* .custom */
+};
+
+/* What is checked once the mapping is read. */
+enum {
+	REQUIRED = 1 << 0,       /* a string: given (not null) */
+	NONEMPTY = 1 << 1,       /* a string: given, and not "" */
+	WEB_URL = 1 << 2,        /* a string: starts with http:// or https:// */
+	EMPTY_IS_NONE = 1 << 3,  /* a string: "" is as if none were given */
+	NONZERO = 1 << 4,        /* a duration: more than 0 */
+};
+
+struct field {
+	const char *key;
+	enum type type;
+	size_t off;              /* the value in the struct being filled */
+	enum secret secret;      /* T_STRING */
+	unsigned checks;
+	const char *dflt;        /* T_STRING: the value when none is given */
+	double min, max;         /* T_INT, T_NUMBER */
+	size_t given;            /* not 0: the offset of a bool set when a value (not null) is
+	                          * given (no struct here starts with such a bool) */
+	const shape *shape;      /* T_LIST, T_SECTION */
+	size_t count;            /* T_LIST: the array's length, a size_t */
+	custom_fn custom;        /* T_CUSTOM */
+};
+
+struct shape {
+	const char *what;        /* "a postgres probe": a list item that is not a mapping */
+	size_t size;             /* of one list item */
+	bool x_keys;             /* x-* keys are allowed (and ignored) */
+	const field *fields;
+	size_t n_fields;
+};
+
+/* The offset of member m of T, which must be of type U (else an array of
+ * negative size: the table does not compile). */
+#define AT(T, m, U) \
+	(offsetof(T, m) + \
+	 0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((T *)0)->m), U) ? 1 : -1]))
+
+/* A row's type and destination: { "key", STRING(T, member), ... }. */
+#define STRING(T, m) .type = T_STRING, .off = AT(T, m, char *)
+#define DURATION(T, m) .type = T_DURATION, .off = AT(T, m, uint64_t)
+#define BOOLEAN(T, m) .type = T_BOOL, .off = AT(T, m, bool)
+#define INTEGER(T, m, lo, hi) .type = T_INT, .off = AT(T, m, int64_t), .min = (lo), .max = (hi)
+#define NUMBER(T, m, lo, hi) .type = T_NUMBER, .off = AT(T, m, double), .min = (lo), .max = (hi)
+#define LIST(T, m, n, sh) .type = T_LIST, .off = offsetof(T, m), .count = AT(T, n, size_t), .shape = &(sh)
+#define SECTION(sh) .type = T_SECTION, .shape = &(sh)
+#define CUSTOM(fn) .type = T_CUSTOM, .custom = (fn)
+
+#define N_FIELDS(fields) (sizeof(fields) / sizeof((fields)[0]))
+#define SHAPE(what, T, fields) { (what), sizeof(T), false, (fields), N_FIELDS(fields) }
+
+/* A duration, boolean, integer or number (f->type) into *at.  A null
+ * leaves *at alone. */
+static int get_typed(pctx *p, const vd_yaml_node *n, const char *where, const field *f, void *at)
 {
-	const char *where = "rules";
+	static const char *const what[] = {
+		[T_DURATION] = "a duration", [T_BOOL] = "a boolean", [T_INT] = "an integer",
+		[T_NUMBER] = "a number",
+	};
+	char *s = NULL, *end = NULL;
+	double v;
+	int r;
+
+	if (n->kind == VD_YAML_NULL)
+		return 0;
+	if ((r = get_scalar(p, n, where, f->key, what[f->type], &s)))
+		return r;
+	switch (f->type) {
+	case T_DURATION:
+		if (vd_duration_parse(s, at))
+			r = vd_yaml_error(p->y, n, where, p->err,
+					  "'%s': invalid duration '%s' (like 500ms, 10s, 1m30s)", f->key, s);
+		break;
+	case T_BOOL:
+		if (vd_yaml_parse_bool(s, at))
+			r = vd_yaml_error(p->y, n, where, p->err,
+					  "'%s' must be a boolean (true or false), not '%s'", f->key, s);
+		break;
+	case T_INT:
+		if (vd_yaml_parse_int(s, (int64_t)f->min, (int64_t)f->max, at))
+			r = vd_yaml_error(p->y, n, where, p->err,
+					  "'%s' must be an integer from %lld to %lld, not '%s'", f->key,
+					  (long long)f->min, (long long)f->max, s);
+		break;
+	default:
+		v = strtod(s, &end);
+		if (!*s || *end || !isfinite(v) || v < f->min || v > f->max)
+			r = vd_yaml_error(p->y, n, where, p->err,
+					  "'%s' must be a number from %g to %g, not '%s'", f->key, f->min,
+					  f->max, s);
+		else
+			*(double *)at = v;
+		break;
+	}
+	free(s);
+	return r;
+}
+
+static int parse_keys(pctx *p, const vd_yaml_node *map, const char *where, const shape *s, void *obj);
+
+/* A mapping that must be one: a list item, the file. */
+static int parse_item(pctx *p, const vd_yaml_node *n, const char *where, const shape *s, void *obj)
+{
+	if (n->kind != VD_YAML_MAP)
+		return vd_yaml_error(p->y, n, where, p->err, "%s must be a mapping", s->what);
+	return parse_keys(p, n, where, s, obj);
+}
+
+static int parse_list(pctx *p, const vd_yaml_node *n, const char *where, const field *f, void *obj)
+{
+	const char *w = sub_where(p, where, f->key), *iw;
+	size_t i, size = f->shape->size;
+	char *items;
+	int r;
+
+	if (n->kind != VD_YAML_SEQ && n->kind != VD_YAML_NULL)
+		return vd_yaml_error(p->y, n, where, p->err, "'%s' must be a list", f->key);
+	if (n->kind == VD_YAML_NULL)
+		return 0;
+	if (!w || !(items = config_array(p, n->n, size)))
+		return oom(p->err);
+	for (i = 0; i < n->n; i++) {
+		if (!(iw = vd_yaml_printf(p->y, "%s[%zu]", w, i)))
+			return oom(p->err);
+		if ((r = parse_item(p, n->items[i], iw, f->shape, items + i * size)))
+			return r;
+	}
+	*(void **)((char *)obj + f->off) = items;
+	*(size_t *)((char *)obj + f->count) = n->n;
+	return 0;
+}
+
+static int parse_value(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	void *at = (char *)obj + f->off;
+	const char *w;
+	int r = 0;
+
+	switch (f->type) {
+	case T_STRING:
+		r = get_string(p, v, where, f->key, f->secret, at);
+		break;
+	case T_DURATION:
+	case T_BOOL:
+	case T_INT:
+	case T_NUMBER:
+		r = get_typed(p, v, where, f, at);
+		break;
+	case T_LIST:
+		r = parse_list(p, v, where, f, obj);
+		break;
+	case T_SECTION:
+		/* `health:` alone is as if it were not there */
+		if ((r = expect_map(p, v, where, f->key)) || v->kind == VD_YAML_NULL)
+			break;
+		if (!(w = sub_where(p, where, f->key)))
+			return oom(p->err);
+		r = parse_keys(p, v, w, f->shape, obj);
+		break;
+	case T_CUSTOM:
+		r = f->custom(p, v, where, f, obj);
+		break;
+	}
+	if (f->given && v->kind != VD_YAML_NULL)
+		*(bool *)((char *)obj + f->given) = true;
+	return r;
+}
+
+/* The checks of a mapping's keys once it is read, and the defaults of its
+ * strings. */
+static int check_keys(pctx *p, const vd_yaml_node *map, const char *where, const shape *s, void *obj)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_fields; i++) {
+		const field *f = &s->fields[i];
+		void *at = (char *)obj + f->off;
+		char **str = at;
+
+		if (f->type == T_DURATION && (f->checks & NONZERO) && *(uint64_t *)at == 0)
+			return vd_yaml_error(p->y, vd_yaml_map_get(map, f->key), where, p->err,
+					     "'%s' must be more than 0", f->key);
+		if (f->type != T_STRING)
+			continue;
+		if ((f->checks & (REQUIRED | NONEMPTY)) && (!*str || ((f->checks & NONEMPTY) && !**str)))
+			return vd_yaml_error(p->y, map, where, p->err, "'%s' is required", f->key);
+		if ((f->checks & WEB_URL) && *str && strncmp(*str, "http://", 7) &&
+		    strncmp(*str, "https://", 8))
+			return vd_yaml_error(p->y, vd_yaml_map_get(map, f->key), where, p->err,
+					     "'%s' must start with http:// or https://", f->key);
+		if ((f->checks & EMPTY_IS_NONE) && *str && !**str)
+			*str = NULL;
+		if (f->dflt && !*str && !(*str = vd_arena_strdup(&p->c->arena, f->dflt)))
+			return oom(p->err);
+	}
+	return 0;
+}
+
+static int parse_keys(pctx *p, const vd_yaml_node *map, const char *where, const shape *s, void *obj)
+{
 	size_t i, j;
 	int r = 0;
 
 	for (i = 0; i < map->n && !r; i++) {
 		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		const char *k = KEY(pr);
-		vd_tier tier;
 
-		if (!strcmp(k, "full_restart") || !strcmp(k, "app_only") || !strcmp(k, "no_restart")) {
-			tier = !strcmp(k, "full_restart") ? VD_TIER_FULL_RESTART
-			       : !strcmp(k, "app_only") ? VD_TIER_APP_ONLY : VD_TIER_NO_RESTART;
-			if (pr->val->kind == VD_YAML_NULL)
-				continue;
-			if (pr->val->kind != VD_YAML_SEQ)
-				return vd_yaml_error(p->y, pr->val, where, p->err,
-						     "'%s' must be a list of patterns", k);
-			vd_rules_clear(p->c->rules, tier);
-			p->c->rules_overridden[tier] = true;
-			for (j = 0; j < pr->val->n && !r; j++) {
-				const vd_yaml_node *it = pr->val->items[j];
-				char *pat = NULL;
-				vd_error rerr = VD_ERROR_INIT;
-
-				if (it->kind != VD_YAML_STR)
-					return vd_yaml_error(p->y, it, where, p->err,
-							     "'%s' must be a list of patterns", k);
-				if ((r = get_string(p, it, where, k, PLAIN, &pat)))
-					return r;
-				if ((r = vd_rules_add(p->c->rules, tier, pat, &rerr)))
-					r = r == VD_ENOMEM ? oom(p->err)
-							   : vd_yaml_error(p->y, it, where, p->err, "'%s': %s", k,
-									   vd_error_msg(&rerr));
-				vd_error_release(&rerr);
-			}
-		} else if (!strcmp(k, "unmatched")) {
-			char *s = NULL;
-			vd_error terr = VD_ERROR_INIT;
-
-			if (pr->val->kind == VD_YAML_NULL)
-				continue;
-			if ((r = get_scalar(p, pr->val, where, k, "a tier", &s)))
-				return r;
-			if (vd_tier_parse(s, &tier, &terr))
-				r = vd_yaml_error(p->y, pr->val, where, p->err, "'%s': %s", k, vd_error_msg(&terr));
-			else
-				vd_rules_set_fallback(p->c->rules, tier);
-			vd_error_release(&terr);
-			free(s);
-		} else if (!strcmp(k, "image_aware")) {
-			r = get_bool(p, pr->val, where, k, &p->c->image_aware);
-		} else {
-			r = vd_yaml_unknown_key(p->y, pr, where, p->err);
-		}
+		if (s->x_keys && !strncmp(KEY(pr), "x-", 2))
+			continue;
+		for (j = 0; j < s->n_fields && strcmp(KEY(pr), s->fields[j].key); j++)
+			;
+		if (j == s->n_fields)
+			return vd_yaml_unknown_key(p->y, pr, where, p->err);
+		r = parse_value(p, pr->val, where, &s->fields[j], obj);
 	}
-	return r;
+	return r ? r : check_keys(p, map, where, s, obj);
 }
 
-static int parse_postgres(pctx *p, const vd_yaml_node *map, const char *where, vd_config_postgres *o)
+/* ---- values that are more than a type ---- */
+
+/* rules.full_restart, app_only, no_restart: the list replaces the tier's
+ * defaults. */
+static int tier_list(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
 {
+	vd_config *c = obj;
+	vd_tier tier = VD_TIER_APP_ONLY;
 	size_t i;
 	int r = 0;
 
-	if (map->kind != VD_YAML_MAP)
-		return vd_yaml_error(p->y, map, where, p->err, "a postgres probe must be a mapping");
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		const char *k = KEY(pr);
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_SEQ)
+		return vd_yaml_error(p->y, v, where, p->err, "'%s' must be a list of patterns", f->key);
+	vd_tier_parse(f->key, &tier, NULL);   /* the key is the tier's name */
+	vd_rules_clear(c->rules, tier);
+	c->rules_overridden[tier] = true;
+	for (i = 0; i < v->n && !r; i++) {
+		const vd_yaml_node *it = v->items[i];
+		vd_error rerr = VD_ERROR_INIT;
+		char *pat = NULL;
 
-		if (!strcmp(k, "name"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->name);
-		else if (!strcmp(k, "service"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->service);
-		else if (!strcmp(k, "conninfo"))
-			r = get_string(p, pr->val, where, k, CONNINFO, &o->conninfo);
-		else if (!strcmp(k, "query"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->query);
-		else if (!strcmp(k, "timeout"))
-			r = get_duration(p, pr->val, where, k, &o->timeout_ms);
-		else if (!strcmp(k, "interval"))
-			r = get_duration(p, pr->val, where, k, &o->interval_ms);
-		else
-			r = vd_yaml_unknown_key(p->y, pr, where, p->err);
+		if (it->kind != VD_YAML_STR)
+			return vd_yaml_error(p->y, it, where, p->err, "'%s' must be a list of patterns", f->key);
+		if ((r = get_string(p, it, where, f->key, PLAIN, &pat)))
+			return r;
+		if ((r = vd_rules_add(c->rules, tier, pat, &rerr)))
+			r = r == VD_ENOMEM ? oom(p->err)
+					   : vd_yaml_error(p->y, it, where, p->err, "'%s': %s", f->key,
+							   vd_error_msg(&rerr));
+		vd_error_release(&rerr);
 	}
-	if (!r && !o->conninfo)
-		r = vd_yaml_error(p->y, map, where, p->err, "'conninfo' is required");
 	return r;
 }
 
-static int parse_status_list(pctx *p, const vd_yaml_node *n, const char *where, vd_config_http *o)
+/* rules.unmatched */
+static int fallback_tier(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
 {
-	size_t i, cnt = n->kind == VD_YAML_SEQ ? n->n : 1;
+	vd_config *c = obj;
+	vd_error terr = VD_ERROR_INIT;
+	vd_tier tier;
+	char *s = NULL;
+	int r;
+
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if ((r = get_scalar(p, v, where, f->key, "a tier", &s)))
+		return r;
+	if (vd_tier_parse(s, &tier, &terr))
+		r = vd_yaml_error(p->y, v, where, p->err, "'%s': %s", f->key, vd_error_msg(&terr));
+	else
+		vd_rules_set_fallback(c->rules, tier);
+	vd_error_release(&terr);
+	free(s);
+	return r;
+}
+
+/* health.http[].expect_status: one status or a list of them. */
+static int statuses(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	const field status = { f->key, .type = T_INT, .min = 100, .max = 599 };
+	vd_config_http *o = obj;
+	size_t i, cnt = v->kind == VD_YAML_SEQ ? v->n : 1;
 	int r = 0;
 
-	if (n->kind == VD_YAML_NULL)
+	if (v->kind == VD_YAML_NULL)
 		return 0;
-	if (n->kind == VD_YAML_MAP)
-		return vd_yaml_error(p->y, n, where, p->err, "'expect_status' must be a list of statuses");
-	o->expect_status = config_array(p, cnt, sizeof(long));
-	if (!o->expect_status)
+	if (v->kind == VD_YAML_MAP)
+		return vd_yaml_error(p->y, v, where, p->err, "'%s' must be a list of statuses", f->key);
+	if (!(o->expect_status = config_array(p, cnt, sizeof(long))))
 		return oom(p->err);
 	for (i = 0; i < cnt && !r; i++) {
-		const vd_yaml_node *it = n->kind == VD_YAML_SEQ ? n->items[i] : n;
-		int64_t v = 0;
+		const vd_yaml_node *it = v->kind == VD_YAML_SEQ ? v->items[i] : v;
+		int64_t st = 0;
 
 		if (it->kind != VD_YAML_STR)
-			return vd_yaml_error(p->y, it, where, p->err, "'expect_status' must be a list of statuses");
-		r = get_int(p, it, where, "expect_status", 100, 599, &v);
-		o->expect_status[i] = (long)v;
+			return vd_yaml_error(p->y, it, where, p->err, "'%s' must be a list of statuses", f->key);
+		r = get_typed(p, it, where, &status, &st);
+		o->expect_status[i] = (long)st;
 	}
 	o->n_expect_status = cnt;
 	return r;
 }
 
-static int parse_http(pctx *p, const vd_yaml_node *map, const char *where, vd_config_http *o)
+/* deploy.services.NAME.order */
+static int update_order(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
 {
-	size_t i;
-	int r = 0;
+	vd_config_service *s = obj;
+	char *order = NULL;
+	int r;
 
-	if (map->kind != VD_YAML_MAP)
-		return vd_yaml_error(p->y, map, where, p->err, "an http probe must be a mapping");
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		const char *k = KEY(pr);
-
-		if (!strcmp(k, "name"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->name);
-		else if (!strcmp(k, "service"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->service);
-		else if (!strcmp(k, "url"))
-			r = get_string(p, pr->val, where, k, URL, &o->url);
-		else if (!strcmp(k, "method"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->method);
-		else if (!strcmp(k, "expect_status"))
-			r = parse_status_list(p, pr->val, where, o);
-		else if (!strcmp(k, "body_contains"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->body_contains);
-		else if (!strcmp(k, "timeout"))
-			r = get_duration(p, pr->val, where, k, &o->timeout_ms);
-		else if (!strcmp(k, "interval"))
-			r = get_duration(p, pr->val, where, k, &o->interval_ms);
-		else if (!strcmp(k, "follow_redirects"))
-			r = get_bool(p, pr->val, where, k, &o->follow_redirects);
-		else
-			r = vd_yaml_unknown_key(p->y, pr, where, p->err);
-	}
-	if (!r && !o->url)
-		r = vd_yaml_error(p->y, map, where, p->err, "'url' is required");
-	if (!r && strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8))
-		r = vd_yaml_error(p->y, vd_yaml_map_get(map, "url"), where, p->err,
-				  "'url' must start with http:// or https://");
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if ((r = get_scalar(p, v, where, f->key, "a string", &order)))
+		return r;
+	if (!strcmp(order, "stop-first"))
+		s->order = VD_ORDER_STOP_FIRST;
+	else if (!strcmp(order, "start-first"))
+		s->order = VD_ORDER_START_FIRST;
+	else
+		r = vd_yaml_error(p->y, v, where, p->err,
+				  "'%s': unknown order '%s' (stop-first or start-first)", f->key, order);
+	free(order);
 	return r;
 }
 
-static int parse_resources(pctx *p, const vd_yaml_node *map, const char *where, vd_config_resources *o)
+static const field service_fields[] = {
+	{ "order", CUSTOM(update_order) },
+};
+
+static const shape service_shape = SHAPE(NULL, vd_config_service, service_fields);
+
+/* deploy.services: {NAME: {order}}, in file order. */
+static int services(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
 {
-	size_t i;
-	int r = 0;
-
-	if (map->kind != VD_YAML_MAP)
-		return vd_yaml_error(p->y, map, where, p->err, "a resources probe must be a mapping");
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		const char *k = KEY(pr);
-
-		if (!strcmp(k, "name"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->name);
-		else if (!strcmp(k, "service"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->service);
-		else if (!strcmp(k, "max_memory_percent"))
-			r = get_percent(p, pr->val, where, k, 100, &o->max_memory_percent);
-		else if (!strcmp(k, "max_cpu_percent"))
-			r = get_percent(p, pr->val, where, k, 1e6, &o->max_cpu_percent);
-		else if (!strcmp(k, "sample"))
-			r = get_duration(p, pr->val, where, k, &o->sample_ms);
-		else
-			r = vd_yaml_unknown_key(p->y, pr, where, p->err);
-	}
-	if (!r && !o->service)
-		r = vd_yaml_error(p->y, map, where, p->err, "'service' is required");
-	return r;
-}
-
-/* A list of probe mappings: *out an array of n items of `size`. */
-typedef int (*item_fn)(pctx *p, const vd_yaml_node *map, const char *where, void *item);
-
-static int parse_list(pctx *p, const vd_yaml_node *n, const char *where, const char *key,
-		      size_t size, item_fn fn, void **out, size_t *n_out)
-{
-	const char *w = sub_where(p, where, key);
-	char *items;
+	vd_config *c = obj;
+	const char *sw = sub_where(p, where, f->key), *w;
 	size_t i;
 	int r;
 
-	if ((r = expect_seq(p, n, where, key)) || n->kind == VD_YAML_NULL)
+	if ((r = expect_map(p, v, where, f->key)) || v->kind == VD_YAML_NULL)
 		return r;
-	if (!w || !(items = config_array(p, n->n, size)))
+	if (!sw || !(c->deploy.services = config_array(p, v->n, sizeof(vd_config_service))))
 		return oom(p->err);
-	for (i = 0; i < n->n; i++) {
-		const char *iw = item_where(p, w, i);
+	for (i = 0; i < v->n; i++) {
+		const vd_yaml_pair *pr = vd_yaml_map_at(v, i);
+		vd_config_service *s = &c->deploy.services[c->deploy.n_services++];
 
-		if (!iw)
+		if (!(w = sub_where(p, sw, KEY(pr))) || !(s->name = vd_arena_strdup(&c->arena, KEY(pr))))
 			return oom(p->err);
-		if ((r = fn(p, n->items[i], iw, items + i * size)))
+		if ((r = expect_map(p, pr->val, sw, KEY(pr))))
+			return r;
+		if (pr->val->kind == VD_YAML_MAP && (r = parse_keys(p, pr->val, w, &service_shape, s)))
 			return r;
 	}
-	*out = items;
-	*n_out = n->n;
 	return 0;
 }
 
-static int postgres_item(pctx *p, const vd_yaml_node *map, const char *where, void *item)
+/* notify.webhook[].headers: {NAME: VALUE}, in file order; every value is a
+ * secret (a null one is no string). */
+static int headers(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
 {
-	return parse_postgres(p, map, where, item);
-}
-
-static int http_item(pctx *p, const vd_yaml_node *map, const char *where, void *item)
-{
-	return parse_http(p, map, where, item);
-}
-
-static int resources_item(pctx *p, const vd_yaml_node *map, const char *where, void *item)
-{
-	return parse_resources(p, map, where, item);
-}
-
-static int parse_health(pctx *p, const vd_yaml_node *map)
-{
-	const char *where = "health";
-	vd_config *c = p->c;
+	vd_config_webhook *o = obj;
+	const char *hw = sub_where(p, where, f->key);
 	size_t i;
-	int r = 0;
+	int r;
 
-	c->health.section = true;
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		const char *k = KEY(pr);
-
-		if (!strcmp(k, "deadline"))
-			r = get_duration(p, pr->val, where, k, &c->health.deadline_ms);
-		else if (!strcmp(k, "stable_for"))
-			r = get_duration(p, pr->val, where, k, &c->health.stable_for_ms);
-		else if (!strcmp(k, "containers"))
-			r = get_bool(p, pr->val, where, k, &c->health.containers);
-		else if (!strcmp(k, "postgres"))
-			r = parse_list(p, pr->val, where, k, sizeof(vd_config_postgres), postgres_item,
-				       (void **)&c->health.postgres, &c->health.n_postgres);
-		else if (!strcmp(k, "http"))
-			r = parse_list(p, pr->val, where, k, sizeof(vd_config_http), http_item,
-				       (void **)&c->health.http, &c->health.n_http);
-		else if (!strcmp(k, "resources"))
-			r = parse_list(p, pr->val, where, k, sizeof(vd_config_resources), resources_item,
-				       (void **)&c->health.resources, &c->health.n_resources);
-		else
-			r = vd_yaml_unknown_key(p->y, pr, where, p->err);
-	}
-	if (!r && c->health.deadline_ms == 0)
-		r = vd_yaml_error(p->y, vd_yaml_map_get(map, "deadline"), where, p->err,
-				  "'deadline' must be more than 0");
-	return r;
-}
-
-static int parse_deploy_services(pctx *p, const vd_yaml_node *map)
-{
-	const char *where = "deploy.services";
-	size_t i, j;
-	int r = 0;
-
-	if ((r = expect_map(p, map, "deploy", "services")) || map->kind == VD_YAML_NULL)
+	if ((r = expect_map(p, v, where, f->key)) || v->kind == VD_YAML_NULL)
 		return r;
-	p->c->deploy.services = config_array(p, map->n, sizeof(vd_config_service));
-	if (!p->c->deploy.services)
+	if (!hw || !(o->headers = config_array(p, v->n, sizeof(vd_kv))))
 		return oom(p->err);
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		vd_config_service *s = &p->c->deploy.services[p->c->deploy.n_services++];
-		const char *w = sub_where(p, where, KEY(pr));
+	for (i = 0; i < v->n; i++) {
+		const vd_yaml_pair *h = vd_yaml_map_at(v, i);
+		vd_kv *kv = &o->headers[o->n_headers];
 
-		if (!w || !(s->name = vd_arena_strdup(&p->c->arena, KEY(pr))))
+		if (!(kv->key = vd_arena_strdup(&p->c->arena, KEY(h))))
 			return oom(p->err);
-		if ((r = expect_map(p, pr->val, where, KEY(pr))) || pr->val->kind == VD_YAML_NULL)
-			continue;
-		for (j = 0; j < pr->val->n && !r; j++) {
-			const vd_yaml_pair *q = vd_yaml_map_at(pr->val, j);
-			char *s_order = NULL;
-
-			if (strcmp(KEY(q), "order")) {
-				r = vd_yaml_unknown_key(p->y, q, w, p->err);
-				break;
-			}
-			if (q->val->kind == VD_YAML_NULL)
-				continue;
-			if ((r = get_scalar(p, q->val, w, "order", "a string", &s_order)))
-				break;
-			if (!strcmp(s_order, "stop-first"))
-				s->order = VD_ORDER_STOP_FIRST;
-			else if (!strcmp(s_order, "start-first"))
-				s->order = VD_ORDER_START_FIRST;
-			else
-				r = vd_yaml_error(p->y, q->val, w, p->err,
-						  "'order': unknown order '%s' (stop-first or start-first)",
-						  s_order);
-			free(s_order);
-		}
+		if (h->val->kind == VD_YAML_NULL)
+			return vd_yaml_error(p->y, h->val, hw, p->err, "'%s' must be a string", KEY(h));
+		if ((r = get_string(p, h->val, hw, KEY(h), SECRET, &kv->value)))
+			return r;
+		o->n_headers++;
 	}
-	return r;
+	return 0;
 }
 
-static int parse_deploy(pctx *p, const vd_yaml_node *map)
-{
-	const char *where = "deploy";
-	vd_config *c = p->c;
-	size_t i;
-	int r = 0;
+/* ---- the tables ---- */
 
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		const char *k = KEY(pr);
+static const field postgres_fields[] = {
+	{ "name", STRING(vd_config_postgres, name) },
+	{ "service", STRING(vd_config_postgres, service) },
+	{ "conninfo", STRING(vd_config_postgres, conninfo), .secret = CONNINFO, .checks = REQUIRED },
+	{ "query", STRING(vd_config_postgres, query) },
+	{ "timeout", DURATION(vd_config_postgres, timeout_ms) },
+	{ "interval", DURATION(vd_config_postgres, interval_ms) },
+};
 
-		if (!strcmp(k, "stop_grace")) {
-			r = get_duration(p, pr->val, where, k, &c->deploy.stop_grace_ms);
-			if (pr->val->kind != VD_YAML_NULL)
-				c->deploy.stop_grace_set = true;
-		} else if (!strcmp(k, "retain_images")) {
-			r = get_int(p, pr->val, where, k, 0, 1000, &c->deploy.retain_images);
-		} else if (!strcmp(k, "services")) {
-			r = parse_deploy_services(p, pr->val);
-		} else {
-			r = vd_yaml_unknown_key(p->y, pr, where, p->err);
-		}
-	}
-	return r;
-}
+static const field http_fields[] = {
+	{ "name", STRING(vd_config_http, name) },
+	{ "service", STRING(vd_config_http, service) },
+	{ "url", STRING(vd_config_http, url), .secret = URL, .checks = REQUIRED | WEB_URL },
+	{ "method", STRING(vd_config_http, method) },
+	{ "expect_status", CUSTOM(statuses) },
+	{ "body_contains", STRING(vd_config_http, body_contains) },
+	{ "timeout", DURATION(vd_config_http, timeout_ms) },
+	{ "interval", DURATION(vd_config_http, interval_ms) },
+	{ "follow_redirects", BOOLEAN(vd_config_http, follow_redirects) },
+};
 
-static int parse_webhook(pctx *p, const vd_yaml_node *map, const char *where, void *item)
-{
-	vd_config_webhook *o = item;
-	size_t i, j;
-	int r = 0;
+static const field resources_fields[] = {
+	{ "name", STRING(vd_config_resources, name) },
+	{ "service", STRING(vd_config_resources, service), .checks = REQUIRED },
+	{ "max_memory_percent", NUMBER(vd_config_resources, max_memory_percent, 0, 100) },
+	{ "max_cpu_percent", NUMBER(vd_config_resources, max_cpu_percent, 0, 1e6) },
+	{ "sample", DURATION(vd_config_resources, sample_ms) },
+};
 
-	if (map->kind != VD_YAML_MAP)
-		return vd_yaml_error(p->y, map, where, p->err, "a webhook must be a mapping");
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		const char *k = KEY(pr);
+static const field webhook_fields[] = {
+	{ "url", STRING(vd_config_webhook, url), .secret = URL, .checks = REQUIRED | WEB_URL },
+	{ "headers", CUSTOM(headers) },
+};
 
-		if (!strcmp(k, "url")) {
-			r = get_string(p, pr->val, where, k, URL, &o->url);
-		} else if (!strcmp(k, "headers")) {
-			const char *hw = sub_where(p, where, "headers");
+static const field telegram_fields[] = {
+	{ "chat_id", STRING(vd_config_telegram, chat_id), .checks = NONEMPTY },
+	{ "token", STRING(vd_config_telegram, token), .secret = SECRET, .checks = REQUIRED },
+	{ "api_base", STRING(vd_config_telegram, api_base), .secret = URL,
+	  .dflt = VD_CONFIG_DEFAULT_TELEGRAM_API },
+};
 
-			if ((r = expect_map(p, pr->val, where, k)) || pr->val->kind == VD_YAML_NULL)
-				continue;
-			if (!hw || !(o->headers = config_array(p, pr->val->n, sizeof(vd_kv))))
-				return oom(p->err);
-			for (j = 0; j < pr->val->n && !r; j++) {
-				const vd_yaml_pair *h = vd_yaml_map_at(pr->val, j);
-				vd_kv *kv = &o->headers[o->n_headers];
+static const shape postgres_probe = SHAPE("a postgres probe", vd_config_postgres, postgres_fields);
+static const shape http_probe = SHAPE("an http probe", vd_config_http, http_fields);
+static const shape resources_probe = SHAPE("a resources probe", vd_config_resources, resources_fields);
+static const shape webhook_channel = SHAPE("a webhook", vd_config_webhook, webhook_fields);
+static const shape telegram_channel = SHAPE("a telegram channel", vd_config_telegram, telegram_fields);
 
-				if (!(kv->key = vd_arena_strdup(&p->c->arena, KEY(h))))
-					return oom(p->err);
-				if (h->val->kind == VD_YAML_NULL)
-					return vd_yaml_error(p->y, h->val, hw, p->err, "'%s' must be a string",
-							     KEY(h));
-				r = get_string(p, h->val, hw, KEY(h), SECRET, &kv->value);
-				o->n_headers++;
-			}
-		} else {
-			r = vd_yaml_unknown_key(p->y, pr, where, p->err);
-		}
-	}
-	if (!r && !o->url)
-		r = vd_yaml_error(p->y, map, where, p->err, "'url' is required");
-	if (!r && strncmp(o->url, "http://", 7) && strncmp(o->url, "https://", 8))
-		r = vd_yaml_error(p->y, vd_yaml_map_get(map, "url"), where, p->err,
-				  "'url' must start with http:// or https://");
-	return r;
-}
+static const field rules_fields[] = {
+	{ "full_restart", CUSTOM(tier_list) },
+	{ "app_only", CUSTOM(tier_list) },
+	{ "no_restart", CUSTOM(tier_list) },
+	{ "unmatched", CUSTOM(fallback_tier) },
+	{ "image_aware", BOOLEAN(vd_config, image_aware) },
+};
 
-static int parse_telegram(pctx *p, const vd_yaml_node *map, const char *where, void *item)
-{
-	vd_config_telegram *o = item;
-	size_t i;
-	int r = 0;
+static const field health_fields[] = {
+	{ "deadline", DURATION(vd_config, health.deadline_ms), .checks = NONZERO },
+	{ "stable_for", DURATION(vd_config, health.stable_for_ms) },
+	{ "containers", BOOLEAN(vd_config, health.containers) },
+	{ "postgres", LIST(vd_config, health.postgres, health.n_postgres, postgres_probe) },
+	{ "http", LIST(vd_config, health.http, health.n_http, http_probe) },
+	{ "resources", LIST(vd_config, health.resources, health.n_resources, resources_probe) },
+};
 
-	if (map->kind != VD_YAML_MAP)
-		return vd_yaml_error(p->y, map, where, p->err, "a telegram channel must be a mapping");
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		const char *k = KEY(pr);
+static const field deploy_fields[] = {
+	{ "stop_grace", DURATION(vd_config, deploy.stop_grace_ms),
+	  .given = AT(vd_config, deploy.stop_grace_set, bool) },
+	{ "retain_images", INTEGER(vd_config, deploy.retain_images, 0, 1000) },
+	{ "services", CUSTOM(services) },
+};
 
-		if (!strcmp(k, "chat_id"))
-			r = get_string(p, pr->val, where, k, PLAIN, &o->chat_id);
-		else if (!strcmp(k, "token"))
-			r = get_string(p, pr->val, where, k, SECRET, &o->token);
-		else if (!strcmp(k, "api_base"))
-			r = get_string(p, pr->val, where, k, URL, &o->api_base);
-		else
-			r = vd_yaml_unknown_key(p->y, pr, where, p->err);
-	}
-	if (!r && (!o->chat_id || !*o->chat_id))
-		r = vd_yaml_error(p->y, map, where, p->err, "'chat_id' is required");
-	if (!r && !o->token)
-		r = vd_yaml_error(p->y, map, where, p->err, "'token' is required");
-	if (!r && !o->api_base &&
-	    !(o->api_base = vd_arena_strdup(&p->c->arena, VD_CONFIG_DEFAULT_TELEGRAM_API)))
-		r = oom(p->err);
-	return r;
-}
+static const field notify_fields[] = {
+	{ "on_success", BOOLEAN(vd_config, notify.on_success) },
+	{ "timeout", DURATION(vd_config, notify.timeout_ms) },
+	{ "webhook", LIST(vd_config, notify.webhook, notify.n_webhook, webhook_channel) },
+	{ "telegram", LIST(vd_config, notify.telegram, notify.n_telegram, telegram_channel) },
+};
 
-static int parse_notify(pctx *p, const vd_yaml_node *map)
-{
-	const char *where = "notify";
-	vd_config *c = p->c;
-	size_t i;
-	int r = 0;
+static const field serve_fields[] = {
+	{ "report_ttl", DURATION(vd_config, serve.report_ttl_ms) },
+};
 
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-		const char *k = KEY(pr);
+static const shape rules_section = SHAPE(NULL, vd_config, rules_fields);
+static const shape health_section = SHAPE(NULL, vd_config, health_fields);
+static const shape deploy_section = SHAPE(NULL, vd_config, deploy_fields);
+static const shape notify_section = SHAPE(NULL, vd_config, notify_fields);
+static const shape serve_section = SHAPE(NULL, vd_config, serve_fields);
 
-		if (!strcmp(k, "on_success"))
-			r = get_bool(p, pr->val, where, k, &c->notify.on_success);
-		else if (!strcmp(k, "timeout"))
-			r = get_duration(p, pr->val, where, k, &c->notify.timeout_ms);
-		else if (!strcmp(k, "webhook"))
-			r = parse_list(p, pr->val, where, k, sizeof(vd_config_webhook), parse_webhook,
-				       (void **)&c->notify.webhook, &c->notify.n_webhook);
-		else if (!strcmp(k, "telegram"))
-			r = parse_list(p, pr->val, where, k, sizeof(vd_config_telegram), parse_telegram,
-				       (void **)&c->notify.telegram, &c->notify.n_telegram);
-		else
-			r = vd_yaml_unknown_key(p->y, pr, where, p->err);
-	}
-	return r;
-}
+static const field file_fields[] = {
+	{ "rules", SECTION(rules_section) },
+	{ "app_service", STRING(vd_config, app_service), .checks = EMPTY_IS_NONE },
+	{ "health", SECTION(health_section), .given = AT(vd_config, health.section, bool) },
+	{ "deploy", SECTION(deploy_section) },
+	{ "notify", SECTION(notify_section) },
+	{ "serve", SECTION(serve_section) },
+};
 
-static int parse_serve(pctx *p, const vd_yaml_node *map)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; i < map->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(map, i);
-
-		if (!strcmp(KEY(pr), "report_ttl"))
-			r = get_duration(p, pr->val, "serve", KEY(pr), &p->c->serve.report_ttl_ms);
-		else
-			r = vd_yaml_unknown_key(p->y, pr, "serve", p->err);
-	}
-	return r;
-}
+/* x-* keys at the top level are for YAML anchors */
+static const shape file_shape = { "voxdeploy.yml", sizeof(vd_config), true, file_fields,
+				  N_FIELDS(file_fields) };
 
 static int parse_root(pctx *p, const vd_yaml_node *root)
 {
-	size_t i;
-	int r = 0;
-
 	if (root->kind == VD_YAML_NULL)
 		return 0;
-	if (root->kind != VD_YAML_MAP)
-		return vd_yaml_error(p->y, root, NULL, p->err, "voxdeploy.yml must be a mapping");
-	for (i = 0; i < root->n && !r; i++) {
-		const vd_yaml_pair *pr = vd_yaml_map_at(root, i);
-		const char *k = KEY(pr);
-		const vd_yaml_node *v = pr->val;
-		int (*section)(pctx *, const vd_yaml_node *) = NULL;
-
-		if (!strncmp(k, "x-", 2))
-			continue;
-		if (!strcmp(k, "app_service")) {
-			r = get_string(p, v, NULL, k, PLAIN, &p->c->app_service);
-			if (!r && p->c->app_service && !*p->c->app_service)
-				p->c->app_service = NULL;
-			continue;
-		}
-		if (!strcmp(k, "rules"))
-			section = parse_rules;
-		else if (!strcmp(k, "health"))
-			section = parse_health;
-		else if (!strcmp(k, "deploy"))
-			section = parse_deploy;
-		else if (!strcmp(k, "notify"))
-			section = parse_notify;
-		else if (!strcmp(k, "serve"))
-			section = parse_serve;
-		else
-			return vd_yaml_unknown_key(p->y, pr, NULL, p->err);
-		if ((r = expect_map(p, v, NULL, k)))
-			return r;
-		/* `health:` alone is as if it were not there */
-		if (v->kind == VD_YAML_MAP)
-			r = section(p, v);
-	}
-	return r;
+	return parse_item(p, root, NULL, &file_shape, p->c);
 }
 
 /* ---- the object ---- */
