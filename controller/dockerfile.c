@@ -16,43 +16,7 @@
 
 /* --- small helpers --- */
 
-/* Go's unicode.IsSpace for the bytes a Dockerfile is made of */
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-/* the parser's reWhitespace: [\t\v\f\r ] */
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static bool eq_nocase(const char *a, const char *b)
-{
-	while (*a && *b && lower(*a) == lower(*b))
-		a++, b++;
-	return *a == *b;
-}
-
-/* Room for element n of an array that grows by doubling (n == len before
- * the push); the new element is zeroed. */
-static int reserve(void *arrp, size_t n, size_t size)
+int df_reserve(void *arrp, size_t n, size_t size)
 {
 	void **arr = arrp;
 	size_t cap;
@@ -82,7 +46,7 @@ static int words_push(struct words *w, const char *s, size_t len)
 {
 	char *c;
 
-	if (reserve(&w->v, w->n, sizeof(*w->v)))
+	if (df_reserve(&w->v, w->n, sizeof(*w->v)))
 		return VD_ENOMEM;
 	c = strndup(s, len);
 	if (!c)
@@ -100,179 +64,6 @@ static void words_release(struct words *w)
 	free(w->v);
 	w->v = NULL;
 	w->n = 0;
-}
-
-/* --- shell words ---
- *
- * What BuildKit's shell lexer does to a word, minus the substitution: quotes
- * removed ('...' literal, "..." where the escape character only escapes '"',
- * '$' and itself), the escape character outside quotes taken literally for
- * the character after it.  A '$' that starts a variable ($NAME, ${...}, $1)
- * outside single quotes is reported; without a lookup it is copied as is.
- *
- * With a lookup (FROM lines, ARG defaults), variables are substituted the
- * way docker substitutes build arguments: $N ${N} ${N:-w} ${N-w} ${N:+w}
- * ${N+w}; a variable whose value is not known here marks the result
- * unknown. */
-
-enum var_state { VAR_UNSET, VAR_SET, VAR_UNKNOWN };
-
-struct env_var {
-	const char *name;
-	char *value;
-	enum var_state state;
-};
-
-struct env {
-	struct env_var *v;
-	size_t n;
-};
-
-static enum var_state env_get(const struct env *e, const char *name, size_t len, const char **value)
-{
-	size_t i;
-
-	for (i = e->n; i-- > 0;)
-		if (strlen(e->v[i].name) == len && memcmp(e->v[i].name, name, len) == 0) {
-			*value = e->v[i].value ? e->v[i].value : "";
-			return e->v[i].state;
-		}
-	*value = "";
-	return VAR_UNSET;
-}
-
-struct word_out {
-	vd_buf buf;
-	bool has_var;
-	bool unknown;
-	unsigned depth;   /* ${a:-${b:-...}} nesting, capped */
-};
-
-#define MAX_DEPTH 32
-
-static int shell_word(const char *s, size_t len, char esc, const struct env *env, struct word_out *o);
-
-/* s[*i] is '$'; handle the variable, advance *i past it. */
-static int dollar(const char *s, size_t len, size_t *i, char esc, const struct env *env,
-		  struct word_out *o)
-{
-	size_t start = *i, j = *i + 1, name, name_len, depth, word = 0, word_len = 0;
-	const char *value;
-	enum var_state st;
-	char op = 0;
-	bool colon = false;
-
-	if (j < len && s[j] == '{') {
-		name = ++j;
-		while (j < len && is_name_char(s[j]))
-			j++;
-		name_len = j - name;
-		if (j < len && s[j] == ':') {
-			colon = true;
-			j++;
-		}
-		if (j < len && s[j] != '}') {
-			op = s[j++];
-			word = j;
-		}
-		for (depth = 1; j < len; j++) {
-			if (s[j] == '{' && j > 0 && s[j - 1] == '$')
-				depth++;
-			else if (s[j] == '}' && --depth == 0)
-				break;
-		}
-		if (j >= len) {
-			/* no closing brace: docker refuses the word */
-			o->has_var = true;
-			o->unknown = true;
-			*i = len;
-			return vd_buf_put(&o->buf, s + start, len - start);
-		}
-		if (op)
-			word_len = j - word;
-		*i = j + 1;
-	} else if (j < len && (is_name_char(s[j]))) {
-		name = j;
-		if (s[j] >= '0' && s[j] <= '9')
-			j++;
-		else
-			while (j < len && is_name_char(s[j]))
-				j++;
-		name_len = j - name;
-		*i = j;
-	} else {
-		*i = j;
-		return vd_buf_putc(&o->buf, '$');
-	}
-
-	o->has_var = true;
-	if (!env)
-		return vd_buf_put(&o->buf, s + start, *i - start);
-	if (name_len == 0 || (op && op != '-' && op != '+') || (colon && !op)) {
-		o->unknown = true;   /* ${#N}, ${N%x}, ${N/x/y}...: not substituted here */
-		return 0;
-	}
-	st = env_get(env, s + name, name_len, &value);
-	if (st == VAR_UNKNOWN) {
-		o->unknown = true;
-		return 0;
-	}
-	if ((op == '-' && (st == VAR_UNSET || (colon && !*value))) ||
-	    (op == '+' && st == VAR_SET && (!colon || *value))) {
-		int r;
-
-		if (o->depth >= MAX_DEPTH) {
-			o->unknown = true;
-			return 0;
-		}
-		o->depth++;
-		r = shell_word(s + word, word_len, esc, env, o);
-		o->depth--;
-		return r;
-	}
-	return op == '+' ? 0 : vd_buf_puts(&o->buf, value);
-}
-
-static int shell_word(const char *s, size_t len, char esc, const struct env *env, struct word_out *o)
-{
-	size_t i = 0;
-	int r = 0;
-
-	while (i < len && !r) {
-		char c = s[i];
-
-		if (c == esc) {
-			if (i + 1 < len)
-				r = vd_buf_putc(&o->buf, s[i + 1]);
-			i += 2;
-		} else if (c == '\'') {
-			size_t e = i + 1;
-
-			while (e < len && s[e] != '\'')
-				e++;
-			r = vd_buf_put(&o->buf, s + i + 1, e - i - 1);
-			i = e + 1;
-		} else if (c == '"') {
-			for (i++; i < len && s[i] != '"' && !r;) {
-				if (s[i] == '$') {
-					r = dollar(s, len, &i, esc, env, o);
-				} else if (s[i] == esc && i + 1 < len &&
-					   (s[i + 1] == '"' || s[i + 1] == '$' || s[i + 1] == esc)) {
-					r = vd_buf_putc(&o->buf, s[i + 1]);
-					i += 2;
-				} else {
-					r = vd_buf_putc(&o->buf, s[i++]);
-				}
-			}
-			i++;
-		} else if (c == '$') {
-			r = dollar(s, len, &i, esc, env, o);
-		} else {
-			r = vd_buf_putc(&o->buf, c);
-			i++;
-		}
-	}
-	return r;
 }
 
 /* --- the parse result --- */
@@ -336,7 +127,7 @@ int vd_dockerfile_stage_find(const vd_dockerfile *df, const char *name)
 	if (!df || !name)
 		return -1;
 	for (i = df->n_stages; i-- > 0;)
-		if (df->stages[i].name && eq_nocase(df->stages[i].name, name))
+		if (df->stages[i].name && df_eq_nocase(df->stages[i].name, name))
 			return (int)i;
 	return -1;
 }
@@ -410,29 +201,29 @@ static int directive(struct parser *p, const char *s, size_t n)
 	p->directives_done = true;
 	if (n == 0 || s[0] != '#')
 		return 0;
-	while (i < n && is_space(s[i]))
+	while (i < n && df_is_space(s[i]))
 		i++;
 	k = i;
 	if (i >= n || !((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
 		return 0;
-	while (i < n && is_name_char(s[i]) && s[i] != '_')
+	while (i < n && df_is_name_char(s[i]) && s[i] != '_')
 		i++;
 	klen = i - k;
-	while (i < n && is_space(s[i]))
+	while (i < n && df_is_space(s[i]))
 		i++;
 	if (i >= n || s[i] != '=')
 		return 0;
 	i++;
-	while (i < n && is_space(s[i]))
+	while (i < n && df_is_space(s[i]))
 		i++;
 	v = i;
 	vend = n;
-	while (vend > v && is_space(s[vend - 1]))
+	while (vend > v && df_is_space(s[vend - 1]))
 		vend--;
 	if (vend == v || klen >= sizeof(key))
 		return 0;
 	for (i = 0; i < klen; i++)
-		key[i] = lower(s[k + i]);
+		key[i] = df_lower(s[k + i]);
 	key[klen] = '\0';
 	if (strcmp(key, "syntax") == 0)
 		seen = &p->seen_syntax;
@@ -475,7 +266,7 @@ static bool is_comment(const char *s, size_t n)
 {
 	size_t i = 0;
 
-	while (i < n && is_space(s[i]))
+	while (i < n && df_is_space(s[i]))
 		i++;
 	return i < n && s[i] == '#';
 }
@@ -485,7 +276,7 @@ static bool is_empty(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!is_space(s[i]))
+		if (!df_is_space(s[i]))
 			return false;
 	return true;
 }
@@ -509,7 +300,7 @@ static int extract_flags(const char *line, struct words *flags, const char **res
 		if (phase == SPACES) {
 			if (pos == len)
 				break;
-			if (is_space(ch))
+			if (df_is_space(ch))
 				continue;
 			if (ch != '-' || pos + 1 == len || line[pos + 1] != '-') {
 				*rest = line + pos;
@@ -523,11 +314,11 @@ static int extract_flags(const char *line, struct words *flags, const char **res
 			break;
 		}
 		if (phase == WORD) {
-			if (is_space(ch)) {
+			if (df_is_space(ch)) {
 				phase = SPACES;
 				if (strcmp(vd_buf_cstr(&word), "--") == 0) {
 					*rest = line + pos;
-					while (**rest && is_space(**rest))
+					while (**rest && df_is_space(**rest))
 						(*rest)++;
 					break;
 				}
@@ -577,11 +368,11 @@ static int split_blank(const char *s, struct words *out)
 	while (*s && !r) {
 		const char *e;
 
-		while (*s && is_blank(*s))
+		while (*s && df_is_blank(*s))
 			s++;
 		if (!*s)
 			break;
-		for (e = s; *e && !is_blank(*e); e++)
+		for (e = s; *e && !df_is_blank(*e); e++)
 			;
 		r = words_push(out, s, (size_t)(e - s));
 		s = e;
@@ -599,7 +390,7 @@ static int split_quoted(const char *s, char esc, struct words *out)
 		size_t start;
 		char quote = 0;
 
-		while (i < len && is_space(s[i]))
+		while (i < len && df_is_space(s[i]))
 			i++;
 		if (i >= len)
 			break;
@@ -609,7 +400,7 @@ static int split_quoted(const char *s, char esc, struct words *out)
 					quote = 0;
 				else if (s[i] == esc && quote != '\'' && i + 1 < len)
 					i++;
-			} else if (is_space(s[i])) {
+			} else if (df_is_space(s[i])) {
 				break;
 			} else if (s[i] == '\'' || s[i] == '"') {
 				quote = s[i];
@@ -634,7 +425,7 @@ static int heredoc_words(const char *s, struct words *out)
 	while (i <= len && !r) {
 		char c = i < len ? s[i] : ' ';
 
-		if (is_space(c)) {
+		if (df_is_space(c)) {
 			if (in_word)
 				r = words_push(out, vd_buf_cstr(&w), w.len);
 			vd_buf_clear(&w);
@@ -678,7 +469,7 @@ static int heredoc_words(const char *s, struct words *out)
  * its quotes removed (NULL: not a heredoc). */
 static int heredoc_name(const char *word, bool *chomp, char **name)
 {
-	struct word_out o = { VD_BUF_INIT, false, false, 0 };
+	struct df_word_out o = { VD_BUF_INIT, false, false, 0 };
 	const char *s = word;
 
 	*name = NULL;
@@ -690,11 +481,11 @@ static int heredoc_name(const char *word, bool *chomp, char **name)
 	*chomp = *s == '-';
 	if (*chomp)
 		s++;
-	while (is_space(*s))
+	while (df_is_space(*s))
 		s++;
 	if (!*s || strchr(s, '<'))
 		return 0;
-	if (shell_word(s, strlen(s), '\\', NULL, &o) || !(*name = vd_buf_detach(&o.buf))) {
+	if (df_shell_word(s, strlen(s), '\\', NULL, &o) || !(*name = vd_buf_detach(&o.buf))) {
 		vd_buf_release(&o.buf);
 		return VD_ENOMEM;
 	}
@@ -743,7 +534,7 @@ static int json_strings(const char *rest, struct words *out, int *r)
 	int res = 1;
 
 	*r = 0;
-	while (is_space(*rest))
+	while (df_is_space(*rest))
 		rest++;
 	if (*rest != '[')
 		return 0;
@@ -789,10 +580,10 @@ static int do_from(struct parser *p, const struct words *flags, const char *args
 
 	if (split_blank(args, &w))
 		goto nomem;
-	if (w.n == 3 && eq_nocase(w.v[1], "as")) {
+	if (w.n == 3 && df_eq_nocase(w.v[1], "as")) {
 		name = w.v[2];
 		for (i = 0; name[i]; i++) {
-			char c = lower(name[i]);
+			char c = df_lower(name[i]);
 
 			if (!((c >= 'a' && c <= 'z') || (i > 0 && ((c >= '0' && c <= '9') || c == '-' ||
 								  c == '_' || c == '.')))) {
@@ -807,7 +598,7 @@ static int do_from(struct parser *p, const struct words *flags, const char *args
 				 line);
 		goto done;
 	}
-	if (reserve(&p->df->stages, p->df->n_stages, sizeof(*p->df->stages)))
+	if (df_reserve(&p->df->stages, p->df->n_stages, sizeof(*p->df->stages)))
 		goto nomem;
 	st = &p->df->stages[p->df->n_stages++];
 	st->index = (int)p->df->n_stages - 1;
@@ -819,10 +610,10 @@ static int do_from(struct parser *p, const struct words *flags, const char *args
 		if (!(st->name = strdup(name)))
 			goto nomem;
 		for (i = 0; st->name[i]; i++)
-			st->name[i] = lower(st->name[i]);
+			st->name[i] = df_lower(st->name[i]);
 	}
 	for (i = 0; i < flags->n; i++)
-		if (starts_with(flags->v[i], "--platform=")) {
+		if (df_starts_with(flags->v[i], "--platform=")) {
 			free(st->platform);
 			if (!(st->platform = strdup(flags->v[i] + strlen("--platform="))))
 				goto nomem;
@@ -854,7 +645,7 @@ static int do_arg(struct parser *p, const char *args, unsigned line)
 			r = vd_error_set(p->err, VD_EINVAL, "line %u: ARG names can not be blank", line);
 			break;
 		}
-		if (reserve(&p->df->args, p->df->n_args, sizeof(*p->df->args))) {
+		if (df_reserve(&p->df->args, p->df->n_args, sizeof(*p->df->args))) {
 			r = oom(p);
 			break;
 		}
@@ -915,7 +706,7 @@ static int copy_flags_parse(struct parser *p, vd_dockerfile_copy *c, const struc
 		vd_dockerfile_flag *f = &c->flags[c->n_flags];
 		size_t k;
 
-		if (!starts_with(arg, "--"))
+		if (!df_starts_with(arg, "--"))
 			return vd_error_set(p->err, VD_EINVAL, "line %u: %s: arg should start with -- : %s",
 					    line, instr, arg);
 		arg += 2;
@@ -938,9 +729,9 @@ static int copy_flags_parse(struct parser *p, vd_dockerfile_copy *c, const struc
 			return vd_error_set(p->err, VD_EINVAL, "line %u: %s: missing a value on flag: %s",
 					    line, instr, f->name);
 		if (d->type == F_BOOL) {
-			bool v = !eq || eq_nocase(f->value, "true");
+			bool v = !eq || df_eq_nocase(f->value, "true");
 
-			if (eq && !v && !eq_nocase(f->value, "false"))
+			if (eq && !v && !df_eq_nocase(f->value, "false"))
 				return vd_error_set(p->err, VD_EINVAL,
 						    "line %u: %s: expecting boolean value for flag %s, not: %s",
 						    line, instr, f->name, f->value);
@@ -949,7 +740,7 @@ static int copy_flags_parse(struct parser *p, vd_dockerfile_copy *c, const struc
 			else if (strcmp(f->name, "parents") == 0)
 				c->parents = v;
 		} else if (strcmp(f->name, "exclude") == 0) {
-			if (reserve(&c->excludes, c->n_excludes, sizeof(*c->excludes)) ||
+			if (df_reserve(&c->excludes, c->n_excludes, sizeof(*c->excludes)) ||
 			    !(c->excludes[c->n_excludes] = strdup(f->value)))
 				return oom(p);
 			c->n_excludes++;
@@ -964,18 +755,18 @@ static int copy_flags_parse(struct parser *p, vd_dockerfile_copy *c, const struc
 
 static bool is_remote(const char *s)
 {
-	return starts_with(s, "http://") || starts_with(s, "https://") || starts_with(s, "git://") ||
-	       starts_with(s, "ssh://") || starts_with(s, "git@");
+	return df_starts_with(s, "http://") || df_starts_with(s, "https://") || df_starts_with(s, "git://") ||
+	       df_starts_with(s, "ssh://") || df_starts_with(s, "git@");
 }
 
 static int add_source(struct parser *p, vd_dockerfile_copy *c, const char *raw, bool shell_form)
 {
-	struct word_out o = { VD_BUF_INIT, false, false, 0 };
+	struct df_word_out o = { VD_BUF_INIT, false, false, 0 };
 	vd_dockerfile_source *s;
 	bool chomp;
 	char *hd = NULL;
 
-	if (reserve(&c->sources, c->n_sources, sizeof(*c->sources)))
+	if (df_reserve(&c->sources, c->n_sources, sizeof(*c->sources)))
 		return oom(p);
 	s = &c->sources[c->n_sources++];
 	if (!(s->raw = strdup(raw)))
@@ -989,7 +780,7 @@ static int add_source(struct parser *p, vd_dockerfile_copy *c, const char *raw, 
 			return 0;
 		}
 	}
-	if (shell_word(raw, strlen(raw), p->escape, NULL, &o) || !(s->path = vd_buf_detach(&o.buf))) {
+	if (df_shell_word(raw, strlen(raw), p->escape, NULL, &o) || !(s->path = vd_buf_detach(&o.buf))) {
 		vd_buf_release(&o.buf);
 		return oom(p);
 	}
@@ -1004,7 +795,7 @@ static vd_dockerfile_copy *new_copy(struct parser *p, vd_dockerfile_kind kind, u
 	vd_dockerfile_stage *st = current(p);
 	vd_dockerfile_copy *c;
 
-	if (reserve(&st->copies, st->n_copies, sizeof(*st->copies)))
+	if (df_reserve(&st->copies, st->n_copies, sizeof(*st->copies)))
 		return NULL;
 	c = &st->copies[st->n_copies++];
 	c->kind = kind;
@@ -1038,7 +829,7 @@ static int do_copy(struct parser *p, vd_dockerfile_kind kind, const struct words
 	if (js == 0) {
 		const char *t = args;
 
-		while (is_space(*t))
+		while (df_is_space(*t))
 			t++;
 		if (*t == '[' && !strchr(t, ']')) {
 			r = vd_error_set(p->err, VD_EINVAL, "line %u: %s: unterminated JSON array",
@@ -1128,7 +919,7 @@ static int do_run(struct parser *p, const struct words *flags, const char *args,
 		const char *type = "bind", *from = NULL, *source = NULL, *target = NULL;
 		vd_dockerfile_copy *c;
 
-		if (!starts_with(flags->v[i], "--mount="))
+		if (!df_starts_with(flags->v[i], "--mount="))
 			continue;
 		if (csv_fields(flags->v[i] + strlen("--mount="), &fields)) {
 			r = oom(p);
@@ -1141,7 +932,7 @@ static int do_run(struct parser *p, const struct words *flags, const char *args,
 				continue;
 			*eq = '\0';
 			for (k = f; *k; k++)
-				*k = lower(*k);
+				*k = df_lower(*k);
 			if (strcmp(f, "type") == 0)
 				type = eq + 1;
 			else if (strcmp(f, "from") == 0)
@@ -1155,7 +946,7 @@ static int do_run(struct parser *p, const struct words *flags, const char *args,
 		/* a bind mount shows the context or a stage to the RUN; a cache
 		 * mount with from= starts from a stage's files; secrets, ssh
 		 * and tmpfs bring no context file */
-		if (eq_nocase(type, "bind") || (eq_nocase(type, "cache") && from && *from) ||
+		if (df_eq_nocase(type, "bind") || (df_eq_nocase(type, "cache") && from && *from) ||
 		    strchr(type, '$')) {
 			if (!(c = new_copy(p, VD_DOCKERFILE_RUN_MOUNT, line, onbuild)))
 				r = oom(p);
@@ -1203,20 +994,20 @@ static int instruction(struct parser *p, char *line, unsigned lineno, bool onbui
 	int r = 0;
 
 	*heredocs = false;
-	while (is_space(*line))
+	while (df_is_space(*line))
 		line++;
 	end = line + strlen(line);
-	while (end > line && is_space(end[-1]))
+	while (end > line && df_is_space(end[-1]))
 		*--end = '\0';
-	for (rest = line; *rest && !is_blank(*rest); rest++)
+	for (rest = line; *rest && !df_is_blank(*rest); rest++)
 		;
 	n = (size_t)(rest - line);
-	while (*rest && is_blank(*rest))
+	while (*rest && df_is_blank(*rest))
 		rest++;
 	if (n == 0 || n >= sizeof(cmd))
 		return 0;   /* not an instruction docker knows */
 	for (i = 0; i < n; i++)
-		cmd[i] = lower(line[i]);
+		cmd[i] = df_lower(line[i]);
 	cmd[n] = '\0';
 	if (!known(cmd))
 		return 0;
@@ -1248,140 +1039,6 @@ static int instruction(struct parser *p, char *line, unsigned lineno, bool onbui
 done:
 	words_release(&flags);
 	return r;
-}
-
-/* --- after the last line: what names what --- */
-
-static const char *const platform_args[] = {
-	"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS",
-	"TARGETARCH", "TARGETVARIANT", "TARGETSTAGE", NULL,
-};
-
-static void env_release(struct env *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->v[i].value);
-	free(e->v);
-	e->v = NULL;
-	e->n = 0;
-}
-
-static int env_set(struct env *e, const char *name, char *value, enum var_state st)
-{
-	if (reserve(&e->v, e->n, sizeof(*e->v))) {
-		free(value);
-		return VD_ENOMEM;
-	}
-	e->v[e->n].name = name;
-	e->v[e->n].value = value;
-	e->v[e->n].state = st;
-	e->n++;
-	return 0;
-}
-
-/* The build arg NAME in "NAME=VALUE" / "NAME" form: 1 found (*value NULL
- * when given without a value), 0 not given. */
-static int build_arg(const char *const *build_args, const char *name, const char **value)
-{
-	size_t n = strlen(name);
-	int found = 0;
-
-	for (; build_args && *build_args; build_args++)
-		if (strncmp(*build_args, name, n) == 0 && ((*build_args)[n] == '=' || !(*build_args)[n])) {
-			*value = (*build_args)[n] == '=' ? *build_args + n + 1 : NULL;
-			found = 1;   /* the last one given wins */
-		}
-	return found;
-}
-
-/* The variables a FROM line sees: the engine's platform args (unknown
- * here) and the global ARGs, each with its build arg or its default. */
-static int meta_env(const vd_dockerfile *df, const char *const *build_args, struct env *e)
-{
-	const char *v;
-	size_t i;
-	int r = 0;
-
-	for (i = 0; platform_args[i] && !r; i++) {
-		if (build_arg(build_args, platform_args[i], &v) && v) {
-			char *dup = strdup(v);
-
-			r = dup ? env_set(e, platform_args[i], dup, VAR_SET) : VD_ENOMEM;
-		} else
-			r = env_set(e, platform_args[i], NULL, VAR_UNKNOWN);
-	}
-	for (i = 0; i < df->n_args && !r; i++) {
-		const vd_dockerfile_arg *a = &df->args[i];
-		struct word_out o = { VD_BUF_INIT, false, false, 0 };
-		char *val;
-
-		if (a->stage >= 0)
-			break;
-		if (build_arg(build_args, a->name, &v)) {
-			char *dup = v ? strdup(v) : NULL;
-
-			r = v && !dup ? VD_ENOMEM : env_set(e, a->name, dup, v ? VAR_SET : VAR_UNKNOWN);
-			continue;
-		}
-		/* without a default it stays unset (a platform arg keeps its
-		 * value) */
-		if (!a->value)
-			continue;
-		/* the default, with the ARGs before it substituted */
-		if (shell_word(a->value, strlen(a->value), df->escape, e, &o) ||
-		    !(val = vd_buf_detach(&o.buf))) {
-			vd_buf_release(&o.buf);
-			return VD_ENOMEM;
-		}
-		r = env_set(e, a->name, val, o.unknown ? VAR_UNKNOWN : VAR_SET);
-	}
-	return r;
-}
-
-/* Which earlier stage stage i is built FROM (-1: an image); *unresolved
- * when a variable only the engine knows could make it name one. */
-static int resolve_base(const vd_dockerfile *df, size_t i, const struct env *e, int *parent,
-			bool *unresolved)
-{
-	const vd_dockerfile_stage *st = &df->stages[i];
-	struct word_out o = { VD_BUF_INIT, false, false, 0 };
-	const char *name;
-	size_t j;
-	bool named_before = false;
-
-	*parent = -1;
-	*unresolved = false;
-	if (shell_word(st->base, strlen(st->base), df->escape, e, &o)) {
-		vd_buf_release(&o.buf);
-		return VD_ENOMEM;
-	}
-	name = vd_buf_cstr(&o.buf);
-	for (j = i; j-- > 0;) {
-		if (!df->stages[j].name)
-			continue;
-		named_before = true;
-		if (!o.unknown && eq_nocase(df->stages[j].name, name)) {
-			*parent = (int)j;
-			break;
-		}
-	}
-	if (o.unknown && named_before) {
-		/* what is known already holds a character no stage name has:
-		 * an image ("python:${V}", "${REGISTRY}/app") */
-		bool could = true;
-
-		for (j = 0; name[j] && could; j++) {
-			char c = lower(name[j]);
-
-			could = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-				c == '_' || c == '.';
-		}
-		*unresolved = could;
-	}
-	vd_buf_release(&o.buf);
-	return 0;
 }
 
 /* strconv.Atoi */
@@ -1435,7 +1092,7 @@ static void mark_args(vd_dockerfile *df, int stage, const vd_dockerfile_copy *c,
 
 		if (*name == '{')
 			name++;
-		for (len = 0; is_name_char(name[len]); len++)
+		for (len = 0; df_is_name_char(name[len]); len++)
 			;
 		s = name + len;
 		if (!len)
@@ -1460,17 +1117,17 @@ static void mark_args(vd_dockerfile *df, int stage, const vd_dockerfile_copy *c,
 static int finish(struct parser *p)
 {
 	vd_dockerfile *df = p->df;
-	struct env e = { NULL, 0 };
+	struct df_env e = { NULL, 0 };
 	size_t i, j, k;
 	int r;
 
 	if (df->n_stages == 0)
 		return vd_error_set(p->err, VD_EINVAL, "%s",
 				    p->lineno ? "no FROM instruction: no stage to build" : "empty Dockerfile");
-	if ((r = meta_env(df, NULL, &e)))
+	if ((r = df_meta_env(df, NULL, &e)))
 		goto done;
 	for (i = 0; i < df->n_stages; i++)
-		if ((r = resolve_base(df, i, &e, &df->stages[i].parent, &df->stages[i].base_unresolved)))
+		if ((r = df_resolve_base(df, i, &e, &df->stages[i].parent, &df->stages[i].base_unresolved)))
 			goto done;
 	for (i = 0; i < df->n_stages; i++) {
 		for (j = 0; j < df->stages[i].n_copies; j++) {
@@ -1484,7 +1141,7 @@ static int finish(struct parser *p)
 		}
 	}
 done:
-	env_release(&e);
+	df_env_release(&e);
 	return r == VD_ENOMEM ? oom(p) : r;
 }
 
@@ -1509,7 +1166,7 @@ int vd_dockerfile_parse(const char *text, size_t len, vd_dockerfile **out, vd_er
 			break;
 		if (p.lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
 			s += 3, n -= 3;
-		while (n > 0 && is_space(*s))
+		while (n > 0 && df_is_space(*s))
 			s++, n--;
 		if ((r = directive(&p, s, n)))
 			goto done;
@@ -1659,7 +1316,7 @@ static int collect_copy(const vd_dockerfile *df, int stage, const vd_dockerfile_
 				       c->line, kind_name(c->kind), s->raw);
 			continue;
 		}
-		if (reserve(&out->refs, out->n_refs, sizeof(*out->refs)))
+		if (df_reserve(&out->refs, out->n_refs, sizeof(*out->refs)))
 			return VD_ENOMEM;
 		ref = &out->refs[out->n_refs];
 		if (!(ref->pattern = df_clean(s->path)))
@@ -1680,7 +1337,7 @@ int vd_dockerfile_final_sources(const vd_dockerfile *df, const char *target,
 				const char *const *build_args, vd_dockerfile_sources *out,
 				vd_error *err)
 {
-	struct env e = { NULL, 0 };
+	struct df_env e = { NULL, 0 };
 	struct reach rc = { NULL, NULL, 0 };
 	int *parents = NULL, t;
 	bool *unres = NULL;
@@ -1704,10 +1361,10 @@ int vd_dockerfile_final_sources(const vd_dockerfile *df, const char *target,
 	rc.reached = out->reached = calloc(n, sizeof(*out->reached));
 	if (!parents || !unres || !rc.queue || !rc.reached)
 		goto nomem;
-	if ((r = meta_env(df, build_args, &e)))
+	if ((r = df_meta_env(df, build_args, &e)))
 		goto nomem;
 	for (i = 0; i < n; i++)
-		if (resolve_base(df, i, &e, &parents[i], &unres[i]))
+		if (df_resolve_base(df, i, &e, &parents[i], &unres[i]))
 			goto nomem;
 
 	rc.reached[t] = true;
@@ -1736,7 +1393,7 @@ int vd_dockerfile_final_sources(const vd_dockerfile *df, const char *target,
 nomem:
 	r = vd_error_set(err, VD_ENOMEM, "out of memory");
 done:
-	env_release(&e);
+	df_env_release(&e);
 	free(parents);
 	free(unres);
 	free(rc.queue);

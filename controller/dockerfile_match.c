@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* path.Clean("/" + p) without the leading '/': "" for the root */
 char *df_clean(const char *p)
 {
 	char *out = malloc(strlen(p) + 1);

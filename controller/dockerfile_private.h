@@ -5,6 +5,9 @@
  *
  *   dockerfile.c        the parser: lines, directives, continuations, the
  *                       instructions, the result;
+ *   dockerfile_shell.c  a word as BuildKit's shell lexer reads it (quotes,
+ *                       escapes, variables), the variables a FROM line sees
+ *                       and the stage it names;
  *   dockerfile_reach.c  what reaches the image built (multi-stage);
  *   dockerfile_match.c  a context path against a COPY source.
  *
@@ -12,6 +15,99 @@
  */
 #ifndef VD_CONTROLLER_DOCKERFILE_PRIVATE_H
 #define VD_CONTROLLER_DOCKERFILE_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "controller/dockerfile.h"
+
+/* ---- characters ---- */
+
+/* Go's unicode.IsSpace for the bytes a Dockerfile is made of */
+static inline bool df_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* the parser's reWhitespace: [\t\v\f\r ] */
+static inline bool df_is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static inline char df_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static inline bool df_is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static inline bool df_starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static inline bool df_eq_nocase(const char *a, const char *b)
+{
+	while (*a && *b && df_lower(*a) == df_lower(*b))
+		a++, b++;
+	return *a == *b;
+}
+
+/* ---- memory (dockerfile.c) ---- */
+
+/* Room for element n of an array that grows by doubling (n == len before
+ * the push); the new element is zeroed.  0 or VD_ENOMEM. */
+int df_reserve(void *arrp, size_t n, size_t size);
+
+/* ---- shell words and build arguments (dockerfile_shell.c) ---- */
+
+enum df_var_state { DF_VAR_UNSET, DF_VAR_SET, DF_VAR_UNKNOWN };
+
+/* One variable a word may refer to. */
+struct df_env_var {
+	const char *name;
+	char *value;
+	enum df_var_state state;
+};
+
+/* The variables in scope; the last one of a name wins. */
+struct df_env {
+	struct df_env_var *v;
+	size_t n;
+};
+
+/* A word as the lexer leaves it. */
+struct df_word_out {
+	vd_buf buf;
+	bool has_var;
+	bool unknown;
+	unsigned depth;   /* ${a:-${b:-...}} nesting, capped */
+};
+
+/* len bytes of one shell word appended to o->buf: quotes removed, the
+ * escape character esc applied; variables substituted from env, or copied
+ * as written when env is NULL (o->has_var notes them either way).  0 or
+ * VD_ENOMEM. */
+int df_shell_word(const char *s, size_t len, char esc, const struct df_env *env, struct df_word_out *o);
+
+void df_env_release(struct df_env *e);
+
+/* The variables a FROM line sees: the engine's platform args (unknown
+ * here) and the global ARGs, each with its build arg or its default.
+ * build_args as in vd_dockerfile_final_sources().  0 or VD_ENOMEM. */
+int df_meta_env(const vd_dockerfile *df, const char *const *build_args, struct df_env *e);
+
+/* Which earlier stage stage i is built FROM (-1: an image); *unresolved
+ * when a variable only the engine knows could make it name one.  0 or
+ * VD_ENOMEM. */
+int df_resolve_base(const vd_dockerfile *df, size_t i, const struct df_env *e, int *parent,
+		    bool *unresolved);
 
 /* ---- paths (dockerfile_match.c) ---- */
 
