@@ -8,7 +8,8 @@
  *   dockerfile_shell.c  a word as BuildKit's shell lexer reads it (quotes,
  *                       escapes, variables), the variables a FROM line sees
  *                       and the stage it names;
- *   dockerfile_reach.c  what reaches the image built (multi-stage);
+ *   dockerfile_reach.c  what reaches the image built: the stages the target
+ *                       needs and their build-context sources;
  *   dockerfile_match.c  a context path against a COPY source.
  *
  * Shared functions are named df_* (the public API is vd_dockerfile_*).
