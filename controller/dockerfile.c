@@ -1,68 +1,14 @@
 #include "controller/dockerfile.h"
 #include "controller/dockerfile_private.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
-#include "common/json.h"
 
 /* bufio.Scanner's limit: docker fails on a longer line, so do we */
 #define MAX_LINE 65535
 #define MAX_FILE ((size_t)16 << 20)
-
-/* --- small helpers --- */
-
-int df_reserve(void *arrp, size_t n, size_t size)
-{
-	void **arr = arrp;
-	size_t cap;
-	void *p;
-
-	if (n != 0 && (n < 4 || (n & (n - 1)) != 0)) {
-		memset((char *)*arr + n * size, 0, size);
-		return 0;
-	}
-	cap = n ? n * 2 : 4;
-	if (cap > SIZE_MAX / size)
-		return VD_ENOMEM;
-	p = realloc(*arr, cap * size);
-	if (!p)
-		return VD_ENOMEM;
-	*arr = p;
-	memset((char *)p + n * size, 0, size);
-	return 0;
-}
-
-struct words {
-	char **v;
-	size_t n;
-};
-
-static int words_push(struct words *w, const char *s, size_t len)
-{
-	char *c;
-
-	if (df_reserve(&w->v, w->n, sizeof(*w->v)))
-		return VD_ENOMEM;
-	c = strndup(s, len);
-	if (!c)
-		return VD_ENOMEM;
-	w->v[w->n++] = c;
-	return 0;
-}
-
-static void words_release(struct words *w)
-{
-	size_t i;
-
-	for (i = 0; i < w->n; i++)
-		free(w->v[i]);
-	free(w->v);
-	w->v = NULL;
-	w->n = 0;
-}
 
 /* --- the parse result --- */
 
@@ -279,232 +225,21 @@ static bool is_empty(const char *s, size_t n)
 	return true;
 }
 
-/* BuildKit's extractBuilderFlags: leading "--name[=value]" words, with
- * quotes and backslash escapes, up to the first other word or "--".
- * *rest points at what follows. */
-static int extract_flags(const char *line, struct words *flags, const char **rest)
-{
-	enum { SPACES, WORD, QUOTE } phase = SPACES;
-	vd_buf word = VD_BUF_INIT;
-	size_t pos, len = strlen(line);
-	bool blank_ok = false;
-	char quote = 0;
-	int r = 0;
-
-	*rest = line + len;
-	for (pos = 0; pos <= len && !r; pos++) {
-		char ch = pos < len ? line[pos] : 0;
-
-		if (phase == SPACES) {
-			if (pos == len)
-				break;
-			if (df_is_space(ch))
-				continue;
-			if (ch != '-' || pos + 1 == len || line[pos + 1] != '-') {
-				*rest = line + pos;
-				break;
-			}
-			phase = WORD;
-		}
-		if (pos == len) {
-			if (strcmp(vd_buf_cstr(&word), "--") != 0 && (blank_ok || word.len))
-				r = words_push(flags, vd_buf_cstr(&word), word.len);
-			break;
-		}
-		if (phase == WORD) {
-			if (df_is_space(ch)) {
-				phase = SPACES;
-				if (strcmp(vd_buf_cstr(&word), "--") == 0) {
-					*rest = line + pos;
-					while (**rest && df_is_space(**rest))
-						(*rest)++;
-					break;
-				}
-				if (blank_ok || word.len)
-					r = words_push(flags, vd_buf_cstr(&word), word.len);
-				vd_buf_clear(&word);
-				blank_ok = false;
-				continue;
-			}
-			if (ch == '\'' || ch == '"') {
-				quote = ch;
-				blank_ok = true;
-				phase = QUOTE;
-				continue;
-			}
-			if (ch == '\\') {
-				if (pos + 1 == len)
-					continue;
-				ch = line[++pos];
-			}
-			r = vd_buf_putc(&word, ch);
-			continue;
-		}
-		/* QUOTE */
-		if (ch == quote) {
-			phase = WORD;
-			continue;
-		}
-		if (ch == '\\') {
-			if (pos + 1 == len) {
-				phase = WORD;
-				continue;
-			}
-			ch = line[++pos];
-		}
-		r = vd_buf_putc(&word, ch);
-	}
-	vd_buf_release(&word);
-	return r;
-}
-
-/* parseStringsWhitespaceDelimited */
-static int split_blank(const char *s, struct words *out)
-{
-	int r = 0;
-
-	while (*s && !r) {
-		const char *e;
-
-		while (*s && df_is_blank(*s))
-			s++;
-		if (!*s)
-			break;
-		for (e = s; *e && !df_is_blank(*e); e++)
-			;
-		r = words_push(out, s, (size_t)(e - s));
-		s = e;
-	}
-	return r;
-}
-
-/* parseWords (ARG): whitespace-separated words, quotes and escapes kept */
-static int split_quoted(const char *s, char esc, struct words *out)
-{
-	size_t i = 0, len = strlen(s);
-	int r = 0;
-
-	while (i < len && !r) {
-		size_t start;
-		char quote = 0;
-
-		while (i < len && df_is_space(s[i]))
-			i++;
-		if (i >= len)
-			break;
-		for (start = i; i < len; i++) {
-			if (quote) {
-				if (s[i] == quote)
-					quote = 0;
-				else if (s[i] == esc && quote != '\'' && i + 1 < len)
-					i++;
-			} else if (df_is_space(s[i])) {
-				break;
-			} else if (s[i] == '\'' || s[i] == '"') {
-				quote = s[i];
-			} else if (s[i] == esc && i + 1 < len) {
-				i++;
-			}
-		}
-		r = words_push(out, s + start, i - start);
-	}
-	return r;
-}
-
-/* Words of a line as BuildKit's heredoc detection sees them: quotes and
- * escapes kept, and "<<" swallowing the blanks after it ("<< EOF"). */
-static int heredoc_words(const char *s, struct words *out)
-{
-	vd_buf w = VD_BUF_INIT;
-	size_t i = 0, len = strlen(s);
-	bool in_word = false;
-	int r = 0;
-
-	while (i <= len && !r) {
-		char c = i < len ? s[i] : ' ';
-
-		if (df_is_space(c)) {
-			if (in_word)
-				r = words_push(out, vd_buf_cstr(&w), w.len);
-			vd_buf_clear(&w);
-			in_word = false;
-			i++;
-			continue;
-		}
-		in_word = true;
-		if (c == '\\') {
-			r = vd_buf_put(&w, s + i, i + 1 < len ? 2 : 1);
-			i += 2;
-		} else if (c == '\'' || c == '"') {
-			size_t e = i + 1;
-
-			while (e < len && s[e] != c) {
-				if (c == '"' && s[e] == '\\' && e + 1 < len)
-					e++;
-				e++;
-			}
-			if (e < len)
-				e++;
-			r = vd_buf_put(&w, s + i, e - i);
-			i = e;
-		} else if (c == '<' && i + 1 < len && s[i + 1] == '<') {
-			size_t e = i + 2;
-
-			while (e < len && (s[e] == ' ' || s[e] == '\t'))
-				e++;
-			r = vd_buf_put(&w, s + i, e - i);
-			i = e;
-		} else {
-			r = vd_buf_putc(&w, c);
-			i++;
-		}
-	}
-	vd_buf_release(&w);
-	return r;
-}
-
-/* ^(\d*)<<(-?)\s*([^<]+)$ : a heredoc word; *name gets the terminator with
- * its quotes removed (NULL: not a heredoc). */
-static int heredoc_name(const char *word, bool *chomp, char **name)
-{
-	struct df_word_out o = { VD_BUF_INIT, false, false, 0 };
-	const char *s = word;
-
-	*name = NULL;
-	while (*s >= '0' && *s <= '9')
-		s++;
-	if (s[0] != '<' || s[1] != '<')
-		return 0;
-	s += 2;
-	*chomp = *s == '-';
-	if (*chomp)
-		s++;
-	while (df_is_space(*s))
-		s++;
-	if (!*s || strchr(s, '<'))
-		return 0;
-	if (df_shell_word(s, strlen(s), '\\', NULL, &o) || !(*name = vd_buf_detach(&o.buf))) {
-		vd_buf_release(&o.buf);
-		return VD_ENOMEM;
-	}
-	return 0;
-}
-
 /* Skip the bodies of the heredocs the instruction line opens. */
 static int skip_heredocs(struct parser *p, const char *line, unsigned start)
 {
-	struct words w = { NULL, 0 };
+	struct df_words w = { NULL, 0 };
 	size_t i;
 	int r;
 
-	r = heredoc_words(line, &w);
+	r = df_heredoc_words(line, &w);
 	for (i = 0; i < w.n && !r; i++) {
 		char *name = NULL;
 		bool chomp = false, done = false;
 		const char *s;
 		size_t n;
 
-		r = heredoc_name(w.v[i], &chomp, &name);
+		r = df_heredoc_name(w.v[i], &chomp, &name);
 		if (r || !name)
 			continue;
 		while (!done && next_line(p, &s, &n)) {
@@ -518,42 +253,8 @@ static int skip_heredocs(struct parser *p, const char *line, unsigned start)
 					 name);
 		free(name);
 	}
-	words_release(&w);
+	df_words_release(&w);
 	return r == VD_ENOMEM ? vd_error_set(p->err, r, "out of memory") : r;
-}
-
-/* A JSON array of strings (parseJSON): 1 it is one, 0 it is not JSON,
- * -1 a JSON array holding something else. */
-static int json_strings(const char *rest, struct words *out, int *r)
-{
-	vd_error jerr = VD_ERROR_INIT;
-	yajl_val v;
-	size_t i;
-	int res = 1;
-
-	*r = 0;
-	while (df_is_space(*rest))
-		rest++;
-	if (*rest != '[')
-		return 0;
-	v = vd_json_parse(rest, &jerr);
-	vd_error_release(&jerr);
-	if (!v || !YAJL_IS_ARRAY(v)) {
-		if (v)
-			yajl_tree_free(v);
-		return 0;
-	}
-	for (i = 0; i < vd_json_len(v) && res == 1; i++) {
-		yajl_val e = vd_json_idx(v, i);
-		const char *str = YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : NULL;
-
-		if (!str)
-			res = -1;
-		else if ((*r = words_push(out, str, strlen(str))))
-			res = -1;
-	}
-	yajl_tree_free(v);
-	return res;
 }
 
 static vd_dockerfile_stage *current(struct parser *p)
@@ -568,15 +269,15 @@ static int oom(struct parser *p)
 
 /* --- instructions --- */
 
-static int do_from(struct parser *p, const struct words *flags, const char *args, unsigned line)
+static int do_from(struct parser *p, const struct df_words *flags, const char *args, unsigned line)
 {
-	struct words w = { NULL, 0 };
+	struct df_words w = { NULL, 0 };
 	vd_dockerfile_stage *st;
 	const char *name = NULL;
 	size_t i;
 	int r;
 
-	if (split_blank(args, &w))
+	if (df_split_blank(args, &w))
 		goto nomem;
 	if (w.n == 3 && df_eq_nocase(w.v[1], "as")) {
 		name = w.v[2];
@@ -621,17 +322,17 @@ static int do_from(struct parser *p, const struct words *flags, const char *args
 nomem:
 	r = oom(p);
 done:
-	words_release(&w);
+	df_words_release(&w);
 	return r;
 }
 
 static int do_arg(struct parser *p, const char *args, unsigned line)
 {
-	struct words w = { NULL, 0 };
+	struct df_words w = { NULL, 0 };
 	size_t i;
 	int r = 0;
 
-	if (split_quoted(args, p->escape, &w))
+	if (df_split_quoted(args, p->escape, &w))
 		return oom(p);
 	if (w.n == 0)
 		r = vd_error_set(p->err, VD_EINVAL, "line %u: ARG requires at least one argument", line);
@@ -659,7 +360,7 @@ static int do_arg(struct parser *p, const char *args, unsigned line)
 		if (eq && !(a->value = strdup(eq + 1)))
 			r = oom(p);
 	}
-	words_release(&w);
+	df_words_release(&w);
 	return r;
 }
 
@@ -688,7 +389,7 @@ static int set_str(char **dst, const char *v)
 }
 
 /* BFlags.Parse for the flags docker knows; unknown ones are only kept. */
-static int copy_flags_parse(struct parser *p, vd_dockerfile_copy *c, const struct words *flags,
+static int copy_flags_parse(struct parser *p, vd_dockerfile_copy *c, const struct df_words *flags,
 			    const char *instr, unsigned line)
 {
 	const struct flagdef *defs = c->kind == VD_DOCKERFILE_ADD ? add_flags : copy_flags;
@@ -770,7 +471,7 @@ static int add_source(struct parser *p, vd_dockerfile_copy *c, const char *raw, 
 	if (!(s->raw = strdup(raw)))
 		return oom(p);
 	if (shell_form && c->kind != VD_DOCKERFILE_RUN_MOUNT) {
-		if (heredoc_name(raw, &chomp, &hd))
+		if (df_heredoc_name(raw, &chomp, &hd))
 			return oom(p);
 		if (hd) {
 			free(hd);
@@ -803,11 +504,11 @@ static vd_dockerfile_copy *new_copy(struct parser *p, vd_dockerfile_kind kind, u
 	return c;
 }
 
-static int do_copy(struct parser *p, vd_dockerfile_kind kind, const struct words *flags,
+static int do_copy(struct parser *p, vd_dockerfile_kind kind, const struct df_words *flags,
 		   const char *args, unsigned line, bool onbuild, bool *heredocs)
 {
 	const char *instr = kind == VD_DOCKERFILE_ADD ? "ADD" : "COPY";
-	struct words w = { NULL, 0 };
+	struct df_words w = { NULL, 0 };
 	vd_dockerfile_copy *c;
 	size_t i;
 	int r = 0, js;
@@ -816,7 +517,7 @@ static int do_copy(struct parser *p, vd_dockerfile_kind kind, const struct words
 		return oom(p);
 	if ((r = copy_flags_parse(p, c, flags, instr, line)))
 		return r;
-	js = json_strings(args, &w, &r);
+	js = df_json_strings(args, &w, &r);
 	if (r)
 		goto nomem;
 	if (js < 0) {
@@ -834,7 +535,7 @@ static int do_copy(struct parser *p, vd_dockerfile_kind kind, const struct words
 					 line, instr);
 			goto done;
 		}
-		if (split_blank(args, &w))
+		if (df_split_blank(args, &w))
 			goto nomem;
 	}
 	c->json = js == 1;
@@ -853,42 +554,7 @@ static int do_copy(struct parser *p, vd_dockerfile_kind kind, const struct words
 nomem:
 	r = oom(p);
 done:
-	words_release(&w);
-	return r;
-}
-
-/* One CSV field list (encoding/csv, as BuildKit reads --mount). */
-static int csv_fields(const char *s, struct words *out)
-{
-	vd_buf f = VD_BUF_INIT;
-	int r = 0;
-
-	for (;;) {
-		vd_buf_clear(&f);
-		if (*s == '"') {
-			for (s++; *s && !r; s++) {
-				if (*s == '"' && s[1] == '"')
-					r = vd_buf_putc(&f, *s++);
-				else if (*s == '"')
-					break;
-				else
-					r = vd_buf_putc(&f, *s);
-			}
-			if (*s == '"')
-				s++;
-			while (*s && *s != ',' && !r)
-				r = vd_buf_putc(&f, *s++);
-		} else {
-			while (*s && *s != ',' && !r)
-				r = vd_buf_putc(&f, *s++);
-		}
-		if (r || (r = words_push(out, vd_buf_cstr(&f), f.len)))
-			break;
-		if (*s != ',')
-			break;
-		s++;
-	}
-	vd_buf_release(&f);
+	df_words_release(&w);
 	return r;
 }
 
@@ -905,21 +571,21 @@ static int fill_mount(struct parser *p, vd_dockerfile_copy *c, const char *spec,
 }
 
 /* RUN --mount=type=bind|cache,from=...,source=...: files a RUN reads. */
-static int do_run(struct parser *p, const struct words *flags, const char *args, unsigned line,
+static int do_run(struct parser *p, const struct df_words *flags, const char *args, unsigned line,
 		  bool onbuild, bool *heredocs)
 {
-	struct words js = { NULL, 0 };
+	struct df_words js = { NULL, 0 };
 	size_t i, j;
 	int r = 0, isjson;
 
 	for (i = 0; i < flags->n && !r; i++) {
-		struct words fields = { NULL, 0 };
+		struct df_words fields = { NULL, 0 };
 		const char *type = "bind", *from = NULL, *source = NULL, *target = NULL;
 		vd_dockerfile_copy *c;
 
 		if (!df_starts_with(flags->v[i], "--mount="))
 			continue;
-		if (csv_fields(flags->v[i] + strlen("--mount="), &fields)) {
+		if (df_csv_fields(flags->v[i] + strlen("--mount="), &fields)) {
 			r = oom(p);
 			break;
 		}
@@ -951,12 +617,12 @@ static int do_run(struct parser *p, const struct words *flags, const char *args,
 			else
 				r = fill_mount(p, c, flags->v[i] + strlen("--mount="), from, source, target);
 		}
-		words_release(&fields);
+		df_words_release(&fields);
 	}
 	if (r)
 		return r;
-	isjson = json_strings(args, &js, &r);
-	words_release(&js);
+	isjson = df_json_strings(args, &js, &r);
+	df_words_release(&js);
 	if (r)
 		return oom(p);
 	if (isjson < 0)
@@ -985,7 +651,7 @@ static bool known(const char *cmd)
 /* One logical line.  *heredocs: the instruction may open heredocs. */
 static int instruction(struct parser *p, char *line, unsigned lineno, bool onbuild, bool *heredocs)
 {
-	struct words flags = { NULL, 0 };
+	struct df_words flags = { NULL, 0 };
 	char cmd[16], *end, *rest;
 	const char *args;
 	size_t n, i;
@@ -1020,7 +686,7 @@ static int instruction(struct parser *p, char *line, unsigned lineno, bool onbui
 	if (strcmp(cmd, "onbuild") == 0)
 		return instruction(p, rest, lineno, true, heredocs);
 
-	if (extract_flags(rest, &flags, &args)) {
+	if (df_extract_flags(rest, &flags, &args)) {
 		r = oom(p);
 		goto done;
 	}
@@ -1035,7 +701,7 @@ static int instruction(struct parser *p, char *line, unsigned lineno, bool onbui
 	else if (strcmp(cmd, "run") == 0)
 		r = do_run(p, &flags, args, lineno, onbuild, heredocs);
 done:
-	words_release(&flags);
+	df_words_release(&flags);
 	return r;
 }
 

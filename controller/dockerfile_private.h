@@ -5,6 +5,8 @@
  *
  *   dockerfile.c        the parser: lines, directives, continuations, the
  *                       instructions, the result;
+ *   dockerfile_words.c  instruction text cut into words the ways BuildKit
+ *                       does (flags, quoted words, heredocs, JSON, CSV);
  *   dockerfile_shell.c  a word as BuildKit's shell lexer reads it (quotes,
  *                       escapes, variables), the variables a FROM line sees
  *                       and the stage it names;
@@ -60,11 +62,47 @@ static inline bool df_eq_nocase(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* ---- memory (dockerfile.c) ---- */
+/* ---- words (dockerfile_words.c) ----
+ * Each returns 0 or VD_ENOMEM unless it says otherwise. */
 
 /* Room for element n of an array that grows by doubling (n == len before
- * the push); the new element is zeroed.  0 or VD_ENOMEM. */
+ * the push); the new element is zeroed. */
 int df_reserve(void *arrp, size_t n, size_t size);
+
+/* A list of words, each its own allocation. */
+struct df_words {
+	char **v;
+	size_t n;
+};
+
+int df_words_push(struct df_words *w, const char *s, size_t len);
+void df_words_release(struct df_words *w);
+
+/* BuildKit's extractBuilderFlags: leading "--name[=value]" words, with
+ * quotes and backslash escapes, up to the first other word or "--".
+ * *rest points at what follows. */
+int df_extract_flags(const char *line, struct df_words *flags, const char **rest);
+
+/* parseStringsWhitespaceDelimited */
+int df_split_blank(const char *s, struct df_words *out);
+
+/* parseWords (ARG): whitespace-separated words, quotes and escapes kept */
+int df_split_quoted(const char *s, char esc, struct df_words *out);
+
+/* Words of a line as BuildKit's heredoc detection sees them: quotes and
+ * escapes kept, and "<<" swallowing the blanks after it ("<< EOF"). */
+int df_heredoc_words(const char *s, struct df_words *out);
+
+/* ^(\d*)<<(-?)\s*([^<]+)$ : a heredoc word; *name gets the terminator with
+ * its quotes removed (NULL: not a heredoc). */
+int df_heredoc_name(const char *word, bool *chomp, char **name);
+
+/* A JSON array of strings (parseJSON): 1 it is one, 0 it is not JSON,
+ * -1 a JSON array holding something else; *r 0 or VD_ENOMEM. */
+int df_json_strings(const char *rest, struct df_words *out, int *r);
+
+/* One CSV field list (encoding/csv, as BuildKit reads --mount). */
+int df_csv_fields(const char *s, struct df_words *out);
 
 /* ---- shell words and build arguments (dockerfile_shell.c) ---- */
 
