@@ -1,3 +1,6 @@
+/* Reading a Dockerfile: lines, parser directives, continuations and
+ * heredoc bodies here, each instruction in dockerfile_instr.c (the map of
+ * the module's files is in dockerfile_private.h). */
 #include "controller/dockerfile.h"
 #include "controller/dockerfile_private.h"
 
@@ -78,20 +81,13 @@ int vd_dockerfile_stage_find(const vd_dockerfile *df, const char *name)
 
 /* --- the parser --- */
 
-struct parser {
-	const char *text;
-	size_t len;
-	size_t pos;
-	unsigned lineno;       /* physical lines read so far */
-	char escape;
-	bool directives_done;
-	bool seen_syntax, seen_escape, seen_check;
-	vd_dockerfile *df;
-	vd_error *err;
-};
+int df_oom(struct df_parser *p)
+{
+	return vd_error_set(p->err, VD_ENOMEM, "out of memory");
+}
 
 /* The next physical line, without its "\n" and trailing "\r"s. */
-static bool next_line(struct parser *p, const char **line, size_t *n)
+static bool next_line(struct df_parser *p, const char **line, size_t *n)
 {
 	const char *s, *nl;
 
@@ -110,7 +106,7 @@ static bool next_line(struct parser *p, const char **line, size_t *n)
 
 /* docker reads lines with a bufio.Scanner and gives up on a long one; a NUL
  * byte is no Dockerfile we can read either */
-static int check_text(struct parser *p)
+static int check_text(struct df_parser *p)
 {
 	size_t pos = 0;
 	unsigned line = 0;
@@ -134,7 +130,7 @@ static int check_text(struct parser *p)
 
 /* A parser directive: ^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$ with a
  * known key; anything else ends the directives for good. */
-static int directive(struct parser *p, const char *s, size_t n)
+static int directive(struct df_parser *p, const char *s, size_t n)
 {
 	size_t i = 1, k, klen, v, vend;
 	char key[8];
@@ -194,7 +190,7 @@ static int directive(struct parser *p, const char *s, size_t n)
 
 /* Strip a line continuation: the escape character last (blanks after it
  * allowed) and not itself escaped. */
-static bool continues(const struct parser *p, const char *s, size_t *n)
+static bool continues(const struct df_parser *p, const char *s, size_t *n)
 {
 	size_t e = *n;
 
@@ -226,7 +222,7 @@ static bool is_empty(const char *s, size_t n)
 }
 
 /* Skip the bodies of the heredocs the instruction line opens. */
-static int skip_heredocs(struct parser *p, const char *line, unsigned start)
+static int skip_heredocs(struct df_parser *p, const char *line, unsigned start)
 {
 	struct df_words w = { NULL, 0 };
 	size_t i;
@@ -257,453 +253,7 @@ static int skip_heredocs(struct parser *p, const char *line, unsigned start)
 	return r == VD_ENOMEM ? vd_error_set(p->err, r, "out of memory") : r;
 }
 
-static vd_dockerfile_stage *current(struct parser *p)
-{
-	return p->df->n_stages ? &p->df->stages[p->df->n_stages - 1] : NULL;
-}
-
-static int oom(struct parser *p)
-{
-	return vd_error_set(p->err, VD_ENOMEM, "out of memory");
-}
-
-/* --- instructions --- */
-
-static int do_from(struct parser *p, const struct df_words *flags, const char *args, unsigned line)
-{
-	struct df_words w = { NULL, 0 };
-	vd_dockerfile_stage *st;
-	const char *name = NULL;
-	size_t i;
-	int r;
-
-	if (df_split_blank(args, &w))
-		goto nomem;
-	if (w.n == 3 && df_eq_nocase(w.v[1], "as")) {
-		name = w.v[2];
-		for (i = 0; name[i]; i++) {
-			char c = df_lower(name[i]);
-
-			if (!((c >= 'a' && c <= 'z') || (i > 0 && ((c >= '0' && c <= '9') || c == '-' ||
-								  c == '_' || c == '.')))) {
-				r = vd_error_set(p->err, VD_EINVAL,
-						 "line %u: invalid name for build stage: \"%s\", name can't "
-						 "start with a number or contain symbols", line, name);
-				goto done;
-			}
-		}
-	} else if (w.n != 1) {
-		r = vd_error_set(p->err, VD_EINVAL, "line %u: FROM requires either one or three arguments",
-				 line);
-		goto done;
-	}
-	if (df_reserve(&p->df->stages, p->df->n_stages, sizeof(*p->df->stages)))
-		goto nomem;
-	st = &p->df->stages[p->df->n_stages++];
-	st->index = (int)p->df->n_stages - 1;
-	st->line = line;
-	st->parent = -1;
-	if (!(st->base = strdup(w.v[0])))
-		goto nomem;
-	if (name) {
-		if (!(st->name = strdup(name)))
-			goto nomem;
-		for (i = 0; st->name[i]; i++)
-			st->name[i] = df_lower(st->name[i]);
-	}
-	for (i = 0; i < flags->n; i++)
-		if (df_starts_with(flags->v[i], "--platform=")) {
-			free(st->platform);
-			if (!(st->platform = strdup(flags->v[i] + strlen("--platform="))))
-				goto nomem;
-		}
-	r = 0;
-	goto done;
-nomem:
-	r = oom(p);
-done:
-	df_words_release(&w);
-	return r;
-}
-
-static int do_arg(struct parser *p, const char *args, unsigned line)
-{
-	struct df_words w = { NULL, 0 };
-	size_t i;
-	int r = 0;
-
-	if (df_split_quoted(args, p->escape, &w))
-		return oom(p);
-	if (w.n == 0)
-		r = vd_error_set(p->err, VD_EINVAL, "line %u: ARG requires at least one argument", line);
-	for (i = 0; i < w.n && !r; i++) {
-		char *eq = strchr(w.v[i], '=');
-		vd_dockerfile_arg *a;
-
-		if (eq == w.v[i]) {
-			r = vd_error_set(p->err, VD_EINVAL, "line %u: ARG names can not be blank", line);
-			break;
-		}
-		if (df_reserve(&p->df->args, p->df->n_args, sizeof(*p->df->args))) {
-			r = oom(p);
-			break;
-		}
-		a = &p->df->args[p->df->n_args++];
-		a->line = line;
-		a->stage = p->df->n_stages ? (int)p->df->n_stages - 1 : -1;
-		a->name = strndup(w.v[i], eq ? (size_t)(eq - w.v[i]) : strlen(w.v[i]));
-		if (!a->name) {
-			r = oom(p);
-			break;
-		}
-		/* as written: quotes and variables are resolved when used */
-		if (eq && !(a->value = strdup(eq + 1)))
-			r = oom(p);
-	}
-	df_words_release(&w);
-	return r;
-}
-
-enum ftype { F_STR, F_BOOL, F_STRS };
-
-struct flagdef {
-	const char *name;
-	enum ftype type;
-};
-
-static const struct flagdef copy_flags[] = {
-	{ "chown", F_STR }, { "from", F_STR }, { "chmod", F_STR }, { "link", F_BOOL },
-	{ "exclude", F_STRS }, { "parents", F_BOOL }, { NULL, F_STR },
-};
-
-static const struct flagdef add_flags[] = {
-	{ "chown", F_STR }, { "chmod", F_STR }, { "link", F_BOOL }, { "keep-git-dir", F_BOOL },
-	{ "checksum", F_STR }, { "exclude", F_STRS }, { "unpack", F_BOOL }, { NULL, F_STR },
-};
-
-static int set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-	return *dst ? 0 : VD_ENOMEM;
-}
-
-/* BFlags.Parse for the flags docker knows; unknown ones are only kept. */
-static int copy_flags_parse(struct parser *p, vd_dockerfile_copy *c, const struct df_words *flags,
-			    const char *instr, unsigned line)
-{
-	const struct flagdef *defs = c->kind == VD_DOCKERFILE_ADD ? add_flags : copy_flags;
-	unsigned used = 0;
-	size_t i;
-
-	c->flags = calloc(flags->n ? flags->n : 1, sizeof(*c->flags));
-	if (!c->flags)
-		return oom(p);
-	for (i = 0; i < flags->n; i++) {
-		const char *arg = flags->v[i], *eq;
-		const struct flagdef *d;
-		vd_dockerfile_flag *f = &c->flags[c->n_flags];
-		size_t k;
-
-		if (!df_starts_with(arg, "--"))
-			return vd_error_set(p->err, VD_EINVAL, "line %u: %s: arg should start with -- : %s",
-					    line, instr, arg);
-		arg += 2;
-		eq = strchr(arg, '=');
-		f->name = strndup(arg, eq ? (size_t)(eq - arg) : strlen(arg));
-		if (!f->name || (eq && !(f->value = strdup(eq + 1)))) {
-			free(f->name);
-			return oom(p);
-		}
-		c->n_flags++;
-		for (d = defs, k = 0; d->name && strcmp(d->name, f->name) != 0; d++, k++)
-			;
-		if (!d->name)
-			continue;
-		if (d->type != F_STRS && (used & (1u << k)))
-			return vd_error_set(p->err, VD_EINVAL, "line %u: %s: duplicate flag specified: %s",
-					    line, instr, f->name);
-		used |= 1u << k;
-		if ((d->type != F_BOOL && !eq) || (d->type == F_BOOL && eq && !*f->value))
-			return vd_error_set(p->err, VD_EINVAL, "line %u: %s: missing a value on flag: %s",
-					    line, instr, f->name);
-		if (d->type == F_BOOL) {
-			bool v = !eq || df_eq_nocase(f->value, "true");
-
-			if (eq && !v && !df_eq_nocase(f->value, "false"))
-				return vd_error_set(p->err, VD_EINVAL,
-						    "line %u: %s: expecting boolean value for flag %s, not: %s",
-						    line, instr, f->name, f->value);
-			if (strcmp(f->name, "link") == 0)
-				c->link = v;
-			else if (strcmp(f->name, "parents") == 0)
-				c->parents = v;
-		} else if (strcmp(f->name, "exclude") == 0) {
-			if (df_reserve(&c->excludes, c->n_excludes, sizeof(*c->excludes)) ||
-			    !(c->excludes[c->n_excludes] = strdup(f->value)))
-				return oom(p);
-			c->n_excludes++;
-		} else if ((strcmp(f->name, "from") == 0 && *f->value && set_str(&c->from, f->value)) ||
-			   (strcmp(f->name, "chown") == 0 && set_str(&c->chown, f->value)) ||
-			   (strcmp(f->name, "chmod") == 0 && set_str(&c->chmod, f->value))) {
-			return oom(p);
-		}
-	}
-	return 0;
-}
-
-static bool is_remote(const char *s)
-{
-	return df_starts_with(s, "http://") || df_starts_with(s, "https://") || df_starts_with(s, "git://") ||
-	       df_starts_with(s, "ssh://") || df_starts_with(s, "git@");
-}
-
-static int add_source(struct parser *p, vd_dockerfile_copy *c, const char *raw, bool shell_form)
-{
-	struct df_word_out o = { VD_BUF_INIT, false, false, 0 };
-	vd_dockerfile_source *s;
-	bool chomp;
-	char *hd = NULL;
-
-	if (df_reserve(&c->sources, c->n_sources, sizeof(*c->sources)))
-		return oom(p);
-	s = &c->sources[c->n_sources++];
-	if (!(s->raw = strdup(raw)))
-		return oom(p);
-	if (shell_form && c->kind != VD_DOCKERFILE_RUN_MOUNT) {
-		if (df_heredoc_name(raw, &chomp, &hd))
-			return oom(p);
-		if (hd) {
-			free(hd);
-			s->heredoc = true;
-			return 0;
-		}
-	}
-	if (df_shell_word(raw, strlen(raw), p->escape, NULL, &o) || !(s->path = vd_buf_detach(&o.buf))) {
-		vd_buf_release(&o.buf);
-		return oom(p);
-	}
-	s->variable = o.has_var;
-	s->remote = c->kind == VD_DOCKERFILE_ADD && is_remote(s->path);
-	return 0;
-}
-
-static vd_dockerfile_copy *new_copy(struct parser *p, vd_dockerfile_kind kind, unsigned line,
-				    bool onbuild)
-{
-	vd_dockerfile_stage *st = current(p);
-	vd_dockerfile_copy *c;
-
-	if (df_reserve(&st->copies, st->n_copies, sizeof(*st->copies)))
-		return NULL;
-	c = &st->copies[st->n_copies++];
-	c->kind = kind;
-	c->line = line;
-	c->onbuild = onbuild;
-	c->from_stage = -1;
-	return c;
-}
-
-static int do_copy(struct parser *p, vd_dockerfile_kind kind, const struct df_words *flags,
-		   const char *args, unsigned line, bool onbuild, bool *heredocs)
-{
-	const char *instr = kind == VD_DOCKERFILE_ADD ? "ADD" : "COPY";
-	struct df_words w = { NULL, 0 };
-	vd_dockerfile_copy *c;
-	size_t i;
-	int r = 0, js;
-
-	if (!(c = new_copy(p, kind, line, onbuild)))
-		return oom(p);
-	if ((r = copy_flags_parse(p, c, flags, instr, line)))
-		return r;
-	js = df_json_strings(args, &w, &r);
-	if (r)
-		goto nomem;
-	if (js < 0) {
-		r = vd_error_set(p->err, VD_EINVAL, "line %u: %s: JSON array must hold strings only",
-				 line, instr);
-		goto done;
-	}
-	if (js == 0) {
-		const char *t = args;
-
-		while (df_is_space(*t))
-			t++;
-		if (*t == '[' && !strchr(t, ']')) {
-			r = vd_error_set(p->err, VD_EINVAL, "line %u: %s: unterminated JSON array",
-					 line, instr);
-			goto done;
-		}
-		if (df_split_blank(args, &w))
-			goto nomem;
-	}
-	c->json = js == 1;
-	*heredocs = !c->json;
-	if (w.n < 2) {
-		r = vd_error_set(p->err, VD_EINVAL,
-				 "line %u: %s requires at least two arguments, but %s provided", line,
-				 instr, w.n ? "only one was" : "none were");
-		goto done;
-	}
-	for (i = 0; i + 1 < w.n && !r; i++)
-		r = add_source(p, c, w.v[i], !c->json);
-	if (!r && !(c->dest = strdup(w.v[w.n - 1])))
-		goto nomem;
-	goto done;
-nomem:
-	r = oom(p);
-done:
-	df_words_release(&w);
-	return r;
-}
-
-static int fill_mount(struct parser *p, vd_dockerfile_copy *c, const char *spec, const char *from,
-		      const char *source, const char *target)
-{
-	if (!(c->flags = calloc(1, sizeof(*c->flags))))
-		return oom(p);
-	c->n_flags = 1;
-	if (!(c->flags[0].name = strdup("mount")) || !(c->flags[0].value = strdup(spec)) ||
-	    (from && *from && set_str(&c->from, from)) || (target && set_str(&c->dest, target)))
-		return oom(p);
-	return add_source(p, c, source && *source ? source : ".", false);
-}
-
-/* RUN --mount=type=bind|cache,from=...,source=...: files a RUN reads. */
-static int do_run(struct parser *p, const struct df_words *flags, const char *args, unsigned line,
-		  bool onbuild, bool *heredocs)
-{
-	struct df_words js = { NULL, 0 };
-	size_t i, j;
-	int r = 0, isjson;
-
-	for (i = 0; i < flags->n && !r; i++) {
-		struct df_words fields = { NULL, 0 };
-		const char *type = "bind", *from = NULL, *source = NULL, *target = NULL;
-		vd_dockerfile_copy *c;
-
-		if (!df_starts_with(flags->v[i], "--mount="))
-			continue;
-		if (df_csv_fields(flags->v[i] + strlen("--mount="), &fields)) {
-			r = oom(p);
-			break;
-		}
-		for (j = 0; j < fields.n; j++) {
-			char *f = fields.v[j], *eq = strchr(f, '='), *k;
-
-			if (!eq)
-				continue;
-			*eq = '\0';
-			for (k = f; *k; k++)
-				*k = df_lower(*k);
-			if (strcmp(f, "type") == 0)
-				type = eq + 1;
-			else if (strcmp(f, "from") == 0)
-				from = eq + 1;
-			else if (strcmp(f, "source") == 0 || strcmp(f, "src") == 0)
-				source = eq + 1;
-			else if (strcmp(f, "target") == 0 || strcmp(f, "dst") == 0 ||
-				 strcmp(f, "destination") == 0 || strcmp(f, "dest") == 0)
-				target = eq + 1;
-		}
-		/* a bind mount shows the context or a stage to the RUN; a cache
-		 * mount with from= starts from a stage's files; secrets, ssh
-		 * and tmpfs bring no context file */
-		if (df_eq_nocase(type, "bind") || (df_eq_nocase(type, "cache") && from && *from) ||
-		    strchr(type, '$')) {
-			if (!(c = new_copy(p, VD_DOCKERFILE_RUN_MOUNT, line, onbuild)))
-				r = oom(p);
-			else
-				r = fill_mount(p, c, flags->v[i] + strlen("--mount="), from, source, target);
-		}
-		df_words_release(&fields);
-	}
-	if (r)
-		return r;
-	isjson = df_json_strings(args, &js, &r);
-	df_words_release(&js);
-	if (r)
-		return oom(p);
-	if (isjson < 0)
-		return vd_error_set(p->err, VD_EINVAL, "line %u: RUN: JSON array must hold strings only",
-				    line);
-	*heredocs = isjson == 0;
-	return 0;
-}
-
-static const char *const known_instructions[] = {
-	"add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck",
-	"label", "maintainer", "onbuild", "run", "shell", "stopsignal", "user", "volume",
-	"workdir", NULL,
-};
-
-static bool known(const char *cmd)
-{
-	size_t i;
-
-	for (i = 0; known_instructions[i]; i++)
-		if (strcmp(known_instructions[i], cmd) == 0)
-			return true;
-	return false;
-}
-
-/* One logical line.  *heredocs: the instruction may open heredocs. */
-static int instruction(struct parser *p, char *line, unsigned lineno, bool onbuild, bool *heredocs)
-{
-	struct df_words flags = { NULL, 0 };
-	char cmd[16], *end, *rest;
-	const char *args;
-	size_t n, i;
-	int r = 0;
-
-	*heredocs = false;
-	while (df_is_space(*line))
-		line++;
-	end = line + strlen(line);
-	while (end > line && df_is_space(end[-1]))
-		*--end = '\0';
-	for (rest = line; *rest && !df_is_blank(*rest); rest++)
-		;
-	n = (size_t)(rest - line);
-	while (*rest && df_is_blank(*rest))
-		rest++;
-	if (n == 0 || n >= sizeof(cmd))
-		return 0;   /* not an instruction docker knows */
-	for (i = 0; i < n; i++)
-		cmd[i] = df_lower(line[i]);
-	cmd[n] = '\0';
-	if (!known(cmd))
-		return 0;
-	if (!current(p) && strcmp(cmd, "arg") != 0 && strcmp(cmd, "from") != 0)
-		return vd_error_set(p->err, VD_EINVAL,
-				    "line %u: %.*s before the first FROM: no build stage in current context",
-				    lineno, (int)n, line);
-	if (onbuild && (strcmp(cmd, "onbuild") == 0 || strcmp(cmd, "from") == 0 ||
-			strcmp(cmd, "maintainer") == 0))
-		return vd_error_set(p->err, VD_EINVAL, "line %u: %s isn't allowed as an ONBUILD trigger",
-				    lineno, cmd);
-	if (strcmp(cmd, "onbuild") == 0)
-		return instruction(p, rest, lineno, true, heredocs);
-
-	if (df_extract_flags(rest, &flags, &args)) {
-		r = oom(p);
-		goto done;
-	}
-	if (strcmp(cmd, "from") == 0)
-		r = do_from(p, &flags, args, lineno);
-	else if (strcmp(cmd, "arg") == 0)
-		r = onbuild ? 0 : do_arg(p, args, lineno);
-	else if (strcmp(cmd, "copy") == 0)
-		r = do_copy(p, VD_DOCKERFILE_COPY, &flags, args, lineno, onbuild, heredocs);
-	else if (strcmp(cmd, "add") == 0)
-		r = do_copy(p, VD_DOCKERFILE_ADD, &flags, args, lineno, onbuild, heredocs);
-	else if (strcmp(cmd, "run") == 0)
-		r = do_run(p, &flags, args, lineno, onbuild, heredocs);
-done:
-	df_words_release(&flags);
-	return r;
-}
+/* --- after the last line: what names what --- */
 
 /* strconv.Atoi */
 static bool parse_index(const char *s, long *out)
@@ -716,7 +266,7 @@ static bool parse_index(const char *s, long *out)
 	return *end == '\0';
 }
 
-static int resolve_from(struct parser *p, vd_dockerfile_copy *c)
+static int resolve_from(struct df_parser *p, vd_dockerfile_copy *c)
 {
 	long idx;
 
@@ -778,7 +328,7 @@ static void mark_args(vd_dockerfile *df, int stage, const vd_dockerfile_copy *c,
 	}
 }
 
-static int finish(struct parser *p)
+static int finish(struct df_parser *p)
 {
 	vd_dockerfile *df = p->df;
 	struct df_env e = { NULL, 0 };
@@ -806,19 +356,19 @@ static int finish(struct parser *p)
 	}
 done:
 	df_env_release(&e);
-	return r == VD_ENOMEM ? oom(p) : r;
+	return r == VD_ENOMEM ? df_oom(p) : r;
 }
 
 int vd_dockerfile_parse(const char *text, size_t len, vd_dockerfile **out, vd_error *err)
 {
-	struct parser p = { text, len, 0, 0, '\\', false, false, false, false, NULL, err };
+	struct df_parser p = { text, len, 0, 0, '\\', false, false, false, false, NULL, err };
 	vd_buf line = VD_BUF_INIT;
 	int r;
 
 	if ((r = check_text(&p)))
 		return r;
 	if (!(p.df = calloc(1, sizeof(*p.df))))
-		return oom(&p);
+		return df_oom(&p);
 	vd_buf_init(&line, MAX_FILE);
 	for (;;) {
 		const char *s;
@@ -852,7 +402,7 @@ int vd_dockerfile_parse(const char *text, size_t len, vd_dockerfile **out, vd_er
 		}
 		if (line.len == 0)
 			continue;
-		if ((r = instruction(&p, line.ptr, start, false, &heredocs)))
+		if ((r = df_instruction(&p, line.ptr, start, false, &heredocs)))
 			goto done;
 		if (heredocs && strstr(vd_buf_cstr(&line), "<<") &&
 		    (r = skip_heredocs(&p, vd_buf_cstr(&line), start)))
@@ -865,7 +415,7 @@ int vd_dockerfile_parse(const char *text, size_t len, vd_dockerfile **out, vd_er
 	p.df = NULL;
 	goto done;
 nomem:
-	r = oom(&p);
+	r = df_oom(&p);
 done:
 	vd_buf_release(&line);
 	vd_dockerfile_free(p.df);

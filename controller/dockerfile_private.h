@@ -3,8 +3,12 @@
  * Private: included only by controller/dockerfile*.c, never installed;
  * controller/dockerfile.h is the module's one public header.
  *
- *   dockerfile.c        the parser: lines, directives, continuations, the
- *                       instructions, the result;
+ *   dockerfile.c        the parser: physical and logical lines, parser
+ *                       directives, heredoc bodies skipped, what is settled
+ *                       after the last line (FROM parents, --from stages,
+ *                       the ARGs COPY sources use); the result freed;
+ *   dockerfile_instr.c  one instruction: FROM, ARG, COPY/ADD and RUN --mount
+ *                       into the result, ONBUILD;
  *   dockerfile_words.c  instruction text cut into words the ways BuildKit
  *                       does (flags, quoted words, heredocs, JSON, CSV);
  *   dockerfile_shell.c  a word as BuildKit's shell lexer reads it (quotes,
@@ -61,6 +65,29 @@ static inline bool df_eq_nocase(const char *a, const char *b)
 		a++, b++;
 	return *a == *b;
 }
+
+/* ---- the parser (dockerfile.c) ---- */
+
+struct df_parser {
+	const char *text;
+	size_t len;
+	size_t pos;
+	unsigned lineno;       /* physical lines read so far */
+	char escape;
+	bool directives_done;
+	bool seen_syntax, seen_escape, seen_check;
+	vd_dockerfile *df;
+	vd_error *err;
+};
+
+/* VD_ENOMEM "out of memory" in p->err. */
+int df_oom(struct df_parser *p);
+
+/* ---- instructions (dockerfile_instr.c) ---- */
+
+/* One logical line (modified), starting at line lineno, into p->df; an
+ * error is set in p->err.  *heredocs: the instruction may open heredocs. */
+int df_instruction(struct df_parser *p, char *line, unsigned lineno, bool onbuild, bool *heredocs);
 
 /* ---- words (dockerfile_words.c) ----
  * Each returns 0 or VD_ENOMEM unless it says otherwise. */
