@@ -45,6 +45,8 @@ char *df_clean(const char *p)
 
 /* --- matching, Go's filepath.Match one segment at a time --- */
 
+/* Not dockerignore.c's matcher: .dockerignore is moby's regexp reading ("\d", "[z-a]"), not this. */
+
 /* One UTF-8 rune (Go's decoding: a bad byte is one rune of its own). */
 static size_t rune(const char *s, size_t n, uint32_t *out)
 {
