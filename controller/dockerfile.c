@@ -1,278 +1,17 @@
+/* Reading a Dockerfile: lines, parser directives, continuations and
+ * heredoc bodies here, each instruction in dockerfile_instr.c (the map of
+ * the module's files is in dockerfile_private.h). */
 #include "controller/dockerfile.h"
+#include "controller/dockerfile_private.h"
 
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
-#include "common/json.h"
 
 /* bufio.Scanner's limit: docker fails on a longer line, so do we */
 #define MAX_LINE 65535
 #define MAX_FILE ((size_t)16 << 20)
-
-/* --- small helpers --- */
-
-/* Go's unicode.IsSpace for the bytes a Dockerfile is made of */
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
-/* the parser's reWhitespace: [\t\v\f\r ] */
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
-}
-
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool is_name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static bool eq_nocase(const char *a, const char *b)
-{
-	while (*a && *b && lower(*a) == lower(*b))
-		a++, b++;
-	return *a == *b;
-}
-
-/* Room for element n of an array that grows by doubling (n == len before
- * the push); the new element is zeroed. */
-static int reserve(void *arrp, size_t n, size_t size)
-{
-	void **arr = arrp;
-	size_t cap;
-	void *p;
-
-	if (n != 0 && (n < 4 || (n & (n - 1)) != 0)) {
-		memset((char *)*arr + n * size, 0, size);
-		return 0;
-	}
-	cap = n ? n * 2 : 4;
-	if (cap > SIZE_MAX / size)
-		return VD_ENOMEM;
-	p = realloc(*arr, cap * size);
-	if (!p)
-		return VD_ENOMEM;
-	*arr = p;
-	memset((char *)p + n * size, 0, size);
-	return 0;
-}
-
-struct words {
-	char **v;
-	size_t n;
-};
-
-static int words_push(struct words *w, const char *s, size_t len)
-{
-	char *c;
-
-	if (reserve(&w->v, w->n, sizeof(*w->v)))
-		return VD_ENOMEM;
-	c = strndup(s, len);
-	if (!c)
-		return VD_ENOMEM;
-	w->v[w->n++] = c;
-	return 0;
-}
-
-static void words_release(struct words *w)
-{
-	size_t i;
-
-	for (i = 0; i < w->n; i++)
-		free(w->v[i]);
-	free(w->v);
-	w->v = NULL;
-	w->n = 0;
-}
-
-/* --- shell words ---
- *
- * What BuildKit's shell lexer does to a word, minus the substitution: quotes
- * removed ('...' literal, "..." where the escape character only escapes '"',
- * '$' and itself), the escape character outside quotes taken literally for
- * the character after it.  A '$' that starts a variable ($NAME, ${...}, $1)
- * outside single quotes is reported; without a lookup it is copied as is.
- *
- * With a lookup (FROM lines, ARG defaults), variables are substituted the
- * way docker substitutes build arguments: $N ${N} ${N:-w} ${N-w} ${N:+w}
- * ${N+w}; a variable whose value is not known here marks the result
- * unknown. */
-
-enum var_state { VAR_UNSET, VAR_SET, VAR_UNKNOWN };
-
-struct env_var {
-	const char *name;
-	char *value;
-	enum var_state state;
-};
-
-struct env {
-	struct env_var *v;
-	size_t n;
-};
-
-static enum var_state env_get(const struct env *e, const char *name, size_t len, const char **value)
-{
-	size_t i;
-
-	for (i = e->n; i-- > 0;)
-		if (strlen(e->v[i].name) == len && memcmp(e->v[i].name, name, len) == 0) {
-			*value = e->v[i].value ? e->v[i].value : "";
-			return e->v[i].state;
-		}
-	*value = "";
-	return VAR_UNSET;
-}
-
-struct word_out {
-	vd_buf buf;
-	bool has_var;
-	bool unknown;
-	unsigned depth;   /* ${a:-${b:-...}} nesting, capped */
-};
-
-#define MAX_DEPTH 32
-
-static int shell_word(const char *s, size_t len, char esc, const struct env *env, struct word_out *o);
-
-/* s[*i] is '$'; handle the variable, advance *i past it. */
-static int dollar(const char *s, size_t len, size_t *i, char esc, const struct env *env,
-		  struct word_out *o)
-{
-	size_t start = *i, j = *i + 1, name, name_len, depth, word = 0, word_len = 0;
-	const char *value;
-	enum var_state st;
-	char op = 0;
-	bool colon = false;
-
-	if (j < len && s[j] == '{') {
-		name = ++j;
-		while (j < len && is_name_char(s[j]))
-			j++;
-		name_len = j - name;
-		if (j < len && s[j] == ':') {
-			colon = true;
-			j++;
-		}
-		if (j < len && s[j] != '}') {
-			op = s[j++];
-			word = j;
-		}
-		for (depth = 1; j < len; j++) {
-			if (s[j] == '{' && j > 0 && s[j - 1] == '$')
-				depth++;
-			else if (s[j] == '}' && --depth == 0)
-				break;
-		}
-		if (j >= len) {
-			/* no closing brace: docker refuses the word */
-			o->has_var = true;
-			o->unknown = true;
-			*i = len;
-			return vd_buf_put(&o->buf, s + start, len - start);
-		}
-		if (op)
-			word_len = j - word;
-		*i = j + 1;
-	} else if (j < len && (is_name_char(s[j]))) {
-		name = j;
-		if (s[j] >= '0' && s[j] <= '9')
-			j++;
-		else
-			while (j < len && is_name_char(s[j]))
-				j++;
-		name_len = j - name;
-		*i = j;
-	} else {
-		*i = j;
-		return vd_buf_putc(&o->buf, '$');
-	}
-
-	o->has_var = true;
-	if (!env)
-		return vd_buf_put(&o->buf, s + start, *i - start);
-	if (name_len == 0 || (op && op != '-' && op != '+') || (colon && !op)) {
-		o->unknown = true;   /* ${#N}, ${N%x}, ${N/x/y}...: not substituted here */
-		return 0;
-	}
-	st = env_get(env, s + name, name_len, &value);
-	if (st == VAR_UNKNOWN) {
-		o->unknown = true;
-		return 0;
-	}
-	if ((op == '-' && (st == VAR_UNSET || (colon && !*value))) ||
-	    (op == '+' && st == VAR_SET && (!colon || *value))) {
-		int r;
-
-		if (o->depth >= MAX_DEPTH) {
-			o->unknown = true;
-			return 0;
-		}
-		o->depth++;
-		r = shell_word(s + word, word_len, esc, env, o);
-		o->depth--;
-		return r;
-	}
-	return op == '+' ? 0 : vd_buf_puts(&o->buf, value);
-}
-
-static int shell_word(const char *s, size_t len, char esc, const struct env *env, struct word_out *o)
-{
-	size_t i = 0;
-	int r = 0;
-
-	while (i < len && !r) {
-		char c = s[i];
-
-		if (c == esc) {
-			if (i + 1 < len)
-				r = vd_buf_putc(&o->buf, s[i + 1]);
-			i += 2;
-		} else if (c == '\'') {
-			size_t e = i + 1;
-
-			while (e < len && s[e] != '\'')
-				e++;
-			r = vd_buf_put(&o->buf, s + i + 1, e - i - 1);
-			i = e + 1;
-		} else if (c == '"') {
-			for (i++; i < len && s[i] != '"' && !r;) {
-				if (s[i] == '$') {
-					r = dollar(s, len, &i, esc, env, o);
-				} else if (s[i] == esc && i + 1 < len &&
-					   (s[i + 1] == '"' || s[i + 1] == '$' || s[i + 1] == esc)) {
-					r = vd_buf_putc(&o->buf, s[i + 1]);
-					i += 2;
-				} else {
-					r = vd_buf_putc(&o->buf, s[i++]);
-				}
-			}
-			i++;
-		} else if (c == '$') {
-			r = dollar(s, len, &i, esc, env, o);
-		} else {
-			r = vd_buf_putc(&o->buf, c);
-			i++;
-		}
-	}
-	return r;
-}
 
 /* --- the parse result --- */
 
@@ -335,27 +74,20 @@ int vd_dockerfile_stage_find(const vd_dockerfile *df, const char *name)
 	if (!df || !name)
 		return -1;
 	for (i = df->n_stages; i-- > 0;)
-		if (df->stages[i].name && eq_nocase(df->stages[i].name, name))
+		if (df->stages[i].name && df_eq_nocase(df->stages[i].name, name))
 			return (int)i;
 	return -1;
 }
 
 /* --- the parser --- */
 
-struct parser {
-	const char *text;
-	size_t len;
-	size_t pos;
-	unsigned lineno;       /* physical lines read so far */
-	char escape;
-	bool directives_done;
-	bool seen_syntax, seen_escape, seen_check;
-	vd_dockerfile *df;
-	vd_error *err;
-};
+int df_oom(struct df_parser *p)
+{
+	return vd_error_set(p->err, VD_ENOMEM, "out of memory");
+}
 
 /* The next physical line, without its "\n" and trailing "\r"s. */
-static bool next_line(struct parser *p, const char **line, size_t *n)
+static bool next_line(struct df_parser *p, const char **line, size_t *n)
 {
 	const char *s, *nl;
 
@@ -374,7 +106,7 @@ static bool next_line(struct parser *p, const char **line, size_t *n)
 
 /* docker reads lines with a bufio.Scanner and gives up on a long one; a NUL
  * byte is no Dockerfile we can read either */
-static int check_text(struct parser *p)
+static int check_text(struct df_parser *p)
 {
 	size_t pos = 0;
 	unsigned line = 0;
@@ -398,7 +130,7 @@ static int check_text(struct parser *p)
 
 /* A parser directive: ^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$ with a
  * known key; anything else ends the directives for good. */
-static int directive(struct parser *p, const char *s, size_t n)
+static int directive(struct df_parser *p, const char *s, size_t n)
 {
 	size_t i = 1, k, klen, v, vend;
 	char key[8];
@@ -409,29 +141,29 @@ static int directive(struct parser *p, const char *s, size_t n)
 	p->directives_done = true;
 	if (n == 0 || s[0] != '#')
 		return 0;
-	while (i < n && is_space(s[i]))
+	while (i < n && df_is_space(s[i]))
 		i++;
 	k = i;
 	if (i >= n || !((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
 		return 0;
-	while (i < n && is_name_char(s[i]) && s[i] != '_')
+	while (i < n && df_is_name_char(s[i]) && s[i] != '_')
 		i++;
 	klen = i - k;
-	while (i < n && is_space(s[i]))
+	while (i < n && df_is_space(s[i]))
 		i++;
 	if (i >= n || s[i] != '=')
 		return 0;
 	i++;
-	while (i < n && is_space(s[i]))
+	while (i < n && df_is_space(s[i]))
 		i++;
 	v = i;
 	vend = n;
-	while (vend > v && is_space(s[vend - 1]))
+	while (vend > v && df_is_space(s[vend - 1]))
 		vend--;
 	if (vend == v || klen >= sizeof(key))
 		return 0;
 	for (i = 0; i < klen; i++)
-		key[i] = lower(s[k + i]);
+		key[i] = df_lower(s[k + i]);
 	key[klen] = '\0';
 	if (strcmp(key, "syntax") == 0)
 		seen = &p->seen_syntax;
@@ -458,7 +190,7 @@ static int directive(struct parser *p, const char *s, size_t n)
 
 /* Strip a line continuation: the escape character last (blanks after it
  * allowed) and not itself escaped. */
-static bool continues(const struct parser *p, const char *s, size_t *n)
+static bool continues(const struct df_parser *p, const char *s, size_t *n)
 {
 	size_t e = *n;
 
@@ -474,7 +206,7 @@ static bool is_comment(const char *s, size_t n)
 {
 	size_t i = 0;
 
-	while (i < n && is_space(s[i]))
+	while (i < n && df_is_space(s[i]))
 		i++;
 	return i < n && s[i] == '#';
 }
@@ -484,237 +216,26 @@ static bool is_empty(const char *s, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!is_space(s[i]))
+		if (!df_is_space(s[i]))
 			return false;
 	return true;
 }
 
-/* BuildKit's extractBuilderFlags: leading "--name[=value]" words, with
- * quotes and backslash escapes, up to the first other word or "--".
- * *rest points at what follows. */
-static int extract_flags(const char *line, struct words *flags, const char **rest)
-{
-	enum { SPACES, WORD, QUOTE } phase = SPACES;
-	vd_buf word = VD_BUF_INIT;
-	size_t pos, len = strlen(line);
-	bool blank_ok = false;
-	char quote = 0;
-	int r = 0;
-
-	*rest = line + len;
-	for (pos = 0; pos <= len && !r; pos++) {
-		char ch = pos < len ? line[pos] : 0;
-
-		if (phase == SPACES) {
-			if (pos == len)
-				break;
-			if (is_space(ch))
-				continue;
-			if (ch != '-' || pos + 1 == len || line[pos + 1] != '-') {
-				*rest = line + pos;
-				break;
-			}
-			phase = WORD;
-		}
-		if (pos == len) {
-			if (strcmp(vd_buf_cstr(&word), "--") != 0 && (blank_ok || word.len))
-				r = words_push(flags, vd_buf_cstr(&word), word.len);
-			break;
-		}
-		if (phase == WORD) {
-			if (is_space(ch)) {
-				phase = SPACES;
-				if (strcmp(vd_buf_cstr(&word), "--") == 0) {
-					*rest = line + pos;
-					while (**rest && is_space(**rest))
-						(*rest)++;
-					break;
-				}
-				if (blank_ok || word.len)
-					r = words_push(flags, vd_buf_cstr(&word), word.len);
-				vd_buf_clear(&word);
-				blank_ok = false;
-				continue;
-			}
-			if (ch == '\'' || ch == '"') {
-				quote = ch;
-				blank_ok = true;
-				phase = QUOTE;
-				continue;
-			}
-			if (ch == '\\') {
-				if (pos + 1 == len)
-					continue;
-				ch = line[++pos];
-			}
-			r = vd_buf_putc(&word, ch);
-			continue;
-		}
-		/* QUOTE */
-		if (ch == quote) {
-			phase = WORD;
-			continue;
-		}
-		if (ch == '\\') {
-			if (pos + 1 == len) {
-				phase = WORD;
-				continue;
-			}
-			ch = line[++pos];
-		}
-		r = vd_buf_putc(&word, ch);
-	}
-	vd_buf_release(&word);
-	return r;
-}
-
-/* parseStringsWhitespaceDelimited */
-static int split_blank(const char *s, struct words *out)
-{
-	int r = 0;
-
-	while (*s && !r) {
-		const char *e;
-
-		while (*s && is_blank(*s))
-			s++;
-		if (!*s)
-			break;
-		for (e = s; *e && !is_blank(*e); e++)
-			;
-		r = words_push(out, s, (size_t)(e - s));
-		s = e;
-	}
-	return r;
-}
-
-/* parseWords (ARG): whitespace-separated words, quotes and escapes kept */
-static int split_quoted(const char *s, char esc, struct words *out)
-{
-	size_t i = 0, len = strlen(s);
-	int r = 0;
-
-	while (i < len && !r) {
-		size_t start;
-		char quote = 0;
-
-		while (i < len && is_space(s[i]))
-			i++;
-		if (i >= len)
-			break;
-		for (start = i; i < len; i++) {
-			if (quote) {
-				if (s[i] == quote)
-					quote = 0;
-				else if (s[i] == esc && quote != '\'' && i + 1 < len)
-					i++;
-			} else if (is_space(s[i])) {
-				break;
-			} else if (s[i] == '\'' || s[i] == '"') {
-				quote = s[i];
-			} else if (s[i] == esc && i + 1 < len) {
-				i++;
-			}
-		}
-		r = words_push(out, s + start, i - start);
-	}
-	return r;
-}
-
-/* Words of a line as BuildKit's heredoc detection sees them: quotes and
- * escapes kept, and "<<" swallowing the blanks after it ("<< EOF"). */
-static int heredoc_words(const char *s, struct words *out)
-{
-	vd_buf w = VD_BUF_INIT;
-	size_t i = 0, len = strlen(s);
-	bool in_word = false;
-	int r = 0;
-
-	while (i <= len && !r) {
-		char c = i < len ? s[i] : ' ';
-
-		if (is_space(c)) {
-			if (in_word)
-				r = words_push(out, vd_buf_cstr(&w), w.len);
-			vd_buf_clear(&w);
-			in_word = false;
-			i++;
-			continue;
-		}
-		in_word = true;
-		if (c == '\\') {
-			r = vd_buf_put(&w, s + i, i + 1 < len ? 2 : 1);
-			i += 2;
-		} else if (c == '\'' || c == '"') {
-			size_t e = i + 1;
-
-			while (e < len && s[e] != c) {
-				if (c == '"' && s[e] == '\\' && e + 1 < len)
-					e++;
-				e++;
-			}
-			if (e < len)
-				e++;
-			r = vd_buf_put(&w, s + i, e - i);
-			i = e;
-		} else if (c == '<' && i + 1 < len && s[i + 1] == '<') {
-			size_t e = i + 2;
-
-			while (e < len && (s[e] == ' ' || s[e] == '\t'))
-				e++;
-			r = vd_buf_put(&w, s + i, e - i);
-			i = e;
-		} else {
-			r = vd_buf_putc(&w, c);
-			i++;
-		}
-	}
-	vd_buf_release(&w);
-	return r;
-}
-
-/* ^(\d*)<<(-?)\s*([^<]+)$ : a heredoc word; *name gets the terminator with
- * its quotes removed (NULL: not a heredoc). */
-static int heredoc_name(const char *word, bool *chomp, char **name)
-{
-	struct word_out o = { VD_BUF_INIT, false, false, 0 };
-	const char *s = word;
-
-	*name = NULL;
-	while (*s >= '0' && *s <= '9')
-		s++;
-	if (s[0] != '<' || s[1] != '<')
-		return 0;
-	s += 2;
-	*chomp = *s == '-';
-	if (*chomp)
-		s++;
-	while (is_space(*s))
-		s++;
-	if (!*s || strchr(s, '<'))
-		return 0;
-	if (shell_word(s, strlen(s), '\\', NULL, &o) || !(*name = vd_buf_detach(&o.buf))) {
-		vd_buf_release(&o.buf);
-		return VD_ENOMEM;
-	}
-	return 0;
-}
-
 /* Skip the bodies of the heredocs the instruction line opens. */
-static int skip_heredocs(struct parser *p, const char *line, unsigned start)
+static int skip_heredocs(struct df_parser *p, const char *line, unsigned start)
 {
-	struct words w = { NULL, 0 };
+	struct df_words w = { NULL, 0 };
 	size_t i;
 	int r;
 
-	r = heredoc_words(line, &w);
+	r = df_heredoc_words(line, &w);
 	for (i = 0; i < w.n && !r; i++) {
 		char *name = NULL;
 		bool chomp = false, done = false;
 		const char *s;
 		size_t n;
 
-		r = heredoc_name(w.v[i], &chomp, &name);
+		r = df_heredoc_name(w.v[i], &chomp, &name);
 		if (r || !name)
 			continue;
 		while (!done && next_line(p, &s, &n)) {
@@ -728,660 +249,11 @@ static int skip_heredocs(struct parser *p, const char *line, unsigned start)
 					 name);
 		free(name);
 	}
-	words_release(&w);
+	df_words_release(&w);
 	return r == VD_ENOMEM ? vd_error_set(p->err, r, "out of memory") : r;
 }
 
-/* A JSON array of strings (parseJSON): 1 it is one, 0 it is not JSON,
- * -1 a JSON array holding something else. */
-static int json_strings(const char *rest, struct words *out, int *r)
-{
-	vd_error jerr = VD_ERROR_INIT;
-	yajl_val v;
-	size_t i;
-	int res = 1;
-
-	*r = 0;
-	while (is_space(*rest))
-		rest++;
-	if (*rest != '[')
-		return 0;
-	v = vd_json_parse(rest, &jerr);
-	vd_error_release(&jerr);
-	if (!v || !YAJL_IS_ARRAY(v)) {
-		if (v)
-			yajl_tree_free(v);
-		return 0;
-	}
-	for (i = 0; i < vd_json_len(v) && res == 1; i++) {
-		yajl_val e = vd_json_idx(v, i);
-		const char *str = YAJL_IS_STRING(e) ? YAJL_GET_STRING(e) : NULL;
-
-		if (!str)
-			res = -1;
-		else if ((*r = words_push(out, str, strlen(str))))
-			res = -1;
-	}
-	yajl_tree_free(v);
-	return res;
-}
-
-static vd_dockerfile_stage *current(struct parser *p)
-{
-	return p->df->n_stages ? &p->df->stages[p->df->n_stages - 1] : NULL;
-}
-
-static int oom(struct parser *p)
-{
-	return vd_error_set(p->err, VD_ENOMEM, "out of memory");
-}
-
-/* --- instructions --- */
-
-static int do_from(struct parser *p, const struct words *flags, const char *args, unsigned line)
-{
-	struct words w = { NULL, 0 };
-	vd_dockerfile_stage *st;
-	const char *name = NULL;
-	size_t i;
-	int r;
-
-	if (split_blank(args, &w))
-		goto nomem;
-	if (w.n == 3 && eq_nocase(w.v[1], "as")) {
-		name = w.v[2];
-		for (i = 0; name[i]; i++) {
-			char c = lower(name[i]);
-
-			if (!((c >= 'a' && c <= 'z') || (i > 0 && ((c >= '0' && c <= '9') || c == '-' ||
-								  c == '_' || c == '.')))) {
-				r = vd_error_set(p->err, VD_EINVAL,
-						 "line %u: invalid name for build stage: \"%s\", name can't "
-						 "start with a number or contain symbols", line, name);
-				goto done;
-			}
-		}
-	} else if (w.n != 1) {
-		r = vd_error_set(p->err, VD_EINVAL, "line %u: FROM requires either one or three arguments",
-				 line);
-		goto done;
-	}
-	if (reserve(&p->df->stages, p->df->n_stages, sizeof(*p->df->stages)))
-		goto nomem;
-	st = &p->df->stages[p->df->n_stages++];
-	st->index = (int)p->df->n_stages - 1;
-	st->line = line;
-	st->parent = -1;
-	if (!(st->base = strdup(w.v[0])))
-		goto nomem;
-	if (name) {
-		if (!(st->name = strdup(name)))
-			goto nomem;
-		for (i = 0; st->name[i]; i++)
-			st->name[i] = lower(st->name[i]);
-	}
-	for (i = 0; i < flags->n; i++)
-		if (starts_with(flags->v[i], "--platform=")) {
-			free(st->platform);
-			if (!(st->platform = strdup(flags->v[i] + strlen("--platform="))))
-				goto nomem;
-		}
-	r = 0;
-	goto done;
-nomem:
-	r = oom(p);
-done:
-	words_release(&w);
-	return r;
-}
-
-static int do_arg(struct parser *p, const char *args, unsigned line)
-{
-	struct words w = { NULL, 0 };
-	size_t i;
-	int r = 0;
-
-	if (split_quoted(args, p->escape, &w))
-		return oom(p);
-	if (w.n == 0)
-		r = vd_error_set(p->err, VD_EINVAL, "line %u: ARG requires at least one argument", line);
-	for (i = 0; i < w.n && !r; i++) {
-		char *eq = strchr(w.v[i], '=');
-		vd_dockerfile_arg *a;
-
-		if (eq == w.v[i]) {
-			r = vd_error_set(p->err, VD_EINVAL, "line %u: ARG names can not be blank", line);
-			break;
-		}
-		if (reserve(&p->df->args, p->df->n_args, sizeof(*p->df->args))) {
-			r = oom(p);
-			break;
-		}
-		a = &p->df->args[p->df->n_args++];
-		a->line = line;
-		a->stage = p->df->n_stages ? (int)p->df->n_stages - 1 : -1;
-		a->name = strndup(w.v[i], eq ? (size_t)(eq - w.v[i]) : strlen(w.v[i]));
-		if (!a->name) {
-			r = oom(p);
-			break;
-		}
-		/* as written: quotes and variables are resolved when used */
-		if (eq && !(a->value = strdup(eq + 1)))
-			r = oom(p);
-	}
-	words_release(&w);
-	return r;
-}
-
-enum ftype { F_STR, F_BOOL, F_STRS };
-
-struct flagdef {
-	const char *name;
-	enum ftype type;
-};
-
-static const struct flagdef copy_flags[] = {
-	{ "chown", F_STR }, { "from", F_STR }, { "chmod", F_STR }, { "link", F_BOOL },
-	{ "exclude", F_STRS }, { "parents", F_BOOL }, { NULL, F_STR },
-};
-
-static const struct flagdef add_flags[] = {
-	{ "chown", F_STR }, { "chmod", F_STR }, { "link", F_BOOL }, { "keep-git-dir", F_BOOL },
-	{ "checksum", F_STR }, { "exclude", F_STRS }, { "unpack", F_BOOL }, { NULL, F_STR },
-};
-
-static int set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = strdup(v);
-	return *dst ? 0 : VD_ENOMEM;
-}
-
-/* BFlags.Parse for the flags docker knows; unknown ones are only kept. */
-static int copy_flags_parse(struct parser *p, vd_dockerfile_copy *c, const struct words *flags,
-			    const char *instr, unsigned line)
-{
-	const struct flagdef *defs = c->kind == VD_DOCKERFILE_ADD ? add_flags : copy_flags;
-	unsigned used = 0;
-	size_t i;
-
-	c->flags = calloc(flags->n ? flags->n : 1, sizeof(*c->flags));
-	if (!c->flags)
-		return oom(p);
-	for (i = 0; i < flags->n; i++) {
-		const char *arg = flags->v[i], *eq;
-		const struct flagdef *d;
-		vd_dockerfile_flag *f = &c->flags[c->n_flags];
-		size_t k;
-
-		if (!starts_with(arg, "--"))
-			return vd_error_set(p->err, VD_EINVAL, "line %u: %s: arg should start with -- : %s",
-					    line, instr, arg);
-		arg += 2;
-		eq = strchr(arg, '=');
-		f->name = strndup(arg, eq ? (size_t)(eq - arg) : strlen(arg));
-		if (!f->name || (eq && !(f->value = strdup(eq + 1)))) {
-			free(f->name);
-			return oom(p);
-		}
-		c->n_flags++;
-		for (d = defs, k = 0; d->name && strcmp(d->name, f->name) != 0; d++, k++)
-			;
-		if (!d->name)
-			continue;
-		if (d->type != F_STRS && (used & (1u << k)))
-			return vd_error_set(p->err, VD_EINVAL, "line %u: %s: duplicate flag specified: %s",
-					    line, instr, f->name);
-		used |= 1u << k;
-		if ((d->type != F_BOOL && !eq) || (d->type == F_BOOL && eq && !*f->value))
-			return vd_error_set(p->err, VD_EINVAL, "line %u: %s: missing a value on flag: %s",
-					    line, instr, f->name);
-		if (d->type == F_BOOL) {
-			bool v = !eq || eq_nocase(f->value, "true");
-
-			if (eq && !v && !eq_nocase(f->value, "false"))
-				return vd_error_set(p->err, VD_EINVAL,
-						    "line %u: %s: expecting boolean value for flag %s, not: %s",
-						    line, instr, f->name, f->value);
-			if (strcmp(f->name, "link") == 0)
-				c->link = v;
-			else if (strcmp(f->name, "parents") == 0)
-				c->parents = v;
-		} else if (strcmp(f->name, "exclude") == 0) {
-			if (reserve(&c->excludes, c->n_excludes, sizeof(*c->excludes)) ||
-			    !(c->excludes[c->n_excludes] = strdup(f->value)))
-				return oom(p);
-			c->n_excludes++;
-		} else if ((strcmp(f->name, "from") == 0 && *f->value && set_str(&c->from, f->value)) ||
-			   (strcmp(f->name, "chown") == 0 && set_str(&c->chown, f->value)) ||
-			   (strcmp(f->name, "chmod") == 0 && set_str(&c->chmod, f->value))) {
-			return oom(p);
-		}
-	}
-	return 0;
-}
-
-static bool is_remote(const char *s)
-{
-	return starts_with(s, "http://") || starts_with(s, "https://") || starts_with(s, "git://") ||
-	       starts_with(s, "ssh://") || starts_with(s, "git@");
-}
-
-static int add_source(struct parser *p, vd_dockerfile_copy *c, const char *raw, bool shell_form)
-{
-	struct word_out o = { VD_BUF_INIT, false, false, 0 };
-	vd_dockerfile_source *s;
-	bool chomp;
-	char *hd = NULL;
-
-	if (reserve(&c->sources, c->n_sources, sizeof(*c->sources)))
-		return oom(p);
-	s = &c->sources[c->n_sources++];
-	if (!(s->raw = strdup(raw)))
-		return oom(p);
-	if (shell_form && c->kind != VD_DOCKERFILE_RUN_MOUNT) {
-		if (heredoc_name(raw, &chomp, &hd))
-			return oom(p);
-		if (hd) {
-			free(hd);
-			s->heredoc = true;
-			return 0;
-		}
-	}
-	if (shell_word(raw, strlen(raw), p->escape, NULL, &o) || !(s->path = vd_buf_detach(&o.buf))) {
-		vd_buf_release(&o.buf);
-		return oom(p);
-	}
-	s->variable = o.has_var;
-	s->remote = c->kind == VD_DOCKERFILE_ADD && is_remote(s->path);
-	return 0;
-}
-
-static vd_dockerfile_copy *new_copy(struct parser *p, vd_dockerfile_kind kind, unsigned line,
-				    bool onbuild)
-{
-	vd_dockerfile_stage *st = current(p);
-	vd_dockerfile_copy *c;
-
-	if (reserve(&st->copies, st->n_copies, sizeof(*st->copies)))
-		return NULL;
-	c = &st->copies[st->n_copies++];
-	c->kind = kind;
-	c->line = line;
-	c->onbuild = onbuild;
-	c->from_stage = -1;
-	return c;
-}
-
-static int do_copy(struct parser *p, vd_dockerfile_kind kind, const struct words *flags,
-		   const char *args, unsigned line, bool onbuild, bool *heredocs)
-{
-	const char *instr = kind == VD_DOCKERFILE_ADD ? "ADD" : "COPY";
-	struct words w = { NULL, 0 };
-	vd_dockerfile_copy *c;
-	size_t i;
-	int r = 0, js;
-
-	if (!(c = new_copy(p, kind, line, onbuild)))
-		return oom(p);
-	if ((r = copy_flags_parse(p, c, flags, instr, line)))
-		return r;
-	js = json_strings(args, &w, &r);
-	if (r)
-		goto nomem;
-	if (js < 0) {
-		r = vd_error_set(p->err, VD_EINVAL, "line %u: %s: JSON array must hold strings only",
-				 line, instr);
-		goto done;
-	}
-	if (js == 0) {
-		const char *t = args;
-
-		while (is_space(*t))
-			t++;
-		if (*t == '[' && !strchr(t, ']')) {
-			r = vd_error_set(p->err, VD_EINVAL, "line %u: %s: unterminated JSON array",
-					 line, instr);
-			goto done;
-		}
-		if (split_blank(args, &w))
-			goto nomem;
-	}
-	c->json = js == 1;
-	*heredocs = !c->json;
-	if (w.n < 2) {
-		r = vd_error_set(p->err, VD_EINVAL,
-				 "line %u: %s requires at least two arguments, but %s provided", line,
-				 instr, w.n ? "only one was" : "none were");
-		goto done;
-	}
-	for (i = 0; i + 1 < w.n && !r; i++)
-		r = add_source(p, c, w.v[i], !c->json);
-	if (!r && !(c->dest = strdup(w.v[w.n - 1])))
-		goto nomem;
-	goto done;
-nomem:
-	r = oom(p);
-done:
-	words_release(&w);
-	return r;
-}
-
-/* One CSV field list (encoding/csv, as BuildKit reads --mount). */
-static int csv_fields(const char *s, struct words *out)
-{
-	vd_buf f = VD_BUF_INIT;
-	int r = 0;
-
-	for (;;) {
-		vd_buf_clear(&f);
-		if (*s == '"') {
-			for (s++; *s && !r; s++) {
-				if (*s == '"' && s[1] == '"')
-					r = vd_buf_putc(&f, *s++);
-				else if (*s == '"')
-					break;
-				else
-					r = vd_buf_putc(&f, *s);
-			}
-			if (*s == '"')
-				s++;
-			while (*s && *s != ',' && !r)
-				r = vd_buf_putc(&f, *s++);
-		} else {
-			while (*s && *s != ',' && !r)
-				r = vd_buf_putc(&f, *s++);
-		}
-		if (r || (r = words_push(out, vd_buf_cstr(&f), f.len)))
-			break;
-		if (*s != ',')
-			break;
-		s++;
-	}
-	vd_buf_release(&f);
-	return r;
-}
-
-static int fill_mount(struct parser *p, vd_dockerfile_copy *c, const char *spec, const char *from,
-		      const char *source, const char *target)
-{
-	if (!(c->flags = calloc(1, sizeof(*c->flags))))
-		return oom(p);
-	c->n_flags = 1;
-	if (!(c->flags[0].name = strdup("mount")) || !(c->flags[0].value = strdup(spec)) ||
-	    (from && *from && set_str(&c->from, from)) || (target && set_str(&c->dest, target)))
-		return oom(p);
-	return add_source(p, c, source && *source ? source : ".", false);
-}
-
-/* RUN --mount=type=bind|cache,from=...,source=...: files a RUN reads. */
-static int do_run(struct parser *p, const struct words *flags, const char *args, unsigned line,
-		  bool onbuild, bool *heredocs)
-{
-	struct words js = { NULL, 0 };
-	size_t i, j;
-	int r = 0, isjson;
-
-	for (i = 0; i < flags->n && !r; i++) {
-		struct words fields = { NULL, 0 };
-		const char *type = "bind", *from = NULL, *source = NULL, *target = NULL;
-		vd_dockerfile_copy *c;
-
-		if (!starts_with(flags->v[i], "--mount="))
-			continue;
-		if (csv_fields(flags->v[i] + strlen("--mount="), &fields)) {
-			r = oom(p);
-			break;
-		}
-		for (j = 0; j < fields.n; j++) {
-			char *f = fields.v[j], *eq = strchr(f, '='), *k;
-
-			if (!eq)
-				continue;
-			*eq = '\0';
-			for (k = f; *k; k++)
-				*k = lower(*k);
-			if (strcmp(f, "type") == 0)
-				type = eq + 1;
-			else if (strcmp(f, "from") == 0)
-				from = eq + 1;
-			else if (strcmp(f, "source") == 0 || strcmp(f, "src") == 0)
-				source = eq + 1;
-			else if (strcmp(f, "target") == 0 || strcmp(f, "dst") == 0 ||
-				 strcmp(f, "destination") == 0 || strcmp(f, "dest") == 0)
-				target = eq + 1;
-		}
-		/* a bind mount shows the context or a stage to the RUN; a cache
-		 * mount with from= starts from a stage's files; secrets, ssh
-		 * and tmpfs bring no context file */
-		if (eq_nocase(type, "bind") || (eq_nocase(type, "cache") && from && *from) ||
-		    strchr(type, '$')) {
-			if (!(c = new_copy(p, VD_DOCKERFILE_RUN_MOUNT, line, onbuild)))
-				r = oom(p);
-			else
-				r = fill_mount(p, c, flags->v[i] + strlen("--mount="), from, source, target);
-		}
-		words_release(&fields);
-	}
-	if (r)
-		return r;
-	isjson = json_strings(args, &js, &r);
-	words_release(&js);
-	if (r)
-		return oom(p);
-	if (isjson < 0)
-		return vd_error_set(p->err, VD_EINVAL, "line %u: RUN: JSON array must hold strings only",
-				    line);
-	*heredocs = isjson == 0;
-	return 0;
-}
-
-static const char *const known_instructions[] = {
-	"add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck",
-	"label", "maintainer", "onbuild", "run", "shell", "stopsignal", "user", "volume",
-	"workdir", NULL,
-};
-
-static bool known(const char *cmd)
-{
-	size_t i;
-
-	for (i = 0; known_instructions[i]; i++)
-		if (strcmp(known_instructions[i], cmd) == 0)
-			return true;
-	return false;
-}
-
-/* One logical line.  *heredocs: the instruction may open heredocs. */
-static int instruction(struct parser *p, char *line, unsigned lineno, bool onbuild, bool *heredocs)
-{
-	struct words flags = { NULL, 0 };
-	char cmd[16], *end, *rest;
-	const char *args;
-	size_t n, i;
-	int r = 0;
-
-	*heredocs = false;
-	while (is_space(*line))
-		line++;
-	end = line + strlen(line);
-	while (end > line && is_space(end[-1]))
-		*--end = '\0';
-	for (rest = line; *rest && !is_blank(*rest); rest++)
-		;
-	n = (size_t)(rest - line);
-	while (*rest && is_blank(*rest))
-		rest++;
-	if (n == 0 || n >= sizeof(cmd))
-		return 0;   /* not an instruction docker knows */
-	for (i = 0; i < n; i++)
-		cmd[i] = lower(line[i]);
-	cmd[n] = '\0';
-	if (!known(cmd))
-		return 0;
-	if (!current(p) && strcmp(cmd, "arg") != 0 && strcmp(cmd, "from") != 0)
-		return vd_error_set(p->err, VD_EINVAL,
-				    "line %u: %.*s before the first FROM: no build stage in current context",
-				    lineno, (int)n, line);
-	if (onbuild && (strcmp(cmd, "onbuild") == 0 || strcmp(cmd, "from") == 0 ||
-			strcmp(cmd, "maintainer") == 0))
-		return vd_error_set(p->err, VD_EINVAL, "line %u: %s isn't allowed as an ONBUILD trigger",
-				    lineno, cmd);
-	if (strcmp(cmd, "onbuild") == 0)
-		return instruction(p, rest, lineno, true, heredocs);
-
-	if (extract_flags(rest, &flags, &args)) {
-		r = oom(p);
-		goto done;
-	}
-	if (strcmp(cmd, "from") == 0)
-		r = do_from(p, &flags, args, lineno);
-	else if (strcmp(cmd, "arg") == 0)
-		r = onbuild ? 0 : do_arg(p, args, lineno);
-	else if (strcmp(cmd, "copy") == 0)
-		r = do_copy(p, VD_DOCKERFILE_COPY, &flags, args, lineno, onbuild, heredocs);
-	else if (strcmp(cmd, "add") == 0)
-		r = do_copy(p, VD_DOCKERFILE_ADD, &flags, args, lineno, onbuild, heredocs);
-	else if (strcmp(cmd, "run") == 0)
-		r = do_run(p, &flags, args, lineno, onbuild, heredocs);
-done:
-	words_release(&flags);
-	return r;
-}
-
 /* --- after the last line: what names what --- */
-
-static const char *const platform_args[] = {
-	"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS",
-	"TARGETARCH", "TARGETVARIANT", "TARGETSTAGE", NULL,
-};
-
-static void env_release(struct env *e)
-{
-	size_t i;
-
-	for (i = 0; i < e->n; i++)
-		free(e->v[i].value);
-	free(e->v);
-	e->v = NULL;
-	e->n = 0;
-}
-
-static int env_set(struct env *e, const char *name, char *value, enum var_state st)
-{
-	if (reserve(&e->v, e->n, sizeof(*e->v))) {
-		free(value);
-		return VD_ENOMEM;
-	}
-	e->v[e->n].name = name;
-	e->v[e->n].value = value;
-	e->v[e->n].state = st;
-	e->n++;
-	return 0;
-}
-
-/* The build arg NAME in "NAME=VALUE" / "NAME" form: 1 found (*value NULL
- * when given without a value), 0 not given. */
-static int build_arg(const char *const *build_args, const char *name, const char **value)
-{
-	size_t n = strlen(name);
-	int found = 0;
-
-	for (; build_args && *build_args; build_args++)
-		if (strncmp(*build_args, name, n) == 0 && ((*build_args)[n] == '=' || !(*build_args)[n])) {
-			*value = (*build_args)[n] == '=' ? *build_args + n + 1 : NULL;
-			found = 1;   /* the last one given wins */
-		}
-	return found;
-}
-
-/* The variables a FROM line sees: the engine's platform args (unknown
- * here) and the global ARGs, each with its build arg or its default. */
-static int meta_env(const vd_dockerfile *df, const char *const *build_args, struct env *e)
-{
-	const char *v;
-	size_t i;
-	int r = 0;
-
-	for (i = 0; platform_args[i] && !r; i++) {
-		if (build_arg(build_args, platform_args[i], &v) && v) {
-			char *dup = strdup(v);
-
-			r = dup ? env_set(e, platform_args[i], dup, VAR_SET) : VD_ENOMEM;
-		} else
-			r = env_set(e, platform_args[i], NULL, VAR_UNKNOWN);
-	}
-	for (i = 0; i < df->n_args && !r; i++) {
-		const vd_dockerfile_arg *a = &df->args[i];
-		struct word_out o = { VD_BUF_INIT, false, false, 0 };
-		char *val;
-
-		if (a->stage >= 0)
-			break;
-		if (build_arg(build_args, a->name, &v)) {
-			char *dup = v ? strdup(v) : NULL;
-
-			r = v && !dup ? VD_ENOMEM : env_set(e, a->name, dup, v ? VAR_SET : VAR_UNKNOWN);
-			continue;
-		}
-		/* without a default it stays unset (a platform arg keeps its
-		 * value) */
-		if (!a->value)
-			continue;
-		/* the default, with the ARGs before it substituted */
-		if (shell_word(a->value, strlen(a->value), df->escape, e, &o) ||
-		    !(val = vd_buf_detach(&o.buf))) {
-			vd_buf_release(&o.buf);
-			return VD_ENOMEM;
-		}
-		r = env_set(e, a->name, val, o.unknown ? VAR_UNKNOWN : VAR_SET);
-	}
-	return r;
-}
-
-/* Which earlier stage stage i is built FROM (-1: an image); *unresolved
- * when a variable only the engine knows could make it name one. */
-static int resolve_base(const vd_dockerfile *df, size_t i, const struct env *e, int *parent,
-			bool *unresolved)
-{
-	const vd_dockerfile_stage *st = &df->stages[i];
-	struct word_out o = { VD_BUF_INIT, false, false, 0 };
-	const char *name;
-	size_t j;
-	bool named_before = false;
-
-	*parent = -1;
-	*unresolved = false;
-	if (shell_word(st->base, strlen(st->base), df->escape, e, &o)) {
-		vd_buf_release(&o.buf);
-		return VD_ENOMEM;
-	}
-	name = vd_buf_cstr(&o.buf);
-	for (j = i; j-- > 0;) {
-		if (!df->stages[j].name)
-			continue;
-		named_before = true;
-		if (!o.unknown && eq_nocase(df->stages[j].name, name)) {
-			*parent = (int)j;
-			break;
-		}
-	}
-	if (o.unknown && named_before) {
-		/* what is known already holds a character no stage name has:
-		 * an image ("python:${V}", "${REGISTRY}/app") */
-		bool could = true;
-
-		for (j = 0; name[j] && could; j++) {
-			char c = lower(name[j]);
-
-			could = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-				c == '_' || c == '.';
-		}
-		*unresolved = could;
-	}
-	vd_buf_release(&o.buf);
-	return 0;
-}
 
 /* strconv.Atoi */
 static bool parse_index(const char *s, long *out)
@@ -1394,7 +266,7 @@ static bool parse_index(const char *s, long *out)
 	return *end == '\0';
 }
 
-static int resolve_from(struct parser *p, vd_dockerfile_copy *c)
+static int resolve_from(struct df_parser *p, vd_dockerfile_copy *c)
 {
 	long idx;
 
@@ -1434,7 +306,7 @@ static void mark_args(vd_dockerfile *df, int stage, const vd_dockerfile_copy *c,
 
 		if (*name == '{')
 			name++;
-		for (len = 0; is_name_char(name[len]); len++)
+		for (len = 0; df_is_name_char(name[len]); len++)
 			;
 		s = name + len;
 		if (!len)
@@ -1456,20 +328,20 @@ static void mark_args(vd_dockerfile *df, int stage, const vd_dockerfile_copy *c,
 	}
 }
 
-static int finish(struct parser *p)
+static int finish(struct df_parser *p)
 {
 	vd_dockerfile *df = p->df;
-	struct env e = { NULL, 0 };
+	struct df_env e = { NULL, 0 };
 	size_t i, j, k;
 	int r;
 
 	if (df->n_stages == 0)
 		return vd_error_set(p->err, VD_EINVAL, "%s",
 				    p->lineno ? "no FROM instruction: no stage to build" : "empty Dockerfile");
-	if ((r = meta_env(df, NULL, &e)))
+	if ((r = df_meta_env(df, NULL, &e)))
 		goto done;
 	for (i = 0; i < df->n_stages; i++)
-		if ((r = resolve_base(df, i, &e, &df->stages[i].parent, &df->stages[i].base_unresolved)))
+		if ((r = df_resolve_base(df, i, &e, &df->stages[i].parent, &df->stages[i].base_unresolved)))
 			goto done;
 	for (i = 0; i < df->n_stages; i++) {
 		for (j = 0; j < df->stages[i].n_copies; j++) {
@@ -1483,20 +355,20 @@ static int finish(struct parser *p)
 		}
 	}
 done:
-	env_release(&e);
-	return r == VD_ENOMEM ? oom(p) : r;
+	df_env_release(&e);
+	return r == VD_ENOMEM ? df_oom(p) : r;
 }
 
 int vd_dockerfile_parse(const char *text, size_t len, vd_dockerfile **out, vd_error *err)
 {
-	struct parser p = { text, len, 0, 0, '\\', false, false, false, false, NULL, err };
+	struct df_parser p = { text, len, 0, 0, '\\', false, false, false, false, NULL, err };
 	vd_buf line = VD_BUF_INIT;
 	int r;
 
 	if ((r = check_text(&p)))
 		return r;
 	if (!(p.df = calloc(1, sizeof(*p.df))))
-		return oom(&p);
+		return df_oom(&p);
 	vd_buf_init(&line, MAX_FILE);
 	for (;;) {
 		const char *s;
@@ -1508,7 +380,7 @@ int vd_dockerfile_parse(const char *text, size_t len, vd_dockerfile **out, vd_er
 			break;
 		if (p.lineno == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
 			s += 3, n -= 3;
-		while (n > 0 && is_space(*s))
+		while (n > 0 && df_is_space(*s))
 			s++, n--;
 		if ((r = directive(&p, s, n)))
 			goto done;
@@ -1530,7 +402,7 @@ int vd_dockerfile_parse(const char *text, size_t len, vd_dockerfile **out, vd_er
 		}
 		if (line.len == 0)
 			continue;
-		if ((r = instruction(&p, line.ptr, start, false, &heredocs)))
+		if ((r = df_instruction(&p, line.ptr, start, false, &heredocs)))
 			goto done;
 		if (heredocs && strstr(vd_buf_cstr(&line), "<<") &&
 		    (r = skip_heredocs(&p, vd_buf_cstr(&line), start)))
@@ -1543,531 +415,9 @@ int vd_dockerfile_parse(const char *text, size_t len, vd_dockerfile **out, vd_er
 	p.df = NULL;
 	goto done;
 nomem:
-	r = oom(&p);
+	r = df_oom(&p);
 done:
 	vd_buf_release(&line);
 	vd_dockerfile_free(p.df);
 	return r;
-}
-
-/* --- what reaches the image --- */
-
-void vd_dockerfile_sources_release(vd_dockerfile_sources *s)
-{
-	size_t i;
-
-	if (!s)
-		return;
-	for (i = 0; i < s->n_refs; i++)
-		free(s->refs[i].pattern);
-	free(s->refs);
-	free(s->reached);
-	free(s->reason);
-	memset(s, 0, sizeof(*s));
-}
-
-/* path.Clean("/" + p) without the leading '/': "" for the root */
-static char *clean(const char *p)
-{
-	char *out = malloc(strlen(p) + 1);
-	size_t o = 0;
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		const char *e;
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		for (e = p; *e && *e != '/'; e++)
-			;
-		n = (size_t)(e - p);
-		if (n == 0 || (n == 1 && p[0] == '.')) {
-			/* nothing */
-		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else {
-			if (o > 0)
-				out[o++] = '/';
-			memcpy(out + o, p, n);
-			o += n;
-		}
-		p = e;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static int unresolved(vd_dockerfile_sources *out, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int unresolved(vd_dockerfile_sources *out, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL;
-	int n;
-
-	if (!out->resolved && out->line <= line)
-		return 0;   /* keep the first one */
-	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return VD_ENOMEM;
-	free(out->reason);
-	out->reason = msg;
-	out->line = line;
-	out->resolved = false;
-	return 0;
-}
-
-static const char *kind_name(vd_dockerfile_kind k)
-{
-	return k == VD_DOCKERFILE_ADD ? "ADD" : k == VD_DOCKERFILE_COPY ? "COPY" : "RUN --mount";
-}
-
-/* The instructions that run in stage i: its own, and the ONBUILD triggers
- * of the stage it is built FROM.  Calls fn on each. */
-typedef int (*copy_fn)(const vd_dockerfile *df, int stage, const vd_dockerfile_copy *c, void *ctx);
-
-static int each_copy(const vd_dockerfile *df, int stage, const int *parents, copy_fn fn, void *ctx)
-{
-	const vd_dockerfile_stage *st = &df->stages[stage];
-	size_t j;
-	int r = 0;
-
-	if (parents[stage] >= 0) {
-		const vd_dockerfile_stage *base = &df->stages[parents[stage]];
-
-		for (j = 0; j < base->n_copies && !r; j++)
-			if (base->copies[j].onbuild)
-				r = fn(df, stage, &base->copies[j], ctx);
-	}
-	for (j = 0; j < st->n_copies && !r; j++)
-		if (!st->copies[j].onbuild)
-			r = fn(df, stage, &st->copies[j], ctx);
-	return r;
-}
-
-struct reach {
-	bool *reached;
-	int *queue;
-	size_t n_queue;
-};
-
-static int reach_copy(const vd_dockerfile *df, int stage, const vd_dockerfile_copy *c, void *ctx)
-{
-	struct reach *rc = ctx;
-
-	if (c->origin == VD_DOCKERFILE_FROM_STAGE && c->from_stage >= 0 &&
-	    !rc->reached[c->from_stage]) {
-		rc->reached[c->from_stage] = true;
-		rc->queue[rc->n_queue++] = c->from_stage;
-	}
-	return 0;
-}
-
-static int collect_copy(const vd_dockerfile *df, int stage, const vd_dockerfile_copy *c, void *ctx)
-{
-	vd_dockerfile_sources *out = ctx;
-	size_t k;
-	int r = 0;
-
-	if (c->origin == VD_DOCKERFILE_FROM_UNKNOWN)
-		return unresolved(out, c->line, "line %u: %s --from=%s uses a variable, known only at build time",
-				  c->line, kind_name(c->kind), c->from);
-	if (c->origin != VD_DOCKERFILE_FROM_CONTEXT)
-		return 0;
-	for (k = 0; k < c->n_sources && !r; k++) {
-		const vd_dockerfile_source *s = &c->sources[k];
-		vd_dockerfile_ref *ref;
-
-		if (s->heredoc || s->remote)
-			continue;
-		if (s->variable) {
-			r = unresolved(out, c->line,
-				       "line %u: %s source \"%s\" uses a variable, known only at build time",
-				       c->line, kind_name(c->kind), s->raw);
-			continue;
-		}
-		if (reserve(&out->refs, out->n_refs, sizeof(*out->refs)))
-			return VD_ENOMEM;
-		ref = &out->refs[out->n_refs];
-		if (!(ref->pattern = clean(s->path)))
-			return VD_ENOMEM;
-		if (!*ref->pattern) {
-			free(ref->pattern);
-			if (!(ref->pattern = strdup(".")))
-				return VD_ENOMEM;
-		}
-		ref->copy = c;
-		ref->stage = stage;
-		out->n_refs++;
-	}
-	return r;
-}
-
-int vd_dockerfile_final_sources(const vd_dockerfile *df, const char *target,
-				const char *const *build_args, vd_dockerfile_sources *out,
-				vd_error *err)
-{
-	struct env e = { NULL, 0 };
-	struct reach rc = { NULL, NULL, 0 };
-	int *parents = NULL, t;
-	bool *unres = NULL;
-	size_t i, n = df->n_stages;
-	int r = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->resolved = true;
-	if (target && *target) {
-		if ((t = vd_dockerfile_stage_find(df, target)) < 0)
-			return vd_error_set(err, VD_ENOTFOUND, "target stage \"%s\" could not be found",
-					    target);
-	} else {
-		t = (int)n - 1;
-	}
-	out->target = t;
-	out->n_stages = n;
-	parents = calloc(n, sizeof(*parents));
-	unres = calloc(n, sizeof(*unres));
-	rc.queue = calloc(n, sizeof(*rc.queue));
-	rc.reached = out->reached = calloc(n, sizeof(*out->reached));
-	if (!parents || !unres || !rc.queue || !rc.reached)
-		goto nomem;
-	if ((r = meta_env(df, build_args, &e)))
-		goto nomem;
-	for (i = 0; i < n; i++)
-		if (resolve_base(df, i, &e, &parents[i], &unres[i]))
-			goto nomem;
-
-	rc.reached[t] = true;
-	rc.queue[rc.n_queue++] = t;
-	for (i = 0; i < rc.n_queue; i++) {
-		int s = rc.queue[i];
-
-		if (parents[s] >= 0 && !rc.reached[parents[s]]) {
-			rc.reached[parents[s]] = true;
-			rc.queue[rc.n_queue++] = parents[s];
-		}
-		each_copy(df, s, parents, reach_copy, &rc);
-	}
-	for (i = 0; i < n; i++) {
-		if (!rc.reached[i])
-			continue;
-		if (unres[i] && (r = unresolved(out, df->stages[i].line,
-						"line %u: FROM %s may name a stage, depending on a "
-						"variable known only at build time",
-						df->stages[i].line, df->stages[i].base)))
-			goto nomem;
-		if ((r = each_copy(df, (int)i, parents, collect_copy, out)))
-			goto nomem;
-	}
-	goto done;
-nomem:
-	r = vd_error_set(err, VD_ENOMEM, "out of memory");
-done:
-	env_release(&e);
-	free(parents);
-	free(unres);
-	free(rc.queue);
-	return r;
-}
-
-/* --- matching, Go's filepath.Match one segment at a time --- */
-
-/* One UTF-8 rune (Go's decoding: a bad byte is one rune of its own). */
-static size_t rune(const char *s, size_t n, uint32_t *out)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t len, i;
-	uint32_t c;
-
-	if (u[0] < 0x80) {
-		*out = u[0];
-		return 1;
-	}
-	if ((u[0] & 0xE0) == 0xC0)
-		len = 2, c = u[0] & 0x1F;
-	else if ((u[0] & 0xF0) == 0xE0)
-		len = 3, c = u[0] & 0x0F;
-	else if ((u[0] & 0xF8) == 0xF0)
-		len = 4, c = u[0] & 0x07;
-	else
-		goto bad;
-	if (len > n)
-		goto bad;
-	for (i = 1; i < len; i++) {
-		if ((u[i] & 0xC0) != 0x80)
-			goto bad;
-		c = (c << 6) | (u[i] & 0x3F);
-	}
-	*out = c;
-	return len;
-bad:
-	*out = 0xFFFD;
-	return 1;
-}
-
-/* A class at p[0] == '[': does rune c match?  Returns the length of the
- * class, 0 when malformed. */
-static size_t class_match(const char *p, size_t n, uint32_t c, bool *match)
-{
-	size_t i = 1, k;
-	bool neg = false, any = false;
-	int nranges = 0;
-
-	*match = false;
-	if (i < n && p[i] == '^') {
-		neg = true;
-		i++;
-	}
-	for (;;) {
-		uint32_t lo, hi;
-
-		if (i < n && p[i] == ']' && nranges > 0) {
-			i++;
-			break;
-		}
-		if (i >= n || p[i] == '-' || p[i] == ']')
-			return 0;
-		if (p[i] == '\\' && ++i >= n)
-			return 0;
-		k = rune(p + i, n - i, &lo);
-		i += k;
-		hi = lo;
-		if (i < n && p[i] == '-') {
-			i++;
-			if (i >= n || p[i] == ']' || p[i] == '-')
-				return 0;
-			if (p[i] == '\\' && ++i >= n)
-				return 0;
-			k = rune(p + i, n - i, &hi);
-			i += k;
-		}
-		if (lo <= c && c <= hi)
-			any = true;
-		nranges++;
-	}
-	*match = any != neg;
-	return i;
-}
-
-/* Is the segment pattern well formed? */
-static bool seg_valid(const char *p, size_t n)
-{
-	size_t i = 0;
-	bool m;
-
-	while (i < n) {
-		if (p[i] == '\\') {
-			if (i + 1 >= n)
-				return false;
-			i += 2;
-		} else if (p[i] == '[') {
-			size_t k = class_match(p + i, n - i, 0, &m);
-
-			if (!k)
-				return false;
-			i += k;
-		} else {
-			i++;
-		}
-	}
-	return true;
-}
-
-/* '*' backtracking: the classic wildcard algorithm, exact for patterns
- * whose only variable-length element is '*'. */
-static bool seg_match(const char *p, size_t pn, const char *s, size_t sn)
-{
-	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0;
-
-	while (si < sn) {
-		if (pi < pn && p[pi] == '*') {
-			while (pi < pn && p[pi] == '*')
-				pi++;
-			star_p = pi;
-			star_s = si;
-			continue;
-		}
-		if (pi < pn) {
-			uint32_t c;
-			size_t cl = rune(s + si, sn - si, &c);
-
-			if (p[pi] == '?') {
-				pi++;
-				si += cl;
-				continue;
-			}
-			if (p[pi] == '[') {
-				bool m;
-				size_t k = class_match(p + pi, pn - pi, c, &m);
-
-				if (k && m) {
-					pi += k;
-					si += cl;
-					continue;
-				}
-			} else {
-				size_t q = pi;
-				uint32_t pc;
-
-				if (p[q] == '\\')
-					q++;
-				q += rune(p + q, pn - q, &pc);
-				if (pc == c) {
-					pi = q;
-					si += cl;
-					continue;
-				}
-			}
-		}
-		if (star_p == SIZE_MAX)
-			return false;
-		/* let the last star take one more rune */
-		{
-			uint32_t c;
-
-			star_s += rune(s + star_s, sn - star_s, &c);
-		}
-		pi = star_p;
-		si = star_s;
-	}
-	while (pi < pn && p[pi] == '*')
-		pi++;
-	return pi == pn;
-}
-
-struct segs {
-	const char **p;
-	size_t *len;
-	size_t n;
-};
-
-/* Split a cleaned path into its segments ("" has none). */
-static int segs_split(const char *s, struct segs *out)
-{
-	size_t n = *s ? 1 : 0, i;
-	const char *c;
-
-	for (c = s; *c; c++)
-		n += *c == '/';
-	out->n = 0;
-	out->p = malloc((n ? n : 1) * sizeof(*out->p));
-	out->len = malloc((n ? n : 1) * sizeof(*out->len));
-	if (!out->p || !out->len)
-		return VD_ENOMEM;
-	for (i = 0; i < n; i++) {
-		const char *e = strchr(s, '/');
-
-		out->p[i] = s;
-		out->len[i] = e ? (size_t)(e - s) : strlen(s);
-		s += out->len[i] + 1;
-	}
-	out->n = n;
-	return 0;
-}
-
-static void segs_release(struct segs *g)
-{
-	free(g->p);
-	free(g->len);
-}
-
-static bool is_dstar(const struct segs *g, size_t i)
-{
-	return g->len[i] == 2 && g->p[i][0] == '*' && g->p[i][1] == '*';
-}
-
-/* The pattern's segments against the path's, with the wildcard algorithm
- * one level up: "**" takes any run of segments, every other pattern segment
- * exactly one; and an implicit "**" at the end, since a matched directory
- * takes everything under it.  Linear in the number of segments for
- * patterns without "**". */
-static bool segs_match(const struct segs *pat, const struct segs *path)
-{
-	size_t pi = 0, si = 0, star_p = SIZE_MAX, star_s = 0, i;
-
-	for (i = 0; i < pat->n; i++)
-		if (!is_dstar(pat, i) && !seg_valid(pat->p[i], pat->len[i]))
-			return false;
-	while (si < path->n) {
-		if (pi < pat->n && is_dstar(pat, pi)) {
-			while (pi < pat->n && is_dstar(pat, pi))
-				pi++;
-			star_p = pi;
-			star_s = si;
-			continue;
-		}
-		if (pi == pat->n)
-			return true;   /* everything under a matched directory */
-		if (seg_match(pat->p[pi], pat->len[pi], path->p[si], path->len[si])) {
-			pi++;
-			si++;
-			continue;
-		}
-		if (star_p == SIZE_MAX)
-			return false;
-		pi = star_p;
-		si = ++star_s;
-	}
-	while (pi < pat->n && is_dstar(pat, pi))
-		pi++;
-	return pi == pat->n;
-}
-
-static bool match_cleaned(const char *pattern, const struct segs *path)
-{
-	struct segs pat = { NULL, NULL, 0 };
-	bool m = false;
-
-	if (strcmp(pattern, ".") == 0)
-		pattern = "";
-	if (!segs_split(pattern, &pat))
-		m = segs_match(&pat, path);
-	segs_release(&pat);
-	return m;
-}
-
-bool vd_dockerfile_source_matches(const char *pattern, const char *path)
-{
-	struct segs sp = { NULL, NULL, 0 };
-	char *p = NULL, *s = NULL;
-	bool m = false;
-
-	if (!pattern || !path)
-		return false;
-	p = clean(pattern);
-	s = clean(path);
-	if (p && s && !segs_split(s, &sp))
-		m = match_cleaned(p, &sp);
-	segs_release(&sp);
-	free(p);
-	free(s);
-	return m;
-}
-
-const vd_dockerfile_ref *vd_dockerfile_sources_match(const vd_dockerfile_sources *s,
-						     const char *path)
-{
-	const vd_dockerfile_ref *found = NULL;
-	struct segs sp = { NULL, NULL, 0 };
-	char *cp;
-	size_t i;
-
-	if (!s || !path || !(cp = clean(path)))
-		return NULL;
-	/* the patterns are cleaned already */
-	if (!segs_split(cp, &sp))
-		for (i = 0; i < s->n_refs && !found; i++)
-			if (match_cleaned(s->refs[i].pattern, &sp))
-				found = &s->refs[i];
-	segs_release(&sp);
-	free(cp);
-	return found;
 }

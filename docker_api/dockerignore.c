@@ -458,6 +458,8 @@ static int compile(struct pattern *pt, int line, vd_error *err)
 
 /* --- matching --- */
 
+/* Not shared with dockerfile_match.c: COPY is filepath.Match ("\d" a 'd', "[z-a]" valid), not this. */
+
 static bool class_has(const struct tok *t, uint32_t c)
 {
 	size_t i;
