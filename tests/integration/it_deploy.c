@@ -31,7 +31,7 @@
 #include "docker_api/network.h"
 #include "docker_api/volume.h"
 #include "integration/itest.h"
-#include "unit/gitrepo.h"
+#include "gitrepo.h"
 
 static struct repo repo;
 static char project[64], state_dir[300], out_path[300], err_path[300];

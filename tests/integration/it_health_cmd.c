@@ -14,7 +14,7 @@
 #include "controller/compose.h"
 #include "controller/spec.h"
 #include "docker_api/container.h"
-#include "../unit/gitrepo.h"
+#include "gitrepo.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

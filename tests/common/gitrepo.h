@@ -1,5 +1,5 @@
 /* Test helper: real git repositories made with libgit2 in a temporary
- * directory, for the gitsync and plan tests. */
+ * directory, for the unit tests and the integration tests alike. */
 #ifndef VD_TESTS_GITREPO_H
 #define VD_TESTS_GITREPO_H
 

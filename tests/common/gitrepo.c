@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "gitrepo.h"
+#include "testutil.h"
 
 void repo_init(struct repo *rp)
 {
@@ -21,19 +22,10 @@ void repo_init(struct repo *rp)
 	rp->n = 0;
 }
 
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-
-	/* test clean-up only */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 void repo_free(struct repo *rp)
 {
 	git_repository_free(rp->r);
-	rm_rf(rp->dir);
+	assert_int_equal(tu_rm_rf(rp->dir), 0);
 }
 
 static void mkparents(const char *full)
