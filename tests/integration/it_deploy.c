@@ -32,6 +32,7 @@
 #include "docker_api/volume.h"
 #include "integration/itest.h"
 #include "gitrepo.h"
+#include "testutil.h"
 
 static struct repo repo;
 static char project[64], state_dir[300], out_path[300], err_path[300];
@@ -125,22 +126,6 @@ static const char *docker_host;  /* DOCKER_HOST for the next run, NULL: as inher
 
 /* ------------------------------------------------------------------ helpers */
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s = NULL;
-	size_t n = 0;
-
-	if (!f)
-		return strdup("");
-	if (getdelim(&s, &n, '\0', f) < 0) {
-		free(s);
-		s = strdup("");
-	}
-	fclose(f);
-	return s;
-}
-
 /* Run the real binary in the project with the given arguments; its exit
  * code, stdout in out_text, stderr in err_text. */
 static pid_t vd_spawn(const char *first, va_list ap);
@@ -209,8 +194,8 @@ static int vd_wait(pid_t pid, const char *first)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	free(out_text);
 	free(err_text);
-	out_text = slurp(out_path);
-	err_text = slurp(err_path);
+	out_text = tu_slurp(out_path);
+	err_text = tu_slurp(err_path);
 	if (getenv("VD_TEST_VERBOSE") && strcmp(first, "history"))
 		fprintf(stderr, "--- %s\n%s%s", first, err_text, out_text);
 	if (WIFSIGNALED(status))
@@ -498,9 +483,6 @@ static void write_config(void)
 
 static int setup(void **state)
 {
-	FILE *f;
-	char path[512];
-
 	snprintf(project, sizeof(project), "%s", itest_project());
 	repo_init(&repo);
 	snprintf(state_dir, sizeof(state_dir), "%s/.state", repo.dir);
@@ -514,12 +496,8 @@ static int setup(void **state)
 	write_stack("one");
 	commit_now();
 	/* the secrets stay out of the repository, as on the server */
-	snprintf(path, sizeof(path), "%s/.env", repo.dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "DB_PASSWORD=s3cret-pg\nPG_PORT=%d\nAPP_PORT=%d\nHOOK_PORT=%d\n"
-		"HOOK_TOKEN=hook-t0ken-marker\n", pg_port, app_port, hook.port);
-	fclose(f);
+	tu_write_fmt(repo.dir, ".env", "DB_PASSWORD=s3cret-pg\nPG_PORT=%d\nAPP_PORT=%d\nHOOK_PORT=%d\n"
+		     "HOOK_TOKEN=hook-t0ken-marker\n", pg_port, app_port, hook.port);
 	return 0;
 }
 
@@ -541,12 +519,13 @@ static void remove_by_project(void)
 
 static int teardown(void **state)
 {
-	char cmd[1200];
+	const char *const made[] = { out_path, err_path };
+	size_t i;
 
 	remove_by_project();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", repo.dir, out_path, err_path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "rm failed\n");
+	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		if (tu_rm_rf(made[i]))
+			fprintf(stderr, "rm failed: %s\n", made[i]);
 	repo_free(&repo);
 	if (hook.fd >= 0) {
 		shutdown(hook.fd, SHUT_RDWR);
@@ -1150,7 +1129,7 @@ static size_t count_in_journal(const char *needle)
 	size_t n = 0;
 
 	snprintf(path, sizeof(path), "%s/journal.jsonl", state_dir);
-	text = slurp(path);
+	text = tu_slurp(path);
 	for (p = text; (p = strstr(p, needle)); p++)
 		n++;
 	free(text);

@@ -15,6 +15,7 @@
 #include "controller/spec.h"
 #include "docker_api/container.h"
 #include "gitrepo.h"
+#include "testutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -53,18 +54,6 @@ static int free_port(void)
 	port = ntohs(a.sin_port);
 	close(fd);
 	return port;
-}
-
-static void write_file(const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 static void remove_file(const char *name)
@@ -126,7 +115,7 @@ static int group_setup(void **state)
 		"      POSTGRES_DB: app\n"
 		"    ports: [\"127.0.0.1:%d:5432\"]\n",
 		itest_project(), itest_busybox_image(), itest_postgres_image(), free_port()) > 0);
-	write_file("docker-compose.yml", text);
+	tu_write_str(dir, "docker-compose.yml", text);
 	{
 		vd_compose_source src = { "docker-compose.yml", text, strlen(text) };
 		vd_compose_options co = { dir, NULL, it_lookup, NULL };
@@ -205,10 +194,10 @@ static void health__bad_config(void **state)
 {
 	char out[4096];
 
-	write_file("voxdeploy.yml", "health:\n  deadlin: 5s\n");
+	tu_write_str(dir, "voxdeploy.yml", "health:\n  deadlin: 5s\n");
 	assert_int_equal(run_cmd("health", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "voxdeploy.yml:2:3: health: unknown key 'deadlin'"));
-	write_file("voxdeploy.yml", "health:\n  postgres: [{conninfo: \"host=x password=literal99\"}]\n");
+	tu_write_str(dir, "voxdeploy.yml", "health:\n  postgres: [{conninfo: \"host=x password=literal99\"}]\n");
 	assert_int_equal(run_cmd("config", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "secrets only through ${VAR}"));
 	remove_file("voxdeploy.yml");
@@ -241,7 +230,7 @@ static void health__wrong_password(void **state)
 		vd_container_info_release(&info);
 		vd_error_release(&err);
 	}
-	write_file("voxdeploy.yml", yml);
+	tu_write_str(dir, "voxdeploy.yml", yml);
 	assert_int_equal(run_cmd("health", out, sizeof(out)), 0);
 	assert_no_password(out);
 
@@ -275,7 +264,7 @@ static void config__no_secrets(void **state)
 		 "notify:\n"
 		 "  webhook: [{url: \"https://h.example/x\", headers: {Authorization: \"Bearer ${" PW_VAR "}\"}}]\n"
 		 "  telegram: [{chat_id: \"-1001\", token: \"${" PW_VAR "}\"}]\n");
-	write_file("voxdeploy.yml", yml);
+	tu_write_str(dir, "voxdeploy.yml", yml);
 	assert_int_equal(run_cmd("config", out, sizeof(out)), 0);
 	assert_no_password(out);
 	assert_non_null(strstr(out, "POSTGRES_PASSWORD=***"));

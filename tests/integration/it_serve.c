@@ -28,6 +28,7 @@
 
 #include "common/buf.h"
 #include "integration/itest.h"
+#include "testutil.h"
 
 #define SECRET "it-serve-s3cret-Zq81"
 
@@ -51,37 +52,6 @@ static int free_port(void)
 	port = ntohs(a.sin_port);
 	close(fd);
 	return port;
-}
-
-static void put(const char *name, const char *fmt, ...)
-{
-	char path[300];
-	va_list ap;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fclose(f);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s = NULL;
-	size_t n = 0;
-
-	if (!f)
-		return strdup("");
-	if (getdelim(&s, &n, '\0', f) < 0) {
-		free(s);
-		s = strdup("");
-	}
-	fclose(f);
-	return s;
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -124,7 +94,7 @@ static int setup(void **state)
 	snprintf(out_path, sizeof(out_path), "%s.out", dir);
 	snprintf(err_path, sizeof(err_path), "%s.err", dir);
 	web_port = free_port();
-	put("compose.yml",
+	tu_write_fmt(dir, "compose.yml",
 	    "name: %s\n"
 	    "services:\n"
 	    "  web:\n"
@@ -132,7 +102,7 @@ static int setup(void **state)
 	    "    container_name: %s_web\n",
 	    project, itest_busybox_image(), project);
 	/* the secret only through ${VAR}, from .env as on a server */
-	put("voxdeploy.yml",
+	tu_write_str(dir, "voxdeploy.yml",
 	    "health:\n"
 	    "  deadline: 10s\n"
 	    "  http:\n"
@@ -142,7 +112,7 @@ static int setup(void **state)
 	    "      body_contains: ok\n"
 	    "serve:\n"
 	    "  report_ttl: 1h\n");
-	put(".env", "VD_IT_PASS=%s\nWEB_PORT=%d\n", SECRET, web_port);
+	tu_write_fmt(dir, ".env", "VD_IT_PASS=%s\nWEB_PORT=%d\n", SECRET, web_port);
 	snprintf(extra, sizeof(extra),
 		 "\"ExposedPorts\":{\"8080/tcp\":{}},"
 		 "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"wget -q -O- http://127.0.0.1:8080/health\"],"
@@ -171,7 +141,7 @@ static int setup(void **state)
 		char *p;
 
 		usleep(100 * 1000);
-		text = slurp(out_path);
+		text = tu_slurp(out_path);
 		p = strstr(text, "(port ");
 		if (p)
 			serve_port = (unsigned)atoi(p + 6);
@@ -183,7 +153,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[600];
+	const char *const made[] = { dir, out_path, err_path };
+	size_t i;
 	int status;
 
 	if (serve_pid > 0) {
@@ -191,9 +162,9 @@ static int teardown(void **state)
 		waitpid(serve_pid, &status, 0);
 	}
 	free(web_id);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", dir, out_path, err_path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "rm failed\n");
+	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		if (tu_rm_rf(made[i]))
+			fprintf(stderr, "rm failed: %s\n", made[i]);
 	return itest_group_teardown(state);
 }
 
@@ -282,7 +253,7 @@ static void assert_still_serving(void)
 
 static void serve__recover_checked_at_start(void **state)
 {
-	char *text = slurp(out_path);
+	char *text = tu_slurp(out_path);
 
 	if (!strstr(text, "voxdeploy: recover: project ") || !strstr(text, ": nothing to do ("))
 		fail_msg("no recover line in:\n%s", text);
@@ -512,14 +483,14 @@ static void serve__starts_when_recover_fails(void **state)
 	for (i = 0; i < 100; i++) {
 		usleep(100 * 1000);
 		free(out);
-		out = slurp(out_path);
+		out = tu_slurp(out_path);
 		if (strstr(out, "(port "))
 			break;
 	}
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	close(fd);
-	err = slurp(err_path);
+	err = tu_slurp(err_path);
 	if (!strstr(out, "serving on") || !strstr(err, "serve: recover of project "))
 		fail_msg("stdout:\n%s\nstderr:\n%s", out, err);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

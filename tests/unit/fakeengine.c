@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fakeengine.h"
+#include "testutil.h"
 
 void send_all(int fd, const char *p, size_t n)
 {
@@ -221,22 +222,6 @@ void engine_stop(struct engine *e)
 	unlink(e->path);
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *s = NULL;
-	size_t n = 0;
-
-	if (f) {
-		s = calloc(1, 1 << 20);
-		assert_non_null(s);
-		n = fread(s, 1, (1 << 20) - 1, f);
-		s[n] = '\0';
-		fclose(f);
-	}
-	return s ? s : strdup("");
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -303,8 +288,8 @@ void run_vd(const char *dir, const struct engine *e, const char *const *argv,
 		usleep(10000);
 	}
 	r->seconds = now_s() - t0;
-	r->out = slurp(out);
-	r->err = slurp(errp);
+	r->out = tu_slurp(out);
+	r->err = tu_slurp(errp);
 }
 
 void run_release(struct run *r)

@@ -32,6 +32,7 @@
 
 #include "fakeengine.h"
 #include "gitrepo.h"
+#include "testutil.h"
 
 /* --- the cases ------------------------------------------------------------- */
 
@@ -212,26 +213,6 @@ static const struct bad_case cases[] = {
 	{ "version, API too old", E_OLDAPI, { "-H", "@HOST", "version" }, .want_exit = 2, .want = "1.12" },
 };
 
-static void write_file(const char *dir, const char *name, const char *text, size_t len)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	fclose(f);
-}
-
-static void rm_rf(const char *dir)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 /* Nothing changed: the state directory holds no journal and no current state. */
 static void assert_nothing_written(const char *dir, const char *name)
 {
@@ -267,12 +248,12 @@ static void make_project(const char *dir, const struct bad_case *c)
 	} else {
 		assert_int_equal(mkdir(proj, 0700), 0);
 		if (c->compose)
-			write_file(proj, "docker-compose.yml", c->compose, strlen(c->compose));
+			tu_write_str(proj, "docker-compose.yml", c->compose);
 		if (c->config)
-			write_file(proj, "voxdeploy.yml", c->config, strlen(c->config));
+			tu_write_str(proj, "voxdeploy.yml", c->config);
 	}
 	if (c->dotenv)
-		write_file(proj, ".env", c->dotenv, c->dotenv_len ? c->dotenv_len : strlen(c->dotenv));
+		tu_write(proj, ".env", c->dotenv, c->dotenv_len ? c->dotenv_len : strlen(c->dotenv));
 }
 
 static void bad_input__corpus(void **state)
@@ -313,7 +294,7 @@ static void bad_input__corpus(void **state)
 		}
 		assert_nothing_written(dir, c->name);
 		run_release(&r);
-		rm_rf(dir);
+		assert_int_equal(tu_rm_rf(dir), 0);
 	}
 	print_message("%zu bad-input cases, %zu failed\n", sizeof(cases) / sizeof(cases[0]), failed);
 	assert_int_equal(failed, 0);
@@ -351,7 +332,7 @@ static void bad_input__serve(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(proj, sizeof(proj), "%s/proj", dir);
 	assert_int_equal(mkdir(proj, 0700), 0);
-	write_file(proj, "docker-compose.yml", COMPOSE_OK, strlen(COMPOSE_OK));
+	tu_write_str(proj, "docker-compose.yml", COMPOSE_OK);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	engine_start(&e, E_OK, dir);
 	pid = fork();
@@ -430,7 +411,7 @@ static void bad_input__serve(void **state)
 	assert_nothing_written(dir, "serve");
 	print_message("%zu serve cases, %zu failed\n", sizeof(reqs) / sizeof(reqs[0]) + 2, failed);
 	free(answer_buf);
-	rm_rf(dir);
+	assert_int_equal(tu_rm_rf(dir), 0);
 	assert_int_equal(failed, 0);
 }
 

@@ -21,6 +21,7 @@
 
 #include "fakeengine.h"
 #include "gitrepo.h"
+#include "testutil.h"
 
 /* Each marker's core; a leak of part of a secret counts too, so the cores
  * are what is searched, not the whole values. */
@@ -88,36 +89,17 @@ static void check_dir(const char *dir)
 		return;
 	while ((de = readdir(d))) {
 		char path[1024], *buf;
-		FILE *f;
-		size_t n;
 
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		f = fopen(path, "rb");
-		if (!f)
+		buf = tu_read_file(path);
+		if (!buf)
 			continue;
-		buf = calloc(1, 4 << 20);
-		assert_non_null(buf);
-		n = fread(buf, 1, (4 << 20) - 1, f);
-		buf[n] = '\0';
-		fclose(f);
 		check_text(path, buf);
 		free(buf);
 	}
 	closedir(d);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 static void secrets__audit(void **state)
@@ -171,7 +153,7 @@ static void secrets__audit(void **state)
 	assert_int_equal(rename(rp.dir, proj), 0);
 	git_repository_free(rp.r);
 	git_libgit2_shutdown();
-	write_file(proj, ".env", dotenv);
+	tu_write_str(proj, ".env", dotenv);
 	engine_start(&e, E_OK, dir);
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -245,26 +227,17 @@ static void secrets__audit(void **state)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	engine_stop(&e);
 	{
-		char log[128], *buf = calloc(1, 4 << 20);
-		FILE *f;
+		char log[128], *buf;
 
 		snprintf(log, sizeof(log), "%s/serve.log", dir);
-		f = fopen(log, "rb");
-		assert_non_null(f);
+		buf = tu_read_file(log);
 		assert_non_null(buf);
-		buf[fread(buf, 1, (4 << 20) - 1, f)] = '\0';
-		fclose(f);
 		check_text("serve's log", buf);
 		free(buf);
 	}
 	/* whatever the commands wrote: journal, state, lock */
 	check_dir(state_dir);
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	assert_int_equal(tu_rm_rf(dir), 0);
 	free(answer_buf);
 	print_message("%zu commands and 7 serve endpoints audited, %zu failures\n",
 		      sizeof(cmds) / sizeof(cmds[0]), leaks);
