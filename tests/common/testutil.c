@@ -5,14 +5,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------ files */
@@ -110,4 +115,145 @@ char *tu_slurp(const char *path)
 	char *s = tu_read_file(path);
 
 	return s ? s : strdup("");
+}
+
+/* ------------------------------------------------------------------ loopback TCP */
+
+static struct sockaddr_in loopback(uint16_t port)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+uint16_t tu_free_port(void)
+{
+	struct sockaddr_in a = loopback(0);
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* A socket connected to 127.0.0.1:port, -1 when nothing took it. */
+static int try_connect(uint16_t port)
+{
+	struct sockaddr_in a = loopback(port);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int tu_connect(uint16_t port)
+{
+	int fd = try_connect(port);
+
+	if (fd < 0)
+		fail_msg("cannot connect to 127.0.0.1:%u: %s", port, strerror(errno));
+	return fd;
+}
+
+void tu_send_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+int tu_http_raw(uint16_t port, const char *req, size_t len, char **answer)
+{
+	vd_buf b = VD_BUF_INIT;
+	uint64_t end;
+	int fd = try_connect(port), status = -1;
+	char chunk[4096];
+
+	if (fd >= 0) {
+		tu_send_all(fd, req, len);
+		shutdown(fd, SHUT_WR);
+		end = vd_now_ms() + 5000;
+		for (;;) {
+			struct pollfd p = { fd, POLLIN, 0 };
+			uint64_t now = vd_now_ms();
+			ssize_t n;
+
+			if (now >= end || poll(&p, 1, (int)(end - now)) != 1)
+				break;
+			n = recv(fd, chunk, sizeof(chunk), 0);
+			if (n <= 0)
+				break;
+			assert_int_equal(vd_buf_put(&b, chunk, (size_t)n), 0);
+		}
+		close(fd);
+		if (sscanf(vd_buf_cstr(&b), "HTTP/1.%*d %d", &status) != 1)
+			status = 0;
+	}
+	if (answer) {
+		free(*answer);
+		*answer = strdup(vd_buf_cstr(&b));
+		assert_non_null(*answer);
+	}
+	vd_buf_release(&b);
+	return status;
+}
+
+int tu_http_wait(uint16_t port, int timeout_ms)
+{
+	static const char req[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	uint64_t end = vd_now_ms() + (uint64_t)timeout_ms;
+	int status;
+
+	while ((status = tu_http_raw(port, req, sizeof(req) - 1, NULL)) < 0 && vd_now_ms() < end)
+		usleep(25 * 1000);
+	return status;
+}
+
+size_t tu_curl_to_buf(char *data, size_t size, size_t n, void *buf)
+{
+	return vd_buf_put(buf, data, size * n) ? 0 : size * n;
+}
+
+long tu_http_request(uint16_t port, const char *method, const char *path, const char *header,
+		     long timeout_s, vd_buf *body)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = header ? curl_slist_append(NULL, header) : NULL;
+	char url[256];
+	long status = 0;
+
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+	vd_buf_clear(body);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, tu_curl_to_buf);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
 }

@@ -1,13 +1,18 @@
 /* voxdeploy tests: helpers the unit and the integration tests share.
  *
- * Files and temporary directories.  Each helper fails the running cmocka
- * test when what it must do cannot be done, unless it says otherwise.
+ * Files and temporary directories; loopback TCP, raw HTTP and requests
+ * through libcurl.  Each helper
+ * fails the running cmocka test when what it must do cannot be done, unless
+ * it says otherwise.
  */
 #ifndef VD_TESTS_TESTUTIL_H
 #define VD_TESTS_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "common/buf.h"
 
 /* A new directory /tmp/vd-NAME-XXXXXX; its path (caller frees). */
 char *tu_mkdtemp(const char *name);
@@ -29,5 +34,29 @@ char *tu_read_file(const char *path);
 /* The same, but "" when it cannot be read: what a process has written so
  * far, where it may not have written yet. */
 char *tu_slurp(const char *path);
+
+/* A TCP port on 127.0.0.1 that nothing listens on now (bound, then closed). */
+uint16_t tu_free_port(void);
+/* A socket connected to 127.0.0.1:port. */
+int tu_connect(uint16_t port);
+/* Send all n bytes, or as many as the peer takes before it goes. */
+void tu_send_all(int fd, const void *data, size_t n);
+/* Send len raw bytes to 127.0.0.1:port (the server may close before it has
+ * taken them all), shut the sending side, and read until the server closes
+ * or 5 s pass.  The answer's status: 0 when it has none, -1 when nothing
+ * took the connection.  The answer in *answer (what it held is freed; the
+ * caller frees) unless answer is NULL. */
+int tu_http_raw(uint16_t port, const char *req, size_t len, char **answer);
+/* Ask 127.0.0.1:port for GET /healthz until something takes the connection,
+ * at most timeout_ms: the status as tu_http_raw gives it. */
+int tu_http_wait(uint16_t port, int timeout_ms);
+
+/* libcurl's write callback: appends to the vd_buf the user data points to. */
+size_t tu_curl_to_buf(char *data, size_t size, size_t n, void *buf);
+/* METHOD http://127.0.0.1:port/PATH through libcurl, with one more header
+ * line (or NULL), taking at most timeout_s: the answer's status, 0 when
+ * none came; its body in *body, cleared first. */
+long tu_http_request(uint16_t port, const char *method, const char *path, const char *header,
+		     long timeout_s, vd_buf *body);
 
 #endif

@@ -220,22 +220,6 @@ static void commit_now(void)
 	repo_commit(&repo, commit);
 }
 
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 static char *cname(const char *service)
 {
 	char *s = NULL;
@@ -488,8 +472,8 @@ static int setup(void **state)
 	snprintf(state_dir, sizeof(state_dir), "%s/.state", repo.dir);
 	snprintf(out_path, sizeof(out_path), "%s.out", repo.dir);
 	snprintf(err_path, sizeof(err_path), "%s.err", repo.dir);
-	pg_port = free_port();
-	app_port = free_port();
+	pg_port = tu_free_port();
+	app_port = tu_free_port();
 	hook_start();
 	put(".gitignore", ".env\n.state/\n");
 	write_config();

@@ -17,12 +17,9 @@
 #include "gitrepo.h"
 #include "testutil.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,24 +33,6 @@ static char *pg_container;
 static const char *it_lookup(const char *name, void *ctx)
 {
 	return getenv(name);
-}
-
-/* A port nobody listens on now (the engine binds it right after). */
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
 }
 
 static void remove_file(const char *name)
@@ -114,7 +93,7 @@ static int group_setup(void **state)
 		"      POSTGRES_PASSWORD: \"${" PW_VAR "}\"\n"
 		"      POSTGRES_DB: app\n"
 		"    ports: [\"127.0.0.1:%d:5432\"]\n",
-		itest_project(), itest_busybox_image(), itest_postgres_image(), free_port()) > 0);
+		itest_project(), itest_busybox_image(), itest_postgres_image(), tu_free_port()) > 0);
 	tu_write_str(dir, "docker-compose.yml", text);
 	{
 		vd_compose_source src = { "docker-compose.yml", text, strlen(text) };

@@ -13,9 +13,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "integration/itest.h"
 #include "testutil.h"
 
@@ -38,44 +37,12 @@ static pid_t serve_pid;
 static int web_port;
 static unsigned serve_port;
 
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	vd_buf_put(ud, p, size * n);
-	return size * n;
-}
-
 /* GET a path of the running serve; the status, the body in *body. */
 static long get(const char *path, char **body)
 {
-	char url[256];
 	vd_buf b = VD_BUF_INIT;
-	CURL *c = curl_easy_init();
-	long status = 0;
+	long status = tu_http_request((uint16_t)serve_port, "GET", path, NULL, 60, &b);
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", serve_port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
 	free(*body);
 	*body = strdup(vd_buf_cstr(&b));
 	vd_buf_release(&b);
@@ -93,7 +60,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(out_path, sizeof(out_path), "%s.out", dir);
 	snprintf(err_path, sizeof(err_path), "%s.err", dir);
-	web_port = free_port();
+	web_port = tu_free_port();
 	tu_write_fmt(dir, "compose.yml",
 	    "name: %s\n"
 	    "services:\n"
@@ -168,65 +135,10 @@ static int teardown(void **state)
 	return itest_group_teardown(state);
 }
 
-static int connect_serve(void)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)serve_port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-/* Send `len` raw bytes (the server may close before taking them all), then
- * read until it closes or 5 s pass.  The answer's status, 0 when it closed
- * without one; the answer in *resp. */
+/* Send raw bytes to the running serve (tu_http_raw). */
 static int raw(const char *req, size_t len, char **resp)
 {
-	vd_buf b = VD_BUF_INIT;
-	int fd = connect_serve(), status = 0;
-	long end = now_ms() + 5000;
-	size_t off = 0;
-	ssize_t n;
-	char chunk[4096];
-
-	while (off < len) {
-		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		long left = end - now_ms();
-
-		if (left <= 0 || poll(&p, 1, (int)left) != 1)
-			break;
-		n = recv(fd, chunk, sizeof(chunk), 0);
-		if (n <= 0)
-			break;
-		vd_buf_put(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	if (!strncmp(vd_buf_cstr(&b), "HTTP/1.", 7) && b.len > 12)
-		status = atoi(vd_buf_cstr(&b) + 9);
-	if (resp) {
-		free(*resp);
-		*resp = strdup(vd_buf_cstr(&b));
-	}
-	vd_buf_release(&b);
-	return status;
+	return tu_http_raw((uint16_t)serve_port, req, len, resp);
 }
 
 static int raw_str(const char *req, char **resp)
@@ -420,12 +332,13 @@ static void serve__invalid_query_values(void **state)
 static void serve__slow_client_timed_out(void **state)
 {
 	const char *start = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
-	int slow = connect_serve(), silent = connect_serve(), closed = 0;
-	long t0 = now_ms(), took;
+	int slow = tu_connect((uint16_t)serve_port), silent = tu_connect((uint16_t)serve_port), closed = 0;
+	uint64_t t0 = vd_now_ms();
+	long took;
 	char c, *body = NULL;
 
 	assert_int_equal(send(slow, start, strlen(start), MSG_NOSIGNAL), (ssize_t)strlen(start));
-	while (now_ms() - t0 < 20000) {
+	while (vd_now_ms() - t0 < 20000) {
 		struct pollfd p = { slow, POLLIN, 0 };
 
 		if (send(slow, "X", 1, MSG_NOSIGNAL) != 1 ||
@@ -433,10 +346,10 @@ static void serve__slow_client_timed_out(void **state)
 			closed = 1;
 			break;
 		}
-		if ((now_ms() - t0) % 3000 < 500)
+		if ((vd_now_ms() - t0) % 3000 < 500)
 			assert_int_equal(get("/healthz", &body), 200);
 	}
-	took = now_ms() - t0;
+	took = (long)(vd_now_ms() - t0);
 	if (!closed)
 		fail_msg("a slow client was still connected after %ld ms", took);
 	if (took < 8000 || took > 13000)

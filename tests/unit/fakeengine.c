@@ -6,7 +6,6 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,18 +21,6 @@
 #include "fakeengine.h"
 #include "testutil.h"
 
-void send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 static void answer(int fd, const char *status, const char *type, const char *body)
 {
 	char head[512];
@@ -41,8 +28,8 @@ static void answer(int fd, const char *status, const char *type, const char *bod
 	snprintf(head, sizeof(head),
 		 "HTTP/1.1 %s\r\nApi-Version: 1.44\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 		 "Connection: close\r\n\r\n", status, type, strlen(body));
-	send_all(fd, head, strlen(head));
-	send_all(fd, body, strlen(body));
+	tu_send_all(fd, head, strlen(head));
+	tu_send_all(fd, body, strlen(body));
 }
 
 /* Read the request head; the path into path.  False when the peer left. */
@@ -94,7 +81,7 @@ static void serve_huge(int fd)
 	size_t total = 0;
 	int off;
 
-	send_all(fd, head, sizeof(head) - 1);
+	tu_send_all(fd, head, sizeof(head) - 1);
 	off = snprintf(chunk, sizeof(chunk), "10000\r\n");
 	memset(chunk + off, ' ', 65536);
 	chunk[off] = '[';
@@ -150,10 +137,10 @@ static void *engine_main(void *arg)
 			serve_ok(fd, path);
 			break;
 		case E_GARBAGE:
-			send_all(fd, "\x01\x02garbage, not HTTP\r\n\r\n\xff\xfe", 26);
+			tu_send_all(fd, "\x01\x02garbage, not HTTP\r\n\r\n\xff\xfe", 26);
 			break;
 		case E_TRUNCATED:
-			send_all(fd, "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
+			tu_send_all(fd, "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
 				 "Content-Length: 5000\r\n\r\n[{\"Id\":\"abc", 101);
 			break;
 		case E_STALL_LATE:
@@ -178,7 +165,7 @@ static void *engine_main(void *arg)
 				static const char ping[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.12\r\n"
 							   "Content-Length: 2\r\nConnection: close\r\n\r\nOK";
 
-				send_all(fd, ping, sizeof(ping) - 1);
+				tu_send_all(fd, ping, sizeof(ping) - 1);
 			} else {
 				answer(fd, "400 Bad Request", "application/json",
 				       "{\"message\":\"client version 1.44 is too new. Maximum supported API version is 1.12\"}");
@@ -297,51 +284,3 @@ void run_release(struct run *r)
 	free(r->out);
 	free(r->err);
 }
-
-
-uint16_t free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-/* Send raw bytes, return the answer's status code (0: none; -1: no connection). */
-int http_raw(uint16_t port, const char *req, size_t len, char *body, size_t size)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), code = 0;
-	size_t n = 0;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	send_all(fd, req, len);
-	shutdown(fd, SHUT_WR);
-	body[0] = '\0';
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t r;
-
-		if (poll(&p, 1, 5000) <= 0 || n + 1 >= size)
-			break;
-		r = recv(fd, body + n, size - 1 - n, 0);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		body[n] = '\0';
-	}
-	close(fd);
-	if (sscanf(body, "HTTP/1.%*d %d", &code) != 1)
-		code = 0;
-	return code;
-}
-

@@ -52,11 +52,4 @@ void run_vd(const char *dir, const struct engine *e, const char *const *argv,
 	    const char *const *env, int timeout_s, struct run *r);
 void run_release(struct run *r);
 
-void send_all(int fd, const char *p, size_t n);
-/* A free loopback TCP port. */
-uint16_t free_port(void);
-/* Send raw bytes to 127.0.0.1:port; the answer's status code (0: none,
- * -1: no connection), its text in body. */
-int http_raw(uint16_t port, const char *req, size_t len, char *body, size_t size);
-
 #endif

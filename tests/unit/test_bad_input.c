@@ -319,16 +319,14 @@ static void bad_input__serve(void **state)
 		{ "no HTTP at all", "\x01\x02\x03 hello\r\n\r\n", 400, NULL },
 		{ "an unknown HTTP version", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505, NULL },
 	};
-	char dir[] = "/tmp/vd-bad-serve-XXXXXX", proj[64], listen[64], *answer_buf;
+	char dir[] = "/tmp/vd-bad-serve-XXXXXX", proj[64], listen[64], *answer = NULL;
 	const char *env_kv[4];
 	struct engine e;
-	uint16_t port = free_port();
+	uint16_t port = tu_free_port();
 	size_t failed = 0;
 	pid_t pid;
-	int status, code = -1;
+	int status, code;
 
-	answer_buf = malloc(1 << 20);
-	assert_non_null(answer_buf);
 	assert_non_null(mkdtemp(dir));
 	snprintf(proj, sizeof(proj), "%s/proj", dir);
 	assert_int_equal(mkdir(proj, 0700), 0);
@@ -357,17 +355,12 @@ static void bad_input__serve(void **state)
 	}
 	(void)env_kv;
 	/* wait for it to listen */
-	for (int i = 0; i < 200 && code < 0; i++) {
-		code = http_raw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35, answer_buf, 1 << 20);
-		if (code < 0)
-			usleep(25000);
-	}
-	assert_int_equal(code, 200);
+	assert_int_equal(tu_http_wait(port, 5000), 200);
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-		code = http_raw(port, reqs[i].req, strlen(reqs[i].req), answer_buf, 1 << 20);
-		if (code != reqs[i].want || (reqs[i].body && !strstr(answer_buf, reqs[i].body))) {
+		code = tu_http_raw(port, reqs[i].req, strlen(reqs[i].req), &answer);
+		if (code != reqs[i].want || (reqs[i].body && !strstr(answer, reqs[i].body))) {
 			print_error("serve case '%s': status %d, want %d\n%.300s\n", reqs[i].name, code,
-				    reqs[i].want, answer_buf);
+				    reqs[i].want, answer);
 			failed++;
 		}
 	}
@@ -381,7 +374,7 @@ static void bad_input__serve(void **state)
 		n = snprintf(req, 128, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
 		memset(req + n, 'a', big);
 		memcpy(req + n + big, "\r\n\r\n", 5);
-		code = http_raw(port, req, (size_t)n + big + 4, answer_buf, 1 << 20);
+		code = tu_http_raw(port, req, (size_t)n + big + 4, NULL);
 		if (code != 431 && code != 413 && code != 0) {
 			print_error("serve case 'an oversized header': status %d\n", code);
 			failed++;
@@ -389,14 +382,14 @@ static void bad_input__serve(void **state)
 		n = snprintf(req, 128, "GET /");
 		memset(req + n, 'a', big);
 		memcpy(req + n + big, " HTTP/1.1\r\nHost: x\r\n\r\n", 23);
-		code = http_raw(port, req, (size_t)n + big + 23, answer_buf, 1 << 20);
+		code = tu_http_raw(port, req, (size_t)n + big + 23, NULL);
 		if (code != 414 && code != 413 && code != 431 && code != 0) {
 			print_error("serve case 'an oversized URL': status %d\n", code);
 			failed++;
 		}
 		free(req);
 	}
-	code = http_raw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35, answer_buf, 1 << 20);
+	code = tu_http_raw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35, NULL);
 	if (code != 200) {
 		print_error("serve: /healthz after the bad requests: %d\n", code);
 		failed++;
@@ -410,7 +403,7 @@ static void bad_input__serve(void **state)
 	}
 	assert_nothing_written(dir, "serve");
 	print_message("%zu serve cases, %zu failed\n", sizeof(reqs) / sizeof(reqs[0]) + 2, failed);
-	free(answer_buf);
+	free(answer);
 	assert_int_equal(tu_rm_rf(dir), 0);
 	assert_int_equal(failed, 0);
 }

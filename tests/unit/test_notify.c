@@ -22,6 +22,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "controller/notify.h"
+#include "testutil.h"
 
 #define TOKEN "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 #define SHA_FROM "0123456789abcdef0123456789abcdef01234567"
@@ -154,16 +155,6 @@ static int stall_listener(uint16_t *port)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	*port = ntohs(sa.sin_port);
 	return fd;
-}
-
-/* A port nothing listens on (bound, then closed). */
-static uint16_t closed_port(void)
-{
-	uint16_t port;
-	int fd = stall_listener(&port);
-
-	close(fd);
-	return port;
 }
 
 /* ---- the event ---- */
@@ -695,7 +686,7 @@ static void notify__closed_port_does_not_hold_up_the_others(void **s)
 	const char *log;
 
 	receiver_start(&rv, st, 1, NULL);
-	snprintf(dead, sizeof(dead), "http://127.0.0.1:%u", closed_port());
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%u", tu_free_port());
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/live", rv.port);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", rv.port);
 	vd_notify_send(&cfg, &ev, &res);

@@ -133,15 +133,14 @@ static void secrets__audit(void **state)
 		{ { "-H", "@HOST", "version" }, 0 },
 	};
 	char dir[] = "/tmp/vd-secrets-XXXXXX", proj[64], state_dir[64], listen[64], host[160];
-	char *answer_buf = malloc(1 << 20);
+	char *answer = NULL;
 	struct repo rp;
 	struct engine e;
 	char sha[VD_SHA_HEX];
-	uint16_t port = free_port();
+	uint16_t port = tu_free_port();
 	pid_t pid;
-	int status, code = -1;
+	int status, code;
 
-	assert_non_null(answer_buf);
 	assert_non_null(mkdtemp(dir));
 	snprintf(proj, sizeof(proj), "%s/proj", dir);
 	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
@@ -202,12 +201,7 @@ static void secrets__audit(void **state)
 		execl(VD_BINARY, VD_BINARY, "-H", host, "-vv", "serve", "--listen", listen, (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 200 && code < 0; i++) {
-		code = http_raw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35, answer_buf, 1 << 20);
-		if (code < 0)
-			usleep(25000);
-	}
-	assert_true(code > 0);
+	assert_true(tu_http_wait(port, 5000) > 0);
 	{
 		static const char *const paths[] = { "/healthz", "/v1/report?fresh=1", "/v1/report",
 						     "/v1/deployments", "/v1/deployments?limit=1000",
@@ -217,10 +211,10 @@ static void secrets__audit(void **state)
 			char req[256], what[128];
 
 			snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
-			code = http_raw(port, req, strlen(req), answer_buf, 1 << 20);
+			code = tu_http_raw(port, req, strlen(req), &answer);
 			assert_true(code > 0);
 			snprintf(what, sizeof(what), "serve's answer to GET %s", paths[i]);
-			check_text(what, answer_buf);
+			check_text(what, answer);
 		}
 	}
 	kill(pid, SIGTERM);
@@ -238,7 +232,7 @@ static void secrets__audit(void **state)
 	/* whatever the commands wrote: journal, state, lock */
 	check_dir(state_dir);
 	assert_int_equal(tu_rm_rf(dir), 0);
-	free(answer_buf);
+	free(answer);
 	print_message("%zu commands and 7 serve endpoints audited, %zu failures\n",
 		      sizeof(cmds) / sizeof(cmds[0]), leaks);
 	assert_int_equal(leaks, 0);

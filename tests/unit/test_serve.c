@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -106,33 +104,13 @@ static void serve__metrics_from_the_journal(void **s)
 	vd_buf_release(&out);
 }
 
-static size_t sink(char *p, size_t size, size_t n, void *ud)
-{
-	vd_buf_put(ud, p, size * n);
-	return size * n;
-}
-
+/* A request to the server under test: its status; an answer must come. */
 static long get(uint16_t port, const char *method, const char *path, const char *header, vd_buf *body)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = header ? curl_slist_append(NULL, header) : NULL;
-	char url[256];
-	long code = 0;
+	long code = tu_http_request(port, method, path, header, 10, body);
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
-	vd_buf_clear(body);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (!strcmp(method, "HEAD"))
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	if (!code)
+		fail_msg("%s %s: no answer", method, path);
 	return code;
 }
 
@@ -232,19 +210,6 @@ static void serve__check_with_a_header(void **s)
 	vd_secret_clear();
 }
 
-static int connect_to(uint16_t port)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
 /* A client that trickles its headers a byte at a time, each well within the
  * idle timeout, is cut off once the request has taken request_timeout_ms;
  * one that sends nothing at all too; a keep-alive connection serves several
@@ -262,8 +227,8 @@ static void serve__slow_clients_are_cut_off(void **s)
 	char c;
 
 	assert_int_equal(vd_serve_start(&o, &srv, &err), 0);
-	slow = connect_to(vd_serve_port(srv));
-	idle = connect_to(vd_serve_port(srv));
+	slow = tu_connect(vd_serve_port(srv));
+	idle = tu_connect(vd_serve_port(srv));
 	t0 = vd_now_ms();
 	for (i = 0; req[i] && vd_now_ms() - t0 < 5000; i++) {
 		struct pollfd p = { slow, POLLIN, 0 };
@@ -295,7 +260,7 @@ static void serve__slow_clients_are_cut_off(void **s)
 
 		snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", vd_serve_port(srv));
 		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_curl_to_buf);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
 		assert_int_equal(curl_easy_perform(h), CURLE_OK);
 		usleep(500 * 1000);
