@@ -7,14 +7,17 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -256,4 +259,78 @@ long tu_http_request(uint16_t port, const char *method, const char *path, const 
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	return status;
+}
+
+/* ------------------------------------------------------------------ processes */
+
+pid_t tu_spawn(const struct tu_proc *p)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		const char *const *e;
+		int fd;
+
+		if (p->cwd && chdir(p->cwd))
+			_exit(126);
+		if (p->null_stdin) {
+			fd = open("/dev/null", O_RDONLY);
+			dup2(fd, 0);
+		}
+		if (p->out) {
+			fd = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			dup2(fd, 1);
+		}
+		if (p->err && p->out && !strcmp(p->err, p->out)) {
+			dup2(1, 2);
+		} else if (p->err) {
+			fd = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			dup2(fd, 2);
+		}
+		for (e = p->env; e && *e; e++)
+			if (strchr(*e, '='))
+				putenv((char *)*e);
+			else
+				unsetenv(*e);
+		execv(p->argv[0], (char *const *)p->argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+int tu_wait(pid_t pid, int timeout_s, const char *what)
+{
+	uint64_t end = vd_now_ms() + (uint64_t)timeout_s * 1000;
+	int status = 0;
+
+	if (!timeout_s) {
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		return status;
+	}
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (vd_now_ms() > end) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			fail_msg("%s did not end within %d s", what, timeout_s);
+		}
+		usleep(10 * 1000);
+	}
+	return status;
+}
+
+char *tu_wait_for_text(const char *path, const char *needle, int timeout_ms)
+{
+	uint64_t end = vd_now_ms() + (uint64_t)timeout_ms;
+	char *text = NULL;
+
+	for (;;) {
+		usleep(100 * 1000);
+		free(text);
+		text = tu_slurp(path);
+		if (strstr(text, needle) || vd_now_ms() >= end)
+			return text;
+	}
 }

@@ -1,13 +1,14 @@
 /* voxdeploy tests: helpers the unit and the integration tests share.
  *
  * Files and temporary directories; loopback TCP, raw HTTP and requests
- * through libcurl.  Each helper
+ * through libcurl; running a program with its output in files.  Each helper
  * fails the running cmocka test when what it must do cannot be done, unless
  * it says otherwise.
  */
 #ifndef VD_TESTS_TESTUTIL_H
 #define VD_TESTS_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -58,5 +59,25 @@ size_t tu_curl_to_buf(char *data, size_t size, size_t n, void *buf);
  * none came; its body in *body, cleared first. */
 long tu_http_request(uint16_t port, const char *method, const char *path, const char *header,
 		     long timeout_s, vd_buf *body);
+
+/* A program to run. */
+struct tu_proc {
+	const char *const *argv;  /* argv[0] is its path; NULL-terminated */
+	const char *cwd;          /* where it runs; NULL: here */
+	const char *out;          /* its stdout into this file, made anew; NULL: ours */
+	const char *err;          /* its stderr likewise; out's name: into the same file */
+	const char *const *env;   /* our environment changed in order, "K=V" setting and
+				   * "K" unsetting; NULL-terminated, or NULL */
+	bool null_stdin;          /* its stdin from /dev/null, not ours */
+};
+
+/* Start it: its pid. */
+pid_t tu_spawn(const struct tu_proc *p);
+/* Wait for pid to end, at most timeout_s (0: however long it takes); past
+ * that kill it and fail the test, naming what.  The status from waitpid. */
+int tu_wait(pid_t pid, int timeout_s, const char *what);
+/* Wait until the file at path holds needle, at most timeout_ms: its text
+ * then, or the last one read (caller frees). */
+char *tu_wait_for_text(const char *path, const char *needle, int timeout_ms);
 
 #endif

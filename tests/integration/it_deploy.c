@@ -155,9 +155,10 @@ static pid_t vd_start(const char *first, ...)
 
 static pid_t vd_spawn(const char *first, va_list ap)
 {
-	const char *argv[32];
-	int n = 0;
-	pid_t pid;
+	const char *argv[32], *env[3];
+	char fault_env[128], host_env[512];
+	struct tu_proc p = { argv, NULL, out_path, err_path, env, false };
+	int n = 0, m = 0;
 
 	argv[n++] = VD_BINARY;
 	argv[n++] = "-C";
@@ -168,30 +169,22 @@ static pid_t vd_spawn(const char *first, va_list ap)
 	while (n < 31 && (argv[n] = va_arg(ap, const char *)))
 		n++;
 	argv[n] = NULL;
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(o, 1);
-		dup2(e, 2);
-		if (fault)
-			setenv("VOXDEPLOY_FAULT", fault, 1);
-		if (docker_host)
-			setenv("DOCKER_HOST", docker_host, 1);
-		execv(VD_BINARY, (char *const *)argv);
-		_exit(127);
+	if (fault) {
+		snprintf(fault_env, sizeof(fault_env), "VOXDEPLOY_FAULT=%s", fault);
+		env[m++] = fault_env;
 	}
-	return pid;
+	if (docker_host) {
+		snprintf(host_env, sizeof(host_env), "DOCKER_HOST=%s", docker_host);
+		env[m++] = host_env;
+	}
+	env[m] = NULL;
+	return tu_spawn(&p);
 }
 
 static int vd_wait(pid_t pid, const char *first)
 {
-	int status = 0;
+	int status = tu_wait(pid, 0, first);
 
-	assert_int_equal(waitpid(pid, &status, 0), pid);
 	free(out_text);
 	free(err_text);
 	out_text = tu_slurp(out_path);

@@ -49,12 +49,33 @@ static long get(const char *path, char **body)
 	return status;
 }
 
+/* Start `voxdeploy serve` in the project on a free port, its state in sdir
+ * (-v: verbose), its stdout and stderr in out_path and err_path. */
+static pid_t serve_start(const char *sdir, bool verbose)
+{
+	const char *argv[12];
+	struct tu_proc p = { argv, NULL, out_path, err_path, NULL, false };
+	int n = 0;
+
+	argv[n++] = VD_BINARY;
+	if (verbose)
+		argv[n++] = "-v";
+	argv[n++] = "-C";
+	argv[n++] = dir;
+	argv[n++] = "--state-dir";
+	argv[n++] = sdir;
+	argv[n++] = "serve";
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	argv[n] = NULL;
+	return tu_spawn(&p);
+}
+
 static int setup(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
 	const char *project = itest_project();
-	char extra[1024], *text;
-	int i;
+	char extra[1024], sdir[200], *text, *p;
 
 	snprintf(dir, sizeof(dir), "/tmp/vd-it-serve-XXXXXX");
 	assert_non_null(mkdtemp(dir));
@@ -90,30 +111,13 @@ static int setup(void **state)
 			      extra);
 	itest_ok(vd_container_start(itest_docker(), web_id, &err), &err);
 
-	serve_pid = fork();
-	assert_true(serve_pid >= 0);
-	if (serve_pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		char sdir[200];
-
-		snprintf(sdir, sizeof(sdir), "%s/.state", dir);
-		dup2(o, 1);
-		dup2(e, 2);
-		execl(VD_BINARY, VD_BINARY, "-v", "-C", dir, "--state-dir", sdir, "serve", "--listen",
-		      "127.0.0.1:0", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100 && !serve_port; i++) {
-		char *p;
-
-		usleep(100 * 1000);
-		text = tu_slurp(out_path);
-		p = strstr(text, "(port ");
-		if (p)
-			serve_port = (unsigned)atoi(p + 6);
-		free(text);
-	}
+	snprintf(sdir, sizeof(sdir), "%s/.state", dir);
+	serve_pid = serve_start(sdir, true);
+	text = tu_wait_for_text(out_path, "(port ", 10000);
+	p = strstr(text, "(port ");
+	if (p)
+		serve_port = (unsigned)atoi(p + 6);
+	free(text);
 	assert_true(serve_port > 0);
 	return 0;
 }
@@ -370,36 +374,19 @@ static void serve__slow_client_timed_out(void **state)
  * serve starts anyway. */
 static void serve__starts_when_recover_fails(void **state)
 {
-	char sdir[200], lock[260], *out = NULL, *err = NULL;
-	int fd, i, status;
+	char sdir[200], lock[260], *out, *err;
+	int fd, status;
 	pid_t pid;
 
 	snprintf(sdir, sizeof(sdir), "%s/.state-locked", dir);
 	assert_int_equal(mkdir(sdir, 0700), 0);
 	snprintf(lock, sizeof(lock), "%s/lock", sdir);
-	fd = open(lock, O_RDWR | O_CREAT, 0600);
+	/* close-on-exec: serve must not inherit the lock */
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		close(fd);
-		dup2(o, 1);
-		dup2(e, 2);
-		execl(VD_BINARY, VD_BINARY, "-C", dir, "--state-dir", sdir, "serve", "--listen",
-		      "127.0.0.1:0", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100; i++) {
-		usleep(100 * 1000);
-		free(out);
-		out = tu_slurp(out_path);
-		if (strstr(out, "(port "))
-			break;
-	}
+	pid = serve_start(sdir, false);
+	out = tu_wait_for_text(out_path, "(port ", 10000);
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	close(fd);

@@ -4,20 +4,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "fakeengine.h"
 #include "testutil.h"
 
@@ -209,74 +204,48 @@ void engine_stop(struct engine *e)
 	unlink(e->path);
 }
 
-static double now_s(void)
+pid_t start_vd(const char *dir, const struct engine *e, const char *const *argv,
+	       const char *const *env, const char *out, const char *err)
 {
-	struct timespec ts;
+	char outp[512], errp[512], host[256], state[512], proj[512];
+	const char *args[32], *vars[40];
+	struct tu_proc p = { args, proj, outp, errp, vars, true };
+	int n = 0, m = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Run voxdeploy in dir with argv (NULL-terminated; "@HOST" becomes the fake
- * engine's unix:// address) and extra environment "K=V" entries; kill it and
- * fail after timeout_s. */
-void run_vd(const char *dir, const struct engine *e, const char *const *argv,
-		   const char *const *env, int timeout_s, struct run *r)
-{
-	char out[512], errp[512], host[256], state[512];
-	const char *args[32];
-	double t0 = now_s();
-	pid_t pid;
-	int n = 0;
-
-	snprintf(out, sizeof(out), "%s/stdout", dir);
-	snprintf(errp, sizeof(errp), "%s/stderr", dir);
+	snprintf(outp, sizeof(outp), "%s/%s", dir, out);
+	snprintf(errp, sizeof(errp), "%s/%s", dir, err);
 	snprintf(host, sizeof(host), "unix://%s", e->path);
-	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(state, sizeof(state), "VOXDEPLOY_STATE_DIR=%s/state", dir);
+	snprintf(proj, sizeof(proj), "%s/proj", dir);
 	args[n++] = VD_BINARY;
 	for (; *argv && n < 31; argv++)
 		args[n++] = !strcmp(*argv, "@HOST") ? host : *argv;
 	args[n] = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char proj[512];
-		int fd;
+	vars[m++] = "DOCKER_HOST";
+	vars[m++] = "COMPOSE_PROJECT_NAME";
+	vars[m++] = state;
+	vars[m++] = "VOXDEPLOY_API_TIMEOUT=1s";
+	for (; env && *env && m < 39; env++)
+		vars[m++] = *env;
+	vars[m] = NULL;
+	return tu_spawn(&p);
+}
 
-		snprintf(proj, sizeof(proj), "%s/proj", dir);
-		if (chdir(proj))
-			_exit(126);
-		fd = open("/dev/null", O_RDONLY);
-		dup2(fd, 0);
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 2);
-		unsetenv("DOCKER_HOST");
-		unsetenv("COMPOSE_PROJECT_NAME");
-		setenv("VOXDEPLOY_STATE_DIR", state, 1);
-		setenv("VOXDEPLOY_API_TIMEOUT", "1s", 1);
-		for (; env && *env; env++)
-			putenv((char *)*env);
-		execv(VD_BINARY, (char *const *)args);
-		_exit(127);
-	}
-	for (;;) {
-		pid_t w = waitpid(pid, &r->status, WNOHANG);
+void run_vd(const char *dir, const struct engine *e, const char *const *argv,
+	    const char *const *env, int timeout_s, struct run *r)
+{
+	char out[512], err[512], what[256];
+	uint64_t t0 = vd_now_ms();
+	pid_t pid = start_vd(dir, e, argv, env, "stdout", "stderr");
 
-		if (w == pid)
-			break;
-		if (now_s() - t0 > timeout_s) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &r->status, 0);
-			fail_msg("voxdeploy %s %s did not end within %d s", args[1], args[2] ? args[2] : "",
-				 timeout_s);
-		}
-		usleep(10000);
-	}
-	r->seconds = now_s() - t0;
+	snprintf(what, sizeof(what), "voxdeploy %s %s", argv[0] ? argv[0] : "",
+		 argv[0] && argv[1] ? argv[1] : "");
+	r->status = tu_wait(pid, timeout_s, what);
+	r->seconds = (double)(vd_now_ms() - t0) / 1e3;
+	snprintf(out, sizeof(out), "%s/stdout", dir);
+	snprintf(err, sizeof(err), "%s/stderr", dir);
 	r->out = tu_slurp(out);
-	r->err = tu_slurp(errp);
+	r->err = tu_slurp(err);
 }
 
 void run_release(struct run *r)

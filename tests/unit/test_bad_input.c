@@ -13,21 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fakeengine.h"
@@ -320,6 +312,7 @@ static void bad_input__serve(void **state)
 		{ "an unknown HTTP version", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505, NULL },
 	};
 	char dir[] = "/tmp/vd-bad-serve-XXXXXX", proj[64], listen[64], *answer = NULL;
+	const char *argv[] = { "-H", "@HOST", "serve", "--listen", listen, NULL };
 	const char *env_kv[4];
 	struct engine e;
 	uint16_t port = tu_free_port();
@@ -333,26 +326,7 @@ static void bad_input__serve(void **state)
 	tu_write_str(proj, "docker-compose.yml", COMPOSE_OK);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	engine_start(&e, E_OK, dir);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char host[256], st[128], out[128];
-		int fd;
-
-		snprintf(host, sizeof(host), "unix://%s", e.path);
-		snprintf(st, sizeof(st), "%s/state", dir);
-		snprintf(out, sizeof(out), "%s/serve.log", dir);
-		if (chdir(proj))
-			_exit(126);
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		unsetenv("DOCKER_HOST");
-		setenv("VOXDEPLOY_STATE_DIR", st, 1);
-		setenv("VOXDEPLOY_API_TIMEOUT", "1s", 1);
-		execl(VD_BINARY, VD_BINARY, "-H", host, "serve", "--listen", listen, (char *)NULL);
-		_exit(127);
-	}
+	pid = start_vd(dir, &e, argv, NULL, "serve.log", "serve.log");
 	(void)env_kv;
 	/* wait for it to listen */
 	assert_int_equal(tu_http_wait(port, 5000), 200);

@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +131,8 @@ static void secrets__audit(void **state)
 		{ { "history", "--json" }, 0 },
 		{ { "-H", "@HOST", "version" }, 0 },
 	};
-	char dir[] = "/tmp/vd-secrets-XXXXXX", proj[64], state_dir[64], listen[64], host[160];
+	char dir[] = "/tmp/vd-secrets-XXXXXX", proj[64], state_dir[64], listen[64];
+	const char *serve_argv[] = { "-H", "@HOST", "-vv", "serve", "--listen", listen, NULL };
 	char *answer = NULL;
 	struct repo rp;
 	struct engine e;
@@ -181,26 +181,7 @@ static void secrets__audit(void **state)
 
 	/* serve: every endpoint, the report fetched fresh */
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
-	snprintf(host, sizeof(host), "unix://%s", e.path);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char out[128];
-		int fd;
-
-		snprintf(out, sizeof(out), "%s/serve.log", dir);
-		if (chdir(proj))
-			_exit(126);
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		unsetenv("DOCKER_HOST");
-		putenv((char *)env[0]);
-		setenv("VOXDEPLOY_STATE_DIR", state_dir, 1);
-		setenv("VOXDEPLOY_API_TIMEOUT", "1s", 1);
-		execl(VD_BINARY, VD_BINARY, "-H", host, "-vv", "serve", "--listen", listen, (char *)NULL);
-		_exit(127);
-	}
+	pid = start_vd(dir, &e, serve_argv, env, "serve.log", "serve.log");
 	assert_true(tu_http_wait(port, 5000) > 0);
 	{
 		static const char *const paths[] = { "/healthz", "/v1/report?fresh=1", "/v1/report",
