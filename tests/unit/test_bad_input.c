@@ -228,15 +228,13 @@ static void make_project(const char *dir, const struct bad_case *c)
 		struct repo rp;
 		char sha[VD_SHA_HEX];
 
-		repo_init(&rp);
+		repo_init_at(&rp, proj);
 		repo_put(&rp, "docker-compose.yml", c->compose, 0100644);
 		if (c->config)
 			repo_put(&rp, "voxdeploy.yml", c->config, 0100644);
 		repo_put(&rp, "README.md", "hello\n", 0100644);
 		repo_commit(&rp, sha);
-		assert_int_equal(rename(rp.dir, proj), 0);
-		git_repository_free(rp.r);
-		git_libgit2_shutdown();
+		repo_close(&rp);
 	} else {
 		assert_int_equal(mkdir(proj, 0700), 0);
 		if (c->compose)

@@ -144,14 +144,12 @@ static void secrets__audit(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(proj, sizeof(proj), "%s/proj", dir);
 	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
-	repo_init(&rp);
+	repo_init_at(&rp, proj);
 	repo_put(&rp, "docker-compose.yml", compose, 0100644);
 	repo_put(&rp, "voxdeploy.yml", config, 0100644);
 	repo_put(&rp, "app.py", "print('hi')\n", 0100644);
 	repo_commit(&rp, sha);
-	assert_int_equal(rename(rp.dir, proj), 0);
-	git_repository_free(rp.r);
-	git_libgit2_shutdown();
+	repo_close(&rp);
 	tu_write_str(proj, ".env", dotenv);
 	engine_start(&e, E_OK, dir);
 
