@@ -133,7 +133,8 @@ static struct sockaddr_in loopback(uint16_t port)
 	return a;
 }
 
-uint16_t tu_free_port(void)
+/* A TCP socket bound to 127.0.0.1 at a port of the kernel's choice (*port). */
+static int bind_loopback(uint16_t *port)
 {
 	struct sockaddr_in a = loopback(0);
 	socklen_t len = sizeof(a);
@@ -142,8 +143,24 @@ uint16_t tu_free_port(void)
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+uint16_t tu_free_port(void)
+{
+	uint16_t port;
+
+	close(bind_loopback(&port));
+	return port;
+}
+
+int tu_listen(uint16_t *port)
+{
+	int fd = bind_loopback(port);
+
+	assert_int_equal(listen(fd, 16), 0);
+	return fd;
 }
 
 /* A socket connected to 127.0.0.1:port, -1 when nothing took it. */

@@ -38,6 +38,9 @@ char *tu_slurp(const char *path);
 
 /* A TCP port on 127.0.0.1 that nothing listens on now (bound, then closed). */
 uint16_t tu_free_port(void);
+/* A socket listening on 127.0.0.1 at a port of the kernel's choice, which
+ * goes into *port; the kernel completes up to 16 connections unaccepted. */
+int tu_listen(uint16_t *port);
 /* A socket connected to 127.0.0.1:port. */
 int tu_connect(uint16_t port);
 /* Send all n bytes, or as many as the peer takes before it goes. */

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,17 +94,10 @@ static void *hook_serve(void *arg)
 
 static void hook_start(void)
 {
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
+	uint16_t port;
 
-	hook.fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(hook.fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(hook.fd, (struct sockaddr *)&a, &len), 0);
-	assert_int_equal(listen(hook.fd, 16), 0);
-	hook.port = ntohs(a.sin_port);
+	hook.fd = tu_listen(&port);
+	hook.port = port;
 	assert_int_equal(pthread_create(&hook.thread, NULL, hook_serve, NULL), 0);
 }
 

@@ -138,25 +138,6 @@ static void receiver_stop(struct receiver *rv)
 	pthread_mutex_destroy(&rv->mu);
 }
 
-/* A socket that listens and never accepts: the kernel completes the
- * handshake, the request is sent, no answer ever comes. */
-static int stall_listener(uint16_t *port)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
 /* ---- the event ---- */
 
 static const vd_notify_probe probes[] = {
@@ -644,7 +625,9 @@ static void notify__retry_after_past_the_limit_gives_up(void **s)
 static void notify__stalled_peer_gives_up_within_the_limit(void **s)
 {
 	uint16_t port;
-	int fd = stall_listener(&port);
+	/* listens and never accepts: the kernel completes the handshake, the
+	 * request is sent, no answer ever comes */
+	int fd = tu_listen(&port);
 	char url[128];
 	vd_notify_channel ch = { .kind = VD_NOTIFY_WEBHOOK, .url = url };
 	vd_notify_config cfg = { .channels = &ch, .n_channels = 1, .total_ms = 1500 };
