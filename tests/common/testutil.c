@@ -186,6 +186,14 @@ int tu_connect(uint16_t port)
 	return fd;
 }
 
+bool tu_peer_closed(int fd, int timeout_ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char c;
+
+	return poll(&p, 1, timeout_ms) == 1 && recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
+
 void tu_send_all(int fd, const void *data, size_t n)
 {
 	const char *p = data;

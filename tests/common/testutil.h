@@ -43,6 +43,9 @@ uint16_t tu_free_port(void);
 int tu_listen(uint16_t *port);
 /* A socket connected to 127.0.0.1:port. */
 int tu_connect(uint16_t port);
+/* Whether the peer hangs up on fd (or resets it) within timeout_ms; a byte
+ * it sends instead is read and dropped, and the answer is no. */
+bool tu_peer_closed(int fd, int timeout_ms);
 /* Send all n bytes, or as many as the peer takes before it goes. */
 void tu_send_all(int fd, const void *data, size_t n);
 /* Send len raw bytes to 127.0.0.1:port (the server may close before it has
