@@ -136,7 +136,7 @@ static void *engine_main(void *arg)
 			break;
 		case E_TRUNCATED:
 			tu_send_all(fd, "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
-				 "Content-Length: 5000\r\n\r\n[{\"Id\":\"abc", 101);
+				    "Content-Length: 5000\r\n\r\n[{\"Id\":\"abc", 101);
 			break;
 		case E_STALL_LATE:
 			if (e->n_held < 64) {
