@@ -9,7 +9,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "common/json.h"
 #include "docker_api/build.h"
+#include "testutil.h"
 
 #define MAX_TRACKED 16
 
@@ -32,39 +32,13 @@ static void track_image(const char *id)
 		images[n_images++] = strdup(id);
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
 static char *make_context(void)
 {
-	char *d = strdup("/tmp/vd-it-build-XXXXXX");
+	char *d = tu_mkdtemp("it-build");
 
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
 	if (n_tmpdirs < MAX_TRACKED)
 		tmpdirs[n_tmpdirs++] = d;
 	return d;
-}
-
-static void put(const char *dir, const char *rel, const char *content)
-{
-	char p[512];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	assert_non_null(f = fopen(p, "w"));
-	fputs(content, f);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void put_dir(const char *dir, const char *rel)
-{
-	char p[512];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
-	assert_int_equal(mkdir(p, 0755), 0);
 }
 
 struct progress {
@@ -216,8 +190,8 @@ static void it_build__context_and_labels(void **state)
 	size_t i;
 
 	snprintf(df, sizeof(df), "FROM %s\nCOPY . /ctx/\n", itest_busybox_image());
-	put(d, "Dockerfile", df);
-	put(d, ".dockerignore",
+	tu_write_str(d, "Dockerfile", df);
+	tu_write_str(d, ".dockerignore",
 	    "# what the image must not get\n"
 	    "*.env\n"
 	    "**/*.log\n"
@@ -227,19 +201,19 @@ static void it_build__context_and_labels(void **state)
 	    "!vendor/keep.txt\n"
 	    "Dockerfile\n"
 	    ".dockerignore\n");
-	put(d, "app.txt", "app\n");
-	put(d, "prod.env", "TOKEN=secret\n");
-	put(d, "keep.log", "kept\n");
-	put(d, "debug.log", "dropped\n");
-	put_dir(d, "sub");
-	put_dir(d, "sub/deep");
-	put(d, "sub/deep/trace.log", "dropped\n");
-	put(d, "sub/deep/code.py", "print(1)\n");
-	put_dir(d, "node_modules");
-	put(d, "node_modules/index.js", "dropped\n");
-	put_dir(d, "vendor");
-	put(d, "vendor/keep.txt", "kept\n");
-	put(d, "vendor/other.txt", "dropped\n");
+	tu_write_str(d, "app.txt", "app\n");
+	tu_write_str(d, "prod.env", "TOKEN=secret\n");
+	tu_write_str(d, "keep.log", "kept\n");
+	tu_write_str(d, "debug.log", "dropped\n");
+	tu_mkdir(d, "sub", 0755);
+	tu_mkdir(d, "sub/deep", 0755);
+	tu_write_str(d, "sub/deep/trace.log", "dropped\n");
+	tu_write_str(d, "sub/deep/code.py", "print(1)\n");
+	tu_mkdir(d, "node_modules", 0755);
+	tu_write_str(d, "node_modules/index.js", "dropped\n");
+	tu_mkdir(d, "vendor", 0755);
+	tu_write_str(d, "vendor/keep.txt", "kept\n");
+	tu_write_str(d, "vendor/other.txt", "dropped\n");
 	snprintf(linkp, sizeof(linkp), "%s/link", d);
 	assert_int_equal(symlink("app.txt", linkp), 0);
 
@@ -332,8 +306,8 @@ static void it_build__dockerignore_same_as_docker_cli(void **state)
 	size_t i;
 
 	snprintf(df, sizeof(df), "FROM %s\nCOPY . /ctx/\n", itest_busybox_image());
-	put(d, "Dockerfile", df);
-	put(d, ".dockerignore",
+	tu_write_str(d, "Dockerfile", df);
+	tu_write_str(d, ".dockerignore",
 	    "\xef\xbb\xbf# a BOM, comments, blank lines\n"
 	    "\n"
 	    "  *.pyc  \n"
@@ -363,7 +337,7 @@ static void it_build__dockerignore_same_as_docker_cli(void **state)
 			mkdir(full, 0755);  /* exists already after the first file */
 			*slash = '/';
 		}
-		put(d, files[i], "x\n");
+		tu_write_str(d, files[i], "x\n");
 	}
 
 	snprintf(tag, sizeof(tag), "voxdeploy-test/it-build-ours:%s", itest_project());
@@ -401,7 +375,7 @@ static void expect_build_failure(const char *dockerfile, const char *needle,
 	char *d = make_context(), *id = NULL;
 	int r;
 
-	put(d, "Dockerfile", dockerfile);
+	tu_write_str(d, "Dockerfile", dockerfile);
 	opts.context_dir = d;
 	opts.progress = on_progress;
 	opts.progress_ctx = p;
@@ -485,7 +459,7 @@ static int group_teardown(void **state)
 	}
 	n_images = 0;
 	for (i = 0; i < n_tmpdirs; i++) {
-		nftw(tmpdirs[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		tu_rm_rf(tmpdirs[i]);
 		free(tmpdirs[i]);
 	}
 	n_tmpdirs = 0;

@@ -52,11 +52,9 @@
  */
 #include "itest.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/json.h"
@@ -67,6 +65,7 @@
 #include "docker_api/image.h"
 #include "docker_api/network.h"
 #include "docker_api/volume.h"
+#include "testutil.h"
 
 #ifndef VD_COMPOSE_CORPUS
 #define VD_COMPOSE_CORPUS "tests/integration/compose"
@@ -77,11 +76,6 @@ static char corpus_dir[1024];
 static bool have_compose(void)
 {
 	return system("docker-compose version >/dev/null 2>&1") == 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
 }
 
 /* Run a shell command in dir; its output into out (may be NULL). */
@@ -637,7 +631,7 @@ static int case_teardown(void **state)
 	if (cur.p2[0])
 		remove_vox_project(cur.c, cur.p2);
 	if (cur.dir[0])
-		nftw(cur.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		tu_rm_rf(cur.dir);
 	vd_compose_free(cur.c);
 	memset(&cur, 0, sizeof(cur));
 	return 0;

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static void container__lifecycle(void **state)
@@ -291,22 +290,6 @@ static void image__tag_list_remove(void **state)
 }
 
 /* The commands end to end, through the built binary. */
-static int run_cmd(const char *args, char *out, size_t outsz)
-{
-	char cmd[1024];
-	FILE *p;
-	size_t n;
-	int st;
-
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", VD_BINARY, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, outsz - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void cli__status_and_version(void **state)
 {
 	vd_docker *d = itest_docker();
@@ -318,7 +301,7 @@ static void cli__status_and_version(void **state)
 			  "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"true\"],\"Interval\":500000000}");
 	itest_ok(vd_container_start(d, id, &err), &err);
 	snprintf(args, sizeof(args), "-p %s status --json", itest_project());
-	assert_int_equal(run_cmd(args, out, sizeof(out)), 0);
+	assert_int_equal(itest_run(NULL, args, out, sizeof(out)), 0);
 	v = vd_json_parse(out, &err);
 	assert_non_null(v);
 	assert_string_equal(vd_json_str(v, "project"), itest_project());
@@ -326,33 +309,33 @@ static void cli__status_and_version(void **state)
 	yajl_tree_free(v);
 	/* --long inspects: exact uptime and restart count */
 	snprintf(args, sizeof(args), "-p %s status --long --json", itest_project());
-	assert_int_equal(run_cmd(args, out, sizeof(out)), 0);
+	assert_int_equal(itest_run(NULL, args, out, sizeof(out)), 0);
 	v = vd_json_parse(out, &err);
 	assert_non_null(v);
 	assert_non_null(vd_json_get(vd_json_idx(vd_json_get(v, "containers"), 0), "restart_count"));
 	assert_true(vd_json_int(vd_json_idx(vd_json_get(v, "containers"), 0), "uptime_seconds", -1) >= 0);
 	yajl_tree_free(v);
 	snprintf(args, sizeof(args), "status -p %s", itest_project());
-	assert_int_equal(run_cmd(args, out, sizeof(out)), 0);
+	assert_int_equal(itest_run(NULL, args, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "NAME"));
 	assert_non_null(strstr(out, "_app"));
 	assert_non_null(strstr(out, "running"));
 
-	assert_int_equal(run_cmd("--json version", out, sizeof(out)), 0);
+	assert_int_equal(itest_run(NULL, "--json version", out, sizeof(out)), 0);
 	v = vd_json_parse(out, &err);
 	assert_non_null(v);
 	assert_string_equal(vd_json_str(v, "api_version"), vd_docker_api_version(d));
 	yajl_tree_free(v);
 
 	/* bad input: exit 2 with a message */
-	assert_int_equal(run_cmd("-H unix:///nonexistent.sock status", out, sizeof(out)), 2);
+	assert_int_equal(itest_run(NULL, "-H unix:///nonexistent.sock status", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "cannot reach the Docker engine at unix:///nonexistent.sock"));
-	assert_int_equal(run_cmd("-p 'Bad Name' status", out, sizeof(out)), 2);
+	assert_int_equal(itest_run(NULL, "-p 'Bad Name' status", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "project name 'Bad Name' is invalid"));
-	assert_int_equal(run_cmd("frobnicate", out, sizeof(out)), 2);
+	assert_int_equal(itest_run(NULL, "frobnicate", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "unknown command 'frobnicate'"));
-	assert_int_equal(run_cmd("status extra", out, sizeof(out)), 2);
-	assert_int_equal(run_cmd("-p", out, sizeof(out)), 2);
+	assert_int_equal(itest_run(NULL, "status extra", out, sizeof(out)), 2);
+	assert_int_equal(itest_run(NULL, "-p", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "option -p needs a value"));
 	free(id);
 	vd_error_release(&err);

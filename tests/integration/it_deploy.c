@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +30,8 @@
 #include "docker_api/network.h"
 #include "docker_api/volume.h"
 #include "integration/itest.h"
-#include "unit/gitrepo.h"
+#include "gitrepo.h"
+#include "testutil.h"
 
 static struct repo repo;
 static char project[64], state_dir[300], out_path[300], err_path[300];
@@ -94,17 +94,10 @@ static void *hook_serve(void *arg)
 
 static void hook_start(void)
 {
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
+	uint16_t port;
 
-	hook.fd = socket(AF_INET, SOCK_STREAM, 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(hook.fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(hook.fd, (struct sockaddr *)&a, &len), 0);
-	assert_int_equal(listen(hook.fd, 16), 0);
-	hook.port = ntohs(a.sin_port);
+	hook.fd = tu_listen(&port);
+	hook.port = port;
 	assert_int_equal(pthread_create(&hook.thread, NULL, hook_serve, NULL), 0);
 }
 
@@ -124,22 +117,6 @@ static const char *fault;   /* VOXDEPLOY_FAULT for the next run */
 static const char *docker_host;  /* DOCKER_HOST for the next run, NULL: as inherited */
 
 /* ------------------------------------------------------------------ helpers */
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s = NULL;
-	size_t n = 0;
-
-	if (!f)
-		return strdup("");
-	if (getdelim(&s, &n, '\0', f) < 0) {
-		free(s);
-		s = strdup("");
-	}
-	fclose(f);
-	return s;
-}
 
 /* Run the real binary in the project with the given arguments; its exit
  * code, stdout in out_text, stderr in err_text. */
@@ -170,9 +147,10 @@ static pid_t vd_start(const char *first, ...)
 
 static pid_t vd_spawn(const char *first, va_list ap)
 {
-	const char *argv[32];
-	int n = 0;
-	pid_t pid;
+	const char *argv[32], *env[3];
+	char fault_env[128], host_env[512];
+	struct tu_proc p = { argv, NULL, out_path, err_path, env, false };
+	int n = 0, m = 0;
 
 	argv[n++] = VD_BINARY;
 	argv[n++] = "-C";
@@ -183,34 +161,26 @@ static pid_t vd_spawn(const char *first, va_list ap)
 	while (n < 31 && (argv[n] = va_arg(ap, const char *)))
 		n++;
 	argv[n] = NULL;
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		dup2(o, 1);
-		dup2(e, 2);
-		if (fault)
-			setenv("VOXDEPLOY_FAULT", fault, 1);
-		if (docker_host)
-			setenv("DOCKER_HOST", docker_host, 1);
-		execv(VD_BINARY, (char *const *)argv);
-		_exit(127);
+	if (fault) {
+		snprintf(fault_env, sizeof(fault_env), "VOXDEPLOY_FAULT=%s", fault);
+		env[m++] = fault_env;
 	}
-	return pid;
+	if (docker_host) {
+		snprintf(host_env, sizeof(host_env), "DOCKER_HOST=%s", docker_host);
+		env[m++] = host_env;
+	}
+	env[m] = NULL;
+	return tu_spawn(&p);
 }
 
 static int vd_wait(pid_t pid, const char *first)
 {
-	int status = 0;
+	int status = tu_wait(pid, 0, first);
 
-	assert_int_equal(waitpid(pid, &status, 0), pid);
 	free(out_text);
 	free(err_text);
-	out_text = slurp(out_path);
-	err_text = slurp(err_path);
+	out_text = tu_slurp(out_path);
+	err_text = tu_slurp(err_path);
 	if (getenv("VD_TEST_VERBOSE") && strcmp(first, "history"))
 		fprintf(stderr, "--- %s\n%s%s", first, err_text, out_text);
 	if (WIFSIGNALED(status))
@@ -233,22 +203,6 @@ static void put(const char *path, const char *fmt, ...)
 static void commit_now(void)
 {
 	repo_commit(&repo, commit);
-}
-
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
 }
 
 static char *cname(const char *service)
@@ -498,28 +452,21 @@ static void write_config(void)
 
 static int setup(void **state)
 {
-	FILE *f;
-	char path[512];
-
 	snprintf(project, sizeof(project), "%s", itest_project());
 	repo_init(&repo);
 	snprintf(state_dir, sizeof(state_dir), "%s/.state", repo.dir);
 	snprintf(out_path, sizeof(out_path), "%s.out", repo.dir);
 	snprintf(err_path, sizeof(err_path), "%s.err", repo.dir);
-	pg_port = free_port();
-	app_port = free_port();
+	pg_port = tu_free_port();
+	app_port = tu_free_port();
 	hook_start();
 	put(".gitignore", ".env\n.state/\n");
 	write_config();
 	write_stack("one");
 	commit_now();
 	/* the secrets stay out of the repository, as on the server */
-	snprintf(path, sizeof(path), "%s/.env", repo.dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "DB_PASSWORD=s3cret-pg\nPG_PORT=%d\nAPP_PORT=%d\nHOOK_PORT=%d\n"
-		"HOOK_TOKEN=hook-t0ken-marker\n", pg_port, app_port, hook.port);
-	fclose(f);
+	tu_write_fmt(repo.dir, ".env", "DB_PASSWORD=s3cret-pg\nPG_PORT=%d\nAPP_PORT=%d\nHOOK_PORT=%d\n"
+		     "HOOK_TOKEN=hook-t0ken-marker\n", pg_port, app_port, hook.port);
 	return 0;
 }
 
@@ -541,12 +488,13 @@ static void remove_by_project(void)
 
 static int teardown(void **state)
 {
-	char cmd[1200];
+	const char *const made[] = { out_path, err_path };
+	size_t i;
 
 	remove_by_project();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", repo.dir, out_path, err_path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "rm failed\n");
+	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		if (tu_rm_rf(made[i]))
+			fprintf(stderr, "rm failed: %s\n", made[i]);
 	repo_free(&repo);
 	if (hook.fd >= 0) {
 		shutdown(hook.fd, SHUT_RDWR);
@@ -1150,7 +1098,7 @@ static size_t count_in_journal(const char *needle)
 	size_t n = 0;
 
 	snprintf(path, sizeof(path), "%s/journal.jsonl", state_dir);
-	text = slurp(path);
+	text = tu_slurp(path);
 	for (p = text; (p = strstr(p, needle)); p++)
 		n++;
 	free(text);

@@ -14,15 +14,12 @@
 #include "controller/compose.h"
 #include "controller/spec.h"
 #include "docker_api/container.h"
-#include "../unit/gitrepo.h"
+#include "gitrepo.h"
+#include "testutil.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,58 +34,12 @@ static const char *it_lookup(const char *name, void *ctx)
 	return getenv(name);
 }
 
-/* A port nobody listens on now (the engine binds it right after). */
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void write_file(const char *name, const char *text)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void remove_file(const char *name)
 {
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	unlink(path);
-}
-
-static int run_cmd(const char *args, char *out, size_t outsz)
-{
-	char cmd[1024];
-	FILE *p;
-	size_t n;
-	int st;
-
-	snprintf(cmd, sizeof(cmd), "%s -C %s %s 2>&1", VD_BINARY, dir, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	n = fread(out, 1, outsz - 1, p);
-	out[n] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void assert_no_password(const char *out)
@@ -125,8 +76,8 @@ static int group_setup(void **state)
 		"      POSTGRES_PASSWORD: \"${" PW_VAR "}\"\n"
 		"      POSTGRES_DB: app\n"
 		"    ports: [\"127.0.0.1:%d:5432\"]\n",
-		itest_project(), itest_busybox_image(), itest_postgres_image(), free_port()) > 0);
-	write_file("docker-compose.yml", text);
+		itest_project(), itest_busybox_image(), itest_postgres_image(), tu_free_port()) > 0);
+	tu_write_str(dir, "docker-compose.yml", text);
 	{
 		vd_compose_source src = { "docker-compose.yml", text, strlen(text) };
 		vd_compose_options co = { dir, NULL, it_lookup, NULL };
@@ -173,7 +124,7 @@ static void health__healthy_stack(void **state)
 	time_t until = time(NULL) + 120;
 	int rc;
 
-	while ((rc = run_cmd("health", out, sizeof(out))) != 0 && time(NULL) < until)
+	while ((rc = itest_run(dir, "health", out, sizeof(out))) != 0 && time(NULL) < until)
 		usleep(500 * 1000);
 	if (rc)
 		fail_msg("not healthy after 2 minutes (exit %d):\n%s", rc, out);
@@ -182,13 +133,13 @@ static void health__healthy_stack(void **state)
 	assert_non_null(strstr(out, "postgres"));
 	assert_no_password(out);
 
-	assert_int_equal(run_cmd("health --json", out, sizeof(out)), 0);
+	assert_int_equal(itest_run(dir, "health --json", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "\"healthy\":true"));
 	/* the derived probe, through the published port */
 	assert_non_null(strstr(out, "\"kind\":\"postgres\""));
 	assert_no_password(out);
 
-	assert_int_equal(run_cmd("health --service app --json", out, sizeof(out)), 0);
+	assert_int_equal(itest_run(dir, "health --service app --json", out, sizeof(out)), 0);
 	assert_null(strstr(out, "\"kind\":\"postgres\""));
 }
 
@@ -196,7 +147,7 @@ static void health__unknown_service(void **state)
 {
 	char out[4096];
 
-	assert_int_equal(run_cmd("health --service nope", out, sizeof(out)), 2);
+	assert_int_equal(itest_run(dir, "health --service nope", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "no service 'nope'"));
 	assert_non_null(strstr(out, "app, postgres"));
 }
@@ -205,11 +156,11 @@ static void health__bad_config(void **state)
 {
 	char out[4096];
 
-	write_file("voxdeploy.yml", "health:\n  deadlin: 5s\n");
-	assert_int_equal(run_cmd("health", out, sizeof(out)), 2);
+	tu_write_str(dir, "voxdeploy.yml", "health:\n  deadlin: 5s\n");
+	assert_int_equal(itest_run(dir, "health", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "voxdeploy.yml:2:3: health: unknown key 'deadlin'"));
-	write_file("voxdeploy.yml", "health:\n  postgres: [{conninfo: \"host=x password=literal99\"}]\n");
-	assert_int_equal(run_cmd("config", out, sizeof(out)), 2);
+	tu_write_str(dir, "voxdeploy.yml", "health:\n  postgres: [{conninfo: \"host=x password=literal99\"}]\n");
+	assert_int_equal(itest_run(dir, "config", out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "secrets only through ${VAR}"));
 	remove_file("voxdeploy.yml");
 }
@@ -241,23 +192,23 @@ static void health__wrong_password(void **state)
 		vd_container_info_release(&info);
 		vd_error_release(&err);
 	}
-	write_file("voxdeploy.yml", yml);
-	assert_int_equal(run_cmd("health", out, sizeof(out)), 0);
+	tu_write_str(dir, "voxdeploy.yml", yml);
+	assert_int_equal(itest_run(dir, "health", out, sizeof(out)), 0);
 	assert_no_password(out);
 
 	setenv(PW_VAR, wrong, 1);
-	assert_int_equal(run_cmd("health", out, sizeof(out)), 4);
+	assert_int_equal(itest_run(dir, "health", out, sizeof(out)), 4);
 	assert_non_null(strstr(out, "maindb"));
 	assert_non_null(strstr(out, "unhealthy"));
 	if (strstr(out, wrong))
 		fail_msg("the wrong password is in the output:\n%s", out);
-	assert_int_equal(run_cmd("health --json", out, sizeof(out)), 4);
+	assert_int_equal(itest_run(dir, "health --json", out, sizeof(out)), 4);
 	assert_non_null(strstr(out, "\"probe\":\"maindb\""));
 	assert_null(strstr(out, wrong));
 
 	/* the derived probe (no health section) says the same */
 	remove_file("voxdeploy.yml");
-	assert_int_equal(run_cmd("health --service postgres", out, sizeof(out)), 4);
+	assert_int_equal(itest_run(dir, "health --service postgres", out, sizeof(out)), 4);
 	assert_non_null(strstr(out, "postgres"));
 	assert_null(strstr(out, wrong));
 	setenv(PW_VAR, password, 1);
@@ -275,13 +226,13 @@ static void config__no_secrets(void **state)
 		 "notify:\n"
 		 "  webhook: [{url: \"https://h.example/x\", headers: {Authorization: \"Bearer ${" PW_VAR "}\"}}]\n"
 		 "  telegram: [{chat_id: \"-1001\", token: \"${" PW_VAR "}\"}]\n");
-	write_file("voxdeploy.yml", yml);
-	assert_int_equal(run_cmd("config", out, sizeof(out)), 0);
+	tu_write_str(dir, "voxdeploy.yml", yml);
+	assert_int_equal(itest_run(dir, "config", out, sizeof(out)), 0);
 	assert_no_password(out);
 	assert_non_null(strstr(out, "POSTGRES_PASSWORD=***"));
 	assert_non_null(strstr(out, "API_TOKEN=***"));
 	assert_non_null(strstr(out, "Authorization: ***"));
-	assert_int_equal(run_cmd("config --json", out, sizeof(out)), 0);
+	assert_int_equal(itest_run(dir, "config --json", out, sizeof(out)), 0);
 	assert_no_password(out);
 	assert_non_null(strstr(out, "postgresql://vd:***@127.0.0.1/app"));
 	assert_non_null(strstr(out, "\"POSTGRES_PASSWORD=***\""));
@@ -294,8 +245,6 @@ static void plan__rules_from_voxdeploy_yml(void **state)
 {
 	struct repo rp;
 	char one[VD_SHA_HEX], two[VD_SHA_HEX], three[VD_SHA_HEX], args[512], out[16384];
-	FILE *p;
-	int st;
 
 	repo_init(&rp);
 	repo_put(&rp, "bot/main.py", "print(1)\n", 0100644);
@@ -310,32 +259,22 @@ static void plan__rules_from_voxdeploy_yml(void **state)
 	repo_put(&rp, "voxdeploy.yml", "rules:\n  full_restart: [\"*.xyz\"]\n", 0100644);
 	repo_commit(&rp, three);
 
-	snprintf(args, sizeof(args), "%s -C %s plan --from %s --to %s --json 2>&1", VD_BINARY, rp.dir, one, two);
-	assert_non_null(p = popen(args, "r"));
-	out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
-	st = pclose(p);
-	assert_int_equal(WEXITSTATUS(st), 0);
+	snprintf(args, sizeof(args), "plan --from %s --to %s --json", one, two);
+	assert_int_equal(itest_run(rp.dir, args, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "\"type\":\"APP_ONLY\""));
 	assert_non_null(strstr(out, "\"path\":\"bot/main.py\",\"status\":\"modified\",\"tier\":\"APP_ONLY\",\"rule\":\"bot/\""));
 	assert_non_null(strstr(out, "\"path\":\"notes.xyz\",\"status\":\"modified\",\"tier\":\"NO_RESTART\""));
 
 	/* the target's own file decides: here *.xyz needs a full restart */
-	snprintf(args, sizeof(args), "%s -C %s plan --from %s --to %s --json --rules-only 2>&1", VD_BINARY,
-		 rp.dir, one, three);
-	assert_non_null(p = popen(args, "r"));
-	out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
-	st = pclose(p);
-	assert_int_equal(WEXITSTATUS(st), 0);
+	snprintf(args, sizeof(args), "plan --from %s --to %s --json --rules-only", one, three);
+	assert_int_equal(itest_run(rp.dir, args, out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "\"type\":\"FULL_RESTART\""));
 
 	/* a broken file at the target is a configuration error */
 	repo_put(&rp, "voxdeploy.yml", "rules:\n  full_restart: yes\n", 0100644);
 	repo_commit(&rp, three);
-	snprintf(args, sizeof(args), "%s -C %s plan --from %s --to %s 2>&1", VD_BINARY, rp.dir, one, three);
-	assert_non_null(p = popen(args, "r"));
-	out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
-	st = pclose(p);
-	assert_int_equal(WEXITSTATUS(st), 2);
+	snprintf(args, sizeof(args), "plan --from %s --to %s", one, three);
+	assert_int_equal(itest_run(rp.dir, args, out, sizeof(out)), 2);
 	assert_non_null(strstr(out, "voxdeploy.yml:2:17: rules: 'full_restart' must be a list of patterns"));
 	repo_free(&rp);
 }
@@ -348,11 +287,11 @@ static void health__postgres_stopped(void **state)
 
 	itest_ok(vd_container_stop(itest_docker(), pg_container, 10, &err), &err);
 	vd_error_release(&err);
-	assert_int_equal(run_cmd("health", out, sizeof(out)), 4);
+	assert_int_equal(itest_run(dir, "health", out, sizeof(out)), 4);
 	assert_non_null(strstr(out, "postgres"));
 	assert_non_null(strstr(out, "unhealthy"));
 	assert_no_password(out);
-	assert_int_equal(run_cmd("health --service app", out, sizeof(out)), 0);
+	assert_int_equal(itest_run(dir, "health --service app", out, sizeof(out)), 0);
 }
 
 int main(void)

@@ -13,9 +13,6 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +24,9 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 #include "integration/itest.h"
+#include "testutil.h"
 
 #define SECRET "it-serve-s3cret-Zq81"
 
@@ -37,94 +36,52 @@ static pid_t serve_pid;
 static int web_port;
 static unsigned serve_port;
 
-static int free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void put(const char *name, const char *fmt, ...)
-{
-	char path[300];
-	va_list ap;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fclose(f);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s = NULL;
-	size_t n = 0;
-
-	if (!f)
-		return strdup("");
-	if (getdelim(&s, &n, '\0', f) < 0) {
-		free(s);
-		s = strdup("");
-	}
-	fclose(f);
-	return s;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-	vd_buf_put(ud, p, size * n);
-	return size * n;
-}
-
 /* GET a path of the running serve; the status, the body in *body. */
 static long get(const char *path, char **body)
 {
-	char url[256];
 	vd_buf b = VD_BUF_INIT;
-	CURL *c = curl_easy_init();
-	long status = 0;
+	long status = tu_http_request((uint16_t)serve_port, "GET", path, NULL, 60, &b);
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", serve_port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
 	free(*body);
 	*body = strdup(vd_buf_cstr(&b));
 	vd_buf_release(&b);
 	return status;
 }
 
+/* Start `voxdeploy serve` in the project on a free port, its state in sdir
+ * (-v: verbose), its stdout and stderr in out_path and err_path. */
+static pid_t serve_start(const char *sdir, bool verbose)
+{
+	const char *argv[12];
+	struct tu_proc p = { argv, NULL, out_path, err_path, NULL, false };
+	int n = 0;
+
+	argv[n++] = VD_BINARY;
+	if (verbose)
+		argv[n++] = "-v";
+	argv[n++] = "-C";
+	argv[n++] = dir;
+	argv[n++] = "--state-dir";
+	argv[n++] = sdir;
+	argv[n++] = "serve";
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	argv[n] = NULL;
+	return tu_spawn(&p);
+}
+
 static int setup(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
 	const char *project = itest_project();
-	char extra[1024], *text;
-	int i;
+	char extra[1024], sdir[200], *text, *p;
 
 	snprintf(dir, sizeof(dir), "/tmp/vd-it-serve-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(out_path, sizeof(out_path), "%s.out", dir);
 	snprintf(err_path, sizeof(err_path), "%s.err", dir);
-	web_port = free_port();
-	put("compose.yml",
+	web_port = tu_free_port();
+	tu_write_fmt(dir, "compose.yml",
 	    "name: %s\n"
 	    "services:\n"
 	    "  web:\n"
@@ -132,7 +89,7 @@ static int setup(void **state)
 	    "    container_name: %s_web\n",
 	    project, itest_busybox_image(), project);
 	/* the secret only through ${VAR}, from .env as on a server */
-	put("voxdeploy.yml",
+	tu_write_str(dir, "voxdeploy.yml",
 	    "health:\n"
 	    "  deadline: 10s\n"
 	    "  http:\n"
@@ -142,7 +99,7 @@ static int setup(void **state)
 	    "      body_contains: ok\n"
 	    "serve:\n"
 	    "  report_ttl: 1h\n");
-	put(".env", "VD_IT_PASS=%s\nWEB_PORT=%d\n", SECRET, web_port);
+	tu_write_fmt(dir, ".env", "VD_IT_PASS=%s\nWEB_PORT=%d\n", SECRET, web_port);
 	snprintf(extra, sizeof(extra),
 		 "\"ExposedPorts\":{\"8080/tcp\":{}},"
 		 "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"wget -q -O- http://127.0.0.1:8080/health\"],"
@@ -153,37 +110,21 @@ static int setup(void **state)
 			      extra);
 	itest_ok(vd_container_start(itest_docker(), web_id, &err), &err);
 
-	serve_pid = fork();
-	assert_true(serve_pid >= 0);
-	if (serve_pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		char sdir[200];
-
-		snprintf(sdir, sizeof(sdir), "%s/.state", dir);
-		dup2(o, 1);
-		dup2(e, 2);
-		execl(VD_BINARY, VD_BINARY, "-v", "-C", dir, "--state-dir", sdir, "serve", "--listen",
-		      "127.0.0.1:0", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100 && !serve_port; i++) {
-		char *p;
-
-		usleep(100 * 1000);
-		text = slurp(out_path);
-		p = strstr(text, "(port ");
-		if (p)
-			serve_port = (unsigned)atoi(p + 6);
-		free(text);
-	}
+	snprintf(sdir, sizeof(sdir), "%s/.state", dir);
+	serve_pid = serve_start(sdir, true);
+	text = tu_wait_for_text(out_path, "(port ", 10000);
+	p = strstr(text, "(port ");
+	if (p)
+		serve_port = (unsigned)atoi(p + 6);
+	free(text);
 	assert_true(serve_port > 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[600];
+	const char *const made[] = { dir, out_path, err_path };
+	size_t i;
 	int status;
 
 	if (serve_pid > 0) {
@@ -191,71 +132,16 @@ static int teardown(void **state)
 		waitpid(serve_pid, &status, 0);
 	}
 	free(web_id);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", dir, out_path, err_path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "rm failed\n");
+	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		if (tu_rm_rf(made[i]))
+			fprintf(stderr, "rm failed: %s\n", made[i]);
 	return itest_group_teardown(state);
 }
 
-static int connect_serve(void)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)serve_port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-/* Send `len` raw bytes (the server may close before taking them all), then
- * read until it closes or 5 s pass.  The answer's status, 0 when it closed
- * without one; the answer in *resp. */
+/* Send raw bytes to the running serve (tu_http_raw). */
 static int raw(const char *req, size_t len, char **resp)
 {
-	vd_buf b = VD_BUF_INIT;
-	int fd = connect_serve(), status = 0;
-	long end = now_ms() + 5000;
-	size_t off = 0;
-	ssize_t n;
-	char chunk[4096];
-
-	while (off < len) {
-		n = send(fd, req + off, len - off, MSG_NOSIGNAL);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		long left = end - now_ms();
-
-		if (left <= 0 || poll(&p, 1, (int)left) != 1)
-			break;
-		n = recv(fd, chunk, sizeof(chunk), 0);
-		if (n <= 0)
-			break;
-		vd_buf_put(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	if (!strncmp(vd_buf_cstr(&b), "HTTP/1.", 7) && b.len > 12)
-		status = atoi(vd_buf_cstr(&b) + 9);
-	if (resp) {
-		free(*resp);
-		*resp = strdup(vd_buf_cstr(&b));
-	}
-	vd_buf_release(&b);
-	return status;
+	return tu_http_raw((uint16_t)serve_port, req, len, resp);
 }
 
 static int raw_str(const char *req, char **resp)
@@ -282,7 +168,7 @@ static void assert_still_serving(void)
 
 static void serve__recover_checked_at_start(void **state)
 {
-	char *text = slurp(out_path);
+	char *text = tu_slurp(out_path);
 
 	if (!strstr(text, "voxdeploy: recover: project ") || !strstr(text, ": nothing to do ("))
 		fail_msg("no recover line in:\n%s", text);
@@ -449,33 +335,26 @@ static void serve__invalid_query_values(void **state)
 static void serve__slow_client_timed_out(void **state)
 {
 	const char *start = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
-	int slow = connect_serve(), silent = connect_serve(), closed = 0;
-	long t0 = now_ms(), took;
-	char c, *body = NULL;
+	int slow = tu_connect((uint16_t)serve_port), silent = tu_connect((uint16_t)serve_port), closed = 0;
+	uint64_t t0 = vd_now_ms();
+	long took;
+	char *body = NULL;
 
 	assert_int_equal(send(slow, start, strlen(start), MSG_NOSIGNAL), (ssize_t)strlen(start));
-	while (now_ms() - t0 < 20000) {
-		struct pollfd p = { slow, POLLIN, 0 };
-
-		if (send(slow, "X", 1, MSG_NOSIGNAL) != 1 ||
-		    (poll(&p, 1, 500) == 1 && recv(slow, &c, 1, MSG_DONTWAIT) <= 0)) {
+	while (vd_now_ms() - t0 < 20000) {
+		if (send(slow, "X", 1, MSG_NOSIGNAL) != 1 || tu_peer_closed(slow, 500)) {
 			closed = 1;
 			break;
 		}
-		if ((now_ms() - t0) % 3000 < 500)
+		if ((vd_now_ms() - t0) % 3000 < 500)
 			assert_int_equal(get("/healthz", &body), 200);
 	}
-	took = now_ms() - t0;
+	took = (long)(vd_now_ms() - t0);
 	if (!closed)
 		fail_msg("a slow client was still connected after %ld ms", took);
 	if (took < 8000 || took > 13000)
 		fail_msg("the slow client was cut off after %ld ms (the timeout is 10 s)", took);
-	{
-		struct pollfd p = { silent, POLLIN, 0 };
-
-		assert_int_equal(poll(&p, 1, 2000), 1);
-		assert_true(recv(silent, &c, 1, 0) <= 0);
-	}
+	assert_true(tu_peer_closed(silent, 2000));
 	close(slow);
 	close(silent);
 	free(body);
@@ -486,40 +365,23 @@ static void serve__slow_client_timed_out(void **state)
  * serve starts anyway. */
 static void serve__starts_when_recover_fails(void **state)
 {
-	char sdir[200], lock[260], *out = NULL, *err = NULL;
-	int fd, i, status;
+	char sdir[200], lock[260], *out, *err;
+	int fd, status;
 	pid_t pid;
 
 	snprintf(sdir, sizeof(sdir), "%s/.state-locked", dir);
 	assert_int_equal(mkdir(sdir, 0700), 0);
 	snprintf(lock, sizeof(lock), "%s/lock", sdir);
-	fd = open(lock, O_RDWR | O_CREAT, 0600);
+	/* close-on-exec: serve must not inherit the lock */
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		close(fd);
-		dup2(o, 1);
-		dup2(e, 2);
-		execl(VD_BINARY, VD_BINARY, "-C", dir, "--state-dir", sdir, "serve", "--listen",
-		      "127.0.0.1:0", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100; i++) {
-		usleep(100 * 1000);
-		free(out);
-		out = slurp(out_path);
-		if (strstr(out, "(port "))
-			break;
-	}
+	pid = serve_start(sdir, false);
+	out = tu_wait_for_text(out_path, "(port ", 10000);
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	close(fd);
-	err = slurp(err_path);
+	err = tu_slurp(err_path);
 	if (!strstr(out, "serving on") || !strstr(err, "serve: recover of project "))
 		fail_msg("stdout:\n%s\nstderr:\n%s", out, err);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -2,10 +2,12 @@
 #include "common/json.h"
 #include "docker_api/network.h"
 #include "docker_api/volume.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +87,27 @@ char *itest_create(const char *suffix, const char *script, const char *extra_con
 	itest_ok(vd_container_create(itest_docker(), name, body, &id, &err), &err);
 	free(body);
 	return id;
+}
+
+int itest_run(const char *dir, const char *args, char *out, size_t outsz)
+{
+	char cmd[1024], log[] = "/tmp/vd-it-run-XXXXXX", *text;
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	struct tu_proc p = { argv, NULL, log, log, NULL, false };
+	int fd = mkstemp(log), st;
+
+	assert_true(fd >= 0);
+	close(fd);
+	if (dir)
+		snprintf(cmd, sizeof(cmd), "%s -C %s %s", VD_BINARY, dir, args);
+	else
+		snprintf(cmd, sizeof(cmd), "%s %s", VD_BINARY, args);
+	st = tu_wait(tu_spawn(&p), 0, cmd);
+	text = tu_slurp(log);
+	unlink(log);
+	snprintf(out, outsz, "%s", text);
+	free(text);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 void itest_cleanup(void)

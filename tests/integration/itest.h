@@ -33,6 +33,12 @@ char *itest_body(const char *script, const char *extra_config);
 /* Create a labelled busybox container named <project>_<suffix>; returns id. */
 char *itest_create(const char *suffix, const char *script, const char *extra_config);
 
+/* Run the binary as `VD_BINARY [-C dir] args` through /bin/sh (args is a
+ * shell command line; dir may be NULL), its stdout and stderr together into
+ * out (cut to outsz - 1 bytes): the shell's exit code (128 + N when signal N
+ * ended the binary), -1 when a signal ended the shell. */
+int itest_run(const char *dir, const char *args, char *out, size_t outsz);
+
 /* Remove every container, network and volume labelled for this run. */
 void itest_cleanup(void);
 int itest_group_teardown(void **state);

@@ -4,34 +4,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "fakeengine.h"
-
-void send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
+#include "testutil.h"
 
 static void answer(int fd, const char *status, const char *type, const char *body)
 {
@@ -40,8 +23,8 @@ static void answer(int fd, const char *status, const char *type, const char *bod
 	snprintf(head, sizeof(head),
 		 "HTTP/1.1 %s\r\nApi-Version: 1.44\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 		 "Connection: close\r\n\r\n", status, type, strlen(body));
-	send_all(fd, head, strlen(head));
-	send_all(fd, body, strlen(body));
+	tu_send_all(fd, head, strlen(head));
+	tu_send_all(fd, body, strlen(body));
 }
 
 /* Read the request head; the path into path.  False when the peer left. */
@@ -93,7 +76,7 @@ static void serve_huge(int fd)
 	size_t total = 0;
 	int off;
 
-	send_all(fd, head, sizeof(head) - 1);
+	tu_send_all(fd, head, sizeof(head) - 1);
 	off = snprintf(chunk, sizeof(chunk), "10000\r\n");
 	memset(chunk + off, ' ', 65536);
 	chunk[off] = '[';
@@ -149,11 +132,11 @@ static void *engine_main(void *arg)
 			serve_ok(fd, path);
 			break;
 		case E_GARBAGE:
-			send_all(fd, "\x01\x02garbage, not HTTP\r\n\r\n\xff\xfe", 26);
+			tu_send_all(fd, "\x01\x02garbage, not HTTP\r\n\r\n\xff\xfe", 26);
 			break;
 		case E_TRUNCATED:
-			send_all(fd, "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
-				 "Content-Length: 5000\r\n\r\n[{\"Id\":\"abc", 101);
+			tu_send_all(fd, "HTTP/1.1 200 OK\r\nApi-Version: 1.44\r\nContent-Type: application/json\r\n"
+				    "Content-Length: 5000\r\n\r\n[{\"Id\":\"abc", 101);
 			break;
 		case E_STALL_LATE:
 			if (e->n_held < 64) {
@@ -177,7 +160,7 @@ static void *engine_main(void *arg)
 				static const char ping[] = "HTTP/1.1 200 OK\r\nApi-Version: 1.12\r\n"
 							   "Content-Length: 2\r\nConnection: close\r\n\r\nOK";
 
-				send_all(fd, ping, sizeof(ping) - 1);
+				tu_send_all(fd, ping, sizeof(ping) - 1);
 			} else {
 				answer(fd, "400 Bad Request", "application/json",
 				       "{\"message\":\"client version 1.44 is too new. Maximum supported API version is 1.12\"}");
@@ -221,90 +204,48 @@ void engine_stop(struct engine *e)
 	unlink(e->path);
 }
 
-static char *slurp(const char *path)
+pid_t start_vd(const char *dir, const struct engine *e, const char *const *argv,
+	       const char *const *env, const char *out, const char *err)
 {
-	FILE *f = fopen(path, "rb");
-	char *s = NULL;
-	size_t n = 0;
+	char outp[512], errp[512], host[256], state[512], proj[512];
+	const char *args[32], *vars[40];
+	struct tu_proc p = { args, proj, outp, errp, vars, true };
+	int n = 0, m = 0;
 
-	if (f) {
-		s = calloc(1, 1 << 20);
-		assert_non_null(s);
-		n = fread(s, 1, (1 << 20) - 1, f);
-		s[n] = '\0';
-		fclose(f);
-	}
-	return s ? s : strdup("");
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* Run voxdeploy in dir with argv (NULL-terminated; "@HOST" becomes the fake
- * engine's unix:// address) and extra environment "K=V" entries; kill it and
- * fail after timeout_s. */
-void run_vd(const char *dir, const struct engine *e, const char *const *argv,
-		   const char *const *env, int timeout_s, struct run *r)
-{
-	char out[512], errp[512], host[256], state[512];
-	const char *args[32];
-	double t0 = now_s();
-	pid_t pid;
-	int n = 0;
-
-	snprintf(out, sizeof(out), "%s/stdout", dir);
-	snprintf(errp, sizeof(errp), "%s/stderr", dir);
+	snprintf(outp, sizeof(outp), "%s/%s", dir, out);
+	snprintf(errp, sizeof(errp), "%s/%s", dir, err);
 	snprintf(host, sizeof(host), "unix://%s", e->path);
-	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(state, sizeof(state), "VOXDEPLOY_STATE_DIR=%s/state", dir);
+	snprintf(proj, sizeof(proj), "%s/proj", dir);
 	args[n++] = VD_BINARY;
 	for (; *argv && n < 31; argv++)
 		args[n++] = !strcmp(*argv, "@HOST") ? host : *argv;
 	args[n] = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char proj[512];
-		int fd;
+	vars[m++] = "DOCKER_HOST";
+	vars[m++] = "COMPOSE_PROJECT_NAME";
+	vars[m++] = state;
+	vars[m++] = "VOXDEPLOY_API_TIMEOUT=1s";
+	for (; env && *env && m < 39; env++)
+		vars[m++] = *env;
+	vars[m] = NULL;
+	return tu_spawn(&p);
+}
 
-		snprintf(proj, sizeof(proj), "%s/proj", dir);
-		if (chdir(proj))
-			_exit(126);
-		fd = open("/dev/null", O_RDONLY);
-		dup2(fd, 0);
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 2);
-		unsetenv("DOCKER_HOST");
-		unsetenv("COMPOSE_PROJECT_NAME");
-		setenv("VOXDEPLOY_STATE_DIR", state, 1);
-		setenv("VOXDEPLOY_API_TIMEOUT", "1s", 1);
-		for (; env && *env; env++)
-			putenv((char *)*env);
-		execv(VD_BINARY, (char *const *)args);
-		_exit(127);
-	}
-	for (;;) {
-		pid_t w = waitpid(pid, &r->status, WNOHANG);
+void run_vd(const char *dir, const struct engine *e, const char *const *argv,
+	    const char *const *env, int timeout_s, struct run *r)
+{
+	char out[512], err[512], what[256];
+	uint64_t t0 = vd_now_ms();
+	pid_t pid = start_vd(dir, e, argv, env, "stdout", "stderr");
 
-		if (w == pid)
-			break;
-		if (now_s() - t0 > timeout_s) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &r->status, 0);
-			fail_msg("voxdeploy %s %s did not end within %d s", args[1], args[2] ? args[2] : "",
-				 timeout_s);
-		}
-		usleep(10000);
-	}
-	r->seconds = now_s() - t0;
-	r->out = slurp(out);
-	r->err = slurp(errp);
+	snprintf(what, sizeof(what), "voxdeploy %s %s", argv[0] ? argv[0] : "",
+		 argv[0] && argv[1] ? argv[1] : "");
+	r->status = tu_wait(pid, timeout_s, what);
+	r->seconds = (double)(vd_now_ms() - t0) / 1e3;
+	snprintf(out, sizeof(out), "%s/stdout", dir);
+	snprintf(err, sizeof(err), "%s/stderr", dir);
+	r->out = tu_slurp(out);
+	r->err = tu_slurp(err);
 }
 
 void run_release(struct run *r)
@@ -312,51 +253,3 @@ void run_release(struct run *r)
 	free(r->out);
 	free(r->err);
 }
-
-
-uint16_t free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t l = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-/* Send raw bytes, return the answer's status code (0: none; -1: no connection). */
-int http_raw(uint16_t port, const char *req, size_t len, char *body, size_t size)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), code = 0;
-	size_t n = 0;
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	send_all(fd, req, len);
-	shutdown(fd, SHUT_WR);
-	body[0] = '\0';
-	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t r;
-
-		if (poll(&p, 1, 5000) <= 0 || n + 1 >= size)
-			break;
-		r = recv(fd, body + n, size - 1 - n, 0);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		body[n] = '\0';
-	}
-	close(fd);
-	if (sscanf(body, "HTTP/1.%*d %d", &code) != 1)
-		code = 0;
-	return code;
-}
-

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <sys/types.h>
 
 enum mode {
 	E_NONE,       /* no engine at all (the socket path does not exist) */
@@ -50,13 +51,10 @@ void engine_stop(struct engine *e);
  * DOCKER_HOST unset.  Kills it and fails after timeout_s. */
 void run_vd(const char *dir, const struct engine *e, const char *const *argv,
 	    const char *const *env, int timeout_s, struct run *r);
+/* Start it the same way without waiting for it, its stdout into DIR/OUT and
+ * its stderr into DIR/ERR (OUT's name: the same file): its pid. */
+pid_t start_vd(const char *dir, const struct engine *e, const char *const *argv,
+	       const char *const *env, const char *out, const char *err);
 void run_release(struct run *r);
-
-void send_all(int fd, const char *p, size_t n);
-/* A free loopback TCP port. */
-uint16_t free_port(void);
-/* Send raw bytes to 127.0.0.1:port; the answer's status code (0: none,
- * -1: no connection), its text in body. */
-int http_raw(uint16_t port, const char *req, size_t len, char *body, size_t size);
 
 #endif

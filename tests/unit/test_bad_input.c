@@ -13,25 +13,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fakeengine.h"
 #include "gitrepo.h"
+#include "testutil.h"
 
 /* --- the cases ------------------------------------------------------------- */
 
@@ -212,26 +205,6 @@ static const struct bad_case cases[] = {
 	{ "version, API too old", E_OLDAPI, { "-H", "@HOST", "version" }, .want_exit = 2, .want = "1.12" },
 };
 
-static void write_file(const char *dir, const char *name, const char *text, size_t len)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, len, f), len);
-	fclose(f);
-}
-
-static void rm_rf(const char *dir)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 /* Nothing changed: the state directory holds no journal and no current state. */
 static void assert_nothing_written(const char *dir, const char *name)
 {
@@ -255,24 +228,22 @@ static void make_project(const char *dir, const struct bad_case *c)
 		struct repo rp;
 		char sha[VD_SHA_HEX];
 
-		repo_init(&rp);
+		repo_init_at(&rp, proj);
 		repo_put(&rp, "docker-compose.yml", c->compose, 0100644);
 		if (c->config)
 			repo_put(&rp, "voxdeploy.yml", c->config, 0100644);
 		repo_put(&rp, "README.md", "hello\n", 0100644);
 		repo_commit(&rp, sha);
-		assert_int_equal(rename(rp.dir, proj), 0);
-		git_repository_free(rp.r);
-		git_libgit2_shutdown();
+		repo_close(&rp);
 	} else {
 		assert_int_equal(mkdir(proj, 0700), 0);
 		if (c->compose)
-			write_file(proj, "docker-compose.yml", c->compose, strlen(c->compose));
+			tu_write_str(proj, "docker-compose.yml", c->compose);
 		if (c->config)
-			write_file(proj, "voxdeploy.yml", c->config, strlen(c->config));
+			tu_write_str(proj, "voxdeploy.yml", c->config);
 	}
 	if (c->dotenv)
-		write_file(proj, ".env", c->dotenv, c->dotenv_len ? c->dotenv_len : strlen(c->dotenv));
+		tu_write(proj, ".env", c->dotenv, c->dotenv_len ? c->dotenv_len : strlen(c->dotenv));
 }
 
 static void bad_input__corpus(void **state)
@@ -313,7 +284,7 @@ static void bad_input__corpus(void **state)
 		}
 		assert_nothing_written(dir, c->name);
 		run_release(&r);
-		rm_rf(dir);
+		assert_int_equal(tu_rm_rf(dir), 0);
 	}
 	print_message("%zu bad-input cases, %zu failed\n", sizeof(cases) / sizeof(cases[0]), failed);
 	assert_int_equal(failed, 0);
@@ -338,55 +309,30 @@ static void bad_input__serve(void **state)
 		{ "no HTTP at all", "\x01\x02\x03 hello\r\n\r\n", 400, NULL },
 		{ "an unknown HTTP version", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505, NULL },
 	};
-	char dir[] = "/tmp/vd-bad-serve-XXXXXX", proj[64], listen[64], *answer_buf;
+	char dir[] = "/tmp/vd-bad-serve-XXXXXX", proj[64], listen[64], *answer = NULL;
+	const char *argv[] = { "-H", "@HOST", "serve", "--listen", listen, NULL };
 	const char *env_kv[4];
 	struct engine e;
-	uint16_t port = free_port();
+	uint16_t port = tu_free_port();
 	size_t failed = 0;
 	pid_t pid;
-	int status, code = -1;
+	int status, code;
 
-	answer_buf = malloc(1 << 20);
-	assert_non_null(answer_buf);
 	assert_non_null(mkdtemp(dir));
 	snprintf(proj, sizeof(proj), "%s/proj", dir);
 	assert_int_equal(mkdir(proj, 0700), 0);
-	write_file(proj, "docker-compose.yml", COMPOSE_OK, strlen(COMPOSE_OK));
+	tu_write_str(proj, "docker-compose.yml", COMPOSE_OK);
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
 	engine_start(&e, E_OK, dir);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char host[256], st[128], out[128];
-		int fd;
-
-		snprintf(host, sizeof(host), "unix://%s", e.path);
-		snprintf(st, sizeof(st), "%s/state", dir);
-		snprintf(out, sizeof(out), "%s/serve.log", dir);
-		if (chdir(proj))
-			_exit(126);
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		unsetenv("DOCKER_HOST");
-		setenv("VOXDEPLOY_STATE_DIR", st, 1);
-		setenv("VOXDEPLOY_API_TIMEOUT", "1s", 1);
-		execl(VD_BINARY, VD_BINARY, "-H", host, "serve", "--listen", listen, (char *)NULL);
-		_exit(127);
-	}
+	pid = start_vd(dir, &e, argv, NULL, "serve.log", "serve.log");
 	(void)env_kv;
 	/* wait for it to listen */
-	for (int i = 0; i < 200 && code < 0; i++) {
-		code = http_raw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35, answer_buf, 1 << 20);
-		if (code < 0)
-			usleep(25000);
-	}
-	assert_int_equal(code, 200);
+	assert_int_equal(tu_http_wait(port, 5000), 200);
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
-		code = http_raw(port, reqs[i].req, strlen(reqs[i].req), answer_buf, 1 << 20);
-		if (code != reqs[i].want || (reqs[i].body && !strstr(answer_buf, reqs[i].body))) {
+		code = tu_http_raw(port, reqs[i].req, strlen(reqs[i].req), &answer);
+		if (code != reqs[i].want || (reqs[i].body && !strstr(answer, reqs[i].body))) {
 			print_error("serve case '%s': status %d, want %d\n%.300s\n", reqs[i].name, code,
-				    reqs[i].want, answer_buf);
+				    reqs[i].want, answer);
 			failed++;
 		}
 	}
@@ -400,7 +346,7 @@ static void bad_input__serve(void **state)
 		n = snprintf(req, 128, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ");
 		memset(req + n, 'a', big);
 		memcpy(req + n + big, "\r\n\r\n", 5);
-		code = http_raw(port, req, (size_t)n + big + 4, answer_buf, 1 << 20);
+		code = tu_http_raw(port, req, (size_t)n + big + 4, NULL);
 		if (code != 431 && code != 413 && code != 0) {
 			print_error("serve case 'an oversized header': status %d\n", code);
 			failed++;
@@ -408,14 +354,14 @@ static void bad_input__serve(void **state)
 		n = snprintf(req, 128, "GET /");
 		memset(req + n, 'a', big);
 		memcpy(req + n + big, " HTTP/1.1\r\nHost: x\r\n\r\n", 23);
-		code = http_raw(port, req, (size_t)n + big + 23, answer_buf, 1 << 20);
+		code = tu_http_raw(port, req, (size_t)n + big + 23, NULL);
 		if (code != 414 && code != 413 && code != 431 && code != 0) {
 			print_error("serve case 'an oversized URL': status %d\n", code);
 			failed++;
 		}
 		free(req);
 	}
-	code = http_raw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35, answer_buf, 1 << 20);
+	code = tu_http_raw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35, NULL);
 	if (code != 200) {
 		print_error("serve: /healthz after the bad requests: %d\n", code);
 		failed++;
@@ -429,8 +375,8 @@ static void bad_input__serve(void **state)
 	}
 	assert_nothing_written(dir, "serve");
 	print_message("%zu serve cases, %zu failed\n", sizeof(reqs) / sizeof(reqs[0]) + 2, failed);
-	free(answer_buf);
-	rm_rf(dir);
+	free(answer);
+	assert_int_equal(tu_rm_rf(dir), 0);
 	assert_int_equal(failed, 0);
 }
 

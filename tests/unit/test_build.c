@@ -9,7 +9,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "docker_api/build.h"
+#include "testutil.h"
 
 /* --- fixtures --- */
 
@@ -31,20 +31,8 @@ static char *path_in(const char *dir, const char *rel)
 static void put_file(const char *dir, const char *rel, const char *content, mode_t mode)
 {
 	char *p = path_in(dir, rel);
-	FILE *f = fopen(p, "w");
 
-	assert_non_null(f);
-	assert_int_equal(fwrite(content, 1, strlen(content), f), strlen(content));
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(p, mode), 0);
-	free(p);
-}
-
-static void put_dir(const char *dir, const char *rel, mode_t mode)
-{
-	char *p = path_in(dir, rel);
-
-	assert_int_equal(mkdir(p, mode), 0);
+	tu_write_str(dir, rel, content);
 	assert_int_equal(chmod(p, mode), 0);
 	free(p);
 }
@@ -55,25 +43,6 @@ static void put_link(const char *dir, const char *rel, const char *target)
 
 	assert_int_equal(symlink(target, p), 0);
 	free(p);
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-static void rm_tree(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *make_tmpdir(void)
-{
-	char *d = strdup("/tmp/vd-test-build-XXXXXX");
-
-	assert_non_null(d);
-	assert_non_null(mkdtemp(d));
-	return d;
 }
 
 /* One member of a tar read back. */
@@ -130,7 +99,7 @@ static size_t read_tar(FILE *f, struct member *out, size_t max)
 /* A context with everything the walk must handle. */
 static char *make_context(void)
 {
-	char *d = make_tmpdir();
+	char *d = tu_mkdtemp("test-build");
 	char longname[200];
 
 	put_file(d, "Dockerfile", "FROM scratch\nCOPY . /ctx/\n", 0644);
@@ -144,11 +113,11 @@ static char *make_context(void)
 	put_file(d, "secret.env", "TOKEN=x\n", 0600);
 	put_file(d, "caf\xc3\xa9.txt", "\n", 0644);
 	put_link(d, "link", "app.py");
-	put_dir(d, "src", 0750);
+	tu_mkdir(d, "src", 0750);
 	put_file(d, "src/main.c", "int main;\n", 0644);
-	put_dir(d, "src/tmp", 0755);
+	tu_mkdir(d, "src/tmp", 0755);
 	put_file(d, "src/tmp/x", "x", 0644);
-	put_dir(d, "src/lib", 0755);
+	tu_mkdir(d, "src/lib", 0755);
 	memset(longname, 'n', 120);
 	strcpy(longname + 120, ".txt");
 	{
@@ -216,7 +185,7 @@ static void build__context_members(void **state)
 
 	vd_build_context_release(&ctx);
 	vd_build_context_release(&ctx);  /* idempotent */
-	rm_tree(d);
+	tu_rm_rf(d);
 	free(d);
 }
 
@@ -266,7 +235,7 @@ static void build__context_walk(void **state)
 	assert_int_equal(vd_build_context_walk(d, NULL, stop_at_src, NULL, &err), VD_ECONFLICT);
 	assert_string_equal(vd_error_msg(&err), "stop");
 	vd_error_release(&err);
-	rm_tree(d);
+	tu_rm_rf(d);
 	free(d);
 }
 
@@ -277,12 +246,12 @@ static void build__dockerfile_in_excluded_dir(void **state)
 	vd_build_context ctx = VD_BUILD_CONTEXT_INIT;
 	vd_error err = VD_ERROR_INIT;
 	struct member m[8];
-	char *d = make_tmpdir();
+	char *d = tu_mkdtemp("test-build");
 	char *abs;
 	size_t n;
 
 	put_file(d, ".dockerignore", "docker\n", 0644);
-	put_dir(d, "docker", 0755);
+	tu_mkdir(d, "docker", 0755);
 	put_file(d, "docker/Dockerfile.prod", "FROM scratch\n", 0644);
 	put_file(d, "docker/notes.txt", "x\n", 0644);
 	put_file(d, "main.go", "package main\n", 0644);
@@ -301,7 +270,7 @@ static void build__dockerfile_in_excluded_dir(void **state)
 	assert_string_equal(ctx.dockerfile, "docker/Dockerfile.prod");
 	vd_build_context_release(&ctx);
 	free(abs);
-	rm_tree(d);
+	tu_rm_rf(d);
 	free(d);
 }
 
@@ -309,10 +278,10 @@ static void build__dockerfile_errors(void **state)
 {
 	vd_build_context ctx = VD_BUILD_CONTEXT_INIT;
 	vd_error err = VD_ERROR_INIT;
-	char *d = make_tmpdir();
+	char *d = tu_mkdtemp("test-build");
 
 	put_file(d, "app.py", "x\n", 0644);
-	put_dir(d, "docker", 0755);
+	tu_mkdir(d, "docker", 0755);
 
 	/* missing: the message names the Dockerfile and the context */
 	assert_int_equal(vd_build_context_make(d, NULL, &ctx, &err), VD_EINVAL);
@@ -345,7 +314,7 @@ static void build__dockerfile_errors(void **state)
 	assert_non_null(strstr(vd_error_msg(&err), "line 2"));
 
 	vd_error_release(&err);
-	rm_tree(d);
+	tu_rm_rf(d);
 	free(d);
 }
 

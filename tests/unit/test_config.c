@@ -18,6 +18,7 @@
 #include "controller/probes.h"
 #include "health/probe.h"
 #include "gitrepo.h"
+#include "testutil.h"
 
 static const char *test_lookup(const char *name, void *ctx)
 {
@@ -466,28 +467,21 @@ static void config__load_from_disk(void **state)
 	vd_project p = { dir, NULL, 0, "x" };
 	vd_error err = VD_ERROR_INIT;
 	vd_config *c = NULL;
-	FILE *f;
 
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(vd_config_load(&p, test_lookup, NULL, &c, &err), 0);
 	assert_null(c->file);
 	vd_config_free(c);
-	snprintf(path, sizeof(path), "%s/voxdeploy.yaml", dir);
-	assert_non_null(f = fopen(path, "w"));
-	fputs("serve:\n  report_ttl: 3s\n  nope: 1\n", f);
-	fclose(f);
+	tu_write_str(dir, "voxdeploy.yaml", "serve:\n  report_ttl: 3s\n  nope: 1\n");
 	assert_int_equal(vd_config_load(&p, test_lookup, NULL, &c, &err), VD_EINVAL);
 	assert_non_null(strstr(vd_error_msg(&err), "voxdeploy.yaml:3:3: serve: unknown key 'nope'"));
 	vd_error_release(&err);
-	assert_non_null(f = fopen(path, "w"));
-	fputs("serve:\n  report_ttl: 3s\n", f);
-	fclose(f);
+	tu_write_str(dir, "voxdeploy.yaml", "serve:\n  report_ttl: 3s\n");
 	assert_int_equal(vd_config_load(&p, test_lookup, NULL, &c, &err), 0);
 	assert_int_equal(c->serve.report_ttl_ms, 3000);
 	vd_config_free(c);
+	tu_write_str(dir, "voxdeploy.yml", "");
 	snprintf(path, sizeof(path), "%s/voxdeploy.yml", dir);
-	assert_non_null(f = fopen(path, "w"));
-	fclose(f);
 	assert_int_equal(vd_config_load(&p, test_lookup, NULL, &c, &err), VD_EINVAL);
 	assert_non_null(strstr(vd_error_msg(&err), "both"));
 	vd_error_release(&err);

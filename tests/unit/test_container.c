@@ -16,23 +16,17 @@
 #include "docker_api/image.h"
 #include "docker_api/network.h"
 #include "docker_api/volume.h"
+#include "testutil.h"
 
 static char *slurp(const char *name)
 {
-	char path[512];
-	vd_buf b = VD_BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	FILE *f;
+	char path[512], *text;
 
 	snprintf(path, sizeof(path), "%s/%s", VD_TEST_DATA, name);
-	f = fopen(path, "r");
-	if (!f)
+	text = tu_read_file(path);
+	if (!text)
 		fail_msg("cannot open %s", path);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		assert_int_equal(vd_buf_put(&b, chunk, n), 0);
-	fclose(f);
-	return vd_buf_detach(&b);
+	return text;
 }
 
 static void container__list_recorded(void **state)

@@ -12,12 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "docker_api/docker.h"
+#include "testutil.h"
 
 static void docker__hosts(void **state)
 {
@@ -284,19 +283,15 @@ static void *tcp_serve(void *arg)
 
 static void docker__tcp_host(void **state)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
 	vd_error err = VD_ERROR_INIT;
 	vd_docker *d = NULL;
 	pthread_t t;
 	char host[64];
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port;
+	int fd = tu_listen(&port);
 
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 1), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	assert_int_equal(pthread_create(&t, NULL, tcp_serve, &fd), 0);
-	snprintf(host, sizeof(host), "tcp://127.0.0.1:%d", ntohs(sa.sin_port));
+	snprintf(host, sizeof(host), "tcp://127.0.0.1:%d", port);
 	assert_int_equal(vd_docker_new(&d, host, &err), 0);
 	assert_int_equal(vd_docker_connect(d, &err), 0);
 	assert_string_equal(vd_docker_api_version(d), "1.43");

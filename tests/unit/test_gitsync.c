@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "controller/gitsync.h"
 #include "gitrepo.h"
+#include "testutil.h"
 
 #include <git2.h>
 
@@ -325,33 +326,16 @@ static void gitsync__odd_paths_and_reads(void **state)
 	vd_error_release(&err);
 }
 
-static char *slurp_file(const char *dir, const char *rel)
+/* DIR/REL's text, NULL when there is none; good until the next call. */
+static const char *slurp_file(const char *dir, const char *rel)
 {
-	static char buf[4096];
+	static char *text;
 	char path[512];
-	FILE *f;
-	size_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static void write_file(const char *dir, const char *rel, const char *text)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	free(text);
+	text = tu_read_file(path);
+	return text;
 }
 
 /* A server checkout cloned from an upstream repository: fetch the new tip,
@@ -361,7 +345,7 @@ static void gitsync__fetch_and_checkout(void **state)
 {
 	struct repo up;
 	char c1[VD_SHA_HEX], c2[VD_SHA_HEX], tip[VD_SHA_HEX], head[VD_SHA_HEX];
-	char server[] = "/tmp/vd-server-XXXXXX", cmd[600];
+	char server[] = "/tmp/vd-server-XXXXXX";
 	git_repository *cloned = NULL;
 	vd_error err = VD_ERROR_INIT;
 	vd_changes local;
@@ -377,10 +361,9 @@ static void gitsync__fetch_and_checkout(void **state)
 	assert_int_equal(git_clone(&cloned, up.dir, server, NULL), 0);
 	git_repository_free(cloned);
 	/* what lives only on the server */
-	write_file(server, ".env", "DB_PASSWORD=secret\n");
-	snprintf(cmd, sizeof(cmd), "%s/logs", server);
-	mkdir(cmd, 0755);
-	write_file(server, "logs/bot.log", "log\n");
+	tu_write_str(server, ".env", "DB_PASSWORD=secret\n");
+	tu_mkdir(server, "logs", 0755);
+	tu_write_str(server, "logs/bot.log", "log\n");
 
 	repo_put(&up, "src/app.py", "v2\n", 0644);
 	repo_put(&up, "src/new.py", "new\n", 0644);
@@ -401,7 +384,7 @@ static void gitsync__fetch_and_checkout(void **state)
 	vd_changes_release(&local);
 
 	/* a local edit of a tracked file: refused, named, then forced */
-	write_file(server, "README.md", "edited on the server\n");
+	tu_write_str(server, "README.md", "edited on the server\n");
 	assert_int_equal(vd_git_checkout(g, c1, false, &err), VD_ECONFLICT);
 	assert_non_null(strstr(vd_error_msg(&err), "1 tracked file is changed locally: README.md"));
 	assert_string_equal(slurp_file(server, "src/app.py"), "v2\n");  /* nothing changed */
@@ -425,8 +408,7 @@ static void gitsync__fetch_and_checkout(void **state)
 	assert_int_equal(vd_git_fetch(g, "origin", tip, &err), VD_ECONNECT);
 	vd_git_free(g);
 	repo_free(&up);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", server);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(tu_rm_rf(server), 0);
 	vd_error_release(&err);
 }
 

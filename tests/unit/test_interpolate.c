@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "controller/interpolate.h"
+#include "testutil.h"
 
 /* ------------------------------------------------------------ fixtures */
 
@@ -650,16 +651,12 @@ static void dotenv__load(void **state)
 			   "${POSTGRES_PASSWORD}@postgres/vox\"\n";
 	vd_kvs out = { NULL, 0 };
 	vd_error err = VD_ERROR_INIT;
-	FILE *f;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/.env", dir);
 	snprintf(missing, sizeof(missing), "%s/missing.env", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	tu_write_str(dir, ".env", text);
 
 	assert_int_equal(vd_dotenv_load(path, true, NULL, NULL, &out, &err), 0);
 	assert_string_equal(vd_kvs_get(&out, "DB_URL"), "postgresql://app:s3cr3t@postgres/vox");

@@ -22,6 +22,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "controller/notify.h"
+#include "testutil.h"
 
 #define TOKEN "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 #define SHA_FROM "0123456789abcdef0123456789abcdef01234567"
@@ -135,35 +136,6 @@ static void receiver_stop(struct receiver *rv)
 {
 	MHD_stop_daemon(rv->mhd);
 	pthread_mutex_destroy(&rv->mu);
-}
-
-/* A socket that listens and never accepts: the kernel completes the
- * handshake, the request is sent, no answer ever comes. */
-static int stall_listener(uint16_t *port)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(fd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/* A port nothing listens on (bound, then closed). */
-static uint16_t closed_port(void)
-{
-	uint16_t port;
-	int fd = stall_listener(&port);
-
-	close(fd);
-	return port;
 }
 
 /* ---- the event ---- */
@@ -653,7 +625,9 @@ static void notify__retry_after_past_the_limit_gives_up(void **s)
 static void notify__stalled_peer_gives_up_within_the_limit(void **s)
 {
 	uint16_t port;
-	int fd = stall_listener(&port);
+	/* listens and never accepts: the kernel completes the handshake, the
+	 * request is sent, no answer ever comes */
+	int fd = tu_listen(&port);
 	char url[128];
 	vd_notify_channel ch = { .kind = VD_NOTIFY_WEBHOOK, .url = url };
 	vd_notify_config cfg = { .channels = &ch, .n_channels = 1, .total_ms = 1500 };
@@ -695,7 +669,7 @@ static void notify__closed_port_does_not_hold_up_the_others(void **s)
 	const char *log;
 
 	receiver_start(&rv, st, 1, NULL);
-	snprintf(dead, sizeof(dead), "http://127.0.0.1:%u", closed_port());
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%u", tu_free_port());
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/live", rv.port);
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", rv.port);
 	vd_notify_send(&cfg, &ev, &res);

@@ -20,6 +20,7 @@
 #include "controller/reach.h"
 #include "controller/state.h"
 #include "gitrepo.h"
+#include "testutil.h"
 
 struct fixture {
 	struct repo rp;
@@ -344,7 +345,6 @@ static void plan__deployed_commit_from_state(void **s)
 	char dir[] = "/tmp/vd-state-XXXXXX", path[512], *commit = NULL;
 	const char *source = NULL;
 	vd_state st;
-	FILE *fp;
 
 	assert_non_null(mkdtemp(dir));
 	/* nothing there: a first deploy (no engine asked) */
@@ -364,16 +364,12 @@ static void plan__deployed_commit_from_state(void **s)
 	assert_string_equal(vd_kvs_get(&st.images, "voxpersona"), "sha256:abc");
 	vd_state_release(&st);
 	/* a broken state file is an error, never a silent first deploy */
-	snprintf(path, sizeof(path), "%s/current.json", dir);
-	fp = fopen(path, "w");
-	fputs("{\"commit\":\"not-a-sha\"}", fp);
-	fclose(fp);
+	tu_write_str(dir, "current.json", "{\"commit\":\"not-a-sha\"}");
 	assert_int_equal(vd_plan_deployed_commit(dir, NULL, "p", &commit, &source, &err), VD_EINVAL);
 	assert_non_null(strstr(vd_error_msg(&err), "is not a full commit id"));
-	fp = fopen(path, "w");
-	fputs("{\"commit\":", fp);
-	fclose(fp);
+	tu_write_str(dir, "current.json", "{\"commit\":");
 	assert_int_equal(vd_plan_deployed_commit(dir, NULL, "p", &commit, &source, &err), VD_EPROTO);
+	snprintf(path, sizeof(path), "%s/current.json", dir);
 	unlink(path);
 	rmdir(dir);
 	vd_error_release(&err);

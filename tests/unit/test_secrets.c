@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 
 #include "fakeengine.h"
 #include "gitrepo.h"
+#include "testutil.h"
 
 /* Each marker's core; a leak of part of a secret counts too, so the cores
  * are what is searched, not the whole values. */
@@ -88,36 +88,17 @@ static void check_dir(const char *dir)
 		return;
 	while ((de = readdir(d))) {
 		char path[1024], *buf;
-		FILE *f;
-		size_t n;
 
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		f = fopen(path, "rb");
-		if (!f)
+		buf = tu_read_file(path);
+		if (!buf)
 			continue;
-		buf = calloc(1, 4 << 20);
-		assert_non_null(buf);
-		n = fread(buf, 1, (4 << 20) - 1, f);
-		buf[n] = '\0';
-		fclose(f);
 		check_text(path, buf);
 		free(buf);
 	}
 	closedir(d);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 static void secrets__audit(void **state)
@@ -150,28 +131,26 @@ static void secrets__audit(void **state)
 		{ { "history", "--json" }, 0 },
 		{ { "-H", "@HOST", "version" }, 0 },
 	};
-	char dir[] = "/tmp/vd-secrets-XXXXXX", proj[64], state_dir[64], listen[64], host[160];
-	char *answer_buf = malloc(1 << 20);
+	char dir[] = "/tmp/vd-secrets-XXXXXX", proj[64], state_dir[64], listen[64];
+	const char *serve_argv[] = { "-H", "@HOST", "-vv", "serve", "--listen", listen, NULL };
+	char *answer = NULL;
 	struct repo rp;
 	struct engine e;
 	char sha[VD_SHA_HEX];
-	uint16_t port = free_port();
+	uint16_t port = tu_free_port();
 	pid_t pid;
-	int status, code = -1;
+	int status, code;
 
-	assert_non_null(answer_buf);
 	assert_non_null(mkdtemp(dir));
 	snprintf(proj, sizeof(proj), "%s/proj", dir);
 	snprintf(state_dir, sizeof(state_dir), "%s/state", dir);
-	repo_init(&rp);
+	repo_init_at(&rp, proj);
 	repo_put(&rp, "docker-compose.yml", compose, 0100644);
 	repo_put(&rp, "voxdeploy.yml", config, 0100644);
 	repo_put(&rp, "app.py", "print('hi')\n", 0100644);
 	repo_commit(&rp, sha);
-	assert_int_equal(rename(rp.dir, proj), 0);
-	git_repository_free(rp.r);
-	git_libgit2_shutdown();
-	write_file(proj, ".env", dotenv);
+	repo_close(&rp);
+	tu_write_str(proj, ".env", dotenv);
 	engine_start(&e, E_OK, dir);
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -200,32 +179,8 @@ static void secrets__audit(void **state)
 
 	/* serve: every endpoint, the report fetched fresh */
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
-	snprintf(host, sizeof(host), "unix://%s", e.path);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char out[128];
-		int fd;
-
-		snprintf(out, sizeof(out), "%s/serve.log", dir);
-		if (chdir(proj))
-			_exit(126);
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		unsetenv("DOCKER_HOST");
-		putenv((char *)env[0]);
-		setenv("VOXDEPLOY_STATE_DIR", state_dir, 1);
-		setenv("VOXDEPLOY_API_TIMEOUT", "1s", 1);
-		execl(VD_BINARY, VD_BINARY, "-H", host, "-vv", "serve", "--listen", listen, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && code < 0; i++) {
-		code = http_raw(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 35, answer_buf, 1 << 20);
-		if (code < 0)
-			usleep(25000);
-	}
-	assert_true(code > 0);
+	pid = start_vd(dir, &e, serve_argv, env, "serve.log", "serve.log");
+	assert_true(tu_http_wait(port, 5000) > 0);
 	{
 		static const char *const paths[] = { "/healthz", "/v1/report?fresh=1", "/v1/report",
 						     "/v1/deployments", "/v1/deployments?limit=1000",
@@ -235,37 +190,28 @@ static void secrets__audit(void **state)
 			char req[256], what[128];
 
 			snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", paths[i]);
-			code = http_raw(port, req, strlen(req), answer_buf, 1 << 20);
+			code = tu_http_raw(port, req, strlen(req), &answer);
 			assert_true(code > 0);
 			snprintf(what, sizeof(what), "serve's answer to GET %s", paths[i]);
-			check_text(what, answer_buf);
+			check_text(what, answer);
 		}
 	}
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	engine_stop(&e);
 	{
-		char log[128], *buf = calloc(1, 4 << 20);
-		FILE *f;
+		char log[128], *buf;
 
 		snprintf(log, sizeof(log), "%s/serve.log", dir);
-		f = fopen(log, "rb");
-		assert_non_null(f);
+		buf = tu_read_file(log);
 		assert_non_null(buf);
-		buf[fread(buf, 1, (4 << 20) - 1, f)] = '\0';
-		fclose(f);
 		check_text("serve's log", buf);
 		free(buf);
 	}
 	/* whatever the commands wrote: journal, state, lock */
 	check_dir(state_dir);
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		assert_int_equal(system(cmd), 0);
-	}
-	free(answer_buf);
+	assert_int_equal(tu_rm_rf(dir), 0);
+	free(answer);
 	print_message("%zu commands and 7 serve endpoints audited, %zu failures\n",
 		      sizeof(cmds) / sizeof(cmds[0]), leaks);
 	assert_int_equal(leaks, 0);

@@ -11,9 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include "common/clock.h"
@@ -21,22 +18,23 @@
 #include "controller/journal.h"
 #include "controller/serve.h"
 #include "health/http.h"
+#include "testutil.h"
 
-static char dir[64];
+static char *dir;
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vd-serve-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	dir = tu_mkdtemp("serve");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
+	int rc = tu_rm_rf(dir);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
+	free(dir);
+	dir = NULL;
+	return rc;
 }
 
 static void serve__listen_addresses(void **s)
@@ -105,33 +103,13 @@ static void serve__metrics_from_the_journal(void **s)
 	vd_buf_release(&out);
 }
 
-static size_t sink(char *p, size_t size, size_t n, void *ud)
-{
-	vd_buf_put(ud, p, size * n);
-	return size * n;
-}
-
+/* A request to the server under test: its status; an answer must come. */
 static long get(uint16_t port, const char *method, const char *path, const char *header, vd_buf *body)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = header ? curl_slist_append(NULL, header) : NULL;
-	char url[256];
-	long code = 0;
+	long code = tu_http_request(port, method, path, header, 10, body);
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
-	vd_buf_clear(body);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	if (!strcmp(method, "HEAD"))
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	assert_int_equal(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	if (!code)
+		fail_msg("%s %s: no answer", method, path);
 	return code;
 }
 
@@ -231,19 +209,6 @@ static void serve__check_with_a_header(void **s)
 	vd_secret_clear();
 }
 
-static int connect_to(uint16_t port)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
 /* A client that trickles its headers a byte at a time, each well within the
  * idle timeout, is cut off once the request has taken request_timeout_ms;
  * one that sends nothing at all too; a keep-alive connection serves several
@@ -258,17 +223,13 @@ static void serve__slow_clients_are_cut_off(void **s)
 	uint64_t t0;
 	size_t i;
 	int slow, idle, closed = 0;
-	char c;
 
 	assert_int_equal(vd_serve_start(&o, &srv, &err), 0);
-	slow = connect_to(vd_serve_port(srv));
-	idle = connect_to(vd_serve_port(srv));
+	slow = tu_connect(vd_serve_port(srv));
+	idle = tu_connect(vd_serve_port(srv));
 	t0 = vd_now_ms();
 	for (i = 0; req[i] && vd_now_ms() - t0 < 5000; i++) {
-		struct pollfd p = { slow, POLLIN, 0 };
-
-		if (send(slow, req + i, 1, MSG_NOSIGNAL) != 1 || (poll(&p, 1, 200) == 1 &&
-								   recv(slow, &c, 1, MSG_DONTWAIT) <= 0)) {
+		if (send(slow, req + i, 1, MSG_NOSIGNAL) != 1 || tu_peer_closed(slow, 200)) {
 			closed = 1;
 			break;
 		}
@@ -278,12 +239,7 @@ static void serve__slow_clients_are_cut_off(void **s)
 			 (unsigned long long)(vd_now_ms() - t0));
 	assert_true(vd_now_ms() - t0 < 2500);
 	/* the silent one went too */
-	{
-		struct pollfd p = { idle, POLLIN, 0 };
-
-		assert_int_equal(poll(&p, 1, 2000), 1);
-		assert_true(recv(idle, &c, 1, 0) <= 0);
-	}
+	assert_true(tu_peer_closed(idle, 2000));
 	close(slow);
 	close(idle);
 	/* keep-alive: two requests on one connection, a second apart */
@@ -294,7 +250,7 @@ static void serve__slow_clients_are_cut_off(void **s)
 
 		snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", vd_serve_port(srv));
 		curl_easy_setopt(h, CURLOPT_URL, url);
-		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+		curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, tu_curl_to_buf);
 		curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
 		assert_int_equal(curl_easy_perform(h), CURLE_OK);
 		usleep(500 * 1000);

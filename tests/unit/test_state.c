@@ -14,22 +14,23 @@
 #include "controller/journal.h"
 #include "controller/lock.h"
 #include "controller/state.h"
+#include "testutil.h"
 
-static char dir[64];
+static char *dir;
 
 static int setup(void **state)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vd-state-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	dir = tu_mkdtemp("state");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
+	int rc = tu_rm_rf(dir);
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
+	free(dir);
+	dir = NULL;
+	return rc;
 }
 
 static void state__roundtrip_and_defaults(void **s)

@@ -1,5 +1,6 @@
-/* Test helper: real git repositories made with libgit2 in a temporary
- * directory, for the gitsync and plan tests. */
+/* Test helper: real git repositories made with libgit2, in a temporary
+ * directory or a given one, for the unit tests and the integration tests
+ * alike. */
 #ifndef VD_TESTS_GITREPO_H
 #define VD_TESTS_GITREPO_H
 
@@ -15,7 +16,12 @@ struct repo {
 };
 
 void repo_init(struct repo *rp);
+/* A repository in dir, which must not exist yet. */
+void repo_init_at(struct repo *rp, const char *dir);
+/* Remove the repository and its directory. */
 void repo_free(struct repo *rp);
+/* Let go of the repository and leave its directory. */
+void repo_close(struct repo *rp);
 /* Write (content != NULL) or delete (content == NULL) path, stage it. */
 void repo_put(struct repo *rp, const char *path, const char *content, int mode);
 void repo_put_link(struct repo *rp, const char *path, const char *target);

@@ -11,29 +11,40 @@
 #include <unistd.h>
 
 #include "gitrepo.h"
+#include "testutil.h"
 
-void repo_init(struct repo *rp)
+static void init_in_dir(struct repo *rp)
 {
-	snprintf(rp->dir, sizeof(rp->dir), "/tmp/vd-git-XXXXXX");
-	assert_non_null(mkdtemp(rp->dir));
 	git_libgit2_init();
 	assert_int_equal(git_repository_init(&rp->r, rp->dir, 0), 0);
 	rp->n = 0;
 }
 
-static void rm_rf(const char *dir)
+void repo_init(struct repo *rp)
 {
-	char cmd[512];
+	snprintf(rp->dir, sizeof(rp->dir), "/tmp/vd-git-XXXXXX");
+	assert_non_null(mkdtemp(rp->dir));
+	init_in_dir(rp);
+}
 
-	/* test clean-up only */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+void repo_init_at(struct repo *rp, const char *dir)
+{
+	assert_true(strlen(dir) < sizeof(rp->dir));
+	snprintf(rp->dir, sizeof(rp->dir), "%s", dir);
+	assert_int_equal(mkdir(rp->dir, 0700), 0);
+	init_in_dir(rp);
 }
 
 void repo_free(struct repo *rp)
 {
 	git_repository_free(rp->r);
-	rm_rf(rp->dir);
+	assert_int_equal(tu_rm_rf(rp->dir), 0);
+}
+
+void repo_close(struct repo *rp)
+{
+	git_repository_free(rp->r);
+	git_libgit2_shutdown();
 }
 
 static void mkparents(const char *full)
