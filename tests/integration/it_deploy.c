@@ -480,7 +480,11 @@ static void remove_by_project(void)
 		 "[ -z \"$ids\" ] || $d rm -f $ids >/dev/null; "
 		 "$d network rm %s_default >/dev/null 2>&1; $d volume rm %s_pgdata >/dev/null 2>&1; "
 		 "imgs=$($d images -q --filter reference='%s-app'); "
-		 "[ -z \"$imgs\" ] || $d rmi -f $imgs >/dev/null 2>&1; true",
+		 "[ -z \"$imgs\" ] || $d rmi -f $imgs >/dev/null 2>&1; "
+		 /* builds whose tag moved on; without -f, one a container
+		  * still uses (another test's) stays */
+		 "dang=$($d images -q --filter dangling=true --filter label=io.voxdeploy.test=1); "
+		 "[ -z \"$dang\" ] || $d rmi $dang >/dev/null 2>&1; true",
 		 project, project, project, project);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup command failed\n");
