@@ -531,14 +531,42 @@ done:
 	return ok;
 }
 
+/* The memo's memory, kept from one match to the next: a build context asks
+ * every pattern about every path and its parents, and an allocation per
+ * question (past a few KB) cost more than the matching.  Up to MEMO_KEEP
+ * bytes are kept per thread; a larger memo is allocated and freed. */
+#define MEMO_KEEP (4u << 20)
+static _Thread_local struct {
+	uint8_t *p;
+	size_t cap;
+} memo_kept;
+
+static uint8_t *memo_get(size_t cells)
+{
+	uint8_t *m;
+
+	if (cells > MEMO_KEEP)
+		return calloc(cells, 1);
+	if (cells > memo_kept.cap) {
+		size_t cap = memo_kept.cap ? memo_kept.cap : 4096;
+
+		while (cap < cells)
+			cap *= 2;
+		if (!(m = realloc(memo_kept.p, cap)))
+			return NULL;
+		memo_kept.p = m;
+		memo_kept.cap = cap;
+	}
+	memset(memo_kept.p, 0, cells);
+	return memo_kept.p;
+}
+
 static bool re_match(const struct pattern *pt, const char *path)
 {
 	size_t len = strlen(path), i = 0, cl;
 	uint32_t stack_runes[256];
-	uint8_t stack_memo[4096];
 	uint32_t *runes = len < 256 ? stack_runes : malloc(len * sizeof(*runes));
 	struct re_run x = { .pt = pt };
-	size_t cells;
 	bool ok;
 
 	if (!runes)
@@ -548,13 +576,10 @@ static bool re_match(const struct pattern *pt, const char *path)
 		i += cl;
 	}
 	x.s = runes;
-	cells = (pt->n_toks + 1) * (x.n + 1);
-	x.memo = cells <= sizeof(stack_memo) ? stack_memo : calloc(cells, 1);
-	if (x.memo == stack_memo)
-		memset(stack_memo, 0, cells);
 	/* without a memo the answer is the same, only slower */
+	x.memo = memo_get((pt->n_toks + 1) * (x.n + 1));
 	ok = re_at(&x, 0, 0);
-	if (x.memo != stack_memo)
+	if (x.memo && x.memo != memo_kept.p)
 		free(x.memo);
 	if (runes != stack_runes)
 		free(runes);
