@@ -274,7 +274,8 @@ static void answer(vd_serve_answer *a, unsigned status, const char *type, const 
 	a->status = status;
 	a->type = type;
 	vd_buf_clear(&a->body);
-	if (vd_buf_puts(&a->body, body)) {
+	/* nothing served may carry a secret */
+	if (vd_secret_redact(body, &a->body)) {
 		/* no memory for the body: an empty 500 still answers */
 		a->status = 500;
 		vd_buf_clear(&a->body);
@@ -492,18 +493,20 @@ static const char *mhd_arg(void *ctx, const char *name)
 	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* Queues the answer; nothing served may carry a secret. */
-static enum MHD_Result respond(struct MHD_Connection *c, const vd_serve_answer *a)
+/* Queues the answer; MHD takes its body over (it is freed with the
+ * response). */
+static enum MHD_Result respond(struct MHD_Connection *c, vd_serve_answer *a)
 {
-	vd_buf clean = VD_BUF_INIT;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	if (vd_secret_redact(vd_buf_cstr((vd_buf *)&a->body), &clean))
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(clean.len, clean.ptr ? clean.ptr : (void *)"",
-					       MHD_RESPMEM_MUST_COPY);
-	vd_buf_release(&clean);
+	if (a->body.ptr) {
+		resp = MHD_create_response_from_buffer(a->body.len, a->body.ptr, MHD_RESPMEM_MUST_FREE);
+		if (resp)
+			vd_buf_init(&a->body, a->body.max);
+	} else {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	}
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", a->type ? a->type : "application/json");

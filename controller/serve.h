@@ -74,7 +74,7 @@ typedef struct vd_serve_request {
 typedef struct vd_serve_answer {
 	unsigned status;
 	const char *type;   /* Content-Type */
-	vd_buf body;        /* secrets are redacted by the HTTP layer */
+	vd_buf body;        /* secrets already redacted */
 } vd_serve_answer;
 
 #define VD_SERVE_ANSWER_INIT { 0, NULL, VD_BUF_INIT }
