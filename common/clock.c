@@ -7,12 +7,17 @@
 #include <string.h>
 #include <time.h>
 
-uint64_t vd_now_ms(void)
+uint64_t vd_now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t vd_now_ms(void)
+{
+	return vd_now_ns() / 1000000u;
 }
 
 vd_deadline vd_deadline_in(uint64_t ms)

@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds, and nanoseconds, on the monotonic clock. */
 uint64_t vd_now_ms(void);
+uint64_t vd_now_ns(void);
 
 typedef struct vd_deadline {
 	uint64_t at_ms;   /* monotonic; 0 = never */

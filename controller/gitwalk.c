@@ -2,9 +2,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/buf.h"
+#include "common/clock.h"
 
 /* Walk both trees side by side, descend only into subtrees whose ids
  * differ, and build a path only for what changed (libgit2's diff iterates
@@ -224,14 +224,6 @@ static int walk_both(struct walk *w, const struct rawent *ea, const struct rawen
 	return r;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Both trees of a pair, in the order the walk has learnt. */
 static int read_pair(struct walk *w, const git_oid *a, const git_oid *b, struct rawtree *ta,
 		     struct rawtree *tb)
@@ -240,15 +232,15 @@ static int read_pair(struct walk *w, const git_oid *a, const git_oid *b, struct 
 	uint64_t t0, t1, t2;
 	int r;
 
-	t0 = now_ns();
+	t0 = vd_now_ns();
 	if ((r = raw_open(w, w->old_first ? a : b, first)))
 		return r;
-	t1 = now_ns();
+	t1 = vd_now_ns();
 	if ((r = raw_open(w, w->old_first ? b : a, second))) {
 		git_odb_object_free(first->obj);
 		return r;
 	}
-	t2 = now_ns();
+	t2 = vd_now_ns();
 	if (t2 - t1 > t1 - t0)
 		w->old_first = !w->old_first;
 	return 0;
