@@ -1,7 +1,7 @@
 #include "controller/cli.h"
 #include "common/log.h"
-#include "controller/project.h"
-#include "controller/state.h"
+#include "controller/model/project.h"
+#include "controller/state/state.h"
 
 #include <getopt.h>
 #include <stdlib.h>

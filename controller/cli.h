@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "common/error.h"
-#include "controller/deploy.h"
+#include "controller/rollout/deploy.h"
 #include "docker_api/docker.h"
 
 /* The exit codes CI acts on (DESIGN.md). */

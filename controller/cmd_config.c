@@ -1,8 +1,8 @@
 #include "controller/cli.h"
-#include "controller/config.h"
-#include "controller/probes.h"
-#include "controller/project.h"
-#include "controller/spec.h"
+#include "controller/config/config.h"
+#include "controller/rollout/probe_list.h"
+#include "controller/model/project.h"
+#include "controller/model/spec.h"
 #include "common/json.h"
 #include "common/log.h"
 
@@ -94,7 +94,7 @@ static int service_body(const vd_config_bundle *b, const vd_compose_service *s, 
 }
 
 static int print_json(vd_cli *cli, const vd_project *proj, const vd_config_bundle *b,
-		      const vd_probes *probes, vd_error *err)
+		      const vd_probe_list *probes, vd_error *err)
 {
 	vd_buf out = VD_BUF_INIT, cfg = VD_BUF_INIT;
 	yajl_gen g = vd_jgen_new();
@@ -179,7 +179,7 @@ static void print_list(vd_cli *cli, const char *label, const vd_rules *rules, vd
 }
 
 static int print_human(vd_cli *cli, const vd_project *proj, const vd_config_bundle *b,
-		       const vd_probes *probes, vd_error *err)
+		       const vd_probe_list *probes, vd_error *err)
 {
 	const vd_config *c = b->config;
 	const char *app = vd_config_app_service(c, b->model);
@@ -297,7 +297,7 @@ int vd_cmd_config(vd_cli *cli)
 	vd_error err = VD_ERROR_INIT;
 	vd_project proj = { NULL, NULL, 0, NULL };
 	vd_config_bundle b = VD_CONFIG_BUNDLE_INIT;
-	vd_probes probes = VD_PROBES_INIT;
+	vd_probe_list probes = VD_PROBES_INIT;
 	int a, rc = VD_EXIT_OK;
 
 	if (vd_cli_wants_help(cli)) {
@@ -317,7 +317,7 @@ int vd_cmd_config(vd_cli *cli)
 		vd_error_set(&err, VD_EINVAL, "no compose file in %s (give -f FILE)", proj.dir);
 		goto fail;
 	}
-	if (vd_probes_build(b.config, b.model, NULL, vd_env_lookup_process_then, &b.dotenv, &probes, &err))
+	if (vd_probe_list_build(b.config, b.model, NULL, vd_env_lookup_process_then, &b.dotenv, &probes, &err))
 		goto fail;
 	if (cli->json ? print_json(cli, &proj, &b, &probes, &err) : print_human(cli, &proj, &b, &probes, &err))
 		goto fail;
@@ -325,7 +325,7 @@ int vd_cmd_config(vd_cli *cli)
 fail:
 	rc = vd_cli_fail(cli, &err);
 done:
-	vd_probes_release(&probes);
+	vd_probe_list_release(&probes);
 	vd_config_bundle_release(&b);
 	vd_project_release(&proj);
 	vd_error_release(&err);

@@ -1,8 +1,8 @@
 #include "controller/cli.h"
-#include "controller/deploy.h"
-#include "controller/project.h"
-#include "controller/rules.h"
-#include "controller/state.h"
+#include "controller/rollout/deploy.h"
+#include "controller/model/project.h"
+#include "controller/plan/rules.h"
+#include "controller/state/state.h"
 #include "common/json.h"
 #include "common/log.h"
 

@@ -1,6 +1,6 @@
 #include "controller/cli.h"
-#include "controller/probes.h"
-#include "controller/project.h"
+#include "controller/rollout/probe_list.h"
+#include "controller/model/project.h"
 #include "common/log.h"
 #include "health/report.h"
 
@@ -76,7 +76,7 @@ int vd_cmd_health(vd_cli *cli)
 	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
 			       &proj, &err))
 		goto fail;
-	r = vd_probes_run(&proj, service, get_engine, &engine, &report, &err);
+	r = vd_probe_list_run(&proj, service, get_engine, &engine, &report, &err);
 	if (r && r != VD_EUNHEALTHY)
 		goto fail;
 	if (cli->json) {

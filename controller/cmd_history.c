@@ -1,6 +1,6 @@
 #include "controller/cli.h"
-#include "controller/journal.h"
-#include "controller/state.h"
+#include "controller/state/journal.h"
+#include "controller/state/state.h"
 #include "common/log.h"
 
 #include <stdlib.h>

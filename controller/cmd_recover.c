@@ -1,7 +1,7 @@
 #include "controller/cli.h"
-#include "controller/project.h"
-#include "controller/recover.h"
-#include "controller/state.h"
+#include "controller/model/project.h"
+#include "controller/rollout/recover.h"
+#include "controller/state/state.h"
 #include "common/json.h"
 #include "common/log.h"
 

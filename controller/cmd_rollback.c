@@ -1,7 +1,7 @@
 #include "controller/cli.h"
-#include "controller/deploy.h"
-#include "controller/project.h"
-#include "controller/state.h"
+#include "controller/rollout/deploy.h"
+#include "controller/model/project.h"
+#include "controller/state/state.h"
 #include "common/log.h"
 
 #include <stdlib.h>

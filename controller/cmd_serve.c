@@ -1,10 +1,10 @@
 #include "controller/cli.h"
-#include "controller/config.h"
-#include "controller/probes.h"
-#include "controller/project.h"
-#include "controller/recover.h"
-#include "controller/serve.h"
-#include "controller/state.h"
+#include "controller/config/config.h"
+#include "controller/rollout/probe_list.h"
+#include "controller/model/project.h"
+#include "controller/rollout/recover.h"
+#include "controller/serve/serve.h"
+#include "controller/state/state.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "health/http.h"
@@ -106,7 +106,7 @@ static int make_report(void *ctx, vd_buf *out, vd_error *err)
 	r = vd_project_resolve(sc->cli->dir, sc->cli->compose_files, sc->cli->n_compose_files,
 			       sc->cli->project, &proj, err);
 	if (!r)
-		r = vd_probes_run(&proj, NULL, report_engine, sc, &report, err);
+		r = vd_probe_list_run(&proj, NULL, report_engine, sc, &report, err);
 	if ((!r || r == VD_EUNHEALTHY) && vd_health_report_json(&report, out))
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 	else if (!r || r == VD_EUNHEALTHY)

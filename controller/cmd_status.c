@@ -1,5 +1,5 @@
 #include "controller/cli.h"
-#include "controller/project.h"
+#include "controller/model/project.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"

@@ -21,10 +21,10 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/json.h"
-#include "controller/compose.h"
-#include "controller/interpolate.h"
-#include "controller/project.h"
-#include "controller/spec.h"
+#include "controller/model/compose.h"
+#include "controller/model/interpolate.h"
+#include "controller/model/project.h"
+#include "controller/model/spec.h"
 
 static uint64_t now_us(void)
 {

@@ -6,7 +6,7 @@
 
 #include <git2.h>
 
-#include "controller/gitsync.h"
+#include "controller/plan/gitsync.h"
 
 struct repo {
 	char dir[256];

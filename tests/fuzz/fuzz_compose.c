@@ -1,7 +1,7 @@
 /* The compose loader from memory: one file, or two merged when the input
  * holds a NUL (the text before it is the base, after it the override). */
 #include "common/log.h"
-#include "controller/compose.h"
+#include "controller/model/compose.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

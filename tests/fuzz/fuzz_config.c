@@ -1,7 +1,7 @@
 /* voxdeploy.yml: the settings file, with interpolation, and its JSON view. */
 #include "common/buf.h"
 #include "common/log.h"
-#include "controller/config.h"
+#include "controller/config/config.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,7 +1,7 @@
 /* A Dockerfile's stages, ARGs and COPY/ADD sources: the file's text, a NUL,
  * then context paths one per line matched against the sources that reach
  * the image. */
-#include "controller/dockerfile.h"
+#include "controller/plan/dockerfile.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -2,8 +2,8 @@
  * URLs that such values feed. */
 #include "common/buf.h"
 #include "common/json.h"
-#include "controller/config.h"
-#include "controller/interpolate.h"
+#include "controller/config/config.h"
+#include "controller/model/interpolate.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,8 +1,8 @@
 /* ${VAR} interpolation (compose files, voxdeploy.yml, .env values), the
  * duration and byte-size parsers and the command splitter. */
 #include "common/buf.h"
-#include "controller/compose.h"
-#include "controller/interpolate.h"
+#include "controller/model/compose.h"
+#include "controller/model/interpolate.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,6 +1,6 @@
 /* The gitignore-style globs of the deploy rules: a pattern, a NUL, then
  * paths one per line matched against it. */
-#include "controller/rules.h"
+#include "controller/plan/rules.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

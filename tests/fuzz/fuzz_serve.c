@@ -18,8 +18,8 @@
 
 #include "common/buf.h"
 #include "common/json.h"
-#include "controller/journal.h"
-#include "controller/serve.h"
+#include "controller/state/journal.h"
+#include "controller/serve/serve.h"
 #include "fuzz.h"
 
 static vd_serve *srv;

@@ -58,10 +58,10 @@
 #include <unistd.h>
 
 #include "common/json.h"
-#include "controller/compose.h"
-#include "controller/interpolate.h"
-#include "controller/project.h"
-#include "controller/spec.h"
+#include "controller/model/compose.h"
+#include "controller/model/interpolate.h"
+#include "controller/model/project.h"
+#include "controller/model/spec.h"
 #include "docker_api/image.h"
 #include "docker_api/network.h"
 #include "docker_api/volume.h"

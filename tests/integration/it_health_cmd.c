@@ -11,8 +11,8 @@
  * itest_group_teardown removes it, pass or fail. */
 #include "itest.h"
 #include "common/json.h"
-#include "controller/compose.h"
-#include "controller/spec.h"
+#include "controller/model/compose.h"
+#include "controller/model/spec.h"
 #include "docker_api/container.h"
 #include "gitrepo.h"
 #include "testutil.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "controller/compose.h"
+#include "controller/model/compose.h"
 
 #define FIXTURES VD_TEST_DATA "/compose"
 #define VOX FIXTURES "/voxpersona"

@@ -1,5 +1,5 @@
 /* Unit tests of voxdeploy.yml (controller/config.h) and the probe list
- * (controller/probes.h): defaults, every key, tier lists replacing the
+ * (controller/rollout/probe_list.h): defaults, every key, tier lists replacing the
  * defaults, the messages of bad input with their positions, interpolation,
  * the secrets rule and secret registration, the app service rule, and
  * probes with and without a health section. */
@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "common/log.h"
-#include "controller/config.h"
-#include "controller/probes.h"
+#include "controller/config/config.h"
+#include "controller/rollout/probe_list.h"
 #include "health/probe.h"
 #include "gitrepo.h"
 #include "testutil.h"
@@ -550,7 +550,7 @@ static const char stack[] =
 	"  minio:\n"
 	"    image: minio/minio\n";
 
-static const vd_probe *find_probe(const vd_probes *p, const char *service, vd_probe_kind kind)
+static const vd_probe *find_probe(const vd_probe_list *p, const char *service, vd_probe_kind kind)
 {
 	size_t i;
 
@@ -564,12 +564,12 @@ static void probes__without_health_section(void **state)
 {
 	vd_config *c = must_parse("");
 	vd_compose *m = load_model(stack);
-	vd_probes p = VD_PROBES_INIT;
+	vd_probe_list p = VD_PROBES_INIT;
 	vd_error err = VD_ERROR_INIT;
 	const vd_probe *pr;
 
 	vd_secret_clear();
-	assert_int_equal(vd_probes_build(c, m, NULL, test_lookup, NULL, &p, &err), 0);
+	assert_int_equal(vd_probe_list_build(c, m, NULL, test_lookup, NULL, &p, &err), 0);
 	assert_int_equal(p.len, 4 + 2);
 	pr = find_probe(&p, "bot", VD_PROBE_CONTAINER);
 	assert_non_null(pr);
@@ -589,16 +589,16 @@ static void probes__without_health_section(void **state)
 	assert_non_null(pr);
 	assert_string_equal(pr->postgres.conninfo,
 			    "host='127.0.0.1' port='15432' user='postgres' dbname='postgres'");
-	vd_probes_release(&p);
+	vd_probe_list_release(&p);
 
 	/* one service */
-	assert_int_equal(vd_probes_build(c, m, "postgres", test_lookup, NULL, &p, &err), 0);
+	assert_int_equal(vd_probe_list_build(c, m, "postgres", test_lookup, NULL, &p, &err), 0);
 	assert_int_equal(p.len, 2);
-	vd_probes_release(&p);
-	assert_int_equal(vd_probes_build(c, m, "nope", test_lookup, NULL, &p, &err), VD_EINVAL);
+	vd_probe_list_release(&p);
+	assert_int_equal(vd_probe_list_build(c, m, "nope", test_lookup, NULL, &p, &err), VD_EINVAL);
 	assert_string_equal(vd_error_msg(&err),
 			    "no service 'nope' in the compose file (services: bot, postgres, db2, minio)");
-	vd_probes_release(&p);
+	vd_probe_list_release(&p);
 	vd_error_release(&err);
 	vd_compose_free(m);
 	vd_config_free(c);
@@ -615,11 +615,11 @@ static void probes__with_health_section(void **state)
 	vd_config *cont = must_parse("health: {}\n");
 	vd_config *bad = must_parse("health:\n  http: [{service: ghost, url: \"http://x/\"}]\n");
 	vd_compose *m = load_model(stack);
-	vd_probes p = VD_PROBES_INIT;
+	vd_probe_list p = VD_PROBES_INIT;
 	vd_error err = VD_ERROR_INIT;
 	const vd_probe *pr;
 
-	assert_int_equal(vd_probes_build(c, m, NULL, test_lookup, NULL, &p, &err), 0);
+	assert_int_equal(vd_probe_list_build(c, m, NULL, test_lookup, NULL, &p, &err), 0);
 	assert_int_equal(p.len, 3);   /* no container probes, no derived postgres */
 	pr = find_probe(&p, "postgres", VD_PROBE_POSTGRES);
 	assert_string_equal(pr->name, "db");
@@ -633,22 +633,22 @@ static void probes__with_health_section(void **state)
 	assert_true(pr->resources.max_memory_percent == 80);
 	for (size_t i = 0; i < p.len; i++)
 		assert_int_equal(vd_probe_validate(&p.items[i], &err), 0);
-	vd_probes_release(&p);
-	assert_int_equal(vd_probes_build(c, m, "bot", test_lookup, NULL, &p, &err), 0);
+	vd_probe_list_release(&p);
+	assert_int_equal(vd_probe_list_build(c, m, "bot", test_lookup, NULL, &p, &err), 0);
 	assert_int_equal(p.len, 2);
-	vd_probes_release(&p);
+	vd_probe_list_release(&p);
 
 	/* an empty health section: container probes only, nothing derived
 	 * (`health:` with no value is no section) */
-	assert_int_equal(vd_probes_build(cont, m, NULL, test_lookup, NULL, &p, &err), 0);
+	assert_int_equal(vd_probe_list_build(cont, m, NULL, test_lookup, NULL, &p, &err), 0);
 	assert_int_equal(p.len, 4);
 	assert_null(find_probe(&p, "postgres", VD_PROBE_POSTGRES));
-	vd_probes_release(&p);
+	vd_probe_list_release(&p);
 
-	assert_int_equal(vd_probes_build(bad, m, NULL, test_lookup, NULL, &p, &err), VD_EINVAL);
+	assert_int_equal(vd_probe_list_build(bad, m, NULL, test_lookup, NULL, &p, &err), VD_EINVAL);
 	assert_string_equal(vd_error_msg(&err), "voxdeploy.yml: health.http: no service 'ghost' in the "
 						 "compose file (services: bot, postgres, db2, minio)");
-	vd_probes_release(&p);
+	vd_probe_list_release(&p);
 	vd_error_release(&err);
 	vd_compose_free(m);
 	vd_config_free(c);
@@ -658,16 +658,16 @@ static void probes__with_health_section(void **state)
 
 static void probes__postgres_image(void **state)
 {
-	assert_true(vd_probes_is_postgres_image("postgres"));
-	assert_true(vd_probes_is_postgres_image("postgres:15"));
-	assert_true(vd_probes_is_postgres_image("library/postgres:16-alpine"));
-	assert_true(vd_probes_is_postgres_image("localhost:5000/x/postgres@sha256:00"));
-	assert_true(vd_probes_is_postgres_image("voxdeploy-test/postgres:15"));
-	assert_false(vd_probes_is_postgres_image("postgresql"));
-	assert_false(vd_probes_is_postgres_image("postgres-exporter:1"));
-	assert_false(vd_probes_is_postgres_image("mypostgres"));
-	assert_false(vd_probes_is_postgres_image(NULL));
-	assert_false(vd_probes_is_postgres_image(""));
+	assert_true(vd_probe_list_is_postgres_image("postgres"));
+	assert_true(vd_probe_list_is_postgres_image("postgres:15"));
+	assert_true(vd_probe_list_is_postgres_image("library/postgres:16-alpine"));
+	assert_true(vd_probe_list_is_postgres_image("localhost:5000/x/postgres@sha256:00"));
+	assert_true(vd_probe_list_is_postgres_image("voxdeploy-test/postgres:15"));
+	assert_false(vd_probe_list_is_postgres_image("postgresql"));
+	assert_false(vd_probe_list_is_postgres_image("postgres-exporter:1"));
+	assert_false(vd_probe_list_is_postgres_image("mypostgres"));
+	assert_false(vd_probe_list_is_postgres_image(NULL));
+	assert_false(vd_probe_list_is_postgres_image(""));
 }
 
 /* deploy/voxdeploy.yml.example is what VoxPersona copies: it must load. */

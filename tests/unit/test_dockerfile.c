@@ -17,7 +17,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "controller/dockerfile.h"
+#include "controller/plan/dockerfile.h"
 
 static vd_dockerfile *parse_ok(const char *text)
 {

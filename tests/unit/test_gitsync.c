@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
-#include "controller/gitsync.h"
+#include "controller/plan/gitsync.h"
 #include "gitrepo.h"
 #include "testutil.h"
 

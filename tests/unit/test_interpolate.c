@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "controller/interpolate.h"
+#include "controller/model/interpolate.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------ fixtures */

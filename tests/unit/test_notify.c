@@ -21,7 +21,7 @@
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
-#include "controller/notify.h"
+#include "controller/rollout/notify.h"
 #include "testutil.h"
 
 #define TOKEN "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"

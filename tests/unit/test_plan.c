@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "common/json.h"
-#include "controller/plan.h"
-#include "controller/project.h"
-#include "controller/reach.h"
-#include "controller/state.h"
+#include "controller/plan/plan.h"
+#include "controller/model/project.h"
+#include "controller/plan/reach.h"
+#include "controller/state/state.h"
 #include "gitrepo.h"
 #include "testutil.h"
 

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "controller/rules.h"
+#include "controller/plan/rules.h"
 
 struct gc {
 	const char *pattern;

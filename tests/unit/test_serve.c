@@ -15,8 +15,8 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "controller/journal.h"
-#include "controller/serve.h"
+#include "controller/state/journal.h"
+#include "controller/serve/serve.h"
 #include "health/http.h"
 #include "testutil.h"
 

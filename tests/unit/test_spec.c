@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "controller/spec.h"
+#include "controller/model/spec.h"
 
 #define VOX VD_TEST_DATA "/compose/voxpersona"
 

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "controller/journal.h"
-#include "controller/lock.h"
-#include "controller/state.h"
+#include "controller/state/journal.h"
+#include "controller/state/lock.h"
+#include "controller/state/state.h"
 #include "testutil.h"
 
 static char *dir;

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "controller/yaml.h"
+#include "controller/model/yaml.h"
 
 static vd_yaml *new_yaml(const vd_yaml_options *opts)
 {

@@ -1,0 +1,659 @@
+#include "controller/rollout/deploy.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "controller/config/config.h"
+#include "controller/plan/gitsync.h"
+#include "controller/rollout/probe_list.h"
+#include "controller/model/interpolate.h"
+#include "controller/state/lock.h"
+#include "controller/rollout/notify.h"
+#include "controller/plan/reach.h"
+#include "controller/rollout/recover.h"
+#include "controller/plan/rules.h"
+#include "controller/state/state.h"
+#include "controller/rollout/swap.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define VD_MAX_START_FIRST 64
+
+struct run {
+	vd_docker *d;
+	const vd_deploy_options *o;
+	vd_deploy_result *res;
+	vd_journal journal;
+	uint64_t t0;
+	vd_git *git;
+	vd_rules *rules;
+	vd_config *config;            /* voxdeploy.yml at the target commit */
+	const char *start_first[VD_MAX_START_FIRST];
+	size_t n_start_first;
+	vd_reach *reach;
+	vd_kvs dotenv;
+	char head[VD_SHA_HEX];
+	char target[VD_SHA_HEX];
+	char *deployed;               /* the deployed commit, or NULL */
+	bool checked_out;             /* the checkout was moved to the target */
+	const char *deployed_source;
+};
+
+#ifdef VD_FAULT_INJECTION
+/* Tests kill the deploy at a step boundary: VOXDEPLOY_FAULT=step:state or
+ * step:state:service, right after the journal record. */
+static void fault_point(const char *step, const char *state, const char *service)
+{
+	const char *want = getenv("VOXDEPLOY_FAULT");
+	char here[256];
+
+	if (!want)
+		return;
+	snprintf(here, sizeof(here), "%s:%s", step, state);
+	if (!strcmp(want, here))
+		raise(SIGKILL);
+	snprintf(here, sizeof(here), "%s:%s:%s", step, state, service ? service : "");
+	if (!strcmp(want, here))
+		raise(SIGKILL);
+}
+#else
+#define fault_point(step, state, service) ((void)0)
+#endif
+
+/* Journal first, then tell: a step the journal does not know is a step not
+ * taken. */
+static int event(struct run *r, const char *step, const char *state, const char *service,
+		 const char *detail, uint64_t started, vd_error *err)
+{
+	vd_deploy_event ev = { r->res->deploy_id, step, state, service, detail, 0, 0 };
+	vd_kvs f = { NULL, 0 };
+	char ms[32];
+	int rc = 0;
+
+	ev.elapsed_ms = vd_now_ms() - r->t0;
+	ev.step_ms = started ? vd_now_ms() - started : 0;
+	if (!r->o->dry_run) {
+		snprintf(ms, sizeof(ms), "%llu", (unsigned long long)ev.step_ms);
+		if ((service && vd_kvs_add(&f, "service", service)) ||
+		    (detail && vd_kvs_add(&f, "detail", detail)) ||
+		    (started && vd_kvs_add(&f, "step_ms", ms)))
+			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		if (!rc)
+			rc = vd_journal_write(&r->journal, step, state, &f, err);
+		vd_kvs_release(&f);
+		if (rc)
+			return rc;
+		fault_point(step, state, service);
+	}
+	if (r->o->progress)
+		r->o->progress(r->o->progress_ctx, &ev);
+	return 0;
+}
+
+static int eventf(struct run *r, const char *step, const char *state, const char *service,
+		  uint64_t started, vd_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static int eventf(struct run *r, const char *step, const char *state, const char *service,
+		  uint64_t started, vd_error *err, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return event(r, step, state, service, detail, started, err);
+}
+
+/* The final record every deploy ends with: what metrics and history read. */
+static int finish_record(struct run *r, const char *state, vd_error *err)
+{
+	vd_kvs f = { NULL, 0 };
+	char ms[32];
+	int rc;
+
+	if (r->o->dry_run)
+		return 0;
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->t0));
+	/* a deploy that ended before it had a plan has no type */
+	if (vd_kvs_add(&f, "type", r->res->plan.to[0] ? vd_tier_name(r->res->plan.type) : "NONE") ||
+	    vd_kvs_add(&f, "from", r->res->plan.from) || vd_kvs_add(&f, "to", r->res->plan.to) ||
+	    vd_kvs_add(&f, "duration_ms", ms) ||
+	    (r->o->actor && vd_kvs_add(&f, "actor", r->o->actor)) ||
+	    (r->o->note && vd_kvs_add(&f, "note", r->o->note)) ||
+	    (r->res->failure && vd_kvs_add(&f, "detail", r->res->failure)))
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	else
+		rc = vd_journal_write(&r->journal, "deploy", state, &f, err);
+	vd_kvs_release(&f);
+	return rc;
+}
+
+/* Bring the checkout to the target: fetch when asked, check out when the
+ * target is not what is checked out.  Untracked files (.env) stay. */
+static int sync_checkout(struct run *r, vd_error *err)
+{
+	uint64_t t = vd_now_ms();
+	int rc;
+
+	rc = vd_git_resolve(r->git, "HEAD", r->head, err);
+	if (rc)
+		return rc;
+	if (r->o->fetch) {
+		char tip[VD_SHA_HEX];
+
+		if ((rc = event(r, "fetch", "begin", NULL, r->o->remote ? r->o->remote : "origin", 0, err)))
+			return rc;
+		rc = vd_git_fetch(r->git, r->o->remote, tip, err);
+		if (rc)
+			return rc;
+		if (!r->o->to)
+			memcpy(r->target, tip, VD_SHA_HEX);
+		if ((rc = eventf(r, "fetch", "done", NULL, t, err, "tip %.12s", tip)))
+			return rc;
+	}
+	if (r->o->to && (rc = vd_git_resolve(r->git, r->o->to, r->target, err)))
+		return rc;
+	if (!r->target[0])
+		memcpy(r->target, r->head, VD_SHA_HEX);
+	if (!strcmp(r->target, r->head))
+		return eventf(r, "checkout", "skipped", NULL, 0, err, "%.12s is checked out", r->head);
+	t = vd_now_ms();
+	if ((rc = eventf(r, "checkout", r->o->dry_run ? "would" : "begin", NULL, 0, err,
+			 "%.12s -> %.12s", r->head, r->target)))
+		return rc;
+	if (r->o->dry_run)
+		return 0;
+	rc = vd_git_checkout(r->git, r->target, r->o->force_checkout, err);
+	if (rc)
+		return rc;
+	r->checked_out = true;
+	return eventf(r, "checkout", "done", NULL, t, err, "%.12s", r->target);
+}
+
+/* The project's .env under the process environment: what compose reads. */
+static int load_dotenv(struct run *r, vd_error *err)
+{
+	char *envpath = NULL;
+	int rc;
+
+	vd_kvs_release(&r->dotenv);
+	if (asprintf(&envpath, "%s/.env", r->o->project->dir) < 0)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	rc = vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &r->dotenv, err);
+	free(envpath);
+	return rc;
+}
+
+static int plan(struct run *r, vd_error *err)
+{
+	vd_plan_options po = { NULL, NULL, r->target, r->o->forced, r->o->forced_type, NULL, NULL };
+	uint64_t t = vd_now_ms();
+	int rc;
+
+	/* the target's own voxdeploy.yml: a broken one stops here, nothing touched */
+	if ((rc = load_dotenv(r, err)) ||
+	    (rc = vd_config_load_commit(r->git, r->target, r->o->project, vd_env_lookup_process_then,
+					&r->dotenv, &r->config, err)) ||
+	    (rc = vd_config_rules(r->config, &r->rules, err)))
+		return rc;
+	po.rules = r->rules;
+	rc = vd_plan_deployed_commit(r->o->state_dir, r->d, r->o->project->name, &r->deployed,
+				     &r->deployed_source, err);
+	if (rc)
+		return vd_error_prefix(err, "cannot tell the deployed commit");
+	po.from = r->deployed;
+	po.from_source = r->deployed_source;
+	if (!r->o->rules_only && r->config->image_aware) {
+		rc = vd_reach_new(r->git, r->target, r->o->project, vd_env_lookup_process_then,
+				  &r->dotenv, r->config->app_service, &r->reach, err);
+		if (rc)
+			return rc;
+		po.reach = r->reach;
+	}
+	rc = vd_plan_make(r->git, &po, &r->res->plan, err);
+	if (rc)
+		return rc;
+	return eventf(r, "plan", "done", NULL, t, err, "%s: %s", vd_tier_name(r->res->plan.type),
+		      r->res->plan.reason);
+}
+
+/* What is deployed now: the commit, and per service the image and
+ * container the swap left running. */
+static int save_state(struct run *r, const vd_swap_result *sw, vd_error *err)
+{
+	return vd_state_update(r->o->state_dir, r->o->project->name, r->target, r->res->deploy_id,
+			       sw ? &sw->images : NULL, sw ? &sw->containers : NULL, err);
+}
+
+static void run_release(struct run *r)
+{
+	vd_journal_close(&r->journal);
+	vd_reach_free(r->reach);
+	vd_kvs_release(&r->dotenv);
+	vd_rules_free(r->rules);
+	vd_config_free(r->config);
+	vd_git_free(r->git);
+	free(r->deployed);
+}
+
+static int report_step(void *ctx, const char *step, const char *state, const char *service,
+		       const char *detail, uint64_t started, vd_error *err)
+{
+	return event(ctx, step, state, service, detail, started, err);
+}
+
+/* A deploy that did not end on the target puts the checkout back where it
+ * was, so bind mounts and the next plan see the version that runs. */
+static void checkout_back(struct run *r)
+{
+	vd_error e = VD_ERROR_INIT;
+	uint64_t t = vd_now_ms();
+
+	if (!r->checked_out)
+		return;
+	if (vd_git_checkout(r->git, r->head, true, &e)) {
+		vd_log(VD_LOG_ERROR, "cannot check %.12s out again: %s", r->head, vd_error_msg(&e));
+	} else {
+		r->checked_out = false;
+		vd_error_release(&e);
+		eventf(r, "checkout", "done", NULL, t, &e, "back to %.12s", r->head);
+	}
+	vd_error_release(&e);
+}
+
+/* The swap and its proof, through the backend seam (swap.h). */
+/* Tell the maintainers (voxdeploy.yml notify:) how it ended: always on a
+ * failure, on success when asked.  A notification that cannot be delivered
+ * is journalled and logged; it never changes the outcome, and the send is
+ * bounded by notify.timeout. */
+static void notify_outcome(struct run *r, const char *result, const vd_health_report *health)
+{
+	const vd_config *c = r->config;
+	vd_notify_channel *ch = NULL;
+	vd_notify_probe *failing = NULL;
+	vd_notify_config nc;
+	vd_notify_event ev;
+	vd_notify_results res = { NULL, 0, 0 };
+	vd_error e = VD_ERROR_INIT;
+	size_t i, n = 0, nf = 0;
+	uint64_t t = vd_now_ms();
+
+	if (!c || r->o->dry_run || (!strcmp(result, "done") && !c->notify.on_success) ||
+	    !(c->notify.n_webhook + c->notify.n_telegram))
+		return;
+	ch = calloc(c->notify.n_webhook + c->notify.n_telegram, sizeof(*ch));
+	failing = calloc(health ? health->len + 1 : 1, sizeof(*failing));
+	if (!ch || !failing)
+		goto done;
+	for (i = 0; i < c->notify.n_webhook; i++, n++) {
+		ch[n].kind = VD_NOTIFY_WEBHOOK;
+		ch[n].url = c->notify.webhook[i].url;
+		ch[n].headers = c->notify.webhook[i].headers;
+		ch[n].n_headers = c->notify.webhook[i].n_headers;
+	}
+	for (i = 0; i < c->notify.n_telegram; i++, n++) {
+		ch[n].kind = VD_NOTIFY_TELEGRAM;
+		ch[n].api_base = c->notify.telegram[i].api_base;
+		ch[n].token = c->notify.telegram[i].token;
+		ch[n].chat_id = c->notify.telegram[i].chat_id;
+	}
+	for (i = 0; health && i < health->len; i++)
+		if (health->entries[i].result.status != VD_HEALTH_OK) {
+			failing[nf].name = health->entries[i].probe;
+			failing[nf++].detail = health->entries[i].result.detail;
+		}
+	memset(&nc, 0, sizeof(nc));
+	nc.channels = ch;
+	nc.n_channels = n;
+	nc.total_ms = c->notify.timeout_ms;
+	memset(&ev, 0, sizeof(ev));
+	ev.project = r->o->project->name;
+	ev.deploy_id = r->res->deploy_id;
+	ev.type = r->res->plan.type;
+	ev.from = r->res->plan.from[0] ? r->res->plan.from : NULL;
+	ev.to = r->res->plan.to[0] ? r->res->plan.to : r->target;
+	ev.result = result;
+	ev.duration_ms = vd_now_ms() - r->t0;
+	ev.actor = r->o->actor;
+	ev.detail = r->res->failure;
+	ev.failing_probes = failing;
+	ev.n_failing_probes = nf;
+	if (event(r, "notify", "begin", NULL, result, 0, &e))
+		vd_error_release(&e);
+	vd_notify_send(&nc, &ev, &res);
+	if (res.failed)
+		eventf(r, "notify", "failed", NULL, t, &e, "%zu of %zu channels not delivered: %s",
+		       res.failed, res.len, res.items && res.items[0].error ? res.items[0].error : "");
+	else
+		eventf(r, "notify", "done", NULL, t, &e, "%zu channel%s", res.len, res.len == 1 ? "" : "s");
+	vd_error_release(&e);
+	vd_notify_results_release(&res);
+done:
+	free(ch);
+	free(failing);
+}
+
+/* The swap's settings from voxdeploy.yml, and its probes (built on the
+ * compose model of the checked-out target). */
+static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model, vd_probe_list *probes,
+			 vd_error *err)
+{
+	const vd_config *c = r->config;
+	size_t i;
+	int rc;
+
+	so->health_deadline_ms = c->health.deadline_ms;
+	so->stable_ms = c->health.stable_for_ms;
+	so->retain_images = (int)c->deploy.retain_images;
+	so->stop_grace_s = c->deploy.stop_grace_set ? (int)((c->deploy.stop_grace_ms + 999) / 1000) : 0;
+	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dotenv, model,
+					  err)) ||
+	    (rc = vd_config_check_model(c, *model, err)) ||
+	    (rc = vd_probe_list_build(c, *model, NULL, vd_env_lookup_process_then, &r->dotenv, probes, err)))
+		return rc;
+	so->app_service = vd_config_app_service(c, *model);
+	for (i = 0; i < c->deploy.n_services && r->n_start_first < VD_MAX_START_FIRST; i++)
+		if (c->deploy.services[i].order == VD_ORDER_START_FIRST)
+			r->start_first[r->n_start_first++] = c->deploy.services[i].name;
+	so->start_first = r->start_first;
+	so->n_start_first = r->n_start_first;
+	so->probes = probes->items;
+	so->n_probes = probes->len;
+	return 0;
+}
+
+static int restart(struct run *r, vd_error *err)
+{
+	vd_swap_options so;
+	vd_swap_result sw;
+	vd_compose *model = NULL;
+	vd_probe_list probes = VD_PROBES_INIT;
+	int rc;
+
+	memset(&so, 0, sizeof(so));
+	so.project = r->o->project;
+	so.commit = r->target;
+	so.deploy_id = r->res->deploy_id;
+	so.full = r->res->plan.type == VD_TIER_FULL_RESTART;
+	so.lookup = vd_env_lookup_process_then;
+	so.lookup_ctx = &r->dotenv;
+	so.dry_run = r->o->dry_run;
+	so.report = report_step;
+	so.report_ctx = r;
+	vd_swap_result_init(&sw);
+	rc = load_dotenv(r, err);
+	if (!rc)
+		rc = swap_settings(r, &so, &model, &probes, err);
+	if (!rc)
+		rc = vd_swap_run(r->d, &so, &sw, err);
+	if (rc)
+		goto done;
+	r->res->outcome = sw.outcome;
+	if (sw.failure && !(r->res->failure = strdup(sw.failure)))
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (!rc)
+		notify_outcome(r, sw.outcome == VD_DEPLOY_DONE ? "done"
+				  : sw.outcome == VD_DEPLOY_RESTORE_FAILED ? "restore_failed"
+				  : sw.restored ? "rolled_back" : "failed", &sw.health);
+	if (!rc && sw.outcome == VD_DEPLOY_DONE && !r->o->dry_run)
+		rc = save_state(r, &sw, err);
+done:
+	vd_swap_result_release(&sw);
+	vd_probe_list_release(&probes);
+	vd_compose_free(model);
+	return rc;
+}
+
+/* A deploy that was interrupted is finished or undone before this one
+ * starts; one that cannot be put right stops this one. */
+static int recover_first(struct run *r, vd_error *err)
+{
+	vd_recover_options ro;
+	vd_recover_result rr;
+	int rc;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.project = r->o->project;
+	ro.state_dir = r->o->state_dir;
+	ro.locked = true;
+	ro.progress = r->o->progress;
+	ro.progress_ctx = r->o->progress_ctx;
+	if ((rc = vd_recover_run(r->d, &ro, &rr, err)))
+		return vd_error_prefix(err, "recover the interrupted deploy");
+	if (rr.outcome == VD_RECOVER_FAILED)
+		return vd_error_set(err, VD_EUNHEALTHY, "the interrupted deploy %s could not be undone: %s",
+				    rr.deploy_id, rr.detail);
+	if (rr.outcome != VD_RECOVER_NOTHING)
+		vd_log(VD_LOG_WARN, "recovered the interrupted deploy %s: %s", rr.deploy_id, rr.detail);
+	return 0;
+}
+
+int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *out,
+		  vd_error *err)
+{
+	struct run r;
+	vd_lock lock = VD_LOCK_INIT;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(out, 0, sizeof(*out));
+	r.d = d;
+	r.o = o;
+	r.res = out;
+	r.t0 = vd_now_ms();
+	r.journal.fd = -1;
+	vd_journal_new_id(out->deploy_id);
+	if (!o->dry_run) {
+		rc = vd_lock_acquire(o->state_dir, o->to ? o->to : "HEAD", o->actor, &lock, err);
+		if (rc)
+			return rc;
+		if ((rc = recover_first(&r, err)))
+			goto done;
+		rc = vd_journal_open(o->state_dir, out->deploy_id, &r.journal, err);
+		if (rc)
+			goto done;
+	}
+	if ((rc = eventf(&r, "deploy", "begin", NULL, 0, err, "project %s%s%s", o->project->name,
+			 o->actor ? " by " : "", o->actor ? o->actor : "")) ||
+	    (rc = vd_git_open(o->project->dir, &r.git, err)) ||
+	    (rc = sync_checkout(&r, err)) ||
+	    (rc = plan(&r, err)))
+		goto fail_early;
+	if (out->plan.type == VD_TIER_NO_RESTART) {
+		/* files synced, no container touched */
+		rc = eventf(&r, "restart", "skipped", NULL, 0, err, "NO_RESTART: no container is touched");
+		if (!rc && !o->dry_run)
+			rc = save_state(&r, NULL, err);
+	} else {
+		rc = restart(&r, err);
+	}
+	if (rc)
+		goto fail_early;
+	if (out->outcome != VD_DEPLOY_DONE)
+		checkout_back(&r);
+	rc = finish_record(&r, out->outcome == VD_DEPLOY_DONE ? "done" :
+			   out->outcome == VD_DEPLOY_FAILED ? "failed" : "restore_failed", err);
+	goto done;
+fail_early:
+	/* nothing was swapped: the running version is untouched; say so */
+	checkout_back(&r);
+	if (!o->dry_run && r.journal.fd >= 0) {
+		vd_error jerr = VD_ERROR_INIT;
+
+		free(out->failure);
+		out->failure = strdup(vd_error_msg(err));
+		out->outcome = VD_DEPLOY_FAILED;
+		notify_outcome(&r, "failed", NULL);
+		finish_record(&r, "failed", &jerr);
+		vd_error_release(&jerr);
+	}
+done:
+	run_release(&r);
+	vd_lock_release(&lock);
+	return rc;
+}
+
+void vd_deploy_result_release(vd_deploy_result *r)
+{
+	if (!r)
+		return;
+	vd_plan_release(&r->plan);
+	free(r->failure);
+	r->failure = NULL;
+}
+
+/* ------------------------------------------------------------------ rollback */
+
+static bool is_deploy_id(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return s[8] == 'T' && strlen(s) == 23 && s[15] == 'Z' && s[16] == '-';
+}
+
+struct find_deploy {
+	const char *id;
+	char to[VD_SHA_HEX];
+};
+
+static int find_deploy(yajl_val rec, void *ctx, vd_error *err)
+{
+	struct find_deploy *f = ctx;
+	const char *id = vd_json_str(rec, "deploy_id"), *step = vd_json_str(rec, "step");
+	const char *state = vd_json_str(rec, "state"), *to = vd_json_str(rec, "to");
+
+	if (id && step && state && to && !strcmp(id, f->id) && !strcmp(step, "deploy") &&
+	    !strcmp(state, "done"))
+		snprintf(f->to, sizeof(f->to), "%s", to);
+	return 0;
+}
+
+/* The retained tag --to names: voxdeploy-previous, or voxdeploy-<sha12>. */
+static int rollback_tag(struct run *r, const char *to, char tag[64], vd_error *err)
+{
+	char sha[VD_SHA_HEX];
+	int rc;
+
+	if (!to) {
+		snprintf(tag, 64, "voxdeploy-previous");
+		return 0;
+	}
+	if (is_deploy_id(to)) {
+		struct find_deploy f = { to, "" };
+
+		rc = vd_journal_read(r->o->state_dir, 0, find_deploy, &f, err);
+		if (rc && rc != VD_ENOTFOUND)
+			return rc;
+		vd_error_release(err);
+		if (!f.to[0])
+			return vd_error_set(err, VD_EINVAL,
+					    "deploy %s is not in the journal as a finished deploy (see voxdeploy "
+					    "history)", to);
+		snprintf(tag, 64, "voxdeploy-%.12s", f.to);
+		return 0;
+	}
+	if ((rc = vd_git_open(r->o->project->dir, &r->git, err)))
+		return rc;
+	if (vd_git_resolve(r->git, to, sha, err)) {
+		if (strlen(to) < 12 || strspn(to, "0123456789abcdef") != strlen(to))
+			return rc = err->code;
+		vd_error_release(err);
+		snprintf(sha, sizeof(sha), "%s", to);  /* a commit the checkout no longer has */
+	}
+	snprintf(tag, 64, "voxdeploy-%.12s", sha);
+	return 0;
+}
+
+int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_result *out,
+		       vd_error *err)
+{
+	vd_deploy_options o;
+	struct run r;
+	vd_lock lock = VD_LOCK_INIT;
+	vd_swap_options so;
+	vd_swap_result sw;
+	vd_state st;
+	char tag[64];
+	uint64_t t;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	memset(&so, 0, sizeof(so));
+	memset(&st, 0, sizeof(st));
+	memset(out, 0, sizeof(*out));
+	vd_swap_result_init(&sw);
+	o.project = ro->project;
+	o.state_dir = ro->state_dir;
+	o.actor = ro->actor;
+	o.note = ro->note;
+	o.progress = ro->progress;
+	o.progress_ctx = ro->progress_ctx;
+	r.d = d;
+	r.o = &o;
+	r.res = out;
+	r.t0 = vd_now_ms();
+	r.journal.fd = -1;
+	vd_journal_new_id(out->deploy_id);
+	out->plan.type = VD_TIER_APP_ONLY;
+	out->plan.forced = true;
+	if ((rc = vd_lock_acquire(o.state_dir, ro->to ? ro->to : "previous", o.actor, &lock, err)) ||
+	    (rc = recover_first(&r, err)) || (rc = rollback_tag(&r, ro->to, tag, err)))
+		goto done;
+	if (!vd_state_load(o.state_dir, &st, err) && st.commit)
+		snprintf(out->plan.from, sizeof(out->plan.from), "%s", st.commit);
+	vd_error_release(err);
+	if (!(out->plan.reason = strdup("rollback: the app from its retained image"))) {
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	if ((rc = vd_journal_open(o.state_dir, out->deploy_id, &r.journal, err)) ||
+	    (rc = eventf(&r, "deploy", "begin", NULL, 0, err, "rollback of project %s to %s%s%s",
+			 o.project->name, tag, o.actor ? " by " : "", o.actor ? o.actor : "")))
+		goto done;
+	t = vd_now_ms();
+	so.project = o.project;
+	so.deploy_id = out->deploy_id;
+	/* the image's own commit label replaces this when it has one */
+	so.commit = strcmp(tag, "voxdeploy-previous") ? tag + strlen("voxdeploy-") : "unknown";
+	so.lookup = vd_env_lookup_process_then;
+	so.lookup_ctx = &r.dotenv;
+	so.rollback_tag = tag;
+	so.report = report_step;
+	so.report_ctx = &r;
+	if ((rc = load_dotenv(&r, err)) || (rc = vd_swap_run(d, &so, &sw, err))) {
+		vd_error jerr = VD_ERROR_INIT;
+
+		out->failure = strdup(vd_error_msg(err));
+		finish_record(&r, "failed", &jerr);
+		vd_error_release(&jerr);
+		goto done;
+	}
+	out->outcome = sw.outcome;
+	snprintf(out->plan.to, sizeof(out->plan.to), "%s", sw.image_commit ? sw.image_commit : so.commit);
+	if (sw.failure)
+		out->failure = strdup(sw.failure);
+	if (sw.outcome == VD_DEPLOY_DONE) {
+		rc = vd_state_update(o.state_dir, o.project->name, out->plan.to, out->deploy_id, &sw.images,
+				     &sw.containers, err);
+		if (!rc)
+			rc = eventf(&r, "rollback", "done", NULL, t, err, "the app runs %s", tag);
+	}
+	if (!rc)
+		rc = finish_record(&r, sw.outcome == VD_DEPLOY_DONE ? "done" :
+				   sw.outcome == VD_DEPLOY_FAILED ? "failed" : "restore_failed", err);
+done:
+	vd_swap_result_release(&sw);
+	vd_state_release(&st);
+	run_release(&r);
+	vd_lock_release(&lock);
+	return rc;
+}

@@ -1,0 +1,93 @@
+/* voxdeploy — the deploy: lock, sync, plan, build while the old version
+ * serves, swap, prove health, roll back by itself.
+ *
+ * Every step is written to the journal before it is taken (so `recover`
+ * knows where an interrupted deploy stood) and reported to a progress
+ * callback as it starts and ends.  A failure ends with the previous version
+ * running and proven healthy, or says loudly that it is not.
+ */
+#ifndef VD_CONTROLLER_DEPLOY_H
+#define VD_CONTROLLER_DEPLOY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "controller/state/journal.h"
+#include "controller/plan/plan.h"
+#include "controller/model/project.h"
+#include "docker_api/docker.h"
+
+typedef enum vd_deploy_outcome {
+	VD_DEPLOY_DONE = 0,             /* the target runs and is healthy (or nothing to do) */
+	VD_DEPLOY_FAILED = 1,           /* failed; the previous version runs and is healthy */
+	VD_DEPLOY_RESTORE_FAILED = 3,   /* failed and the restore failed too */
+} vd_deploy_outcome;
+
+/* One step as it starts or ends, for the progress output. */
+typedef struct vd_deploy_event {
+	const char *deploy_id;
+	const char *step;       /* lock, sync, plan, build, tag, swap, health, cleanup, ... */
+	const char *state;      /* begin, done, failed, skipped, would (dry run) */
+	const char *service;    /* or NULL */
+	const char *detail;     /* or NULL */
+	uint64_t elapsed_ms;    /* since the deploy began */
+	uint64_t step_ms;       /* how long the step took (end events) */
+} vd_deploy_event;
+
+typedef void (*vd_deploy_progress_fn)(void *ctx, const vd_deploy_event *ev);
+
+typedef struct vd_deploy_options {
+	const vd_project *project;
+	const char *state_dir;
+	const char *to;               /* a revision; NULL: HEAD, or the fetched tip */
+	bool fetch;                   /* fetch `remote` first and deploy its tip */
+	const char *remote;           /* NULL: origin */
+	bool force_checkout;          /* discard local edits of tracked files */
+	bool forced;                  /* a manual type */
+	vd_tier forced_type;
+	bool rules_only;
+	bool dry_run;                 /* plan and report every step; change nothing */
+	const char *actor;
+	const char *note;
+	vd_deploy_progress_fn progress;
+	void *progress_ctx;
+} vd_deploy_options;
+
+typedef struct vd_deploy_result {
+	char deploy_id[VD_DEPLOY_ID_MAX];
+	vd_deploy_outcome outcome;
+	vd_plan plan;
+	char *failure;          /* what went wrong (outcome != DONE), redacted */
+} vd_deploy_result;
+
+/* Deploy.  Returns 0 when the deploy ran to an outcome (see out->outcome;
+ * a failed deploy that restored the previous version is such an outcome);
+ * an error code when it could not start (bad input: VD_EINVAL; the lock:
+ * VD_ELOCKED) — then nothing changed. */
+int vd_deploy_run(vd_docker *d, const vd_deploy_options *opts, vd_deploy_result *out,
+		  vd_error *err);
+void vd_deploy_result_release(vd_deploy_result *r);
+
+typedef struct vd_rollback_options {
+	const vd_project *project;
+	const char *state_dir;
+	/* NULL: the image that ran before the last deploy (voxdeploy-previous);
+	 * a deploy id: the version that deploy brought; else a commit (any
+	 * revision, or 12+ hex digits): its voxdeploy-<sha12> image */
+	const char *to;
+	const char *actor;
+	const char *note;
+	vd_deploy_progress_fn progress;
+	void *progress_ctx;
+} vd_rollback_options;
+
+/* Recreate the app service from a retained image (no build), prove health,
+ * restore by itself when the retained version is not healthy either; the
+ * journal and current.json as for a deploy (the commit is the image's).
+ * VD_EINVAL, nothing changed, for an unknown or deleted version — the
+ * message lists the retained ones. */
+int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *opts, vd_deploy_result *out,
+		       vd_error *err);
+
+#endif

@@ -1,0 +1,540 @@
+#include "controller/rollout/recover.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "controller/plan/gitsync.h"
+#include "controller/state/lock.h"
+#include "controller/state/state.h"
+#include "controller/rollout/swap.h"
+#include "docker_api/container.h"
+#include "docker_api/image.h"
+#include "health/wait.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LABEL_PROJECT "com.docker.compose.project"
+#define LABEL_SERVICE "com.docker.compose.service"
+#define LABEL_DEPENDS "com.docker.compose.depends_on"
+#define LABEL_DEPLOY "io.voxdeploy.deploy-id"
+#define LABEL_COMMIT "io.voxdeploy.commit"
+#define JOURNAL_WINDOW 20000
+
+/* What the journal says about the last deploy. */
+struct last {
+	char id[VD_DEPLOY_ID_MAX];
+	bool finished;
+	bool checked_out;
+	unsigned seq;
+	char type[32];
+	uint64_t began_ms;
+};
+
+/* One service's containers, by the names a swap uses. */
+struct slot {
+	char *base;                         /* the service's container name */
+	const vd_container_summary *placed; /* holds base */
+	const vd_container_summary *aside;  /* base-voxdeploy-old */
+	const vd_container_summary *tmp;    /* base-voxdeploy-new */
+	bool started;
+};
+
+struct rec {
+	vd_docker *d;
+	const vd_recover_options *o;
+	vd_recover_result *res;
+	struct last last;
+	vd_journal journal;
+	vd_container_array list;
+	struct slot *slots;
+	size_t n;
+	uint64_t t0;
+};
+
+const char *vd_recover_outcome_name(vd_recover_outcome o)
+{
+	static const char *const names[] = { "nothing", "completed", "restored", "failed" };
+
+	return (unsigned)o < 4 ? names[o] : "?";
+}
+
+static int on_record(yajl_val v, void *ctx, vd_error *err)
+{
+	struct last *l = ctx;
+	const char *id = vd_json_str(v, "deploy_id"), *step = vd_json_str(v, "step");
+	const char *state = vd_json_str(v, "state"), *detail = vd_json_str(v, "detail");
+
+	if (!id || !step || !state)
+		return 0;
+	if (strcmp(id, l->id)) {
+		memset(l, 0, sizeof(*l));
+		snprintf(l->id, sizeof(l->id), "%s", id);
+	}
+	l->seq = (unsigned)vd_json_int(v, "seq", l->seq);
+	if (!strcmp(step, "deploy") && strcmp(state, "begin"))
+		l->finished = true;
+	if (!strcmp(step, "checkout") && !strcmp(state, "begin"))
+		l->checked_out = true;
+	if (!strcmp(step, "checkout") && !strcmp(state, "done") && detail && !strncmp(detail, "back to", 7))
+		l->checked_out = false;
+	if (!strcmp(step, "plan") && !strcmp(state, "done") && detail)
+		snprintf(l->type, sizeof(l->type), "%.*s", (int)strcspn(detail, ":"), detail);
+	return 0;
+}
+
+static void tell(struct rec *r, const char *step, const char *state, const char *service,
+		 uint64_t started, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Journal (under the interrupted deploy's id) and progress. */
+static void tell(struct rec *r, const char *step, const char *state, const char *service,
+		 uint64_t started, const char *fmt, ...)
+{
+	vd_deploy_event ev = { r->res->deploy_id, step, state, service, NULL, 0, 0 };
+	vd_error e = VD_ERROR_INIT;
+	vd_kvs f = { NULL, 0 };
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	ev.detail = detail;
+	ev.elapsed_ms = vd_now_ms() - r->t0;
+	ev.step_ms = started ? vd_now_ms() - started : 0;
+	if (r->journal.fd >= 0) {
+		if ((service && vd_kvs_add(&f, "service", service)) || vd_kvs_add(&f, "detail", detail) ||
+		    vd_journal_write(&r->journal, step, state, &f, &e))
+			vd_log(VD_LOG_WARN, "journal: %s", e.code ? vd_error_msg(&e) : "out of memory");
+		vd_kvs_release(&f);
+		vd_error_release(&e);
+	}
+	if (r->o->progress)
+		r->o->progress(r->o->progress_ctx, &ev);
+}
+
+static bool ends_with(const char *s, const char *suffix, size_t *base_len)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	if (n <= m || strcmp(s + n - m, suffix))
+		return false;
+	*base_len = n - m;
+	return true;
+}
+
+static struct slot *slot_for(struct rec *r, const char *base, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (strlen(r->slots[i].base) == len && !strncmp(r->slots[i].base, base, len))
+			return &r->slots[i];
+	r->slots[r->n].base = strndup(base, len);
+	return r->slots[r->n].base ? &r->slots[r->n++] : NULL;
+}
+
+/* Group the project's containers by the service name they stand for. */
+static int gather(struct rec *r, vd_error *err)
+{
+	const char *pairs[3] = { "label", NULL, NULL };
+	char label[300];
+	size_t i, len;
+	int rc;
+
+	snprintf(label, sizeof(label), LABEL_PROJECT "=%s", r->o->project->name);
+	pairs[1] = label;
+	if ((rc = vd_container_list(r->d, true, pairs, &r->list, err)))
+		return vd_error_prefix(err, "list the project's containers");
+	if (!(r->slots = calloc(r->list.len + 1, sizeof(*r->slots))))
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	for (i = 0; i < r->list.len; i++) {
+		const vd_container_summary *c = &r->list.items[i];
+		struct slot *s;
+
+		if (ends_with(c->name, VD_SWAP_OLD_SUFFIX, &len)) {
+			if (!(s = slot_for(r, c->name, len)))
+				return vd_error_set(err, VD_ENOMEM, "out of memory");
+			s->aside = c;
+		} else if (ends_with(c->name, VD_SWAP_NEW_SUFFIX, &len)) {
+			if (!(s = slot_for(r, c->name, len)))
+				return vd_error_set(err, VD_ENOMEM, "out of memory");
+			s->tmp = c;
+		}
+	}
+	for (i = 0; i < r->list.len; i++) {
+		const vd_container_summary *c = &r->list.items[i];
+		size_t j;
+
+		for (j = 0; j < r->n; j++)
+			if (!strcmp(c->name, r->slots[j].base))
+				r->slots[j].placed = c;
+	}
+	return 0;
+}
+
+static bool from_this_deploy(const struct rec *r, const vd_container_summary *c)
+{
+	const char *id = vd_kvs_get(&c->labels, LABEL_DEPLOY);
+
+	return id && !strcmp(id, r->res->deploy_id);
+}
+
+/* The containers the interrupted deploy created that hold a service name. */
+static size_t placed_by_deploy(const struct rec *r, bool *all_running)
+{
+	size_t i, n = 0;
+
+	*all_running = true;
+	for (i = 0; i < r->list.len; i++) {
+		const vd_container_summary *c = &r->list.items[i];
+		size_t len;
+
+		if (!from_this_deploy(r, c) || ends_with(c->name, VD_SWAP_NEW_SUFFIX, &len))
+			continue;
+		n++;
+		if (strcmp(c->state, "running"))
+			*all_running = false;
+	}
+	return n;
+}
+
+static bool can_complete(const struct rec *r)
+{
+	bool running;
+	size_t i;
+
+	if (!placed_by_deploy(r, &running) || !running)
+		return false;
+	for (i = 0; i < r->n; i++) {
+		if (r->slots[i].tmp)
+			return false;
+		if (r->slots[i].aside && (!r->slots[i].placed || !from_this_deploy(r, r->slots[i].placed)))
+			return false;
+	}
+	return true;
+}
+
+/* Container probes for the given containers (by id) and the configured
+ * probes; 0 when healthy. */
+static int prove(struct rec *r, const vd_container_summary *const *cs, size_t n, vd_error *err)
+{
+	vd_probe *p = calloc(n + r->o->n_probes + 1, sizeof(*p));
+	vd_health_wait_opts wo = VD_HEALTH_WAIT_OPTS_INIT;
+	vd_health_report rep;
+	uint64_t t = vd_now_ms();
+	size_t i;
+	int rc;
+
+	if (!p)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		p[i].kind = VD_PROBE_CONTAINER;
+		p[i].name = "container";
+		p[i].service = vd_kvs_get(&cs[i]->labels, LABEL_SERVICE);
+		p[i].container.ref = cs[i]->id;
+	}
+	if (r->o->n_probes)
+		memcpy(p + n, r->o->probes, r->o->n_probes * sizeof(*p));
+	wo.deadline_ms = r->o->health_deadline_ms ? r->o->health_deadline_ms : VD_HEALTH_DEFAULT_DEADLINE_MS;
+	wo.stable_for_ms = r->o->stable_ms ? r->o->stable_ms : 5000;
+	tell(r, "health", "begin", NULL, 0, "%zu probes", n + r->o->n_probes);
+	rc = vd_health_wait(r->d, p, n + r->o->n_probes, &wo, &rep, err);
+	if (rc == 0 || rc == VD_EUNHEALTHY)
+		vd_health_report_release(&rep);
+	free(p);
+	if (rc)
+		tell(r, "health", "failed", NULL, t, "%s", vd_error_msg(err));
+	else
+		tell(r, "health", "done", NULL, t, "healthy");
+	return rc;
+}
+
+static int complete(struct rec *r, vd_error *err)
+{
+	const vd_container_summary **cs = calloc(r->list.len + 1, sizeof(*cs));
+	vd_kvs images = { NULL, 0 }, containers = { NULL, 0 };
+	const char *commit = NULL;
+	size_t i, n = 0;
+	int rc = 0;
+
+	if (!cs)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	for (i = 0; i < r->list.len; i++) {
+		const vd_container_summary *c = &r->list.items[i];
+		const char *svc = vd_kvs_get(&c->labels, LABEL_SERVICE);
+
+		if (!from_this_deploy(r, c))
+			continue;
+		cs[n++] = c;
+		commit = vd_kvs_get(&c->labels, LABEL_COMMIT);
+		if (svc && (vd_kvs_add(&images, svc, c->image_id) || vd_kvs_add(&containers, svc, c->id)))
+			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
+	if (!rc)
+		rc = prove(r, cs, n, err);
+	for (i = 0; !rc && i < r->n; i++) {
+		vd_error e = VD_ERROR_INIT;
+
+		if (!r->slots[i].aside)
+			continue;
+		if (vd_container_remove(r->d, r->slots[i].aside->id, true, false, &e))
+			vd_log(VD_LOG_WARN, "cannot remove %s: %s", r->slots[i].aside->name, vd_error_msg(&e));
+		vd_error_release(&e);
+	}
+	if (!rc && commit)
+		rc = vd_state_update(r->o->state_dir, r->o->project->name, commit, r->res->deploy_id,
+				     &images, &containers, err);
+	vd_kvs_release(&images);
+	vd_kvs_release(&containers);
+	free(cs);
+	return rc;
+}
+
+/* Whether every service the container depends on has been started. */
+static bool deps_started(const struct rec *r, const vd_container_summary *c)
+{
+	const char *deps = vd_kvs_get(&c->labels, LABEL_DEPENDS);
+	size_t i;
+
+	while (deps && *deps) {
+		size_t len = strcspn(deps, ":,");
+		bool started = true;
+
+		for (i = 0; i < r->n; i++) {
+			const vd_container_summary *o = r->slots[i].aside;
+			const char *svc = o ? vd_kvs_get(&o->labels, LABEL_SERVICE) : NULL;
+
+			if (svc && strlen(svc) == len && !strncmp(svc, deps, len) && !r->slots[i].started)
+				started = false;
+		}
+		if (!started)
+			return false;
+		deps = strchr(deps, ',');
+		deps = deps ? deps + 1 : NULL;
+	}
+	return true;
+}
+
+/* Point the container's image reference back at the image it runs.  With
+ * only_built, only when the reference now names an image voxdeploy built
+ * (a deploy moved it; anything else is the operator's). */
+static void retag(struct rec *r, const vd_container_summary *old, bool only_built)
+{
+	vd_error e = VD_ERROR_INIT;
+	vd_container_info ci;
+	vd_image_info info;
+	char *repo = NULL, *colon, *slash;
+	bool same = false;
+
+	/* the list shows an image id once the reference has moved: inspect
+	 * for the reference the container was created from */
+	if (vd_container_inspect(r->d, old->id, &ci, &e)) {
+		vd_log(VD_LOG_WARN, "cannot inspect %s: %s", old->name, vd_error_msg(&e));
+		vd_error_release(&e);
+		return;
+	}
+	if (!ci.config_image || !strncmp(ci.config_image, "sha256:", 7) || !ci.image_id)
+		goto done;
+	if (!vd_image_inspect(r->d, ci.config_image, &info, &e)) {
+		same = !strcmp(info.id, ci.image_id) ||
+		       (only_built && !vd_kvs_get(&info.labels, LABEL_COMMIT));
+		vd_image_info_release(&info);
+	}
+	vd_error_release(&e);
+	if (same || !(repo = strdup(ci.config_image)))
+		goto done;
+	slash = strrchr(repo, '/');
+	colon = strrchr(slash ? slash : repo, ':');
+	if (colon)
+		*colon = '\0';
+	if (vd_image_tag(r->d, ci.image_id, repo, colon ? colon + 1 : "latest", &e))
+		vd_log(VD_LOG_ERROR, "cannot tag %s back to %.19s: %s", ci.config_image, ci.image_id,
+		       vd_error_msg(&e));
+	else
+		tell(r, "tag", "done", vd_kvs_get(&old->labels, LABEL_SERVICE), 0, "%s is %.19s again",
+		     ci.config_image, ci.image_id);
+	vd_error_release(&e);
+done:
+	free(repo);
+	vd_container_info_release(&ci);
+}
+
+static int restore(struct rec *r, vd_error *err)
+{
+	const vd_container_summary **cs = calloc(r->n + 1, sizeof(*cs));
+	vd_error e = VD_ERROR_INIT;
+	size_t i, n = 0, pass;
+	int rc = 0;
+
+	if (!cs)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	for (i = 0; i < r->n; i++) {
+		struct slot *s = &r->slots[i];
+
+		if (s->tmp && vd_container_remove(r->d, s->tmp->id, true, false, &e) && !rc)
+			rc = vd_error_set(err, e.code, "remove %s: %s", s->tmp->name, vd_error_msg(&e));
+		vd_error_release(&e);
+		if (!s->aside)
+			continue;
+		if (s->placed && vd_container_remove(r->d, s->placed->id, true, false, &e) && !rc)
+			rc = vd_error_set(err, e.code, "remove %s: %s", s->placed->name, vd_error_msg(&e));
+		vd_error_release(&e);
+		if (vd_container_rename(r->d, s->aside->id, s->base, &e) && !rc)
+			rc = vd_error_set(err, e.code, "rename %s back: %s", s->aside->name, vd_error_msg(&e));
+		vd_error_release(&e);
+		retag(r, s->aside, false);
+		tell(r, "restore", "done", vd_kvs_get(&s->aside->labels, LABEL_SERVICE), 0,
+		     "%s is %.12s again", s->base, s->aside->id);
+	}
+	/* a deploy killed after moving the image reference, before any swap */
+	for (i = 0; i < r->list.len; i++) {
+		const vd_container_summary *c = &r->list.items[i];
+		size_t len;
+
+		if (!from_this_deploy(r, c) && !strcmp(c->state, "running") &&
+		    !ends_with(c->name, VD_SWAP_OLD_SUFFIX, &len) &&
+		    !ends_with(c->name, VD_SWAP_NEW_SUFFIX, &len))
+			retag(r, c, true);
+	}
+	/* start in dependency order: a pass starts what has its dependencies */
+	for (pass = 0; pass <= r->n; pass++)
+		for (i = 0; i < r->n; i++) {
+			struct slot *s = &r->slots[i];
+
+			if (!s->aside || s->started || !deps_started(r, s->aside))
+				continue;
+			s->started = true;
+			cs[n++] = s->aside;
+			if (vd_container_start(r->d, s->aside->id, &e) && !rc)
+				rc = vd_error_set(err, e.code, "start %s: %s", s->base, vd_error_msg(&e));
+			vd_error_release(&e);
+		}
+	if (!rc)
+		rc = prove(r, cs, n, err);
+	free(cs);
+	return rc;
+}
+
+static void checkout_back(struct rec *r)
+{
+	vd_state st;
+	vd_git *g = NULL;
+	vd_error e = VD_ERROR_INIT;
+
+	memset(&st, 0, sizeof(st));
+	if (!r->last.checked_out || vd_state_load(r->o->state_dir, &st, &e) || !st.commit) {
+		vd_error_release(&e);
+		vd_state_release(&st);
+		return;
+	}
+	if (vd_git_open(r->o->project->dir, &g, &e) || vd_git_checkout(g, st.commit, true, &e))
+		vd_log(VD_LOG_ERROR, "cannot check the deployed commit %.12s out again: %s", st.commit,
+		       vd_error_msg(&e));
+	else
+		tell(r, "checkout", "done", NULL, 0, "back to %.12s", st.commit);
+	vd_error_release(&e);
+	vd_git_free(g);
+	vd_state_release(&st);
+}
+
+static void final_record(struct rec *r, const char *state)
+{
+	vd_error e = VD_ERROR_INIT;
+	vd_kvs f = { NULL, 0 };
+	char ms[32];
+
+	if (r->journal.fd < 0)
+		return;
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->t0));
+	if (vd_kvs_add(&f, "type", r->last.type[0] ? r->last.type : "NONE") ||
+	    vd_kvs_add(&f, "from", "") || vd_kvs_add(&f, "to", "") ||
+	    vd_kvs_add(&f, "duration_ms", ms) || vd_kvs_add(&f, "detail", r->res->detail) ||
+	    vd_journal_write(&r->journal, "deploy", state, &f, &e))
+		vd_log(VD_LOG_WARN, "journal: %s", e.code ? vd_error_msg(&e) : "out of memory");
+	vd_kvs_release(&f);
+	vd_error_release(&e);
+}
+
+static int act(struct rec *r, vd_error *err)
+{
+	size_t i, leftovers = 0;
+	int rc;
+
+	for (i = 0; i < r->n; i++)
+		leftovers += r->slots[i].aside || r->slots[i].tmp;
+	if (!r->last.id[0] || (r->last.finished && !leftovers)) {
+		snprintf(r->res->detail, sizeof(r->res->detail), "the last deploy finished; nothing to do");
+		return 0;
+	}
+	snprintf(r->res->deploy_id, sizeof(r->res->deploy_id), "%s", r->last.id);
+	if ((rc = vd_journal_open(r->o->state_dir, r->last.id, &r->journal, err)))
+		return rc;
+	r->journal.seq = r->last.seq;
+	tell(r, "recover", "begin", NULL, 0, "%zu service%s left mid-swap", leftovers,
+	     leftovers == 1 ? "" : "s");
+	if (can_complete(r)) {
+		vd_error why = VD_ERROR_INIT;
+
+		if (!complete(r, &why)) {
+			r->res->outcome = VD_RECOVER_COMPLETED;
+			snprintf(r->res->detail, sizeof(r->res->detail),
+				 "the new version of deploy %s runs and is healthy", r->last.id);
+			tell(r, "recover", "done", NULL, r->t0, "%s", r->res->detail);
+			final_record(r, "done");
+			return 0;
+		}
+		vd_log(VD_LOG_WARN, "cannot complete deploy %s: %s; restoring", r->last.id,
+		       vd_error_msg(&why));
+		vd_error_release(&why);
+		/* the complete path removed nothing when the proof failed */
+	}
+	checkout_back(r);
+	if ((rc = restore(r, err))) {
+		r->res->outcome = VD_RECOVER_FAILED;
+		snprintf(r->res->detail, sizeof(r->res->detail), "the restore failed: %s", vd_error_msg(err));
+		tell(r, "recover", "failed", NULL, r->t0, "%s", r->res->detail);
+		final_record(r, "restore_failed");
+		vd_error_release(err);
+		return 0;
+	}
+	r->res->outcome = VD_RECOVER_RESTORED;
+	snprintf(r->res->detail, sizeof(r->res->detail),
+		 "deploy %s was undone: the previous version runs and is healthy", r->last.id);
+	tell(r, "recover", "done", NULL, r->t0, "%s", r->res->detail);
+	final_record(r, "failed");
+	return 0;
+}
+
+int vd_recover_run(vd_docker *d, const vd_recover_options *o, vd_recover_result *out,
+		   vd_error *err)
+{
+	struct rec r;
+	vd_lock lock = VD_LOCK_INIT;
+	size_t i;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	memset(out, 0, sizeof(*out));
+	r.d = d;
+	r.o = o;
+	r.res = out;
+	r.journal.fd = -1;
+	r.t0 = vd_now_ms();
+	if (!o->locked && (rc = vd_lock_acquire(o->state_dir, "recover", NULL, &lock, err)))
+		return rc;
+	rc = vd_journal_read(o->state_dir, JOURNAL_WINDOW, on_record, &r.last, err);
+	if (rc == VD_ENOTFOUND) {
+		vd_error_release(err);
+		rc = 0;
+	}
+	if (!rc && !(rc = gather(&r, err)))
+		rc = act(&r, err);
+	vd_journal_close(&r.journal);
+	for (i = 0; i < r.n; i++)
+		free(r.slots[i].base);
+	free(r.slots);
+	vd_container_array_release(&r.list);
+	vd_lock_release(&lock);
+	return rc;
+}

@@ -1,0 +1,89 @@
+/* voxdeploy — the engine-facing half of a deploy, behind one small seam:
+ * build, swap, wait, restore.  This backend works on one Docker engine
+ * (containers recreated stop-first, renamed aside and kept until the new ones
+ * are proven healthy); a Swarm backend would implement the same call with
+ * service updates.
+ */
+#ifndef VD_CONTROLLER_SWAP_H
+#define VD_CONTROLLER_SWAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "controller/rollout/deploy.h"
+#include "controller/model/interpolate.h"
+#include "controller/model/project.h"
+#include "docker_api/docker.h"
+#include "health/probe.h"
+#include "health/report.h"
+
+/* Journal and report one step (deploy.c's): state is begin, done, failed,
+ * skipped or would; started is the step's start (monotonic ms) on end
+ * events, 0 otherwise. */
+typedef int (*vd_swap_report_fn)(void *ctx, const char *step, const char *state,
+				 const char *service, const char *detail, uint64_t started,
+				 vd_error *err);
+
+typedef struct vd_swap_options {
+	const vd_project *project;     /* the checkout is at the target commit */
+	const char *commit;            /* the target commit (labels, image tags) */
+	const char *deploy_id;
+	bool full;                     /* every service; else the app service only */
+	const char *app_service;       /* NULL: told from the compose model */
+	vd_env_lookup lookup;          /* the shell over the project's .env */
+	void *lookup_ctx;
+	bool dry_run;
+	int retain_images;             /* voxdeploy-<sha12> tags kept per image; 0: 5 */
+	uint64_t health_deadline_ms;   /* 0: 60 s */
+	uint64_t stable_ms;            /* 0: 5 s */
+	int stop_grace_s;              /* < 0 or 0: the service's stop_grace_period, else 10 s */
+	/* probes beyond the swapped containers' own (PostgreSQL, HTTP,
+	 * resources from voxdeploy.yml): they must pass too, after the swap and
+	 * after a restore */
+	const vd_probe *probes;
+	size_t n_probes;
+	/* a rollback: run the app from its retained image <repo>:<tag>
+	 * ("voxdeploy-previous", "voxdeploy-<sha12>") instead of building;
+	 * an unknown tag is VD_EINVAL listing the retained ones */
+	const char *rollback_tag;
+	/* services that may run twice for a moment (voxdeploy.yml
+	 * deploy.services.NAME.order: start-first): the new container starts
+	 * and proves healthy before the old one stops.  Never for a service that
+	 * publishes a host port (both cannot bind it): those stay stop-first. */
+	const char *const *start_first;
+	size_t n_start_first;
+	vd_swap_report_fn report;
+	void *report_ctx;
+} vd_swap_options;
+
+typedef struct vd_swap_result {
+	vd_deploy_outcome outcome;
+	char *failure;                 /* why it failed (outcome != DONE) */
+	vd_kvs images;                 /* service -> image id now running */
+	vd_kvs containers;             /* service -> container id now running */
+	char *image_commit;            /* rollback: the commit the retained image was built
+	                                * from (its io.voxdeploy.commit label), or NULL */
+	bool restored;                 /* it failed after touching containers and restored */
+	vd_health_report health;       /* the last health verdict (the new version's, or the
+	                                * restored one's) */
+} vd_swap_result;
+
+/* The names a swap gives containers while it works: the new one before it
+ * takes the service's name, the old one while it is kept aside.  recover
+ * finds an interrupted swap by them. */
+#define VD_SWAP_NEW_SUFFIX "-voxdeploy-new"
+#define VD_SWAP_OLD_SUFFIX "-voxdeploy-old"
+
+void vd_swap_result_init(vd_swap_result *r);
+void vd_swap_result_release(vd_swap_result *r);
+
+/* Build what must be built (the old version keeps serving), then swap and
+ * prove health; restore the previous containers and images by itself when
+ * anything fails after the first container was touched.  Returns an error
+ * only when it could not start (nothing touched); every other ending is an
+ * outcome in `out`. */
+int vd_swap_run(vd_docker *d, const vd_swap_options *opts, vd_swap_result *out, vd_error *err);
+
+#endif

@@ -1,0 +1,79 @@
+/* voxdeploy — what swap.c and swap_image.c share; not for other modules. */
+#ifndef VD_CONTROLLER_SWAP_PRIVATE_H
+#define VD_CONTROLLER_SWAP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "common/json.h"
+#include "controller/model/compose.h"
+#include "controller/rollout/swap.h"
+
+/* One service being replaced. */
+struct vd_swap_svc {
+	const vd_compose_service *s;
+	char *cname;        /* the container's name */
+	char *tmpname;      /* the new one's name until it takes cname */
+	char *asidename;    /* the old one's name while it is kept */
+	char *ref;          /* the image reference the container runs ("app:latest") */
+	char *repo, *tag;   /* ref split */
+	int stop_s;         /* stop grace */
+	bool start_first;   /* start the new one and prove it before stopping the old */
+	size_t level;       /* stop order: 0 first (nothing swapped depends on it) */
+	size_t group;       /* services linked by depends_on are replaced together */
+	char *old_id;       /* the container running now, or NULL (first deploy) */
+	char *old_image;    /* its image id */
+	bool old_running;
+	char *old_hash;     /* its com.docker.compose.config-hash label */
+	char *old_signal;   /* its Config.StopSignal, or NULL (SIGTERM) */
+	vd_kvs inherit;     /* its volumes the new container keeps (target -> name) */
+	char *new_image;    /* the image id the new container runs */
+	char *new_id;       /* the new container */
+	bool aside;         /* the old one is renamed aside */
+	bool placed;        /* the new one has the service's name */
+	bool retagged;      /* ref was moved to new_image */
+	bool retained;      /* new_image is a retained one (rollback): no build */
+};
+
+typedef struct vd_swap {
+	vd_docker *d;
+	const vd_swap_options *o;
+	vd_compose *c;
+	struct vd_swap_svc *v;   /* in dependency order */
+	size_t n;
+	uint64_t deadline_ms, stable_ms;
+	char sha12[13];
+	const char *commit;      /* what the new containers are labelled with */
+} vd_swap;
+
+/* Report a step (journal first, then progress); detail printf-style or
+ * NULL. */
+int vd_swap_step(vd_swap *w, const char *step, const char *state, const struct vd_swap_svc *v,
+		 uint64_t started, vd_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+/* The image every service that is not built runs must be on the engine
+ * (voxdeploy never pulls): new_image is its id. */
+int vd_swap_local_images(vd_swap *w, vd_error *err);
+
+/* A rollback: the app's new image is its retained <repo>:<rollback_tag>;
+ * *commit (caller frees) the commit it was built from, or NULL.  A tag that
+ * is not there is VD_EINVAL naming the retained tags. */
+int vd_swap_retained_image(vd_swap *w, char **commit, vd_error *err);
+
+/* Build every built service's image, tagged <repo>:voxdeploy-<sha12> only
+ * (the reference the running containers use does not move yet); in a dry
+ * run, report what would be built. */
+int vd_swap_build(vd_swap *w, vd_error *err);
+
+/* Tag each running image <repo>:voxdeploy-previous and move each built
+ * service's reference (<repo>:<tag>) to its new image. */
+int vd_swap_tag(vd_swap *w, vd_error *err);
+
+/* Keep the newest retain_images voxdeploy-<sha12> tags per repository and
+ * remove the older tags (never an image a container uses); failures are
+ * logged only. */
+void vd_swap_prune_images(vd_swap *w);
+
+#endif
