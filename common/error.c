@@ -87,6 +87,7 @@ const char *vd_error_code_name(int code)
 	case VD_EUNHEALTHY: return "unhealthy";
 	case VD_ELOCKED: return "locked";
 	case VD_EUNSUPPORTED: return "unsupported";
+	case VD_ERESTORE: return "restore failed";
 	default: return "error";
 	}
 }

@@ -28,6 +28,7 @@ enum {
 	VD_EUNHEALTHY = -12,  /* a probe says unhealthy */
 	VD_ELOCKED = -13,     /* another deploy holds the lock */
 	VD_EUNSUPPORTED = -14,/* the peer is too old or too new */
+	VD_ERESTORE = -15,    /* a failure could not be undone: the server needs a person (exit 3) */
 };
 
 typedef struct vd_error {

@@ -1,13 +1,8 @@
 #include "controller/cli.h"
-#include "controller/config/config.h"
-#include "controller/plan/gitsync.h"
-#include "controller/plan/plan.h"
-#include "controller/model/interpolate.h"
-#include "controller/model/project.h"
-#include "controller/plan/reach.h"
-#include "controller/plan/rules.h"
-#include "controller/state/state.h"
 #include "common/log.h"
+#include "controller/model/project.h"
+#include "controller/rollout/decide.h"
+#include "controller/state/state.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,25 +68,38 @@ static void print_human(vd_cli *cli, const vd_plan *plan)
 	}
 }
 
+/* The engine, connected only when the state file does not tell the
+ * deployed commit. */
+struct engine {
+	vd_cli *cli;
+	vd_docker *docker;
+};
+
+static int engine_of(void *ctx, vd_docker **out, vd_error *err)
+{
+	struct engine *e = ctx;
+
+	if (!e->docker && vd_cli_docker(e->cli, &e->docker, err))
+		return err->code;
+	*out = e->docker;
+	return 0;
+}
+
 int vd_cmd_plan(vd_cli *cli)
 {
 	vd_error err = VD_ERROR_INIT;
 	vd_project proj = { NULL, NULL, 0, NULL };
-	vd_plan_options opts = { NULL, NULL, NULL, false, VD_TIER_APP_ONLY, NULL };
-	vd_plan plan;
-	vd_rules *rules = NULL;
-	vd_docker *docker = NULL;
+	vd_decide_options opts;
+	vd_decision dec;
 	vd_git *git = NULL;
-	vd_config *config = NULL;
-	char *deployed = NULL, *state_dir = NULL, *envpath = NULL;
-	char to[VD_SHA_HEX];
+	struct engine engine = { cli, NULL };
+	char *state_dir = NULL;
 	const char *type = NULL;
-	bool is_auto = true, rules_only = false;
-	vd_reach *reach = NULL;
-	vd_kvs dotenv = { NULL, 0 };
+	bool is_auto = true;
 	int a, rc = VD_EXIT_OK;
 
-	memset(&plan, 0, sizeof(plan));
+	memset(&opts, 0, sizeof(opts));
+	memset(&dec, 0, sizeof(dec));
 	if (vd_cli_wants_help(cli)) {
 		usage(cli->out);
 		return VD_EXIT_OK;
@@ -107,7 +115,7 @@ int vd_cmd_plan(vd_cli *cli)
 		else if (!strcmp(arg, "--type"))
 			value = &type;
 		else if (!strcmp(arg, "--rules-only")) {
-			rules_only = true;
+			opts.rules_only = true;
 			continue;
 		}
 		else {
@@ -124,60 +132,25 @@ int vd_cmd_plan(vd_cli *cli)
 	if (type && vd_tier_parse_type(type, &is_auto, &opts.forced_type, &err))
 		goto fail;
 	opts.forced = !is_auto;
+	if (!(state_dir = vd_state_dir(cli->state_dir))) {
+		vd_error_set(&err, VD_ENOMEM, "out of memory");
+		goto fail;
+	}
 	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
 			       &proj, &err) ||
 	    vd_git_open(proj.dir, &git, &err))
 		goto fail;
-	/* voxdeploy.yml as it is at the target commit (the deploy reads the
-	 * same), interpolated with the shell's environment over the
-	 * project's .env */
-	if (vd_git_resolve(git, opts.to ? opts.to : "HEAD", to, &err))
-		goto fail;
-	if (asprintf(&envpath, "%s/.env", proj.dir) < 0) {
-		envpath = NULL;
-		vd_error_set(&err, VD_ENOMEM, "out of memory");
-		goto fail;
-	}
-	if (vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &dotenv, &err) ||
-	    vd_config_load_commit(git, to, &proj, vd_env_lookup_process_then, &dotenv, &config, &err) ||
-	    vd_config_rules(config, &rules, &err))
-		goto fail;
-	if (!config->image_aware)
-		rules_only = true;
-	opts.rules = rules;
-	if (!opts.from) {
-		state_dir = vd_state_dir(cli->state_dir);
-		if (!state_dir) {
-			vd_error_set(&err, VD_ENOMEM, "out of memory");
-			goto fail;
-		}
-		/* the state file first; the engine only when it says nothing */
-		if (vd_plan_deployed_commit(state_dir, NULL, proj.name, &deployed, &opts.from_source, &err))
-			goto fail;
-		if (!deployed) {
-			if (vd_cli_docker(cli, &docker, &err) ||
-			    vd_plan_deployed_commit(state_dir, docker, proj.name, &deployed,
-						    &opts.from_source, &err)) {
-				vd_error_prefix(&err, "cannot tell the deployed commit (give --from)");
-				goto fail;
-			}
-		}
-		opts.from = deployed;
-	}
-	if (!rules_only) {
-		/* image-aware mode reads the target commit's compose files and
-		 * Dockerfiles */
-		if (vd_reach_new(git, to, &proj, vd_env_lookup_process_then, &dotenv, config->app_service,
-				 &reach, &err))
-			goto fail;
-		opts.reach = reach;
-	}
-	if (vd_plan_make(git, &opts, &plan, &err))
+	opts.project = &proj;
+	opts.state_dir = state_dir;
+	opts.engine = engine_of;
+	opts.engine_ctx = &engine;
+	/* the same decision a deploy to the same target makes */
+	if (vd_decide(git, &opts, &dec, &err))
 		goto fail;
 	if (cli->json) {
 		vd_buf out = VD_BUF_INIT;
 
-		if (vd_plan_json(&plan, &out)) {
+		if (vd_plan_json(&dec.plan, &out)) {
 			vd_error_set(&err, VD_ENOMEM, "out of memory");
 			vd_buf_release(&out);
 			goto fail;
@@ -186,22 +159,16 @@ int vd_cmd_plan(vd_cli *cli)
 		vd_print_text(cli->out, vd_buf_cstr(&out));
 		vd_buf_release(&out);
 	} else {
-		print_human(cli, &plan);
+		print_human(cli, &dec.plan);
 	}
 	goto done;
 fail:
 	rc = vd_cli_fail(cli, &err);
 done:
-	vd_plan_release(&plan);
-	vd_reach_free(reach);
-	vd_kvs_release(&dotenv);
-	vd_rules_free(rules);
-	vd_config_free(config);
-	free(envpath);
-	vd_docker_free(docker);
+	vd_decision_release(&dec);
+	vd_docker_free(engine.docker);
 	vd_git_free(git);
 	vd_project_release(&proj);
-	free(deployed);
 	free(state_dir);
 	vd_error_release(&err);
 	return rc;

@@ -357,14 +357,10 @@ int vd_config_load_commit(vd_git *g, const char *commit, const vd_project *proj,
 
 int vd_config_bundle_load(const vd_project *proj, vd_config_bundle *out, vd_error *err)
 {
-	char *envpath = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (asprintf(&envpath, "%s/.env", proj->dir) < 0)
-		return oom(err);
-	r = vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &out->dotenv, err);
-	free(envpath);
+	r = vd_dotenv_load_project(proj->dir, &out->dotenv, err);
 	if (!r)
 		r = vd_config_load(proj, vd_env_lookup_process_then, &out->dotenv, &out->config, err);
 	if (!r && proj->n_files) {

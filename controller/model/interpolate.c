@@ -762,3 +762,15 @@ done:
 	vd_buf_release(&text);
 	return r;
 }
+
+int vd_dotenv_load_project(const char *project_dir, vd_kvs *out, vd_error *err)
+{
+	char *path = NULL;
+	int rc;
+
+	if (asprintf(&path, "%s/.env", project_dir) < 0)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	rc = vd_dotenv_load(path, false, vd_env_lookup_process_then, NULL, out, err);
+	free(path);
+	return rc;
+}

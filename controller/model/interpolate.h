@@ -41,6 +41,10 @@ int vd_dotenv_parse(const char *text, size_t len, const char *filename, vd_env_l
  * (VD_ENOTFOUND) only when required, else 0 with `out` unchanged. */
 int vd_dotenv_load(const char *path, bool required, vd_env_lookup lookup, void *ctx,
 		   vd_kvs *out, vd_error *err);
+/* The project's own .env (optional), its values interpolated with the
+ * process environment: what compose reads, and what voxdeploy.yml and the
+ * compose file are then interpolated with (vd_env_lookup_process_then). */
+int vd_dotenv_load_project(const char *project_dir, vd_kvs *out, vd_error *err);
 
 /* Substitute $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error},
  * ${VAR?error}, ${VAR:+alt}, ${VAR+alt} and the $$ escape in `in`, appending

@@ -2,16 +2,16 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "controller/config/config.h"
-#include "controller/plan/gitsync.h"
-#include "controller/rollout/probe_list.h"
 #include "controller/model/interpolate.h"
-#include "controller/state/lock.h"
-#include "controller/rollout/notify.h"
-#include "controller/plan/reach.h"
-#include "controller/rollout/recover.h"
+#include "controller/plan/gitsync.h"
 #include "controller/plan/rules.h"
-#include "controller/state/state.h"
+#include "controller/rollout/decide.h"
+#include "controller/rollout/notify.h"
+#include "controller/rollout/probe_list.h"
+#include "controller/rollout/recover.h"
 #include "controller/rollout/swap.h"
+#include "controller/state/lock.h"
+#include "controller/state/state.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -27,87 +27,15 @@ struct run {
 	const vd_deploy_options *o;
 	vd_deploy_result *res;
 	vd_journal journal;
-	uint64_t t0;
+	vd_progress progress;         /* every step: journal, then the caller's callback */
 	vd_git *git;
-	vd_rules *rules;
-	vd_config *config;            /* voxdeploy.yml at the target commit */
+	vd_decision dec;              /* the plan and voxdeploy.yml at the target commit */
 	const char *start_first[VD_MAX_START_FIRST];
 	size_t n_start_first;
-	vd_reach *reach;
-	vd_kvs dotenv;
 	char head[VD_SHA_HEX];
 	char target[VD_SHA_HEX];
-	char *deployed;               /* the deployed commit, or NULL */
 	bool checked_out;             /* the checkout was moved to the target */
-	const char *deployed_source;
 };
-
-#ifdef VD_FAULT_INJECTION
-/* Tests kill the deploy at a step boundary: VOXDEPLOY_FAULT=step:state or
- * step:state:service, right after the journal record. */
-static void fault_point(const char *step, const char *state, const char *service)
-{
-	const char *want = getenv("VOXDEPLOY_FAULT");
-	char here[256];
-
-	if (!want)
-		return;
-	snprintf(here, sizeof(here), "%s:%s", step, state);
-	if (!strcmp(want, here))
-		raise(SIGKILL);
-	snprintf(here, sizeof(here), "%s:%s:%s", step, state, service ? service : "");
-	if (!strcmp(want, here))
-		raise(SIGKILL);
-}
-#else
-#define fault_point(step, state, service) ((void)0)
-#endif
-
-/* Journal first, then tell: a step the journal does not know is a step not
- * taken. */
-static int event(struct run *r, const char *step, const char *state, const char *service,
-		 const char *detail, uint64_t started, vd_error *err)
-{
-	vd_deploy_event ev = { r->res->deploy_id, step, state, service, detail, 0, 0 };
-	vd_kvs f = { NULL, 0 };
-	char ms[32];
-	int rc = 0;
-
-	ev.elapsed_ms = vd_now_ms() - r->t0;
-	ev.step_ms = started ? vd_now_ms() - started : 0;
-	if (!r->o->dry_run) {
-		snprintf(ms, sizeof(ms), "%llu", (unsigned long long)ev.step_ms);
-		if ((service && vd_kvs_add(&f, "service", service)) ||
-		    (detail && vd_kvs_add(&f, "detail", detail)) ||
-		    (started && vd_kvs_add(&f, "step_ms", ms)))
-			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
-		if (!rc)
-			rc = vd_journal_write(&r->journal, step, state, &f, err);
-		vd_kvs_release(&f);
-		if (rc)
-			return rc;
-		fault_point(step, state, service);
-	}
-	if (r->o->progress)
-		r->o->progress(r->o->progress_ctx, &ev);
-	return 0;
-}
-
-static int eventf(struct run *r, const char *step, const char *state, const char *service,
-		  uint64_t started, vd_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
-
-static int eventf(struct run *r, const char *step, const char *state, const char *service,
-		  uint64_t started, vd_error *err, const char *fmt, ...)
-{
-	char detail[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
-	return event(r, step, state, service, detail, started, err);
-}
 
 /* The final record every deploy ends with: what metrics and history read. */
 static int finish_record(struct run *r, const char *state, vd_error *err)
@@ -118,7 +46,7 @@ static int finish_record(struct run *r, const char *state, vd_error *err)
 
 	if (r->o->dry_run)
 		return 0;
-	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->t0));
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->progress.t0));
 	/* a deploy that ended before it had a plan has no type */
 	if (vd_kvs_add(&f, "type", r->res->plan.to[0] ? vd_tier_name(r->res->plan.type) : "NONE") ||
 	    vd_kvs_add(&f, "from", r->res->plan.from) || vd_kvs_add(&f, "to", r->res->plan.to) ||
@@ -146,14 +74,14 @@ static int sync_checkout(struct run *r, vd_error *err)
 	if (r->o->fetch) {
 		char tip[VD_SHA_HEX];
 
-		if ((rc = event(r, "fetch", "begin", NULL, r->o->remote ? r->o->remote : "origin", 0, err)))
+		if ((rc = vd_progress_step(&r->progress, "fetch", "begin", NULL, r->o->remote ? r->o->remote : "origin", 0, err)))
 			return rc;
 		rc = vd_git_fetch(r->git, r->o->remote, tip, err);
 		if (rc)
 			return rc;
 		if (!r->o->to)
 			memcpy(r->target, tip, VD_SHA_HEX);
-		if ((rc = eventf(r, "fetch", "done", NULL, t, err, "tip %.12s", tip)))
+		if ((rc = vd_progress_stepf(&r->progress, "fetch", "done", NULL, t, err, "tip %.12s", tip)))
 			return rc;
 	}
 	if (r->o->to && (rc = vd_git_resolve(r->git, r->o->to, r->target, err)))
@@ -161,9 +89,9 @@ static int sync_checkout(struct run *r, vd_error *err)
 	if (!r->target[0])
 		memcpy(r->target, r->head, VD_SHA_HEX);
 	if (!strcmp(r->target, r->head))
-		return eventf(r, "checkout", "skipped", NULL, 0, err, "%.12s is checked out", r->head);
+		return vd_progress_stepf(&r->progress, "checkout", "skipped", NULL, 0, err, "%.12s is checked out", r->head);
 	t = vd_now_ms();
-	if ((rc = eventf(r, "checkout", r->o->dry_run ? "would" : "begin", NULL, 0, err,
+	if ((rc = vd_progress_stepf(&r->progress, "checkout", r->o->dry_run ? "would" : "begin", NULL, 0, err,
 			 "%.12s -> %.12s", r->head, r->target)))
 		return rc;
 	if (r->o->dry_run)
@@ -172,54 +100,38 @@ static int sync_checkout(struct run *r, vd_error *err)
 	if (rc)
 		return rc;
 	r->checked_out = true;
-	return eventf(r, "checkout", "done", NULL, t, err, "%.12s", r->target);
+	return vd_progress_stepf(&r->progress, "checkout", "done", NULL, t, err, "%.12s", r->target);
 }
 
-/* The project's .env under the process environment: what compose reads. */
-static int load_dotenv(struct run *r, vd_error *err)
+static int engine_of(void *ctx, vd_docker **out, vd_error *err)
 {
-	char *envpath = NULL;
-	int rc;
-
-	vd_kvs_release(&r->dotenv);
-	if (asprintf(&envpath, "%s/.env", r->o->project->dir) < 0)
-		return vd_error_set(err, VD_ENOMEM, "out of memory");
-	rc = vd_dotenv_load(envpath, false, vd_env_lookup_process_then, NULL, &r->dotenv, err);
-	free(envpath);
-	return rc;
+	*out = ctx;
+	return 0;
 }
 
+/* The decision, as `plan` makes it (decide.h), for the target. */
 static int plan(struct run *r, vd_error *err)
 {
-	vd_plan_options po = { NULL, NULL, r->target, r->o->forced, r->o->forced_type, NULL, NULL };
+	vd_decide_options o;
 	uint64_t t = vd_now_ms();
 	int rc;
 
-	/* the target's own voxdeploy.yml: a broken one stops here, nothing touched */
-	if ((rc = load_dotenv(r, err)) ||
-	    (rc = vd_config_load_commit(r->git, r->target, r->o->project, vd_env_lookup_process_then,
-					&r->dotenv, &r->config, err)) ||
-	    (rc = vd_config_rules(r->config, &r->rules, err)))
-		return rc;
-	po.rules = r->rules;
-	rc = vd_plan_deployed_commit(r->o->state_dir, r->d, r->o->project->name, &r->deployed,
-				     &r->deployed_source, err);
-	if (rc)
-		return vd_error_prefix(err, "cannot tell the deployed commit");
-	po.from = r->deployed;
-	po.from_source = r->deployed_source;
-	if (!r->o->rules_only && r->config->image_aware) {
-		rc = vd_reach_new(r->git, r->target, r->o->project, vd_env_lookup_process_then,
-				  &r->dotenv, r->config->app_service, &r->reach, err);
-		if (rc)
-			return rc;
-		po.reach = r->reach;
-	}
-	rc = vd_plan_make(r->git, &po, &r->res->plan, err);
+	memset(&o, 0, sizeof(o));
+	o.project = r->o->project;
+	o.state_dir = r->o->state_dir;
+	o.to = r->target;
+	o.forced = r->o->forced;
+	o.forced_type = r->o->forced_type;
+	o.rules_only = r->o->rules_only;
+	o.engine = engine_of;
+	o.engine_ctx = r->d;
+	rc = vd_decide(r->git, &o, &r->dec, err);
 	if (rc)
 		return rc;
-	return eventf(r, "plan", "done", NULL, t, err, "%s: %s", vd_tier_name(r->res->plan.type),
-		      r->res->plan.reason);
+	r->res->plan = r->dec.plan;
+	memset(&r->dec.plan, 0, sizeof(r->dec.plan));
+	return vd_progress_stepf(&r->progress, "plan", "done", NULL, t, err, "%s: %s",
+				 vd_tier_name(r->res->plan.type), r->res->plan.reason);
 }
 
 /* What is deployed now: the commit, and per service the image and
@@ -230,21 +142,28 @@ static int save_state(struct run *r, const vd_swap_result *sw, vd_error *err)
 			       sw ? &sw->images : NULL, sw ? &sw->containers : NULL, err);
 }
 
+static void run_init(struct run *r, vd_docker *d, const vd_deploy_options *o, vd_deploy_result *out)
+{
+	memset(r, 0, sizeof(*r));
+	memset(out, 0, sizeof(*out));
+	r->d = d;
+	r->o = o;
+	r->res = out;
+	r->journal.fd = -1;
+	vd_journal_new_id(out->deploy_id);
+	r->progress.deploy_id = out->deploy_id;
+	r->progress.journal = &r->journal;
+	r->progress.t0 = vd_now_ms();
+	r->progress.fn = o->progress;
+	r->progress.ctx = o->progress_ctx;
+	r->progress.fault_points = true;
+}
+
 static void run_release(struct run *r)
 {
 	vd_journal_close(&r->journal);
-	vd_reach_free(r->reach);
-	vd_kvs_release(&r->dotenv);
-	vd_rules_free(r->rules);
-	vd_config_free(r->config);
+	vd_decision_release(&r->dec);
 	vd_git_free(r->git);
-	free(r->deployed);
-}
-
-static int report_step(void *ctx, const char *step, const char *state, const char *service,
-		       const char *detail, uint64_t started, vd_error *err)
-{
-	return event(ctx, step, state, service, detail, started, err);
 }
 
 /* A deploy that did not end on the target puts the checkout back where it
@@ -261,19 +180,18 @@ static void checkout_back(struct run *r)
 	} else {
 		r->checked_out = false;
 		vd_error_release(&e);
-		eventf(r, "checkout", "done", NULL, t, &e, "back to %.12s", r->head);
+		vd_progress_stepf(&r->progress, "checkout", "done", NULL, t, &e, "back to %.12s", r->head);
 	}
 	vd_error_release(&e);
 }
 
-/* The swap and its proof, through the backend seam (swap.h). */
 /* Tell the maintainers (voxdeploy.yml notify:) how it ended: always on a
  * failure, on success when asked.  A notification that cannot be delivered
  * is journalled and logged; it never changes the outcome, and the send is
  * bounded by notify.timeout. */
 static void notify_outcome(struct run *r, const char *result, const vd_health_report *health)
 {
-	const vd_config *c = r->config;
+	const vd_config *c = r->dec.config;
 	vd_notify_channel *ch = NULL;
 	vd_notify_probe *failing = NULL;
 	vd_notify_config nc;
@@ -318,19 +236,19 @@ static void notify_outcome(struct run *r, const char *result, const vd_health_re
 	ev.from = r->res->plan.from[0] ? r->res->plan.from : NULL;
 	ev.to = r->res->plan.to[0] ? r->res->plan.to : r->target;
 	ev.result = result;
-	ev.duration_ms = vd_now_ms() - r->t0;
+	ev.duration_ms = vd_now_ms() - r->progress.t0;
 	ev.actor = r->o->actor;
 	ev.detail = r->res->failure;
 	ev.failing_probes = failing;
 	ev.n_failing_probes = nf;
-	if (event(r, "notify", "begin", NULL, result, 0, &e))
+	if (vd_progress_step(&r->progress, "notify", "begin", NULL, result, 0, &e))
 		vd_error_release(&e);
 	vd_notify_send(&nc, &ev, &res);
 	if (res.failed)
-		eventf(r, "notify", "failed", NULL, t, &e, "%zu of %zu channels not delivered: %s",
+		vd_progress_stepf(&r->progress, "notify", "failed", NULL, t, &e, "%zu of %zu channels not delivered: %s",
 		       res.failed, res.len, res.items && res.items[0].error ? res.items[0].error : "");
 	else
-		eventf(r, "notify", "done", NULL, t, &e, "%zu channel%s", res.len, res.len == 1 ? "" : "s");
+		vd_progress_stepf(&r->progress, "notify", "done", NULL, t, &e, "%zu channel%s", res.len, res.len == 1 ? "" : "s");
 	vd_error_release(&e);
 	vd_notify_results_release(&res);
 done:
@@ -343,7 +261,7 @@ done:
 static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model, vd_probe_list *probes,
 			 vd_error *err)
 {
-	const vd_config *c = r->config;
+	const vd_config *c = r->dec.config;
 	size_t i;
 	int rc;
 
@@ -351,10 +269,10 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	so->stable_ms = c->health.stable_for_ms;
 	so->retain_images = (int)c->deploy.retain_images;
 	so->stop_grace_s = c->deploy.stop_grace_set ? (int)((c->deploy.stop_grace_ms + 999) / 1000) : 0;
-	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dotenv, model,
+	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dec.dotenv, model,
 					  err)) ||
 	    (rc = vd_config_check_model(c, *model, err)) ||
-	    (rc = vd_probe_list_build(c, *model, NULL, vd_env_lookup_process_then, &r->dotenv, probes, err)))
+	    (rc = vd_probe_list_build(c, *model, NULL, vd_env_lookup_process_then, &r->dec.dotenv, probes, err)))
 		return rc;
 	so->app_service = vd_config_app_service(c, *model);
 	for (i = 0; i < c->deploy.n_services && r->n_start_first < VD_MAX_START_FIRST; i++)
@@ -381,14 +299,11 @@ static int restart(struct run *r, vd_error *err)
 	so.deploy_id = r->res->deploy_id;
 	so.full = r->res->plan.type == VD_TIER_FULL_RESTART;
 	so.lookup = vd_env_lookup_process_then;
-	so.lookup_ctx = &r->dotenv;
+	so.lookup_ctx = &r->dec.dotenv;
 	so.dry_run = r->o->dry_run;
-	so.report = report_step;
-	so.report_ctx = r;
+	so.progress = &r->progress;
 	vd_swap_result_init(&sw);
-	rc = load_dotenv(r, err);
-	if (!rc)
-		rc = swap_settings(r, &so, &model, &probes, err);
+	rc = swap_settings(r, &so, &model, &probes, err);
 	if (!rc)
 		rc = vd_swap_run(r->d, &so, &sw, err);
 	if (rc)
@@ -426,7 +341,7 @@ static int recover_first(struct run *r, vd_error *err)
 	if ((rc = vd_recover_run(r->d, &ro, &rr, err)))
 		return vd_error_prefix(err, "recover the interrupted deploy");
 	if (rr.outcome == VD_RECOVER_FAILED)
-		return vd_error_set(err, VD_EUNHEALTHY, "the interrupted deploy %s could not be undone: %s",
+		return vd_error_set(err, VD_ERESTORE, "the interrupted deploy %s could not be undone: %s",
 				    rr.deploy_id, rr.detail);
 	if (rr.outcome != VD_RECOVER_NOTHING)
 		vd_log(VD_LOG_WARN, "recovered the interrupted deploy %s: %s", rr.deploy_id, rr.detail);
@@ -440,14 +355,7 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *ou
 	vd_lock lock = VD_LOCK_INIT;
 	int rc;
 
-	memset(&r, 0, sizeof(r));
-	memset(out, 0, sizeof(*out));
-	r.d = d;
-	r.o = o;
-	r.res = out;
-	r.t0 = vd_now_ms();
-	r.journal.fd = -1;
-	vd_journal_new_id(out->deploy_id);
+	run_init(&r, d, o, out);
 	if (!o->dry_run) {
 		rc = vd_lock_acquire(o->state_dir, o->to ? o->to : "HEAD", o->actor, &lock, err);
 		if (rc)
@@ -458,7 +366,7 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *ou
 		if (rc)
 			goto done;
 	}
-	if ((rc = eventf(&r, "deploy", "begin", NULL, 0, err, "project %s%s%s", o->project->name,
+	if ((rc = vd_progress_stepf(&r.progress, "deploy", "begin", NULL, 0, err, "project %s%s%s", o->project->name,
 			 o->actor ? " by " : "", o->actor ? o->actor : "")) ||
 	    (rc = vd_git_open(o->project->dir, &r.git, err)) ||
 	    (rc = sync_checkout(&r, err)) ||
@@ -466,7 +374,7 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *ou
 		goto fail_early;
 	if (out->plan.type == VD_TIER_NO_RESTART) {
 		/* files synced, no container touched */
-		rc = eventf(&r, "restart", "skipped", NULL, 0, err, "NO_RESTART: no container is touched");
+		rc = vd_progress_stepf(&r.progress, "restart", "skipped", NULL, 0, err, "NO_RESTART: no container is touched");
 		if (!rc && !o->dry_run)
 			rc = save_state(&r, NULL, err);
 	} else {
@@ -586,10 +494,8 @@ int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_re
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	memset(&r, 0, sizeof(r));
 	memset(&so, 0, sizeof(so));
 	memset(&st, 0, sizeof(st));
-	memset(out, 0, sizeof(*out));
 	vd_swap_result_init(&sw);
 	o.project = ro->project;
 	o.state_dir = ro->state_dir;
@@ -597,12 +503,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_re
 	o.note = ro->note;
 	o.progress = ro->progress;
 	o.progress_ctx = ro->progress_ctx;
-	r.d = d;
-	r.o = &o;
-	r.res = out;
-	r.t0 = vd_now_ms();
-	r.journal.fd = -1;
-	vd_journal_new_id(out->deploy_id);
+	run_init(&r, d, &o, out);
 	out->plan.type = VD_TIER_APP_ONLY;
 	out->plan.forced = true;
 	if ((rc = vd_lock_acquire(o.state_dir, ro->to ? ro->to : "previous", o.actor, &lock, err)) ||
@@ -616,7 +517,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_re
 		goto done;
 	}
 	if ((rc = vd_journal_open(o.state_dir, out->deploy_id, &r.journal, err)) ||
-	    (rc = eventf(&r, "deploy", "begin", NULL, 0, err, "rollback of project %s to %s%s%s",
+	    (rc = vd_progress_stepf(&r.progress, "deploy", "begin", NULL, 0, err, "rollback of project %s to %s%s%s",
 			 o.project->name, tag, o.actor ? " by " : "", o.actor ? o.actor : "")))
 		goto done;
 	t = vd_now_ms();
@@ -625,11 +526,10 @@ int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_re
 	/* the image's own commit label replaces this when it has one */
 	so.commit = strcmp(tag, "voxdeploy-previous") ? tag + strlen("voxdeploy-") : "unknown";
 	so.lookup = vd_env_lookup_process_then;
-	so.lookup_ctx = &r.dotenv;
+	so.lookup_ctx = &r.dec.dotenv;
 	so.rollback_tag = tag;
-	so.report = report_step;
-	so.report_ctx = &r;
-	if ((rc = load_dotenv(&r, err)) || (rc = vd_swap_run(d, &so, &sw, err))) {
+	so.progress = &r.progress;
+	if ((rc = vd_dotenv_load_project(o.project->dir, &r.dec.dotenv, err)) || (rc = vd_swap_run(d, &so, &sw, err))) {
 		vd_error jerr = VD_ERROR_INIT;
 
 		out->failure = strdup(vd_error_msg(err));
@@ -645,7 +545,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_re
 		rc = vd_state_update(o.state_dir, o.project->name, out->plan.to, out->deploy_id, &sw.images,
 				     &sw.containers, err);
 		if (!rc)
-			rc = eventf(&r, "rollback", "done", NULL, t, err, "the app runs %s", tag);
+			rc = vd_progress_stepf(&r.progress, "rollback", "done", NULL, t, err, "the app runs %s", tag);
 	}
 	if (!rc)
 		rc = finish_record(&r, sw.outcome == VD_DEPLOY_DONE ? "done" :

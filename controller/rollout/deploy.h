@@ -1,9 +1,10 @@
 /* voxdeploy — the deploy: lock, sync, plan, build while the old version
  * serves, swap, prove health, roll back by itself.
  *
- * Every step is written to the journal before it is taken (so `recover`
- * knows where an interrupted deploy stood) and reported to a progress
- * callback as it starts and ends.  A failure ends with the previous version
+ * The decision is decide.h's, the same `plan` makes.  Every step is written
+ * to the journal before it is taken (so `recover` knows where an
+ * interrupted deploy stood) and reported to a progress callback as it
+ * starts and ends (progress.h).  A failure ends with the previous version
  * running and proven healthy, or says loudly that it is not.
  */
 #ifndef VD_CONTROLLER_DEPLOY_H
@@ -13,29 +14,10 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "controller/state/journal.h"
 #include "controller/plan/plan.h"
 #include "controller/model/project.h"
+#include "controller/rollout/progress.h"
 #include "docker_api/docker.h"
-
-typedef enum vd_deploy_outcome {
-	VD_DEPLOY_DONE = 0,             /* the target runs and is healthy (or nothing to do) */
-	VD_DEPLOY_FAILED = 1,           /* failed; the previous version runs and is healthy */
-	VD_DEPLOY_RESTORE_FAILED = 3,   /* failed and the restore failed too */
-} vd_deploy_outcome;
-
-/* One step as it starts or ends, for the progress output. */
-typedef struct vd_deploy_event {
-	const char *deploy_id;
-	const char *step;       /* lock, sync, plan, build, tag, swap, health, cleanup, ... */
-	const char *state;      /* begin, done, failed, skipped, would (dry run) */
-	const char *service;    /* or NULL */
-	const char *detail;     /* or NULL */
-	uint64_t elapsed_ms;    /* since the deploy began */
-	uint64_t step_ms;       /* how long the step took (end events) */
-} vd_deploy_event;
-
-typedef void (*vd_deploy_progress_fn)(void *ctx, const vd_deploy_event *ev);
 
 typedef struct vd_deploy_options {
 	const vd_project *project;

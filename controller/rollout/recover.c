@@ -4,10 +4,10 @@
 #include "controller/plan/gitsync.h"
 #include "controller/state/lock.h"
 #include "controller/state/state.h"
+#include "controller/rollout/prove.h"
 #include "controller/rollout/swap.h"
 #include "docker_api/container.h"
 #include "docker_api/image.h"
-#include "health/wait.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,7 +49,7 @@ struct rec {
 	vd_container_array list;
 	struct slot *slots;
 	size_t n;
-	uint64_t t0;
+	vd_progress progress;
 };
 
 const char *vd_recover_outcome_name(vd_recover_outcome o)
@@ -86,31 +86,22 @@ static int on_record(yajl_val v, void *ctx, vd_error *err)
 static void tell(struct rec *r, const char *step, const char *state, const char *service,
 		 uint64_t started, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* Journal (under the interrupted deploy's id) and progress. */
+/* Journal (under the interrupted deploy's id) and progress; a journal that
+ * cannot be written is logged, not fatal: putting the server right comes
+ * first. */
 static void tell(struct rec *r, const char *step, const char *state, const char *service,
 		 uint64_t started, const char *fmt, ...)
 {
-	vd_deploy_event ev = { r->res->deploy_id, step, state, service, NULL, 0, 0 };
 	vd_error e = VD_ERROR_INIT;
-	vd_kvs f = { NULL, 0 };
 	char detail[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	ev.detail = detail;
-	ev.elapsed_ms = vd_now_ms() - r->t0;
-	ev.step_ms = started ? vd_now_ms() - started : 0;
-	if (r->journal.fd >= 0) {
-		if ((service && vd_kvs_add(&f, "service", service)) || vd_kvs_add(&f, "detail", detail) ||
-		    vd_journal_write(&r->journal, step, state, &f, &e))
-			vd_log(VD_LOG_WARN, "journal: %s", e.code ? vd_error_msg(&e) : "out of memory");
-		vd_kvs_release(&f);
-		vd_error_release(&e);
-	}
-	if (r->o->progress)
-		r->o->progress(r->o->progress_ctx, &ev);
+	if (vd_progress_step(&r->progress, step, state, service, detail, started, &e))
+		vd_log(VD_LOG_WARN, "journal: %s", vd_error_msg(&e));
+	vd_error_release(&e);
 }
 
 static bool ends_with(const char *s, const char *suffix, size_t *base_len)
@@ -215,38 +206,31 @@ static bool can_complete(const struct rec *r)
 	return true;
 }
 
-/* Container probes for the given containers (by id) and the configured
- * probes; 0 when healthy. */
+/* The given containers (by id) and the configured probes; 0 when healthy. */
 static int prove(struct rec *r, const vd_container_summary *const *cs, size_t n, vd_error *err)
 {
-	vd_probe *p = calloc(n + r->o->n_probes + 1, sizeof(*p));
-	vd_health_wait_opts wo = VD_HEALTH_WAIT_OPTS_INIT;
+	vd_prove_target *t = calloc(n + 1, sizeof(*t));
+	vd_prove_options po;
 	vd_health_report rep;
-	uint64_t t = vd_now_ms();
 	size_t i;
 	int rc;
 
-	if (!p)
+	if (!t)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++) {
-		p[i].kind = VD_PROBE_CONTAINER;
-		p[i].name = "container";
-		p[i].service = vd_kvs_get(&cs[i]->labels, LABEL_SERVICE);
-		p[i].container.ref = cs[i]->id;
+		t[i].service = vd_kvs_get(&cs[i]->labels, LABEL_SERVICE);
+		t[i].id = cs[i]->id;
 	}
-	if (r->o->n_probes)
-		memcpy(p + n, r->o->probes, r->o->n_probes * sizeof(*p));
-	wo.deadline_ms = r->o->health_deadline_ms ? r->o->health_deadline_ms : VD_HEALTH_DEFAULT_DEADLINE_MS;
-	wo.stable_for_ms = r->o->stable_ms ? r->o->stable_ms : 5000;
-	tell(r, "health", "begin", NULL, 0, "%zu probes", n + r->o->n_probes);
-	rc = vd_health_wait(r->d, p, n + r->o->n_probes, &wo, &rep, err);
-	if (rc == 0 || rc == VD_EUNHEALTHY)
-		vd_health_report_release(&rep);
-	free(p);
-	if (rc)
-		tell(r, "health", "failed", NULL, t, "%s", vd_error_msg(err));
-	else
-		tell(r, "health", "done", NULL, t, "healthy");
+	memset(&po, 0, sizeof(po));
+	po.targets = t;
+	po.n_targets = n;
+	po.probes = r->o->probes;
+	po.n_probes = r->o->n_probes;
+	po.deadline_ms = r->o->health_deadline_ms;
+	po.stable_ms = r->o->stable_ms;
+	rc = vd_prove(r->d, &r->progress, &po, &rep, err);
+	vd_health_report_release(&rep);
+	free(t);
 	return rc;
 }
 
@@ -446,7 +430,7 @@ static void final_record(struct rec *r, const char *state)
 
 	if (r->journal.fd < 0)
 		return;
-	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->t0));
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->progress.t0));
 	if (vd_kvs_add(&f, "type", r->last.type[0] ? r->last.type : "NONE") ||
 	    vd_kvs_add(&f, "from", "") || vd_kvs_add(&f, "to", "") ||
 	    vd_kvs_add(&f, "duration_ms", ms) || vd_kvs_add(&f, "detail", r->res->detail) ||
@@ -480,7 +464,7 @@ static int act(struct rec *r, vd_error *err)
 			r->res->outcome = VD_RECOVER_COMPLETED;
 			snprintf(r->res->detail, sizeof(r->res->detail),
 				 "the new version of deploy %s runs and is healthy", r->last.id);
-			tell(r, "recover", "done", NULL, r->t0, "%s", r->res->detail);
+			tell(r, "recover", "done", NULL, r->progress.t0, "%s", r->res->detail);
 			final_record(r, "done");
 			return 0;
 		}
@@ -493,7 +477,7 @@ static int act(struct rec *r, vd_error *err)
 	if ((rc = restore(r, err))) {
 		r->res->outcome = VD_RECOVER_FAILED;
 		snprintf(r->res->detail, sizeof(r->res->detail), "the restore failed: %s", vd_error_msg(err));
-		tell(r, "recover", "failed", NULL, r->t0, "%s", r->res->detail);
+		tell(r, "recover", "failed", NULL, r->progress.t0, "%s", r->res->detail);
 		final_record(r, "restore_failed");
 		vd_error_release(err);
 		return 0;
@@ -501,7 +485,7 @@ static int act(struct rec *r, vd_error *err)
 	r->res->outcome = VD_RECOVER_RESTORED;
 	snprintf(r->res->detail, sizeof(r->res->detail),
 		 "deploy %s was undone: the previous version runs and is healthy", r->last.id);
-	tell(r, "recover", "done", NULL, r->t0, "%s", r->res->detail);
+	tell(r, "recover", "done", NULL, r->progress.t0, "%s", r->res->detail);
 	final_record(r, "failed");
 	return 0;
 }
@@ -520,7 +504,11 @@ int vd_recover_run(vd_docker *d, const vd_recover_options *o, vd_recover_result 
 	r.o = o;
 	r.res = out;
 	r.journal.fd = -1;
-	r.t0 = vd_now_ms();
+	r.progress.deploy_id = out->deploy_id;
+	r.progress.journal = &r.journal;
+	r.progress.t0 = vd_now_ms();
+	r.progress.fn = o->progress;
+	r.progress.ctx = o->progress_ctx;
 	if (!o->locked && (rc = vd_lock_acquire(o->state_dir, "recover", NULL, &lock, err)))
 		return rc;
 	rc = vd_journal_read(o->state_dir, JOURNAL_WINDOW, on_record, &r.last, err);

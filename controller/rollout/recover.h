@@ -28,9 +28,9 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "controller/rollout/deploy.h"
 #include "controller/state/journal.h"
 #include "controller/model/project.h"
+#include "controller/rollout/progress.h"
 #include "docker_api/docker.h"
 #include "health/probe.h"
 

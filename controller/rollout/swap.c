@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "controller/model/spec.h"
+#include "controller/rollout/prove.h"
 #include "docker_api/container.h"
 #include "docker_api/image.h"
 #include "health/wait.h"
@@ -34,10 +35,8 @@ int vd_swap_step(vd_swap *w, const char *step, const char *state, const struct v
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 	}
-	if (!w->o->report)
-		return 0;
-	return w->o->report(w->o->report_ctx, step, state, v ? v->s->name : NULL,
-			    fmt ? detail : NULL, started, err);
+	return vd_progress_step(w->o->progress, step, state, v ? v->s->name : NULL, fmt ? detail : NULL,
+				started, err);
 }
 
 /* ------------------------------------------------------------------ preparing */
@@ -551,73 +550,38 @@ static int swap_group(vd_swap *w, size_t g, vd_error *err)
 
 /* ------------------------------------------------------------------ health */
 
-static bool swapped(const vd_swap *w, const char *service)
-{
-	size_t i;
-
-	for (i = 0; i < w->n; i++)
-		if (!strcmp(w->v[i].s->name, service))
-			return true;
-	return false;
-}
-
-/* A container probe per swapped service (by id: names move) and the
- * configured probes; the verdict into out->health. */
+/* The swapped services' containers (the new ones, or after a restore the
+ * old ones that ran) and the configured probes; the verdict into
+ * out->health. */
 static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 {
-	vd_probe *p = calloc(w->n + w->o->n_probes + 1, sizeof(*p));
-	vd_health_wait_opts wo = VD_HEALTH_WAIT_OPTS_INIT;
-	uint64_t t = vd_now_ms();
+	vd_prove_target *t = calloc(w->n + 1, sizeof(*t));
+	vd_prove_options po;
 	size_t i, n = 0;
 	int rc;
 
-	if (!p)
+	if (!t)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	for (i = 0; i < w->n; i++) {
 		const char *id = restored ? w->v[i].old_id : w->v[i].new_id;
 
 		if (!id || (restored && !w->v[i].old_running))
 			continue;
-		p[n].kind = VD_PROBE_CONTAINER;
-		p[n].name = "container";
-		p[n].service = w->v[i].s->name;
-		p[n].container.ref = id;
-		p[n].container.has_restart_baseline = !restored;  /* new: from 0 */
-		n++;
+		t[n].service = w->v[i].s->name;
+		t[n].id = id;
+		t[n++].fresh = !restored;
 	}
-	/* the configured probes, but for the swapped services' own container
-	 * probes, which are the ones above (by id, with their baselines) */
-	for (i = 0; i < w->o->n_probes; i++) {
-		const vd_probe *q = &w->o->probes[i];
-
-		if (q->kind == VD_PROBE_CONTAINER && q->service && swapped(w, q->service))
-			continue;
-		p[n++] = *q;
-	}
-	wo.deadline_ms = w->deadline_ms;
-	wo.stable_for_ms = w->stable_ms;
+	memset(&po, 0, sizeof(po));
+	po.targets = t;
+	po.n_targets = n;
+	po.probes = w->o->probes;
+	po.n_probes = w->o->n_probes;
+	po.deadline_ms = w->deadline_ms;
+	po.stable_ms = w->stable_ms;
 	vd_health_report_release(&out->health);
-	vd_health_report_init(&out->health);
-	rc = vd_swap_step(w, "health", "begin", NULL, 0, err, "%zu probes, deadline %llu ms, stable %llu ms",
-			  n, (unsigned long long)w->deadline_ms, (unsigned long long)w->stable_ms);
-	if (!rc) {
-		vd_health_report_release(&out->health);
-		rc = vd_health_wait(w->d, p, n, &wo, &out->health, err);
-		if (rc && rc != VD_EUNHEALTHY)
-			vd_health_report_init(&out->health);
-	}
-	free(p);
-	if (rc == VD_EUNHEALTHY) {
-		vd_error jerr = VD_ERROR_INIT;
-
-		vd_swap_step(w, "health", "failed", NULL, t, &jerr, "%s", vd_error_msg(err));
-		vd_error_release(&jerr);
-		return rc;
-	}
-	if (rc)
-		return rc;
-	return vd_swap_step(w, "health", "done", NULL, t, err, "healthy after %llu ms",
-			    (unsigned long long)out->health.elapsed_ms);
+	rc = vd_prove(w->d, w->o->progress, &po, &out->health, err);
+	free(t);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ restore */

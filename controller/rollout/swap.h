@@ -12,19 +12,12 @@
 
 #include "common/error.h"
 #include "common/json.h"
-#include "controller/rollout/deploy.h"
 #include "controller/model/interpolate.h"
 #include "controller/model/project.h"
+#include "controller/rollout/progress.h"
 #include "docker_api/docker.h"
 #include "health/probe.h"
 #include "health/report.h"
-
-/* Journal and report one step (deploy.c's): state is begin, done, failed,
- * skipped or would; started is the step's start (monotonic ms) on end
- * events, 0 otherwise. */
-typedef int (*vd_swap_report_fn)(void *ctx, const char *step, const char *state,
-				 const char *service, const char *detail, uint64_t started,
-				 vd_error *err);
 
 typedef struct vd_swap_options {
 	const vd_project *project;     /* the checkout is at the target commit */
@@ -54,8 +47,7 @@ typedef struct vd_swap_options {
 	 * publishes a host port (both cannot bind it): those stay stop-first. */
 	const char *const *start_first;
 	size_t n_start_first;
-	vd_swap_report_fn report;
-	void *report_ctx;
+	vd_progress *progress;         /* every step is told (and journalled) here */
 } vd_swap_options;
 
 typedef struct vd_swap_result {

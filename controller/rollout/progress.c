@@ -1,0 +1,76 @@
+#include "controller/rollout/progress.h"
+#include "common/clock.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *vd_deploy_outcome_name(vd_deploy_outcome o)
+{
+	return o == VD_DEPLOY_DONE ? "done" : o == VD_DEPLOY_FAILED ? "failed" : "restore_failed";
+}
+
+#ifdef VD_FAULT_INJECTION
+/* Tests kill a deploy at a step boundary, right after the journal record. */
+static void fault_point(const char *step, const char *state, const char *service)
+{
+	const char *want = getenv("VOXDEPLOY_FAULT");
+	char here[256];
+
+	if (!want)
+		return;
+	snprintf(here, sizeof(here), "%s:%s", step, state);
+	if (!strcmp(want, here))
+		raise(SIGKILL);
+	snprintf(here, sizeof(here), "%s:%s:%s", step, state, service ? service : "");
+	if (!strcmp(want, here))
+		raise(SIGKILL);
+}
+#else
+#define fault_point(step, state, service) ((void)0)
+#endif
+
+int vd_progress_step(vd_progress *p, const char *step, const char *state, const char *service,
+		     const char *detail, uint64_t started, vd_error *err)
+{
+	vd_deploy_event ev = { p->deploy_id, step, state, service, detail, 0, 0 };
+	vd_kvs f = { NULL, 0 };
+	char ms[32];
+	int rc = 0;
+
+	ev.elapsed_ms = vd_now_ms() - p->t0;
+	ev.step_ms = started ? vd_now_ms() - started : 0;
+	if (p->journal && p->journal->fd >= 0) {
+		snprintf(ms, sizeof(ms), "%llu", (unsigned long long)ev.step_ms);
+		if ((service && vd_kvs_add(&f, "service", service)) ||
+		    (detail && vd_kvs_add(&f, "detail", detail)) ||
+		    (started && vd_kvs_add(&f, "step_ms", ms)))
+			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		if (!rc)
+			rc = vd_journal_write(p->journal, step, state, &f, err);
+		vd_kvs_release(&f);
+		if (rc)
+			return rc;
+		if (p->fault_points)
+			fault_point(step, state, service);
+	}
+	if (p->fn)
+		p->fn(p->ctx, &ev);
+	return 0;
+}
+
+int vd_progress_stepf(vd_progress *p, const char *step, const char *state, const char *service,
+		      uint64_t started, vd_error *err, const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	if (!fmt)
+		return vd_progress_step(p, step, state, service, NULL, started, err);
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	return vd_progress_step(p, step, state, service, detail, started, err);
+}

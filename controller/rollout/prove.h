@@ -1,0 +1,44 @@
+/* voxdeploy — the health proof after a swap, a restore or a recover: one
+ * container probe per container put in place (by id: names move during a
+ * swap) and the configured probes, waited for with a deadline and a
+ * stability window (health/wait), told as the step "health".
+ */
+#ifndef VD_CONTROLLER_PROVE_H
+#define VD_CONTROLLER_PROVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "controller/rollout/progress.h"
+#include "docker_api/docker.h"
+#include "health/probe.h"
+#include "health/report.h"
+
+/* A container put in place. */
+typedef struct vd_prove_target {
+	const char *service;
+	const char *id;
+	bool fresh;            /* created by this run: its restart count starts at 0 */
+} vd_prove_target;
+
+typedef struct vd_prove_options {
+	const vd_prove_target *targets;
+	size_t n_targets;
+	/* the configured probes (voxdeploy.yml, or derived); a container probe
+	 * for a target's service gives way to the target's own */
+	const vd_probe *probes;
+	size_t n_probes;
+	uint64_t deadline_ms;  /* 0: VD_HEALTH_DEFAULT_DEADLINE_MS */
+	uint64_t stable_ms;    /* 0: 5 s */
+} vd_prove_options;
+
+/* Prove.  0 healthy; VD_EUNHEALTHY with the reason in err when not; another
+ * code when it could not wait (the engine went away).  *out is filled
+ * whenever the return is 0 or VD_EUNHEALTHY, and empty otherwise (the
+ * caller releases it either way). */
+int vd_prove(vd_docker *d, vd_progress *progress, const vd_prove_options *o, vd_health_report *out,
+	     vd_error *err);
+
+#endif
