@@ -75,22 +75,35 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-int vd_cli_exit_code(int code)
+/* The one map from an error code to the exit status (DESIGN.md), for a
+ * command that changes the server and for one that only reads.  A reading
+ * command that could not finish changed nothing: 2, never 1 or 3. */
+static const struct {
+	int code;
+	int changes;
+	int reads;
+} exit_codes[] = {
+	{ VD_OK, VD_EXIT_OK, VD_EXIT_OK },
+	{ VD_EINVAL, VD_EXIT_USAGE, VD_EXIT_USAGE },
+	{ VD_ECONNECT, VD_EXIT_USAGE, VD_EXIT_USAGE },
+	{ VD_EUNSUPPORTED, VD_EXIT_USAGE, VD_EXIT_USAGE },
+	/* a deploy or rollback that meets a missing image or revision, or
+	 * leftovers in the way, stops before it touches anything */
+	{ VD_ENOTFOUND, VD_EXIT_USAGE, VD_EXIT_USAGE },
+	{ VD_ECONFLICT, VD_EXIT_USAGE, VD_EXIT_USAGE },
+	{ VD_EUNHEALTHY, VD_EXIT_UNHEALTHY, VD_EXIT_UNHEALTHY },
+	{ VD_ERESTORE, VD_EXIT_RESTORE_FAILED, VD_EXIT_RESTORE_FAILED },
+	{ VD_ELOCKED, VD_EXIT_LOCKED, VD_EXIT_LOCKED },
+};
+
+int vd_cli_exit_code(bool changes, int code)
 {
-	switch (code) {
-	case VD_OK:
-		return VD_EXIT_OK;
-	case VD_EINVAL:
-	case VD_ECONNECT:
-	case VD_EUNSUPPORTED:
-		return VD_EXIT_USAGE;
-	case VD_EUNHEALTHY:
-		return VD_EXIT_UNHEALTHY;
-	case VD_ELOCKED:
-		return VD_EXIT_LOCKED;
-	default:
-		return VD_EXIT_FAILED;
-	}
+	size_t i;
+
+	for (i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++)
+		if (exit_codes[i].code == code)
+			return changes ? exit_codes[i].changes : exit_codes[i].reads;
+	return changes ? VD_EXIT_FAILED : VD_EXIT_USAGE;
 }
 
 int vd_cli_open_project(vd_cli *cli, vd_project *proj, char **state_dir, vd_docker **docker,
@@ -106,14 +119,8 @@ int vd_cli_open_project(vd_cli *cli, vd_project *proj, char **state_dir, vd_dock
 
 int vd_cli_fail(vd_cli *cli, vd_error *err)
 {
-	int rc = vd_cli_exit_code(err->code);
-
 	vd_print(cli->err ? cli->err : stderr, "voxdeploy: %s\n", vd_error_msg(err));
-	/* 1 and 3 speak of a deploy; a command that changes nothing and could
-	 * not finish (the engine failed it, say) changed nothing: 2 */
-	if (!cli->changes && (rc == VD_EXIT_FAILED || rc == VD_EXIT_RESTORE_FAILED))
-		rc = VD_EXIT_USAGE;
-	return rc;
+	return vd_cli_exit_code(cli->changes, err->code);
 }
 
 /* Global options, recognised anywhere on the line; everything else is kept

@@ -51,8 +51,10 @@ void vd_cli_release(vd_cli *cli);
 /* Parse, run, print errors; the process exit code. */
 int vd_cli_main(int argc, char **argv);
 
-/* The exit code for a failed call's error code. */
-int vd_cli_exit_code(int code);
+/* The exit code for a failed call's error code: one table, for a command
+ * that changes the server (1 and 3 speak of a deploy) and for one that
+ * only reads (its failures are 2: nothing changed). */
+int vd_cli_exit_code(bool changes, int code);
 
 /* Print "voxdeploy: <message>" for a failure and return its exit code. */
 int vd_cli_fail(vd_cli *cli, vd_error *err);
@@ -82,11 +84,10 @@ int vd_cmd_history(vd_cli *cli);
 int vd_cmd_serve(vd_cli *cli);
 int vd_cmd_status(vd_cli *cli);
 
-/* Shared by deploy and rollback (cmd_deploy.c): the progress printer (one
- * line per step on stderr, or JSON lines on stdout with --json), the result,
- * and the exit code of an error that stopped them before an outcome. */
-void vd_deploy_progress_for(vd_cli *cli, vd_deploy_progress_fn *fn, void **ctx);
-void vd_deploy_print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res);
-int vd_deploy_exit_code(vd_cli *cli, vd_error *err);
+/* Shared by deploy and rollback (cli_progress.c): the progress printer (one
+ * line per step on stderr, or JSON lines on stdout with --json) and the
+ * result (with --json the plan's files too, as `plan --json` gives them). */
+void vd_cli_progress_for(vd_cli *cli, vd_deploy_progress_fn *fn, void **ctx);
+void vd_cli_print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res);
 
 #endif

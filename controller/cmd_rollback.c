@@ -70,14 +70,14 @@ int vd_cmd_rollback(vd_cli *cli)
 		goto fail;
 	o.project = &proj;
 	o.state_dir = state_dir;
-	vd_deploy_progress_for(cli, &o.progress, &o.progress_ctx);
+	vd_cli_progress_for(cli, &o.progress, &o.progress_ctx);
 	if (vd_deploy_rollback(docker, &o, &res, &err))
 		goto fail;
-	vd_deploy_print_result(cli, false, &res);
+	vd_cli_print_result(cli, false, &res);
 	rc = (int)res.outcome;
 	goto done;
 fail:
-	rc = vd_deploy_exit_code(cli, &err);
+	rc = vd_cli_fail(cli, &err);
 done:
 	vd_deploy_result_release(&res);
 	vd_docker_free(docker);

@@ -196,7 +196,6 @@ done:
 int vd_plan_json(const vd_plan *plan, vd_buf *out)
 {
 	yajl_gen g = vd_jgen_new();
-	size_t i;
 
 	if (!g)
 		return VD_ENOMEM;
@@ -206,6 +205,15 @@ int vd_plan_json(const vd_plan *plan, vd_buf *out)
 	vd_jgen_kstr(g, "to", plan->to);
 	vd_jgen_kbool(g, "forced", plan->forced);
 	vd_jgen_kstr(g, "reason", plan->reason);
+	vd_plan_gen_files(plan, g);
+	yajl_gen_map_close(g);
+	return vd_jgen_finish(g, out);
+}
+
+void vd_plan_gen_files(const vd_plan *plan, yajl_gen g)
+{
+	size_t i;
+
 	vd_jgen_str(g, "files");
 	yajl_gen_array_open(g);
 	for (i = 0; i < plan->n_files; i++) {
@@ -221,8 +229,6 @@ int vd_plan_json(const vd_plan *plan, vd_buf *out)
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
-	yajl_gen_map_close(g);
-	return vd_jgen_finish(g, out);
 }
 
 int vd_plan_deployed_commit(const char *state_dir, vd_docker *docker, const char *project,

@@ -7,6 +7,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "controller/plan/gitsync.h"
 #include "controller/plan/reach.h"
 #include "controller/plan/rules.h"
@@ -53,6 +54,8 @@ void vd_plan_release(vd_plan *plan);
 
 /* The plan as DESIGN.md's JSON object. */
 int vd_plan_json(const vd_plan *plan, vd_buf *out);
+/* Its "files" key and array, into an open map (the deploy's result). */
+void vd_plan_gen_files(const vd_plan *plan, yajl_gen g);
 
 /* The deployed commit: $STATE_DIR/current.json, else the io.voxdeploy.commit
  * label of the project's containers (docker may be NULL: state only).
