@@ -1,5 +1,5 @@
 /* Differential test: the containers voxdeploy creates from a compose file
- * (controller/spec + docker_api) against the ones Debian's docker-compose
+ * (controller/model/spec + docker_api) against the ones Debian's docker-compose
  * 1.29 creates from the same file (`up --no-start`), inspected and compared
  * field by field after normalisation.
  *

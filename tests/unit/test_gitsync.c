@@ -1,4 +1,4 @@
-/* Unit tests of controller/gitsync on real repositories that the test makes
+/* Unit tests of controller/plan/gitsync on real repositories that the test makes
  * with libgit2 in a temporary directory: revisions, tree-to-tree diffs with
  * renames, deletions, mode and type changes, submodule pointers, odd paths,
  * and reading files at a commit. */

@@ -1,4 +1,4 @@
-/* Unit tests of controller/notify: the bodies and the text built from an
+/* Unit tests of controller/rollout/notify: the bodies and the text built from an
  * event, the retry policy, redaction, and delivery against real HTTP
  * receivers (libmicrohttpd on 127.0.0.1, an ephemeral port, its own thread):
  * a webhook, Telegram's sendMessage, 5xx then 200, a 400, a peer that

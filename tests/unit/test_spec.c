@@ -1,4 +1,4 @@
-/* Unit tests of controller/spec: the create requests compose would send,
+/* Unit tests of controller/model/spec: the create requests compose would send,
  * the network and volume bodies, and the config hash. */
 #include <stdarg.h>
 #include <stddef.h>
