@@ -117,6 +117,18 @@ int vd_cli_open_project(vd_cli *cli, vd_project *proj, char **state_dir, vd_dock
 	return vd_cli_docker(cli, docker, err);
 }
 
+void vd_cli_print_json(vd_cli *cli, yajl_gen g)
+{
+	vd_buf out = VD_BUF_INIT;
+
+	if (!vd_jgen_finish(g, &out)) {
+		vd_buf_putc(&out, '\n');
+		vd_print_text(cli->out, vd_buf_cstr(&out));
+		fflush(cli->out);
+	}
+	vd_buf_release(&out);
+}
+
 int vd_cli_fail(vd_cli *cli, vd_error *err)
 {
 	vd_print(cli->err ? cli->err : stderr, "voxdeploy: %s\n", vd_error_msg(err));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "controller/rollout/deploy.h"
 #include "docker_api/docker.h"
 
@@ -68,6 +69,10 @@ int vd_cli_docker(vd_cli *cli, vd_docker **out, vd_error *err);
 struct vd_project;
 int vd_cli_open_project(vd_cli *cli, struct vd_project *proj, char **state_dir, vd_docker **docker,
 			vd_error *err);
+
+/* Finish g (and free it) and print what it made on stdout, one line,
+ * flushed: the --json output of every command. */
+void vd_cli_print_json(vd_cli *cli, yajl_gen g);
 
 /* True when the command's own arguments ask for help. */
 bool vd_cli_wants_help(const vd_cli *cli);

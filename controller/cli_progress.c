@@ -26,7 +26,6 @@ static void on_event(void *ctx, const vd_deploy_event *ev)
 
 	if (cli->json) {
 		yajl_gen g = vd_jgen_new();
-		vd_buf out = VD_BUF_INIT;
 
 		if (!g)
 			return;
@@ -42,12 +41,7 @@ static void on_event(void *ctx, const vd_deploy_event *ev)
 		if (ev->step_ms)
 			vd_jgen_kint(g, "step_ms", (long long)ev->step_ms);
 		yajl_gen_map_close(g);
-		if (!vd_jgen_finish(g, &out)) {
-			vd_buf_putc(&out, '\n');
-			vd_print_text(cli->out, vd_buf_cstr(&out));
-			fflush(cli->out);
-		}
-		vd_buf_release(&out);
+		vd_cli_print_json(cli, g);
 		return;
 	}
 	if (cli->verbosity < 0)
@@ -75,7 +69,6 @@ void vd_cli_print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res)
 {
 	if (cli->json) {
 		yajl_gen g = vd_jgen_new();
-		vd_buf out = VD_BUF_INIT;
 
 		if (!g)
 			return;
@@ -91,11 +84,7 @@ void vd_cli_print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res)
 		if (res->failure)
 			vd_jgen_kstr(g, "failure", res->failure);
 		yajl_gen_map_close(g);
-		if (!vd_jgen_finish(g, &out)) {
-			vd_buf_putc(&out, '\n');
-			vd_print_text(cli->out, vd_buf_cstr(&out));
-		}
-		vd_buf_release(&out);
+		vd_cli_print_json(cli, g);
 		return;
 	}
 	if (res->outcome == VD_DEPLOY_DONE)

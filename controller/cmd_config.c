@@ -96,7 +96,7 @@ static int service_body(const vd_config_bundle *b, const vd_compose_service *s, 
 static int print_json(vd_cli *cli, const vd_project *proj, const vd_config_bundle *b,
 		      const vd_probe_list *probes, vd_error *err)
 {
-	vd_buf out = VD_BUF_INIT, cfg = VD_BUF_INIT;
+	vd_buf cfg = VD_BUF_INIT;
 	yajl_gen g = vd_jgen_new();
 	yajl_val cv = NULL;
 	size_t i;
@@ -153,10 +153,8 @@ static int print_json(vd_cli *cli, const vd_project *proj, const vd_config_bundl
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	if (!r) {
-		vd_jgen_finish(g, &out);
+		vd_cli_print_json(cli, g);
 		g = NULL;
-		vd_buf_putc(&out, '\n');
-		vd_print_text(cli->out, vd_buf_cstr(&out));
 	}
 done:
 	if (g)
@@ -164,7 +162,6 @@ done:
 	if (cv)
 		yajl_tree_free(cv);
 	vd_buf_release(&cfg);
-	vd_buf_release(&out);
 	return r;
 }
 

@@ -79,13 +79,9 @@ int vd_cmd_history(vd_cli *cli)
 	}
 	vd_error_release(&err);
 	if (h.g) {
-		vd_buf out = VD_BUF_INIT;
-
 		yajl_gen_array_close(h.g);
-		vd_jgen_finish(h.g, &out);
-		vd_buf_putc(&out, '\n');
-		vd_print_text(cli->out, vd_buf_cstr(&out));
-		vd_buf_release(&out);
+		vd_cli_print_json(cli, h.g);
+		h.g = NULL;
 	} else if (!h.n) {
 		vd_print(cli->out, "no deploys recorded in %s yet\n", dir);
 	}

@@ -54,7 +54,6 @@ int vd_cmd_recover(vd_cli *cli)
 		goto fail;
 	if (cli->json) {
 		yajl_gen g = vd_jgen_new();
-		vd_buf out = VD_BUF_INIT;
 
 		if (g) {
 			yajl_gen_map_open(g);
@@ -62,11 +61,7 @@ int vd_cmd_recover(vd_cli *cli)
 			vd_jgen_kstr(g, "deploy_id", res.deploy_id[0] ? res.deploy_id : NULL);
 			vd_jgen_kstr(g, "detail", res.detail);
 			yajl_gen_map_close(g);
-			if (!vd_jgen_finish(g, &out)) {
-				vd_buf_putc(&out, '\n');
-				vd_print_text(cli->out, vd_buf_cstr(&out));
-			}
-			vd_buf_release(&out);
+			vd_cli_print_json(cli, g);
 		}
 	} else {
 		vd_print(cli->out, "%s: %s\n", vd_recover_outcome_name(res.outcome), res.detail);

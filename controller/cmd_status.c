@@ -39,7 +39,6 @@ static const char *row_health(const struct row *r)
 
 static void print_json(vd_cli *cli, const char *project, struct row *rows, size_t n)
 {
-	vd_buf out = VD_BUF_INIT;
 	yajl_gen g = vd_jgen_new();
 	size_t i;
 
@@ -77,10 +76,7 @@ static void print_json(vd_cli *cli, const char *project, struct row *rows, size_
 	}
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
-	vd_jgen_finish(g, &out);
-	vd_buf_putc(&out, '\n');
-	vd_print_text(cli->out, vd_buf_cstr(&out));
-	vd_buf_release(&out);
+	vd_cli_print_json(cli, g);
 }
 
 static size_t width(struct row *rows, size_t n, size_t min, const char *(*get)(const struct row *))

@@ -6,7 +6,6 @@
 
 static void print_json(vd_cli *cli, vd_docker *d, const vd_engine_info *e)
 {
-	vd_buf out = VD_BUF_INIT;
 	yajl_gen g = vd_jgen_new();
 
 	yajl_gen_map_open(g);
@@ -32,10 +31,7 @@ static void print_json(vd_cli *cli, vd_docker *d, const vd_engine_info *e)
 	}
 	vd_jgen_kstr(g, "api_version", d ? vd_docker_api_version(d) : NULL);
 	yajl_gen_map_close(g);
-	vd_jgen_finish(g, &out);
-	vd_buf_putc(&out, '\n');
-	vd_print_text(cli->out, vd_buf_cstr(&out));
-	vd_buf_release(&out);
+	vd_cli_print_json(cli, g);
 }
 
 int vd_cmd_version(vd_cli *cli)
