@@ -40,25 +40,12 @@ struct run {
 /* The final record every deploy ends with: what metrics and history read. */
 static int finish_record(struct run *r, const char *state, vd_error *err)
 {
-	vd_kvs f = { NULL, 0 };
-	char ms[32];
-	int rc;
-
-	if (r->o->dry_run)
-		return 0;
-	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->progress.t0));
 	/* a deploy that ended before it had a plan has no type */
-	if (vd_kvs_add(&f, "type", r->res->plan.to[0] ? vd_tier_name(r->res->plan.type) : "NONE") ||
-	    vd_kvs_add(&f, "from", r->res->plan.from) || vd_kvs_add(&f, "to", r->res->plan.to) ||
-	    vd_kvs_add(&f, "duration_ms", ms) ||
-	    (r->o->actor && vd_kvs_add(&f, "actor", r->o->actor)) ||
-	    (r->o->note && vd_kvs_add(&f, "note", r->o->note)) ||
-	    (r->res->failure && vd_kvs_add(&f, "detail", r->res->failure)))
-		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
-	else
-		rc = vd_journal_write(&r->journal, "deploy", state, &f, err);
-	vd_kvs_release(&f);
-	return rc;
+	vd_progress_summary s = { r->res->plan.to[0] ? vd_tier_name(r->res->plan.type) : NULL,
+				  r->res->plan.from, r->res->plan.to, r->o->actor, r->o->note,
+				  r->res->failure };
+
+	return vd_progress_finish(&r->progress, state, &s, err);
 }
 
 /* Bring the checkout to the target: fetch when asked, check out when the

@@ -61,6 +61,28 @@ int vd_progress_step(vd_progress *p, const char *step, const char *state, const 
 	return 0;
 }
 
+int vd_progress_finish(vd_progress *p, const char *state, const vd_progress_summary *s,
+		       vd_error *err)
+{
+	vd_kvs f = { NULL, 0 };
+	char ms[32];
+	int rc;
+
+	if (!p->journal || p->journal->fd < 0)
+		return 0;
+	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - p->t0));
+	if (vd_kvs_add(&f, "type", s->type ? s->type : "NONE") ||
+	    vd_kvs_add(&f, "from", s->from ? s->from : "") || vd_kvs_add(&f, "to", s->to ? s->to : "") ||
+	    vd_kvs_add(&f, "duration_ms", ms) || (s->actor && vd_kvs_add(&f, "actor", s->actor)) ||
+	    (s->note && vd_kvs_add(&f, "note", s->note)) ||
+	    (s->detail && vd_kvs_add(&f, "detail", s->detail)))
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	else
+		rc = vd_journal_write(p->journal, "deploy", state, &f, err);
+	vd_kvs_release(&f);
+	return rc;
+}
+
 int vd_progress_stepf(vd_progress *p, const char *step, const char *state, const char *service,
 		      uint64_t started, vd_error *err, const char *fmt, ...)
 {

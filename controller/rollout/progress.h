@@ -61,4 +61,22 @@ int vd_progress_stepf(vd_progress *p, const char *step, const char *state, const
 		      uint64_t started, vd_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 
+/* What a run was, for the record it ends with; NULL fields are left out,
+ * but type ("NONE" when NULL), from and to ("" when NULL) are always there. */
+typedef struct vd_progress_summary {
+	const char *type;
+	const char *from;
+	const char *to;
+	const char *actor;
+	const char *note;
+	const char *detail;
+} vd_progress_summary;
+
+/* The record every deploy, rollback and recover ends with (history and
+ * /metrics read it): step "deploy", state done, failed or restore_failed,
+ * the summary and the run's duration.  Journalled only, not told; nothing
+ * when the journal is not open (a dry run). */
+int vd_progress_finish(vd_progress *p, const char *state, const vd_progress_summary *s,
+		       vd_error *err);
+
 #endif

@@ -422,21 +422,26 @@ static void checkout_back(struct rec *r)
 	vd_state_release(&st);
 }
 
-static void final_record(struct rec *r, const char *state)
-{
-	vd_error e = VD_ERROR_INIT;
-	vd_kvs f = { NULL, 0 };
-	char ms[32];
+/* How it ended: the result, told, and the interrupted deploy's final
+ * record (state: what became of that deploy). */
+static void finish(struct rec *r, vd_recover_outcome outcome, const char *state, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-	if (r->journal.fd < 0)
-		return;
-	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)(vd_now_ms() - r->progress.t0));
-	if (vd_kvs_add(&f, "type", r->last.type[0] ? r->last.type : "NONE") ||
-	    vd_kvs_add(&f, "from", "") || vd_kvs_add(&f, "to", "") ||
-	    vd_kvs_add(&f, "duration_ms", ms) || vd_kvs_add(&f, "detail", r->res->detail) ||
-	    vd_journal_write(&r->journal, "deploy", state, &f, &e))
-		vd_log(VD_LOG_WARN, "journal: %s", e.code ? vd_error_msg(&e) : "out of memory");
-	vd_kvs_release(&f);
+static void finish(struct rec *r, vd_recover_outcome outcome, const char *state, const char *fmt, ...)
+{
+	vd_progress_summary s = { r->last.type[0] ? r->last.type : NULL, NULL, NULL, NULL, NULL,
+				  r->res->detail };
+	vd_error e = VD_ERROR_INIT;
+	va_list ap;
+
+	r->res->outcome = outcome;
+	va_start(ap, fmt);
+	vsnprintf(r->res->detail, sizeof(r->res->detail), fmt, ap);
+	va_end(ap);
+	tell(r, "recover", outcome == VD_RECOVER_FAILED ? "failed" : "done", NULL, r->progress.t0, "%s",
+	     r->res->detail);
+	if (vd_progress_finish(&r->progress, state, &s, &e))
+		vd_log(VD_LOG_WARN, "journal: %s", vd_error_msg(&e));
 	vd_error_release(&e);
 }
 
@@ -461,11 +466,8 @@ static int act(struct rec *r, vd_error *err)
 		vd_error why = VD_ERROR_INIT;
 
 		if (!complete(r, &why)) {
-			r->res->outcome = VD_RECOVER_COMPLETED;
-			snprintf(r->res->detail, sizeof(r->res->detail),
-				 "the new version of deploy %s runs and is healthy", r->last.id);
-			tell(r, "recover", "done", NULL, r->progress.t0, "%s", r->res->detail);
-			final_record(r, "done");
+			finish(r, VD_RECOVER_COMPLETED, "done",
+			       "the new version of deploy %s runs and is healthy", r->last.id);
 			return 0;
 		}
 		vd_log(VD_LOG_WARN, "cannot complete deploy %s: %s; restoring", r->last.id,
@@ -475,18 +477,12 @@ static int act(struct rec *r, vd_error *err)
 	}
 	checkout_back(r);
 	if ((rc = restore(r, err))) {
-		r->res->outcome = VD_RECOVER_FAILED;
-		snprintf(r->res->detail, sizeof(r->res->detail), "the restore failed: %s", vd_error_msg(err));
-		tell(r, "recover", "failed", NULL, r->progress.t0, "%s", r->res->detail);
-		final_record(r, "restore_failed");
+		finish(r, VD_RECOVER_FAILED, "restore_failed", "the restore failed: %s", vd_error_msg(err));
 		vd_error_release(err);
 		return 0;
 	}
-	r->res->outcome = VD_RECOVER_RESTORED;
-	snprintf(r->res->detail, sizeof(r->res->detail),
-		 "deploy %s was undone: the previous version runs and is healthy", r->last.id);
-	tell(r, "recover", "done", NULL, r->progress.t0, "%s", r->res->detail);
-	final_record(r, "failed");
+	finish(r, VD_RECOVER_RESTORED, "failed",
+	       "deploy %s was undone: the previous version runs and is healthy", r->last.id);
 	return 0;
 }
 
