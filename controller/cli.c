@@ -117,6 +117,44 @@ int vd_cli_open_project(vd_cli *cli, vd_project *proj, char **state_dir, vd_dock
 	return vd_cli_docker(cli, docker, err);
 }
 
+static const vd_cli_opt *find_opt(const vd_cli_opt *opts, const char *arg, size_t len)
+{
+	for (; opts && opts->name; opts++)
+		if ((strlen(opts->name) == len && !strncmp(opts->name, arg, len)) ||
+		    (opts->alias && strlen(opts->alias) == len && !strncmp(opts->alias, arg, len)))
+			return opts;
+	return NULL;
+}
+
+int vd_cli_args(const vd_cli *cli, const vd_cli_opt *opts, vd_error *err)
+{
+	const char *cmd = cli->argv[0];
+	int a;
+
+	for (a = 1; a < cli->argc; a++) {
+		const char *arg = cli->argv[a], *eq = arg[0] == '-' ? strchr(arg, '=') : NULL;
+		const vd_cli_opt *o = find_opt(opts, arg, eq ? (size_t)(eq - arg) : strlen(arg));
+		const char *value = eq ? eq + 1 : NULL;
+
+		if (!o || (eq && !o->value))
+			return vd_error_set(err, VD_EINVAL, "%s: unknown argument '%s' (see voxdeploy %s --help)",
+					    cmd, arg, cmd);
+		if (o->flag)
+			*o->flag = true;
+		if (!o->value)
+			continue;
+		if (!eq && a + 1 < cli->argc && (!o->optional || cli->argv[a + 1][0] != '-'))
+			value = cli->argv[++a];
+		if (!value && o->optional)
+			continue;
+		if (!value || (!value[0] && !o->empty_ok))
+			return vd_error_set(err, VD_EINVAL, "%s: %.*s needs a value", cmd,
+					    (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+		*o->value = value;
+	}
+	return 0;
+}
+
 void vd_cli_print_json(vd_cli *cli, yajl_gen g)
 {
 	vd_buf out = VD_BUF_INIT;

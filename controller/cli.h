@@ -70,6 +70,26 @@ struct vd_project;
 int vd_cli_open_project(vd_cli *cli, struct vd_project *proj, char **state_dir, vd_docker **docker,
 			vd_error *err);
 
+/* One option a command takes.  With `value` it takes a value — the next
+ * word or `--name=VALUE` — that must not be empty unless `empty_ok`; with
+ * `optional` the value may be left out (then only `--name=VALUE`, or a
+ * next word that is not an option).  With `flag`, it is set to true when
+ * the option is given (also for an option with a value). */
+typedef struct vd_cli_opt {
+	const char *name;        /* "--to" */
+	const char *alias;       /* "-s", or NULL */
+	const char **value;
+	bool *flag;
+	bool empty_ok;
+	bool optional;
+} vd_cli_opt;
+
+/* The command's own arguments against its options (the table ends with a
+ * NULL name).  VD_EINVAL "CMD: unknown argument 'X' (see voxdeploy CMD
+ * --help)" or "CMD: --to needs a value".  opts NULL: the command takes
+ * none. */
+int vd_cli_args(const vd_cli *cli, const vd_cli_opt *opts, vd_error *err);
+
 /* Finish g (and free it) and print what it made on stdout, one line,
  * flushed: the --json output of every command. */
 void vd_cli_print_json(vd_cli *cli, yajl_gen g);

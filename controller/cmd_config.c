@@ -295,17 +295,14 @@ int vd_cmd_config(vd_cli *cli)
 	vd_project proj = { NULL, NULL, 0, NULL };
 	vd_config_bundle b = VD_CONFIG_BUNDLE_INIT;
 	vd_probe_list probes = VD_PROBES_INIT;
-	int a, rc = VD_EXIT_OK;
+	int rc = VD_EXIT_OK;
 
 	if (vd_cli_wants_help(cli)) {
 		usage(cli->out);
 		return VD_EXIT_OK;
 	}
-	for (a = 1; a < cli->argc; a++) {
-		vd_error_set(&err, VD_EINVAL, "config: unknown argument '%s' (see voxdeploy config --help)",
-			     cli->argv[a]);
+	if (vd_cli_args(cli, NULL, &err))
 		goto fail;
-	}
 	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
 			       &proj, &err) ||
 	    vd_config_bundle_load(&proj, &b, &err))

@@ -45,49 +45,19 @@ static void usage(FILE *f)
  * it is not an option. */
 static int parse(vd_cli *cli, vd_deploy_options *o, const char **type, vd_error *err)
 {
-	int a;
+	const vd_cli_opt opts[] = {
+		{ "--to", NULL, &o->to, NULL, false, false },
+		{ "--type", NULL, type, NULL, false, false },
+		{ "--actor", NULL, &o->actor, NULL, false, false },
+		{ "--note", NULL, &o->note, NULL, true, false },
+		{ "--fetch", NULL, &o->remote, &o->fetch, false, true },
+		{ "--dry-run", NULL, NULL, &o->dry_run, false, false },
+		{ "--force", NULL, NULL, &o->force_checkout, false, false },
+		{ "--rules-only", NULL, NULL, &o->rules_only, false, false },
+		{ NULL, NULL, NULL, NULL, false, false },
+	};
 
-	for (a = 1; a < cli->argc; a++) {
-		const char *arg = cli->argv[a];
-		const char **value = NULL;
-
-		if (!strcmp(arg, "--to"))
-			value = &o->to;
-		else if (!strcmp(arg, "--type"))
-			value = type;
-		else if (!strcmp(arg, "--actor"))
-			value = &o->actor;
-		else if (!strcmp(arg, "--note"))
-			value = &o->note;
-		else if (!strcmp(arg, "--fetch") || !strncmp(arg, "--fetch=", 8)) {
-			o->fetch = true;
-			if (arg[7] == '=')
-				o->remote = arg + 8;
-			else if (a + 1 < cli->argc && cli->argv[a + 1][0] != '-')
-				o->remote = cli->argv[++a];
-			if (o->remote && !o->remote[0])
-				return vd_error_set(err, VD_EINVAL, "deploy: --fetch= needs a remote name");
-			continue;
-		} else if (!strcmp(arg, "--dry-run")) {
-			o->dry_run = true;
-			continue;
-		} else if (!strcmp(arg, "--force")) {
-			o->force_checkout = true;
-			continue;
-		} else if (!strcmp(arg, "--rules-only")) {
-			o->rules_only = true;
-			continue;
-		} else {
-			return vd_error_set(err, VD_EINVAL,
-					    "deploy: unknown argument '%s' (see voxdeploy deploy --help)", arg);
-		}
-		if (a + 1 >= cli->argc)
-			return vd_error_set(err, VD_EINVAL, "deploy: %s needs a value", arg);
-		*value = cli->argv[++a];
-		if (value != &o->note && !**value)
-			return vd_error_set(err, VD_EINVAL, "deploy: %s needs a value", arg);
-	}
-	return 0;
+	return vd_cli_args(cli, opts, err);
 }
 
 int vd_cmd_deploy(vd_cli *cli)

@@ -53,25 +53,21 @@ int vd_cmd_health(vd_cli *cli)
 	struct engine engine = { cli, NULL };
 	vd_buf out = VD_BUF_INIT;
 	const char *service = NULL;
-	int a, r, rc = VD_EXIT_OK;
+	int r, rc = VD_EXIT_OK;
 
 	vd_health_report_init(&report);
 	if (vd_cli_wants_help(cli)) {
 		usage(cli->out);
 		return VD_EXIT_OK;
 	}
-	for (a = 1; a < cli->argc; a++) {
-		if (!strcmp(cli->argv[a], "--service") || !strcmp(cli->argv[a], "-s")) {
-			if (a + 1 >= cli->argc) {
-				vd_error_set(&err, VD_EINVAL, "health: %s needs a value", cli->argv[a]);
-				goto fail;
-			}
-			service = cli->argv[++a];
-		} else {
-			vd_error_set(&err, VD_EINVAL, "health: unknown argument '%s' (see voxdeploy health --help)",
-				     cli->argv[a]);
+	{
+		const vd_cli_opt opts[] = {
+			{ "--service", "-s", &service, NULL, false, false },
+			{ NULL, NULL, NULL, NULL, false, false },
+		};
+
+		if (vd_cli_args(cli, opts, &err))
 			goto fail;
-		}
 	}
 	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
 			       &proj, &err))

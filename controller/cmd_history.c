@@ -38,7 +38,8 @@ int vd_cmd_history(vd_cli *cli)
 	struct history h = { cli, NULL, 0 };
 	char *dir = NULL, *end;
 	long n = 50;
-	int a, r, rc = VD_EXIT_OK;
+	const char *count = NULL;
+	int r, rc = VD_EXIT_OK;
 
 	if (vd_cli_wants_help(cli)) {
 		fprintf(cli->out,
@@ -48,17 +49,19 @@ int vd_cmd_history(vd_cli *cli)
 			"0 for all).\n");
 		return VD_EXIT_OK;
 	}
-	for (a = 1; a < cli->argc; a++) {
-		if (!strcmp(cli->argv[a], "-n") && a + 1 < cli->argc) {
-			n = strtol(cli->argv[++a], &end, 10);
-			if (*end || n < 0 || end == cli->argv[a]) {
-				vd_error_set(&err, VD_EINVAL, "history: -n wants a number >= 0, not '%s'",
-					     cli->argv[a]);
-				goto fail;
-			}
-		} else {
-			vd_error_set(&err, VD_EINVAL, "history: unexpected argument '%s' (see voxdeploy history --help)",
-				     cli->argv[a]);
+	{
+		const vd_cli_opt opts[] = {
+			{ "-n", NULL, &count, NULL, false, false },
+			{ NULL, NULL, NULL, NULL, false, false },
+		};
+
+		if (vd_cli_args(cli, opts, &err))
+			goto fail;
+	}
+	if (count) {
+		n = strtol(count, &end, 10);
+		if (*end || n < 0 || end == count) {
+			vd_error_set(&err, VD_EINVAL, "history: -n wants a number >= 0, not '%s'", count);
 			goto fail;
 		}
 	}

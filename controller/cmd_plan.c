@@ -96,7 +96,7 @@ int vd_cmd_plan(vd_cli *cli)
 	char *state_dir = NULL;
 	const char *type = NULL;
 	bool is_auto = true;
-	int a, rc = VD_EXIT_OK;
+	int rc = VD_EXIT_OK;
 
 	memset(&opts, 0, sizeof(opts));
 	memset(&dec, 0, sizeof(dec));
@@ -104,30 +104,17 @@ int vd_cmd_plan(vd_cli *cli)
 		usage(cli->out);
 		return VD_EXIT_OK;
 	}
-	for (a = 1; a < cli->argc; a++) {
-		const char *arg = cli->argv[a];
-		const char **value = NULL;
+	{
+		const vd_cli_opt opt[] = {
+			{ "--from", NULL, &opts.from, NULL, false, false },
+			{ "--to", NULL, &opts.to, NULL, false, false },
+			{ "--type", NULL, &type, NULL, false, false },
+			{ "--rules-only", NULL, NULL, &opts.rules_only, false, false },
+			{ NULL, NULL, NULL, NULL, false, false },
+		};
 
-		if (!strcmp(arg, "--from"))
-			value = &opts.from;
-		else if (!strcmp(arg, "--to"))
-			value = &opts.to;
-		else if (!strcmp(arg, "--type"))
-			value = &type;
-		else if (!strcmp(arg, "--rules-only")) {
-			opts.rules_only = true;
-			continue;
-		}
-		else {
-			vd_error_set(&err, VD_EINVAL, "plan: unknown argument '%s' (see voxdeploy plan --help)",
-				     arg);
+		if (vd_cli_args(cli, opt, &err))
 			goto fail;
-		}
-		if (a + 1 >= cli->argc) {
-			vd_error_set(&err, VD_EINVAL, "plan: %s needs a value", arg);
-			goto fail;
-		}
-		*value = cli->argv[++a];
 	}
 	if (type && vd_tier_parse_type(type, &is_auto, &opts.forced_type, &err))
 		goto fail;

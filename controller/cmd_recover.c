@@ -41,11 +41,8 @@ int vd_cmd_recover(vd_cli *cli)
 		usage(cli->out);
 		return VD_EXIT_OK;
 	}
-	if (cli->argc > 1) {
-		vd_error_set(&err, VD_EINVAL, "recover: unexpected argument '%s' (see voxdeploy recover --help)",
-			     cli->argv[1]);
+	if (vd_cli_args(cli, NULL, &err))
 		goto fail;
-	}
 	if (vd_cli_open_project(cli, &proj, &state_dir, &docker, &err))
 		goto fail;
 	o.project = &proj;

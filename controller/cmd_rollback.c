@@ -37,7 +37,7 @@ int vd_cmd_rollback(vd_cli *cli)
 	vd_deploy_result res;
 	vd_docker *docker = NULL;
 	char *state_dir = NULL;
-	int a, rc;
+	int rc;
 
 	memset(&o, 0, sizeof(o));
 	memset(&res, 0, sizeof(res));
@@ -45,26 +45,16 @@ int vd_cmd_rollback(vd_cli *cli)
 		usage(cli->out);
 		return VD_EXIT_OK;
 	}
-	for (a = 1; a < cli->argc; a++) {
-		const char *arg = cli->argv[a];
-		const char **value;
+	{
+		const vd_cli_opt opts[] = {
+			{ "--to", NULL, &o.to, NULL, false, false },
+			{ "--actor", NULL, &o.actor, NULL, false, false },
+			{ "--note", NULL, &o.note, NULL, false, false },
+			{ NULL, NULL, NULL, NULL, false, false },
+		};
 
-		if (!strcmp(arg, "--to"))
-			value = &o.to;
-		else if (!strcmp(arg, "--actor"))
-			value = &o.actor;
-		else if (!strcmp(arg, "--note"))
-			value = &o.note;
-		else {
-			vd_error_set(&err, VD_EINVAL, "rollback: unknown argument '%s' (see voxdeploy rollback --help)",
-				     arg);
+		if (vd_cli_args(cli, opts, &err))
 			goto fail;
-		}
-		if (a + 1 >= cli->argc || !cli->argv[a + 1][0]) {
-			vd_error_set(&err, VD_EINVAL, "rollback: %s needs a value", arg);
-			goto fail;
-		}
-		*value = cli->argv[++a];
 	}
 	if (vd_cli_open_project(cli, &proj, &state_dir, &docker, &err))
 		goto fail;

@@ -209,40 +209,34 @@ int vd_cmd_serve(vd_cli *cli)
 	vd_serve *srv = NULL;
 	vd_docker *docker = NULL;
 	char *token = NULL, *state_dir = NULL;
-	const char *token_file = NULL;
+	const char *token_file = NULL, *report_ttl = NULL;
 	sigset_t stop;
 	uint64_t ttl;
 	bool check = false;
-	int a, sig = 0, rc = VD_EXIT_OK;
+	int sig = 0, rc = VD_EXIT_OK;
 
 	if (vd_cli_wants_help(cli)) {
 		usage(cli->out);
 		return VD_EXIT_OK;
 	}
-	for (a = 1; a < cli->argc; a++) {
-		const char *arg = cli->argv[a];
+	{
+		const vd_cli_opt o[] = {
+			{ "--check", NULL, NULL, &check, false, false },
+			{ "--listen", NULL, &opts.listen, NULL, false, false },
+			{ "--token-file", NULL, &token_file, NULL, false, false },
+			{ "--report-ttl", NULL, &report_ttl, NULL, false, false },
+			{ NULL, NULL, NULL, NULL, false, false },
+		};
 
-		if (!strcmp(arg, "--check")) {
-			check = true;
-			continue;
-		}
-		if (a + 1 >= cli->argc || (strcmp(arg, "--listen") && strcmp(arg, "--token-file") &&
-					   strcmp(arg, "--report-ttl"))) {
-			vd_error_set(&err, VD_EINVAL, "serve: unexpected argument '%s' (see voxdeploy serve --help)",
-				     arg);
+		if (vd_cli_args(cli, o, &err))
+			goto fail;
+	}
+	if (report_ttl) {
+		if (vd_duration_parse(report_ttl, &ttl)) {
+			vd_error_set(&err, VD_EINVAL, "serve: --report-ttl: invalid duration '%s'", report_ttl);
 			goto fail;
 		}
-		a++;
-		if (!strcmp(arg, "--listen")) {
-			opts.listen = cli->argv[a];
-		} else if (!strcmp(arg, "--token-file")) {
-			token_file = cli->argv[a];
-		} else if (vd_duration_parse(cli->argv[a], &ttl)) {
-			vd_error_set(&err, VD_EINVAL, "serve: --report-ttl: invalid duration '%s'", cli->argv[a]);
-			goto fail;
-		} else {
-			opts.report_ttl_ms = ttl ? (long)ttl : 1;
-		}
+		opts.report_ttl_ms = ttl ? (long)ttl : 1;
 	}
 	if (token_file && read_token(token_file, &token, &err))
 		goto fail;

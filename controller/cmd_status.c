@@ -144,7 +144,6 @@ int vd_cmd_status(vd_cli *cli)
 	bool inspect = false;
 	size_t i;
 	int rc = VD_EXIT_OK;
-	int a;
 
 	if (vd_cli_wants_help(cli)) {
 		fprintf(cli->out,
@@ -157,14 +156,14 @@ int vd_cmd_status(vd_cli *cli)
 			"               restart count, OOM kill, exit code, last health check output\n");
 		return VD_EXIT_OK;
 	}
-	for (a = 1; a < cli->argc; a++) {
-		if (!strcmp(cli->argv[a], "-l") || !strcmp(cli->argv[a], "--long")) {
-			inspect = true;
-		} else {
-			vd_error_set(&err, VD_EINVAL, "status: unexpected argument '%s' (see voxdeploy status --help)",
-				     cli->argv[a]);
+	{
+		const vd_cli_opt opts[] = {
+			{ "--long", "-l", NULL, &inspect, false, false },
+			{ NULL, NULL, NULL, NULL, false, false },
+		};
+
+		if (vd_cli_args(cli, opts, &err))
 			goto fail;
-		}
 	}
 	if (vd_project_resolve(cli->dir, cli->compose_files, cli->n_compose_files, cli->project,
 			       &proj, &err))

@@ -49,10 +49,8 @@ int vd_cmd_version(vd_cli *cli)
 			VD_DOCKER_API_MIN, VD_DOCKER_API_MAX);
 		return VD_EXIT_OK;
 	}
-	if (cli->argc > 1) {
-		vd_error_set(&err, VD_EINVAL, "version: unexpected argument '%s'", cli->argv[1]);
+	if (vd_cli_args(cli, NULL, &err))
 		goto fail;
-	}
 	if (vd_cli_docker(cli, &d, &err) || vd_docker_engine_info(d, &e, &err)) {
 		/* say what we know about ourselves, then why the engine is missing */
 		if (cli->json)
