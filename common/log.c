@@ -22,11 +22,6 @@ void vd_log_set_level(enum vd_log_level level)
 	log_level = level;
 }
 
-enum vd_log_level vd_log_get_level(void)
-{
-	return log_level;
-}
-
 void vd_log_set_stream(FILE *stream)
 {
 	log_stream = stream;

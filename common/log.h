@@ -24,7 +24,6 @@ enum vd_log_level {
 };
 
 void vd_log_set_level(enum vd_log_level level);
-enum vd_log_level vd_log_get_level(void);
 /* NULL restores stderr. */
 void vd_log_set_stream(FILE *stream);
 void vd_log_set_timestamps(bool on);

@@ -96,7 +96,7 @@ static const struct {
 	{ VD_ELOCKED, VD_EXIT_LOCKED, VD_EXIT_LOCKED },
 };
 
-int vd_cli_exit_code(bool changes, int code)
+static int exit_code(bool changes, int code)
 {
 	size_t i;
 
@@ -170,12 +170,13 @@ void vd_cli_print_json(vd_cli *cli, yajl_gen g)
 int vd_cli_fail(vd_cli *cli, vd_error *err)
 {
 	vd_print(cli->err ? cli->err : stderr, "voxdeploy: %s\n", vd_error_msg(err));
-	return vd_cli_exit_code(cli->changes, err->code);
+	return exit_code(cli->changes, err->code);
 }
 
 /* Global options, recognised anywhere on the line; everything else is kept
- * in order for the command.  A lone "--" ends option parsing. */
-int vd_cli_parse(int argc, char **argv, vd_cli *cli, vd_error *err)
+ * in order for the command.  A lone "--" ends option parsing.  VD_EINVAL
+ * with a message on bad usage; `cli` borrows from argv. */
+static int parse(int argc, char **argv, vd_cli *cli, vd_error *err)
 {
 	char **rest;
 	int i, n = 0;
@@ -242,7 +243,7 @@ int vd_cli_parse(int argc, char **argv, vd_cli *cli, vd_error *err)
 	return 0;
 }
 
-void vd_cli_release(vd_cli *cli)
+static void release(vd_cli *cli)
 {
 	free(cli->argv);
 	cli->argv = NULL;
@@ -298,7 +299,7 @@ int vd_cli_main(int argc, char **argv)
 	int rc;
 
 	vd_secret_add_env();
-	if (vd_cli_parse(argc, argv, &cli, &err)) {
+	if (parse(argc, argv, &cli, &err)) {
 		rc = vd_cli_fail(&cli, &err);
 		fprintf(stderr, "try 'voxdeploy --help'\n");
 		goto done;
@@ -335,7 +336,7 @@ int vd_cli_main(int argc, char **argv)
 	cli.changes = cmd->changes;
 	rc = cmd->run(&cli);
 done:
-	vd_cli_release(&cli);
+	release(&cli);
 	vd_error_release(&err);
 	vd_secret_clear();
 	return rc;

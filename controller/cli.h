@@ -44,18 +44,8 @@ typedef struct vd_cli {
 	FILE *err;
 } vd_cli;
 
-/* Parse argv; global options may stand before or after the command.
- * VD_EINVAL with a message on bad usage.  `cli` borrows from argv. */
-int vd_cli_parse(int argc, char **argv, vd_cli *cli, vd_error *err);
-void vd_cli_release(vd_cli *cli);
-
 /* Parse, run, print errors; the process exit code. */
 int vd_cli_main(int argc, char **argv);
-
-/* The exit code for a failed call's error code: one table, for a command
- * that changes the server (1 and 3 speak of a deploy) and for one that
- * only reads (its failures are 2: nothing changed). */
-int vd_cli_exit_code(bool changes, int code);
 
 /* Print "voxdeploy: <message>" for a failure and return its exit code. */
 int vd_cli_fail(vd_cli *cli, vd_error *err);

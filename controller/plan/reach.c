@@ -144,11 +144,6 @@ const char *vd_reach_notes(const vd_reach *r)
 	return vd_buf_cstr(&r->notes);
 }
 
-const char *vd_reach_app(const vd_reach *r)
-{
-	return r->app;
-}
-
 /* A service's Dockerfile and .dockerignore at the commit. */
 static int load_build(vd_reach *r, vd_git *g, const char *commit, const char *workdir,
 		      const vd_compose_service *cs, struct service *s, vd_error *err)

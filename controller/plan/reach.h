@@ -37,8 +37,6 @@ void vd_reach_free(vd_reach *r);
 bool vd_reach_active(const vd_reach *r);
 /* Why parts fell back to the rules ("" when nothing did). */
 const char *vd_reach_notes(const vd_reach *r);
-/* The app service's name, or NULL when none could be told. */
-const char *vd_reach_app(const vd_reach *r);
 
 typedef struct vd_reach_verdict {
 	bool app;             /* reaches the app service (image or mount) */
