@@ -21,32 +21,29 @@ int vd_curl_global_init(vd_error *err)
 	return 0;
 }
 
-int vd_curl_easy_new(CURL **out, vd_error *err)
+/* CURL and CURLM are both void to their users: one helper makes either. */
+static int new_handle(void **out, void *(*make)(void), vd_error *err)
 {
 	int r = vd_curl_global_init(err);
-	CURL *e;
+	void *h;
 
 	if (r)
 		return r;
-	e = curl_easy_init();
-	if (!e)
+	h = make();
+	if (!h)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
-	*out = e;
+	*out = h;
 	return 0;
+}
+
+int vd_curl_easy_new(CURL **out, vd_error *err)
+{
+	return new_handle(out, curl_easy_init, err);
 }
 
 int vd_curl_multi_new(CURLM **out, vd_error *err)
 {
-	int r = vd_curl_global_init(err);
-	CURLM *m;
-
-	if (r)
-		return r;
-	m = curl_multi_init();
-	if (!m)
-		return vd_error_set(err, VD_ENOMEM, "out of memory");
-	*out = m;
-	return 0;
+	return new_handle(out, curl_multi_init, err);
 }
 
 void vd_curl_easy_free(CURL *e)

@@ -103,98 +103,93 @@ static CURLcode fetch(CURL **easy, uint16_t port, vd_curl_body *body, long timeo
 	return curl_easy_perform(e);
 }
 
+/* One GET of a body_len-byte answer into a buffer capped at CAP. */
+struct get {
+	vd_buf buf;
+	vd_curl_body body;
+	CURL *easy;
+	CURLcode rc;
+	int code;          /* what vd_curl_error() makes of it */
+	vd_error err;
+};
+
+static void get_run(struct get *g, size_t body_len, vd_curl_overflow overflow)
+{
+	struct server s;
+
+	memset(g, 0, sizeof(*g));
+	vd_buf_init(&g->buf, CAP);
+	g->body = (vd_curl_body){ &g->buf, overflow, 0 };
+	server_start(&s, body_len);
+	g->rc = fetch(&g->easy, s.port, &g->body, 5000, NULL);
+	g->code = vd_curl_error(g->rc, NULL, &g->body, &g->err);
+	server_stop(&s);
+}
+
+static void get_release(struct get *g)
+{
+	vd_curl_easy_free(g->easy);
+	vd_buf_release(&g->buf);
+	vd_error_release(&g->err);
+}
+
 static void curl__body_within_cap(void **state)
 {
-	vd_error err = VD_ERROR_INIT;
-	vd_buf b = VD_BUF_INIT;
-	vd_curl_body body = { &b, VD_CURL_OVERFLOW_FAIL, 0 };
-	struct server s;
-	CURL *e = NULL;
+	struct get g;
 
-	vd_buf_init(&b, CAP);
-	server_start(&s, 1000);
-	assert_int_equal(vd_curl_error(fetch(&e, s.port, &body, 5000, NULL), NULL, &body, &err), 0);
-	assert_int_equal(vd_curl_status(e), 200);
-	assert_int_equal(b.len, 1000);
-	assert_int_equal(body.result, 0);
-	vd_curl_easy_free(e);
-	server_stop(&s);
-	vd_buf_release(&b);
+	get_run(&g, 1000, VD_CURL_OVERFLOW_FAIL);
+	assert_int_equal(g.rc, CURLE_OK);
+	assert_int_equal(g.code, 0);
+	assert_int_equal(vd_curl_status(g.easy), 200);
+	assert_int_equal(g.buf.len, 1000);
+	assert_int_equal(g.body.result, 0);
+	get_release(&g);
 }
 
 static void curl__body_over_cap_fails(void **state)
 {
-	vd_error err = VD_ERROR_INIT;
-	vd_buf b = VD_BUF_INIT;
-	vd_curl_body body = { &b, VD_CURL_OVERFLOW_FAIL, 0 };
-	struct server s;
-	CURL *e = NULL;
-	CURLcode rc;
+	struct get g;
 
-	vd_buf_init(&b, CAP);
-	server_start(&s, BIG_BODY);
-	rc = fetch(&e, s.port, &body, 5000, NULL);
-	assert_int_equal(rc, CURLE_WRITE_ERROR);
-	assert_int_equal(vd_curl_error(rc, NULL, &body, &err), VD_ETOOBIG);
-	assert_string_equal(vd_error_msg(&err), "response larger than 16384 bytes");
-	assert_true(b.len <= CAP);
-	vd_curl_easy_free(e);
-	server_stop(&s);
-	vd_buf_release(&b);
-	vd_error_release(&err);
+	get_run(&g, BIG_BODY, VD_CURL_OVERFLOW_FAIL);
+	assert_int_equal(g.rc, CURLE_WRITE_ERROR);
+	assert_int_equal(g.code, VD_ETOOBIG);
+	assert_string_equal(vd_error_msg(&g.err), "response larger than 16384 bytes");
+	assert_true(g.buf.len <= CAP);
+	get_release(&g);
 }
 
 static void curl__body_over_cap_stops(void **state)
 {
-	vd_error err = VD_ERROR_INIT;
-	vd_buf b = VD_BUF_INIT;
-	vd_curl_body body = { &b, VD_CURL_OVERFLOW_STOP, 0 };
-	struct server s;
-	CURL *e = NULL;
-	CURLcode rc;
+	struct get g;
 
-	vd_buf_init(&b, CAP);
-	server_start(&s, BIG_BODY);
-	rc = fetch(&e, s.port, &body, 5000, NULL);
+	get_run(&g, BIG_BODY, VD_CURL_OVERFLOW_STOP);
 	/* libcurl was told to stop; for the caller that is no error */
-	assert_int_equal(rc, CURLE_WRITE_ERROR);
-	assert_int_equal(vd_curl_error(rc, NULL, &body, &err), 0);
-	assert_int_equal(body.result, VD_ETOOBIG);
-	assert_int_equal(b.len, CAP);
-	assert_int_equal(vd_buf_cstr(&b)[CAP - 1], 'x');
-	vd_curl_easy_free(e);
-	server_stop(&s);
-	vd_buf_release(&b);
+	assert_int_equal(g.rc, CURLE_WRITE_ERROR);
+	assert_int_equal(g.code, 0);
+	assert_int_equal(g.body.result, VD_ETOOBIG);
+	assert_int_equal(g.buf.len, CAP);
+	assert_int_equal(vd_buf_cstr(&g.buf)[CAP - 1], 'x');
+	get_release(&g);
 }
 
 static void curl__body_over_cap_drops(void **state)
 {
-	vd_error err = VD_ERROR_INIT;
-	vd_buf b = VD_BUF_INIT;
-	vd_curl_body body = { &b, VD_CURL_OVERFLOW_DROP, 0 };
-	struct server s;
+	struct get g;
 	curl_off_t got = 0;
-	CURL *e = NULL;
-	CURLcode rc;
 
-	vd_buf_init(&b, CAP);
-	server_start(&s, BIG_BODY);
-	rc = fetch(&e, s.port, &body, 5000, NULL);
-	assert_int_equal(rc, CURLE_OK);
-	assert_int_equal(vd_curl_error(rc, NULL, &body, &err), 0);
-	assert_int_equal(body.result, VD_ETOOBIG);
-	assert_int_equal(b.len, CAP);
+	get_run(&g, BIG_BODY, VD_CURL_OVERFLOW_DROP);
+	assert_int_equal(g.rc, CURLE_OK);
+	assert_int_equal(g.code, 0);
+	assert_int_equal(g.body.result, VD_ETOOBIG);
+	assert_int_equal(g.buf.len, CAP);
 	/* the rest was read to the end, not kept */
-	assert_int_equal(curl_easy_getinfo(e, CURLINFO_SIZE_DOWNLOAD_T, &got), CURLE_OK);
+	assert_int_equal(curl_easy_getinfo(g.easy, CURLINFO_SIZE_DOWNLOAD_T, &got), CURLE_OK);
 	assert_int_equal(got, (curl_off_t)BIG_BODY);
-	vd_curl_easy_free(e);
-	server_stop(&s);
-
 	/* another attempt starts empty */
-	vd_curl_body_clear(&body);
-	assert_int_equal(b.len, 0);
-	assert_int_equal(body.result, 0);
-	vd_buf_release(&b);
+	vd_curl_body_clear(&g.body);
+	assert_int_equal(g.buf.len, 0);
+	assert_int_equal(g.body.result, 0);
+	get_release(&g);
 }
 
 static void curl__no_buffer_reads_and_drops(void **state)
