@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
