@@ -1,9 +1,9 @@
 #include "docker_api/docker.h"
+#include "docker_api/curl_util.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -25,8 +25,6 @@ struct vd_docker {
 	vd_engine_info engine;
 	bool have_engine;
 };
-
-static int curl_ready;
 
 /* VOXDEPLOY_API_TIMEOUT: "30" or "30s" (seconds), "500ms"; 1 ms to 1 h. */
 static int timeout_from_env(long *out, vd_error *err)
@@ -63,11 +61,6 @@ int vd_docker_new(vd_docker **out, const char *host, vd_error *err)
 		h = getenv("DOCKER_HOST");
 	if (!h || !*h)
 		h = VD_DOCKER_DEFAULT_HOST;
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT))
-			return vd_error_set(err, VD_ERR, "cannot initialise libcurl");
-		curl_ready = 1;
-	}
 	d = calloc(1, sizeof(*d));
 	if (!d || !(d->host = strdup(h)))
 		goto fail;
@@ -99,8 +92,7 @@ int vd_docker_new(vd_docker **out, const char *host, vd_error *err)
 	}
 	if (!d->base_url || (!strncmp(h, "unix://", 7) && !d->socket_path))
 		goto fail;
-	d->easy = curl_easy_init();
-	if (!d->easy)
+	if ((r = vd_curl_easy_new(&d->easy, err)))
 		goto fail;
 	*out = d;
 	return 0;
@@ -115,8 +107,7 @@ void vd_docker_free(vd_docker *d)
 {
 	if (!d)
 		return;
-	if (d->easy)
-		curl_easy_cleanup(d->easy);
+	vd_curl_easy_free(d->easy);
 	free(d->host);
 	free(d->socket_path);
 	free(d->base_url);
@@ -304,15 +295,15 @@ struct xfer {
 	vd_docker *d;
 	CURL *easy;
 	vd_docker_req *req;
-	vd_buf *out;
+	vd_curl_body out;      /* a plain call's body: past the cap, an error */
 	vd_buf errbody;        /* body of an error answer (streams included) */
+	vd_curl_body errout;   /* into errbody: past the cap, dropped */
 	long status;
 	bool status_known;
 	uint64_t last_data_ms;
 	uint64_t start_ms;
 	int cb_result;         /* what on_data returned */
 	vd_error *err;
-	int body_overflow;
 	bool idle_expired;
 	bool deadline_expired;
 	char daemon_api[16];
@@ -347,15 +338,12 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
 
 	x->last_data_ms = vd_now_ms();
 	if (!x->status_known) {
-		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+		x->status = vd_curl_status(x->easy);
 		x->status_known = true;
 	}
-	if (x->status >= 300 && x->status != 304) {
-		/* error answers are small; keep a bounded copy for the message */
-		if (vd_buf_put(&x->errbody, p, len))
-			return len;  /* cap reached: drop the rest */
-		return len;
-	}
+	/* error answers are small; keep a bounded copy for the message */
+	if (x->status >= 300 && x->status != 304)
+		return vd_curl_body_write(p, 1, len, &x->errout);
 	if (x->req->on_data) {
 		int r = x->req->on_data(p, len, x->req->ctx, x->err);
 
@@ -365,11 +353,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
 		}
 		return len;
 	}
-	if (x->out && vd_buf_put(x->out, p, len)) {
-		x->body_overflow = 1;
-		return 0;
-	}
-	return len;
+	return vd_curl_body_write(p, 1, len, &x->out);
 }
 
 static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
@@ -408,13 +392,14 @@ static int connect_error(vd_docker *d, CURLcode rc, long os_errno, vd_error *err
 }
 
 /* Point a handle at the request: URL, socket, callbacks into x, method and
- * body.  The headers list and the URL buffer are the caller's to free once
- * the transfer is over. */
+ * body.  The headers list (*hdrs) and the URL buffer are the caller's to
+ * free once the transfer is over, also when this fails. */
 static int xfer_setup(vd_docker *d, CURL *e, vd_docker_req *req, struct xfer *x,
-		      struct curl_slist **hdrs_out, vd_buf *url, vd_error *err)
+		      struct curl_slist **hdrs, vd_buf *url, vd_error *err)
 {
-	struct curl_slist *hdrs = NULL;
+	vd_curl_opts o = VD_CURL_OPTS_EASY(e);
 	const char *method = req->method ? req->method : "GET";
+	bool has_body = strcmp(method, "GET") && strcmp(method, "HEAD");
 	int r;
 
 	if (req->unversioned || !d->negotiated)
@@ -423,63 +408,51 @@ static int xfer_setup(vd_docker *d, CURL *e, vd_docker_req *req, struct xfer *x,
 		r = vd_buf_printf(url, "%s/v%s%s", d->base_url, d->api, req->path);
 	if (!r && req->query && *req->query)
 		r = vd_buf_printf(url, "?%s", req->query);
+	if (!r)
+		r = vd_curl_headers_add(hdrs, "Expect:");
 	if (r)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 
 	curl_easy_reset(e);
-	curl_easy_setopt(e, CURLOPT_URL, vd_buf_cstr(url));
+	vd_curl_set_basics(&o, vd_buf_cstr(url), "http", "voxdeploy/" VD_VERSION);
 	if (d->socket_path)
-		curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms < 10000 ? d->timeout_ms : 10000L);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "voxdeploy/" VD_VERSION);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http");
+		vd_curl_setopt(&o, CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
+	vd_curl_setopt(&o, CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms < 10000 ? d->timeout_ms : 10000L);
+	vd_curl_setopt(&o, CURLOPT_HEADERFUNCTION, on_header);
+	vd_curl_setopt(&o, CURLOPT_HEADERDATA, x);
+	vd_curl_setopt(&o, CURLOPT_WRITEFUNCTION, on_write);
+	vd_curl_setopt(&o, CURLOPT_WRITEDATA, x);
 	if (req->on_data) {
-		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-		curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
+		vd_curl_setopt(&o, CURLOPT_NOPROGRESS, 0L);
+		vd_curl_setopt(&o, CURLOPT_XFERINFOFUNCTION, on_progress);
+		vd_curl_setopt(&o, CURLOPT_XFERINFODATA, x);
 	} else {
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : d->timeout_ms);
+		vd_curl_setopt(&o, CURLOPT_TIMEOUT_MS,
+			       req->timeout_ms > 0 ? req->timeout_ms : d->timeout_ms);
 	}
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (!strcmp(method, "HEAD")) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	} else if (!strcmp(method, "GET")) {
-		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	} else {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
-		if (req->body_file) {
-			vd_buf ct = VD_BUF_INIT;
-
-			curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(e, CURLOPT_READDATA, req->body_file);
-			curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_file_size);
-			vd_buf_printf(&ct, "Content-Type: %s",
-				      req->content_type ? req->content_type : "application/x-tar");
-			hdrs = curl_slist_append(hdrs, vd_buf_cstr(&ct));
-			vd_buf_release(&ct);
-		} else if (req->body) {
-			vd_buf ct = VD_BUF_INIT;
-
-			curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
-			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-			/* without it the engine answers 400: libcurl says form-urlencoded */
-			vd_buf_printf(&ct, "Content-Type: %s",
-				      req->content_type ? req->content_type : "application/json");
-			hdrs = curl_slist_append(hdrs, vd_buf_cstr(&ct));
-			vd_buf_release(&ct);
-		} else {
-			/* a body-less POST: Content-Length: 0, never chunked */
-			curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
-		}
+	vd_curl_set_method(&o, method);
+	if (has_body && req->body_file) {
+		vd_curl_setopt(&o, CURLOPT_UPLOAD, 1L);
+		vd_curl_setopt(&o, CURLOPT_READDATA, req->body_file);
+		vd_curl_setopt(&o, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_file_size);
+		r = vd_curl_headers_addf(hdrs, "Content-Type: %s",
+					 req->content_type ? req->content_type : "application/x-tar");
+	} else if (has_body && req->body) {
+		vd_curl_setopt(&o, CURLOPT_POSTFIELDS, req->body);
+		vd_curl_setopt(&o, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		/* without it the engine answers 400: libcurl says form-urlencoded */
+		r = vd_curl_headers_addf(hdrs, "Content-Type: %s",
+					 req->content_type ? req->content_type : "application/json");
+	} else if (has_body) {
+		/* a body-less POST: Content-Length: 0, never chunked */
+		vd_curl_setopt(&o, CURLOPT_POSTFIELDS, "");
+		vd_curl_setopt(&o, CURLOPT_POSTFIELDSIZE, 0L);
 	}
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-	*hdrs_out = hdrs;
+	if (r)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	vd_curl_setopt(&o, CURLOPT_HTTPHEADER, *hdrs);
+	if (vd_curl_opts_check(&o, err))
+		return vd_error_prefix(err, "%s %s", method, req->path);
 	return 0;
 }
 
@@ -487,12 +460,13 @@ static int xfer_setup(vd_docker *d, CURL *e, vd_docker_req *req, struct xfer *x,
  * status, a callback's failure or a timeout.  A callback's positive return
  * (a stream stopped on purpose) is passed through. */
 static int xfer_result(vd_docker *d, vd_docker_req *req, struct xfer *x, CURLcode rc,
-		       vd_buf *out, vd_error *err)
+		       vd_error *err)
 {
 	const char *method = req->method ? req->method : "GET";
 	long os_errno = 0;
+	int r;
 
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	x->status = vd_curl_status(x->easy);
 	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
 	req->status = x->status;
 	if (x->daemon_api[0])
@@ -500,9 +474,6 @@ static int xfer_result(vd_docker *d, vd_docker_req *req, struct xfer *x, CURLcod
 
 	if (x->cb_result)
 		return x->cb_result;
-	if (x->body_overflow)
-		return vd_error_set(err, VD_ETOOBIG, "%s %s: response larger than %zu bytes",
-				    method, req->path, out->max);
 	if (x->deadline_expired)
 		return vd_error_set(err, VD_ETIMEOUT, "%s %s: no end after %ld ms", method, req->path,
 				    req->deadline_ms);
@@ -510,23 +481,22 @@ static int xfer_result(vd_docker *d, vd_docker_req *req, struct xfer *x, CURLcod
 		return vd_error_set(err, VD_ETIMEOUT, "%s %s: the engine sent nothing for %ld ms",
 				    method, req->path,
 				    req->idle_timeout_ms > 0 ? req->idle_timeout_ms : 60000);
-	switch (rc) {
-	case CURLE_OK:
-		break;
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
+	r = vd_curl_error(rc, NULL, &x->out, err);
+	if (r == VD_ECONNECT)
 		return connect_error(d, rc, os_errno, err);
-	case CURLE_OPERATION_TIMEDOUT:
+	if (r == VD_ETIMEOUT)
 		return vd_error_set(err, VD_ETIMEOUT, "%s %s: the engine did not answer within %ld ms",
 				    method, req->path,
 				    req->timeout_ms > 0 ? req->timeout_ms : d->timeout_ms);
-	default:
-		if (x->status == 0 && (os_errno == EACCES || os_errno == ENOENT || os_errno == ECONNREFUSED))
-			return connect_error(d, rc, os_errno, err);
-		return vd_error_set(err, VD_EPROTO, "%s %s: %s", method, req->path, curl_easy_strerror(rc));
-	}
+	/* a socket that is missing, refused or forbidden, whatever libcurl
+	 * made of it */
+	if (r == VD_EPROTO && x->status == 0 &&
+	    (os_errno == EACCES || os_errno == ENOENT || os_errno == ECONNREFUSED))
+		return connect_error(d, rc, os_errno, err);
+	if (r)
+		return vd_error_prefix(err, "%s %s", method, req->path);
 	if ((x->status < 200 || x->status >= 300) && x->status != 304) {
-		int r = vd_docker_status_error(x->status, vd_buf_cstr(&x->errbody), err);
+		r = vd_docker_status_error(x->status, vd_buf_cstr(&x->errbody), err);
 
 		/* "client version 1.44 is too old. Minimum supported API version is
 		 * 1.50": an engine newer than anything we speak */
@@ -548,10 +518,11 @@ static void xfer_init(struct xfer *x, vd_docker *d, CURL *e, vd_docker_req *req,
 	x->d = d;
 	x->easy = e;
 	x->req = req;
-	x->out = out;
+	x->out = (vd_curl_body){ out, VD_CURL_OVERFLOW_FAIL, 0 };
 	x->err = err;
 	x->start_ms = x->last_data_ms = vd_now_ms();
 	vd_buf_init(&x->errbody, MAX_ERROR_BODY);
+	x->errout = (vd_curl_body){ &x->errbody, VD_CURL_OVERFLOW_DROP, 0 };
 }
 
 /* Plain calls reuse the client's handle (keep-alive); a stream gets a handle
@@ -561,22 +532,17 @@ static int perform(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err)
 	struct xfer x;
 	struct curl_slist *hdrs = NULL;
 	vd_buf url = VD_BUF_INIT;
-	CURL *e = req->on_data ? curl_easy_init() : d->easy;
-	CURLcode rc;
-	int r;
+	CURL *e = d->easy;
+	int r = req->on_data ? vd_curl_easy_new(&e, err) : 0;
 
 	xfer_init(&x, d, e, req, out, err);
-	if (!e)
-		return vd_error_set(err, VD_ENOMEM, "out of memory");
-	r = xfer_setup(d, e, req, &x, &hdrs, &url, err);
-	if (r)
-		goto done;
-	rc = curl_easy_perform(e);
-	r = xfer_result(d, req, &x, rc, out, err);
-done:
+	if (!r)
+		r = xfer_setup(d, e, req, &x, &hdrs, &url, err);
+	if (!r)
+		r = xfer_result(d, req, &x, curl_easy_perform(e), err);
 	if (e != d->easy)
-		curl_easy_cleanup(e);
-	curl_slist_free_all(hdrs);
+		vd_curl_easy_free(e);
+	vd_curl_headers_free(&hdrs);
 	vd_buf_release(&url);
 	vd_buf_release(&x.errbody);
 	return r;
@@ -867,7 +833,7 @@ static void stream_check_done(vd_docker_stream *s)
 		if (msg->msg != CURLMSG_DONE || msg->easy_handle != s->easy || s->ended)
 			continue;
 		s->ended = true;
-		s->result = xfer_result(s->d, s->req, &s->x, msg->data.result, NULL, &s->err);
+		s->result = xfer_result(s->d, s->req, &s->x, msg->data.result, &s->err);
 		if (s->result > 0)
 			s->result = VD_DOCKER_STREAM_END;  /* the callback stopped it */
 		else if (!s->result)
@@ -878,6 +844,7 @@ static void stream_check_done(vd_docker_stream *s)
 int vd_docker_stream_open(vd_docker *d, vd_docker_req *req, vd_docker_stream **out, vd_error *err)
 {
 	vd_docker_stream *s = NULL;
+	vd_curl_opts mo;
 	int r, running = 0;
 
 	if (!req->on_data)
@@ -893,22 +860,25 @@ int vd_docker_stream_open(vd_docker *d, vd_docker_req *req, vd_docker_stream **o
 	s->d = d;
 	s->req = req;
 	vd_buf_init(&s->url, 1 << 16);
-	s->multi = curl_multi_init();
-	s->easy = curl_easy_init();
+	r = vd_curl_multi_new(&s->multi, err);
+	if (!r)
+		r = vd_curl_easy_new(&s->easy, err);
 	/* on_data reports into the stream's error: the end may come in any
 	 * call, and perform() hands the message out */
 	xfer_init(&s->x, d, s->easy, req, NULL, &s->err);
-	if (!s->multi || !s->easy) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto fail;
-	}
-	r = xfer_setup(d, s->easy, req, &s->x, &s->hdrs, &s->url, err);
+	if (!r)
+		r = xfer_setup(d, s->easy, req, &s->x, &s->hdrs, &s->url, err);
 	if (r)
 		goto fail;
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, on_stream_socket);
-	curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, on_stream_timer);
-	curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+	mo = (vd_curl_opts)VD_CURL_OPTS_MULTI(s->multi);
+	vd_curl_multi_setopt(&mo, CURLMOPT_SOCKETFUNCTION, on_stream_socket);
+	vd_curl_multi_setopt(&mo, CURLMOPT_SOCKETDATA, s);
+	vd_curl_multi_setopt(&mo, CURLMOPT_TIMERFUNCTION, on_stream_timer);
+	vd_curl_multi_setopt(&mo, CURLMOPT_TIMERDATA, s);
+	if (vd_curl_opts_check(&mo, err)) {
+		r = vd_error_prefix(err, "%s", req->path);
+		goto fail;
+	}
 	if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK) {
 		r = vd_error_set(err, VD_ENOMEM, "%s: cannot start the stream", req->path);
 		goto fail;
@@ -1021,11 +991,9 @@ void vd_docker_stream_free(vd_docker_stream *s)
 		return;
 	if (s->multi && s->easy)
 		curl_multi_remove_handle(s->multi, s->easy);
-	if (s->easy)
-		curl_easy_cleanup(s->easy);
-	if (s->multi)
-		curl_multi_cleanup(s->multi);
-	curl_slist_free_all(s->hdrs);
+	vd_curl_easy_free(s->easy);
+	vd_curl_multi_free(s->multi);
+	vd_curl_headers_free(&s->hdrs);
 	vd_buf_release(&s->url);
 	vd_buf_release(&s->x.errbody);
 	vd_error_release(&s->err);

@@ -2,8 +2,8 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "docker_api/curl_util.h"
 
-#include <curl/curl.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -17,8 +17,7 @@ struct check {
 	const vd_probe *p;
 	void *tag;
 	vd_buf body;
-	bool want_body;
-	bool truncated;
+	vd_curl_body sink;           /* into body when the probe looks into it */
 	uint64_t timeout_ms;
 	char errbuf[CURL_ERROR_SIZE];
 	struct check *next, *prev;   /* the runner's checks in flight */
@@ -41,19 +40,6 @@ static void unlink_check(vd_http_runner *r, struct check *c)
 	c->next = c->prev = NULL;
 	curl_multi_remove_handle(r->multi, c->easy);
 	r->running--;
-}
-
-static bool curl_started;
-
-static int curl_start(vd_error *err)
-{
-	if (curl_started)
-		return 0;
-	/* reference-counted by libcurl: harmless next to docker_api's */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT))
-		return vd_error_set(err, VD_ERR, "cannot initialise libcurl");
-	curl_started = true;
-	return 0;
 }
 
 int vd_http_validate(const vd_probe *p, vd_error *err)
@@ -174,46 +160,27 @@ void vd_http_eval(const vd_probe *p, long status, const char *body, size_t body_
 		vd_health_result_set(out, VD_HEALTH_OK, "HTTP %ld", status);
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct check *c = ud;
-	size_t len = size * nmemb, room;
-
-	if (!c->want_body)
-		return len;  /* read and dropped: the status is the answer */
-	room = c->body.max - c->body.len;
-	if (len > room) {
-		vd_buf_put(&c->body, ptr, room);
-		c->truncated = true;
-		return 0;  /* enough: stop the transfer (CURLE_WRITE_ERROR) */
-	}
-	if (vd_buf_put(&c->body, ptr, len))
-		return 0;
-	return len;
-}
-
 static void check_free(struct check *c)
 {
 	if (!c)
 		return;
-	if (c->easy)
-		curl_easy_cleanup(c->easy);
-	curl_slist_free_all(c->headers);
+	vd_curl_easy_free(c->easy);
+	vd_curl_headers_free(&c->headers);
 	vd_buf_release(&c->body);
 	free(c);
 }
 
 int vd_http_runner_new(vd_http_runner **out, vd_error *err)
 {
-	vd_http_runner *r;
-	int rc = curl_start(err);
+	vd_http_runner *r = calloc(1, sizeof(*r));
+	int rc;
 
-	if (rc)
-		return rc;
-	r = calloc(1, sizeof(*r));
-	if (!r || !(r->multi = curl_multi_init())) {
-		free(r);
+	if (!r)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	rc = vd_curl_multi_new(&r->multi, err);
+	if (rc) {
+		free(r);
+		return rc;
 	}
 	*out = r;
 	return 0;
@@ -229,7 +196,7 @@ void vd_http_runner_free(vd_http_runner *r)
 		unlink_check(r, c);
 		check_free(c);
 	}
-	curl_multi_cleanup(r->multi);
+	vd_curl_multi_free(r->multi);
 	free(r);
 }
 
@@ -243,12 +210,17 @@ int vd_http_runner_start(vd_http_runner *r, const vd_probe *p, uint64_t timeout_
 {
 	struct check *c = calloc(1, sizeof(*c));
 	const char *method = p->http.method && *p->http.method ? p->http.method : "GET";
+	vd_curl_opts o;
 	long t;
 	size_t i;
+	int rc;
 
-	if (!c || !(c->easy = curl_easy_init())) {
-		free(c);
+	if (!c)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	rc = vd_curl_easy_new(&c->easy, err);
+	if (rc) {
+		free(c);
+		return rc;
 	}
 	if (!timeout_ms)
 		timeout_ms = p->timeout_ms ? p->timeout_ms : VD_PROBE_DEFAULT_TIMEOUT_MS;
@@ -256,39 +228,36 @@ int vd_http_runner_start(vd_http_runner *r, const vd_probe *p, uint64_t timeout_
 	c->p = p;
 	c->tag = tag;
 	c->timeout_ms = timeout_ms;
-	c->want_body = p->http.body_contains && *p->http.body_contains;
 	vd_buf_init(&c->body, p->http.max_body ? p->http.max_body : VD_PROBE_DEFAULT_MAX_BODY);
+	/* past max_body the answer is judged on what was read; without a
+	 * substring to look for the body is read and dropped */
+	c->sink.buf = p->http.body_contains && *p->http.body_contains ? &c->body : NULL;
+	c->sink.overflow = VD_CURL_OVERFLOW_STOP;
 
-	curl_easy_setopt(c->easy, CURLOPT_URL, p->http.url);
-	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, (char *)c);
-	curl_easy_setopt(c->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, t);
-	curl_easy_setopt(c->easy, CURLOPT_CONNECTTIMEOUT_MS, t);
-	curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c->easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c->easy, CURLOPT_FOLLOWLOCATION, p->http.follow_redirects ? 1L : 0L);
-	curl_easy_setopt(c->easy, CURLOPT_MAXREDIRS, 5L);
-	curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "voxdeploy-health/" VD_VERSION);
-	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
-	curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
-	if (!strcmp(method, "HEAD"))
-		curl_easy_setopt(c->easy, CURLOPT_NOBODY, 1L);
-	else if (!strcmp(method, "GET"))
-		curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
-	else
-		curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, method);
+	o = (vd_curl_opts)VD_CURL_OPTS_EASY(c->easy);
+	vd_curl_set_basics(&o, p->http.url, "http,https", "voxdeploy-health/" VD_VERSION);
+	vd_curl_setopt(&o, CURLOPT_PRIVATE, (char *)c);
+	vd_curl_setopt(&o, CURLOPT_TIMEOUT_MS, t);
+	vd_curl_setopt(&o, CURLOPT_CONNECTTIMEOUT_MS, t);
+	vd_curl_setopt(&o, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	vd_curl_setopt(&o, CURLOPT_FOLLOWLOCATION, p->http.follow_redirects ? 1L : 0L);
+	vd_curl_setopt(&o, CURLOPT_MAXREDIRS, 5L);
+	vd_curl_set_body(&o, &c->sink);
+	vd_curl_setopt(&o, CURLOPT_ERRORBUFFER, c->errbuf);
+	vd_curl_set_method(&o, method);
 	for (i = 0; i < p->http.n_headers; i++) {
-		struct curl_slist *l = curl_slist_append(c->headers, p->http.headers[i]);
-
-		if (!l) {
+		if (vd_curl_headers_add(&c->headers, p->http.headers[i])) {
 			check_free(c);
 			return vd_error_set(err, VD_ENOMEM, "out of memory");
 		}
-		c->headers = l;
 	}
 	if (c->headers)
-		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+		vd_curl_setopt(&o, CURLOPT_HTTPHEADER, c->headers);
+	rc = vd_curl_opts_check(&o, err);
+	if (rc) {
+		check_free(c);
+		return rc;
+	}
 	if (curl_multi_add_handle(r->multi, c->easy) != CURLM_OK) {
 		check_free(c);
 		return vd_error_set(err, VD_ENOMEM, "cannot start an HTTP check");
@@ -338,34 +307,29 @@ int vd_http_runner_wait(vd_http_runner *r, struct pollfd *extra, size_t n_extra,
 
 static void check_result(struct check *c, CURLcode rc, vd_health_result *out)
 {
-	long status = 0;
+	vd_error err = VD_ERROR_INIT;
 	curl_off_t total_us = 0;
 
 	memset(out, 0, sizeof(*out));
-	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &total_us);
 	out->latency_ms = (uint64_t)(total_us / 1000);
-	if (rc == CURLE_WRITE_ERROR && c->truncated)
-		rc = CURLE_OK;  /* we stopped it: enough body read */
-	switch (rc) {
-	case CURLE_OK:
-		vd_http_eval(c->p, status, c->want_body ? c->body.ptr : NULL, c->body.len,
-			     c->truncated, out);
+	switch (vd_curl_error(rc, c->errbuf, &c->sink, &err)) {
+	case 0:
+		vd_http_eval(c->p, vd_curl_status(c->easy), c->sink.buf ? c->body.ptr : NULL,
+			     c->body.len, c->sink.result == VD_ETOOBIG, out);
 		break;
-	case CURLE_OPERATION_TIMEDOUT:
+	case VD_ETIMEOUT:
 		vd_health_result_set(out, VD_HEALTH_FAILING, "no answer within %llu ms",
 				     (unsigned long long)c->timeout_ms);
 		break;
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-		vd_health_result_set(out, VD_HEALTH_FAILING, "cannot connect: %s",
-				     c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	case VD_ECONNECT:
+		vd_health_result_set(out, VD_HEALTH_FAILING, "cannot connect: %s", vd_error_msg(&err));
 		break;
 	default:
-		vd_health_result_set(out, VD_HEALTH_FAILING, "%s",
-				     c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+		vd_health_result_set(out, VD_HEALTH_FAILING, "%s", vd_error_msg(&err));
 		break;
 	}
+	vd_error_release(&err);
 }
 
 bool vd_http_runner_next(vd_http_runner *r, void **tag, vd_health_result *out)

@@ -1,9 +1,9 @@
 #include "controller/rollout/notify.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "docker_api/curl_util.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,6 +449,7 @@ struct job {
 	char *url;                 /* with the token in it: never shown */
 	vd_buf body;
 	vd_buf resp;
+	vd_curl_body sink;         /* into resp; past its cap read and dropped */
 	struct curl_slist *headers;
 	CURL *easy;
 	bool in_flight;
@@ -456,18 +457,6 @@ struct job {
 	uint64_t next_at;          /* monotonic ms of the next attempt */
 	char errbuf[CURL_ERROR_SIZE];
 };
-
-static bool curl_started;
-
-static size_t on_response(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct job *j = ud;
-	size_t len = size * nmemb, room = j->resp.max - j->resp.len;
-
-	/* what does not fit is read and dropped: only the start is shown */
-	vd_buf_put(&j->resp, ptr, len < room ? len : room);
-	return len;
-}
 
 static void finish(struct job *j, bool ok, const char *error)
 {
@@ -490,8 +479,8 @@ static void finish(struct job *j, bool ok, const char *error)
 static int prepare(struct job *j, const vd_notify_event *ev, vd_error *err)
 {
 	const vd_notify_channel *ch = j->ch;
-	vd_buf url = VD_BUF_INIT, h = VD_BUF_INIT;
-	struct curl_slist *n;
+	vd_buf url = VD_BUF_INIT;
+	vd_curl_opts o;
 	size_t i;
 	int r;
 
@@ -514,76 +503,51 @@ static int prepare(struct job *j, const vd_notify_event *ev, vd_error *err)
 	j->url = vd_buf_detach(&url);
 	if (!j->url)
 		goto oom;
-	n = curl_slist_append(j->headers, "Content-Type: application/json");
-	if (!n)
-		goto oom;
-	j->headers = n;
+	r = vd_curl_headers_add(&j->headers, "Content-Type: application/json");
 	/* no 100-continue round trip for a small body */
-	if (!(n = curl_slist_append(j->headers, "Expect:")))
+	r = r ? r : vd_curl_headers_add(&j->headers, "Expect:");
+	for (i = 0; !r && ch->kind == VD_NOTIFY_WEBHOOK && i < ch->n_headers; i++)
+		r = vd_curl_headers_addf(&j->headers, "%s: %s", ch->headers[i].key,
+					 ch->headers[i].value);
+	if (r)
 		goto oom;
-	j->headers = n;
-	for (i = 0; ch->kind == VD_NOTIFY_WEBHOOK && i < ch->n_headers; i++) {
-		vd_buf_clear(&h);
-		if (vd_buf_printf(&h, "%s: %s", ch->headers[i].key, ch->headers[i].value) ||
-		    !(n = curl_slist_append(j->headers, vd_buf_cstr(&h))))
-			goto oom;
-		j->headers = n;
-	}
-	vd_buf_release(&h);
 
-	j->easy = curl_easy_init();
-	if (!j->easy)
-		goto oom;
-	if (curl_easy_setopt(j->easy, CURLOPT_URL, j->url) ||
-	    curl_easy_setopt(j->easy, CURLOPT_PROTOCOLS_STR, "http,https") ||
-	    curl_easy_setopt(j->easy, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->headers) ||
-	    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDS, vd_buf_cstr(&j->body)) ||
-	    curl_easy_setopt(j->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body.len) ||
-	    curl_easy_setopt(j->easy, CURLOPT_USERAGENT, "voxdeploy/" VD_VERSION) ||
-	    curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_response) ||
-	    curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j) ||
-	    curl_easy_setopt(j->easy, CURLOPT_ERRORBUFFER, j->errbuf) ||
-	    curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j))
-		return vd_error_set(err, VD_ERR, "%s: cannot set up the request", j->target);
+	/* the URL (a token in it) and the headers never reach a message: a
+	 * refused option is named, not its value */
+	if (vd_curl_easy_new(&j->easy, err))
+		return vd_error_prefix(err, "%s", j->target);
+	o = (vd_curl_opts)VD_CURL_OPTS_EASY(j->easy);
+	vd_curl_set_basics(&o, j->url, "http,https", "voxdeploy/" VD_VERSION);
+	vd_curl_setopt(&o, CURLOPT_HTTPHEADER, j->headers);
+	vd_curl_setopt(&o, CURLOPT_POSTFIELDS, vd_buf_cstr(&j->body));
+	vd_curl_setopt(&o, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body.len);
+	vd_curl_set_body(&o, &j->sink);
+	vd_curl_setopt(&o, CURLOPT_ERRORBUFFER, j->errbuf);
+	vd_curl_setopt(&o, CURLOPT_PRIVATE, j);
+	if (vd_curl_opts_check(&o, err))
+		return vd_error_prefix(err, "%s", j->target);
 	return 0;
 oom:
 	vd_buf_release(&url);
-	vd_buf_release(&h);
 	return vd_error_set(err, VD_ENOMEM, "%s: out of memory", j->target);
 }
 
 static int start_attempt(CURLM *multi, struct job *j, uint64_t left_ms, uint64_t attempt_ms)
 {
+	vd_curl_opts o = VD_CURL_OPTS_EASY(j->easy);
 	long t = (long)(attempt_ms < left_ms ? attempt_ms : left_ms);
 
 	if (t < 1)
 		t = 1;  /* 0 would mean no limit at all */
-	vd_buf_clear(&j->resp);
+	vd_curl_body_clear(&j->sink);
 	j->errbuf[0] = '\0';
-	curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, t);
-	curl_easy_setopt(j->easy, CURLOPT_CONNECTTIMEOUT_MS, t);
-	if (curl_multi_add_handle(multi, j->easy))
+	vd_curl_setopt(&o, CURLOPT_TIMEOUT_MS, t);
+	vd_curl_setopt(&o, CURLOPT_CONNECTTIMEOUT_MS, t);
+	if (vd_curl_opts_check(&o, NULL) || curl_multi_add_handle(multi, j->easy))
 		return VD_ERR;
 	j->in_flight = true;
 	j->res->attempts++;
 	return 0;
-}
-
-static bool connect_error(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_SSL_CONNECT_ERROR:
-		return true;
-	default:
-		return false;
-	}
 }
 
 /* "HTTP 400: Bad Request: chat not found" — Telegram's description when it
@@ -620,22 +584,22 @@ static void describe_answer(struct job *j, long status, vd_buf *out)
 static void on_done(const vd_notify_config *cfg, struct job *j, CURLcode cc, vd_deadline deadline,
 		    uint64_t total_ms, unsigned max_attempts)
 {
+	vd_error err = VD_ERROR_INIT;
 	vd_buf msg = VD_BUF_INIT;
-	long status = 0;
+	int code = vd_curl_error(cc, j->errbuf, &j->sink, &err);
+	long status = code ? 0 : vd_curl_status(j->easy);
 	uint64_t delay, after = 0, now = vd_now_ms();
 	bool retry;
 
 	j->in_flight = false;
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
 	j->res->http_status = status;
-	if (cc == CURLE_OK && status >= 200 && status <= 299) {
+	if (!code && status >= 200 && status <= 299) {
 		finish(j, true, NULL);
-		return;
+		goto done;
 	}
-	if (cc != CURLE_OK) {
-		vd_buf_printf(&msg, "%s: %s", j->target, j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
-		retry = vd_notify_retryable(0, connect_error(cc), cc == CURLE_OPERATION_TIMEDOUT);
+	if (code) {
+		vd_buf_printf(&msg, "%s: %s", j->target, vd_error_msg(&err));
+		retry = vd_notify_retryable(0, vd_curl_connection_failed(cc), code == VD_ETIMEOUT);
 	} else {
 		struct curl_header *h = NULL;
 
@@ -677,16 +641,15 @@ static void on_done(const vd_notify_config *cfg, struct job *j, CURLcode cc, vd_
 	j->next_at = now + delay;
 done:
 	vd_buf_release(&msg);
+	vd_error_release(&err);
 }
 
 static void job_release(CURLM *multi, struct job *j)
 {
-	if (j->easy) {
-		if (j->in_flight)
-			curl_multi_remove_handle(multi, j->easy);
-		curl_easy_cleanup(j->easy);
-	}
-	curl_slist_free_all(j->headers);
+	if (j->easy && j->in_flight)
+		curl_multi_remove_handle(multi, j->easy);
+	vd_curl_easy_free(j->easy);
+	vd_curl_headers_free(&j->headers);
 	vd_buf_release(&j->body);
 	vd_buf_release(&j->resp);
 	free(j->url);
@@ -699,6 +662,7 @@ void vd_notify_send(const vd_notify_config *cfg, const vd_notify_event *ev,
 	uint64_t attempt_ms = or_default(cfg->attempt_ms, VD_NOTIFY_ATTEMPT_MS);
 	unsigned max_attempts = cfg->max_attempts ? cfg->max_attempts : VD_NOTIFY_MAX_ATTEMPTS;
 	vd_deadline deadline = vd_deadline_in(total_ms);
+	vd_error setup = VD_ERROR_INIT;
 	struct job *jobs = NULL;
 	CURLM *multi = NULL;
 	size_t i, n = cfg->n_channels;
@@ -718,12 +682,7 @@ void vd_notify_send(const vd_notify_config *cfg, const vd_notify_event *ev,
 		return;
 	}
 	out->len = n;
-	if (!curl_started) {
-		/* reference-counted by libcurl: harmless next to the others */
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
-			curl_started = true;
-	}
-	multi = curl_multi_init();
+	vd_curl_multi_new(&multi, &setup);
 	for (i = 0; i < n; i++)
 		if (add_secrets(&cfg->channels[i]))
 			vd_log_warn("notify: out of memory registering secrets");
@@ -737,7 +696,10 @@ void vd_notify_send(const vd_notify_config *cfg, const vd_notify_event *ev,
 		j->res->channel = channel_name(j->ch);
 		vd_buf_init(&j->body, VD_BUF_DEFAULT_MAX);
 		vd_buf_init(&j->resp, RESPONSE_MAX);
-		if (!multi || add_secrets(j->ch))
+		j->sink = (vd_curl_body){ &j->resp, VD_CURL_OVERFLOW_DROP, 0 };
+		if (setup.code)
+			vd_error_set(&err, setup.code, "%s", vd_error_msg(&setup));
+		else if (add_secrets(j->ch))
 			vd_error_set(&err, VD_ENOMEM, "out of memory");
 		else if (!check_channel(j->ch, &err))
 			prepare(j, ev, &err);
@@ -817,7 +779,8 @@ void vd_notify_send(const vd_notify_config *cfg, const vd_notify_event *ev,
 		job_release(multi, &jobs[i]);
 	}
 	free(jobs);
-	curl_multi_cleanup(multi);
+	vd_curl_multi_free(multi);
+	vd_error_release(&setup);
 }
 
 void vd_notify_results_release(vd_notify_results *r)
