@@ -13,11 +13,26 @@
 
 /* Not dockerignore.c's matcher: .dockerignore is moby's regexp reading ("\d", "[z-a]"), not this. */
 
+/* filepath's getEsc: one end of a class range at p[*i], possibly escaped;
+ * false when there is none ('-', ']' or the end). */
+static bool class_char(const char *p, size_t n, size_t *i, uint32_t *out)
+{
+	size_t k = *i, len;
+
+	if (k >= n || p[k] == '-' || p[k] == ']')
+		return false;
+	if (p[k] == '\\' && ++k >= n)
+		return false;
+	*out = vd_path_rune(p + k, n - k, &len);
+	*i = k + len;
+	return true;
+}
+
 /* A class at p[0] == '[': does rune c match?  Returns the length of the
  * class, 0 when malformed. */
 static size_t class_match(const char *p, size_t n, uint32_t c, bool *match)
 {
-	size_t i = 1, k;
+	size_t i = 1;
 	bool neg = false, any = false;
 	int nranges = 0;
 
@@ -33,21 +48,13 @@ static size_t class_match(const char *p, size_t n, uint32_t c, bool *match)
 			i++;
 			break;
 		}
-		if (i >= n || p[i] == '-' || p[i] == ']')
+		if (!class_char(p, n, &i, &lo))
 			return 0;
-		if (p[i] == '\\' && ++i >= n)
-			return 0;
-		lo = vd_path_rune(p + i, n - i, &k);
-		i += k;
 		hi = lo;
 		if (i < n && p[i] == '-') {
 			i++;
-			if (i >= n || p[i] == ']' || p[i] == '-')
+			if (!class_char(p, n, &i, &hi))
 				return 0;
-			if (p[i] == '\\' && ++i >= n)
-				return 0;
-			hi = vd_path_rune(p + i, n - i, &k);
-			i += k;
 		}
 		if (lo <= c && c <= hi)
 			any = true;
