@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "docker_api/dockerignore.h"
+#include "docker_api/path.h"
 
 /* --- the build context --- */
 
@@ -37,8 +38,8 @@ static int resolve_dockerfile(const char *context_dir, const char *dockerfile, c
 		const char *prefixes[2];
 		size_t i;
 
-		abs = vd_dockerignore_clean(df);
-		ctx_clean = vd_dockerignore_clean(context_dir);
+		abs = vd_path_clean(df);
+		ctx_clean = vd_path_clean(context_dir);
 		ctx_real = realpath(context_dir, NULL);
 		if (!abs || !ctx_clean) {
 			r = no_memory(err);
@@ -66,7 +67,7 @@ static int resolve_dockerfile(const char *context_dir, const char *dockerfile, c
 					 df, context_dir);
 			goto done;
 		}
-	} else if (!(rel = vd_dockerignore_clean(df))) {
+	} else if (!(rel = vd_path_clean(df))) {
 		r = no_memory(err);
 		goto done;
 	}

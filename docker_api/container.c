@@ -581,32 +581,27 @@ int vd_container_start(vd_docker *d, const char *id, vd_error *err)
 }
 
 /* stop and restart block until the container is down: wait the grace period
- * plus a margin for the engine itself. */
-static long stop_http_timeout(int timeout_s)
+ * plus a margin for the engine itself.  A StopTimeout longer than 10 s is not
+ * known here: without a grace period the bound is generous. */
+static int stop_post(vd_docker *d, const char *id, const char *action, int timeout_s,
+		     vd_error *err)
 {
-	return ((timeout_s < 0 ? 10L : (long)timeout_s) + 30L) * 1000L;
+	char q[32] = "";
+
+	if (timeout_s >= 0)
+		snprintf(q, sizeof(q), "t=%d", timeout_s);
+	return simple_post(d, id, action, q[0] ? q : NULL,
+			   timeout_s < 0 ? 330000L : ((long)timeout_s + 30L) * 1000L, err);
 }
 
 int vd_container_stop(vd_docker *d, const char *id, int timeout_s, vd_error *err)
 {
-	char q[32] = "";
-
-	if (timeout_s >= 0)
-		snprintf(q, sizeof(q), "t=%d", timeout_s);
-	/* a StopTimeout longer than 10 s is not known here: give a generous
-	 * bound when none was given */
-	return simple_post(d, id, "stop", q[0] ? q : NULL,
-			   timeout_s < 0 ? 330000L : stop_http_timeout(timeout_s), err);
+	return stop_post(d, id, "stop", timeout_s, err);
 }
 
 int vd_container_restart(vd_docker *d, const char *id, int timeout_s, vd_error *err)
 {
-	char q[32] = "";
-
-	if (timeout_s >= 0)
-		snprintf(q, sizeof(q), "t=%d", timeout_s);
-	return simple_post(d, id, "restart", q[0] ? q : NULL,
-			   timeout_s < 0 ? 330000L : stop_http_timeout(timeout_s), err);
+	return stop_post(d, id, "restart", timeout_s, err);
 }
 
 int vd_container_kill(vd_docker *d, const char *id, const char *signal, vd_error *err)

@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "docker_api/path.h"
 
 /* bufio.Scanner's limit: docker fails on a longer line, so do we */
 #define MAX_LINE 65535
 #define MAX_FILE ((size_t)16 << 20)
-#define RUNE_ERROR 0xFFFDu
 
 /* moby compiles a pattern into one of four matchers; which one matters,
  * because the suffix matcher is not the regexp it stands for ("**foo" also
@@ -61,46 +61,6 @@ struct vd_dockerignore {
 	bool exceptions;
 };
 
-/* Go's utf8.DecodeRune: an invalid or truncated sequence is U+FFFD, 1 byte. */
-static uint32_t utf8_decode(const char *str, size_t len, size_t *n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	uint32_t c, min;
-	size_t need, i;
-
-	*n = 1;
-	if (!len)
-		return RUNE_ERROR;
-	if (s[0] < 0x80)
-		return s[0];
-	if ((s[0] & 0xE0) == 0xC0) {
-		c = s[0] & 0x1F;
-		need = 1;
-		min = 0x80;
-	} else if ((s[0] & 0xF0) == 0xE0) {
-		c = s[0] & 0x0F;
-		need = 2;
-		min = 0x800;
-	} else if ((s[0] & 0xF8) == 0xF0) {
-		c = s[0] & 0x07;
-		need = 3;
-		min = 0x10000;
-	} else {
-		return RUNE_ERROR;
-	}
-	if (len < need + 1)
-		return RUNE_ERROR;
-	for (i = 1; i <= need; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return RUNE_ERROR;
-		c = (c << 6) | (s[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return RUNE_ERROR;
-	*n = need + 1;
-	return c;
-}
-
 /* Go's unicode.IsSpace, which strings.TrimSpace uses. */
 static bool go_space(uint32_t c)
 {
@@ -119,7 +79,7 @@ static void trim_space(const char **s, size_t *len)
 	size_t i = 0, start = SIZE_MAX, end = 0, n;
 
 	while (i < *len) {
-		uint32_t c = utf8_decode(*s + i, *len - i, &n);
+		uint32_t c = vd_path_rune(*s + i, *len - i, &n);
 
 		if (!go_space(c)) {
 			if (start == SIZE_MAX)
@@ -136,50 +96,6 @@ static void trim_space(const char **s, size_t *len)
 	*len = end - start;
 }
 
-/* Go's filepath.Clean (Unix): the shortest equivalent path; "" → ".". */
-static char *go_clean(const char *p)
-{
-	size_t n = strlen(p), r = 0, w = 0, dotdot = 0;
-	bool rooted = n && p[0] == '/';
-	char *out = malloc(n + 2);
-
-	if (!out)
-		return NULL;
-	if (rooted) {
-		out[w++] = '/';
-		r = dotdot = 1;
-	}
-	while (r < n) {
-		if (p[r] == '/') {
-			r++;
-		} else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
-			r++;
-		} else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
-			r += 2;
-			if (w > dotdot) {
-				w--;
-				while (w > dotdot && out[w] != '/')
-					w--;
-			} else if (!rooted) {
-				if (w > 0)
-					out[w++] = '/';
-				out[w++] = '.';
-				out[w++] = '.';
-				dotdot = w;
-			}
-		} else {
-			if ((rooted && w != 1) || (!rooted && w != 0))
-				out[w++] = '/';
-			for (; r < n && p[r] != '/'; r++)
-				out[w++] = p[r];
-		}
-	}
-	if (w == 0)
-		out[w++] = '.';
-	out[w] = '\0';
-	return out;
-}
-
 /* --- syntax: Go's filepath.Match rules, which moby checks every pattern
  * against before use --- */
 
@@ -194,8 +110,8 @@ static bool glob_class_char(const char *s, size_t n, size_t *i)
 		return false;
 	if (s[k] == '\\' && ++k >= n)
 		return false;
-	c = utf8_decode(s + k, n - k, &cl);
-	if (c == RUNE_ERROR && cl == 1)
+	c = vd_path_rune(s + k, n - k, &cl);
+	if (c == VD_PATH_RUNE_ERROR && cl == 1)
 		return false;
 	k += cl;
 	if (k >= n)
@@ -338,7 +254,7 @@ static int class_rune(struct pattern *pt, size_t *i, uint32_t *out, int line, vd
 
 	if (s[*i] == '\\') {
 		(*i)++;
-		c = utf8_decode(s + *i, n - *i, &cl);
+		c = vd_path_rune(s + *i, n - *i, &cl);
 		*i += cl;
 		if (!escape_rune(c, out))
 			return bad_pattern(err, line, s, "unsupported escape in a character class");
@@ -347,7 +263,7 @@ static int class_rune(struct pattern *pt, size_t *i, uint32_t *out, int line, vd
 	if (s[*i] == '[' && s[*i + 1] == ':' && strstr(s + *i + 2, ":]"))
 		/* a regexp would read a POSIX class "[:alpha:]" there */
 		return bad_pattern(err, line, s, "unsupported \"[:\" in a character class");
-	*out = utf8_decode(s + *i, n - *i, &cl);
+	*out = vd_path_rune(s + *i, n - *i, &cl);
 	*i += cl;
 	return 0;
 }
@@ -398,7 +314,7 @@ static int compile(struct pattern *pt, int line, vd_error *err)
 	int r = 0;
 
 	for (step = 0; i < n && !r; step++) {
-		c = utf8_decode(s + i, n - i, &cl);
+		c = vd_path_rune(s + i, n - i, &cl);
 		i += cl;
 		if (c == '*' && s[i] == '*') {
 			i++;
@@ -428,7 +344,7 @@ static int compile(struct pattern *pt, int line, vd_error *err)
 			bool known;
 
 			/* glob_valid() made sure something follows */
-			c = utf8_decode(s + i, n - i, &cl);
+			c = vd_path_rune(s + i, n - i, &cl);
 			i += cl;
 			type = M_REGEXP;
 			if (escape_rune(c, &e)) {
@@ -572,7 +488,7 @@ static bool re_match(const struct pattern *pt, const char *path)
 	if (!runes)
 		return false;
 	while (i < len) {
-		runes[x.n++] = utf8_decode(path + i, len - i, &cl);
+		runes[x.n++] = vd_path_rune(path + i, len - i, &cl);
 		i += cl;
 	}
 	x.s = runes;
@@ -727,7 +643,7 @@ static int add_pattern(vd_dockerignore *di, const char *raw, int line, vd_error 
 	trim_space(&s, &len);
 	if (!len)
 		return 0;
-	if (!(trimmed = strndup(s, len)) || !(clean = go_clean(trimmed))) {
+	if (!(trimmed = strndup(s, len)) || !(clean = vd_path_clean(trimmed))) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -800,7 +716,7 @@ static int add_line(vd_dockerignore *di, const char *line, size_t len, int linen
 	if (!(body = strndup(line, len)))
 		goto nomem;
 	if (len) {
-		if (!(clean = go_clean(body)))
+		if (!(clean = vd_path_clean(body)))
 			goto nomem;
 		if (clean[0] == '/' && clean[1])
 			memmove(clean, clean + 1, strlen(clean));
@@ -903,7 +819,7 @@ done:
 
 int vd_dockerignore_keep(vd_dockerignore *di, const char *relpath, vd_error *err)
 {
-	char *p = go_clean(relpath);
+	char *p = vd_path_clean(relpath);
 	vd_buf pat = VD_BUF_INIT;
 	int r = 0;
 
@@ -941,7 +857,7 @@ bool vd_dockerignore_matches(const vd_dockerignore *di, const char *relpath)
 	char *p;
 	bool ok = false;
 
-	if (!di || !di->n || !(p = go_clean(relpath)))
+	if (!di || !di->n || !(p = vd_path_clean(relpath)))
 		return false;
 	if (strcmp(p, "."))
 		ok = match_step(di, p, NULL, NULL);
@@ -954,7 +870,7 @@ bool vd_dockerignore_excluded(const vd_dockerignore *di, const char *relpath)
 	bool *parent = NULL, *cur = NULL, *swap, ok = false, top = true;
 	char *p, *sl;
 
-	if (!di || !di->n || !(p = go_clean(relpath)))
+	if (!di || !di->n || !(p = vd_path_clean(relpath)))
 		return false;
 	if (!strcmp(p, "."))
 		goto done;
@@ -990,11 +906,6 @@ done:
 	free(cur);
 	free(p);
 	return ok;
-}
-
-char *vd_dockerignore_clean(const char *path)
-{
-	return go_clean(path);
 }
 
 size_t vd_dockerignore_count(const vd_dockerignore *di)

@@ -6,8 +6,8 @@
  *   reading (moby/patternmatcher/ignorefile.ReadAll): a UTF-8 BOM on the first
  *   line is dropped; a line whose first byte is '#' is a comment (a '#' after
  *   leading blanks is a pattern); blanks are trimmed; a leading '!' makes an
- *   exception; the rest is cleaned like Go's filepath.Clean ("./a//b/" → "a/b")
- *   and loses one leading '/';
+ *   exception; the rest is cleaned like Go's filepath.Clean ("./a//b/" → "a/b",
+ *   vd_path_clean() in docker_api/path.h) and loses one leading '/';
  *
  *   matching (moby/patternmatcher): Go filepath.Match syntax — '*' and '?'
  *   never match '/', "[a-c]", "[^a-c]", '\' escapes — plus "**", which matches
@@ -71,11 +71,6 @@ bool vd_dockerignore_matches(const vd_dockerignore *di, const char *relpath);
 /* For a walker: true when reldir is excluded but must still be entered
  * because an exception pattern starts with "reldir/". */
 bool vd_dockerignore_reopens(const vd_dockerignore *di, const char *reldir);
-
-/* Go's filepath.Clean for slash paths ("./a//b/../c/" → "a/c", "" → "."),
- * which docker applies to patterns and paths alike.  Caller frees; NULL when
- * out of memory. */
-char *vd_dockerignore_clean(const char *path);
 
 /* The patterns as cleaned (without the '!'), for diagnostics and tests. */
 size_t vd_dockerignore_count(const vd_dockerignore *di);

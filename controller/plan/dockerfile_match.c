@@ -3,88 +3,36 @@
  * under it (vd_dockerfile_source_matches() in controller/dockerfile.h). */
 #include "controller/plan/dockerfile.h"
 #include "controller/plan/dockerfile_private.h"
+#include "docker_api/path.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-char *df_clean(const char *p)
-{
-	char *out = malloc(strlen(p) + 1);
-	size_t o = 0;
-
-	if (!out)
-		return NULL;
-	while (*p) {
-		const char *e;
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		for (e = p; *e && *e != '/'; e++)
-			;
-		n = (size_t)(e - p);
-		if (n == 0 || (n == 1 && p[0] == '.')) {
-			/* nothing */
-		} else if (n == 2 && p[0] == '.' && p[1] == '.') {
-			while (o > 0 && out[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--;
-		} else {
-			if (o > 0)
-				out[o++] = '/';
-			memcpy(out + o, p, n);
-			o += n;
-		}
-		p = e;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* --- matching, Go's filepath.Match one segment at a time --- */
 
 /* Not dockerignore.c's matcher: .dockerignore is moby's regexp reading ("\d", "[z-a]"), not this. */
 
-/* One UTF-8 rune (Go's decoding: a bad byte is one rune of its own). */
-static size_t rune(const char *s, size_t n, uint32_t *out)
+/* filepath's getEsc: one end of a class range at p[*i], possibly escaped;
+ * false when there is none ('-', ']' or the end). */
+static bool class_char(const char *p, size_t n, size_t *i, uint32_t *out)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t len, i;
-	uint32_t c;
+	size_t k = *i, len;
 
-	if (u[0] < 0x80) {
-		*out = u[0];
-		return 1;
-	}
-	if ((u[0] & 0xE0) == 0xC0)
-		len = 2, c = u[0] & 0x1F;
-	else if ((u[0] & 0xF0) == 0xE0)
-		len = 3, c = u[0] & 0x0F;
-	else if ((u[0] & 0xF8) == 0xF0)
-		len = 4, c = u[0] & 0x07;
-	else
-		goto bad;
-	if (len > n)
-		goto bad;
-	for (i = 1; i < len; i++) {
-		if ((u[i] & 0xC0) != 0x80)
-			goto bad;
-		c = (c << 6) | (u[i] & 0x3F);
-	}
-	*out = c;
-	return len;
-bad:
-	*out = 0xFFFD;
-	return 1;
+	if (k >= n || p[k] == '-' || p[k] == ']')
+		return false;
+	if (p[k] == '\\' && ++k >= n)
+		return false;
+	*out = vd_path_rune(p + k, n - k, &len);
+	*i = k + len;
+	return true;
 }
 
 /* A class at p[0] == '[': does rune c match?  Returns the length of the
  * class, 0 when malformed. */
 static size_t class_match(const char *p, size_t n, uint32_t c, bool *match)
 {
-	size_t i = 1, k;
+	size_t i = 1;
 	bool neg = false, any = false;
 	int nranges = 0;
 
@@ -100,21 +48,13 @@ static size_t class_match(const char *p, size_t n, uint32_t c, bool *match)
 			i++;
 			break;
 		}
-		if (i >= n || p[i] == '-' || p[i] == ']')
+		if (!class_char(p, n, &i, &lo))
 			return 0;
-		if (p[i] == '\\' && ++i >= n)
-			return 0;
-		k = rune(p + i, n - i, &lo);
-		i += k;
 		hi = lo;
 		if (i < n && p[i] == '-') {
 			i++;
-			if (i >= n || p[i] == ']' || p[i] == '-')
+			if (!class_char(p, n, &i, &hi))
 				return 0;
-			if (p[i] == '\\' && ++i >= n)
-				return 0;
-			k = rune(p + i, n - i, &hi);
-			i += k;
 		}
 		if (lo <= c && c <= hi)
 			any = true;
@@ -163,8 +103,8 @@ static bool seg_match(const char *p, size_t pn, const char *s, size_t sn)
 			continue;
 		}
 		if (pi < pn) {
-			uint32_t c;
-			size_t cl = rune(s + si, sn - si, &c);
+			size_t cl;
+			uint32_t c = vd_path_rune(s + si, sn - si, &cl);
 
 			if (p[pi] == '?') {
 				pi++;
@@ -181,12 +121,13 @@ static bool seg_match(const char *p, size_t pn, const char *s, size_t sn)
 					continue;
 				}
 			} else {
-				size_t q = pi;
+				size_t q = pi, pl;
 				uint32_t pc;
 
 				if (p[q] == '\\')
 					q++;
-				q += rune(p + q, pn - q, &pc);
+				pc = vd_path_rune(p + q, pn - q, &pl);
+				q += pl;
 				if (pc == c) {
 					pi = q;
 					si += cl;
@@ -198,9 +139,10 @@ static bool seg_match(const char *p, size_t pn, const char *s, size_t sn)
 			return false;
 		/* let the last star take one more rune */
 		{
-			uint32_t c;
+			size_t cl;
 
-			star_s += rune(s + star_s, sn - star_s, &c);
+			vd_path_rune(s + star_s, sn - star_s, &cl);
+			star_s += cl;
 		}
 		pi = star_p;
 		si = star_s;
@@ -309,8 +251,8 @@ bool vd_dockerfile_source_matches(const char *pattern, const char *path)
 
 	if (!pattern || !path)
 		return false;
-	p = df_clean(pattern);
-	s = df_clean(path);
+	p = vd_path_clean_in_root(pattern);
+	s = vd_path_clean_in_root(path);
 	if (p && s && !segs_split(s, &sp))
 		m = match_cleaned(p, &sp);
 	segs_release(&sp);
@@ -327,7 +269,7 @@ const vd_dockerfile_ref *vd_dockerfile_sources_match(const vd_dockerfile_sources
 	char *cp;
 	size_t i;
 
-	if (!s || !path || !(cp = df_clean(path)))
+	if (!s || !path || !(cp = vd_path_clean_in_root(path)))
 		return NULL;
 	/* the patterns are cleaned already */
 	if (!segs_split(cp, &sp))

@@ -175,10 +175,4 @@ int df_meta_env(const vd_dockerfile *df, const char *const *build_args, struct d
 int df_resolve_base(const vd_dockerfile *df, size_t i, const struct df_env *e, int *parent,
 		    bool *unresolved);
 
-/* ---- paths (dockerfile_match.c) ---- */
-
-/* path.Clean("/" + p) without the leading '/': "" for the root.  Caller
- * frees; NULL when out of memory. */
-char *df_clean(const char *p);
-
 #endif

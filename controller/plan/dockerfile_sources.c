@@ -3,6 +3,7 @@
  * their instructions (vd_dockerfile_final_sources()). */
 #include "controller/plan/dockerfile.h"
 #include "controller/plan/dockerfile_private.h"
+#include "docker_api/path.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -118,7 +119,7 @@ static int collect_copy(const vd_dockerfile *df, int stage, const vd_dockerfile_
 		if (df_reserve(&out->refs, out->n_refs, sizeof(*out->refs)))
 			return VD_ENOMEM;
 		ref = &out->refs[out->n_refs];
-		if (!(ref->pattern = df_clean(s->path)))
+		if (!(ref->pattern = vd_path_clean_in_root(s->path)))
 			return VD_ENOMEM;
 		if (!*ref->pattern) {
 			free(ref->pattern);

@@ -161,6 +161,17 @@ static void label_value(vd_buf *out, const char *v)
 	}
 }
 
+/* The start of a sample with two labels: `name{k1="v1",k2="v2"} `. */
+static void series(vd_buf *out, const char *name, const char *k1, const char *v1, const char *k2,
+		   const char *v2)
+{
+	vd_buf_printf(out, "%s{%s=\"", name, k1);
+	label_value(out, v1);
+	vd_buf_printf(out, "\",%s=\"", k2);
+	label_value(out, v2);
+	vd_buf_puts(out, "\"} ");
+}
+
 /* The probes of a report: its services' probes (health/report.h), or a
  * flat "probes" list of {service, name, status, latency_ms}. */
 struct probe_row {
@@ -208,20 +219,15 @@ static void probe_metrics(const char *report_json, vd_buf *out)
 	vd_buf_puts(out, "# HELP voxdeploy_probe_up Whether the probe passed at the last report.\n"
 			 "# TYPE voxdeploy_probe_up gauge\n");
 	for (i = 0; i < n; i++) {
-		vd_buf_puts(out, "voxdeploy_probe_up{service=\"");
-		label_value(out, rows[i].service);
-		vd_buf_puts(out, "\",probe=\"");
-		label_value(out, rows[i].name);
-		vd_buf_printf(out, "\"} %d\n", rows[i].status && !strcmp(rows[i].status, "ok"));
+		series(out, "voxdeploy_probe_up", "service", rows[i].service, "probe", rows[i].name);
+		vd_buf_printf(out, "%d\n", rows[i].status && !strcmp(rows[i].status, "ok"));
 	}
 	vd_buf_puts(out, "# HELP voxdeploy_probe_latency_seconds The probe's latency at the last report.\n"
 			 "# TYPE voxdeploy_probe_latency_seconds gauge\n");
 	for (i = 0; i < n; i++) {
-		vd_buf_puts(out, "voxdeploy_probe_latency_seconds{service=\"");
-		label_value(out, rows[i].service);
-		vd_buf_puts(out, "\",probe=\"");
-		label_value(out, rows[i].name);
-		vd_buf_printf(out, "\"} %.6f\n", (double)rows[i].latency_ms / 1000.0);
+		series(out, "voxdeploy_probe_latency_seconds", "service", rows[i].service, "probe",
+		       rows[i].name);
+		vd_buf_printf(out, "%.6f\n", (double)rows[i].latency_ms / 1000.0);
 	}
 	yajl_tree_free(v);
 }
@@ -243,11 +249,8 @@ int vd_serve_metrics(const char *state_dir, const char *report_json, vd_buf *out
 	vd_buf_puts(out, "# HELP voxdeploy_deploys_total Deploys by type and result.\n"
 			 "# TYPE voxdeploy_deploys_total counter\n");
 	for (i = 0; i < t.n_by; i++) {
-		vd_buf_puts(out, "voxdeploy_deploys_total{type=\"");
-		label_value(out, t.by[i].type);
-		vd_buf_puts(out, "\",result=\"");
-		label_value(out, t.by[i].result);
-		vd_buf_printf(out, "\"} %lu\n", t.by[i].n);
+		series(out, "voxdeploy_deploys_total", "type", t.by[i].type, "result", t.by[i].result);
+		vd_buf_printf(out, "%lu\n", t.by[i].n);
 	}
 	vd_buf_printf(out, "# HELP voxdeploy_rollbacks_total Rollbacks that restored the previous version.\n"
 			   "# TYPE voxdeploy_rollbacks_total counter\n"

@@ -1,6 +1,7 @@
 /* .dockerignore: the file's text, a NUL, then context paths one per line
  * asked of the matcher (and cleaned as Go's filepath.Clean would). */
 #include "docker_api/dockerignore.h"
+#include "docker_api/path.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -15,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *list = fuzz_cstr(paths, plen), *save = NULL, *p;
 
 		for (p = list ? strtok_r(list, "\n", &save) : NULL; p; p = strtok_r(NULL, "\n", &save)) {
-			char *c = vd_dockerignore_clean(p);
+			char *c = vd_path_clean(p);
 
 			(void)vd_dockerignore_excluded(di, p);
 			(void)vd_dockerignore_matches(di, p);

@@ -825,6 +825,11 @@ static void dockerfile__source_matches(void **state)
 		{ "file?.txt", "file1.txt", true },
 		{ "file?.txt", "file10.txt", false },
 		{ "file?.txt", "file\xc3\xa9.txt", true },   /* '?' is one rune */
+		/* not UTF-8: one rune per bad byte, as Go's utf8.DecodeRune reads it
+		 * (an overlong "\xc0\x80" is two) */
+		{ "file?.txt", "file\xc0\x80.txt", false },
+		{ "file??.txt", "file\xc0\x80.txt", true },
+		{ "file?.txt", "file\xff.txt", true },
 		{ "a\\*b", "a*b", true },
 		{ "a\\*b", "axb", false },
 		{ "[a", "[a", false },                         /* malformed: nothing */

@@ -325,22 +325,6 @@ static void dockerignore__build_files_always_sent(void **state)
 	vd_dockerignore_free(di);
 }
 
-static void dockerignore__clean(void **state)
-{
-	static const char *const cases[][2] = {
-		{ "", "." }, { ".", "." }, { "./a//b/", "a/b" }, { "a/../..", ".." },
-		{ "/../a", "/a" }, { "a/./b/../c", "a/c" }, { "//x", "/x" }, { "../../x/..", "../.." },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *c = vd_dockerignore_clean(cases[i][0]);
-
-		assert_string_equal(c, cases[i][1]);
-		free(c);
-	}
-}
-
 static void dockerignore__null_and_empty(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
@@ -388,7 +372,6 @@ int main(void)
 		cmocka_unit_test(dockerignore__cleaned_patterns),
 		cmocka_unit_test(dockerignore__syntax_errors),
 		cmocka_unit_test(dockerignore__build_files_always_sent),
-		cmocka_unit_test(dockerignore__clean),
 		cmocka_unit_test(dockerignore__null_and_empty),
 		cmocka_unit_test(dockerignore__pathological),
 	};
