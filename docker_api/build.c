@@ -695,8 +695,7 @@ static char *full_image_id(vd_docker *d, const char *short_id)
 	char *out = NULL;
 
 	vd_buf_init(&body, 4 << 20);
-	if (vd_buf_puts(&path, "/images/") || vd_docker_path_escape(&path, short_id) ||
-	    vd_buf_puts(&path, "/json"))
+	if (vd_docker_path(&path, "/images/", short_id, "/json"))
 		goto done;
 	if (vd_docker_get(d, vd_buf_cstr(&path), NULL, &body, &err))
 		goto done;

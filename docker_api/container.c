@@ -9,18 +9,6 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* "/containers/<escaped ref><suffix>" */
-static int container_path(vd_buf *path, const char *ref, const char *suffix)
-{
-	int r = vd_buf_puts(path, "/containers/");
-
-	if (!r)
-		r = vd_docker_path_escape(path, ref);
-	if (!r && suffix)
-		r = vd_buf_puts(path, suffix);
-	return r;
-}
-
 static void summary_release(void *item)
 {
 	vd_container_summary *s = item;
@@ -300,7 +288,7 @@ int vd_container_inspect(vd_docker *d, const char *ref, vd_container_info *out, 
 	int r;
 
 	memset(&info, 0, sizeof(info));
-	if (container_path(&path, ref, "/json")) {
+	if (vd_docker_path(&path, "/containers/", ref, "/json")) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -476,11 +464,7 @@ static int connect_after_create(vd_docker *d, const char *id, const char *connec
 		yajl_gen_map_close(g);
 		r = vd_jgen_finish(g, &body);
 		if (!r)
-			r = vd_buf_puts(&path, "/networks/");
-		if (!r)
-			r = vd_docker_path_escape(&path, net);
-		if (!r)
-			r = vd_buf_puts(&path, "/connect");
+			r = vd_docker_path(&path, "/networks/", net, "/connect");
 		if (r)
 			r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		else if ((r = vd_docker_post(d, vd_buf_cstr(&path), NULL, vd_buf_cstr(&body), NULL,
@@ -565,7 +549,7 @@ static int simple_post(vd_docker *d, const char *id, const char *action, const c
 	int r;
 
 	snprintf(suffix, sizeof(suffix), "/%s", action);
-	if (container_path(&path, id, suffix))
+	if (vd_docker_path(&path, "/containers/", id, suffix))
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	req.path = vd_buf_cstr(&path);
 	r = vd_docker_request(d, &req, NULL, err);
@@ -638,7 +622,7 @@ int vd_container_remove(vd_docker *d, const char *id, bool force, bool remove_vo
 	int r;
 
 	snprintf(q, sizeof(q), "force=%d&v=%d", force ? 1 : 0, remove_volumes ? 1 : 0);
-	if (container_path(&path, id, NULL))
+	if (vd_docker_path(&path, "/containers/", id, NULL))
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	r = vd_docker_delete(d, vd_buf_cstr(&path), q, err);
 	if (r)
@@ -656,7 +640,7 @@ int vd_container_wait(vd_docker *d, const char *id, const char *condition, long 
 	const char *msg;
 	int r;
 
-	if (container_path(&path, id, "/wait") ||
+	if (vd_docker_path(&path, "/containers/", id, "/wait") ||
 	    vd_docker_query_add(&q, "condition", condition ? condition : "not-running")) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
@@ -752,7 +736,7 @@ int vd_container_stats(vd_docker *d, const char *id, vd_container_sample *out, v
 	vd_docker_req req = { .method = "GET", .query = "stream=0&one-shot=1" };
 	int r;
 
-	if (container_path(&path, id, "/stats"))
+	if (vd_docker_path(&path, "/containers/", id, "/stats"))
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	req.path = vd_buf_cstr(&path);
 	vd_buf_init(&body, 1 << 20);

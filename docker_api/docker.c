@@ -206,7 +206,8 @@ int vd_docker_query_add(vd_buf *q, const char *key, const char *value)
 	return r;
 }
 
-int vd_docker_path_escape(vd_buf *out, const char *segment)
+/* One path segment (a container name), escaped. */
+static int path_escape(vd_buf *out, const char *segment)
 {
 	char *e = curl_easy_escape(NULL, segment, 0);
 	int r;
@@ -215,6 +216,17 @@ int vd_docker_path_escape(vd_buf *out, const char *segment)
 		return VD_ENOMEM;
 	r = vd_buf_puts(out, e);
 	curl_free(e);
+	return r;
+}
+
+int vd_docker_path(vd_buf *out, const char *prefix, const char *name, const char *suffix)
+{
+	int r = vd_buf_puts(out, prefix);
+
+	if (!r)
+		r = path_escape(out, name);
+	if (!r && suffix)
+		r = vd_buf_puts(out, suffix);
 	return r;
 }
 

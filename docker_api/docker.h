@@ -113,8 +113,9 @@ int vd_docker_delete(vd_docker *d, const char *path, const char *query, vd_error
 
 /* Query building: append key=escaped(value) with '&' as needed. */
 int vd_docker_query_add(vd_buf *q, const char *key, const char *value);
-/* Escape one path segment (a container name) into out. */
-int vd_docker_path_escape(vd_buf *out, const char *segment);
+/* Append "<prefix><escaped name><suffix>" ("/containers/", "app", "/json");
+ * suffix may be NULL.  VD_ENOMEM or 0. */
+int vd_docker_path(vd_buf *out, const char *prefix, const char *name, const char *suffix);
 
 /* Filters as the engine wants them: {"label":["a=b"],"name":["^x$"]}.
  * pairs is a NULL-terminated list of key, value, key, value, ... */

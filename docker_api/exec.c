@@ -67,18 +67,6 @@ int vd_exec_create_body(const char *const *argv, const vd_exec_opts *opts, vd_bu
 	return 0;
 }
 
-/* "/<prefix>/<escaped ref><suffix>" */
-static int make_path(vd_buf *path, const char *prefix, const char *ref, const char *suffix)
-{
-	int r = vd_buf_puts(path, prefix);
-
-	if (!r)
-		r = vd_docker_path_escape(path, ref);
-	if (!r)
-		r = vd_buf_puts(path, suffix);
-	return r;
-}
-
 static int exec_create(vd_docker *d, const char *container, const char *const *argv,
 		       const vd_exec_opts *opts, long timeout_ms, char **out_id, vd_error *err)
 {
@@ -93,7 +81,7 @@ static int exec_create(vd_docker *d, const char *container, const char *const *a
 	r = vd_exec_create_body(argv, opts, &body, err);
 	if (r)
 		goto done;
-	if (make_path(&path, "/containers/", container, "/exec")) {
+	if (vd_docker_path(&path, "/containers/", container, "/exec")) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -155,7 +143,7 @@ static int exec_start(vd_docker *d, const char *exec_id, long timeout_ms, long i
 	 * ends; silence is normal (a command that prints nothing), hence the
 	 * idle limit defaults to the whole timeout */
 	vd_logs_demux_init(&m, false, 0, cb, ctx);
-	if (make_path(&path, "/exec/", exec_id, "/start")) {
+	if (vd_docker_path(&path, "/exec/", exec_id, "/start")) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -218,7 +206,7 @@ static int exec_inspect(vd_docker *d, const char *exec_id, long timeout_ms, vd_e
 	int r;
 
 	vd_buf_init(&answer, MAX_ANSWER);
-	if (make_path(&path, "/exec/", exec_id, "/json")) {
+	if (vd_docker_path(&path, "/exec/", exec_id, "/json")) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}

@@ -193,11 +193,7 @@ static int inspect_tty(vd_docker *d, const char *container, long timeout_ms, cha
 	int r;
 
 	vd_buf_init(&body, MAX_INSPECT);
-	r = vd_buf_puts(&path, "/containers/");
-	if (!r)
-		r = vd_docker_path_escape(&path, container);
-	if (!r)
-		r = vd_buf_puts(&path, "/json");
+	r = vd_docker_path(&path, "/containers/", container, "/json");
 	if (r) {
 		r = vd_error_set(err, r, "out of memory");
 		goto done;
@@ -249,11 +245,7 @@ int vd_logs_read(vd_docker *d, const char *container, const vd_logs_opts *opts,
 		goto fail;
 	m.raw = tty;
 
-	r = vd_buf_puts(&path, "/containers/");
-	if (!r)
-		r = vd_docker_path_escape(&path, id);
-	if (!r)
-		r = vd_buf_puts(&path, "/logs");
+	r = vd_docker_path(&path, "/containers/", id, "/logs");
 	if (!r)
 		r = vd_docker_query_add(&query, "stdout", "1");
 	if (!r)

@@ -3,17 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int net_path(vd_buf *path, const char *ref, const char *suffix)
-{
-	int r = vd_buf_puts(path, "/networks/");
-
-	if (!r)
-		r = vd_docker_path_escape(path, ref);
-	if (!r && suffix)
-		r = vd_buf_puts(path, suffix);
-	return r;
-}
-
 static int info_fill(yajl_val v, vd_network_info *n)
 {
 	n->id = strdup(vd_json_str(v, "Id") ? vd_json_str(v, "Id") : "");
@@ -123,7 +112,7 @@ int vd_network_inspect(vd_docker *d, const char *ref, vd_network_info *out, vd_e
 	int r;
 
 	memset(&info, 0, sizeof(info));
-	if (net_path(&path, ref, NULL)) {
+	if (vd_docker_path(&path, "/networks/", ref, NULL)) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -195,7 +184,7 @@ static int connect_or_disconnect(vd_docker *d, const char *action, const char *n
 		goto done;
 	}
 	g = vd_jgen_new();
-	if (!g || net_path(&path, network, action)) {
+	if (!g || vd_docker_path(&path, "/networks/", network, action)) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -243,7 +232,7 @@ int vd_network_remove(vd_docker *d, const char *ref, vd_error *err)
 	vd_buf path = VD_BUF_INIT;
 	int r;
 
-	if (net_path(&path, ref, NULL))
+	if (vd_docker_path(&path, "/networks/", ref, NULL))
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	r = vd_docker_delete(d, vd_buf_cstr(&path), NULL, err);
 	if (r)

@@ -90,10 +90,8 @@ int vd_volume_list(vd_docker *d, const char *const *filter_pairs, vd_volume_arra
 int vd_volume_inspect(vd_docker *d, const char *name, vd_volume_info *out, vd_error *err)
 {
 	vd_buf path = VD_BUF_INIT, body = VD_BUF_INIT;
-	int r = vd_buf_puts(&path, "/volumes/");
+	int r = vd_docker_path(&path, "/volumes/", name, NULL);
 
-	if (!r)
-		r = vd_docker_path_escape(&path, name);
 	if (r)
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 	if (!r)

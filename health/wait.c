@@ -248,11 +248,7 @@ static void start_resources(struct waiter *w, size_t i, uint64_t now)
 
 	vd_buf_clear(&s->stats_path);
 	vd_buf_clear(&s->stats_body);
-	r = vd_buf_puts(&s->stats_path, "/containers/");
-	if (!r)
-		r = vd_docker_path_escape(&s->stats_path, s->p->resources.ref);
-	if (!r)
-		r = vd_buf_puts(&s->stats_path, "/stats");
+	r = vd_docker_path(&s->stats_path, "/containers/", s->p->resources.ref, "/stats");
 	memset(&s->stats_req, 0, sizeof(s->stats_req));
 	s->stats_req.method = "GET";
 	s->stats_req.path = vd_buf_cstr(&s->stats_path);

@@ -131,8 +131,11 @@ static void docker__query_and_filters(void **state)
 	assert_int_equal(vd_docker_filters_json(&f, none), 0);
 	assert_string_equal(vd_buf_cstr(&f), "{}");
 	vd_buf_clear(&q);
-	assert_int_equal(vd_docker_path_escape(&q, "a/b c"), 0);
-	assert_string_equal(vd_buf_cstr(&q), "a%2Fb%20c");
+	assert_int_equal(vd_docker_path(&q, "/containers/", "a/b c", "/json"), 0);
+	assert_string_equal(vd_buf_cstr(&q), "/containers/a%2Fb%20c/json");
+	vd_buf_clear(&q);
+	assert_int_equal(vd_docker_path(&q, "/volumes/", "db", NULL), 0);
+	assert_string_equal(vd_buf_cstr(&q), "/volumes/db");
 	vd_buf_release(&q);
 	vd_buf_release(&f);
 }
