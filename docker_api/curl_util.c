@@ -7,14 +7,17 @@
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static CURLcode init_result;
 
-static void global_init(void)
+static void init_curl(void)
 {
 	init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int vd_curl_global_init(vd_error *err)
+/* Initialise libcurl for the process, once whatever the threads (later
+ * calls return the first one's answer).  0, or VD_ERR "cannot initialise
+ * libcurl". */
+static int global_init(vd_error *err)
 {
-	pthread_once(&init_once, global_init);
+	pthread_once(&init_once, init_curl);
 	if (init_result != CURLE_OK)
 		return vd_error_set(err, VD_ERR, "cannot initialise libcurl");
 	return 0;
@@ -23,7 +26,7 @@ int vd_curl_global_init(vd_error *err)
 /* CURL and CURLM are both void to their users: one helper makes either. */
 static int new_handle(void **out, void *(*make)(void), vd_error *err)
 {
-	int r = vd_curl_global_init(err);
+	int r = global_init(err);
 	void *h;
 
 	if (r)

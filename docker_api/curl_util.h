@@ -5,7 +5,7 @@
  * place for each thing libcurl needs done:
  *
  *   - libcurl is initialised once per process, never per request
- *     (vd_curl_global_init, done by vd_curl_easy_new / vd_curl_multi_new);
+ *     (once, done by vd_curl_easy_new / vd_curl_multi_new);
  *   - options are set through vd_curl_setopt(), which remembers the first
  *     one libcurl refuses (the habit of curl's own tool, my_setopt), so a
  *     setup is a list of short lines and one vd_curl_opts_check() at its
@@ -28,13 +28,8 @@
 #include "common/buf.h"
 #include "common/error.h"
 
-/* Initialise libcurl for the process, once whatever the threads (later
- * calls return the first one's answer).  0, or VD_ERR "cannot initialise
- * libcurl". */
-int vd_curl_global_init(vd_error *err);
-
 /* A new easy or multi handle, libcurl initialised first.  VD_ENOMEM "out of
- * memory" (or vd_curl_global_init's error); *out untouched on failure. */
+ * memory" (or "cannot initialise libcurl"); *out untouched on failure. */
 int vd_curl_easy_new(CURL **out, vd_error *err);
 int vd_curl_multi_new(CURLM **out, vd_error *err);
 /* NULL is a no-op. */

@@ -124,16 +124,6 @@ const char *vd_docker_api_version(const vd_docker *d)
 	return d->negotiated ? d->api : NULL;
 }
 
-const char *vd_docker_daemon_api_version(const vd_docker *d)
-{
-	return d->daemon_api[0] ? d->daemon_api : NULL;
-}
-
-const char *vd_docker_daemon_min_api_version(const vd_docker *d)
-{
-	return d->daemon_min_api[0] ? d->daemon_min_api : NULL;
-}
-
 static void copy_field(char *dst, size_t size, yajl_val v, const char *key)
 {
 	snprintf(dst, size, "%s", vd_json_str(v, key) ? vd_json_str(v, key) : "");

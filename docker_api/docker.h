@@ -46,11 +46,8 @@ const char *vd_docker_host(const vd_docker *d);
  * when it shares no version with us. */
 int vd_docker_connect(vd_docker *d, vd_error *err);
 
-/* The negotiated version ("1.41"), the engine's highest and lowest; NULL
- * before vd_docker_connect() (the lowest: before vd_docker_engine_info()). */
+/* The negotiated version ("1.41"); NULL before vd_docker_connect(). */
 const char *vd_docker_api_version(const vd_docker *d);
-const char *vd_docker_daemon_api_version(const vd_docker *d);
-const char *vd_docker_daemon_min_api_version(const vd_docker *d);
 /* True when the negotiated version is at least "M.m". */
 bool vd_docker_api_at_least(const vd_docker *d, const char *version);
 

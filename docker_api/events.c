@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-void vd_event_init(vd_event *ev)
+static void event_init(vd_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 }
@@ -19,7 +19,7 @@ void vd_event_release(vd_event *ev)
 	free(ev->actor_id);
 	free(ev->scope);
 	vd_kvs_release(&ev->attributes);
-	vd_event_init(ev);
+	event_init(ev);
 }
 
 const char *vd_event_attr(const vd_event *ev, const char *key)
@@ -61,7 +61,7 @@ int vd_event_parse(yajl_val v, vd_event *out, vd_error *err)
 	if (!id)
 		id = vd_json_str(v, "id");
 
-	vd_event_init(&ev);
+	event_init(&ev);
 	ev.type = dup_or_empty(vd_json_str(v, "Type"));
 	ev.action = strdup(action);
 	ev.actor_id = dup_or_empty(id);

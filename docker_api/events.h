@@ -37,7 +37,6 @@ typedef struct vd_event {
 	int64_t time_nano; /* unix nanoseconds (time * 1e9 when the engine sent none) */
 } vd_event;
 
-void vd_event_init(vd_event *ev);
 void vd_event_release(vd_event *ev);
 
 /* An attribute of the actor (NULL when absent): vd_event_attr(ev, "exitCode"). */

@@ -23,15 +23,6 @@ static void info_release_fields(vd_network_info *n)
 	vd_kvs_release(&n->labels);
 }
 
-void vd_network_info_release(vd_network_info *info)
-{
-	if (!info)
-		return;
-	info_release_fields(info);
-	yajl_tree_free(info->raw);
-	memset(info, 0, sizeof(*info));
-}
-
 static int list_fill(yajl_val v, void *item)
 {
 	return info_fill(v, item);
@@ -101,48 +92,6 @@ int vd_network_find(vd_docker *d, const char *name, char **out_id, vd_error *err
 	else if (!(*out_id = strdup(found)))
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 	vd_network_array_release(&list);
-	return r;
-}
-
-int vd_network_inspect(vd_docker *d, const char *ref, vd_network_info *out, vd_error *err)
-{
-	vd_buf path = VD_BUF_INIT, body = VD_BUF_INIT;
-	vd_network_info info;
-	yajl_val v = NULL;
-	int r;
-
-	memset(&info, 0, sizeof(info));
-	if (vd_docker_path(&path, "/networks/", ref, NULL)) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto done;
-	}
-	r = vd_docker_get(d, vd_buf_cstr(&path), NULL, &body, err);
-	if (r)
-		goto done;
-	v = vd_json_parse(vd_buf_cstr(&body), err);
-	if (!v) {
-		r = err->code;
-		goto done;
-	}
-	if (!vd_json_str(v, "Id")) {
-		r = vd_error_set(err, VD_EPROTO, "no Id in the answer");
-		goto done;
-	}
-	if (info_fill(v, &info)) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto done;
-	}
-	info.raw = v;
-	v = NULL;
-	*out = info;
-	memset(&info, 0, sizeof(info));
-done:
-	if (r)
-		vd_error_prefix(err, "inspect network %s", ref);
-	vd_network_info_release(&info);
-	yajl_tree_free(v);
-	vd_buf_release(&path);
-	vd_buf_release(&body);
 	return r;
 }
 

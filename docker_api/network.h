@@ -33,9 +33,6 @@ void vd_network_array_release(vd_network_array *list);
  * when none, VD_ECONFLICT when several share the name. */
 int vd_network_find(vd_docker *d, const char *name, char **out_id, vd_error *err);
 
-int vd_network_inspect(vd_docker *d, const char *ref, vd_network_info *out, vd_error *err);
-void vd_network_info_release(vd_network_info *info);
-
 /* body: the NetworkCreate JSON ({"Name":...,"Driver":...,"Labels":...}). */
 int vd_network_create(vd_docker *d, const char *body, char **out_id, vd_error *err);
 /* endpoint_json: an EndpointConfig object or NULL. */

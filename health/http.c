@@ -200,11 +200,6 @@ void vd_http_runner_free(vd_http_runner *r)
 	free(r);
 }
 
-size_t vd_http_runner_running(const vd_http_runner *r)
-{
-	return r->running;
-}
-
 int vd_http_runner_start(vd_http_runner *r, const vd_probe *p, uint64_t timeout_ms, void *tag,
 			 vd_error *err)
 {

@@ -45,8 +45,6 @@ void vd_http_runner_free(vd_http_runner *r);
  * bounds it (connect + answer); 0 → the probe's timeout. */
 int vd_http_runner_start(vd_http_runner *r, const vd_probe *p, uint64_t timeout_ms, void *tag,
 			 vd_error *err);
-/* Checks in flight. */
-size_t vd_http_runner_running(const vd_http_runner *r);
 
 /* Wait for curl's sockets and the caller's extra fds (their revents are
  * filled), at most timeout_ms (libcurl may wake earlier for its own
