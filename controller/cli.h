@@ -99,10 +99,12 @@ int vd_cmd_history(vd_cli *cli);
 int vd_cmd_serve(vd_cli *cli);
 int vd_cmd_status(vd_cli *cli);
 
-/* Shared by deploy and rollback (cli_progress.c): the progress printer (one
- * line per step on stderr, or JSON lines on stdout with --json) and the
- * result (with --json the plan's files too, as `plan --json` gives them). */
-void vd_cli_progress_for(vd_cli *cli, vd_deploy_progress_fn *fn, void **ctx);
-void vd_cli_print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res);
+/* What deploy and rollback share (cli_deploy.c): open the project, run
+ * (vd_deploy_run, or vd_deploy_rollback when rollback), print progress as
+ * it comes (one line per step on stderr, or JSON lines on stdout with
+ * --json) and the result (with --json the plan's files too, as
+ * `plan --json` gives them); the exit code.  o holds the parsed options;
+ * project, state_dir and progress are filled here. */
+int vd_cli_deploy(vd_cli *cli, vd_deploy_options *o, bool rollback);
 
 #endif

@@ -1,12 +1,7 @@
 #include "controller/cli.h"
-#include "controller/rollout/deploy.h"
-#include "controller/model/project.h"
 #include "controller/plan/rules.h"
-#include "controller/state/state.h"
-#include "common/json.h"
-#include "common/log.h"
+#include "controller/rollout/deploy.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
@@ -63,42 +58,23 @@ static int parse(vd_cli *cli, vd_deploy_options *o, const char **type, vd_error 
 int vd_cmd_deploy(vd_cli *cli)
 {
 	vd_error err = VD_ERROR_INIT;
-	vd_project proj = { NULL, NULL, 0, NULL };
 	vd_deploy_options o;
-	vd_deploy_result res;
-	vd_docker *docker = NULL;
-	char *state_dir = NULL;
 	const char *type = NULL;
 	bool is_auto = true;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	memset(&res, 0, sizeof(res));
 	if (vd_cli_wants_help(cli)) {
 		usage(cli->out);
 		return VD_EXIT_OK;
 	}
 	if (parse(cli, &o, &type, &err) ||
-	    (type && vd_tier_parse_type(type, &is_auto, &o.forced_type, &err)))
-		goto fail;
-	o.forced = !is_auto;
-	if (vd_cli_open_project(cli, &proj, &state_dir, &docker, &err))
-		goto fail;
-	o.project = &proj;
-	o.state_dir = state_dir;
-	vd_cli_progress_for(cli, &o.progress, &o.progress_ctx);
-	if (vd_deploy_run(docker, &o, &res, &err))
-		goto fail;
-	vd_cli_print_result(cli, o.dry_run, &res);
-	rc = (int)res.outcome;
-	goto done;
-fail:
-	rc = vd_cli_fail(cli, &err);
-done:
-	vd_deploy_result_release(&res);
-	vd_docker_free(docker);
-	vd_project_release(&proj);
-	free(state_dir);
+	    (type && vd_tier_parse_type(type, &is_auto, &o.forced_type, &err))) {
+		rc = vd_cli_fail(cli, &err);
+	} else {
+		o.forced = !is_auto;
+		rc = vd_cli_deploy(cli, &o, false);
+	}
 	vd_error_release(&err);
 	return rc;
 }

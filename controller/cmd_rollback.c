@@ -1,10 +1,6 @@
 #include "controller/cli.h"
 #include "controller/rollout/deploy.h"
-#include "controller/model/project.h"
-#include "controller/state/state.h"
-#include "common/log.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
@@ -32,47 +28,24 @@ static void usage(FILE *f)
 int vd_cmd_rollback(vd_cli *cli)
 {
 	vd_error err = VD_ERROR_INIT;
-	vd_project proj = { NULL, NULL, 0, NULL };
-	vd_rollback_options o;
-	vd_deploy_result res;
-	vd_docker *docker = NULL;
-	char *state_dir = NULL;
+	vd_deploy_options o;
+	const vd_cli_opt opts[] = {
+		{ "--to", NULL, &o.to, NULL, false, false },
+		{ "--actor", NULL, &o.actor, NULL, false, false },
+		{ "--note", NULL, &o.note, NULL, false, false },
+		{ NULL, NULL, NULL, NULL, false, false },
+	};
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	memset(&res, 0, sizeof(res));
 	if (vd_cli_wants_help(cli)) {
 		usage(cli->out);
 		return VD_EXIT_OK;
 	}
-	{
-		const vd_cli_opt opts[] = {
-			{ "--to", NULL, &o.to, NULL, false, false },
-			{ "--actor", NULL, &o.actor, NULL, false, false },
-			{ "--note", NULL, &o.note, NULL, false, false },
-			{ NULL, NULL, NULL, NULL, false, false },
-		};
-
-		if (vd_cli_args(cli, opts, &err))
-			goto fail;
-	}
-	if (vd_cli_open_project(cli, &proj, &state_dir, &docker, &err))
-		goto fail;
-	o.project = &proj;
-	o.state_dir = state_dir;
-	vd_cli_progress_for(cli, &o.progress, &o.progress_ctx);
-	if (vd_deploy_rollback(docker, &o, &res, &err))
-		goto fail;
-	vd_cli_print_result(cli, false, &res);
-	rc = (int)res.outcome;
-	goto done;
-fail:
-	rc = vd_cli_fail(cli, &err);
-done:
-	vd_deploy_result_release(&res);
-	vd_docker_free(docker);
-	vd_project_release(&proj);
-	free(state_dir);
+	if (vd_cli_args(cli, opts, &err))
+		rc = vd_cli_fail(cli, &err);
+	else
+		rc = vd_cli_deploy(cli, &o, true);
 	vd_error_release(&err);
 	return rc;
 }

@@ -467,10 +467,9 @@ static int rollback_tag(struct run *r, const char *to, char tag[64], vd_error *e
 	return 0;
 }
 
-int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_result *out,
+int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *out,
 		       vd_error *err)
 {
-	vd_deploy_options o;
 	struct run r;
 	vd_lock lock = VD_LOCK_INIT;
 	vd_swap_options so;
@@ -480,35 +479,28 @@ int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_re
 	uint64_t t;
 	int rc;
 
-	memset(&o, 0, sizeof(o));
 	memset(&so, 0, sizeof(so));
 	memset(&st, 0, sizeof(st));
 	vd_swap_result_init(&sw);
-	o.project = ro->project;
-	o.state_dir = ro->state_dir;
-	o.actor = ro->actor;
-	o.note = ro->note;
-	o.progress = ro->progress;
-	o.progress_ctx = ro->progress_ctx;
-	run_init(&r, d, &o, out);
+	run_init(&r, d, o, out);
 	out->plan.type = VD_TIER_APP_ONLY;
 	out->plan.forced = true;
-	if ((rc = vd_lock_acquire(o.state_dir, ro->to ? ro->to : "previous", o.actor, &lock, err)) ||
-	    (rc = recover_first(&r, err)) || (rc = rollback_tag(&r, ro->to, tag, err)))
+	if ((rc = vd_lock_acquire(o->state_dir, o->to ? o->to : "previous", o->actor, &lock, err)) ||
+	    (rc = recover_first(&r, err)) || (rc = rollback_tag(&r, o->to, tag, err)))
 		goto done;
-	if (!vd_state_load(o.state_dir, &st, err) && st.commit)
+	if (!vd_state_load(o->state_dir, &st, err) && st.commit)
 		snprintf(out->plan.from, sizeof(out->plan.from), "%s", st.commit);
 	vd_error_release(err);
 	if (!(out->plan.reason = strdup("rollback: the app from its retained image"))) {
 		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((rc = vd_journal_open(o.state_dir, out->deploy_id, &r.journal, err)) ||
+	if ((rc = vd_journal_open(o->state_dir, out->deploy_id, &r.journal, err)) ||
 	    (rc = vd_progress_stepf(&r.progress, "deploy", "begin", NULL, 0, err, "rollback of project %s to %s%s%s",
-			 o.project->name, tag, o.actor ? " by " : "", o.actor ? o.actor : "")))
+			 o->project->name, tag, o->actor ? " by " : "", o->actor ? o->actor : "")))
 		goto done;
 	t = vd_now_ms();
-	so.project = o.project;
+	so.project = o->project;
 	so.deploy_id = out->deploy_id;
 	/* the image's own commit label replaces this when it has one */
 	so.commit = strcmp(tag, "voxdeploy-previous") ? tag + strlen("voxdeploy-") : "unknown";
@@ -516,7 +508,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_re
 	so.lookup_ctx = &r.dec.dotenv;
 	so.rollback_tag = tag;
 	so.progress = &r.progress;
-	if ((rc = vd_dotenv_load_project(o.project->dir, &r.dec.dotenv, err)) || (rc = vd_swap_run(d, &so, &sw, err))) {
+	if ((rc = vd_dotenv_load_project(o->project->dir, &r.dec.dotenv, err)) || (rc = vd_swap_run(d, &so, &sw, err))) {
 		vd_error jerr = VD_ERROR_INIT;
 
 		out->failure = strdup(vd_error_msg(err));
@@ -529,7 +521,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *ro, vd_deploy_re
 	if (sw.failure)
 		out->failure = strdup(sw.failure);
 	if (sw.outcome == VD_DEPLOY_DONE) {
-		rc = vd_state_update(o.state_dir, o.project->name, out->plan.to, out->deploy_id, &sw.images,
+		rc = vd_state_update(o->state_dir, o->project->name, out->plan.to, out->deploy_id, &sw.images,
 				     &sw.containers, err);
 		if (!rc)
 			rc = vd_progress_stepf(&r.progress, "rollback", "done", NULL, t, err, "the app runs %s", tag);

@@ -51,25 +51,16 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *opts, vd_deploy_result 
 		  vd_error *err);
 void vd_deploy_result_release(vd_deploy_result *r);
 
-typedef struct vd_rollback_options {
-	const vd_project *project;
-	const char *state_dir;
-	/* NULL: the image that ran before the last deploy (voxdeploy-previous);
-	 * a deploy id: the version that deploy brought; else a commit (any
-	 * revision, or 12+ hex digits): its voxdeploy-<sha12> image */
-	const char *to;
-	const char *actor;
-	const char *note;
-	vd_deploy_progress_fn progress;
-	void *progress_ctx;
-} vd_rollback_options;
-
 /* Recreate the app service from a retained image (no build), prove health,
  * restore by itself when the retained version is not healthy either; the
  * journal and current.json as for a deploy (the commit is the image's).
+ * Of the options it reads project, state_dir, actor, note, progress and
+ * `to`: NULL, the image that ran before the last deploy
+ * (voxdeploy-previous); a deploy id, the version that deploy brought; else
+ * a commit (any revision, or 12+ hex digits), its voxdeploy-<sha12> image.
  * VD_EINVAL, nothing changed, for an unknown or deleted version — the
  * message lists the retained ones. */
-int vd_deploy_rollback(vd_docker *d, const vd_rollback_options *opts, vd_deploy_result *out,
+int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *opts, vd_deploy_result *out,
 		       vd_error *err);
 
 #endif

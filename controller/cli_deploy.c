@@ -1,12 +1,14 @@
-/* How deploy and rollback show what they do: one line per step on stderr
- * (steps that take long are shown as they begin, the rest as they end; -v
- * shows every begin, -q none), or with --json one object per step on
- * stdout; then the result. */
+/* What deploy and rollback share at the command line: the run, and how it
+ * is shown — one line per step on stderr (steps that take long are shown as
+ * they begin, the rest as they end; -v shows every begin, -q none), or with
+ * --json one object per step on stdout; then the result. */
 #include "controller/cli.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "controller/model/project.h"
 #include "controller/plan/plan.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool shown_at_begin(const char *step)
@@ -59,13 +61,7 @@ static void on_event(void *ctx, const vd_deploy_event *ev)
 	}
 }
 
-void vd_cli_progress_for(vd_cli *cli, vd_deploy_progress_fn *fn, void **ctx)
-{
-	*fn = on_event;
-	*ctx = cli;
-}
-
-void vd_cli_print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res)
+static void print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res)
 {
 	if (cli->json) {
 		yajl_gen g = vd_jgen_new();
@@ -98,4 +94,36 @@ void vd_cli_print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res)
 		vd_print(cli->out, "deploy %s FAILED and the restore FAILED too: %s\nthe server needs a "
 			 "person: see `voxdeploy status` and `voxdeploy history`\n",
 			 res->deploy_id, res->failure ? res->failure : "");
+}
+
+int vd_cli_deploy(vd_cli *cli, vd_deploy_options *o, bool rollback)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_project proj = { NULL, NULL, 0, NULL };
+	vd_deploy_result res;
+	vd_docker *docker = NULL;
+	char *state_dir = NULL;
+	int rc;
+
+	memset(&res, 0, sizeof(res));
+	if (vd_cli_open_project(cli, &proj, &state_dir, &docker, &err))
+		goto fail;
+	o->project = &proj;
+	o->state_dir = state_dir;
+	o->progress = on_event;
+	o->progress_ctx = cli;
+	if (rollback ? vd_deploy_rollback(docker, o, &res, &err) : vd_deploy_run(docker, o, &res, &err))
+		goto fail;
+	print_result(cli, o->dry_run, &res);
+	rc = (int)res.outcome;
+	goto done;
+fail:
+	rc = vd_cli_fail(cli, &err);
+done:
+	vd_deploy_result_release(&res);
+	vd_docker_free(docker);
+	vd_project_release(&proj);
+	free(state_dir);
+	vd_error_release(&err);
+	return rc;
 }
