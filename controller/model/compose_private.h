@@ -1,23 +1,23 @@
 /* voxdeploy — what the compose files share inside the compose module.
  *
- * Private: included only by controller/compose*.c, never installed.
+ * Private: included only by controller/model/compose*.c, never installed.
  *
  *   compose.c          the public API, the load (parse each file with
- *                      controller/yaml.h, normalise, merge, type), the top
- *                      level (project name, networks, volumes), the
- *                      cross-checks and the dependency order, lookups, the
- *                      scalar formats (durations, byte sizes, words), the
- *                      model's arena and a string hash map;
+ *                      yaml.h, normalise, merge, type), the top level
+ *                      (project name, networks, volumes), the cross-checks
+ *                      and the dependency order, lookups, the scalar
+ *                      formats (durations, byte sizes, words);
  *   compose_merge.c    per-file normalisation of list-or-mapping forms, the
  *                      override merge rules, and the readers of typed values
  *                      (strings, booleans, numbers, lists, key-value
  *                      mappings, paths) that all typing shares;
  *   compose_service.c  typing and validating one service.
  *
- * The tree is controller/yaml.h's; its memory (and every string only needed
- * while loading, such as `where` texts) belongs to lc->y.  The model's memory
- * belongs to the arena lc->m, which becomes vd_compose.arena.  Every
- * function returning int returns 0 or a negative VD_E* code with lc->err set.
+ * The tree is yaml.h's; its memory (and every string only needed while
+ * loading, such as `where` texts) belongs to lc->y.  The model's memory is
+ * the arena lc->m (common/arena.h); when the load succeeds its chunks become
+ * vd_compose.arena, which vd_compose_free() releases.  Every function
+ * returning int returns 0 or a negative VD_E* code with lc->err set.
  */
 #ifndef VD_CONTROLLER_COMPOSE_PRIVATE_H
 #define VD_CONTROLLER_COMPOSE_PRIVATE_H
