@@ -13,7 +13,11 @@
  *                      mappings of entries, and the readers of typed values
  *                      (strings, booleans, numbers, lists, key-value
  *                      mappings, paths) that all typing shares;
- *   compose_service.c  typing and validating one service.
+ *   compose_service.c  the tables of a service and of its mappings (build,
+ *                      healthcheck, logging, deploy, networks, depends_on,
+ *                      ulimits, env_file), typing and validating one service;
+ *   compose_ports.c    a service's ports and expose;
+ *   compose_volumes.c  a service's volumes, short and long syntax.
  *
  * The tree is yaml.h's; its memory (and every string only needed while
  * loading, such as `where` texts) belongs to lc->y.  The model's memory is
@@ -194,6 +198,9 @@ struct compose_table {
 /* The field of row k in obj, as a T *. */
 #define COMPOSE_FIELD(T, obj, k) ((T *)((char *)(obj) + (k)->off))
 
+/* A service's keys (compose_service.c). */
+extern const compose_table compose_service_table;
+
 /* ---- reading by the tables (compose_read.c) ---- */
 
 /* The row of key `name`, or NULL (t may be NULL: no rows). */
@@ -292,10 +299,14 @@ int compose_normalise(loadctx *lc, vd_yaml_node *doc, vd_yaml_node **out);
  * compose merges overrides. */
 int compose_merge(loadctx *lc, vd_yaml_node *base, vd_yaml_node *over, vd_yaml_node **out);
 
-/* ---- services (compose_service.c) ---- */
+/* ---- services (compose_service.c, compose_ports.c, compose_volumes.c) ---- */
 
 /* One service of the merged tree, typed and validated into *s. */
 int compose_t_service(loadctx *lc, const vd_yaml_pair *sp, vd_compose_service *s);
+/* ports, expose and volumes: COMPOSE_READ functions of the service table. */
+int compose_t_ports(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj);
+int compose_t_expose(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj);
+int compose_t_volumes(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj);
 /* A name docker accepts for a volume. */
 bool compose_valid_volume_name(const char *s);
 
