@@ -198,7 +198,9 @@ struct compose_table {
 /* The field of row k in obj, as a T *. */
 #define COMPOSE_FIELD(T, obj, k) ((T *)((char *)(obj) + (k)->off))
 
-/* A service's keys (compose_service.c). */
+/* The top level of a compose file (compose.c) and a service
+ * (compose_service.c). */
+extern const compose_table compose_project_table;
 extern const compose_table compose_service_table;
 
 /* ---- reading by the tables (compose_read.c) ---- */
