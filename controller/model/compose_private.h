@@ -8,7 +8,8 @@
  *                      the cross-checks and the dependency order, lookups,
  *                      the scalar formats (durations, byte sizes, words);
  *   compose_merge.c    per-file normalisation of list-or-mapping forms and
- *                      the override merge rules;
+ *                      the override merge rules, both as the tables' rows
+ *                      say;
  *   compose_read.c     reading a mapping by its table, the lists and
  *                      mappings of entries, and the readers of typed values
  *                      (strings, booleans, numbers, lists, key-value
@@ -199,7 +200,7 @@ struct compose_table {
 #define COMPOSE_FIELD(T, obj, k) ((T *)((char *)(obj) + (k)->off))
 
 /* The top level of a compose file (compose.c) and a service
- * (compose_service.c). */
+ * (compose_service.c): where normalisation and merging start. */
 extern const compose_table compose_project_table;
 extern const compose_table compose_service_table;
 
@@ -295,7 +296,8 @@ char *compose_resolve_path(loadctx *lc, const char *path);
 
 /* One parsed file with its list-or-mapping keys brought to the mapping
  * form, lone strings that stand for a list made lists, and x-* keys
- * dropped; doc is not modified (nodes may be shared through aliases). */
+ * dropped (compose_project_table's rows say where); doc is not modified
+ * (nodes may be shared through aliases). */
 int compose_normalise(loadctx *lc, vd_yaml_node *doc, vd_yaml_node **out);
 /* The normalised root of a later file merged over an earlier one as
  * compose merges overrides. */
