@@ -701,6 +701,7 @@ static int t_project(loadctx *lc, const vd_yaml_node *root)
 
 	if ((r = compose_read_keys(lc, root, NULL, &compose_project_table, &in)) || (r = project_name(lc, in.name)))
 		return r;
+	/* services, networks, volumes: each a mapping (checked in that order) */
 	for (k = project_keys; k < project_keys + compose_project_table.n; k++) {
 		const vd_yaml_node *m = k->each ? *COMPOSE_FIELD(const vd_yaml_node *, &in, k) : NULL;
 

@@ -18,7 +18,7 @@ const compose_key *compose_key_find(const compose_table *t, const char *name)
 	size_t i;
 
 	/* the first letter first: most keys differ there, and this runs for
-	 * every key of every file twice (normalising, then typing) */
+	 * every key when each file is normalised and again when it is typed */
 	for (i = 0; t && i < t->n; i++)
 		if (t->keys[i].name[0] == name[0] && !strcmp(t->keys[i].name, name))
 			return &t->keys[i];
