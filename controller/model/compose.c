@@ -306,51 +306,59 @@ static const compose_key volume_keys[] = {
 static const compose_table network_table = COMPOSE_TABLE(network_keys, .what = "network", .x_keys = true);
 static const compose_table volume_table = COMPOSE_TABLE(volume_keys, .what = "volume", .x_keys = true);
 
-/* The engine's name: `name:`, the key when external, else <project>_<key>. */
-static char *engine_name(loadctx *lc, const char *name, bool external, const char *key)
+/* What a top-level network and volume both have. */
+struct entry_fields {
+	char **key;
+	char **name;
+	vd_compose_pos *pos;
+	const bool *external;
+};
+
+/* An entry of the top-level networks or volumes: its key (a name `valid`
+ * accepts, unless NULL), null or a mapping of t's keys into obj ("network
+ * 'NAME'" in messages), then the engine's name: `name:`, the key when
+ * external, else <project>_<key>. */
+static int t_entry(loadctx *lc, const vd_yaml_pair *p, const compose_table *t, bool (*valid)(const char *),
+		   const struct entry_fields *f, void *obj)
 {
-	if (name && *name)
-		return (char *)name;
-	return external ? compose_dup(lc, key) : vd_arena_printf(lc->m, "%s_%s", lc->c->name, key);
+	const vd_yaml_node *v = p->val;
+	const char *where;
+	int r;
+
+	if (!(*f->key = compose_dup(lc, p->key->s)))
+		return compose_oom(lc);
+	*f->pos = compose_pos_of(lc, p->key);
+	if (valid && !valid(*f->key))
+		return compose_err(lc, p->key, NULL, "invalid %s name '%s'", t->what, *f->key);
+	if (!(where = vd_yaml_printf(lc->y, "%s '%s'", t->what, p->key->s)))
+		return compose_oom(lc);
+	if (v->kind != VD_YAML_MAP && v->kind != VD_YAML_NULL)
+		return compose_err(lc, v, where, "must be a mapping");
+	if (v->kind == VD_YAML_MAP && (r = compose_read_keys(lc, v, where, t, obj)))
+		return r;
+	if (!*f->name || !**f->name)
+		*f->name = *f->external ? compose_dup(lc, *f->key)
+					: vd_arena_printf(lc->m, "%s_%s", lc->c->name, *f->key);
+	return *f->name ? 0 : compose_oom(lc);
 }
 
-/* An entry of the top-level networks (top: NULL, the top level). */
+/* (top: NULL, the top level) */
 static int t_network(loadctx *lc, const vd_yaml_pair *np, const char *top, void *ctx)
 {
 	vd_compose *c = ctx;
 	vd_compose_network *n = &c->networks[c->n_networks++];
-	const vd_yaml_node *v = np->val;
-	const char *where = vd_yaml_printf(lc->y, "network '%s'", np->key->s);
-	int r;
+	const struct entry_fields f = { &n->key, &n->name, &n->pos, &n->external };
 
-	if (!where || !(n->key = compose_dup(lc, np->key->s)))
-		return compose_oom(lc);
-	n->pos = compose_pos_of(lc, np->key);
-	if (v->kind != VD_YAML_MAP && v->kind != VD_YAML_NULL)
-		return compose_err(lc, v, where, "must be a mapping");
-	if (v->kind == VD_YAML_MAP && (r = compose_read_keys(lc, v, where, &network_table, n)))
-		return r;
-	return (n->name = engine_name(lc, n->name, n->external, n->key)) ? 0 : compose_oom(lc);
+	return t_entry(lc, np, &network_table, NULL, &f, n);
 }
 
 static int t_volume(loadctx *lc, const vd_yaml_pair *vp, const char *top, void *ctx)
 {
 	vd_compose *c = ctx;
 	vd_compose_volume *vol = &c->volumes[c->n_volumes++];
-	const vd_yaml_node *v = vp->val;
-	const char *where = vd_yaml_printf(lc->y, "volume '%s'", vp->key->s);
-	int r;
+	const struct entry_fields f = { &vol->key, &vol->name, &vol->pos, &vol->external };
 
-	if (!where || !(vol->key = compose_dup(lc, vp->key->s)))
-		return compose_oom(lc);
-	vol->pos = compose_pos_of(lc, vp->key);
-	if (!compose_valid_volume_name(vol->key))
-		return compose_err(lc, vp->key, NULL, "invalid volume name '%s'", vol->key);
-	if (v->kind != VD_YAML_MAP && v->kind != VD_YAML_NULL)
-		return compose_err(lc, v, where, "must be a mapping");
-	if (v->kind == VD_YAML_MAP && (r = compose_read_keys(lc, v, where, &volume_table, vol)))
-		return r;
-	return (vol->name = engine_name(lc, vol->name, vol->external, vol->key)) ? 0 : compose_oom(lc);
+	return t_entry(lc, vp, &volume_table, compose_valid_volume_name, &f, vol);
 }
 
 /* ------------------------------------------------------------------------
