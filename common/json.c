@@ -302,3 +302,14 @@ void vd_kvs_release(vd_kvs *kvs)
 	kvs->items = NULL;
 	kvs->len = 0;
 }
+
+void vd_jgen_kkvs(yajl_gen g, const char *key, const vd_kvs *kvs)
+{
+	size_t i;
+
+	vd_jgen_str(g, key);
+	yajl_gen_map_open(g);
+	for (i = 0; i < kvs->len; i++)
+		vd_jgen_kstr(g, kvs->items[i].key, kvs->items[i].value);
+	yajl_gen_map_close(g);
+}

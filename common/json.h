@@ -78,5 +78,7 @@ int vd_kvs_from_json(yajl_val obj, vd_kvs *out);
 int vd_kvs_add(vd_kvs *kvs, const char *key, const char *value);
 const char *vd_kvs_get(const vd_kvs *kvs, const char *key);
 void vd_kvs_release(vd_kvs *kvs);
+/* "key": {"k1": "v1", ...} in the list's order (a generator's member). */
+void vd_jgen_kkvs(yajl_gen g, const char *key, const vd_kvs *kvs);
 
 #endif

@@ -224,161 +224,141 @@ done:
 	return r;
 }
 
-/* external: true, or the legacy external: {name: x}. */
-static int t_external(loadctx *lc, const vd_yaml_node *v, const char *where, bool *ext, char **name)
+/* ------------------------------------------------------------------------
+ * Networks and volumes of the top level.
+ */
+
+/* external: true, or the legacy external: {name: x} (k->sub: its key). */
+static int t_external(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
 {
-	size_t i;
+	bool *ext = COMPOSE_FIELD(bool, obj, k);
 
 	if (v->kind != VD_YAML_MAP)
-		return compose_t_bool(lc, v, where, "external", ext);
+		return compose_t_bool(lc, v, where, k->name, ext);
 	*ext = true;
-	for (i = 0; i < v->n; i++) {
-		if (compose_skip(&v->pairs[i]))
-			continue;
-		if (strcmp(v->pairs[i].key->s, "name"))
-			return compose_unknown_key(lc, &v->pairs[i], where);
-		if (compose_t_str(lc, v->pairs[i].val, where, "name", name))
-			return lc->err->code;
-	}
-	return 0;
+	return compose_read_keys(lc, v, where, k->sub, obj);
 }
 
-static int t_ipam(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_network *n)
+static const compose_key pool_keys[] = {
+	{ "subnet", K_STR(vd_compose_ipam_pool, subnet) },
+	{ "gateway", K_STR(vd_compose_ipam_pool, gateway) },
+	{ "ip_range", K_STR(vd_compose_ipam_pool, ip_range) },
+};
+
+static const compose_table pool_table = COMPOSE_TABLE(pool_keys);
+
+static int ipam_pool(loadctx *lc, const vd_yaml_node *it, const char *where, void *ctx)
 {
-	const char *w = compose_sub_where(lc, where, "ipam");
-	size_t i, j, k;
-	int r = 0;
+	vd_compose_network *net = ctx;
 
-	if (!w)
-		return compose_oom(lc);
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "'ipam' must be a mapping");
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(p->key->s, "driver")) {
-			r = compose_t_str(lc, p->val, w, "driver", &n->ipam_driver);
-		} else if (!strcmp(p->key->s, "config")) {
-			if (p->val->kind == VD_YAML_NULL)
-				continue;
-			if (p->val->kind != VD_YAML_SEQ)
-				return compose_err(lc, p->val, w, "'config' must be a list");
-			if (!(n->ipam_config = vd_arena_array(lc->m, p->val->n, sizeof(*n->ipam_config))))
-				return compose_oom(lc);
-			for (j = 0; j < p->val->n && !r; j++) {
-				const vd_yaml_node *it = p->val->items[j];
-				vd_compose_ipam_pool *pool = &n->ipam_config[n->n_ipam_config++];
-
-				if (it->kind != VD_YAML_MAP)
-					return compose_err(lc, it, w, "'config' entries must be mappings");
-				for (k = 0; k < it->n && !r; k++) {
-					const vd_yaml_pair *q = &it->pairs[k];
-
-					if (compose_skip(q))
-						continue;
-					if (!strcmp(q->key->s, "subnet"))
-						r = compose_t_str(lc, q->val, w, "subnet", &pool->subnet);
-					else if (!strcmp(q->key->s, "gateway"))
-						r = compose_t_str(lc, q->val, w, "gateway", &pool->gateway);
-					else if (!strcmp(q->key->s, "ip_range"))
-						r = compose_t_str(lc, q->val, w, "ip_range", &pool->ip_range);
-					else
-						r = compose_unknown_key(lc, q, w);
-				}
-			}
-		} else {
-			r = compose_unknown_key(lc, p, w);
-		}
-	}
-	return r;
+	return compose_read_keys(lc, it, where, &pool_table, &net->ipam_config[net->n_ipam_config++]);
 }
 
-static int t_network(loadctx *lc, const vd_yaml_pair *np, vd_compose_network *n)
-{
-	const vd_yaml_node *v = np->val;
-	const char *where = vd_yaml_printf(lc->y, "network '%s'", np->key->s);
-	size_t i;
-	int r = 0;
+static const compose_list ipam_config = {
+	"a list", .room = COMPOSE_ROOM(vd_compose_network, ipam_config, 0), .map = ipam_pool,
+};
 
-	if (!where || !(n->key = compose_dup(lc, np->key->s)))
+/* ipam.config: a list of pools */
+static int t_ipam_config(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k,
+			 void *obj)
+{
+	return compose_read_list(lc, v, where, k->name, &ipam_config, obj);
+}
+
+static const compose_key ipam_keys[] = {
+	{ "driver", K_STR(vd_compose_network, ipam_driver) },
+	{ "config", K_READ(t_ipam_config) },
+};
+
+static const compose_key network_external_keys[] = {
+	{ "name", K_STR(vd_compose_network, name) },
+};
+
+static const compose_table ipam_table = COMPOSE_TABLE(ipam_keys);
+static const compose_table network_external_table = COMPOSE_TABLE(network_external_keys);
+
+static const compose_key network_keys[] = {
+	{ "driver", K_STR(vd_compose_network, driver) },
+	{ "driver_opts", K_KVS(vd_compose_network, driver_opts, COMPOSE_NULL_EMPTY) },
+	{ "ipam", K_SAME_SECTION(ipam_table) },
+	{ "external", K_READ_AT(t_external, vd_compose_network, external, bool), .sub = &network_external_table },
+	{ "name", K_STR(vd_compose_network, name) },
+	{ "labels", K_KVS(vd_compose_network, labels, COMPOSE_NULL_EMPTY), .norm = COMPOSE_KEY_VALUE },
+	{ "internal", K_BOOL(vd_compose_network, internal) },
+	{ "attachable", K_BOOL(vd_compose_network, attachable) },
+};
+
+static const compose_key volume_external_keys[] = {
+	{ "name", K_STR(vd_compose_volume, name) },
+};
+
+static const compose_table volume_external_table = COMPOSE_TABLE(volume_external_keys);
+
+static const compose_key volume_keys[] = {
+	{ "driver", K_STR(vd_compose_volume, driver) },
+	{ "driver_opts", K_KVS(vd_compose_volume, driver_opts, COMPOSE_NULL_EMPTY) },
+	{ "external", K_READ_AT(t_external, vd_compose_volume, external, bool), .sub = &volume_external_table },
+	{ "name", K_STR(vd_compose_volume, name) },
+	{ "labels", K_KVS(vd_compose_volume, labels, COMPOSE_NULL_EMPTY), .norm = COMPOSE_KEY_VALUE },
+};
+
+/* x-* keys of networks and volumes are dropped by compose_normalise() */
+static const compose_table network_table = COMPOSE_TABLE(network_keys, .what = "network", .x_keys = true);
+static const compose_table volume_table = COMPOSE_TABLE(volume_keys, .what = "volume", .x_keys = true);
+
+/* What a top-level network and volume both have. */
+struct entry_fields {
+	char **key;
+	char **name;
+	vd_compose_pos *pos;
+	const bool *external;
+};
+
+/* An entry of the top-level networks or volumes: its key (a name `valid`
+ * accepts, unless NULL), null or a mapping of t's keys into obj ("network
+ * 'NAME'" in messages), then the engine's name: `name:`, the key when
+ * external, else <project>_<key>. */
+static int t_entry(loadctx *lc, const vd_yaml_pair *p, const compose_table *t, bool (*valid)(const char *),
+		   const struct entry_fields *f, void *obj)
+{
+	const vd_yaml_node *v = p->val;
+	const char *where;
+	int r;
+
+	if (!(*f->key = compose_dup(lc, p->key->s)))
 		return compose_oom(lc);
-	n->pos = compose_pos_of(lc, np->key);
+	*f->pos = compose_pos_of(lc, p->key);
+	if (valid && !valid(*f->key))
+		return compose_err(lc, p->key, NULL, "invalid %s name '%s'", t->what, *f->key);
+	if (!(where = vd_yaml_printf(lc->y, "%s '%s'", t->what, p->key->s)))
+		return compose_oom(lc);
 	if (v->kind != VD_YAML_MAP && v->kind != VD_YAML_NULL)
 		return compose_err(lc, v, where, "must be a mapping");
-	for (i = 0; v->kind == VD_YAML_MAP && i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		const char *k = p->key->s;
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(k, "driver"))
-			r = compose_t_str(lc, p->val, where, k, &n->driver);
-		else if (!strcmp(k, "driver_opts"))
-			r = compose_t_kvs(lc, p->val, where, k, COMPOSE_NULL_EMPTY, &n->driver_opts);
-		else if (!strcmp(k, "ipam"))
-			r = t_ipam(lc, p->val, where, n);
-		else if (!strcmp(k, "external"))
-			r = t_external(lc, p->val, where, &n->external, &n->name);
-		else if (!strcmp(k, "name"))
-			r = compose_t_str(lc, p->val, where, k, &n->name);
-		else if (!strcmp(k, "labels"))
-			r = compose_t_kvs(lc, p->val, where, k, COMPOSE_NULL_EMPTY, &n->labels);
-		else if (!strcmp(k, "internal"))
-			r = compose_t_bool(lc, p->val, where, k, &n->internal);
-		else if (!strcmp(k, "attachable"))
-			r = compose_t_bool(lc, p->val, where, k, &n->attachable);
-		else
-			r = compose_unknown_key(lc, p, where);
-	}
-	if (r)
+	if (v->kind == VD_YAML_MAP && (r = compose_read_keys(lc, v, where, t, obj)))
 		return r;
-	if (!n->name || !*n->name)
-		n->name = n->external ? compose_dup(lc, n->key) : vd_arena_printf(lc->m, "%s_%s", lc->c->name, n->key);
-	return n->name ? 0 : compose_oom(lc);
+	if (!*f->name || !**f->name)
+		*f->name = *f->external ? compose_dup(lc, *f->key)
+					: vd_arena_printf(lc->m, "%s_%s", lc->c->name, *f->key);
+	return *f->name ? 0 : compose_oom(lc);
 }
 
-static int t_volume(loadctx *lc, const vd_yaml_pair *vp, vd_compose_volume *vol)
+/* (top: NULL, the top level) */
+static int t_network(loadctx *lc, const vd_yaml_pair *np, const char *top, void *ctx)
 {
-	const vd_yaml_node *v = vp->val;
-	const char *where = vd_yaml_printf(lc->y, "volume '%s'", vp->key->s);
-	size_t i;
-	int r = 0;
+	vd_compose *c = ctx;
+	vd_compose_network *n = &c->networks[c->n_networks++];
+	const struct entry_fields f = { &n->key, &n->name, &n->pos, &n->external };
 
-	if (!where || !(vol->key = compose_dup(lc, vp->key->s)))
-		return compose_oom(lc);
-	vol->pos = compose_pos_of(lc, vp->key);
-	if (!compose_valid_volume_name(vol->key))
-		return compose_err(lc, vp->key, NULL, "invalid volume name '%s'", vol->key);
-	if (v->kind != VD_YAML_MAP && v->kind != VD_YAML_NULL)
-		return compose_err(lc, v, where, "must be a mapping");
-	for (i = 0; v->kind == VD_YAML_MAP && i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		const char *k = p->key->s;
+	return t_entry(lc, np, &network_table, NULL, &f, n);
+}
 
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(k, "driver"))
-			r = compose_t_str(lc, p->val, where, k, &vol->driver);
-		else if (!strcmp(k, "driver_opts"))
-			r = compose_t_kvs(lc, p->val, where, k, COMPOSE_NULL_EMPTY, &vol->driver_opts);
-		else if (!strcmp(k, "external"))
-			r = t_external(lc, p->val, where, &vol->external, &vol->name);
-		else if (!strcmp(k, "name"))
-			r = compose_t_str(lc, p->val, where, k, &vol->name);
-		else if (!strcmp(k, "labels"))
-			r = compose_t_kvs(lc, p->val, where, k, COMPOSE_NULL_EMPTY, &vol->labels);
-		else
-			r = compose_unknown_key(lc, p, where);
-	}
-	if (r)
-		return r;
-	if (!vol->name || !*vol->name)
-		vol->name = vol->external ? compose_dup(lc, vol->key) : vd_arena_printf(lc->m, "%s_%s", lc->c->name, vol->key);
-	return vol->name ? 0 : compose_oom(lc);
+static int t_volume(loadctx *lc, const vd_yaml_pair *vp, const char *top, void *ctx)
+{
+	vd_compose *c = ctx;
+	vd_compose_volume *vol = &c->volumes[c->n_volumes++];
+	const struct entry_fields f = { &vol->key, &vol->name, &vol->pos, &vol->external };
+
+	return t_entry(lc, vp, &volume_table, compose_valid_volume_name, &f, vol);
 }
 
 /* ------------------------------------------------------------------------
@@ -655,35 +635,43 @@ static int cross_check(loadctx *lc)
  * The model from the merged tree.
  */
 
-static int t_project(loadctx *lc, const vd_yaml_node *root)
+/* The top level, once read. */
+struct project_in {
+	char *name;
+	const vd_yaml_node *services;
+	const vd_yaml_node *networks;
+	const vd_yaml_node *volumes;
+};
+
+static const compose_key project_keys[] = {
+	{ "version", .type = COMPOSE_IGNORE },
+	{ "name", K_STR(struct project_in, name) },
+	{ "services", K_NODE(struct project_in, services), .each = &compose_service_table },
+	{ "networks", K_NODE(struct project_in, networks), .each = &network_table },
+	{ "volumes", K_NODE(struct project_in, volumes), .each = &volume_table },
+};
+
+/* x-* keys are dropped by compose_normalise() */
+const compose_table compose_project_table = COMPOSE_TABLE(project_keys, .x_keys = true);
+
+static int t_service(loadctx *lc, const vd_yaml_pair *sp, const char *top, void *ctx)
+{
+	vd_compose *c = ctx;
+
+	return compose_t_service(lc, sp, &c->services[c->n_services++]);
+}
+
+/* networks: with room for the implicit default network */
+static const compose_named top_networks = { "a mapping", COMPOSE_ROOM(vd_compose, networks, 1), t_network };
+static const compose_named top_volumes = { "a mapping", COMPOSE_ROOM(vd_compose, volumes, 0), t_volume };
+static const compose_named top_services = { "a mapping", COMPOSE_ROOM(vd_compose, services, 0), t_service };
+
+/* The project's name: the caller's, else the top-level `name:`, else the
+ * directory's base name, normalised. */
+static int project_name(loadctx *lc, const char *name)
 {
 	vd_compose *c = lc->c;
-	const vd_yaml_node *services = NULL, *networks = NULL, *volumes = NULL;
-	char *name = NULL;
-	size_t i;
-	int r = 0;
 
-	for (i = 0; i < root->n && !r; i++) {
-		const vd_yaml_pair *p = &root->pairs[i];
-		const char *k = p->key->s;
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(k, "version"))
-			continue;
-		if (!strcmp(k, "name"))
-			r = compose_t_str(lc, p->val, NULL, k, &name);
-		else if (!strcmp(k, "services"))
-			services = p->val;
-		else if (!strcmp(k, "networks"))
-			networks = p->val;
-		else if (!strcmp(k, "volumes"))
-			volumes = p->val;
-		else
-			r = compose_unknown_key(lc, p, NULL);
-	}
-	if (r)
-		return r;
 	if (lc->opts->project_name && *lc->opts->project_name) {
 		c->name = compose_dup(lc, lc->opts->project_name);
 	} else {
@@ -708,40 +696,35 @@ static int t_project(loadctx *lc, const vd_yaml_node *root)
 		return compose_oom(lc);
 	if (!*c->name)
 		return vd_error_set(lc->err, VD_EINVAL, "%s: cannot derive a project name; set one with -p",
-				    lc->c->config_files.items[0]);
-	for (i = 0; i < 3; i++) {
-		const vd_yaml_node *m = i == 0 ? services : i == 1 ? networks : volumes;
+				    c->config_files.items[0]);
+	return 0;
+}
+
+static int t_project(loadctx *lc, const vd_yaml_node *root)
+{
+	vd_compose *c = lc->c;
+	struct project_in in = { 0 };
+	const compose_key *k;
+	int r;
+
+	if ((r = compose_read_keys(lc, root, NULL, &compose_project_table, &in)) || (r = project_name(lc, in.name)))
+		return r;
+	/* services, networks, volumes: each a mapping (checked in that order) */
+	for (k = project_keys; k < project_keys + compose_project_table.n; k++) {
+		const vd_yaml_node *m = k->each ? *COMPOSE_FIELD(const vd_yaml_node *, &in, k) : NULL;
 
 		if (m && m->kind != VD_YAML_MAP && m->kind != VD_YAML_NULL)
-			return compose_err(lc, m, NULL, "'%s' must be a mapping",
-				      i == 0 ? "services" : i == 1 ? "networks" : "volumes");
+			return compose_err(lc, m, NULL, "'%s' must be a mapping", k->name);
 	}
-	if (networks && networks->kind == VD_YAML_MAP) {
-		if (!(c->networks = vd_arena_array(lc->m, networks->n + 1, sizeof(*c->networks))))
-			return compose_oom(lc);
-		for (i = 0; i < networks->n && !r; i++)
-			if (!compose_skip(&networks->pairs[i]))
-				r = t_network(lc, &networks->pairs[i], &c->networks[c->n_networks++]);
-	} else if (!(c->networks = vd_arena_array(lc->m, 1, sizeof(*c->networks)))) {
-		return compose_oom(lc);
-	}
-	if (volumes && volumes->kind == VD_YAML_MAP) {
-		if (!(c->volumes = vd_arena_array(lc->m, volumes->n, sizeof(*c->volumes))))
-			return compose_oom(lc);
-		for (i = 0; i < volumes->n && !r; i++)
-			if (!compose_skip(&volumes->pairs[i]))
-				r = t_volume(lc, &volumes->pairs[i], &c->volumes[c->n_volumes++]);
-	}
-	if (r)
+	if (in.networks && (r = compose_read_named(lc, in.networks, NULL, "networks", &top_networks, c)))
 		return r;
-	if (!services || services->kind != VD_YAML_MAP || !services->n)
-		return compose_err(lc, services ? services : root, NULL, "no services defined");
-	if (!(c->services = vd_arena_array(lc->m, services->n, sizeof(*c->services))))
+	if (!c->networks && !(c->networks = vd_arena_array(lc->m, 1, sizeof(*c->networks))))
 		return compose_oom(lc);
-	for (i = 0; i < services->n && !r; i++)
-		if (!compose_skip(&services->pairs[i]))
-			r = compose_t_service(lc, &services->pairs[i], &c->services[c->n_services++]);
-	if (r)
+	if (in.volumes && (r = compose_read_named(lc, in.volumes, NULL, "volumes", &top_volumes, c)))
+		return r;
+	if (!in.services || in.services->kind != VD_YAML_MAP || !in.services->n)
+		return compose_err(lc, in.services ? in.services : root, NULL, "no services defined");
+	if ((r = compose_read_named(lc, in.services, NULL, "services", &top_services, c)))
 		return r;
 	return cross_check(lc);
 }

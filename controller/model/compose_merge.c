@@ -1,17 +1,14 @@
+/* Each compose file brought to one form, and the files merged. */
 #include "controller/model/compose_private.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------
  * Per-file normalisation: the list forms of mapping-like keys become
  * mappings (so that merging by key works), strings that stand for a list of
- * one become that list, x-* extensions are dropped.  Nodes may be shared
- * through aliases: everything changed is a new node.
+ * one become that list, x-* extensions are dropped — where the tables' rows
+ * say (compose_key.norm, .sub, .each).  Nodes may be shared through
+ * aliases: everything changed is a new node.
  */
 
 static vd_yaml_node *copy_map(loadctx *lc, const vd_yaml_node *src, size_t cap)
@@ -40,13 +37,11 @@ static int map_set(loadctx *lc, vd_yaml_node *map, compose_strmap *idx, vd_yaml_
 	return 0;
 }
 
-enum split_mode { SPLIT_EQ, SPLIT_HOST, SPLIT_NONE };
-
-/* A list of "KEY=VALUE" / "KEY" (SPLIT_EQ), "HOST:IP" / "HOST=IP"
- * (SPLIT_HOST) or "NAME" (SPLIT_NONE) strings as a mapping; a later entry
- * with the same key replaces an earlier one in place. */
+/* A list of "KEY=VALUE" / "KEY" (COMPOSE_KEY_VALUE), "HOST:IP" / "HOST=IP"
+ * (COMPOSE_HOST_IP) or "NAME" (COMPOSE_NAMES) strings as a mapping; a later
+ * entry with the same key replaces an earlier one in place. */
 static int list_to_map(loadctx *lc, const vd_yaml_node *seq, const char *where, const char *key,
-		       enum split_mode mode, vd_yaml_node **out)
+		       enum compose_norm mode, vd_yaml_node **out)
 {
 	compose_strmap idx = { 0 };
 	vd_yaml_node *map;
@@ -68,9 +63,9 @@ static int list_to_map(loadctx *lc, const vd_yaml_node *seq, const char *where, 
 			goto done;
 		}
 		s = it->s;
-		if (mode == SPLIT_EQ) {
+		if (mode == COMPOSE_KEY_VALUE) {
 			sep = strchr(s, '=');
-		} else if (mode == SPLIT_HOST) {
+		} else if (mode == COMPOSE_HOST_IP) {
 			sep = strchr(s, '=');
 			if (!sep)
 				sep = strchr(s, ':');
@@ -111,21 +106,6 @@ static int str_to_list(loadctx *lc, vd_yaml_node *s, vd_yaml_node **out)
 	return 0;
 }
 
-/* Normalise the value of a list-or-mapping key in place in the pair. */
-static int norm_mapping(loadctx *lc, vd_yaml_pair *p, const char *where, enum split_mode mode)
-{
-	if (p->val->kind == VD_YAML_SEQ)
-		return list_to_map(lc, p->val, where, p->key->s, mode, &p->val);
-	return 0;
-}
-
-static int norm_string_list(loadctx *lc, vd_yaml_pair *p)
-{
-	if (p->val->kind == VD_YAML_STR)
-		return str_to_list(lc, p->val, &p->val);
-	return 0;
-}
-
 /* A mapping copied without its x-* keys, ready to have pair values
  * replaced. */
 static int strip_ext(loadctx *lc, const vd_yaml_node *src, vd_yaml_node **out)
@@ -142,141 +122,122 @@ static int strip_ext(loadctx *lc, const vd_yaml_node *src, vd_yaml_node **out)
 	return 0;
 }
 
-static int norm_build(loadctx *lc, vd_yaml_pair *p, const char *where)
+/* A lone string as the mapping {key: string}. */
+static int lone_to_map(loadctx *lc, vd_yaml_node *s, const char *key, vd_yaml_node **out)
 {
-	vd_yaml_node *b;
-	size_t i;
-	int r;
+	vd_yaml_node *k = vd_yaml_node_new(lc->y, VD_YAML_STR, s);
+	vd_yaml_node *m = vd_yaml_map_new(lc->y, s, 1);
 
-	if (p->val->kind == VD_YAML_STR) {
-		vd_yaml_node *k = vd_yaml_node_new(lc->y, VD_YAML_STR, p->val);
-
-		b = vd_yaml_node_new(lc->y, VD_YAML_MAP, p->val);
-		if (!k || !b || !(b->pairs = vd_yaml_array(lc->y, 1, sizeof(vd_yaml_pair))) ||
-		    !(k->s = vd_yaml_strdup(lc->y, "context")))
-			return compose_oom(lc);
-		b->pairs[0].key = k;
-		b->pairs[0].val = p->val;
-		b->n = 1;
-		p->val = b;
-		return 0;
-	}
-	if (p->val->kind != VD_YAML_MAP)
-		return 0;
-	if ((r = strip_ext(lc, p->val, &b)))
-		return r;
-	for (i = 0; i < b->n; i++) {
-		const char *k = b->pairs[i].key->s;
-
-		if (!strcmp(k, "args") || !strcmp(k, "labels")) {
-			if ((r = norm_mapping(lc, &b->pairs[i], where, SPLIT_EQ)))
-				return r;
-		} else if (!strcmp(k, "cache_from")) {
-			if ((r = norm_string_list(lc, &b->pairs[i])))
-				return r;
-		}
-	}
-	p->val = b;
+	if (!k || !m || !(k->s = vd_yaml_strdup(lc->y, key)))
+		return compose_oom(lc);
+	m->pairs[0].key = k;
+	m->pairs[0].val = s;
+	m->n = 1;
+	*out = m;
 	return 0;
 }
 
-static int norm_service(loadctx *lc, vd_yaml_pair *sp)
+static int norm_keys(loadctx *lc, const vd_yaml_node *src, const char *where, const compose_table *t,
+		     vd_yaml_node **out);
+
+/* The entries of a mapping of NAME: entry, without its x-* names; each
+ * entry that is a mapping normalised by t ("service 'NAME'" in messages). */
+static int norm_entries(loadctx *lc, const vd_yaml_node *src, const compose_table *t, vd_yaml_node **out)
 {
-	const char *where;
-	vd_yaml_node *svc;
+	vd_yaml_node *m;
 	size_t i;
 	int r;
 
-	if (sp->val->kind != VD_YAML_MAP)
-		return 0;
-	where = vd_yaml_printf(lc->y, "service '%s'", sp->key->s);
-	if (!where)
-		return compose_oom(lc);
-	if ((r = strip_ext(lc, sp->val, &svc)))
+	if ((r = strip_ext(lc, src, &m)))
 		return r;
-	for (i = 0; i < svc->n && !r; i++) {
-		vd_yaml_pair *p = &svc->pairs[i];
-		const char *k = p->key->s;
+	for (i = 0; i < m->n; i++) {
+		vd_yaml_pair *e = &m->pairs[i];
+		const char *where;
 
-		if (!strcmp(k, "environment") || !strcmp(k, "labels") || !strcmp(k, "sysctls"))
-			r = norm_mapping(lc, p, where, SPLIT_EQ);
-		else if (!strcmp(k, "extra_hosts"))
-			r = norm_mapping(lc, p, where, SPLIT_HOST);
-		else if (!strcmp(k, "networks") || !strcmp(k, "depends_on"))
-			r = norm_mapping(lc, p, where, SPLIT_NONE);
-		else if (!strcmp(k, "dns") || !strcmp(k, "tmpfs") || !strcmp(k, "env_file"))
-			r = norm_string_list(lc, p);
-		else if (!strcmp(k, "build"))
-			r = norm_build(lc, p, where);
+		if (e->val->kind != VD_YAML_MAP)
+			continue;
+		if (!(where = vd_yaml_printf(lc->y, "%s '%s'", t->what, e->key->s)))
+			return compose_oom(lc);
+		if ((r = norm_keys(lc, e->val, where, t, &e->val)))
+			return r;
 	}
-	sp->val = svc;
-	return r;
+	*out = m;
+	return 0;
 }
 
-static int norm_resource(loadctx *lc, vd_yaml_pair *rp, const char *kind)
+/* The value of pair p in the one form row k (NULL: no row) says. */
+static int norm_value(loadctx *lc, vd_yaml_pair *p, const char *where, const compose_key *k)
 {
-	const char *where;
-	vd_yaml_node *res;
+	vd_yaml_node *v = p->val;
+
+	if (!k)
+		return 0;
+	if (k->each)
+		return v->kind == VD_YAML_MAP ? norm_entries(lc, v, k->each, &p->val) : 0;
+	switch (k->norm) {
+	case COMPOSE_KEY_VALUE:
+	case COMPOSE_HOST_IP:
+	case COMPOSE_NAMES:
+		return v->kind == VD_YAML_SEQ ? list_to_map(lc, v, where, p->key->s, k->norm, &p->val) : 0;
+	case COMPOSE_LIST:
+		return v->kind == VD_YAML_STR ? str_to_list(lc, v, &p->val) : 0;
+	case COMPOSE_SUB:
+		if (v->kind == VD_YAML_STR)
+			return lone_to_map(lc, v, k->sub->lone_key, &p->val);
+		return v->kind == VD_YAML_MAP ? norm_keys(lc, v, where, k->sub, &p->val) : 0;
+	case COMPOSE_AS_IS:
+		break;
+	}
+	return 0;
+}
+
+/* A mapping without its x-* keys, each value normalised by its row in t. */
+static int norm_keys(loadctx *lc, const vd_yaml_node *src, const char *where, const compose_table *t,
+		     vd_yaml_node **out)
+{
+	vd_yaml_node *m;
 	size_t i;
 	int r;
 
-	if (rp->val->kind != VD_YAML_MAP)
-		return 0;
-	where = vd_yaml_printf(lc->y, "%s '%s'", kind, rp->key->s);
-	if (!where)
-		return compose_oom(lc);
-	if ((r = strip_ext(lc, rp->val, &res)))
+	if ((r = strip_ext(lc, src, &m)))
 		return r;
-	for (i = 0; i < res->n; i++)
-		if (!strcmp(res->pairs[i].key->s, "labels") &&
-		    (r = norm_mapping(lc, &res->pairs[i], where, SPLIT_EQ)))
+	for (i = 0; i < m->n; i++)
+		if ((r = norm_value(lc, &m->pairs[i], where, compose_key_find(t, m->pairs[i].key->s))))
 			return r;
-	rp->val = res;
+	*out = m;
 	return 0;
 }
 
 int compose_normalise(loadctx *lc, vd_yaml_node *doc, vd_yaml_node **out)
 {
-	vd_yaml_node *root;
-	size_t i, j;
-	int r;
-
-	if ((r = strip_ext(lc, doc, &root)))
-		return r;
-	for (i = 0; i < root->n; i++) {
-		vd_yaml_pair *p = &root->pairs[i];
-		const char *k = p->key->s;
-		vd_yaml_node *m;
-
-		if (p->val->kind != VD_YAML_MAP)
-			continue;
-		if (!strcmp(k, "services") || !strcmp(k, "networks") || !strcmp(k, "volumes")) {
-			if ((r = strip_ext(lc, p->val, &m)))
-				return r;
-			p->val = m;
-			for (j = 0; j < m->n; j++) {
-				if (!strcmp(k, "services"))
-					r = norm_service(lc, &m->pairs[j]);
-				else
-					r = norm_resource(lc, &m->pairs[j], !strcmp(k, "networks") ? "network" : "volume");
-				if (r)
-					return r;
-			}
-		}
-	}
-	*out = root;
-	return 0;
+	return norm_keys(lc, doc, NULL, &compose_project_table, out);
 }
 
 /* ------------------------------------------------------------------------
- * Merging override files, as compose-go's override package does.
+ * Merging override files, as compose-go's override package does.  What a
+ * mapping's keys are comes from the tables: t's rows, or (named) a mapping
+ * of NAME: entry whose entries have t's rows; NULL: no rules below.
  */
 
-enum level { L_ROOT, L_SERVICES, L_SERVICE, L_HEALTH, L_GENERIC };
+static int merge_value(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, const compose_table *t, bool named,
+		       int depth, vd_yaml_node **out);
 
-static int merge_value(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, enum level lv, int depth, vd_yaml_node **out);
+/* Whether, by row k, b replaces a instead of merging with it. */
+static bool replaces(const compose_key *k, const vd_yaml_node *a, const vd_yaml_node *b)
+{
+	const vd_yaml_node *da, *db;
 
-static int merge_map(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, enum level lv, int depth, vd_yaml_node **out)
+	if (!k || k->merge == COMPOSE_MERGE)
+		return false;
+	if (k->merge == COMPOSE_REPLACE)
+		return true;
+	da = vd_yaml_map_get(a, "driver");
+	db = vd_yaml_map_get(b, "driver");
+	return da && db && da->kind == VD_YAML_STR && db->kind == VD_YAML_STR && strcmp(da->s, db->s);
+}
+
+static int merge_map(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, const compose_table *t, bool named,
+		     int depth, vd_yaml_node **out)
 {
 	compose_strmap idx = { 0 };
 	vd_yaml_node *m;
@@ -296,29 +257,13 @@ static int merge_map(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, enum level l
 	for (i = 0; i < b->n; i++) {
 		vd_yaml_node *key = b->pairs[i].key, *val = b->pairs[i].val, *merged = val;
 		vd_yaml_pair *at = vd_strmap_get(&idx, key->s);
-		enum level sub = L_GENERIC;
-		const char *k = key->s;
 
 		if (at && !vd_yaml_has_tag(val, COMPOSE_TAG_OVERRIDE) && !vd_yaml_has_tag(val, COMPOSE_TAG_RESET)) {
-			bool replace = false;
+			const compose_key *k = named ? NULL : compose_key_find(t, key->s);
+			const compose_table *sub = named ? t : k ? (k->each ? k->each : k->sub) : NULL;
 
-			if (lv == L_ROOT && !strcmp(k, "services"))
-				sub = L_SERVICES;
-			else if (lv == L_SERVICES)
-				sub = L_SERVICE;
-			else if (lv == L_SERVICE && !strcmp(k, "healthcheck"))
-				sub = L_HEALTH;
-			if (lv == L_SERVICE && (!strcmp(k, "command") || !strcmp(k, "entrypoint")))
-				replace = true;
-			if (lv == L_HEALTH && !strcmp(k, "test"))
-				replace = true;
-			if (lv == L_SERVICE && !strcmp(k, "logging")) {
-				vd_yaml_node *da = vd_yaml_map_get(at->val, "driver"), *db = vd_yaml_map_get(val, "driver");
-
-				if (da && db && da->kind == VD_YAML_STR && db->kind == VD_YAML_STR && strcmp(da->s, db->s))
-					replace = true;
-			}
-			if (!replace && (r = merge_value(lc, at->val, val, sub, depth + 1, &merged)))
+			if (!replaces(k, at->val, val) &&
+			    (r = merge_value(lc, at->val, val, sub, k && k->each, depth + 1, &merged)))
 				goto done;
 		}
 		if ((r = map_set(lc, m, &idx, key, merged)))
@@ -330,12 +275,13 @@ done:
 	return r;
 }
 
-static int merge_value(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, enum level lv, int depth, vd_yaml_node **out)
+static int merge_value(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, const compose_table *t, bool named,
+		       int depth, vd_yaml_node **out)
 {
 	vd_yaml_node *s;
 
 	if (a->kind == VD_YAML_MAP && b->kind == VD_YAML_MAP)
-		return merge_map(lc, a, b, lv, depth, out);
+		return merge_map(lc, a, b, t, named, depth, out);
 	if (a->kind == VD_YAML_SEQ && b->kind == VD_YAML_SEQ) {
 		int r = compose_charge(lc, b, a->n + b->n);
 
@@ -356,241 +302,7 @@ static int merge_value(loadctx *lc, vd_yaml_node *a, vd_yaml_node *b, enum level
 	return 0;
 }
 
-
 int compose_merge(loadctx *lc, vd_yaml_node *base, vd_yaml_node *over, vd_yaml_node **out)
 {
-	return merge_map(lc, base, over, L_ROOT, 0, out);
-}
-
-/* ------------------------------------------------------------------------
- * Typed values, shared by the service and top-level typing: the merged
- * tree into the model.  `where` names the thing being read in messages
- * ("service 'app'", "service 'app': build").
- */
-
-char *compose_dup(loadctx *lc, const char *s)
-{
-	return vd_arena_strdup(lc->m, s);
-}
-
-int compose_t_str(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, char **out)
-{
-	const char *s;
-	int r = vd_yaml_get_str(lc->y, v, where, key, &s, lc->err);
-
-	if (r)
-		return r;
-	*out = NULL;
-	if (s && !(*out = compose_dup(lc, s)))
-		return compose_oom(lc);
-	return 0;
-}
-
-int compose_t_bool(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, bool *out)
-{
-	return vd_yaml_get_bool(lc->y, v, where, key, out, lc->err);
-}
-
-int compose_t_int(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, int64_t min,
-		  int64_t *out)
-{
-	return vd_yaml_get_int(lc->y, v, where, key, min, INT64_MAX, out, lc->err);
-}
-
-int compose_t_duration(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, int64_t *out)
-{
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_STR)
-		return compose_err(lc, v, where, "'%s' must be a duration string", key);
-	if (vd_compose_parse_duration(v->s, out))
-		return compose_err(lc, v, where, "'%s': invalid duration '%s'", key, v->s);
-	return 0;
-}
-
-int compose_t_bytes(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, int64_t *out)
-{
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_STR)
-		return compose_err(lc, v, where, "'%s' must be a byte size", key);
-	if (vd_compose_parse_bytes(v->s, out))
-		return compose_err(lc, v, where, "'%s': invalid byte size '%s'", key, v->s);
-	return 0;
-}
-
-int compose_t_cpus(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, double *out)
-{
-	char *end;
-	double d;
-
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_STR)
-		return compose_err(lc, v, where, "'%s' must be a number", key);
-	errno = 0;
-	d = strtod(v->s, &end);
-	if (errno || end == v->s || *end || !isfinite(d) || d < 0 || isspace((unsigned char)v->s[0]))
-		return compose_err(lc, v, where, "'%s': invalid number '%s'", key, v->s);
-	*out = d;
-	return 0;
-}
-
-/* A list of strings (a lone string too when allow_str), duplicates
- * dropped when dedupe. */
-int compose_t_strs(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, bool allow_str,
-		  bool dedupe, vd_compose_strs *out)
-{
-	compose_strmap seen = { 0 };
-	size_t i;
-	int r = 0;
-
-	out->items = NULL;
-	out->len = 0;
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind == VD_YAML_STR && allow_str) {
-		if (!(out->items = vd_arena_array(lc->m, 1, sizeof(char *))) || !(out->items[0] = compose_dup(lc, v->s)))
-			return compose_oom(lc);
-		out->len = 1;
-		return 0;
-	}
-	if (v->kind != VD_YAML_SEQ)
-		return compose_err(lc, v, where, "'%s' must be a list%s", key, allow_str ? " or a string" : "");
-	if ((r = compose_charge(lc, v, v->n)))
-		return r;
-	if (!(out->items = vd_arena_array(lc->m, v->n, sizeof(char *))))
-		return compose_oom(lc);
-	for (i = 0; i < v->n; i++) {
-		const vd_yaml_node *it = v->items[i];
-
-		if (it->kind != VD_YAML_STR) {
-			r = compose_err(lc, it, where, "'%s' entries must be strings", key);
-			goto done;
-		}
-		if (dedupe) {
-			if (vd_strmap_get(&seen, it->s))
-				continue;
-			if (vd_strmap_put(&seen, it->s, (void *)it)) {
-				r = compose_oom(lc);
-				goto done;
-			}
-		}
-		if (!(out->items[out->len++] = compose_dup(lc, it->s))) {
-			r = compose_oom(lc);
-			goto done;
-		}
-	}
-done:
-	vd_strmap_release(&seen);
-	return r;
-}
-
-/* A mapping of scalars (list forms were made mappings by compose_normalise()). */
-int compose_t_kvs(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, enum compose_null_mode nm,
-		 vd_kvs *out)
-{
-	size_t i;
-	int r;
-
-	out->items = NULL;
-	out->len = 0;
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "'%s' must be a list or a mapping", key);
-	if ((r = compose_charge(lc, v, v->n)))
-		return r;
-	if (!(out->items = vd_arena_array(lc->m, v->n, sizeof(vd_kv))))
-		return compose_oom(lc);
-	for (i = 0; i < v->n; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		const char *val = "";
-
-		if (compose_skip(p))
-			continue;
-		if (p->val->kind == VD_YAML_STR) {
-			val = p->val->s;
-		} else if (p->val->kind == VD_YAML_NULL) {
-			if (nm == COMPOSE_NULL_LOOKUP) {
-				val = lc->opts->lookup ? lc->opts->lookup(p->key->s, lc->opts->lookup_ctx) : NULL;
-				if (!val)
-					continue;
-			}
-		} else {
-			return compose_err(lc, p->val, where, "'%s': the value of '%s' must be a string", key,
-				      p->key->s);
-		}
-		out->items[out->len].key = compose_dup(lc, p->key->s);
-		out->items[out->len].value = compose_dup(lc, val);
-		if (!out->items[out->len].key || !out->items[out->len].value)
-			return compose_oom(lc);
-		out->len++;
-	}
-	return 0;
-}
-
-int compose_t_map_or_null(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key)
-{
-	return vd_yaml_expect_map(lc->y, v, where, key, lc->err);
-}
-
-int compose_unknown_key(loadctx *lc, const vd_yaml_pair *p, const char *where)
-{
-	return vd_yaml_unknown_key(lc->y, p, where, lc->err);
-}
-
-vd_compose_pos compose_pos_of(loadctx *lc, const vd_yaml_node *n)
-{
-	vd_compose_pos pos = { lc->c->config_files.items[n->file], n->line, n->col };
-
-	return pos;
-}
-
-char *compose_sub_where(loadctx *lc, const char *where, const char *key)
-{
-	return vd_yaml_printf(lc->y, "%s: %s", where, key);
-}
-
-/* Join and clean a path: absolute results, "." and ".." folded, `~`
- * expanded from HOME. */
-char *compose_resolve_path(loadctx *lc, const char *path)
-{
-	const char *base = "", *rest = path;
-	char *joined = NULL, *out = NULL, *o, *seg, *save = NULL;
-
-	if (path[0] == '~' && (path[1] == '/' || !path[1])) {
-		const char *home = lc->opts->lookup ? lc->opts->lookup("HOME", lc->opts->lookup_ctx) : NULL;
-
-		if (!home)
-			home = getenv("HOME");
-		base = home ? home : "/";
-		rest = path + 1;
-	} else if (path[0] != '/') {
-		base = lc->c->working_dir;
-	}
-	if (asprintf(&joined, "%s/%s", base, rest) < 0)
-		return NULL;
-	out = vd_arena_alloc(lc->m, strlen(joined) + 2);
-	if (!out)
-		goto done;
-	o = out;
-	for (seg = strtok_r(joined, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(seg, "."))
-			continue;
-		if (!strcmp(seg, "..")) {
-			while (o > out && *--o != '/')
-				;
-			continue;
-		}
-		*o++ = '/';
-		strcpy(o, seg);
-		o += strlen(seg);
-	}
-	if (o == out)
-		*o++ = '/';
-	*o = '\0';
-done:
-	free(joined);
-	return out;
+	return merge_map(lc, base, over, &compose_project_table, false, 0, out);
 }

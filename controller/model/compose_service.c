@@ -1,26 +1,39 @@
 /* Typing and validating one service: the merged tree of `services.NAME`
- * into a vd_compose_service (ports, volumes, networks, depends_on,
- * healthcheck, ...), with compose's unicity rules for the lists. */
+ * into a vd_compose_service, by the tables of its mappings (ports and
+ * volumes: compose_ports.c, compose_volumes.c). */
 #include "controller/model/compose_private.h"
 
 #include <ctype.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+
+/* ------------------------------------------------------------------------
+ * build
+ */
+
+static const compose_key build_keys[] = {
+	{ "context", K_STR(vd_compose_build, context) },
+	{ "dockerfile", K_STR(vd_compose_build, dockerfile) },
+	{ "target", K_STR(vd_compose_build, target) },
+	{ "args", K_KVS(vd_compose_build, args, COMPOSE_NULL_LOOKUP), .norm = COMPOSE_KEY_VALUE },
+	{ "labels", K_KVS(vd_compose_build, labels, COMPOSE_NULL_EMPTY), .norm = COMPOSE_KEY_VALUE },
+	{ "cache_from", K_STRS(vd_compose_build, cache_from, COMPOSE_DEDUPE), .norm = COMPOSE_LIST },
+};
+
+/* `build: DIR` is {context: DIR}; x-* keys are dropped by compose_normalise() */
+static const compose_table build_table = COMPOSE_TABLE(build_keys, .x_keys = true, .lone_key = "context");
 
 static bool is_remote_context(const char *s)
 {
 	return strstr(s, "://") || !strncmp(s, "git@", 4) || !strncmp(s, "github.com/", 11);
 }
 
-static int t_build(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
+static int t_build(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
 {
+	vd_compose_service *s = obj;
+	const char *w = compose_sub_where(lc, where, k->name);
 	vd_compose_build *b;
-	const char *w = compose_sub_where(lc, where, "build");
-	char *ctx = NULL;
-	size_t i;
-	int r = 0;
+	const char *ctx;
+	int r;
 
 	if (!w)
 		return compose_oom(lc);
@@ -31,31 +44,9 @@ static int t_build(loadctx *lc, const vd_yaml_node *v, const char *where, vd_com
 	if (!(b = vd_arena_alloc(lc->m, sizeof(*b))))
 		return compose_oom(lc);
 	b->pos = compose_pos_of(lc, v);
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		const char *k = p->key->s;
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(k, "context"))
-			r = compose_t_str(lc, p->val, w, k, &ctx);
-		else if (!strcmp(k, "dockerfile"))
-			r = compose_t_str(lc, p->val, w, k, &b->dockerfile);
-		else if (!strcmp(k, "target"))
-			r = compose_t_str(lc, p->val, w, k, &b->target);
-		else if (!strcmp(k, "args"))
-			r = compose_t_kvs(lc, p->val, w, k, COMPOSE_NULL_LOOKUP, &b->args);
-		else if (!strcmp(k, "labels"))
-			r = compose_t_kvs(lc, p->val, w, k, COMPOSE_NULL_EMPTY, &b->labels);
-		else if (!strcmp(k, "cache_from"))
-			r = compose_t_strs(lc, p->val, w, k, false, true, &b->cache_from);
-		else
-			r = compose_unknown_key(lc, p, w);
-	}
-	if (r)
+	if ((r = compose_read_keys(lc, v, w, &build_table, b)))
 		return r;
-	if (!ctx || !*ctx)
-		ctx = ".";
+	ctx = b->context && *b->context ? b->context : ".";
 	b->context = is_remote_context(ctx) ? compose_dup(lc, ctx) : compose_resolve_path(lc, ctx);
 	if (!b->dockerfile || !*b->dockerfile)
 		b->dockerfile = compose_dup(lc, "Dockerfile");
@@ -65,8 +56,15 @@ static int t_build(loadctx *lc, const vd_yaml_node *v, const char *where, vd_com
 	return 0;
 }
 
-static int t_argv(loadctx *lc, const vd_yaml_node *v, const char *where, const char *key, vd_compose_argv *out)
+/* ------------------------------------------------------------------------
+ * Values of one key: command and entrypoint, restart, init.
+ */
+
+/* command, entrypoint */
+static int t_argv(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
 {
+	vd_compose_argv *out = COMPOSE_FIELD(vd_compose_argv, obj, k);
+	const char *key = k->name;
 	char **words = NULL;
 	size_t n = 0, i;
 	vd_compose_strs l;
@@ -101,912 +99,11 @@ static int t_argv(loadctx *lc, const vd_yaml_node *v, const char *where, const c
 	return 0;
 }
 
-/* "8000" or "8000-8010" → [lo, hi]; allow0 for host ports. */
-static int port_range(const char *s, size_t len, bool allow0, unsigned *lo, unsigned *hi)
+static int t_restart(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
 {
-	char buf[32];
-	char *dash;
-	int64_t a, b;
-
-	if (!len || len >= sizeof(buf))
-		return VD_EINVAL;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	dash = strchr(buf, '-');
-	if (dash)
-		*dash = '\0';
-	if (vd_yaml_parse_int(buf, allow0 ? 0 : 1, 65535, &a))
-		return VD_EINVAL;
-	b = a;
-	if (dash && vd_yaml_parse_int(dash + 1, allow0 ? 0 : 1, 65535, &b))
-		return VD_EINVAL;
-	if (b < a)
-		return VD_EINVAL;
-	*lo = (unsigned)a;
-	*hi = (unsigned)b;
-	return 0;
-}
-
-typedef struct portvec {
-	vd_compose_port *v;
-	size_t n;
-	size_t cap;
-	compose_strmap seen;   /* "ip|pub|end|target|proto|mode" → index + 1 */
-} portvec;
-
-static int port_add(loadctx *lc, portvec *pv, const vd_compose_port *p)
-{
-	char *key = vd_yaml_printf(lc->y, "%s|%u|%u|%u|%s|%s", p->host_ip ? p->host_ip : "", p->published,
-			      p->published_end, p->target, p->protocol, p->mode ? p->mode : "");
-
-	if (!key)
-		return compose_oom(lc);
-	if (vd_strmap_get(&pv->seen, key))
-		return 0;
-	if (pv->n == pv->cap) {
-		size_t cap = pv->cap ? pv->cap * 2 : 8;
-		vd_compose_port *nv = realloc(pv->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return compose_oom(lc);
-		pv->v = nv;
-		pv->cap = cap;
-	}
-	pv->v[pv->n++] = *p;
-	if (vd_strmap_put(&pv->seen, key, (void *)(uintptr_t)pv->n))
-		return compose_oom(lc);
-	return 0;
-}
-
-static const char *port_proto(loadctx *lc, const char *p)
-{
-	if (!strcasecmp(p, "tcp"))
-		return "tcp";
-	if (!strcasecmp(p, "udp"))
-		return "udp";
-	if (!strcasecmp(p, "sctp"))
-		return "sctp";
-	return NULL;
-}
-
-/* Add a host range → container range mapping (short or long syntax). */
-static int port_ranges(loadctx *lc, portvec *pv, const vd_yaml_node *at, const char *where, const char *spec,
-		       const char *ip, bool has_host, unsigned hlo, unsigned hhi, unsigned clo, unsigned chi,
-		       const char *proto, const char *mode)
-{
-	vd_compose_port p = { 0 };
-	unsigned i;
-	int r;
-
-	p.host_ip = ip && *ip ? compose_dup(lc, ip) : NULL;
-	p.protocol = (char *)proto;
-	p.mode = mode ? compose_dup(lc, mode) : NULL;
-	if (has_host && hhi - hlo != chi - clo && chi != clo)
-		return compose_err(lc, at, where, "invalid port '%s': host and container ranges differ", spec);
-	if ((r = compose_charge(lc, at, chi - clo + 1)))
-		return r;
-	for (i = 0; i <= chi - clo; i++) {
-		p.target = (uint16_t)(clo + i);
-		if (!has_host) {
-			p.published = p.published_end = 0;
-		} else if (chi == clo) {
-			p.published = (uint16_t)hlo;
-			p.published_end = (uint16_t)hhi;
-		} else {
-			p.published = p.published_end = (uint16_t)(hlo + i);
-		}
-		if ((r = port_add(lc, pv, &p)))
-			return r;
-	}
-	return 0;
-}
-
-static int port_short(loadctx *lc, portvec *pv, const vd_yaml_node *it, const char *where)
-{
-	char *s = vd_yaml_strdup(lc->y, it->s), *slash, *colon, *ip = NULL, *host = NULL, *ctr;
-	const char *proto = "tcp";
-	unsigned hlo = 0, hhi = 0, clo, chi;
-
-	if (!s)
-		return compose_oom(lc);
-	slash = strrchr(s, '/');
-	if (slash) {
-		*slash = '\0';
-		if (!(proto = port_proto(lc, slash + 1)))
-			return compose_err(lc, it, where, "invalid port '%s': unknown protocol '%s'", it->s, slash + 1);
-	}
-	colon = strrchr(s, ':');
-	ctr = colon ? colon + 1 : s;
-	if (colon) {
-		*colon = '\0';
-		host = s;
-		colon = strrchr(s, ':');
-		if (colon) {
-			*colon = '\0';
-			ip = s;
-			host = colon + 1;
-			if (ip[0] == '[') {
-				size_t l = strlen(ip);
-
-				if (l < 2 || ip[l - 1] != ']')
-					return compose_err(lc, it, where, "invalid port '%s'", it->s);
-				ip[l - 1] = '\0';
-				ip++;
-			}
-			if (!*ip)
-				return compose_err(lc, it, where, "invalid port '%s'", it->s);
-		}
-	}
-	if (port_range(ctr, strlen(ctr), false, &clo, &chi))
-		return compose_err(lc, it, where, "invalid port '%s'", it->s);
-	if (host && *host && port_range(host, strlen(host), true, &hlo, &hhi))
-		return compose_err(lc, it, where, "invalid port '%s'", it->s);
-	return port_ranges(lc, pv, it, where, it->s, ip, host && *host, hlo, hhi, clo, chi, proto, NULL);
-}
-
-static int port_long(loadctx *lc, portvec *pv, const vd_yaml_node *it, const char *where)
-{
-	const char *w = compose_sub_where(lc, where, "ports");
-	char *ip = NULL, *mode = NULL, *proto_s = NULL, *published = NULL;
-	const char *proto = "tcp";
-	int64_t target = 0;
-	unsigned hlo = 0, hhi = 0;
-	size_t i;
-	int r = 0;
-
-	if (!w)
-		return compose_oom(lc);
-	for (i = 0; i < it->n && !r; i++) {
-		const vd_yaml_pair *p = &it->pairs[i];
-		const char *k = p->key->s;
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(k, "target")) {
-			if (p->val->kind != VD_YAML_STR || vd_yaml_parse_int(p->val->s, 1, 65535, &target))
-				r = compose_err(lc, p->val, w, "'target' must be a port number");
-		} else if (!strcmp(k, "published")) {
-			r = compose_t_str(lc, p->val, w, k, &published);
-		} else if (!strcmp(k, "host_ip")) {
-			r = compose_t_str(lc, p->val, w, k, &ip);
-		} else if (!strcmp(k, "protocol")) {
-			r = compose_t_str(lc, p->val, w, k, &proto_s);
-		} else if (!strcmp(k, "mode")) {
-			r = compose_t_str(lc, p->val, w, k, &mode);
-			if (!r && mode && strcmp(mode, "host") && strcmp(mode, "ingress"))
-				r = compose_err(lc, p->val, w, "'mode' must be host or ingress");
-		} else if (!compose_is_ext(k)) {
-			r = compose_unknown_key(lc, p, w);
-		}
-	}
-	if (r)
-		return r;
-	if (!target)
-		return compose_err(lc, it, w, "'target' is required");
-	if (proto_s && !(proto = port_proto(lc, proto_s)))
-		return compose_err(lc, it, w, "unknown protocol '%s'", proto_s);
-	if (published && *published && port_range(published, strlen(published), true, &hlo, &hhi))
-		return compose_err(lc, it, w, "invalid published port '%s'", published);
-	return port_ranges(lc, pv, it, w, published ? published : "", ip, published && *published, hlo, hhi,
-			   (unsigned)target, (unsigned)target, proto, mode);
-}
-
-static int t_ports(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
-{
-	portvec pv = { 0 };
-	size_t i;
-	int r = 0;
-
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_SEQ)
-		return compose_err(lc, v, where, "'ports' must be a list");
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_node *it = v->items[i];
-
-		if (it->kind == VD_YAML_STR)
-			r = port_short(lc, &pv, it, where);
-		else if (it->kind == VD_YAML_MAP)
-			r = port_long(lc, &pv, it, where);
-		else
-			r = compose_err(lc, it, where, "'ports' entries must be strings or mappings");
-	}
-	if (!r && pv.n) {
-		s->ports = vd_arena_array(lc->m, pv.n, sizeof(*s->ports));
-		if (!s->ports)
-			r = compose_oom(lc);
-		else
-			memcpy(s->ports, pv.v, pv.n * sizeof(*s->ports));
-		s->n_ports = pv.n;
-	}
-	free(pv.v);
-	vd_strmap_release(&pv.seen);
-	return r;
-}
-
-static int t_expose(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
-{
-	vd_compose_strs raw;
-	compose_strmap seen = { 0 };
-	size_t i, n = 0, cap = 0;
-	char **out = NULL;
-	int r;
-
-	if ((r = compose_t_strs(lc, v, where, "expose", false, false, &raw)))
-		return r;
-	for (i = 0; i < raw.len && !r; i++) {
-		char *slash = strchr(raw.items[i], '/');
-		const char *proto = "tcp";
-		unsigned lo, hi, p;
-
-		if (slash && !(proto = port_proto(lc, slash + 1))) {
-			r = compose_err(lc, v->items[i], where, "invalid expose '%s'", raw.items[i]);
-			break;
-		}
-		if (port_range(raw.items[i], slash ? (size_t)(slash - raw.items[i]) : strlen(raw.items[i]), false,
-			       &lo, &hi)) {
-			r = compose_err(lc, v->items[i], where, "invalid expose '%s'", raw.items[i]);
-			break;
-		}
-		if ((r = compose_charge(lc, v, hi - lo + 1)))
-			break;
-		for (p = lo; p <= hi && !r; p++) {
-			char *e = vd_arena_printf(lc->m, "%u/%s", p, proto);
-
-			if (!e) {
-				r = compose_oom(lc);
-			} else if (!vd_strmap_get(&seen, e)) {
-				if (n == cap) {
-					char **no = realloc(out, (cap = cap ? cap * 2 : 8) * sizeof(*no));
-
-					if (!no) {
-						r = compose_oom(lc);
-						break;
-					}
-					out = no;
-				}
-				out[n++] = e;
-				if (vd_strmap_put(&seen, e, e))
-					r = compose_oom(lc);
-			}
-		}
-	}
-	if (!r && n) {
-		if (!(s->expose.items = vd_arena_array(lc->m, n, sizeof(char *))))
-			r = compose_oom(lc);
-		else
-			memcpy(s->expose.items, out, n * sizeof(char *));
-		s->expose.len = n;
-	}
-	free(out);
-	vd_strmap_release(&seen);
-	return r;
-}
-
-bool compose_valid_volume_name(const char *s)
-{
-	if (!isalnum((unsigned char)*s))
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.' && *s != '-')
-			return false;
-	return true;
-}
-
-static bool is_propagation(const char *o)
-{
-	static const char *const v[] = { "shared", "rshared", "slave", "rslave", "private", "rprivate" };
-	size_t i;
-
-	for (i = 0; i < 6; i++)
-		if (!strcmp(o, v[i]))
-			return true;
-	return false;
-}
-
-static int volume_source(loadctx *lc, const vd_yaml_node *it, const char *where, const char *src,
-			 vd_compose_mount *m)
-{
-	if (src[0] == '.' || src[0] == '/' || src[0] == '~') {
-		if (m->type == VD_COMPOSE_MOUNT_VOLUME && !m->short_syntax)
-			return compose_err(lc, it, where, "volume source '%s' must be a volume name", src);
-		m->type = VD_COMPOSE_MOUNT_BIND;
-		if (!(m->source = compose_resolve_path(lc, src)))
-			return compose_oom(lc);
-		return 0;
-	}
-	if (m->type == VD_COMPOSE_MOUNT_BIND && !m->short_syntax) {
-		if (!(m->source = compose_resolve_path(lc, src)))
-			return compose_oom(lc);
-		return 0;
-	}
-	if (!compose_valid_volume_name(src))
-		return compose_err(lc, it, where, "invalid volume name '%s'", src);
-	m->type = VD_COMPOSE_MOUNT_VOLUME;
-	if (!(m->source = compose_dup(lc, src)))
-		return compose_oom(lc);
-	return 0;
-}
-
-static int volume_short(loadctx *lc, const vd_yaml_node *it, const char *where, vd_compose_mount *m)
-{
-	char *s = vd_yaml_strdup(lc->y, it->s), *parts[4] = { NULL }, *save = NULL, *o;
-	size_t n = 0;
-	char *c;
-	int r;
-
-	if (!s)
-		return compose_oom(lc);
-	m->short_syntax = true;
-	m->type = VD_COMPOSE_MOUNT_VOLUME;
-	for (c = s;; c++) {
-		if (n == 4)
-			return compose_err(lc, it, where, "invalid volume '%s': too many ':'", it->s);
-		parts[n++] = c;
-		c = strchr(c, ':');
-		if (!c)
-			break;
-		*c = '\0';
-	}
-	if (n == 4)
-		return compose_err(lc, it, where, "invalid volume '%s': too many ':'", it->s);
-	if (n == 1) {
-		m->target = parts[0];
-	} else {
-		if (!*parts[0])
-			return compose_err(lc, it, where, "invalid volume '%s': empty source", it->s);
-		m->target = parts[1];
-		if ((r = volume_source(lc, it, where, parts[0], m)))
-			return r;
-		if (m->type == VD_COMPOSE_MOUNT_BIND)
-			m->create_host_path = true;
-	}
-	if (m->target[0] != '/')
-		return compose_err(lc, it, where, "invalid volume '%s': target must be an absolute path", it->s);
-	if (!(m->target = compose_dup(lc, m->target)))
-		return compose_oom(lc);
-	if (n == 3) {
-		for (o = strtok_r(parts[2], ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-			if (!strcmp(o, "ro"))
-				m->read_only = true;
-			else if (!strcmp(o, "rw"))
-				m->read_only = false;
-			else if (!strcmp(o, "z") || !strcmp(o, "Z"))
-				m->selinux = compose_dup(lc, o);
-			else if (!strcmp(o, "nocopy") && m->type == VD_COMPOSE_MOUNT_VOLUME)
-				m->nocopy = true;
-			else if (is_propagation(o) && m->type == VD_COMPOSE_MOUNT_BIND)
-				m->propagation = compose_dup(lc, o);
-			else
-				return compose_err(lc, it, where, "invalid volume '%s': unknown option '%s'", it->s, o);
-		}
-	}
-	return 0;
-}
-
-static int volume_long(loadctx *lc, const vd_yaml_node *it, const char *where, vd_compose_mount *m)
-{
-	const char *w = compose_sub_where(lc, where, "volumes");
-	char *type = NULL, *src = NULL, *sub;
-	const vd_yaml_node *bind = NULL, *vol = NULL, *tmp = NULL;
-	size_t i, j;
-	int r = 0;
-
-	if (!w)
-		return compose_oom(lc);
-	for (i = 0; i < it->n && !r; i++) {
-		const vd_yaml_pair *p = &it->pairs[i];
-		const char *k = p->key->s;
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(k, "type"))
-			r = compose_t_str(lc, p->val, w, k, &type);
-		else if (!strcmp(k, "source"))
-			r = compose_t_str(lc, p->val, w, k, &src);
-		else if (!strcmp(k, "target"))
-			r = compose_t_str(lc, p->val, w, k, &m->target);
-		else if (!strcmp(k, "read_only"))
-			r = compose_t_bool(lc, p->val, w, k, &m->read_only);
-		else if (!strcmp(k, "bind"))
-			r = compose_t_map_or_null(lc, bind = p->val, w, k);
-		else if (!strcmp(k, "volume"))
-			r = compose_t_map_or_null(lc, vol = p->val, w, k);
-		else if (!strcmp(k, "tmpfs"))
-			r = compose_t_map_or_null(lc, tmp = p->val, w, k);
-		else if (!compose_is_ext(k))
-			r = compose_unknown_key(lc, p, w);
-	}
-	if (r)
-		return r;
-	if (!type)
-		return compose_err(lc, it, w, "'type' is required");
-	if (!strcmp(type, "bind"))
-		m->type = VD_COMPOSE_MOUNT_BIND;
-	else if (!strcmp(type, "volume"))
-		m->type = VD_COMPOSE_MOUNT_VOLUME;
-	else if (!strcmp(type, "tmpfs"))
-		m->type = VD_COMPOSE_MOUNT_TMPFS;
-	else
-		return compose_err(lc, it, w, "unsupported volume type '%s' (bind, volume or tmpfs)", type);
-	if (!m->target || m->target[0] != '/')
-		return compose_err(lc, it, w, "'target' must be an absolute path");
-	if (m->type == VD_COMPOSE_MOUNT_BIND && (!src || !*src))
-		return compose_err(lc, it, w, "a bind mount needs a 'source'");
-	if (m->type == VD_COMPOSE_MOUNT_TMPFS && src && *src)
-		return compose_err(lc, it, w, "a tmpfs mount takes no 'source'");
-	if (src && *src && (r = volume_source(lc, it, w, src, m)))
-		return r;
-	if ((bind && m->type != VD_COMPOSE_MOUNT_BIND) || (vol && m->type != VD_COMPOSE_MOUNT_VOLUME) ||
-	    (tmp && m->type != VD_COMPOSE_MOUNT_TMPFS))
-		return compose_err(lc, it, w, "options that do not match type '%s'", type);
-	for (j = 0; j < 3; j++) {
-		const vd_yaml_node *o = j == 0 ? bind : j == 1 ? vol : tmp;
-		const char *ok = j == 0 ? "bind" : j == 1 ? "volume" : "tmpfs";
-
-		if (!o || o->kind != VD_YAML_MAP)
-			continue;
-		if (!(sub = compose_sub_where(lc, w, ok)))
-			return compose_oom(lc);
-		for (i = 0; i < o->n && !r; i++) {
-			const vd_yaml_pair *p = &o->pairs[i];
-			const char *k = p->key->s;
-
-			if (compose_skip(p))
-				continue;
-			if (j == 0 && !strcmp(k, "create_host_path")) {
-				r = compose_t_bool(lc, p->val, sub, k, &m->create_host_path);
-			} else if (j == 0 && !strcmp(k, "propagation")) {
-				r = compose_t_str(lc, p->val, sub, k, &m->propagation);
-				if (!r && m->propagation && !is_propagation(m->propagation))
-					r = compose_err(lc, p->val, sub, "invalid propagation '%s'", m->propagation);
-			} else if (j == 0 && !strcmp(k, "selinux")) {
-				r = compose_t_str(lc, p->val, sub, k, &m->selinux);
-				if (!r && m->selinux && strcmp(m->selinux, "z") && strcmp(m->selinux, "Z"))
-					r = compose_err(lc, p->val, sub, "'selinux' must be z or Z");
-			} else if (j == 1 && !strcmp(k, "nocopy")) {
-				r = compose_t_bool(lc, p->val, sub, k, &m->nocopy);
-			} else if (j == 2 && !strcmp(k, "size")) {
-				r = compose_t_bytes(lc, p->val, sub, k, &m->tmpfs_size);
-			} else {
-				r = compose_unknown_key(lc, p, sub);
-			}
-		}
-	}
-	return r;
-}
-
-static int t_volumes(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
-{
-	compose_strmap by_target = { 0 };
-	size_t i;
-	int r = 0;
-
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_SEQ)
-		return compose_err(lc, v, where, "'volumes' must be a list");
-	if ((r = compose_charge(lc, v, v->n)))
-		return r;
-	if (!(s->volumes = vd_arena_array(lc->m, v->n, sizeof(*s->volumes))))
-		return compose_oom(lc);
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_node *it = v->items[i];
-		vd_compose_mount m = { 0 };
-		uintptr_t at;
-
-		if (it->kind == VD_YAML_STR)
-			r = volume_short(lc, it, where, &m);
-		else if (it->kind == VD_YAML_MAP)
-			r = volume_long(lc, it, where, &m);
-		else
-			r = compose_err(lc, it, where, "'volumes' entries must be strings or mappings");
-		if (r)
-			break;
-		m.pos = compose_pos_of(lc, it);
-		/* compose's unicity: one mount per target, the later one wins */
-		at = (uintptr_t)vd_strmap_get(&by_target, m.target);
-		if (at) {
-			s->volumes[at - 1] = m;
-			continue;
-		}
-		s->volumes[s->n_volumes++] = m;
-		if (vd_strmap_put(&by_target, m.target, (void *)(uintptr_t)s->n_volumes))
-			r = compose_oom(lc);
-	}
-	vd_strmap_release(&by_target);
-	return r;
-}
-
-static int t_service_networks(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
-{
-	const char *w = compose_sub_where(lc, where, "networks");
-	size_t i, j;
-	int r = 0;
-
-	if (!w)
-		return compose_oom(lc);
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "'networks' must be a list or a mapping");
-	if (!(s->networks = vd_arena_array(lc->m, v->n, sizeof(*s->networks))))
-		return compose_oom(lc);
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		vd_compose_service_net *n = &s->networks[s->n_networks];
-		const char *nw;
-
-		if (compose_skip(p))
-			continue;
-		if (!(n->network = compose_dup(lc, p->key->s)) ||
-		    !(nw = vd_yaml_printf(lc->y, "%s: network '%s'", where, p->key->s)))
-			return compose_oom(lc);
-		s->n_networks++;
-		if (p->val->kind == VD_YAML_NULL)
-			continue;
-		if (p->val->kind != VD_YAML_MAP)
-			return compose_err(lc, p->val, w, "'%s' must be a mapping or null", p->key->s);
-		for (j = 0; j < p->val->n && !r; j++) {
-			const vd_yaml_pair *q = &p->val->pairs[j];
-			const char *k = q->key->s;
-
-			if (compose_skip(q))
-				continue;
-			if (!strcmp(k, "aliases"))
-				r = compose_t_strs(lc, q->val, nw, k, false, true, &n->aliases);
-			else if (!strcmp(k, "ipv4_address"))
-				r = compose_t_str(lc, q->val, nw, k, &n->ipv4_address);
-			else if (!strcmp(k, "ipv6_address"))
-				r = compose_t_str(lc, q->val, nw, k, &n->ipv6_address);
-			else if (!compose_is_ext(k))
-				r = compose_unknown_key(lc, q, nw);
-		}
-	}
-	return r;
-}
-
-static int t_depends_on(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
-{
-	size_t i, j;
-	int r = 0;
-
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "'depends_on' must be a list or a mapping");
-	if (!(s->depends_on = vd_arena_array(lc->m, v->n, sizeof(*s->depends_on))))
-		return compose_oom(lc);
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		vd_compose_dep *d = &s->depends_on[s->n_depends_on];
-		const char *dw;
-
-		if (compose_skip(p))
-			continue;
-		if (!(d->service = compose_dup(lc, p->key->s)) ||
-		    !(dw = vd_yaml_printf(lc->y, "%s: depends_on '%s'", where, p->key->s)))
-			return compose_oom(lc);
-		d->condition = VD_COMPOSE_SERVICE_STARTED;
-		d->required = true;
-		s->n_depends_on++;
-		if (p->val->kind == VD_YAML_NULL)
-			continue;
-		if (p->val->kind != VD_YAML_MAP)
-			return compose_err(lc, p->val, dw, "must be a mapping");
-		for (j = 0; j < p->val->n && !r; j++) {
-			const vd_yaml_pair *q = &p->val->pairs[j];
-			const char *k = q->key->s;
-
-			if (compose_skip(q))
-				continue;
-			if (!strcmp(k, "condition")) {
-				const char *c = q->val->kind == VD_YAML_STR ? q->val->s : "";
-
-				if (!strcmp(c, "service_started"))
-					d->condition = VD_COMPOSE_SERVICE_STARTED;
-				else if (!strcmp(c, "service_healthy"))
-					d->condition = VD_COMPOSE_SERVICE_HEALTHY;
-				else if (!strcmp(c, "service_completed_successfully"))
-					d->condition = VD_COMPOSE_SERVICE_COMPLETED_SUCCESSFULLY;
-				else
-					r = compose_err(lc, q->val, dw,
-						   "'condition' must be service_started, service_healthy or "
-						   "service_completed_successfully");
-			} else if (!strcmp(k, "restart")) {
-				r = compose_t_bool(lc, q->val, dw, k, &d->restart);
-			} else if (!strcmp(k, "required")) {
-				r = compose_t_bool(lc, q->val, dw, k, &d->required);
-			} else {
-				r = compose_unknown_key(lc, q, dw);
-			}
-		}
-	}
-	return r;
-}
-
-static int t_healthcheck(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_healthcheck *h)
-{
-	const char *w = compose_sub_where(lc, where, "healthcheck");
-	size_t i;
-	int r = 0;
-
-	if (!w)
-		return compose_oom(lc);
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "'healthcheck' must be a mapping");
-	h->set = true;
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		const char *k = p->key->s;
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(k, "test")) {
-			if (p->val->kind == VD_YAML_STR) {
-				if (!(h->test.items = vd_arena_array(lc->m, 2, sizeof(char *))) ||
-				    !(h->test.items[0] = compose_dup(lc, "CMD-SHELL")) ||
-				    !(h->test.items[1] = compose_dup(lc, p->val->s)))
-					return compose_oom(lc);
-				h->test.len = 2;
-			} else if (p->val->kind == VD_YAML_SEQ) {
-				if ((r = compose_t_strs(lc, p->val, w, k, false, false, &h->test)))
-					return r;
-				if (!h->test.len)
-					return compose_err(lc, p->val, w, "'test' must not be empty");
-				if (!strcmp(h->test.items[0], "NONE"))
-					h->disable = true;
-				else if (strcmp(h->test.items[0], "CMD") && strcmp(h->test.items[0], "CMD-SHELL"))
-					return compose_err(lc, p->val, w,
-						      "'test' must start with NONE, CMD or CMD-SHELL, not '%s'",
-						      h->test.items[0]);
-			} else if (p->val->kind != VD_YAML_NULL) {
-				return compose_err(lc, p->val, w, "'test' must be a string or a list");
-			}
-		} else if (!strcmp(k, "interval")) {
-			r = compose_t_duration(lc, p->val, w, k, &h->interval_ns);
-		} else if (!strcmp(k, "timeout")) {
-			r = compose_t_duration(lc, p->val, w, k, &h->timeout_ns);
-		} else if (!strcmp(k, "start_period")) {
-			r = compose_t_duration(lc, p->val, w, k, &h->start_period_ns);
-		} else if (!strcmp(k, "start_interval")) {
-			r = compose_t_duration(lc, p->val, w, k, &h->start_interval_ns);
-		} else if (!strcmp(k, "retries")) {
-			r = compose_t_int(lc, p->val, w, k, 0, &h->retries);
-		} else if (!strcmp(k, "disable")) {
-			bool d = false;
-
-			r = compose_t_bool(lc, p->val, w, k, &d);
-			h->disable = h->disable || d;
-		} else if (!compose_is_ext(k)) {
-			r = compose_unknown_key(lc, p, w);
-		}
-	}
-	return r;
-}
-
-static int t_logging(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
-{
-	const char *w = compose_sub_where(lc, where, "logging");
-	size_t i;
-	int r = 0;
-
-	if (!w)
-		return compose_oom(lc);
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "'logging' must be a mapping");
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		const char *k = p->key->s;
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(k, "driver"))
-			r = compose_t_str(lc, p->val, w, k, &s->logging_driver);
-		else if (!strcmp(k, "options"))
-			r = compose_t_kvs(lc, p->val, w, k, COMPOSE_NULL_EMPTY, &s->logging_options);
-		else if (!compose_is_ext(k))
-			r = compose_unknown_key(lc, p, w);
-	}
-	return r;
-}
-
-static int t_ulimits(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
-{
-	const char *w = compose_sub_where(lc, where, "ulimits");
-	size_t i, j;
-	int r = 0;
-
-	if (!w)
-		return compose_oom(lc);
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "'ulimits' must be a mapping");
-	if (!(s->ulimits = vd_arena_array(lc->m, v->n, sizeof(*s->ulimits))))
-		return compose_oom(lc);
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		vd_compose_ulimit *u = &s->ulimits[s->n_ulimits];
-		bool soft = false, hard = false;
-
-		if (compose_skip(p))
-			continue;
-		if (!(u->name = compose_dup(lc, p->key->s)))
-			return compose_oom(lc);
-		if (p->val->kind == VD_YAML_STR) {
-			if ((r = compose_t_int(lc, p->val, w, p->key->s, -1, &u->soft)))
-				return r;
-			u->hard = u->soft;
-		} else if (p->val->kind == VD_YAML_MAP) {
-			for (j = 0; j < p->val->n && !r; j++) {
-				const vd_yaml_pair *q = &p->val->pairs[j];
-
-				if (compose_skip(q))
-					continue;
-				if (!strcmp(q->key->s, "soft")) {
-					r = compose_t_int(lc, q->val, w, "soft", -1, &u->soft);
-					soft = true;
-				} else if (!strcmp(q->key->s, "hard")) {
-					r = compose_t_int(lc, q->val, w, "hard", -1, &u->hard);
-					hard = true;
-				} else {
-					r = compose_unknown_key(lc, q, w);
-				}
-			}
-			if (!r && (!soft || !hard))
-				r = compose_err(lc, p->val, w, "'%s' needs both 'soft' and 'hard'", p->key->s);
-		} else {
-			r = compose_err(lc, p->val, w, "'%s' must be a number or a mapping with soft and hard",
-				   p->key->s);
-		}
-		s->n_ulimits++;
-	}
-	return r;
-}
-
-static int t_resources(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_resources *res)
-{
-	size_t i;
-	int r = 0;
-
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "must be a mapping");
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(p->key->s, "memory"))
-			r = compose_t_bytes(lc, p->val, where, "memory", &res->memory);
-		else if (!strcmp(p->key->s, "cpus"))
-			r = compose_t_cpus(lc, p->val, where, "cpus", &res->cpus);
-		else
-			r = compose_unknown_key(lc, p, where);
-	}
-	return r;
-}
-
-static int t_deploy(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
-{
-	const char *w = compose_sub_where(lc, where, "deploy"), *rw;
-	const vd_yaml_node *res = NULL;
-	size_t i;
-	int r = 0;
-
-	if (!w || !(rw = compose_sub_where(lc, w, "resources")))
-		return compose_oom(lc);
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "'deploy' must be a mapping");
-	for (i = 0; i < v->n; i++) {
-		if (compose_skip(&v->pairs[i]))
-			continue;
-		if (strcmp(v->pairs[i].key->s, "resources"))
-			return compose_unknown_key(lc, &v->pairs[i], w);
-		res = v->pairs[i].val;
-	}
-	if (!res || res->kind == VD_YAML_NULL)
-		return 0;
-	if (res->kind != VD_YAML_MAP)
-		return compose_err(lc, res, w, "'resources' must be a mapping");
-	for (i = 0; i < res->n && !r; i++) {
-		const vd_yaml_pair *p = &res->pairs[i];
-		const char *sw;
-
-		if (compose_skip(p))
-			continue;
-		if (!(sw = compose_sub_where(lc, rw, p->key->s)))
-			return compose_oom(lc);
-		if (!strcmp(p->key->s, "limits"))
-			r = t_resources(lc, p->val, sw, &s->limits);
-		else if (!strcmp(p->key->s, "reservations"))
-			r = t_resources(lc, p->val, sw, &s->reservations);
-		else
-			r = compose_unknown_key(lc, p, rw);
-	}
-	return r;
-}
-
-static int t_env_file(loadctx *lc, const vd_yaml_node *v, const char *where, vd_compose_service *s)
-{
-	compose_strmap seen = { 0 };
-	size_t i, j;
-	int r = 0;
-
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_SEQ)
-		return compose_err(lc, v, where, "'env_file' must be a string or a list");
-	if (!(s->env_file.items = vd_arena_array(lc->m, v->n, sizeof(char *))) ||
-	    !(s->env_file_required = vd_arena_array(lc->m, v->n, sizeof(bool))))
-		return compose_oom(lc);
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_node *it = v->items[i];
-		const char *path = NULL;
-		bool required = true;
-		char *abs;
-		uintptr_t at;
-
-		if (it->kind == VD_YAML_STR) {
-			path = it->s;
-		} else if (it->kind == VD_YAML_MAP) {
-			for (j = 0; j < it->n && !r; j++) {
-				const vd_yaml_pair *p = &it->pairs[j];
-
-				if (compose_skip(p))
-					continue;
-				if (!strcmp(p->key->s, "path")) {
-					if (p->val->kind != VD_YAML_STR)
-						r = compose_err(lc, p->val, where, "env_file: 'path' must be a string");
-					else
-						path = p->val->s;
-				} else if (!strcmp(p->key->s, "required")) {
-					r = compose_t_bool(lc, p->val, where, "required", &required);
-				} else {
-					r = compose_unknown_key(lc, p, where);
-				}
-			}
-			if (!r && !path)
-				r = compose_err(lc, it, where, "env_file: 'path' is required");
-		} else {
-			r = compose_err(lc, it, where, "'env_file' entries must be strings or mappings");
-		}
-		if (r)
-			break;
-		if (!*path) {
-			r = compose_err(lc, it, where, "env_file: empty path");
-			break;
-		}
-		if (!(abs = compose_resolve_path(lc, path))) {
-			r = compose_oom(lc);
-			break;
-		}
-		at = (uintptr_t)vd_strmap_get(&seen, abs);
-		if (at) {
-			s->env_file_required[at - 1] = required;
-			continue;
-		}
-		s->env_file.items[s->env_file.len] = abs;
-		s->env_file_required[s->env_file.len++] = required;
-		if (vd_strmap_put(&seen, abs, (void *)(uintptr_t)s->env_file.len))
-			r = compose_oom(lc);
-	}
-	vd_strmap_release(&seen);
-	return r;
-}
-
-static int t_restart(loadctx *lc, const vd_yaml_node *v, const char *where, char **out)
-{
+	char **out = COMPOSE_FIELD(char *, obj, k);
 	int64_t n;
-	int r = compose_t_str(lc, v, where, "restart", out);
+	int r = compose_t_str(lc, v, where, k->name, out);
 
 	if (r || !*out)
 		return r;
@@ -1018,6 +115,447 @@ static int t_restart(loadctx *lc, const vd_yaml_node *v, const char *where, char
 	return compose_err(lc, v, where, "'restart' must be no, always, on-failure[:N] or unless-stopped, not '%s'",
 		      *out);
 }
+
+/* true, false or (null) unset */
+static int t_init(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	vd_compose_service *s = obj;
+	bool b = false;
+	int r = compose_t_bool(lc, v, where, k->name, &b);
+
+	if (v->kind != VD_YAML_NULL)
+		s->init = b;
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * env_file: paths, or {path, required} mappings; a repeated path counts
+ * once, where it first stood, with the later `required`.
+ */
+
+/* A long-syntax env_file entry, once read. */
+struct env_file_in {
+	const char *path;
+	bool required;
+};
+
+static int t_env_path(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	if (v->kind != VD_YAML_STR)
+		return compose_err(lc, v, where, "env_file: '%s' must be a string", k->name);
+	*COMPOSE_FIELD(const char *, obj, k) = v->s;
+	return 0;
+}
+
+static const compose_key env_file_keys[] = {
+	{ "path", K_READ_AT(t_env_path, struct env_file_in, path, const char *) },
+	{ "required", K_BOOL(struct env_file_in, required) },
+};
+
+static const compose_table env_file_table = COMPOSE_TABLE(env_file_keys);
+
+/* The service's env files while they are read. */
+struct env_files {
+	struct env_file_in *v;
+	size_t n;
+	compose_strmap seen;   /* absolute path → index + 1 */
+};
+
+static int env_file_add(loadctx *lc, const vd_yaml_node *it, const char *where, struct env_files *ef,
+			const char *path, bool required)
+{
+	uintptr_t at;
+	char *abs;
+
+	if (!*path)
+		return compose_err(lc, it, where, "env_file: empty path");
+	if (!(abs = compose_resolve_path(lc, path)))
+		return compose_oom(lc);
+	at = (uintptr_t)vd_strmap_get(&ef->seen, abs);
+	if (at) {
+		ef->v[at - 1].required = required;
+		return 0;
+	}
+	ef->v[ef->n].path = abs;
+	ef->v[ef->n++].required = required;
+	return vd_strmap_put(&ef->seen, abs, (void *)(uintptr_t)ef->n) ? compose_oom(lc) : 0;
+}
+
+static int env_file_short(loadctx *lc, const vd_yaml_node *it, const char *where, void *ctx)
+{
+	return env_file_add(lc, it, where, ctx, it->s, true);
+}
+
+static int env_file_long(loadctx *lc, const vd_yaml_node *it, const char *where, void *ctx)
+{
+	struct env_file_in in = { NULL, true };
+	int r = compose_read_keys(lc, it, where, &env_file_table, &in);
+
+	if (!r && !in.path)
+		r = compose_err(lc, it, where, "env_file: 'path' is required");
+	return r ? r : env_file_add(lc, it, where, ctx, in.path, in.required);
+}
+
+/* a lone string was made a list by compose_normalise() */
+static const compose_list env_file_list = {
+	"a string or a list", .room = COMPOSE_ROOM(struct env_files, v, 0), .str = env_file_short,
+	.map = env_file_long,
+};
+
+static int t_env_file(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	vd_compose_service *s = obj;
+	struct env_files ef = { NULL, 0, { 0 } };
+	int r = compose_read_list(lc, v, where, k->name, &env_file_list, &ef);
+	size_t i;
+
+	if (!r && ef.v && (!(s->env_file.items = vd_arena_array(lc->m, ef.n, sizeof(char *))) ||
+			   !(s->env_file_required = vd_arena_array(lc->m, ef.n, sizeof(bool)))))
+		r = compose_oom(lc);
+	for (i = 0; !r && i < ef.n; i++) {
+		s->env_file.items[i] = (char *)ef.v[i].path;
+		s->env_file_required[i] = ef.v[i].required;
+	}
+	if (!r)
+		s->env_file.len = ef.n;
+	vd_strmap_release(&ef.seen);
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * networks: NAME: null or {aliases, ipv4_address, ipv6_address}
+ */
+
+static const compose_key service_net_keys[] = {
+	{ "aliases", K_STRS(vd_compose_service_net, aliases, COMPOSE_DEDUPE) },
+	{ "ipv4_address", K_STR(vd_compose_service_net, ipv4_address) },
+	{ "ipv6_address", K_STR(vd_compose_service_net, ipv6_address) },
+};
+
+static const compose_table service_net_table = COMPOSE_TABLE(service_net_keys, .x_keys = true);
+
+static int service_net(loadctx *lc, const vd_yaml_pair *p, const char *where, void *ctx)
+{
+	vd_compose_service *s = ctx;
+	vd_compose_service_net *n = &s->networks[s->n_networks++];
+	const char *nw, *w;
+
+	if (!(n->network = compose_dup(lc, p->key->s)) ||
+	    !(nw = vd_yaml_printf(lc->y, "%s: network '%s'", where, p->key->s)))
+		return compose_oom(lc);
+	if (p->val->kind == VD_YAML_NULL)
+		return 0;
+	if (p->val->kind != VD_YAML_MAP)
+		return (w = compose_sub_where(lc, where, "networks"))
+			       ? compose_err(lc, p->val, w, "'%s' must be a mapping or null", p->key->s)
+			       : compose_oom(lc);
+	return compose_read_keys(lc, p->val, nw, &service_net_table, n);
+}
+
+/* the list form was made a mapping by compose_normalise() */
+static const compose_named service_nets = {
+	"a list or a mapping", COMPOSE_ROOM(vd_compose_service, networks, 0), service_net,
+};
+
+static int t_networks(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	return compose_read_named(lc, v, where, k->name, &service_nets, obj);
+}
+
+/* ------------------------------------------------------------------------
+ * depends_on: NAME: null or {condition, restart, required}
+ */
+
+static const char *const conditions[] = {
+	[VD_COMPOSE_SERVICE_STARTED] = "service_started",
+	[VD_COMPOSE_SERVICE_HEALTHY] = "service_healthy",
+	[VD_COMPOSE_SERVICE_COMPLETED_SUCCESSFULLY] = "service_completed_successfully",
+	NULL,
+};
+
+static int t_condition(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	const char *c = v->kind == VD_YAML_STR ? v->s : "";
+	size_t i;
+
+	for (i = 0; conditions[i]; i++)
+		if (!strcmp(c, conditions[i])) {
+			*COMPOSE_FIELD(vd_compose_condition, obj, k) = (vd_compose_condition)i;
+			return 0;
+		}
+	return compose_err_oneof(lc, v, where, k->name, conditions);
+}
+
+static const compose_key dep_keys[] = {
+	{ "condition", K_READ_AT(t_condition, vd_compose_dep, condition, vd_compose_condition) },
+	{ "restart", K_BOOL(vd_compose_dep, restart) },
+	{ "required", K_BOOL(vd_compose_dep, required) },
+};
+
+static const compose_table dep_table = COMPOSE_TABLE(dep_keys);
+
+static int dep(loadctx *lc, const vd_yaml_pair *p, const char *where, void *ctx)
+{
+	vd_compose_service *s = ctx;
+	vd_compose_dep *d = &s->depends_on[s->n_depends_on++];
+	const char *dw;
+
+	if (!(d->service = compose_dup(lc, p->key->s)) ||
+	    !(dw = vd_yaml_printf(lc->y, "%s: depends_on '%s'", where, p->key->s)))
+		return compose_oom(lc);
+	d->condition = VD_COMPOSE_SERVICE_STARTED;
+	d->required = true;
+	if (p->val->kind == VD_YAML_NULL)
+		return 0;
+	if (p->val->kind != VD_YAML_MAP)
+		return compose_err(lc, p->val, dw, "must be a mapping");
+	return compose_read_keys(lc, p->val, dw, &dep_table, d);
+}
+
+/* the list form was made a mapping by compose_normalise() */
+static const compose_named deps = { "a list or a mapping", COMPOSE_ROOM(vd_compose_service, depends_on, 0), dep };
+
+static int t_depends_on(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	return compose_read_named(lc, v, where, k->name, &deps, obj);
+}
+
+/* ------------------------------------------------------------------------
+ * healthcheck
+ */
+
+static int t_test(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	vd_compose_healthcheck *h = obj;
+	int r;
+
+	if (v->kind == VD_YAML_STR) {
+		if (!(h->test.items = vd_arena_array(lc->m, 2, sizeof(char *))) ||
+		    !(h->test.items[0] = compose_dup(lc, "CMD-SHELL")) || !(h->test.items[1] = compose_dup(lc, v->s)))
+			return compose_oom(lc);
+		h->test.len = 2;
+		return 0;
+	}
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_SEQ)
+		return compose_err(lc, v, where, "'%s' must be a string or a list", k->name);
+	if ((r = compose_t_strs(lc, v, where, k->name, false, false, &h->test)))
+		return r;
+	if (!h->test.len)
+		return compose_err(lc, v, where, "'%s' must not be empty", k->name);
+	if (!strcmp(h->test.items[0], "NONE"))
+		h->disable = true;
+	else if (strcmp(h->test.items[0], "CMD") && strcmp(h->test.items[0], "CMD-SHELL"))
+		return compose_err(lc, v, where, "'%s' must start with NONE, CMD or CMD-SHELL, not '%s'", k->name,
+				   h->test.items[0]);
+	return 0;
+}
+
+/* disable: true, as test [NONE] does (neither undoes the other) */
+static int t_disable(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	vd_compose_healthcheck *h = obj;
+	bool d = false;
+	int r = compose_t_bool(lc, v, where, k->name, &d);
+
+	h->disable = h->disable || d;
+	return r;
+}
+
+static const compose_key healthcheck_keys[] = {
+	{ "test", K_READ(t_test), .merge = COMPOSE_REPLACE },
+	{ "interval", K_DURATION(vd_compose_healthcheck, interval_ns) },
+	{ "timeout", K_DURATION(vd_compose_healthcheck, timeout_ns) },
+	{ "start_period", K_DURATION(vd_compose_healthcheck, start_period_ns) },
+	{ "start_interval", K_DURATION(vd_compose_healthcheck, start_interval_ns) },
+	{ "retries", K_INT(vd_compose_healthcheck, retries, 0) },
+	{ "disable", K_READ(t_disable) },
+};
+
+static const compose_table healthcheck_table = COMPOSE_TABLE(healthcheck_keys, .x_keys = true);
+
+static int t_healthcheck(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k,
+			 void *obj)
+{
+	vd_compose_healthcheck *h = COMPOSE_FIELD(vd_compose_healthcheck, obj, k);
+
+	if (v->kind == VD_YAML_MAP)
+		h->set = true;
+	return compose_read_section(lc, v, where, k->name, k->sub, h);
+}
+
+/* ------------------------------------------------------------------------
+ * logging, ulimits, deploy.resources
+ */
+
+static const compose_key logging_keys[] = {
+	{ "driver", K_STR(vd_compose_service, logging_driver) },
+	{ "options", K_KVS(vd_compose_service, logging_options, COMPOSE_NULL_EMPTY) },
+};
+
+static const compose_table logging_table = COMPOSE_TABLE(logging_keys, .x_keys = true);
+
+/* An ulimit's mapping form, once read. */
+struct ulimit_in {
+	int64_t soft;
+	int64_t hard;
+	bool has_soft;
+	bool has_hard;
+};
+
+static const compose_key ulimit_keys[] = {
+	{ "soft", K_INT(struct ulimit_in, soft, -1), .given = COMPOSE_AT(struct ulimit_in, has_soft, bool) },
+	{ "hard", K_INT(struct ulimit_in, hard, -1), .given = COMPOSE_AT(struct ulimit_in, has_hard, bool) },
+};
+
+static const compose_table ulimit_table = COMPOSE_TABLE(ulimit_keys);
+
+/* NAME: N (soft and hard) or {soft, hard} */
+static int ulimit(loadctx *lc, const vd_yaml_pair *p, const char *where, void *ctx)
+{
+	vd_compose_service *s = ctx;
+	vd_compose_ulimit *u = &s->ulimits[s->n_ulimits++];
+	const char *w = compose_sub_where(lc, where, "ulimits");
+	struct ulimit_in in = { 0 };
+	int r;
+
+	if (!w || !(u->name = compose_dup(lc, p->key->s)))
+		return compose_oom(lc);
+	if (p->val->kind == VD_YAML_STR) {
+		r = compose_t_int(lc, p->val, w, p->key->s, -1, &u->soft);
+		u->hard = u->soft;
+		return r;
+	}
+	if (p->val->kind != VD_YAML_MAP)
+		return compose_err(lc, p->val, w, "'%s' must be a number or a mapping with soft and hard", p->key->s);
+	r = compose_read_keys(lc, p->val, w, &ulimit_table, &in);
+	u->soft = in.soft;
+	u->hard = in.hard;
+	if (!r && (!in.has_soft || !in.has_hard))
+		r = compose_err(lc, p->val, w, "'%s' needs both 'soft' and 'hard'", p->key->s);
+	return r;
+}
+
+static const compose_named ulimits = { "a mapping", COMPOSE_ROOM(vd_compose_service, ulimits, 0), ulimit };
+
+static int t_ulimits(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	return compose_read_named(lc, v, where, k->name, &ulimits, obj);
+}
+
+static const compose_key limits_keys[] = {
+	{ "memory", K_BYTES(vd_compose_resources, memory) },
+	{ "cpus", K_CPUS(vd_compose_resources, cpus) },
+};
+
+static const compose_table limits_table = COMPOSE_TABLE(limits_keys);
+
+/* deploy.resources.limits and .reservations */
+static int t_limits(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	const char *w = compose_sub_where(lc, where, k->name);
+
+	if (!w)
+		return compose_oom(lc);
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_MAP)
+		return compose_err(lc, v, w, "must be a mapping");
+	return compose_read_keys(lc, v, w, &limits_table, COMPOSE_FIELD(vd_compose_resources, obj, k));
+}
+
+static const compose_key resources_keys[] = {
+	{ "limits", K_READ_AT(t_limits, vd_compose_service, limits, vd_compose_resources) },
+	{ "reservations", K_READ_AT(t_limits, vd_compose_service, reservations, vd_compose_resources) },
+};
+
+/* deploy: only resources; its keys are all checked before it is read */
+struct deploy_in {
+	const vd_yaml_node *resources;
+};
+
+static const compose_key deploy_keys[] = {
+	{ "resources", K_NODE(struct deploy_in, resources) },
+};
+
+static const compose_table resources_table = COMPOSE_TABLE(resources_keys);
+static const compose_table deploy_table = COMPOSE_TABLE(deploy_keys);
+
+static int t_deploy(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	const char *w = compose_sub_where(lc, where, k->name), *rw;
+	struct deploy_in in = { NULL };
+	int r;
+
+	if (!w || !(rw = compose_sub_where(lc, w, "resources")))
+		return compose_oom(lc);
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_MAP)
+		return compose_err(lc, v, where, "'deploy' must be a mapping");
+	if ((r = compose_read_keys(lc, v, w, &deploy_table, &in)))
+		return r;
+	if (!in.resources || in.resources->kind == VD_YAML_NULL)
+		return 0;
+	if (in.resources->kind != VD_YAML_MAP)
+		return compose_err(lc, in.resources, w, "'resources' must be a mapping");
+	return compose_read_keys(lc, in.resources, rw, &resources_table, obj);
+}
+
+/* ------------------------------------------------------------------------
+ * The service.
+ */
+
+#define S vd_compose_service
+static const compose_key service_keys[] = {
+	{ "image", K_STR(S, image) },
+	{ "build", K_READ(t_build), .sub = &build_table, .norm = COMPOSE_SUB },
+	{ "container_name", K_STR(S, container_name) },
+	{ "command", K_READ_AT(t_argv, S, command, vd_compose_argv), .merge = COMPOSE_REPLACE },
+	{ "entrypoint", K_READ_AT(t_argv, S, entrypoint, vd_compose_argv), .merge = COMPOSE_REPLACE },
+	{ "environment", K_KVS(S, environment, COMPOSE_NULL_LOOKUP), .norm = COMPOSE_KEY_VALUE },
+	{ "env_file", K_READ(t_env_file), .norm = COMPOSE_LIST },
+	{ "ports", K_READ(compose_t_ports) },
+	{ "expose", K_READ(compose_t_expose) },
+	{ "volumes", K_READ(compose_t_volumes) },
+	{ "networks", K_READ(t_networks), .norm = COMPOSE_NAMES },
+	{ "network_mode", K_STR(S, network_mode) },
+	{ "depends_on", K_READ(t_depends_on), .norm = COMPOSE_NAMES },
+	{ "healthcheck", K_READ_AT(t_healthcheck, S, healthcheck, vd_compose_healthcheck),
+	  .sub = &healthcheck_table },
+	{ "restart", K_READ_AT(t_restart, S, restart, char *) },
+	{ "labels", K_KVS(S, labels, COMPOSE_NULL_EMPTY), .norm = COMPOSE_KEY_VALUE },
+	{ "user", K_STR(S, user) },
+	{ "working_dir", K_STR(S, working_dir) },
+	{ "hostname", K_STR(S, hostname) },
+	{ "extra_hosts", K_KVS(S, extra_hosts, COMPOSE_NULL_EMPTY), .norm = COMPOSE_HOST_IP },
+	{ "dns", K_STRS(S, dns, COMPOSE_LONE_STR | COMPOSE_DEDUPE), .norm = COMPOSE_LIST },
+	{ "logging", K_SAME_SECTION(logging_table), .merge = COMPOSE_SAME_DRIVER },
+	{ "stop_grace_period", K_DURATION(S, stop_grace_period_ns) },
+	{ "stop_signal", K_STR(S, stop_signal) },
+	{ "tmpfs", K_STRS(S, tmpfs, COMPOSE_LONE_STR | COMPOSE_DEDUPE), .norm = COMPOSE_LIST },
+	{ "shm_size", K_BYTES(S, shm_size) },
+	{ "ulimits", K_READ(t_ulimits) },
+	{ "cap_add", K_STRS(S, cap_add, COMPOSE_DEDUPE) },
+	{ "cap_drop", K_STRS(S, cap_drop, COMPOSE_DEDUPE) },
+	{ "security_opt", K_STRS(S, security_opt, COMPOSE_DEDUPE) },
+	{ "privileged", K_BOOL(S, privileged) },
+	{ "init", K_READ(t_init) },
+	{ "read_only", K_BOOL(S, read_only) },
+	{ "sysctls", K_KVS(S, sysctls, COMPOSE_NULL_EMPTY), .norm = COMPOSE_KEY_VALUE },
+	{ "devices", K_STRS(S, devices, COMPOSE_DEDUPE) },
+	{ "tty", K_BOOL(S, tty) },
+	{ "stdin_open", K_BOOL(S, stdin_open) },
+	{ "mem_limit", K_BYTES(S, mem_limit) },
+	{ "cpus", K_CPUS(S, cpus) },
+	{ "deploy", K_READ(t_deploy) },
+	{ "profiles", K_STRS(S, profiles, COMPOSE_DEDUPE) },
+};
+#undef S
+
+/* x-* keys are dropped by compose_normalise() */
+const compose_table compose_service_table = COMPOSE_TABLE(service_keys, .what = "service", .x_keys = true);
 
 static bool valid_service_name(const char *s)
 {
@@ -1033,8 +571,7 @@ int compose_t_service(loadctx *lc, const vd_yaml_pair *sp, vd_compose_service *s
 {
 	const vd_yaml_node *v = sp->val;
 	const char *where;
-	size_t i;
-	int r = 0;
+	int r;
 
 	if (!(where = vd_yaml_printf(lc->y, "service '%s'", sp->key->s)) || !(s->name = compose_dup(lc, sp->key->s)))
 		return compose_oom(lc);
@@ -1044,103 +581,7 @@ int compose_t_service(loadctx *lc, const vd_yaml_pair *sp, vd_compose_service *s
 		return compose_err(lc, sp->key, NULL, "invalid service name '%s'", s->name);
 	if (v->kind != VD_YAML_MAP)
 		return compose_err(lc, v, where, "must be a mapping");
-	for (i = 0; i < v->n && !r; i++) {
-		const vd_yaml_pair *p = &v->pairs[i];
-		const vd_yaml_node *x = p->val;
-		const char *k = p->key->s;
-
-		if (compose_skip(p))
-			continue;
-		if (!strcmp(k, "image"))
-			r = compose_t_str(lc, x, where, k, &s->image);
-		else if (!strcmp(k, "build"))
-			r = t_build(lc, x, where, s);
-		else if (!strcmp(k, "container_name"))
-			r = compose_t_str(lc, x, where, k, &s->container_name);
-		else if (!strcmp(k, "command"))
-			r = t_argv(lc, x, where, k, &s->command);
-		else if (!strcmp(k, "entrypoint"))
-			r = t_argv(lc, x, where, k, &s->entrypoint);
-		else if (!strcmp(k, "environment"))
-			r = compose_t_kvs(lc, x, where, k, COMPOSE_NULL_LOOKUP, &s->environment);
-		else if (!strcmp(k, "env_file"))
-			r = t_env_file(lc, x, where, s);
-		else if (!strcmp(k, "ports"))
-			r = t_ports(lc, x, where, s);
-		else if (!strcmp(k, "expose"))
-			r = t_expose(lc, x, where, s);
-		else if (!strcmp(k, "volumes"))
-			r = t_volumes(lc, x, where, s);
-		else if (!strcmp(k, "networks"))
-			r = t_service_networks(lc, x, where, s);
-		else if (!strcmp(k, "network_mode"))
-			r = compose_t_str(lc, x, where, k, &s->network_mode);
-		else if (!strcmp(k, "depends_on"))
-			r = t_depends_on(lc, x, where, s);
-		else if (!strcmp(k, "healthcheck"))
-			r = t_healthcheck(lc, x, where, &s->healthcheck);
-		else if (!strcmp(k, "restart"))
-			r = t_restart(lc, x, where, &s->restart);
-		else if (!strcmp(k, "labels"))
-			r = compose_t_kvs(lc, x, where, k, COMPOSE_NULL_EMPTY, &s->labels);
-		else if (!strcmp(k, "user"))
-			r = compose_t_str(lc, x, where, k, &s->user);
-		else if (!strcmp(k, "working_dir"))
-			r = compose_t_str(lc, x, where, k, &s->working_dir);
-		else if (!strcmp(k, "hostname"))
-			r = compose_t_str(lc, x, where, k, &s->hostname);
-		else if (!strcmp(k, "extra_hosts"))
-			r = compose_t_kvs(lc, x, where, k, COMPOSE_NULL_EMPTY, &s->extra_hosts);
-		else if (!strcmp(k, "dns"))
-			r = compose_t_strs(lc, x, where, k, true, true, &s->dns);
-		else if (!strcmp(k, "logging"))
-			r = t_logging(lc, x, where, s);
-		else if (!strcmp(k, "stop_grace_period"))
-			r = compose_t_duration(lc, x, where, k, &s->stop_grace_period_ns);
-		else if (!strcmp(k, "stop_signal"))
-			r = compose_t_str(lc, x, where, k, &s->stop_signal);
-		else if (!strcmp(k, "tmpfs"))
-			r = compose_t_strs(lc, x, where, k, true, true, &s->tmpfs);
-		else if (!strcmp(k, "shm_size"))
-			r = compose_t_bytes(lc, x, where, k, &s->shm_size);
-		else if (!strcmp(k, "ulimits"))
-			r = t_ulimits(lc, x, where, s);
-		else if (!strcmp(k, "cap_add"))
-			r = compose_t_strs(lc, x, where, k, false, true, &s->cap_add);
-		else if (!strcmp(k, "cap_drop"))
-			r = compose_t_strs(lc, x, where, k, false, true, &s->cap_drop);
-		else if (!strcmp(k, "security_opt"))
-			r = compose_t_strs(lc, x, where, k, false, true, &s->security_opt);
-		else if (!strcmp(k, "privileged"))
-			r = compose_t_bool(lc, x, where, k, &s->privileged);
-		else if (!strcmp(k, "init")) {
-			bool b = false;
-
-			r = compose_t_bool(lc, x, where, k, &b);
-			if (x->kind != VD_YAML_NULL)
-				s->init = b;
-		} else if (!strcmp(k, "read_only"))
-			r = compose_t_bool(lc, x, where, k, &s->read_only);
-		else if (!strcmp(k, "sysctls"))
-			r = compose_t_kvs(lc, x, where, k, COMPOSE_NULL_EMPTY, &s->sysctls);
-		else if (!strcmp(k, "devices"))
-			r = compose_t_strs(lc, x, where, k, false, true, &s->devices);
-		else if (!strcmp(k, "tty"))
-			r = compose_t_bool(lc, x, where, k, &s->tty);
-		else if (!strcmp(k, "stdin_open"))
-			r = compose_t_bool(lc, x, where, k, &s->stdin_open);
-		else if (!strcmp(k, "mem_limit"))
-			r = compose_t_bytes(lc, x, where, k, &s->mem_limit);
-		else if (!strcmp(k, "cpus"))
-			r = compose_t_cpus(lc, x, where, k, &s->cpus);
-		else if (!strcmp(k, "deploy"))
-			r = t_deploy(lc, x, where, s);
-		else if (!strcmp(k, "profiles"))
-			r = compose_t_strs(lc, x, where, k, false, true, &s->profiles);
-		else
-			r = compose_unknown_key(lc, p, where);
-	}
-	if (r)
+	if ((r = compose_read_keys(lc, v, where, &compose_service_table, s)))
 		return r;
 	if (!s->image && !s->build)
 		return compose_err(lc, sp->key, where, "neither 'image' nor 'build' is set");
@@ -1148,4 +589,3 @@ int compose_t_service(loadctx *lc, const vd_yaml_pair *sp, vd_compose_service *s
 		return compose_err(lc, sp->key, where, "'network_mode' and 'networks' cannot be combined");
 	return 0;
 }
-

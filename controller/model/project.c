@@ -1,9 +1,10 @@
 #include "controller/model/project.h"
+#include "controller/model/yaml.h"
 
 #include <ctype.h>
-#include <libfyaml.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,25 +49,6 @@ static char *absolute(const char *base, const char *path)
 		return strdup(path);
 	if (asprintf(&out, "%s/%s", base, path) < 0)
 		return NULL;
-	return out;
-}
-
-/* The top-level `name:` of a compose file, or NULL.  The full model (issue of
- * the compose loader) reads everything else. */
-static char *compose_name(const char *file)
-{
-	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET };
-	struct fy_document *doc = fy_document_build_from_file(&cfg, file);
-	struct fy_node *n;
-	const char *v;
-	char *out = NULL;
-
-	if (!doc)
-		return NULL;
-	n = fy_node_by_path(fy_document_root(doc), "/name", FY_NT, FYNWF_DONT_FOLLOW);
-	if (n && fy_node_is_scalar(n) && (v = fy_node_get_scalar0(n)) && *v)
-		out = strdup(v);
-	fy_document_destroy(doc);
 	return out;
 }
 
@@ -124,7 +106,7 @@ int vd_project_resolve(const char *dir, const char *const *files, size_t n_files
 		p.name = strdup(n);
 	} else {
 		for (i = p.n_files; i-- > 0 && !from_file;)
-			from_file = compose_name(p.files[i]);  /* the last file's name wins */
+			from_file = vd_yaml_peek_scalar(p.files[i], "name");  /* the last file's name wins */
 		p.name = vd_project_normalize(from_file ? from_file : basename(real));
 		free(from_file);
 		if (p.name && !*p.name) {

@@ -149,17 +149,6 @@ static int kvs_set(vd_kvs *kvs, const char *key, const char *value)
 	return vd_kvs_add(kvs, key, value ? value : "");
 }
 
-static void gen_kvs_map(yajl_gen g, const char *key, const vd_kvs *kvs)
-{
-	size_t i;
-
-	vd_jgen_str(g, key);
-	yajl_gen_map_open(g);
-	for (i = 0; i < kvs->len; i++)
-		vd_jgen_kstr(g, kvs->items[i].key, kvs->items[i].value);
-	yajl_gen_map_close(g);
-}
-
 static void gen_strs(yajl_gen g, const char *key, char *const *items, size_t n)
 {
 	size_t i;
@@ -681,7 +670,7 @@ static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_ser
 		yajl_gen_map_open(g);
 		vd_jgen_kstr(g, "Type", s->logging_driver ? s->logging_driver : "");
 		if (s->logging_options.len)
-			gen_kvs_map(g, "Config", &s->logging_options);
+			vd_jgen_kkvs(g, "Config", &s->logging_options);
 		yajl_gen_map_close(g);
 	}
 	if (s->extra_hosts.len) {
@@ -709,7 +698,7 @@ static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_ser
 	if (s->read_only)
 		vd_jgen_kbool(g, "ReadonlyRootfs", true);
 	if (s->sysctls.len)
-		gen_kvs_map(g, "Sysctls", &s->sysctls);
+		vd_jgen_kkvs(g, "Sysctls", &s->sysctls);
 	if (s->devices.len) {
 		vd_jgen_str(g, "Devices");
 		yajl_gen_array_open(g);
@@ -822,7 +811,7 @@ static int gen_container(yajl_gen g, const vd_compose *c, const vd_compose_servi
 	gen_opt_str(g, "WorkingDir", s->working_dir);
 	if (s->entrypoint.set)
 		gen_strs(g, "Entrypoint", s->entrypoint.argv, s->entrypoint.argc);
-	gen_kvs_map(g, "Labels", &labels);
+	vd_jgen_kkvs(g, "Labels", &labels);
 	gen_opt_str(g, "StopSignal", s->stop_signal);
 	if (s->stop_grace_period_ns)
 		vd_jgen_kint(g, "StopTimeout", s->stop_grace_period_ns / 1000000000);
@@ -1054,7 +1043,7 @@ int vd_spec_network(const vd_compose *c, const vd_compose_network *n,
 	vd_jgen_kbool(g, "CheckDuplicate", true);
 	gen_opt_str(g, "Driver", n->driver);
 	if (n->driver_opts.len)
-		gen_kvs_map(g, "Options", &n->driver_opts);
+		vd_jgen_kkvs(g, "Options", &n->driver_opts);
 	if (n->internal)
 		vd_jgen_kbool(g, "Internal", true);
 	if (n->attachable)
@@ -1095,7 +1084,7 @@ int vd_spec_volume(const vd_compose *c, const vd_compose_volume *v,
 	vd_jgen_kstr(g, "Name", v->name);
 	gen_opt_str(g, "Driver", v->driver);
 	if (v->driver_opts.len)
-		gen_kvs_map(g, "DriverOpts", &v->driver_opts);
+		vd_jgen_kkvs(g, "DriverOpts", &v->driver_opts);
 	gen_resource_labels(g, c, &v->labels, "volume", v->key, o);
 	yajl_gen_map_close(g);
 	return gen_done(g, out, err);

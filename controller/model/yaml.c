@@ -877,3 +877,31 @@ int vd_yaml_read_file(const char *path, size_t max, vd_buf *out, vd_error *err)
 	close(fd);
 	return r;
 }
+
+/* ------------------------------------------------------------------------
+ * A quick look: libfyaml's own document, not the tree above.  What it
+ * finds is what the project's name has always been read as (aliases and
+ * nulls as their text); it does not share vd_yaml_parse()'s guards, so
+ * text that is not UTF-8 reaches libfyaml (see utf8_valid_prefix()).
+ */
+
+char *vd_yaml_peek_scalar(const char *path, const char *key)
+{
+	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET };
+	struct fy_document *doc;
+	struct fy_node *n;
+	char *at = NULL, *out = NULL;
+	const char *v;
+
+	if (asprintf(&at, "/%s", key) < 0)
+		return NULL;
+	doc = fy_document_build_from_file(&cfg, path);
+	if (doc) {
+		n = fy_node_by_path(fy_document_root(doc), at, FY_NT, FYNWF_DONT_FOLLOW);
+		if (n && fy_node_is_scalar(n) && (v = fy_node_get_scalar0(n)) && *v)
+			out = strdup(v);
+		fy_document_destroy(doc);
+	}
+	free(at);
+	return out;
+}

@@ -179,6 +179,17 @@ int vd_yaml_expect_map(const vd_yaml *y, const vd_yaml_node *n, const char *wher
 int vd_yaml_parse_bool(const char *s, bool *out);
 int vd_yaml_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* ---- a quick look, without a loader ---- */
+
+/* The text of the scalar under the top-level key `key` (a plain name) of
+ * the YAML file at path, as written: not interpolated, tags ignored, `null`
+ * and `~` as their text, an alias not followed (its anchor's name), `<<`
+ * merge keys not expanded.  A heap string (caller frees); NULL when the
+ * file cannot be read or parsed, lacks the key, or the value is no scalar
+ * or empty.  libfyaml may print its warnings on stderr.  (The project's
+ * name, looked up before the compose files are loaded.) */
+char *vd_yaml_peek_scalar(const char *path, const char *key);
+
 /* ---- deriving trees and loader-lifetime memory ----
  * NULL when out of memory.  New nodes take their position from `at`. */
 

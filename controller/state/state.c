@@ -111,17 +111,6 @@ done:
 	return r;
 }
 
-static void gen_kvs(yajl_gen g, const char *key, const vd_kvs *kvs)
-{
-	size_t i;
-
-	vd_jgen_str(g, key);
-	yajl_gen_map_open(g);
-	for (i = 0; i < kvs->len; i++)
-		vd_jgen_kstr(g, kvs->items[i].key, kvs->items[i].value);
-	yajl_gen_map_close(g);
-}
-
 int vd_state_json(const vd_state *st, vd_buf *out)
 {
 	yajl_gen g = vd_jgen_new();
@@ -133,8 +122,8 @@ int vd_state_json(const vd_state *st, vd_buf *out)
 	vd_jgen_kstr(g, "commit", st->commit);
 	vd_jgen_kstr(g, "deploy_id", st->deploy_id);
 	vd_jgen_kstr(g, "deployed_at", st->deployed_at);
-	gen_kvs(g, "images", &st->images);
-	gen_kvs(g, "containers", &st->containers);
+	vd_jgen_kkvs(g, "images", &st->images);
+	vd_jgen_kkvs(g, "containers", &st->containers);
 	yajl_gen_map_close(g);
 	return vd_jgen_finish(g, out);
 }

@@ -14,11 +14,12 @@ Each process run is timed from Python (spawn and wait included, the same for
 both sides); the start-up floor of voxdeploy's binary (exec and its shared
 libraries, no work) is measured alongside, so the work itself is visible.
 
-voxdeploy's side: until `voxdeploy config --json` exists, the bench helper
-build/tests/compose_bench does what it will do — discover the project, read
-.env, load the compose model, and build every network, volume and container
-create body — one process per run, as docker-compose is.  It also reports its
-in-process median (no process start-up) over many runs.
+voxdeploy's side: `voxdeploy config --json`, one process per run, as
+docker-compose is; when it cannot run, the bench helper
+build/tests/compose_bench, which does the same loading — discover the
+project, read .env, load the compose model, and build every network, volume
+and container create body — and then also reports its in-process median (no
+process start-up) over many runs (`compose_bench DIR 1000`).
 
 Prints both medians of ROUNDS runs, their ratio, and whether voxdeploy's
 median is within the 5 ms target.  No assertion: tests never time things.
@@ -43,7 +44,7 @@ TARGET_MS = 5.0
 
 
 def voxdeploy_command(project):
-    """`voxdeploy config --json` once it exists, else the bench helper."""
+    """`voxdeploy config --json` when it runs, else the bench helper."""
     if os.path.exists(VD_CONFIG):
         probe = subprocess.run([VD_CONFIG, "-C", project, "config", "--json"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

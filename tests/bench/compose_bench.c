@@ -1,7 +1,9 @@
 /* Benchmark helper for tests/bench/compose.py: load a compose project the
- * way `voxdeploy config --json` will (project discovery, .env, the compose
+ * way `voxdeploy config --json` does (project discovery, .env, the compose
  * model, then every create request: each used network, each named volume,
- * each service's container), until that command exists.
+ * each service's container), without the rest of the command — the
+ * loader's own time, in process; compose.py runs it when `config --json`
+ * cannot run.
  *
  * usage: compose_bench DIR [ITERATIONS] [--print]
  *        compose_bench --startup-only

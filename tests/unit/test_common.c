@@ -227,6 +227,25 @@ static void json__generate_roundtrip(void **state)
 	yajl_tree_free(v);
 }
 
+static void json__generate_kvs(void **state)
+{
+	vd_kvs kvs = { NULL, 0 };
+	yajl_gen g = vd_jgen_new();
+	vd_buf out = VD_BUF_INIT;
+
+	assert_int_equal(vd_kvs_add(&kvs, "b", "2"), 0);
+	assert_int_equal(vd_kvs_add(&kvs, "a", "x\"y"), 0);
+	yajl_gen_map_open(g);
+	vd_jgen_kkvs(g, "m", &kvs);
+	vd_kvs_release(&kvs);
+	vd_jgen_kkvs(g, "empty", &kvs);
+	yajl_gen_map_close(g);
+	assert_int_equal(vd_jgen_finish(g, &out), 0);
+	/* in the list's order, not sorted */
+	assert_string_equal(vd_buf_cstr(&out), "{\"m\":{\"b\":\"2\",\"a\":\"x\\\"y\"},\"empty\":{}}");
+	vd_buf_release(&out);
+}
+
 struct lines {
 	int n;
 	char seen[8][32];
@@ -310,6 +329,7 @@ int main(void)
 		cmocka_unit_test(clock__times),
 		cmocka_unit_test(json__lookups),
 		cmocka_unit_test(json__generate_roundtrip),
+		cmocka_unit_test(json__generate_kvs),
 		cmocka_unit_test(json__lines_any_chunking),
 		cmocka_unit_test(json__lines_errors),
 	};

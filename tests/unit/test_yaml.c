@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "controller/model/yaml.h"
@@ -258,6 +259,46 @@ static void yaml__derived(void **state)
 	vd_yaml_free(y);
 }
 
+/* What vd_yaml_peek_scalar() gives for text written to a file. */
+static void expect_peek(const char *text, const char *want)
+{
+	char path[] = "/tmp/vd-test-yaml-XXXXXX";
+	int fd = mkstemp(path);
+	char *got;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	got = vd_yaml_peek_scalar(path, "name");
+	unlink(path);
+	if (want && (!got || strcmp(got, want)))
+		fail_msg("want '%s', got '%s' for:\n%s", want, got ? got : "(null)", text);
+	if (!want && got)
+		fail_msg("want nothing, got '%s' for:\n%s", got, text);
+	free(got);
+}
+
+static void yaml__peek_scalar(void **state)
+{
+	expect_peek("name: app\nservices: {}\n", "app");
+	expect_peek("\"name\": 'My App'\n", "My App");
+	/* as written: no interpolation, tags ignored, nulls and aliases as text */
+	expect_peek("name: ${X:-y}\n", "${X:-y}");
+	expect_peek("name: !!null x\n", "x");
+	expect_peek("name: null\n", "null");
+	expect_peek("name: ~\n", "~");
+	expect_peek("x-n: &n app\nname: *n\n", "n");
+	/* nothing to give */
+	expect_peek("name:\n", NULL);
+	expect_peek("name: ''\n", NULL);
+	expect_peek("name: [a]\n", NULL);
+	expect_peek("a:\n  name: x\n", NULL);
+	expect_peek("x-n: &n {name: app}\n<<: *n\n", NULL);
+	expect_peek("name: a\nname: b\n", NULL);
+	expect_peek("name: [\n", NULL);
+	assert_null(vd_yaml_peek_scalar("/nonexistent/compose.yaml", "name"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +310,7 @@ int main(void)
 		cmocka_unit_test(yaml__getters),
 		cmocka_unit_test(yaml__limits),
 		cmocka_unit_test(yaml__derived),
+		cmocka_unit_test(yaml__peek_scalar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
