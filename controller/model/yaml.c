@@ -881,27 +881,34 @@ int vd_yaml_read_file(const char *path, size_t max, vd_buf *out, vd_error *err)
 /* ------------------------------------------------------------------------
  * A quick look: libfyaml's own document, not the tree above.  What it
  * finds is what the project's name has always been read as (aliases and
- * nulls as their text); it does not share vd_yaml_parse()'s guards, so
- * text that is not UTF-8 reaches libfyaml (see utf8_valid_prefix()).
+ * nulls as their text).  It shares vd_yaml_parse()'s size cap and UTF-8
+ * guard (libfyaml loops forever on some invalid text): such a file gives
+ * NULL here, and the loader then says what is wrong with it.
  */
 
 char *vd_yaml_peek_scalar(const char *path, const char *key)
 {
 	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET };
-	struct fy_document *doc;
+	struct fy_document *doc = NULL;
 	struct fy_node *n;
+	vd_buf text = VD_BUF_INIT;
+	vd_error err = VD_ERROR_INIT;
 	char *at = NULL, *out = NULL;
 	const char *v;
 
 	if (asprintf(&at, "/%s", key) < 0)
 		return NULL;
-	doc = fy_document_build_from_file(&cfg, path);
+	if (!vd_yaml_read_file(path, 0, &text, &err) &&
+	    utf8_valid_prefix((const unsigned char *)vd_buf_cstr(&text), text.len) == text.len)
+		doc = fy_document_build_from_string(&cfg, vd_buf_cstr(&text), text.len);
+	vd_error_release(&err);
 	if (doc) {
 		n = fy_node_by_path(fy_document_root(doc), at, FY_NT, FYNWF_DONT_FOLLOW);
 		if (n && fy_node_is_scalar(n) && (v = fy_node_get_scalar0(n)) && *v)
 			out = strdup(v);
 		fy_document_destroy(doc);
 	}
+	vd_buf_release(&text);
 	free(at);
 	return out;
 }
