@@ -70,19 +70,26 @@ char *vd_arena_strdup(vd_arena *a, const char *s)
 	return s ? vd_arena_strndup(a, s, strlen(s)) : NULL;
 }
 
-char *vd_arena_printf(vd_arena *a, const char *fmt, ...)
+char *vd_arena_vprintf(vd_arena *a, const char *fmt, va_list ap)
 {
-	va_list ap;
 	char *tmp = NULL, *out;
-	int n;
+	int n = vasprintf(&tmp, fmt, ap);
 
-	va_start(ap, fmt);
-	n = vasprintf(&tmp, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return NULL;
 	out = vd_arena_strndup(a, tmp, (size_t)n);
 	free(tmp);
+	return out;
+}
+
+char *vd_arena_printf(vd_arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *out;
+
+	va_start(ap, fmt);
+	out = vd_arena_vprintf(a, fmt, ap);
+	va_end(ap);
 	return out;
 }
 

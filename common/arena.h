@@ -10,6 +10,7 @@
 #ifndef VD_COMMON_ARENA_H
 #define VD_COMMON_ARENA_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct vd_arena_chunk;
@@ -23,6 +24,7 @@ void *vd_arena_array(vd_arena *a, size_t n, size_t size);  /* overflow-checked, 
 char *vd_arena_strndup(vd_arena *a, const char *s, size_t n);
 char *vd_arena_strdup(vd_arena *a, const char *s);          /* NULL for NULL */
 char *vd_arena_printf(vd_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *vd_arena_vprintf(vd_arena *a, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void vd_arena_release(vd_arena *a);
 
 typedef struct vd_strmap {

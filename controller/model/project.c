@@ -29,7 +29,8 @@ char *vd_project_normalize(const char *name)
 	return out;
 }
 
-int vd_project_name_valid(const char *name)
+/* A name given with -p or COMPOSE_PROJECT_NAME must already be normal. */
+static int name_valid(const char *name)
 {
 	const char *p;
 
@@ -97,7 +98,7 @@ int vd_project_resolve(const char *dir, const char *const *files, size_t n_files
 	if (explicit_name || (env && *env)) {
 		const char *n = explicit_name ? explicit_name : env;
 
-		if (!vd_project_name_valid(n)) {
+		if (!name_valid(n)) {
 			r = vd_error_set(err, VD_EINVAL,
 					 "project name '%s' is invalid: use lower-case letters, digits, "
 					 "'_' and '-', starting with a letter or digit", n);

@@ -27,7 +27,5 @@ void vd_project_release(vd_project *p);
 /* Compose's normalisation: lower case, only [a-z0-9_-], no leading '_' or '-'.
  * Caller frees; "" when nothing is left. */
 char *vd_project_normalize(const char *name);
-/* A name given with -p or COMPOSE_PROJECT_NAME must already be normal. */
-int vd_project_name_valid(const char *name);
 
 #endif

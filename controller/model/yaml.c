@@ -78,11 +78,6 @@ vd_yaml_pos vd_yaml_node_pos(const vd_yaml *y, const vd_yaml_node *n)
  * Memory and nodes.
  */
 
-void *vd_yaml_alloc(vd_yaml *y, size_t size)
-{
-	return vd_arena_alloc(&y->mem, size);
-}
-
 void *vd_yaml_array(vd_yaml *y, size_t n, size_t size)
 {
 	return vd_arena_array(&y->mem, n, size);
@@ -101,17 +96,11 @@ char *vd_yaml_strdup(vd_yaml *y, const char *s)
 char *vd_yaml_printf(vd_yaml *y, const char *fmt, ...)
 {
 	va_list ap;
-	char *tmp = NULL, *out;
-	int n;
+	char *out;
 
-	/* the arena's printf takes no va_list: format here, copy there */
 	va_start(ap, fmt);
-	n = vasprintf(&tmp, fmt, ap);
+	out = vd_arena_vprintf(&y->mem, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return NULL;
-	out = vd_arena_strndup(&y->mem, tmp, (size_t)n);
-	free(tmp);
 	return out;
 }
 

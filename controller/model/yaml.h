@@ -29,7 +29,7 @@
  * message: "voxdeploy.yml:4:15: rule 'main': 'deadline' must be a string".
  *
  * Nodes are read-only for their users and live as long as the vd_yaml that
- * made them; so does the memory of vd_yaml_alloc() and friends, which
+ * made them; so does the memory of vd_yaml_array() and friends, which
  * callers use for trees they derive (normalised or merged copies) and for
  * strings they only need while loading.
  */
@@ -198,9 +198,8 @@ vd_yaml_node *vd_yaml_node_new(vd_yaml *y, vd_yaml_kind kind, const vd_yaml_node
 vd_yaml_node *vd_yaml_map_new(vd_yaml *y, const vd_yaml_node *at, size_t cap);
 vd_yaml_node *vd_yaml_seq_new(vd_yaml *y, const vd_yaml_node *at, size_t cap);
 
-/* Zeroed memory; n elements of size (overflow-checked; never a NULL result
- * for n == 0); string copies (NULL for NULL); printf. */
-void *vd_yaml_alloc(vd_yaml *y, size_t size);
+/* Zeroed memory for n elements of size (overflow-checked; never a NULL
+ * result for n == 0); string copies (NULL for NULL); printf. */
 void *vd_yaml_array(vd_yaml *y, size_t n, size_t size);
 char *vd_yaml_strdup(vd_yaml *y, const char *s);
 char *vd_yaml_strndup(vd_yaml *y, const char *s, size_t n);

@@ -45,7 +45,7 @@ static int dup_field(yajl_val v, const char *key, char **out)
 	return *out ? 0 : VD_ENOMEM;
 }
 
-int vd_state_parse(const char *json, vd_state *out, vd_error *err)
+static int parse(const char *json, vd_state *out, vd_error *err)
 {
 	vd_state st;
 	yajl_val v = vd_json_parse(json, err);
@@ -103,7 +103,7 @@ int vd_state_load(const char *dir, vd_state *out, vd_error *err)
 		}
 	}
 	fclose(f);
-	if (!r && (r = vd_state_parse(vd_buf_cstr(&text), out, err)))
+	if (!r && (r = parse(vd_buf_cstr(&text), out, err)))
 		vd_error_prefix(err, "%s", vd_buf_cstr(&path));
 done:
 	vd_buf_release(&text);
@@ -111,7 +111,7 @@ done:
 	return r;
 }
 
-int vd_state_json(const vd_state *st, vd_buf *out)
+static int to_json(const vd_state *st, vd_buf *out)
 {
 	yajl_gen g = vd_jgen_new();
 
@@ -138,7 +138,7 @@ int vd_state_save(const char *dir, const vd_state *st, vd_error *err)
 		r = vd_error_set(err, VD_EIO, "cannot create state directory %s: %s", dir, strerror(errno));
 		goto done;
 	}
-	if (vd_state_json(st, &json) || vd_buf_putc(&json, '\n') ||
+	if (to_json(st, &json) || vd_buf_putc(&json, '\n') ||
 	    vd_buf_printf(&tmp, "%s/.%s.%d", dir, STATE_FILE, (int)getpid()) ||
 	    vd_buf_printf(&final, "%s/%s", dir, STATE_FILE)) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");

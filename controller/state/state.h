@@ -27,10 +27,8 @@ char *vd_state_dir(const char *explicit_dir);
 /* Load current.json.  VD_ENOTFOUND when there is none (nothing deployed yet);
  * VD_EINVAL when it cannot be read as a state file. */
 int vd_state_load(const char *dir, vd_state *out, vd_error *err);
-int vd_state_parse(const char *json, vd_state *out, vd_error *err);
 /* Write current.json atomically; creates the directory (0700) if needed. */
 int vd_state_save(const char *dir, const vd_state *st, vd_error *err);
-int vd_state_json(const vd_state *st, vd_buf *out);
 /* Record a deploy: commit and deploy id now, deployed_at the current time;
  * per service the images and containers given (may be NULL) over what the
  * file held for the services not given. */
