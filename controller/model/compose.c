@@ -37,6 +37,33 @@ int compose_charge(loadctx *lc, const vd_yaml_node *n, unsigned long units)
  * Scalars: durations, byte sizes, words.
  */
 
+/* A decimal number at *pp ("12", "1.5", ".5", "5."), *pp moved past it:
+ * how many digits stood before and after the point, and whether there was
+ * one.  VD_EINVAL past 1e19. */
+static int read_decimal(const char **pp, double *out, size_t *n_int, size_t *n_frac, bool *dot)
+{
+	const char *p = *pp;
+	double v = 0, scale = 1;
+
+	*n_int = *n_frac = 0;
+	*dot = false;
+	for (; isdigit((unsigned char)*p); (*n_int)++) {
+		v = v * 10 + (*p++ - '0');
+		if (v > 1e19)
+			return VD_EINVAL;
+	}
+	if (*p == '.') {
+		*dot = true;
+		for (p++; isdigit((unsigned char)*p); (*n_frac)++) {
+			scale /= 10;
+			v += (*p++ - '0') * scale;
+		}
+	}
+	*pp = p;
+	*out = v;
+	return 0;
+}
+
 int vd_compose_parse_duration(const char *s, int64_t *out)
 {
 	static const struct { const char *u; double ns; } units[] = {
@@ -57,25 +84,12 @@ int vd_compose_parse_duration(const char *s, int64_t *out)
 	if (!*p)
 		return VD_EINVAL;
 	while (*p) {
-		double v = 0, scale = 1;
-		bool digits = false;
-		size_t i, best = 0, blen = 0;
+		double v;
+		size_t i, best = 0, blen = 0, n_int, n_frac;
+		bool dot;
 
-		while (isdigit((unsigned char)*p)) {
-			v = v * 10 + (*p++ - '0');
-			digits = true;
-			if (v > 1e19)
-				return VD_EINVAL;
-		}
-		if (*p == '.') {
-			p++;
-			while (isdigit((unsigned char)*p)) {
-				scale /= 10;
-				v += (*p++ - '0') * scale;
-				digits = true;
-			}
-		}
-		if (!digits)
+		/* Go's time.ParseDuration: "1.5h", ".5s" and "5.s" alike */
+		if (read_decimal(&p, &v, &n_int, &n_frac, &dot) || !(n_int + n_frac))
 			return VD_EINVAL;
 		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 			size_t l = strlen(units[i].u);
@@ -99,27 +113,12 @@ int vd_compose_parse_duration(const char *s, int64_t *out)
 int vd_compose_parse_bytes(const char *s, int64_t *out)
 {
 	const char *p = s;
-	double v = 0, scale = 1, mul = 1;
-	bool digits = false;
+	double v, mul = 1;
+	size_t n_int, n_frac;
+	bool dot;
 
-	if (!s)
-		return VD_EINVAL;
-	while (isdigit((unsigned char)*p)) {
-		v = v * 10 + (*p++ - '0');
-		digits = true;
-		if (v > 1e19)
-			return VD_EINVAL;
-	}
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return VD_EINVAL;
-		while (isdigit((unsigned char)*p)) {
-			scale /= 10;
-			v += (*p++ - '0') * scale;
-		}
-	}
-	if (!digits)
+	/* digits before the point, and after it when there is one */
+	if (!s || read_decimal(&p, &v, &n_int, &n_frac, &dot) || !n_int || (dot && !n_frac))
 		return VD_EINVAL;
 	if (*p == ' ')
 		p++;
