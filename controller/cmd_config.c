@@ -180,7 +180,7 @@ static int print_human(vd_cli *cli, const vd_project *proj, const vd_config_bund
 {
 	const vd_config *c = b->config;
 	const char *app = vd_config_app_service(c, b->model);
-	char d1[32], d2[32];
+	char d1[32], d2[32], d3[32];
 	size_t i, j;
 	int r = 0;
 
@@ -197,8 +197,9 @@ static int print_human(vd_cli *cli, const vd_project *proj, const vd_config_bund
 
 	fmt_ms(c->health.deadline_ms, d1);
 	fmt_ms(c->health.stable_for_ms, d2);
-	vd_print(cli->out, "\nhealth\n  deadline %s, stable_for %s, container probes %s%s\n", d1, d2,
-		 c->health.containers ? "on" : "off",
+	fmt_ms(c->health.fast_check_ms, d3);
+	vd_print(cli->out, "\nhealth\n  deadline %s, stable_for %s, fast_check %s, container probes %s%s\n",
+		 d1, d2, c->health.fast_check_ms ? d3 : "off", c->health.containers ? "on" : "off",
 		 c->health.section ? "" : " (no health section: derived probes)");
 	vd_print(cli->out, "  %-14s %-12s %-10s %s\n", "SERVICE", "PROBE", "KIND", "TARGET");
 	for (i = 0; i < probes->len; i++) {

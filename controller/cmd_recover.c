@@ -1,4 +1,5 @@
 #include "controller/cli.h"
+#include "controller/config/config.h"
 #include "controller/model/project.h"
 #include "controller/rollout/recover.h"
 #include "controller/state/state.h"
@@ -47,6 +48,7 @@ int vd_cmd_recover(vd_cli *cli)
 		goto fail;
 	o.project = &proj;
 	o.state_dir = state_dir;
+	o.fast_check_ms = VD_CONFIG_DEFAULT_FAST_CHECK_MS;
 	if (vd_recover_run(docker, &o, &res, &err))
 		goto fail;
 	if (cli->json) {

@@ -144,6 +144,7 @@ static void start_checks(struct serve_ctx *sc, const char *state_dir, vd_serve_o
 	memset(&o, 0, sizeof(o));
 	o.project = &proj;
 	o.state_dir = state_dir;
+	o.fast_check_ms = b.config ? b.config->health.fast_check_ms : VD_CONFIG_DEFAULT_FAST_CHECK_MS;
 	if (vd_recover_run(sc->docker, &o, &res, &err))
 		vd_log_error("serve: recover of project %s failed: %s", proj.name, vd_error_msg(&err));
 	else if (res.outcome == VD_RECOVER_NOTHING)

@@ -2,10 +2,15 @@
 #include "common/clock.h"
 #include "common/json.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define DEFAULT_TIMEOUT_MS 60000L
@@ -326,4 +331,185 @@ done:
 		vd_error_prefix(err, "exec in %s", container);
 	free(id);
 	return r;
+}
+
+/* --- the non-blocking start ---------------------------------------------- */
+
+static const char start_body[] = "{\"Detach\":false,\"Tty\":false}";
+
+struct vd_exec_stream {
+	vd_docker_req req;
+	vd_buf path;
+	vd_logs_demux m;
+	vd_docker_stream *s;
+};
+
+int vd_exec_stream_open(vd_docker *d, const char *exec_id, long timeout_ms, vd_logs_cb cb,
+			void *ctx, vd_exec_stream **out, vd_error *err)
+{
+	vd_exec_stream *x = calloc(1, sizeof(*x));
+	int r;
+
+	*out = NULL;
+	if (!x)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	vd_buf_init(&x->path, 1 << 12);
+	vd_logs_demux_init(&x->m, false, 0, cb, ctx);
+	if (vd_docker_path(&x->path, "/exec/", exec_id, "/start")) {
+		vd_exec_stream_free(x);
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
+	x->req.method = "POST";
+	x->req.path = vd_buf_cstr(&x->path);
+	x->req.body = start_body;
+	x->req.body_len = sizeof(start_body) - 1;
+	x->req.on_data = on_data;
+	x->req.ctx = &x->m;
+	x->req.deadline_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+	x->req.idle_timeout_ms = x->req.deadline_ms;
+	r = vd_docker_stream_open(d, &x->req, &x->s, err);
+	if (r) {
+		vd_exec_stream_free(x);
+		return vd_error_prefix(err, "exec %.12s: start", exec_id);
+	}
+	*out = x;
+	return 0;
+}
+
+size_t vd_exec_stream_pollfds(const vd_exec_stream *s, struct pollfd *fds, size_t max)
+{
+	return vd_docker_stream_pollfds(s->s, fds, max);
+}
+
+long vd_exec_stream_timeout(const vd_exec_stream *s)
+{
+	return vd_docker_stream_timeout(s->s);
+}
+
+int vd_exec_stream_perform(vd_exec_stream *s, const struct pollfd *fds, size_t n, vd_error *err)
+{
+	int r = vd_docker_stream_perform(s->s, fds, n, err);
+
+	if (r == VD_DOCKER_STREAM_END && s->m.status != VD_LOGS_STOP) {
+		int f = vd_logs_demux_finish(&s->m, err);
+
+		if (f)
+			return f;
+	}
+	return r;
+}
+
+void vd_exec_stream_free(vd_exec_stream *s)
+{
+	if (!s)
+		return;
+	vd_docker_stream_free(s->s);
+	vd_logs_demux_release(&s->m);
+	vd_buf_release(&s->path);
+	free(s);
+}
+
+/* --- stopping one from this side ----------------------------------------- */
+
+/* The process's cgroup names the container (cgroupfs "/docker/<id>", systemd
+ * "docker-<id>.scope"): it is that container's, not a pid reused since. */
+static bool in_container(pid_t pid, const char *container_id)
+{
+	char path[64], line[1024];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, container_id) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* The parent pid from /proc/<pid>/stat (after the command's closing paren,
+ * which may itself hold parens and spaces); -1 when it cannot be read. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	size_t n;
+	FILE *f;
+	long ppid;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %ld", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
+}
+
+/* The process and its descendants, in the container's cgroup; n (≤ max)
+ * written to out, the root first. */
+static size_t process_tree(pid_t root, const char *container_id, pid_t *out, size_t max)
+{
+	struct dirent *e;
+	size_t n = 0, grew;
+	DIR *dir;
+
+	out[n++] = root;
+	/* a few passes over /proc pick up grandchildren listed before their
+	 * parents; a check's process tree is small */
+	do {
+		grew = n;
+		dir = opendir("/proc");
+		if (!dir)
+			break;
+		while ((e = readdir(dir)) != NULL && n < max) {
+			pid_t pid, ppid;
+			size_t i;
+			bool known = false, parent = false;
+
+			if (!isdigit((unsigned char)e->d_name[0]))
+				continue;
+			pid = (pid_t)strtol(e->d_name, NULL, 10);
+			for (i = 0; i < n; i++)
+				known |= out[i] == pid;
+			if (known || (ppid = parent_of(pid)) <= 0)
+				continue;
+			for (i = 0; i < n; i++)
+				parent |= out[i] == ppid;
+			if (parent && in_container(pid, container_id))
+				out[n++] = pid;
+		}
+		closedir(dir);
+	} while (n > grew && n < max);
+	return n;
+}
+
+#define MAX_TREE 64
+
+int vd_exec_kill(vd_docker *d, const char *exec_id, const char *container_id, vd_error *err)
+{
+	pid_t tree[MAX_TREE];
+	vd_exec_state st;
+	size_t n, i;
+	int r = vd_exec_inspect(d, exec_id, &st, err);
+
+	if (r)
+		return r;
+	if (!st.running || st.pid <= 0)
+		return 0;
+	if (!in_container((pid_t)st.pid, container_id))
+		return vd_error_set(err, VD_EUNSUPPORTED,
+				    "exec %.12s: its process (pid %lld on the engine's host) is not "
+				    "visible here", exec_id, (long long)st.pid);
+	n = process_tree((pid_t)st.pid, container_id, tree, MAX_TREE);
+	for (i = 0; i < n; i++)
+		if (kill(tree[i], SIGKILL) && errno != ESRCH && i == 0)
+			return vd_error_set(err, VD_EIO, "exec %.12s: kill pid %d: %s", exec_id,
+					    (int)tree[0], strerror(errno));
+	return 0;
 }

@@ -6,7 +6,8 @@
  * all three under one deadline and collects the output into capped buffers.
  *
  * The engine cannot stop an exec: when a deadline passes we stop waiting, but
- * the command may go on running inside the container.
+ * the command may go on running inside the container.  vd_exec_kill() stops
+ * one from this side when its processes can be seen here.
  */
 #ifndef VD_DOCKER_API_EXEC_H
 #define VD_DOCKER_API_EXEC_H
@@ -78,5 +79,32 @@ void vd_exec_result_release(vd_exec_result *res);
  * opts->timeout_ms passed first. */
 int vd_exec_run(vd_docker *d, const char *container, const char *const *argv,
 		const vd_exec_opts *opts, vd_exec_result *res, vd_error *err);
+
+
+/* --- an exec driven by a caller's poll loop -------------------------------
+ *
+ * The non-blocking vd_exec_start(): the output, demultiplexed, goes to cb
+ * from inside vd_exec_stream_perform() as it arrives (cb may return
+ * VD_LOGS_STOP); the stream (docker.h) ends when the command's output does,
+ * or at timeout_ms.  Then vd_exec_inspect() tells the exit code. */
+typedef struct vd_exec_stream vd_exec_stream;
+
+int vd_exec_stream_open(vd_docker *d, const char *exec_id, long timeout_ms, vd_logs_cb cb,
+			void *ctx, vd_exec_stream **out, vd_error *err);
+size_t vd_exec_stream_pollfds(const vd_exec_stream *s, struct pollfd *fds, size_t max);
+long vd_exec_stream_timeout(const vd_exec_stream *s);
+/* 0 while it runs; VD_DOCKER_STREAM_END once the output ended cleanly (or
+ * cb stopped it); a negative code with err set otherwise. */
+int vd_exec_stream_perform(vd_exec_stream *s, const struct pollfd *fds, size_t n, vd_error *err);
+void vd_exec_stream_free(vd_exec_stream *s);
+
+/* Stop an exec that is still running.  The engine has no call for it (its
+ * own HEALTHCHECK runs are stopped from inside the engine), so this works
+ * where the exec's process can be seen, i.e. voxdeploy shares the engine's
+ * process namespace: the exec's host pid (from its inspect) and every
+ * descendant still in container_id's cgroup get SIGKILL.  0 when it was
+ * stopped or had ended; VD_EUNSUPPORTED when its process is not visible
+ * here; another code when the engine could not be asked. */
+int vd_exec_kill(vd_docker *d, const char *exec_id, const char *container_id, vd_error *err);
 
 #endif

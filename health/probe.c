@@ -160,6 +160,9 @@ void vd_probe_container_eval(const vd_container_info *info, bool has_baseline, i
 	const char *output = info->health_output && *info->health_output ? info->health_output : NULL;
 
 	out->certain = false;
+	out->own_check_exit = -1;
+	if (health)
+		snprintf(out->engine_health, sizeof(out->engine_health), "%s", health);
 	if (has_baseline && info->restart_count > baseline) {
 		out->certain = true;
 		vd_health_result_set(out, VD_HEALTH_FAILING,
@@ -224,19 +227,18 @@ void vd_probe_container_eval(const vd_container_info *info, bool has_baseline, i
 }
 
 void vd_probe_container_run(vd_docker *d, const vd_probe *p, vd_health_result *out,
-			    int64_t *out_restarts, char **out_id)
+			    vd_container_info *info)
 {
-	vd_container_info info;
+	vd_container_info mine;
 	vd_error err = VD_ERROR_INIT;
 	uint64_t t0 = vd_now_ms();
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (out_restarts)
-		*out_restarts = -1;
-	if (out_id)
-		*out_id = NULL;
-	r = vd_container_inspect(d, p->container.ref, &info, &err);
+	if (!info)
+		info = &mine;
+	memset(info, 0, sizeof(*info));
+	r = vd_container_inspect(d, p->container.ref, info, &err);
 	out->latency_ms = vd_now_ms() - t0;
 	if (r == VD_ENOTFOUND) {
 		out->certain = true;
@@ -244,16 +246,13 @@ void vd_probe_container_run(vd_docker *d, const vd_probe *p, vd_health_result *o
 	} else if (r) {
 		vd_health_result_set(out, VD_HEALTH_ERROR, "%s", vd_error_msg(&err));
 	} else {
-		vd_probe_container_eval(&info, p->container.has_restart_baseline,
+		vd_probe_container_eval(info, p->container.has_restart_baseline,
 					p->container.restart_baseline, out);
-		if (out_restarts)
-			*out_restarts = info.restart_count;
-		if (out_id) {
-			*out_id = info.id;
-			info.id = NULL;
-		}
-		vd_container_info_release(&info);
+		if (info == &mine)
+			vd_container_info_release(&mine);
 	}
+	if (r)
+		memset(info, 0, sizeof(*info));
 	vd_error_release(&err);
 }
 

@@ -116,6 +116,14 @@ typedef struct vd_health_result {
 	bool certain;
 	uint64_t latency_ms;
 	char detail[VD_HEALTH_DETAIL_MAX];  /* one line, redacted */
+	/* container probes: what the engine's HEALTHCHECK says ("starting",
+	 * "healthy", "unhealthy"; "" without one), and voxdeploy's own run of
+	 * that check while it says starting (health/owncheck.h): "passed",
+	 * "failed", "timeout", "unavailable", or "" when none ran */
+	char engine_health[12];
+	char own_check[12];
+	int64_t own_check_exit;     /* -1 when not known */
+	uint64_t own_check_ms;
 } vd_health_result;
 
 /* "pending", "ok", "failing", "error". */
@@ -138,11 +146,10 @@ void vd_probe_container_eval(const vd_container_info *info, bool has_baseline, i
 
 /* Inspect and judge (a blocking call to the engine).  A container that does
  * not exist is a certain failure; an engine error is VD_HEALTH_ERROR.
- * out_restarts (may be NULL) receives the restart count, -1 when the
- * inspect failed; out_id (may be NULL) the container's full id (caller
- * frees; NULL when the inspect failed). */
+ * info (may be NULL) receives the inspect when it succeeded (the caller
+ * releases it) and is zeroed otherwise (info->id NULL). */
 void vd_probe_container_run(vd_docker *d, const vd_probe *p, vd_health_result *out,
-			    int64_t *out_restarts, char **out_id);
+			    vd_container_info *info);
 
 /* Judge two stats samples taken sample_ms apart (pure): memory in use (as
  * docker stats computes it) against the limit, CPU % between them, each

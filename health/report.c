@@ -191,6 +191,17 @@ int vd_health_report_json(const vd_health_report *r, vd_buf *out)
 			vd_jgen_kint(g, "stable_ms", (long long)e->stable_ms);
 			vd_jgen_kint(g, "runs", (long long)e->runs);
 			vd_jgen_kstr(g, "detail", e->result.detail);
+			if (e->result.engine_health[0])
+				vd_jgen_kstr(g, "engine_health", e->result.engine_health);
+			if (e->result.own_check[0]) {
+				vd_jgen_str(g, "own_check");
+				yajl_gen_map_open(g);
+				vd_jgen_kstr(g, "result", e->result.own_check);
+				if (e->result.own_check_exit >= 0)
+					vd_jgen_kint(g, "exit_code", (long long)e->result.own_check_exit);
+				vd_jgen_kint(g, "latency_ms", (long long)e->result.own_check_ms);
+				yajl_gen_map_close(g);
+			}
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);

@@ -61,6 +61,9 @@ int vd_health_report_set_reason(vd_health_report *r, const char *fmt, ...)
  *  "probes":[{"probe":"container","kind":"container","target":"vox_app",
  *  "status":"failing","certain":true,"latency_ms":2,"stable_ms":0,"runs":1,
  *  "detail":"exited (code 3)"}]}]}
+ * A container probe adds "engine_health" (its HEALTHCHECK's status) and,
+ * when voxdeploy ran the check itself while it was starting,
+ * "own_check":{"result":"passed","exit_code":0,"latency_ms":31}.
  * Services appear in the order of their first probe; a service's status is
  * its worst probe's.  Probes without a service are grouped under "". */
 int vd_health_report_json(const vd_health_report *r, vd_buf *out);

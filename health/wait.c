@@ -4,8 +4,10 @@
 #include "common/log.h"
 #include "docker_api/events.h"
 #include "health/http.h"
+#include "health/owncheck.h"
 #include "health/postgres.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +138,18 @@ struct slot {
 	vd_buf stats_path;
 	vd_buf stats_body;
 	size_t fd_off, fd_n;         /* its entries in this round's poll */
+	/* container: own checks while the engine says starting */
+	bool engine_starting;        /* the latest inspect said so */
+	vd_health_result engine;     /* that inspect's own judgement */
+	vd_owncheck_cmd oc_cmd;
+	bool oc_have_cmd;
+	bool oc_off;                 /* not here: the engine's status decides */
+	vd_owncheck *oc;             /* the run in flight */
+	uint64_t oc_due_ms;          /* the next run */
+	vd_owncheck_result oc_last;
+	bool oc_has_last;
+	bool oc_told;                /* the first pass was told */
+	size_t oc_fd_off, oc_fd_n;
 };
 
 struct waiter {
@@ -148,6 +162,9 @@ struct waiter {
 	uint64_t deadline_at;
 	uint64_t deadline_ms;
 	uint64_t stable_for_ms;
+	uint64_t fast_check_ms;
+	void (*on_note)(void *ctx, const vd_probe *p, const char *state, const char *detail);
+	void *note_ctx;
 	vd_http_runner *http;
 	/* the event stream */
 	bool events_tried;
@@ -170,13 +187,18 @@ static uint64_t sample_gap(const vd_probe *p)
 	return p->resources.sample_ms ? p->resources.sample_ms : 1000;
 }
 
-/* One run's timeout: the probe's, never past the deadline. */
-static uint64_t run_timeout(const struct waiter *w, const vd_probe *p, uint64_t now)
+/* A run's timeout t, never past the deadline. */
+static uint64_t run_timeout_ms(const struct waiter *w, uint64_t t, uint64_t now)
 {
-	uint64_t t = p->timeout_ms ? p->timeout_ms : VD_PROBE_DEFAULT_TIMEOUT_MS;
 	uint64_t left = w->deadline_at > now ? w->deadline_at - now : 1;
 
 	return t < left ? t : left;
+}
+
+/* One run's timeout: the probe's, never past the deadline. */
+static uint64_t run_timeout(const struct waiter *w, const vd_probe *p, uint64_t now)
+{
+	return run_timeout_ms(w, p->timeout_ms ? p->timeout_ms : VD_PROBE_DEFAULT_TIMEOUT_MS, now);
 }
 
 static void record(struct waiter *w, size_t i, const vd_health_result *res, uint64_t now)
@@ -196,25 +218,163 @@ static void record(struct waiter *w, size_t i, const vd_health_result *res, uint
 	s->next_due_ms = next > now ? next : now;
 }
 
-static void run_container(struct waiter *w, size_t i)
+/* --- own checks (health/owncheck.h) --------------------------------------- */
+
+static void note(struct waiter *w, const struct slot *s, const char *state, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void note(struct waiter *w, const struct slot *s, const char *state, const char *fmt, ...)
+{
+	vd_health_result tmp;
+	char text[VD_HEALTH_DETAIL_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	memset(&tmp, 0, sizeof(tmp));
+	vd_health_result_set(&tmp, VD_HEALTH_PENDING, "%s", text);  /* redacted */
+	vd_log_debug("health: %s: own check %s: %s", vd_probe_name(s->p), state, tmp.detail);
+	if (w->on_note)
+		w->on_note(w->note_ctx, s->p, state, tmp.detail);
+}
+
+/* The container probe's result while the engine says starting: its own
+ * judgement with the latest own run's. */
+static void starting_result(const struct slot *s, vd_health_result *res)
+{
+	const vd_owncheck_result *o = &s->oc_last;
+
+	*res = s->engine;
+	if (!s->oc_has_last)
+		return;
+	snprintf(res->own_check, sizeof(res->own_check), "%s", vd_owncheck_outcome_name(o->outcome));
+	res->own_check_exit = o->exit_code;
+	res->own_check_ms = o->latency_ms;
+	vd_health_result_set(res, o->outcome == VD_OWNCHECK_PASSED ? VD_HEALTH_OK : VD_HEALTH_FAILING,
+			     "running, HEALTHCHECK starting; own check %s in %llu ms%s%s%s",
+			     vd_owncheck_outcome_name(o->outcome), (unsigned long long)o->latency_ms,
+			     o->detail[0] ? ": " : "", o->detail,
+			     s->oc_off ? "; the engine's status decides" : "");
+}
+
+static bool oc_wanted(const struct waiter *w, const struct slot *s)
+{
+	return w->fast_check_ms && !s->oc_off && s->engine_starting && s->oc_have_cmd && s->id;
+}
+
+static void oc_done(struct waiter *w, size_t i, const vd_owncheck_result *r, uint64_t now)
+{
+	struct slot *s = &w->slots[i];
+	vd_health_result res;
+
+	s->oc_last = *r;
+	s->oc_has_last = true;
+	s->oc_due_ms = now + w->fast_check_ms;
+	switch (r->outcome) {
+	case VD_OWNCHECK_PASSED:
+		if (!s->oc_told) {
+			s->oc_told = true;
+			note(w, s, "done", "own HEALTHCHECK run passed in %llu ms, %.1f s into the "
+			     "wait, while the engine said starting", (unsigned long long)r->latency_ms,
+			     (double)(now - w->t0) / 1000.0);
+		}
+		/* proven once: keep it fresh at the probe's pace */
+		s->oc_due_ms = now + probe_interval(s->p);
+		break;
+	case VD_OWNCHECK_FAILED:
+		break;
+	case VD_OWNCHECK_TIMEOUT:
+		if (!r->left_running)
+			break;
+		/* no second run beside one still going */
+		/* fall through */
+	case VD_OWNCHECK_UNAVAILABLE:
+		s->oc_off = true;
+		note(w, s, "skipped", "own HEALTHCHECK run %s: %s; the engine's status decides",
+		     vd_owncheck_outcome_name(r->outcome), r->detail);
+		break;
+	}
+	if (!s->engine_starting)
+		return;
+	starting_result(s, &res);
+	record(w, i, &res, now);
+}
+
+/* Start a run when one is due; 0 or VD_ENOMEM. */
+static int oc_begin(struct waiter *w, size_t i, uint64_t now, vd_error *err)
+{
+	struct slot *s = &w->slots[i];
+	vd_owncheck_result res;
+	int r;
+
+	if (s->oc || !oc_wanted(w, s) || s->oc_due_ms > now)
+		return 0;
+	r = vd_owncheck_start(w->d, s->id, &s->oc_cmd, run_timeout_ms(w, s->oc_cmd.timeout_ms, now),
+			      &s->oc, &res, err);
+	if (r)
+		return r;
+	if (!s->oc)
+		oc_done(w, i, &res, vd_now_ms());
+	return 0;
+}
+
+static void oc_stop(struct slot *s)
+{
+	vd_owncheck_free(s->oc);
+	s->oc = NULL;
+}
+
+/* What the inspect said about own checks: read the check when the engine
+ * says starting; forget the runs once it says anything else. */
+static void oc_follow(struct waiter *w, struct slot *s, const vd_container_info *info,
+		      const vd_health_result *res)
+{
+	vd_error err = VD_ERROR_INIT;
+	int r;
+
+	s->engine = *res;
+	s->engine_starting = info->raw && info->running && res->status == VD_HEALTH_FAILING &&
+			     !res->certain && info->health && !strcmp(info->health, "starting");
+	if (!s->engine_starting) {
+		oc_stop(s);
+		s->oc_has_last = false;
+		return;
+	}
+	if (!w->fast_check_ms || s->oc_off || s->oc_have_cmd)
+		return;
+	r = vd_owncheck_cmd_from_inspect(info->raw, &s->oc_cmd, &err);
+	if (r) {
+		s->oc_off = true;
+		note(w, s, "skipped", "own HEALTHCHECK run: %s; the engine's status decides",
+		     vd_error_msg(&err));
+	} else {
+		s->oc_have_cmd = true;
+	}
+	vd_error_release(&err);
+}
+
+static int run_container(struct waiter *w, size_t i, vd_error *err)
 {
 	struct slot *s = &w->slots[i];
 	vd_probe p = *s->p;
 	vd_health_result res;
-	int64_t restarts = -1;
-	char *id = NULL;
+	vd_container_info info;
+	int r = 0;
 
 	p.container.has_restart_baseline = s->has_baseline;
 	p.container.restart_baseline = s->baseline;
-	vd_probe_container_run(w->d, &p, &res, &restarts, &id);
-	if (id && !s->id)
-		s->id = id;
-	else
-		free(id);
-	if (!s->has_baseline && restarts >= 0) {
-		s->has_baseline = true;
-		s->baseline = restarts;
+	vd_probe_container_run(w->d, &p, &res, &info);
+	if (info.id && !s->id) {
+		s->id = info.id;
+		info.id = NULL;
 	}
+	if (!s->has_baseline && info.raw) {
+		s->has_baseline = true;
+		s->baseline = info.restart_count;
+	}
+	oc_follow(w, s, &info, &res);
+	vd_container_info_release(&info);
 	if (s->event_fatal && !(res.status != VD_HEALTH_OK && res.certain)) {
 		/* the event is the evidence; the inspect may have raced a
 		 * restart that already brought it back */
@@ -224,9 +384,20 @@ static void run_container(struct waiter *w, size_t i)
 		res.certain = true;
 		vd_health_result_set(&res, VD_HEALTH_FAILING, "%s; now: %s", s->event_detail,
 				     now_detail);
+		s->engine_starting = false;
+		oc_stop(s);
 	}
 	s->event_fatal = false;
+	if (s->engine_starting && s->oc_has_last)
+		starting_result(s, &res);
+	if (w->once && oc_wanted(w, s)) {
+		/* the one-shot report waits for one own run */
+		s->running = true;
+		r = oc_begin(w, i, 0, err);
+		return r;
+	}
 	record(w, i, &res, vd_now_ms());
+	return r;
 }
 
 static int on_stats_data(const char *data, size_t len, void *ctx, vd_error *err)
@@ -322,12 +493,15 @@ static int start_due(struct waiter *w, vd_error *err)
 		uint64_t now = vd_now_ms();
 		vd_health_result res;
 
+		if (!w->once && (r = oc_begin(w, i, now, err)))
+			return r;
 		if (s->running || s->next_due_ms > now)
 			continue;
 		s->started_ms = now;
 		switch (s->p->kind) {
 		case VD_PROBE_CONTAINER:
-			run_container(w, i);
+			if ((r = run_container(w, i, err)))
+				return r;
 			break;
 		case VD_PROBE_RESOURCES:
 			start_resources(w, i, now);
@@ -493,7 +667,7 @@ static int wait_once(struct waiter *w, uint64_t wake_in, vd_error *err)
 	int r = 0;
 
 	for (i = 0; i < w->n; i++)
-		if (w->slots[i].stats)
+		if (w->slots[i].stats || w->slots[i].oc)
 			n_stats++;
 	fds = calloc(w->n + (n_stats + 1) * MAX_STREAM_FDS, sizeof(*fds));
 	owner = calloc(w->n + (n_stats + 1) * MAX_STREAM_FDS, sizeof(*owner));
@@ -510,6 +684,8 @@ static int wait_once(struct waiter *w, uint64_t wake_in, vd_error *err)
 
 		if (!s->running && s->next_due_ms < until)
 			until = s->next_due_ms;
+		if (!w->once && !s->oc && oc_wanted(w, s) && s->oc_due_ms < until)
+			until = s->oc_due_ms;
 	}
 	if (w->stream) {
 		long t = vd_docker_stream_timeout(w->stream);
@@ -529,6 +705,19 @@ static int wait_once(struct waiter *w, uint64_t wake_in, vd_error *err)
 		s->fd_n = vd_docker_stream_pollfds(s->stats, fds + n, MAX_STREAM_FDS);
 		n += s->fd_n;
 		t = vd_docker_stream_timeout(s->stats);
+		if (now + (uint64_t)t < until)
+			until = now + (uint64_t)t;
+	}
+	for (i = 0; i < w->n; i++) {
+		struct slot *s = &w->slots[i];
+		long t;
+
+		if (!s->oc)
+			continue;
+		s->oc_fd_off = n;
+		s->oc_fd_n = vd_owncheck_pollfds(s->oc, fds + n, MAX_STREAM_FDS);
+		n += s->oc_fd_n;
+		t = vd_owncheck_timeout(s->oc);
 		if (now + (uint64_t)t < until)
 			until = now + (uint64_t)t;
 	}
@@ -572,6 +761,15 @@ static int wait_once(struct waiter *w, uint64_t wake_in, vd_error *err)
 		if (sr)
 			resources_done(w, i, sr, &serr);
 		vd_error_release(&serr);
+	}
+	for (i = 0; i < w->n; i++) {
+		struct slot *s = &w->slots[i];
+		vd_owncheck_result res;
+
+		if (s->oc && vd_owncheck_step(s->oc, fds + s->oc_fd_off, s->oc_fd_n, &res)) {
+			oc_stop(s);
+			oc_done(w, i, &res, vd_now_ms());
+		}
 	}
 	for (i = 0; i < w->n; i++) {
 		struct slot *s = &w->slots[i];
@@ -691,6 +889,8 @@ static void waiter_release(struct waiter *w)
 		vd_docker_stream_free(w->slots[i].stats);
 		vd_buf_release(&w->slots[i].stats_path);
 		vd_buf_release(&w->slots[i].stats_body);
+		vd_owncheck_free(w->slots[i].oc);
+		vd_owncheck_cmd_release(&w->slots[i].oc_cmd);
 		free(w->slots[i].id);
 	}
 	free(w->slots);
@@ -729,6 +929,9 @@ int vd_health_wait(vd_docker *d, const vd_probe *probes, size_t n,
 	w.once = opts->once;
 	w.deadline_ms = opts->deadline_ms ? opts->deadline_ms : VD_HEALTH_DEFAULT_DEADLINE_MS;
 	w.stable_for_ms = opts->stable_for_ms;
+	w.fast_check_ms = opts->fast_check_ms;
+	w.on_note = opts->on_note;
+	w.note_ctx = opts->note_ctx;
 	w.t0 = vd_now_ms();
 	w.wall_t0 = vd_events_now();
 	w.deadline_at = w.t0 + w.deadline_ms;
@@ -780,11 +983,12 @@ done:
 }
 
 int vd_health_check(vd_docker *d, const vd_probe *probes, size_t n, uint64_t deadline_ms,
-		    vd_health_report *out, vd_error *err)
+		    uint64_t fast_check_ms, vd_health_report *out, vd_error *err)
 {
 	vd_health_wait_opts o = VD_HEALTH_WAIT_OPTS_INIT;
 
 	o.deadline_ms = deadline_ms;
+	o.fast_check_ms = fast_check_ms;
 	o.once = true;
 	return vd_health_wait(d, probes, n, &o, out, err);
 }

@@ -17,6 +17,14 @@
  *              was OOM-killed or removed, its restart count rose, its
  *              HEALTHCHECK said unhealthy), or when the deadline passed.
  * Either way the report says why and holds every probe's latest result.
+ *
+ * While the engine says a watched container's HEALTHCHECK is `starting`,
+ * the wait runs that check itself (health/owncheck.h) every fast_check_ms,
+ * one run at a time per container: a passing run makes the container probe
+ * pass (until a later run fails or the engine says otherwise); a failing
+ * one is no verdict.  Once a run has passed, the next come at the probe's
+ * interval.  A check that cannot be run here leaves the container to the
+ * engine's status, with a note.
  */
 #ifndef VD_HEALTH_WAIT_H
 #define VD_HEALTH_WAIT_H
@@ -36,11 +44,19 @@ typedef struct vd_health_wait_opts {
 	uint64_t deadline_ms;    /* the whole wait; 0 → 60 s */
 	uint64_t stable_for_ms;  /* 0 → one pass of every probe is enough */
 	/* run every probe once, concurrently, and judge (no stability window,
-	 * no event stream): what `voxdeploy health` does */
+	 * no event stream): what `voxdeploy health` does; a starting container
+	 * then gets one own run of its check */
 	bool once;
+	/* the cadence of own checks while a HEALTHCHECK is starting; 0 → none */
+	uint64_t fast_check_ms;
+	/* told what the own checks did worth keeping: state "done" for a
+	 * container's first pass (detail: its latency), "skipped" when its
+	 * check cannot be run here (detail: why); may be NULL */
+	void (*on_note)(void *ctx, const vd_probe *p, const char *state, const char *detail);
+	void *note_ctx;
 } vd_health_wait_opts;
 
-#define VD_HEALTH_WAIT_OPTS_INIT { 0, 0, false }
+#define VD_HEALTH_WAIT_OPTS_INIT { 0, 0, false, 0, NULL, NULL }
 
 /* Wait for the probes' verdict.  d may be NULL when no probe is a container
  * or resources probe.  The report (initialised here; release it) is filled
@@ -53,9 +69,10 @@ int vd_health_wait(vd_docker *d, const vd_probe *probes, size_t n,
 		   const vd_health_wait_opts *opts, vd_health_report *out, vd_error *err);
 
 /* Run every probe once, concurrently, under deadline_ms (0 → 60 s): the
- * same as vd_health_wait() with once set. */
+ * same as vd_health_wait() with once set (and fast_check_ms: 0 runs no own
+ * check). */
 int vd_health_check(vd_docker *d, const vd_probe *probes, size_t n, uint64_t deadline_ms,
-		    vd_health_report *out, vd_error *err);
+		    uint64_t fast_check_ms, vd_health_report *out, vd_error *err);
 
 /* --- the pure part of the verdict (exported for tests) ------------------ */
 

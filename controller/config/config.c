@@ -190,6 +190,7 @@ int vd_config_defaults(vd_config **out, vd_error *err)
 	c->image_aware = true;
 	c->health.deadline_ms = VD_CONFIG_DEFAULT_DEADLINE_MS;
 	c->health.stable_for_ms = VD_CONFIG_DEFAULT_STABLE_FOR_MS;
+	c->health.fast_check_ms = VD_CONFIG_DEFAULT_FAST_CHECK_MS;
 	c->health.containers = true;
 	c->deploy.stop_grace_ms = VD_CONFIG_DEFAULT_STOP_GRACE_MS;
 	c->deploy.retain_images = VD_CONFIG_DEFAULT_RETAIN_IMAGES;
@@ -523,6 +524,7 @@ int vd_config_json(const vd_config *c, vd_buf *out)
 	yajl_gen_map_open(g);
 	vd_jgen_kint(g, "deadline_ms", (long long)c->health.deadline_ms);
 	vd_jgen_kint(g, "stable_for_ms", (long long)c->health.stable_for_ms);
+	vd_jgen_kint(g, "fast_check_ms", (long long)c->health.fast_check_ms);
 	vd_jgen_kbool(g, "containers", c->health.containers);
 	vd_jgen_str(g, "postgres");
 	yajl_gen_array_open(g);

@@ -33,6 +33,8 @@
  *                              voxpersona_app, else the only built one]
  *   health:
  *     deadline: 60s  stable_for: 5s  containers: true
+ *     fast_check: 250ms       [250ms] own runs of a starting container's
+ *                             HEALTHCHECK (health/owncheck.h); 0: none
  *     postgres:  [{name, service, conninfo, query, timeout, interval}]
  *     http:      [{name, service, url, method, expect_status: [..],
  *                  body_contains, timeout, interval, follow_redirects}]
@@ -69,6 +71,7 @@
 
 #define VD_CONFIG_DEFAULT_DEADLINE_MS 60000
 #define VD_CONFIG_DEFAULT_STABLE_FOR_MS 5000
+#define VD_CONFIG_DEFAULT_FAST_CHECK_MS 250
 #define VD_CONFIG_DEFAULT_STOP_GRACE_MS 10000
 #define VD_CONFIG_DEFAULT_RETAIN_IMAGES 5
 #define VD_CONFIG_DEFAULT_NOTIFY_TIMEOUT_MS 20000
@@ -146,6 +149,7 @@ typedef struct vd_config {
 		bool section;           /* a health: section was given */
 		uint64_t deadline_ms;
 		uint64_t stable_for_ms;
+		uint64_t fast_check_ms;  /* 0: no own checks */
 		bool containers;        /* a container probe for every service */
 		vd_config_postgres *postgres;
 		size_t n_postgres;

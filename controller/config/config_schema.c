@@ -666,6 +666,7 @@ static const field rules_fields[] = {
 static const field health_fields[] = {
 	{ "deadline", DURATION(vd_config, health.deadline_ms), .checks = NONZERO },
 	{ "stable_for", DURATION(vd_config, health.stable_for_ms) },
+	{ "fast_check", DURATION(vd_config, health.fast_check_ms) },
 	{ "containers", BOOLEAN(vd_config, health.containers) },
 	{ "postgres", LIST(vd_config, health.postgres, health.n_postgres, postgres_probe) },
 	{ "http", LIST(vd_config, health.http, health.n_http, http_probe) },

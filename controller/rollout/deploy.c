@@ -254,6 +254,7 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 
 	so->health_deadline_ms = c->health.deadline_ms;
 	so->stable_ms = c->health.stable_for_ms;
+	so->fast_check_ms = c->health.fast_check_ms;
 	so->retain_images = (int)c->deploy.retain_images;
 	so->stop_grace_s = c->deploy.stop_grace_set ? (int)((c->deploy.stop_grace_ms + 999) / 1000) : 0;
 	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dec.dotenv, model,
@@ -323,6 +324,8 @@ static int recover_first(struct run *r, vd_error *err)
 	ro.project = r->o->project;
 	ro.state_dir = r->o->state_dir;
 	ro.locked = true;
+	/* before the target's voxdeploy.yml is read: the default cadence */
+	ro.fast_check_ms = VD_CONFIG_DEFAULT_FAST_CHECK_MS;
 	ro.progress = r->o->progress;
 	ro.progress_ctx = r->o->progress_ctx;
 	if ((rc = vd_recover_run(r->d, &ro, &rr, err)))

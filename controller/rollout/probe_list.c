@@ -269,7 +269,8 @@ int vd_probe_list_run(const vd_project *p, const char *only_service, vd_probe_li
 		if (r)
 			goto done;
 	}
-	r = vd_health_check(docker, probes.items, probes.len, b.config->health.deadline_ms, report, err);
+	r = vd_health_check(docker, probes.items, probes.len, b.config->health.deadline_ms,
+			    b.config->health.fast_check_ms, report, err);
 done:
 	vd_probe_list_release(&probes);
 	vd_config_bundle_release(&b);

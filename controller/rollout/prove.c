@@ -1,5 +1,6 @@
 #include "controller/rollout/prove.h"
 #include "common/clock.h"
+#include "common/log.h"
 #include "health/wait.h"
 
 #include <stdlib.h>
@@ -15,6 +16,15 @@ static bool is_target(const vd_prove_options *o, const char *service)
 		if (o->targets[i].service && !strcmp(o->targets[i].service, service))
 			return true;
 	return false;
+}
+
+void vd_prove_note(void *ctx, const vd_probe *p, const char *state, const char *detail)
+{
+	vd_error err = VD_ERROR_INIT;
+
+	if (vd_progress_step(ctx, "fast_check", state, p->service, detail, 0, &err))
+		vd_log_warn("%s", vd_error_msg(&err));
+	vd_error_release(&err);
 }
 
 int vd_prove(vd_docker *d, vd_progress *progress, const vd_prove_options *o, vd_health_report *out,
@@ -45,6 +55,9 @@ int vd_prove(vd_docker *d, vd_progress *progress, const vd_prove_options *o, vd_
 	}
 	wo.deadline_ms = o->deadline_ms ? o->deadline_ms : VD_HEALTH_DEFAULT_DEADLINE_MS;
 	wo.stable_for_ms = o->stable_ms ? o->stable_ms : DEFAULT_STABLE_MS;
+	wo.fast_check_ms = o->fast_check_ms;
+	wo.on_note = vd_prove_note;
+	wo.note_ctx = progress;
 	rc = vd_progress_stepf(progress, "health", "begin", NULL, 0, err,
 			       "%zu probes, deadline %llu ms, stable %llu ms", n,
 			       (unsigned long long)wo.deadline_ms, (unsigned long long)wo.stable_for_ms);

@@ -32,6 +32,7 @@ typedef struct vd_prove_options {
 	size_t n_probes;
 	uint64_t deadline_ms;  /* 0: VD_HEALTH_DEFAULT_DEADLINE_MS */
 	uint64_t stable_ms;    /* 0: 5 s */
+	uint64_t fast_check_ms; /* own checks of starting containers; 0: none */
 } vd_prove_options;
 
 /* Prove.  0 healthy; VD_EUNHEALTHY with the reason in err when not; another
@@ -40,5 +41,9 @@ typedef struct vd_prove_options {
  * caller releases it either way). */
 int vd_prove(vd_docker *d, vd_progress *progress, const vd_prove_options *o, vd_health_report *out,
 	     vd_error *err);
+
+/* health/wait's notes on own checks (vd_health_wait_opts.on_note), told as
+ * steps "fast_check" of the vd_progress ctx. */
+void vd_prove_note(void *ctx, const vd_probe *p, const char *state, const char *detail);
 
 #endif

@@ -228,6 +228,7 @@ static int prove(struct rec *r, const vd_container_summary *const *cs, size_t n,
 	po.n_probes = r->o->n_probes;
 	po.deadline_ms = r->o->health_deadline_ms;
 	po.stable_ms = r->o->stable_ms;
+	po.fast_check_ms = r->o->fast_check_ms;
 	rc = vd_prove(r->d, &r->progress, &po, &rep, err);
 	vd_health_report_release(&rep);
 	free(t);

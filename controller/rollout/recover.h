@@ -42,6 +42,7 @@ typedef struct vd_recover_options {
 	size_t n_probes;
 	uint64_t health_deadline_ms;  /* 0: 60 s */
 	uint64_t stable_ms;           /* 0: 5 s */
+	uint64_t fast_check_ms;       /* own checks of starting containers; 0: none */
 	vd_deploy_progress_fn progress;
 	void *progress_ctx;
 } vd_recover_options;

@@ -310,6 +310,9 @@ static int container_healthy(vd_swap *w, const struct vd_swap_svc *v, vd_error *
 	p.container.ref = v->new_id;
 	p.container.has_restart_baseline = true;
 	wo.deadline_ms = w->deadline_ms;
+	wo.fast_check_ms = w->o->fast_check_ms;
+	wo.on_note = vd_prove_note;
+	wo.note_ctx = w->o->progress;
 	rc = vd_health_wait(w->d, &p, 1, &wo, &rep, err);
 	if (rc == 0 || rc == VD_EUNHEALTHY)
 		vd_health_report_release(&rep);
@@ -578,6 +581,7 @@ static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 	po.n_probes = w->o->n_probes;
 	po.deadline_ms = w->deadline_ms;
 	po.stable_ms = w->stable_ms;
+	po.fast_check_ms = w->o->fast_check_ms;
 	vd_health_report_release(&out->health);
 	rc = vd_prove(w->d, w->o->progress, &po, &out->health, err);
 	free(t);

@@ -31,6 +31,7 @@ typedef struct vd_swap_options {
 	int retain_images;             /* voxdeploy-<sha12> tags kept per image; 0: 5 */
 	uint64_t health_deadline_ms;   /* 0: 60 s */
 	uint64_t stable_ms;            /* 0: 5 s */
+	uint64_t fast_check_ms;        /* own checks of starting containers; 0: none */
 	int stop_grace_s;              /* < 0 or 0: the service's stop_grace_period, else 10 s */
 	/* probes beyond the swapped containers' own (PostgreSQL, HTTP,
 	 * resources from voxdeploy.yml): they must pass too, after the swap and

@@ -345,7 +345,7 @@ static void health__healthy_stack(void **state)
 	vd_health_report_release(&rep);
 
 	/* the same stack, checked once (what `voxdeploy health` does) */
-	itest_ok(vd_health_check(d, p, 5, 30000, &rep, &err), &err);
+	itest_ok(vd_health_check(d, p, 5, 30000, 0, &rep, &err), &err);
 	assert_int_equal(rep.verdict, VD_VERDICT_HEALTHY);
 	for (i = 0; i < rep.len; i++)
 		assert_int_equal(rep.entries[i].runs, 1);
@@ -605,7 +605,7 @@ static void health__memory_above_the_threshold(void **state)
 	p[1].resources.max_memory_percent = 95;
 	/* every probe once (what `voxdeploy health` does): a threshold is not a
 	 * certain failure, a wait would end only at its deadline */
-	assert_int_equal(vd_health_check(itest_docker(), p, 2, 15000, &rep, &err), VD_EUNHEALTHY);
+	assert_int_equal(vd_health_check(itest_docker(), p, 2, 15000, 0, &rep, &err), VD_EUNHEALTHY);
 	fprintf(stderr, "# %s after %llu ms: %s\n", vd_health_verdict_name(rep.verdict),
 		(unsigned long long)rep.elapsed_ms, rep.reason ? rep.reason : "");
 	assert_int_equal(rep.entries[0].result.status, VD_HEALTH_FAILING);

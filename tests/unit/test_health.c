@@ -765,7 +765,7 @@ static void health__wait_deadline_with_refused_endpoint(void **state)
 	vd_health_report_release(&rep);
 
 	/* once: one run, the answer at once */
-	assert_int_equal(vd_health_check(NULL, &p, 1, 5000, &rep, &err), VD_EUNHEALTHY);
+	assert_int_equal(vd_health_check(NULL, &p, 1, 5000, 0, &rep, &err), VD_EUNHEALTHY);
 	assert_int_equal(rep.entries[0].runs, 1);
 	assert_null(strstr(rep.reason, "deadline"));
 	vd_health_report_release(&rep);
