@@ -17,11 +17,15 @@ static void usage(FILE *f)
 		"Print the effective configuration: voxdeploy.yml with every default filled in\n"
 		"(rules, app service, health probes, deploy, notify, serve), then per compose\n"
 		"service what voxdeploy would create: image, container name, update order,\n"
-		"stop grace, environment and the Engine API create request.  Reads the working\n"
-		"tree; talks to nothing.\n"
+		"stop grace, environment and the Engine API create request; then the project's\n"
+		"networks and named volumes: driver, IPAM subnets, external, labels, whether a\n"
+		"service uses it (only those are created) and the create request.  Reads the\n"
+		"working tree; talks to nothing.\n"
 		"\n"
 		"  --json   one JSON object: {\"project\",\"config\",\"app_service\",\"probes\",\n"
-		"           \"services\":[{\"service\",\"image\",\"container_name\",\"create\",...}]}\n"
+		"           \"services\":[{\"service\",\"image\",\"container_name\",\"create\",...}],\n"
+		"           \"networks\":[{\"network\",\"name\",\"driver\",\"ipam\",\"create\",...}],\n"
+		"           \"volumes\":[{\"volume\",\"name\",\"driver\",\"create\",...}]}\n"
 		"\n"
 		"Secrets never appear: environment values print as KEY=***; passwords in\n"
 		"conninfo strings and URLs, tokens and header values as ***.\n"
@@ -93,6 +97,178 @@ static int service_body(const vd_config_bundle *b, const vd_compose_service *s, 
 	return vd_spec_container(b->model, s, &so, out, err);
 }
 
+/* --- networks and volumes ------------------------------------------------- */
+
+/* The create request of network or volume i (not for an external one). */
+static int resource_body(const vd_compose *c, bool network, size_t i, vd_buf *out, vd_error *err)
+{
+	vd_spec_options so = VD_SPEC_OPTIONS_INIT;
+
+	return network ? vd_spec_network(c, &c->networks[i], &so, out, err)
+		       : vd_spec_volume(c, &c->volumes[i], &so, out, err);
+}
+
+static void labels_json(yajl_gen g, const vd_kvs *labels)
+{
+	size_t i;
+
+	vd_jgen_str(g, "labels");
+	yajl_gen_map_open(g);
+	for (i = 0; i < labels->len; i++)
+		vd_jgen_kstr(g, labels->items[i].key, labels->items[i].value);
+	yajl_gen_map_close(g);
+}
+
+/* "create": the request as a JSON value, or null for an external one. */
+static int create_json(yajl_gen g, const vd_compose *c, bool network, size_t i, bool external,
+		       vd_error *err)
+{
+	vd_buf body = VD_BUF_INIT;
+	yajl_val v = NULL;
+	int r = 0;
+
+	vd_jgen_str(g, "create");
+	if (external) {
+		yajl_gen_null(g);
+		return 0;
+	}
+	r = resource_body(c, network, i, &body, err);
+	if (!r && !(v = vd_json_parse(vd_buf_cstr(&body), err)))
+		r = err->code;
+	if (!r)
+		vd_jgen_value(g, v);
+	yajl_tree_free(v);
+	vd_buf_release(&body);
+	return r;
+}
+
+static int resources_json(yajl_gen g, const vd_compose *c, vd_error *err)
+{
+	size_t i, j;
+	int r = 0;
+
+	vd_jgen_str(g, "networks");
+	yajl_gen_array_open(g);
+	for (i = 0; i < c->n_networks && !r; i++) {
+		const vd_compose_network *n = &c->networks[i];
+
+		yajl_gen_map_open(g);
+		vd_jgen_kstr(g, "network", n->key);
+		vd_jgen_kstr(g, "name", n->name);
+		vd_jgen_kstr(g, "driver", n->driver ? n->driver : n->external ? NULL : "bridge");
+		vd_jgen_kbool(g, "external", n->external);
+		vd_jgen_kbool(g, "internal", n->internal);
+		vd_jgen_kbool(g, "attachable", n->attachable);
+		vd_jgen_kbool(g, "used", vd_spec_network_used(c, n->key));
+		vd_jgen_str(g, "ipam");
+		yajl_gen_map_open(g);
+		vd_jgen_kstr(g, "driver", n->ipam_driver);
+		vd_jgen_str(g, "config");
+		yajl_gen_array_open(g);
+		for (j = 0; j < n->n_ipam_config; j++) {
+			yajl_gen_map_open(g);
+			vd_jgen_kstr(g, "subnet", n->ipam_config[j].subnet);
+			vd_jgen_kstr(g, "gateway", n->ipam_config[j].gateway);
+			vd_jgen_kstr(g, "ip_range", n->ipam_config[j].ip_range);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+		labels_json(g, &n->labels);
+		r = create_json(g, c, true, i, n->external, err);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	vd_jgen_str(g, "volumes");
+	yajl_gen_array_open(g);
+	for (i = 0; i < c->n_volumes && !r; i++) {
+		const vd_compose_volume *v = &c->volumes[i];
+
+		yajl_gen_map_open(g);
+		vd_jgen_kstr(g, "volume", v->key);
+		vd_jgen_kstr(g, "name", v->name);
+		vd_jgen_kstr(g, "driver", v->driver ? v->driver : v->external ? NULL : "local");
+		vd_jgen_kbool(g, "external", v->external);
+		vd_jgen_kbool(g, "used", vd_spec_volume_used(c, v->key));
+		labels_json(g, &v->labels);
+		r = create_json(g, c, false, i, v->external, err);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	return r;
+}
+
+static void print_labels(vd_cli *cli, const vd_kvs *labels)
+{
+	size_t i;
+
+	for (i = 0; i < labels->len; i++)
+		vd_print(cli->out, "    %s %s=%s\n", i ? "            " : "labels      ",
+			 labels->items[i].key, labels->items[i].value);
+}
+
+static int print_create(vd_cli *cli, const vd_compose *c, bool network, size_t i, bool external,
+			vd_error *err)
+{
+	vd_buf body = VD_BUF_INIT;
+	int r = 0;
+
+	if (external) {
+		vd_print(cli->out, "    create       (external: never created, must exist)\n");
+		return 0;
+	}
+	r = resource_body(c, network, i, &body, err);
+	if (!r) {
+		vd_print(cli->out, "    create       ");
+		vd_print_text(cli->out, vd_buf_cstr(&body));
+		vd_print(cli->out, "\n");
+	}
+	vd_buf_release(&body);
+	return r;
+}
+
+static int print_resources(vd_cli *cli, const vd_compose *c, vd_error *err)
+{
+	size_t i, j;
+	int r = 0;
+
+	vd_print(cli->out, "\nnetworks\n");
+	for (i = 0; i < c->n_networks && !r; i++) {
+		const vd_compose_network *n = &c->networks[i];
+
+		vd_print(cli->out, "  %s\n    name         %s%s%s\n", n->key, n->name,
+			 n->external ? " (external)" : "",
+			 vd_spec_network_used(c, n->key) ? "" : " (no service uses it: not created)");
+		if (!n->external)
+			vd_print(cli->out, "    driver       %s%s%s\n", n->driver ? n->driver : "bridge",
+				 n->internal ? ", internal" : "", n->attachable ? ", attachable" : "");
+		for (j = 0; j < n->n_ipam_config; j++)
+			vd_print(cli->out, "    %s %s%s%s%s%s\n", j ? "            " : "subnet      ",
+				 n->ipam_config[j].subnet ? n->ipam_config[j].subnet : "(any)",
+				 n->ipam_config[j].gateway ? ", gateway " : "",
+				 n->ipam_config[j].gateway ? n->ipam_config[j].gateway : "",
+				 n->ipam_config[j].ip_range ? ", ip_range " : "",
+				 n->ipam_config[j].ip_range ? n->ipam_config[j].ip_range : "");
+		print_labels(cli, &n->labels);
+		r = print_create(cli, c, true, i, n->external, err);
+	}
+	vd_print(cli->out, "\nvolumes\n");
+	if (!c->n_volumes)
+		vd_print(cli->out, "  (none)\n");
+	for (i = 0; i < c->n_volumes && !r; i++) {
+		const vd_compose_volume *v = &c->volumes[i];
+
+		vd_print(cli->out, "  %s\n    name         %s%s%s\n", v->key, v->name,
+			 v->external ? " (external)" : "",
+			 vd_spec_volume_used(c, v->key) ? "" : " (no service uses it: not created)");
+		if (!v->external)
+			vd_print(cli->out, "    driver       %s\n", v->driver ? v->driver : "local");
+		print_labels(cli, &v->labels);
+		r = print_create(cli, c, false, i, v->external, err);
+	}
+	return r;
+}
+
 static int print_json(vd_cli *cli, const vd_project *proj, const vd_config_bundle *b,
 		      const vd_probe_list *probes, vd_error *err)
 {
@@ -151,6 +327,8 @@ static int print_json(vd_cli *cli, const vd_project *proj, const vd_config_bundl
 		free(name);
 	}
 	yajl_gen_array_close(g);
+	if (!r)
+		r = resources_json(g, b->model, err);
 	yajl_gen_map_close(g);
 	if (!r) {
 		vd_cli_print_json(cli, g);
@@ -287,6 +465,8 @@ static int print_human(vd_cli *cli, const vd_project *proj, const vd_config_bund
 		free(image);
 		free(name);
 	}
+	if (!r)
+		r = print_resources(cli, b->model, err);
 	return r;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "common/json.h"
 #include "common/log.h"
 #include "controller/config/config.h"
 #include "controller/rollout/probe_list.h"
@@ -701,6 +702,67 @@ static void config__deploy_example_loads(void **state)
 	free(text);
 }
 
+/* `voxdeploy config` shows the project's networks and volumes (upstream's
+ * compose file declares a 172.20.0.0/16 network) and health.fast_check. */
+static void config__prints_networks_volumes_and_fast_check(void **state)
+{
+	char *dir = tu_mkdtemp("vd-config-nets"), out[512], *text;
+	const char *argv[] = { VD_BINARY, "-C", dir, "config", "--json", NULL };
+	struct tu_proc p = { argv, NULL, out, out, NULL, true };
+	yajl_val v, n, vol;
+	vd_error err = VD_ERROR_INIT;
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s.out", dir);
+	tu_write_str(dir, "docker-compose.yml",
+		     "name: vox\n"
+		     "services:\n"
+		     "  app: {image: app, networks: [voxpersona_network], volumes: [\"data:/data\"]}\n"
+		     "networks:\n"
+		     "  voxpersona_network:\n"
+		     "    driver: bridge\n"
+		     "    ipam: {config: [{subnet: 172.20.0.0/16}]}\n"
+		     "    labels: {team: vox}\n"
+		     "  outside: {external: true}\n"
+		     "volumes:\n"
+		     "  data: {}\n");
+	tu_write_str(dir, "voxdeploy.yml", "health: {fast_check: 100ms}\n");
+	assert_int_equal(WEXITSTATUS(tu_wait(tu_spawn(&p), 60, "config --json")), 0);
+	text = tu_read_file(out);
+	v = vd_json_parse(text, &err);
+	assert_non_null(v);
+	assert_int_equal(vd_json_int(vd_json_at(v, "config", "health", NULL), "fast_check_ms", -1), 100);
+	n = vd_json_idx(vd_json_get(v, "networks"), 0);
+	assert_string_equal(vd_json_str(n, "network"), "voxpersona_network");
+	assert_string_equal(vd_json_str(n, "name"), "vox_voxpersona_network");
+	assert_string_equal(vd_json_str(vd_json_idx(vd_json_at(n, "ipam", "config", NULL), 0), "subnet"),
+			    "172.20.0.0/16");
+	assert_string_equal(vd_json_str(vd_json_get(n, "labels"), "team"), "vox");
+	assert_string_equal(vd_json_str(vd_json_get(n, "create"), "Name"), "vox_voxpersona_network");
+	n = vd_json_idx(vd_json_get(v, "networks"), 1);
+	assert_true(vd_json_bool(n, "external", false));
+	assert_true(YAJL_IS_NULL(vd_json_get(n, "create")));
+	vol = vd_json_idx(vd_json_get(v, "volumes"), 0);
+	assert_string_equal(vd_json_str(vol, "name"), "vox_data");
+	assert_true(vd_json_bool(vol, "used", false));
+	yajl_tree_free(v);
+	free(text);
+
+	/* and for people */
+	argv[4] = NULL;
+	assert_int_equal(WEXITSTATUS(tu_wait(tu_spawn(&p), 60, "config")), 0);
+	text = tu_read_file(out);
+	assert_non_null(strstr(text, "fast_check 100ms"));
+	assert_non_null(strstr(text, "\nnetworks\n  voxpersona_network\n"));
+	assert_non_null(strstr(text, "subnet       172.20.0.0/16"));
+	assert_non_null(strstr(text, "outside (external)"));
+	assert_non_null(strstr(text, "\nvolumes\n  data\n"));
+	free(text);
+	unlink(out);
+	assert_int_equal(tu_rm_rf(dir), 0);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +781,7 @@ int main(void)
 		cmocka_unit_test(probes__with_health_section),
 		cmocka_unit_test(probes__postgres_image),
 		cmocka_unit_test(config__deploy_example_loads),
+		cmocka_unit_test(config__prints_networks_volumes_and_fast_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
