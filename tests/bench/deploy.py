@@ -49,6 +49,19 @@ its "ts") to the previous version answering again.  goal <= 0.5 s
 NO_RESTART: a README-only commit, `voxdeploy deploy` wall time, ROUNDS rounds.
 goal <= 100 ms
 
+CADENCE, max(3, ROUNDS-2) rounds, against compose v2 (VD_COMPOSE_V2, else
+/usr/local/lib/compose-v2/docker-compose as ../shared/tools/compose-v2.sh
+installs it; the section is skipped without one): the same stack on upstream
+VoxPersona's HEALTHCHECK cadence — the app interval 30 s, start_period 60 s;
+PostgreSQL interval 30 s, start_period 30 s; the app depends_on PostgreSQL
+service_healthy — and voxdeploy with its defaults (stable_for 5 s, fast_check
+250 ms).  Command times, each round from nothing (containers and volume
+removed, fresh state; images stay cached for both):
+  first deploy  compose v2 `up -d --build --wait` vs `voxdeploy deploy`
+  APP_ONLY      compose v2 `build app; up -d --no-deps --wait app` vs
+                `voxdeploy deploy` after the commit
+  goals: first deploy <= 0.15, APP_ONLY <= 0.25
+
 voxdeploy waits for a stable health window before it returns (5 s by default;
 this branch has no voxdeploy.yml support to shorten it), which counts in its
 command time but not in to-new.  Medians are printed with ratios; a benchmark
@@ -58,7 +71,7 @@ carries io.voxdeploy.test=1 and is removed at exit.  The per-step timeline of
 voxdeploy's progress lines (stderr) is summarised to show where its time goes.
 
 usage: tests/bench/deploy.py [BUILD_DIR] [ROUNDS]      (ROUNDS default 5, min 5)
-       VD_BENCH_ONLY=app,full,rollback,norestart picks sections (default: all)
+       VD_BENCH_ONLY=app,full,rollback,norestart,cadence picks sections (default: all)
 """
 import http.client
 import json
@@ -91,6 +104,7 @@ PG_POLL_S = 0.020
 PG_TIMEOUT = 0.250
 WAIT_S = 120         # longest wait for a version to answer
 ONLY = [w for w in os.environ.get("VD_BENCH_ONLY", "").split(",") if w]
+COMPOSE_V2 = os.environ.get("VD_COMPOSE_V2", "/usr/local/lib/compose-v2/docker-compose")
 
 
 def section(name):
@@ -608,7 +622,7 @@ def main():
         sys.exit("bench: build voxdeploy first (%s missing)" % VD)
     root = tempfile.mkdtemp(prefix="vd-bench-deploy-")
     tag = "vdbd%d" % os.getpid()
-    projects = [tag + "v", tag + "c"]
+    projects = [tag + "v", tag + "c", tag + "w", tag + "x"]
     images = set()
     rc = 0
 
@@ -634,12 +648,8 @@ def bench(root, projects, images):
     vs = Stack(root, projects[0], git=True)
     cs = Stack(root, projects[1], git=False)
     vd = Voxdeploy(vs, os.path.join(root, "state"))
-    # voxdeploy.yml support (health.stable_for) is not on this branch: 5 s default
-    have_config = os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                               "controller", "config.h"))
-    if have_config:
-        vs.put("voxdeploy.yml", "health:\n  stable_for: 1s\n")
-        vs.commit("voxdeploy.yml")
+    vs.put("voxdeploy.yml", "health:\n  stable_for: 1s\n")
+    vs.commit("voxdeploy.yml")
 
     def remember():
         for ref in (vs.project + "-app:latest", cs.project + "_app:latest"):
@@ -879,6 +889,102 @@ def bench(root, projects, images):
         rounds_line("NO_RESTART per round ms", [{"t": t} for t in times], "t")
         print("NO_RESTART, %d rounds: voxdeploy deploy median %s (goal <= 100 ms: %s)"
               % (ROUNDS, ms(mt).strip(), "meets" if mt <= 0.1 else "MISSES"))
+        sys.stdout.flush()
+
+    if section("cadence"):
+        bench_cadence(root, projects[2], projects[3])
+
+
+# ------------------------------------------------------------------ upstream's cadence
+
+CADENCE_HEALTHCHECK = ("HEALTHCHECK --interval=30s --start-period=60s --timeout=10s --retries=3 "
+                       "CMD wget -q -O- http://127.0.0.1:8080/health || exit 1")
+CADENCE_PG = """    healthcheck:
+      test: ["CMD-SHELL", "pg_isready -U vd -h 127.0.0.1"]
+      interval: 30s
+      timeout: 10s
+      start_period: 30s
+      retries: 3
+"""
+
+
+def cadence_stack(root, project, git):
+    st = Stack(root, project, git)
+    st.put("Dockerfile", DOCKERFILE.format(busybox=BUSYBOX).replace(
+        DOCKERFILE.splitlines()[4], CADENCE_HEALTHCHECK))
+    compose = COMPOSE_FILE.format(busybox=BUSYBOX, postgres=POSTGRES)
+    start = compose.index("    healthcheck:\n")
+    end = compose.index("    labels:", start)
+    st.put("docker-compose.yml", compose[:start] + CADENCE_PG + compose[end:])
+    if git:
+        st.commit("upstream's HEALTHCHECK cadence")
+    return st
+
+
+def bench_cadence(root, vproject, cproject):
+    if not os.access(COMPOSE_V2, os.X_OK):
+        print("CADENCE: skipped, no compose v2 at %s (../shared/tools/compose-v2.sh installs one; "
+              "VD_COMPOSE_V2 names another)" % COMPOSE_V2)
+        return
+    rounds = max(3, ROUNDS - 2)
+    vs = cadence_stack(root, vproject, git=True)
+    cs = cadence_stack(root, cproject, git=False)
+    first = {"c": [], "v": []}
+    app = {"c": [], "v": []}
+
+    def v2(*args):
+        return cs.sh(COMPOSE_V2, "-p", cs.project, *args)
+
+    def vdeploy(state):
+        rc, dt, out, err = run([VD, "-C", vs.dir, "-p", vs.project, "--state-dir", state, "deploy"],
+                               env=vs.env, check=False)
+        if rc:
+            raise Broke("voxdeploy deploy exited %d:\n%s%s" % (rc, out, err))
+        return dt, err
+
+    for r in range(rounds):
+        log("CADENCE round %d/%d" % (r + 1, rounds))
+        cleanup([vs.project, cs.project], set())
+        state = os.path.join(root, "cadence-state-%d" % r)
+        order = ("c", "v") if r % 2 == 0 else ("v", "c")
+        for who in order:
+            if who == "c":
+                first["c"].append(v2("up", "-d", "--build", "--wait")[1])
+            else:
+                dt, err = vdeploy(state)
+                if "FULL_RESTART" not in err:
+                    raise Broke("voxdeploy's first deploy was not a FULL_RESTART:\n" + err)
+                first["v"].append(dt)
+        cur = "init" if r == 0 else "cadence-%d" % (r - 1)
+        wait_answer(vs.app_port, cur)
+        wait_answer(cs.app_port, cur)
+        for who in order:
+            stack = cs if who == "c" else vs
+            stack.put("src/version", "cadence-%d\n" % r)
+            if who == "c":
+                t0 = time.time()
+                v2("build", "app")
+                v2("up", "-d", "--no-deps", "--wait", "app")
+                app["c"].append(time.time() - t0)
+            else:
+                stack.commit("version cadence-%d" % r)
+                dt, err = vdeploy(state)
+                if "APP_ONLY" not in err:
+                    raise Broke("voxdeploy did not plan APP_ONLY:\n" + err)
+                app["v"].append(dt)
+        wait_answer(vs.app_port, "cadence-%d" % r)
+        wait_answer(cs.app_port, "cadence-%d" % r)
+    version = run([COMPOSE_V2, "version", "--short"], check=False)[2].strip()
+    print("CADENCE (interval 30 s, start_period 60 s / 30 s), %d rounds, command time (medians); "
+          "compose v2 %s" % (rounds, version))
+    for label, res in (("first deploy", first), ("APP_ONLY", app)):
+        print("  %-14s compose v2 %s   voxdeploy %s" % (label, ms(statistics.median(res["c"])),
+                                                        ms(statistics.median(res["v"]))))
+        rounds_line("  %s compose v2 per round ms" % label, [{"t": t} for t in res["c"]], "t")
+        rounds_line("  %s voxdeploy per round ms" % label, [{"t": t} for t in res["v"]], "t")
+    ratio_line("first deploy v/compose-v2", statistics.median(first["v"]), statistics.median(first["c"]), 0.15)
+    ratio_line("APP_ONLY v/compose-v2", statistics.median(app["v"]), statistics.median(app["c"]), 0.25)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
