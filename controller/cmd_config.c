@@ -108,17 +108,6 @@ static int resource_body(const vd_compose *c, bool network, size_t i, vd_buf *ou
 		       : vd_spec_volume(c, &c->volumes[i], &so, out, err);
 }
 
-static void labels_json(yajl_gen g, const vd_kvs *labels)
-{
-	size_t i;
-
-	vd_jgen_str(g, "labels");
-	yajl_gen_map_open(g);
-	for (i = 0; i < labels->len; i++)
-		vd_jgen_kstr(g, labels->items[i].key, labels->items[i].value);
-	yajl_gen_map_close(g);
-}
-
 /* "create": the request as a JSON value, or null for an external one. */
 static int create_json(yajl_gen g, const vd_compose *c, bool network, size_t i, bool external,
 		       vd_error *err)
@@ -174,7 +163,7 @@ static int resources_json(yajl_gen g, const vd_compose *c, vd_error *err)
 		}
 		yajl_gen_array_close(g);
 		yajl_gen_map_close(g);
-		labels_json(g, &n->labels);
+		vd_jgen_kkvs(g, "labels", &n->labels);
 		r = create_json(g, c, true, i, n->external, err);
 		yajl_gen_map_close(g);
 	}
@@ -190,7 +179,7 @@ static int resources_json(yajl_gen g, const vd_compose *c, vd_error *err)
 		vd_jgen_kstr(g, "driver", v->driver ? v->driver : v->external ? NULL : "local");
 		vd_jgen_kbool(g, "external", v->external);
 		vd_jgen_kbool(g, "used", vd_spec_volume_used(c, v->key));
-		labels_json(g, &v->labels);
+		vd_jgen_kkvs(g, "labels", &v->labels);
 		r = create_json(g, c, false, i, v->external, err);
 		yajl_gen_map_close(g);
 	}
