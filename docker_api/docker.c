@@ -119,6 +119,22 @@ const char *vd_docker_host(const vd_docker *d)
 	return d->host;
 }
 
+const char *vd_docker_socket_path(const vd_docker *d)
+{
+	return d->socket_path;
+}
+
+int vd_docker_url(vd_docker *d, const char *path, vd_buf *out, vd_error *err)
+{
+	int r = d->negotiated ? 0 : vd_docker_connect(d, err);
+
+	if (r)
+		return r;
+	if (vd_buf_printf(out, "%s/v%s%s", d->base_url, d->api, path))
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	return 0;
+}
+
 const char *vd_docker_api_version(const vd_docker *d)
 {
 	return d->negotiated ? d->api : NULL;

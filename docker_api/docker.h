@@ -46,6 +46,12 @@ const char *vd_docker_host(const vd_docker *d);
  * when it shares no version with us. */
 int vd_docker_connect(vd_docker *d, vd_error *err);
 
+/* The unix socket's path; NULL for tcp:// hosts. */
+const char *vd_docker_socket_path(const vd_docker *d);
+/* The full URL of a versioned path ("http://localhost/v1.41/exec/x/start"),
+ * appended to out; negotiates the version first when that is not done. */
+int vd_docker_url(vd_docker *d, const char *path, vd_buf *out, vd_error *err);
+
 /* The negotiated version ("1.41"); NULL before vd_docker_connect(). */
 const char *vd_docker_api_version(const vd_docker *d);
 /* True when the negotiated version is at least "M.m". */
@@ -178,6 +184,17 @@ int vd_docker_stream_perform(vd_docker_stream *s, const struct pollfd *fds, size
 bool vd_docker_stream_ended(const vd_docker_stream *s);
 /* Ends the transfer if it still runs; NULL is a no-op. */
 void vd_docker_stream_free(vd_docker_stream *s);
+
+/* A hijacked call: what exec start with stdin needs (the engine takes the
+ * connection over and the command's stdin comes in on it).  req's method,
+ * path and JSON body are sent; once the engine answers 101 or 200, the file
+ * in_fd is sent to its end and the connection half-closed (the command sees
+ * EOF), while what the engine sends back goes to req->on_data until it
+ * closes.  req->idle_timeout_ms (0 → 60 s) bounds each silence in both
+ * directions, req->deadline_ms (0 → none) the whole call.  An error status
+ * is an error as in vd_docker_request(); on_data's positive return stops
+ * reading (0 is returned). */
+int vd_docker_hijack(vd_docker *d, vd_docker_req *req, int in_fd, vd_error *err);
 
 /* The error message for a status and body (exported for tests). */
 int vd_docker_status_error(long status, const char *body, vd_error *err);

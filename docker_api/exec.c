@@ -45,7 +45,7 @@ int vd_exec_create_body(const char *const *argv, const vd_exec_opts *opts, vd_bu
 	if (!g)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	yajl_gen_map_open(g);
-	vd_jgen_kbool(g, "AttachStdin", false);
+	vd_jgen_kbool(g, "AttachStdin", opts && opts->attach_stdin);
 	vd_jgen_kbool(g, "AttachStdout", true);
 	vd_jgen_kbool(g, "AttachStderr", true);
 	vd_jgen_kbool(g, "Tty", false);
@@ -136,7 +136,7 @@ static int on_data(const char *data, size_t len, void *ctx, vd_error *err)
 }
 
 static int exec_start(vd_docker *d, const char *exec_id, long timeout_ms, long idle_ms,
-		      vd_logs_cb cb, void *ctx, vd_error *err)
+		      int stdin_fd, vd_logs_cb cb, void *ctx, vd_error *err)
 {
 	static const char body[] = "{\"Detach\":false,\"Tty\":false}";
 	vd_docker_req req = { .method = "POST", .body = body, .body_len = sizeof(body) - 1 };
@@ -157,7 +157,10 @@ static int exec_start(vd_docker *d, const char *exec_id, long timeout_ms, long i
 	req.ctx = &m;
 	req.deadline_ms = timeout_ms;
 	req.idle_timeout_ms = idle_ms > 0 && idle_ms < timeout_ms ? idle_ms : timeout_ms;
-	r = vd_docker_request(d, &req, NULL, err);
+	if (stdin_fd >= 0)
+		r = vd_docker_hijack(d, &req, stdin_fd, err);
+	else
+		r = vd_docker_request(d, &req, NULL, err);
 	if (r > 0)
 		r = 0;  /* the callback stopped reading */
 	else if (!r)
@@ -172,7 +175,7 @@ int vd_exec_start(vd_docker *d, const char *exec_id, const vd_exec_opts *opts,
 		  vd_logs_cb cb, void *ctx, vd_error *err)
 {
 	int r = exec_start(d, exec_id, effective_timeout(opts), opts ? opts->idle_timeout_ms : 0,
-			   cb, ctx, err);
+			   opts && opts->attach_stdin ? opts->stdin_fd : -1, cb, ctx, err);
 
 	if (r)
 		return vd_error_prefix(err, "exec %.12s: start", exec_id);
@@ -296,7 +299,9 @@ int vd_exec_run(vd_docker *d, const char *container, const char *const *argv,
 		goto done;
 	}
 	r = exec_start(d, id, left_ms(dl), opts ? opts->idle_timeout_ms : 0,
-		       vd_logs_sink_cb, &sink, err);
+		       opts && opts->attach_stdin ? opts->stdin_fd : -1,
+		       opts && opts->on_output ? opts->on_output : vd_logs_sink_cb,
+		       opts && opts->on_output ? opts->output_ctx : &sink, err);
 	res->truncated = sink.truncated;
 	if (r) {
 		vd_error_prefix(err, "start");
@@ -491,16 +496,31 @@ static size_t process_tree(pid_t root, const char *container_id, pid_t *out, siz
 
 #define MAX_TREE 64
 
+/* How long an exec whose start was asked may take to begin (or end). */
+#define KILL_WAIT_POLLS 100
+#define KILL_WAIT_MS 20
+
 int vd_exec_kill(vd_docker *d, const char *exec_id, const char *container_id, vd_error *err)
 {
 	pid_t tree[MAX_TREE];
 	vd_exec_state st;
 	size_t n, i;
-	int r = vd_exec_inspect(d, exec_id, &st, err);
+	int r, polls;
 
-	if (r)
-		return r;
-	if (!st.running || st.pid <= 0)
+	/* a start just asked for may not have begun the process yet: wait for
+	 * it to run (then stop it) or to have ended */
+	for (polls = 0;; polls++) {
+		if ((r = vd_exec_inspect(d, exec_id, &st, err)))
+			return r;
+		if (st.exited || (st.running && st.pid > 0))
+			break;
+		if (polls == KILL_WAIT_POLLS)
+			return vd_error_set(err, VD_ETIMEOUT, "exec %.12s: its process neither began "
+					    "nor ended within %d ms", exec_id,
+					    KILL_WAIT_POLLS * KILL_WAIT_MS);
+		sleep_ms(KILL_WAIT_MS);
+	}
+	if (!st.running)
 		return 0;
 	if (!in_container((pid_t)st.pid, container_id))
 		return vd_error_set(err, VD_EUNSUPPORTED,

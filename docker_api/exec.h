@@ -26,9 +26,17 @@ typedef struct vd_exec_opts {
 	const char *working_dir;  /* NULL → the container's */
 	long timeout_ms;          /* the whole run; 0 → 60 s */
 	long idle_timeout_ms;     /* longest silence of the output; 0 → the timeout */
+	/* stdin: when attach_stdin, the command reads stdin_fd to its end (the
+	 * call is hijacked: docker.h, vd_docker_hijack) */
+	bool attach_stdin;
+	int stdin_fd;
+	/* vd_exec_run: when set, every output frame goes here instead of into
+	 * the result's buffers (a dump streamed to a file) */
+	vd_logs_cb on_output;
+	void *output_ctx;
 } vd_exec_opts;
 
-#define VD_EXEC_OPTS_INIT { NULL, NULL, NULL, 0, 0 }
+#define VD_EXEC_OPTS_INIT { NULL, NULL, NULL, 0, 0, false, -1, NULL, NULL }
 
 /* The request body of an exec create (pure; exported for tests). */
 int vd_exec_create_body(const char *const *argv, const vd_exec_opts *opts, vd_buf *out,
@@ -102,7 +110,9 @@ void vd_exec_stream_free(vd_exec_stream *s);
  * own HEALTHCHECK runs are stopped from inside the engine), so this works
  * where the exec's process can be seen, i.e. voxdeploy shares the engine's
  * process namespace: the exec's host pid (from its inspect) and every
- * descendant still in container_id's cgroup get SIGKILL.  0 when it was
+ * descendant still in container_id's cgroup get SIGKILL.  An exec whose
+ * start was asked for but whose process has not begun is waited for (2 s at
+ * most) so that it cannot begin after this returns.  0 when it was
  * stopped or had ended; VD_EUNSUPPORTED when its process is not visible
  * here; another code when the engine could not be asked. */
 int vd_exec_kill(vd_docker *d, const char *exec_id, const char *container_id, vd_error *err);

@@ -232,6 +232,8 @@ int vd_owncheck_start(vd_docker *d, const char *id, const vd_owncheck_cmd *cmd,
 	if (!r)
 		r = vd_exec_stream_open(d, o->exec_id, (long)o->timeout_ms, vd_logs_sink_cb,
 					&o->sink, &o->s, &xerr);
+	if (r)
+		o->done = true;  /* never started: nothing to stop */
 	if (r == VD_ENOMEM) {
 		vd_error_set(err, VD_ENOMEM, "out of memory");
 	} else if (r) {

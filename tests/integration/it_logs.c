@@ -5,8 +5,10 @@
 #include "docker_api/exec.h"
 #include "docker_api/logs.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Create, start and wait for a container running `script`; returns its id. */
 static char *run_to_exit(const char *suffix, const char *script, const char *extra,
@@ -263,6 +265,46 @@ static void exec__output_and_exit_code(void **state)
 		assert_int_equal(st.exit_code, 0);
 		vd_buf_release(&out);
 		free(eid);
+	}
+
+	/* stdin from a file (a hijacked call, several MiB through it), the
+	 * output to a callback instead of the buffers */
+	{
+		static const char *const argv5[] = { "sh", "-c", "md5sum; echo done >&2", NULL };
+		char path[] = "/tmp/vd-it-stdin-XXXXXX", want[64];
+		vd_exec_opts opts = VD_EXEC_OPTS_INIT;
+		vd_buf out = VD_BUF_INIT;
+		vd_logs_sink sink = { .out = &out, .err = &out };
+		int fd = mkstemp(path), i;
+		FILE *md;
+		char line[4096];
+
+		assert_true(fd >= 0);
+		for (i = 0; i < 3000; i++) {
+			snprintf(line, sizeof(line), "%04d %01000d\n", i, i);
+			assert_true(write(fd, line, strlen(line)) == (ssize_t)strlen(line));
+		}
+		snprintf(line, sizeof(line), "md5sum < %s", path);
+		md = popen(line, "r");
+		assert_non_null(md);
+		assert_non_null(fgets(want, sizeof(want), md));
+		pclose(md);
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		opts.attach_stdin = true;
+		opts.stdin_fd = fd;
+		opts.on_output = vd_logs_sink_cb;
+		opts.output_ctx = &sink;
+		opts.timeout_ms = 60000;
+		vd_exec_result_init(&res, 0);
+		itest_ok(vd_exec_run(d, id, argv5, &opts, &res, &err), &err);
+		assert_int_equal(res.exit_code, 0);
+		assert_int_equal(res.out.len, 0);  /* all went to the callback */
+		assert_non_null(strstr(vd_buf_cstr(&out), "done\n"));
+		assert_int_equal(strncmp(vd_buf_cstr(&out), want, 32), 0);
+		vd_exec_result_release(&res);
+		vd_buf_release(&out);
+		close(fd);
+		unlink(path);
 	}
 	vd_error_release(&err);
 	free(id);
