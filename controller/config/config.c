@@ -196,6 +196,10 @@ int vd_config_defaults(vd_config **out, vd_error *err)
 	c->deploy.retain_images = VD_CONFIG_DEFAULT_RETAIN_IMAGES;
 	c->notify.timeout_ms = VD_CONFIG_DEFAULT_NOTIFY_TIMEOUT_MS;
 	c->serve.report_ttl_ms = VD_CONFIG_DEFAULT_REPORT_TTL_MS;
+	c->backup.enabled = true;
+	c->backup.full_restart = true;
+	c->backup.keep = VD_CONFIG_DEFAULT_BACKUP_KEEP;
+	c->backup.timeout_ms = VD_CONFIG_DEFAULT_BACKUP_TIMEOUT_MS;
 	*out = c;
 	return 0;
 }
@@ -629,6 +633,30 @@ int vd_config_json(const vd_config *c, vd_buf *out)
 	vd_jgen_str(g, "serve");
 	yajl_gen_map_open(g);
 	vd_jgen_kint(g, "report_ttl_ms", (long long)c->serve.report_ttl_ms);
+	yajl_gen_map_close(g);
+
+	vd_jgen_str(g, "backup");
+	yajl_gen_map_open(g);
+	vd_jgen_kbool(g, "enabled", c->backup.enabled);
+	vd_jgen_str(g, "before");
+	yajl_gen_array_open(g);
+	if (c->backup.full_restart)
+		vd_jgen_str(g, "full_restart");
+	if (c->backup.app_only)
+		vd_jgen_str(g, "app_only");
+	yajl_gen_array_close(g);
+	vd_jgen_kint(g, "keep", (long long)c->backup.keep);
+	vd_jgen_kbool(g, "restore_on_rollback", c->backup.restore_on_rollback);
+	vd_jgen_kint(g, "timeout_ms", (long long)c->backup.timeout_ms);
+	vd_jgen_str(g, "services");
+	if (c->backup.services) {
+		yajl_gen_array_open(g);
+		for (i = 0; i < c->backup.n_services; i++)
+			vd_jgen_str(g, c->backup.services[i]);
+		yajl_gen_array_close(g);
+	} else {
+		yajl_gen_null(g);
+	}
 	yajl_gen_map_close(g);
 
 	yajl_gen_map_close(g);

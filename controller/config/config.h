@@ -43,6 +43,9 @@
  *     stop_grace: 10s         [the service's stop_grace_period, else 10s]
  *     retain_images: 5
  *     services: {NAME: {order: stop-first|start-first}}   [stop-first]
+ *   backup: false | {before: [full_restart], keep: 10, restore_on_rollback: false,
+ *            timeout: 30m, services: [NAMES]}   [on: a dump of every PostgreSQL
+ *                             service before each FULL_RESTART]
  *   notify:
  *     on_success: false  timeout: 20s
  *     webhook:  [{url, headers: {NAME: VALUE}}]
@@ -72,6 +75,8 @@
 #define VD_CONFIG_DEFAULT_DEADLINE_MS 60000
 #define VD_CONFIG_DEFAULT_STABLE_FOR_MS 5000
 #define VD_CONFIG_DEFAULT_FAST_CHECK_MS 250
+#define VD_CONFIG_DEFAULT_BACKUP_KEEP 10
+#define VD_CONFIG_DEFAULT_BACKUP_TIMEOUT_MS (30 * 60 * 1000)
 #define VD_CONFIG_DEFAULT_STOP_GRACE_MS 10000
 #define VD_CONFIG_DEFAULT_RETAIN_IMAGES 5
 #define VD_CONFIG_DEFAULT_NOTIFY_TIMEOUT_MS 20000
@@ -179,6 +184,17 @@ typedef struct vd_config {
 	struct {
 		uint64_t report_ttl_ms;
 	} serve;
+
+	struct {
+		bool enabled;               /* `backup: false` turns it off */
+		bool full_restart;          /* before: dump before these deploy types */
+		bool app_only;
+		int64_t keep;               /* dumps kept per service */
+		bool restore_on_rollback;
+		uint64_t timeout_ms;        /* one dump or restore */
+		char **services;            /* NULL: every PostgreSQL service recognised */
+		size_t n_services;
+	} backup;
 
 	vd_arena arena;             /* private: the memory of everything above */
 } vd_config;

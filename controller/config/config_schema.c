@@ -687,6 +687,86 @@ static const field notify_fields[] = {
 	{ "telegram", LIST(vd_config, notify.telegram, notify.n_telegram, telegram_channel) },
 };
 
+/* backup.before: [full_restart, app_only] */
+static int backup_before(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	vd_config *c = obj;
+	size_t i;
+
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_SEQ)
+		return vd_yaml_error(p->y, v, where, p->err,
+				     "'%s' must be a list of deploy types (full_restart, app_only)", f->key);
+	c->backup.full_restart = c->backup.app_only = false;
+	for (i = 0; i < v->n; i++) {
+		const vd_yaml_node *it = v->items[i];
+		const char *s = it->kind == VD_YAML_STR ? it->s : "";
+
+		if (!strcmp(s, "full_restart"))
+			c->backup.full_restart = true;
+		else if (!strcmp(s, "app_only"))
+			c->backup.app_only = true;
+		else
+			return vd_yaml_error(p->y, it, where, p->err,
+					     "'%s': '%s' is no deploy type a dump can come before "
+					     "(full_restart, app_only)", f->key, s);
+	}
+	return 0;
+}
+
+/* backup.services: service names */
+static int backup_services(pctx *p, const vd_yaml_node *v, const char *where, const field *f,
+			   void *obj)
+{
+	vd_config *c = obj;
+	size_t i;
+	int r;
+
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_SEQ)
+		return vd_yaml_error(p->y, v, where, p->err, "'%s' must be a list of service names",
+				     f->key);
+	if (!(c->backup.services = config_array(p, v->n ? v->n : 1, sizeof(char *))))
+		return oom(p->err);
+	for (i = 0; i < v->n; i++) {
+		if (v->items[i]->kind != VD_YAML_STR)
+			return vd_yaml_error(p->y, v->items[i], where, p->err,
+					     "'%s' must be a list of service names", f->key);
+		if ((r = get_string(p, v->items[i], where, f->key, PLAIN,
+				    &c->backup.services[c->backup.n_services])))
+			return r;
+		c->backup.n_services++;
+	}
+	return 0;
+}
+
+static const field backup_fields[] = {
+	{ "before", CUSTOM(backup_before) },
+	{ "keep", INTEGER(vd_config, backup.keep, 1, 1000) },
+	{ "restore_on_rollback", BOOLEAN(vd_config, backup.restore_on_rollback) },
+	{ "timeout", DURATION(vd_config, backup.timeout_ms), .checks = NONZERO },
+	{ "services", CUSTOM(backup_services) },
+};
+
+static const shape backup_section = SHAPE(NULL, vd_config, backup_fields);
+
+/* backup: false | true | {keys} */
+static int backup(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	vd_config *c = obj;
+
+	if (v->kind == VD_YAML_STR && !vd_yaml_parse_bool(v->s, &c->backup.enabled))
+		return 0;
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_MAP)
+		return vd_yaml_error(p->y, v, where, p->err,
+				     "'%s' must be false, true or a mapping of backup settings", f->key);
+	return parse_keys(p, v, sub_where(p, where, f->key), &backup_section, c);
+}
+
 static const field serve_fields[] = {
 	{ "report_ttl", DURATION(vd_config, serve.report_ttl_ms) },
 };
@@ -704,6 +784,7 @@ static const field file_fields[] = {
 	{ "deploy", SECTION(deploy_section) },
 	{ "notify", SECTION(notify_section) },
 	{ "serve", SECTION(serve_section) },
+	{ "backup", CUSTOM(backup) },
 };
 
 /* x-* keys at the top level are for YAML anchors */

@@ -35,6 +35,7 @@ struct run {
 	char head[VD_SHA_HEX];
 	char target[VD_SHA_HEX];
 	bool checked_out;             /* the checkout was moved to the target */
+	vd_backup_targets backup;     /* the databases a FULL_RESTART dumps */
 };
 
 /* The final record every deploy ends with: what metrics and history read. */
@@ -150,6 +151,7 @@ static void run_release(struct run *r)
 {
 	vd_journal_close(&r->journal);
 	vd_decision_release(&r->dec);
+	vd_backup_targets_release(&r->backup);
 	vd_git_free(r->git);
 }
 
@@ -270,6 +272,16 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	so->n_start_first = r->n_start_first;
 	so->probes = probes->items;
 	so->n_probes = probes->len;
+	/* the databases dumped before a FULL_RESTART stops them */
+	if (so->full && c->backup.full_restart &&
+	    (rc = vd_backup_targets_find(c, *model, vd_env_lookup_process_then, &r->dec.dotenv,
+					 &r->backup, err)))
+		return rc;
+	so->backup = &r->backup;
+	so->state_dir = r->o->state_dir;
+	so->backup_keep = c->backup.keep;
+	so->backup_timeout_ms = c->backup.timeout_ms;
+	so->restore_on_rollback = c->backup.restore_on_rollback;
 	return 0;
 }
 

@@ -1,4 +1,5 @@
 #include "controller/rollout/recover.h"
+#include "controller/rollout/backup.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "controller/plan/gitsync.h"
@@ -508,6 +509,8 @@ int vd_recover_run(vd_docker *d, const vd_recover_options *o, vd_recover_result 
 	r.progress.ctx = o->progress_ctx;
 	if (!o->locked && (rc = vd_lock_acquire(o->state_dir, "recover", NULL, &lock, err)))
 		return rc;
+	/* a dump killed with its deploy left a partial file: never a backup */
+	vd_backup_clean_partial(o->state_dir);
 	rc = vd_journal_read(o->state_dir, JOURNAL_WINDOW, on_record, &r.last, err);
 	if (rc == VD_ENOTFOUND) {
 		vd_error_release(err);

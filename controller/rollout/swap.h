@@ -14,6 +14,7 @@
 #include "common/json.h"
 #include "controller/model/interpolate.h"
 #include "controller/model/project.h"
+#include "controller/rollout/backup.h"
 #include "controller/rollout/progress.h"
 #include "docker_api/docker.h"
 #include "health/probe.h"
@@ -49,6 +50,17 @@ typedef struct vd_swap_options {
 	const char *const *start_first;
 	size_t n_start_first;
 	vd_progress *progress;         /* every step is told (and journalled) here */
+	/* a FULL_RESTART dumps these PostgreSQL services' databases after
+	 * their dependents stopped and before they stop (controller/rollout/
+	 * backup.h); a failed dump fails the deploy before anything is
+	 * replaced.  NULL or empty: no dump. */
+	const vd_backup_targets *backup;
+	const char *state_dir;
+	int64_t backup_keep;           /* dumps kept per service; 0: 10 */
+	uint64_t backup_timeout_ms;    /* 0: 30 min */
+	/* a failed FULL_RESTART whose new containers started puts the dump back
+	 * into the old PostgreSQL before its dependents start again */
+	bool restore_on_rollback;
 } vd_swap_options;
 
 typedef struct vd_swap_result {

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/json.h"
 #include "controller/model/compose.h"
+#include "controller/rollout/backup.h"
 #include "controller/rollout/swap.h"
 
 /* One service being replaced. */
@@ -34,6 +35,9 @@ struct vd_swap_svc {
 	bool placed;        /* the new one has the service's name */
 	bool retagged;      /* ref was moved to new_image */
 	bool retained;      /* new_image is a retained one (rollback): no build */
+	bool started;       /* the new one was started */
+	bool dumped;        /* its database was dumped before its old container stopped */
+	vd_backup_info dump;
 };
 
 typedef struct vd_swap {

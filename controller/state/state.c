@@ -128,19 +128,19 @@ static int to_json(const vd_state *st, vd_buf *out)
 	return vd_jgen_finish(g, out);
 }
 
-int vd_state_save(const char *dir, const vd_state *st, vd_error *err)
+int vd_state_write_file(const char *dir, const char *name, const char *data, size_t len,
+			vd_error *err)
 {
-	vd_buf json = VD_BUF_INIT, tmp = VD_BUF_INIT, final = VD_BUF_INIT;
+	vd_buf tmp = VD_BUF_INIT, final = VD_BUF_INIT;
 	int fd = -1, r = 0;
 	size_t off = 0;
 
 	if (mkdir(dir, 0700) && errno != EEXIST) {
-		r = vd_error_set(err, VD_EIO, "cannot create state directory %s: %s", dir, strerror(errno));
+		r = vd_error_set(err, VD_EIO, "cannot create directory %s: %s", dir, strerror(errno));
 		goto done;
 	}
-	if (to_json(st, &json) || vd_buf_putc(&json, '\n') ||
-	    vd_buf_printf(&tmp, "%s/.%s.%d", dir, STATE_FILE, (int)getpid()) ||
-	    vd_buf_printf(&final, "%s/%s", dir, STATE_FILE)) {
+	if (vd_buf_printf(&tmp, "%s/.%s.%d", dir, name, (int)getpid()) ||
+	    vd_buf_printf(&final, "%s/%s", dir, name)) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -149,8 +149,8 @@ int vd_state_save(const char *dir, const vd_state *st, vd_error *err)
 		r = vd_error_set(err, VD_EIO, "cannot write %s: %s", vd_buf_cstr(&tmp), strerror(errno));
 		goto done;
 	}
-	while (off < json.len) {
-		ssize_t w = write(fd, json.ptr + off, json.len - off);
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -160,7 +160,7 @@ int vd_state_save(const char *dir, const vd_state *st, vd_error *err)
 		}
 		off += (size_t)w;
 	}
-	/* the new state is either wholly there or not at all */
+	/* the new file is either wholly there or not at all */
 	if (fsync(fd) || close(fd)) {
 		fd = -1;
 		r = vd_error_set(err, VD_EIO, "cannot write %s: %s", vd_buf_cstr(&tmp), strerror(errno));
@@ -179,9 +179,21 @@ done:
 		close(fd);
 	if (r && tmp.len)
 		unlink(vd_buf_cstr(&tmp));
-	vd_buf_release(&json);
 	vd_buf_release(&tmp);
 	vd_buf_release(&final);
+	return r;
+}
+
+int vd_state_save(const char *dir, const vd_state *st, vd_error *err)
+{
+	vd_buf json = VD_BUF_INIT;
+	int r;
+
+	if (to_json(st, &json) || vd_buf_putc(&json, '\n'))
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+	else
+		r = vd_state_write_file(dir, STATE_FILE, json.ptr, json.len, err);
+	vd_buf_release(&json);
 	return r;
 }
 

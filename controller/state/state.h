@@ -29,6 +29,11 @@ char *vd_state_dir(const char *explicit_dir);
 int vd_state_load(const char *dir, vd_state *out, vd_error *err);
 /* Write current.json atomically; creates the directory (0700) if needed. */
 int vd_state_save(const char *dir, const vd_state *st, vd_error *err);
+/* Write dir/name whole or not at all (dir made 0700 when missing): a
+ * temporary name beside it, fsync, rename, fsync of the directory.  The
+ * file is 0600. */
+int vd_state_write_file(const char *dir, const char *name, const char *data, size_t len,
+			vd_error *err);
 /* Record a deploy: commit and deploy id now, deployed_at the current time;
  * per service the images and containers given (may be NULL) over what the
  * file held for the services not given. */

@@ -1,0 +1,617 @@
+#include "controller/rollout/backup.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "controller/rollout/probe_list.h"
+#include "controller/state/state.h"
+#include "docker_api/exec.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DIR_NAME "backups"
+#define MAGIC "PGDMP"
+#define MAX_STDERR ((size_t)16 << 10)
+#define SIZE_FACTOR 1.2
+#define IDLE_MS (5L * 60 * 1000)  /* a dump may be silent while it reads a big table */
+
+static int oom(vd_error *err)
+{
+	return vd_error_set(err, VD_ENOMEM, "out of memory");
+}
+
+/* --- which services ------------------------------------------------------- */
+
+static bool probe_names(const vd_config *c, const char *service)
+{
+	size_t i;
+
+	for (i = 0; i < c->health.n_postgres; i++)
+		if (c->health.postgres[i].service && !strcmp(c->health.postgres[i].service, service))
+			return true;
+	return false;
+}
+
+static bool listed(const vd_config *c, const char *service)
+{
+	size_t i;
+
+	if (!c->backup.services)
+		return true;
+	for (i = 0; i < c->backup.n_services; i++)
+		if (!strcmp(c->backup.services[i], service))
+			return true;
+	return false;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? strdup(s) : NULL;
+}
+
+static int add_target(vd_backup_targets *out, const vd_compose_service *s, vd_env_lookup lookup,
+		      void *ctx, vd_error *err)
+{
+	vd_backup_target *t = &out->items[out->len];
+	vd_kvs env = { NULL, 0 };
+	const char *user, *db;
+	int r;
+
+	if ((r = vd_compose_service_env(s, lookup, ctx, &env, err)))
+		return vd_error_prefix(err, "service %s", s->name);
+	user = vd_kvs_get(&env, "POSTGRES_USER");
+	if (!user || !*user)
+		user = "postgres";
+	db = vd_kvs_get(&env, "POSTGRES_DB");
+	t->service = strdup(s->name);
+	t->user = strdup(user);
+	t->database = strdup(db && *db ? db : user);
+	t->password = dup_or_null(vd_kvs_get(&env, "POSTGRES_PASSWORD"));
+	out->len++;
+	if (!t->service || !t->user || !t->database ||
+	    (vd_kvs_get(&env, "POSTGRES_PASSWORD") && *vd_kvs_get(&env, "POSTGRES_PASSWORD") &&
+	     (!t->password || vd_secret_add(t->password))))
+		r = oom(err);
+	vd_kvs_release(&env);
+	return r;
+}
+
+int vd_backup_targets_find(const vd_config *c, const vd_compose *model, vd_env_lookup lookup,
+			   void *ctx, vd_backup_targets *out, vd_error *err)
+{
+	size_t i;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!c->backup.enabled)
+		return 0;
+	for (i = 0; i < c->backup.n_services; i++)
+		if (!vd_compose_service_find(model, c->backup.services[i]))
+			return vd_error_set(err, VD_EINVAL, "voxdeploy.yml: backup.services: no service "
+					    "'%s' in the compose file", c->backup.services[i]);
+	out->items = calloc(model->n_services ? model->n_services : 1, sizeof(*out->items));
+	if (!out->items)
+		return oom(err);
+	for (i = 0; i < model->n_services && !r; i++) {
+		const vd_compose_service *s = &model->services[i];
+
+		if ((vd_probe_list_is_postgres_image(s->image) || probe_names(c, s->name)) &&
+		    listed(c, s->name))
+			r = add_target(out, s, lookup, ctx, err);
+	}
+	if (r)
+		vd_backup_targets_release(out);
+	return r;
+}
+
+const vd_backup_target *vd_backup_targets_get(const vd_backup_targets *t, const char *service)
+{
+	size_t i;
+
+	for (i = 0; i < t->len; i++)
+		if (!strcmp(t->items[i].service, service))
+			return &t->items[i];
+	return NULL;
+}
+
+void vd_backup_targets_release(vd_backup_targets *t)
+{
+	size_t i;
+
+	for (i = 0; t->items && i < t->len; i++) {
+		free(t->items[i].service);
+		free(t->items[i].user);
+		free(t->items[i].password);
+		free(t->items[i].database);
+	}
+	free(t->items);
+	memset(t, 0, sizeof(*t));
+}
+
+/* --- files ---------------------------------------------------------------- */
+
+static char *backups_dir(const char *state_dir)
+{
+	char *s = NULL;
+
+	return asprintf(&s, "%s/%s", state_dir, DIR_NAME) < 0 ? NULL : s;
+}
+
+char *vd_backup_path(const char *state_dir, const char *id, const char *ext)
+{
+	char *s = NULL;
+
+	return asprintf(&s, "%s/%s/%s%s", state_dir, DIR_NAME, id, ext) < 0 ? NULL : s;
+}
+
+static int write_info(const char *state_dir, const vd_backup_info *b, vd_error *err)
+{
+	yajl_gen g = vd_jgen_new();
+	vd_buf json = VD_BUF_INIT;
+	char *dir = backups_dir(state_dir), name[VD_BACKUP_ID_MAX + 8];
+	int r;
+
+	if (!g || !dir) {
+		if (g)
+			yajl_gen_free(g);
+		free(dir);
+		return oom(err);
+	}
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "id", b->id);
+	vd_jgen_kstr(g, "deploy_id", b->deploy_id[0] ? b->deploy_id : NULL);
+	vd_jgen_kstr(g, "service", b->service);
+	vd_jgen_kstr(g, "database", b->database);
+	vd_jgen_kstr(g, "created", b->created);
+	vd_jgen_kint(g, "bytes", (long long)b->bytes);
+	vd_jgen_str(g, "seconds");
+	yajl_gen_double(g, (double)b->ms / 1000.0);
+	yajl_gen_map_close(g);
+	snprintf(name, sizeof(name), "%s.json", b->id);
+	r = vd_jgen_finish(g, &json);
+	r = r ? oom(err) : vd_state_write_file(dir, name, json.ptr, json.len, err);
+	vd_buf_release(&json);
+	free(dir);
+	return r;
+}
+
+static void copy_field(char *dst, size_t size, yajl_val v, const char *key)
+{
+	const char *s = vd_json_str(v, key);
+
+	snprintf(dst, size, "%s", s ? s : "");
+}
+
+static int read_info(const char *path, vd_backup_info *out)
+{
+	vd_error err = VD_ERROR_INIT;
+	yajl_val v, secs;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re");
+	int r = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!f)
+		return -1;
+	if (getdelim(&text, &len, '\0', f) < 0) {
+		fclose(f);
+		free(text);
+		return -1;
+	}
+	fclose(f);
+	v = vd_json_parse(text, &err);
+	free(text);
+	vd_error_release(&err);
+	if (!v)
+		return -1;
+	copy_field(out->id, sizeof(out->id), v, "id");
+	copy_field(out->deploy_id, sizeof(out->deploy_id), v, "deploy_id");
+	copy_field(out->service, sizeof(out->service), v, "service");
+	copy_field(out->database, sizeof(out->database), v, "database");
+	copy_field(out->created, sizeof(out->created), v, "created");
+	out->bytes = (uint64_t)vd_json_int(v, "bytes", 0);
+	secs = vd_json_get(v, "seconds");
+	out->ms = secs && YAJL_IS_NUMBER(secs) ? (uint64_t)(YAJL_GET_DOUBLE(secs) * 1000.0 + 0.5) : 0;
+	if (out->id[0] && out->service[0])
+		r = 0;
+	yajl_tree_free(v);
+	return r;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const vd_backup_info *x = a, *y = b;
+	int c = strcmp(y->created, x->created);
+
+	return c ? c : strcmp(y->id, x->id);
+}
+
+int vd_backup_list(const char *state_dir, vd_backup_info **items, size_t *n, vd_error *err)
+{
+	char *dir = backups_dir(state_dir);
+	size_t cap = 16;
+	struct dirent *e;
+	DIR *dh;
+
+	*n = 0;
+	*items = calloc(cap, sizeof(**items));
+	if (!dir || !*items) {
+		free(dir);
+		free(*items);
+		*items = NULL;
+		return oom(err);
+	}
+	dh = opendir(dir);
+	while (dh && (e = readdir(dh)) != NULL) {
+		size_t len = strlen(e->d_name);
+		char *path = NULL;
+
+		if (len < 6 || strcmp(e->d_name + len - 5, ".json") || e->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			vd_backup_info *more = realloc(*items, 2 * cap * sizeof(**items));
+
+			if (!more)
+				break;
+			*items = more;
+			cap *= 2;
+		}
+		if (asprintf(&path, "%s/%s", dir, e->d_name) > 0 && !read_info(path, &(*items)[*n]))
+			(*n)++;
+		free(path);
+	}
+	if (dh)
+		closedir(dh);
+	free(dir);
+	qsort(*items, *n, sizeof(**items), newest_first);
+	return 0;
+}
+
+int vd_backup_find(const char *state_dir, const char *id, vd_backup_info *out, vd_error *err)
+{
+	vd_backup_info *all = NULL;
+	vd_buf known = VD_BUF_INIT;
+	size_t n = 0, i;
+	int r = vd_backup_list(state_dir, &all, &n, err);
+
+	if (r)
+		return r;
+	for (i = 0; i < n; i++)
+		if (!strcmp(all[i].id, id)) {
+			*out = all[i];
+			free(all);
+			return 0;
+		}
+	for (i = 0; i < n && i < 5; i++)
+		vd_buf_printf(&known, "%s%s", i ? ", " : "", all[i].id);
+	r = vd_error_set(err, VD_ENOTFOUND, "no backup %s in %s/%s (%s%s)", id, state_dir, DIR_NAME,
+			 n ? "the newest: " : "there are none", vd_buf_cstr(&known));
+	vd_buf_release(&known);
+	free(all);
+	return r;
+}
+
+static void remove_files(const char *state_dir, const char *id)
+{
+	static const char *const exts[] = { ".dump", ".json", ".dump.partial" };
+	size_t i;
+
+	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		char *p = vd_backup_path(state_dir, id, exts[i]);
+
+		if (p)
+			unlink(p);
+		free(p);
+	}
+}
+
+int vd_backup_prune(const char *state_dir, const char *service, int64_t keep, vd_error *err)
+{
+	vd_backup_info *all = NULL;
+	size_t n = 0, i;
+	int64_t seen = 0;
+	int r = vd_backup_list(state_dir, &all, &n, err);
+
+	if (r)
+		return r;
+	for (i = 0; i < n; i++)
+		if (!strcmp(all[i].service, service) && ++seen > keep) {
+			vd_log_info("backup: removing %s (keep %lld per service)", all[i].id,
+				    (long long)keep);
+			remove_files(state_dir, all[i].id);
+		}
+	free(all);
+	return 0;
+}
+
+size_t vd_backup_clean_partial(const char *state_dir)
+{
+	char *dir = backups_dir(state_dir);
+	struct dirent *e;
+	size_t removed = 0;
+	DIR *dh = dir ? opendir(dir) : NULL;
+
+	while (dh && (e = readdir(dh)) != NULL) {
+		size_t len = strlen(e->d_name);
+		char *path = NULL;
+
+		if (len < 9 || strcmp(e->d_name + len - 8, ".partial"))
+			continue;
+		if (asprintf(&path, "%s/%s", dir, e->d_name) > 0 && !unlink(path)) {
+			vd_log_warn("backup: removed %s, left by a dump that did not finish", path);
+			removed++;
+		}
+		free(path);
+	}
+	if (dh)
+		closedir(dh);
+	free(dir);
+	return removed;
+}
+
+/* --- running pg_dump, psql, pg_restore in the container ------------------- */
+
+/* PGPASSWORD for the command, or no environment. */
+static const char *const *pg_env(const vd_backup_target *t, char *buf, size_t size,
+				 const char *env[2])
+{
+	if (!t->password)
+		return NULL;
+	snprintf(buf, size, "PGPASSWORD=%s", t->password);
+	env[0] = buf;
+	env[1] = NULL;
+	return env;
+}
+
+/* The last non-blank line of a command's stderr, for a message. */
+static void last_line(const vd_buf *b, char *out, size_t size)
+{
+	const char *s = vd_buf_cstr(b);
+	size_t end = b->len, start;
+
+	while (end > 0 && (s[end - 1] == '\n' || s[end - 1] == ' ' || s[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start > 0 && s[start - 1] != '\n')
+		start--;
+	snprintf(out, size, "%.*s", (int)(end - start), s + start);
+}
+
+static int size_of_database(vd_docker *d, const vd_backup_target *t, const char *container,
+			    uint64_t *bytes, vd_error *err)
+{
+	const char *argv[] = { "psql", "-X", "-At", "-U", t->user, "-d", t->database, "-c",
+			       "SELECT pg_database_size(current_database())", NULL };
+	vd_exec_opts o = VD_EXEC_OPTS_INIT;
+	vd_exec_result res;
+	const char *env[2];
+	char pw[512], line[256];
+	int r;
+
+	o.env = pg_env(t, pw, sizeof(pw), env);
+	o.timeout_ms = 30000;
+	vd_exec_result_init(&res, 64 << 10);
+	r = vd_exec_run(d, container, argv, &o, &res, err);
+	memset(pw, 0, sizeof(pw));
+	if (!r && (res.exit_code != 0 || sscanf(vd_buf_cstr(&res.out), "%llu",
+						 (unsigned long long *)bytes) != 1)) {
+		last_line(&res.err, line, sizeof(line));
+		r = vd_error_set(err, VD_EAPI, "psql in %s exited %lld: %s", t->service,
+				 (long long)res.exit_code, line[0] ? line : "(no message)");
+	}
+	vd_exec_result_release(&res);
+	return r ? vd_error_prefix(err, "the size of database %s", t->database) : 0;
+}
+
+static int check_space(const char *dir, uint64_t db_bytes, vd_error *err)
+{
+	struct statvfs sv;
+	uint64_t free_b, need = (uint64_t)((double)db_bytes * SIZE_FACTOR);
+
+	if (statvfs(dir, &sv))
+		return vd_error_set(err, VD_EIO, "cannot read the free space of %s: %s", dir,
+				    strerror(errno));
+	free_b = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	if (free_b < need)
+		return vd_error_set(err, VD_ETOOBIG,
+				    "not enough space for the dump in %s: %llu MB free, the database is "
+				    "%llu MB and the dump may need %llu MB (its size × %.1f); free some "
+				    "space or lower backup.keep", dir,
+				    (unsigned long long)(free_b >> 20), (unsigned long long)(db_bytes >> 20),
+				    (unsigned long long)(need >> 20), SIZE_FACTOR);
+	return 0;
+}
+
+struct dump_sink {
+	int fd;
+	uint64_t bytes;
+	char head[sizeof(MAGIC)];
+	size_t head_len;
+	vd_buf err;
+};
+
+static int on_dump_output(int stream, const char *data, size_t len, void *ctx, vd_error *err)
+{
+	struct dump_sink *s = ctx;
+
+	if (stream == VD_LOGS_STDERR) {
+		size_t room = s->err.max > s->err.len ? s->err.max - s->err.len : 0;
+
+		vd_buf_put(&s->err, data, len < room ? len : room);
+		return 0;
+	}
+	if (s->head_len < sizeof(MAGIC) - 1) {
+		size_t k = sizeof(MAGIC) - 1 - s->head_len;
+
+		memcpy(s->head + s->head_len, data, len < k ? len : k);
+		s->head_len += len < k ? len : k;
+	}
+	s->bytes += len;
+	while (len) {
+		ssize_t w = write(s->fd, data, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return vd_error_set(err, VD_EIO, "writing the dump: %s", strerror(errno));
+		data += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static void now_rfc3339(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *t,
+		   const char *container, const char *deploy_id, uint64_t timeout_ms,
+		   vd_backup_info *out, vd_error *err)
+{
+	const char *argv[] = { "pg_dump", "-Fc", "-U", t->user, "-d", t->database, NULL };
+	vd_exec_opts o = VD_EXEC_OPTS_INIT;
+	vd_exec_result res;
+	struct dump_sink sink = { .fd = -1 };
+	const char *env[2];
+	char pw[512], idbuf[VD_DEPLOY_ID_MAX], line[256];
+	char *dir = backups_dir(state_dir), *partial = NULL, *final = NULL;
+	uint64_t t0 = vd_now_ms(), db_bytes = 0;
+	int r, dfd;
+
+	memset(out, 0, sizeof(*out));
+	vd_buf_init(&sink.err, MAX_STDERR);
+	vd_exec_result_init(&res, 4096);
+	vd_journal_new_id(idbuf);
+	snprintf(out->id, sizeof(out->id), "%s-%s", idbuf, t->service);
+	snprintf(out->deploy_id, sizeof(out->deploy_id), "%s", deploy_id ? deploy_id : "");
+	snprintf(out->service, sizeof(out->service), "%s", t->service);
+	snprintf(out->database, sizeof(out->database), "%s", t->database);
+	now_rfc3339(out->created);
+	if (!dir || !(partial = vd_backup_path(state_dir, out->id, ".dump.partial")) ||
+	    !(final = vd_backup_path(state_dir, out->id, ".dump"))) {
+		r = oom(err);
+		goto done;
+	}
+	if ((mkdir(state_dir, 0700) && errno != EEXIST) || (mkdir(dir, 0700) && errno != EEXIST)) {
+		r = vd_error_set(err, VD_EIO, "cannot create %s: %s", dir, strerror(errno));
+		goto done;
+	}
+	if ((r = size_of_database(d, t, container, &db_bytes, err)) ||
+	    (r = check_space(dir, db_bytes, err)))
+		goto done;
+	sink.fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (sink.fd < 0) {
+		r = vd_error_set(err, VD_EIO, "cannot create %s: %s", partial, strerror(errno));
+		goto done;
+	}
+	o.env = pg_env(t, pw, sizeof(pw), env);
+	o.timeout_ms = (long)(timeout_ms ? timeout_ms : VD_CONFIG_DEFAULT_BACKUP_TIMEOUT_MS);
+	o.idle_timeout_ms = IDLE_MS;
+	o.on_output = on_dump_output;
+	o.output_ctx = &sink;
+	r = vd_exec_run(d, container, argv, &o, &res, err);
+	memset(pw, 0, sizeof(pw));
+	if (r)
+		goto done;
+	last_line(&sink.err, line, sizeof(line));
+	if (res.exit_code != 0) {
+		r = vd_error_set(err, VD_EAPI, "pg_dump exited %lld: %s", (long long)res.exit_code,
+				 line[0] ? line : "(no message)");
+		goto done;
+	}
+	if (!sink.bytes || sink.head_len < sizeof(MAGIC) - 1 || memcmp(sink.head, MAGIC, sizeof(MAGIC) - 1)) {
+		r = vd_error_set(err, VD_EAPI, "pg_dump's output is no custom-format dump (%llu bytes%s)",
+				 (unsigned long long)sink.bytes, sink.bytes ? ", no PGDMP header" : "");
+		goto done;
+	}
+	if (fsync(sink.fd) || close(sink.fd)) {
+		sink.fd = -1;
+		r = vd_error_set(err, VD_EIO, "cannot write %s: %s", partial, strerror(errno));
+		goto done;
+	}
+	sink.fd = -1;
+	if (rename(partial, final)) {
+		r = vd_error_set(err, VD_EIO, "cannot rename %s: %s", partial, strerror(errno));
+		goto done;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	out->bytes = sink.bytes;
+	out->ms = vd_now_ms() - t0;
+	if ((r = write_info(state_dir, out, err)))
+		unlink(final);
+done:
+	if (sink.fd >= 0)
+		close(sink.fd);
+	if (r && partial)
+		unlink(partial);
+	if (r)
+		vd_error_prefix(err, "dump of %s (database %s)", t->service, t->database);
+	vd_exec_result_release(&res);
+	vd_buf_release(&sink.err);
+	free(dir);
+	free(partial);
+	free(final);
+	return r;
+}
+
+int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info *b,
+		      const vd_backup_target *t, const char *container, uint64_t timeout_ms,
+		      vd_error *err)
+{
+	const char *argv[] = { "pg_restore", "--clean", "--if-exists", "--single-transaction",
+			       "--exit-on-error", "-U", t->user, "-d", t->database, NULL };
+	vd_exec_opts o = VD_EXEC_OPTS_INIT;
+	vd_exec_result res;
+	const char *env[2];
+	char pw[512], line[256], *path = vd_backup_path(state_dir, b->id, ".dump");
+	int r, fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+
+	vd_exec_result_init(&res, 64 << 10);
+	if (!path) {
+		r = oom(err);
+		goto done;
+	}
+	if (fd < 0) {
+		r = vd_error_set(err, VD_EIO, "cannot read %s: %s", path, strerror(errno));
+		goto done;
+	}
+	o.env = pg_env(t, pw, sizeof(pw), env);
+	o.timeout_ms = (long)(timeout_ms ? timeout_ms : VD_CONFIG_DEFAULT_BACKUP_TIMEOUT_MS);
+	o.idle_timeout_ms = IDLE_MS;
+	o.attach_stdin = true;
+	o.stdin_fd = fd;
+	r = vd_exec_run(d, container, argv, &o, &res, err);
+	memset(pw, 0, sizeof(pw));
+	if (!r && res.exit_code != 0) {
+		last_line(&res.err, line, sizeof(line));
+		r = vd_error_set(err, VD_EAPI, "pg_restore exited %lld: %s", (long long)res.exit_code,
+				 line[0] ? line : "(no message)");
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	if (r)
+		vd_error_prefix(err, "restore of %s into %s (database %s)", b->id, t->service,
+				t->database);
+	vd_exec_result_release(&res);
+	free(path);
+	return r;
+}

@@ -1,0 +1,95 @@
+/* voxdeploy — database dumps: `pg_dump -Fc` run inside a PostgreSQL
+ * service's own container through the exec API (its own client: the
+ * server's major version), streamed to $STATE_DIR/backups/<id>.dump, and
+ * put back with `pg_restore --clean --if-exists --single-transaction`, the
+ * file sent to the command's stdin.
+ *
+ * Each dump is two files: <id>.dump (written as <id>.dump.partial, fsync'd,
+ * renamed) and <id>.json, its record:
+ *   {"id","deploy_id","service","database","created","bytes","seconds"}
+ * A dump is kept only when pg_dump exited 0, the file is not empty and it
+ * starts with the custom format's "PGDMP".  Before it starts, the free space
+ * of the backups directory must hold pg_database_size × 1.2.
+ *
+ * Secrets: the password goes to the command's environment (PGPASSWORD) and
+ * is a registered secret; it is never in a message, the journal or a file.
+ */
+#ifndef VD_CONTROLLER_BACKUP_H
+#define VD_CONTROLLER_BACKUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "controller/config/config.h"
+#include "controller/model/compose.h"
+#include "controller/model/interpolate.h"
+#include "controller/state/journal.h"
+#include "docker_api/docker.h"
+
+/* A PostgreSQL service whose database is dumped. */
+typedef struct vd_backup_target {
+	char *service;
+	char *user;            /* POSTGRES_USER, else postgres */
+	char *password;        /* POSTGRES_PASSWORD, or NULL */
+	char *database;        /* POSTGRES_DB, else the user */
+} vd_backup_target;
+
+typedef struct vd_backup_targets {
+	vd_backup_target *items;
+	size_t len;
+} vd_backup_targets;
+
+/* The services the settings cover (none with `backup: false`): each whose
+ * image is postgres (vd_probe_list_is_postgres_image) or that a configured
+ * postgres probe names, kept to backup.services when given (a name there
+ * that is no such service is VD_EINVAL); credentials from the service's
+ * environment as the container gets it.  out is initialised here. */
+int vd_backup_targets_find(const vd_config *c, const vd_compose *model, vd_env_lookup lookup,
+			   void *ctx, vd_backup_targets *out, vd_error *err);
+const vd_backup_target *vd_backup_targets_get(const vd_backup_targets *t, const char *service);
+void vd_backup_targets_release(vd_backup_targets *t);
+
+#define VD_BACKUP_ID_MAX 128
+
+typedef struct vd_backup_info {
+	char id[VD_BACKUP_ID_MAX];
+	char deploy_id[VD_DEPLOY_ID_MAX];   /* "" for an on-demand dump */
+	char service[128];
+	char database[128];
+	char created[32];      /* 2026-12-03T17:20:01Z */
+	uint64_t bytes;
+	uint64_t ms;           /* how long the dump took */
+} vd_backup_info;
+
+/* $STATE_DIR/backups/<id><ext> (caller frees). */
+char *vd_backup_path(const char *state_dir, const char *id, const char *ext);
+
+/* Dump t's database from its running container (id or name) into the
+ * state directory; deploy_id may be NULL.  *out describes the dump kept.
+ * VD_ETOOBIG when the free space is short; VD_EAPI for pg_dump's failure
+ * (its stderr's last line in the message); VD_ETIMEOUT past timeout_ms;
+ * VD_EIO for the file.  Nothing is left behind when it fails. */
+int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *t,
+		   const char *container, const char *deploy_id, uint64_t timeout_ms,
+		   vd_backup_info *out, vd_error *err);
+
+/* Put dump b back into the database of t's running container: pg_restore
+ * --clean --if-exists --single-transaction, the file on its stdin.
+ * VD_EAPI with pg_restore's last error line when it fails (the single
+ * transaction leaves the database as it was). */
+int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info *b,
+		      const vd_backup_target *t, const char *container, uint64_t timeout_ms,
+		      vd_error *err);
+
+/* Every dump kept, newest first (*items calloc'd, caller frees). */
+int vd_backup_list(const char *state_dir, vd_backup_info **items, size_t *n, vd_error *err);
+/* One by id: VD_ENOTFOUND (listing what there is) when there is none. */
+int vd_backup_find(const char *state_dir, const char *id, vd_backup_info *out, vd_error *err);
+/* Keep the newest `keep` dumps of service; remove the rest. */
+int vd_backup_prune(const char *state_dir, const char *service, int64_t keep, vd_error *err);
+/* Remove what a killed dump left (*.partial); how many were removed. */
+size_t vd_backup_clean_partial(const char *state_dir);
+
+#endif
