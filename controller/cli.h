@@ -98,6 +98,9 @@ int vd_cmd_rollback(vd_cli *cli);
 int vd_cmd_history(vd_cli *cli);
 int vd_cmd_serve(vd_cli *cli);
 int vd_cmd_status(vd_cli *cli);
+int vd_cmd_backup(vd_cli *cli);
+int vd_cmd_backups(vd_cli *cli);
+int vd_cmd_restore(vd_cli *cli);
 
 /* What deploy and rollback share (cli_deploy.c): open the project, run
  * (vd_deploy_run, or vd_deploy_rollback when rollback), print progress as

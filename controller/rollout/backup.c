@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "controller/rollout/probe_list.h"
 #include "controller/state/state.h"
+#include "docker_api/container.h"
 #include "docker_api/exec.h"
 
 #include <dirent.h>
@@ -23,6 +24,11 @@
 #define MAX_STDERR ((size_t)16 << 10)
 #define SIZE_FACTOR 1.2
 #define IDLE_MS (5L * 60 * 1000)  /* a dump may be silent while it reads a big table */
+/* pg_dump and friends connect over TCP to the container's own address on
+ * its network, as any client does: the password is checked (the socket
+ * and 127.0.0.1 are trusted in the official image) before anything is
+ * replaced.  127.0.0.1 when it has no such address. */
+#define LOCALHOST host
 
 static int oom(vd_error *err)
 {
@@ -387,10 +393,30 @@ static void last_line(const vd_buf *b, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)(end - start), s + start);
 }
 
-static int size_of_database(vd_docker *d, const vd_backup_target *t, const char *container,
-			    uint64_t *bytes, vd_error *err)
+static int container_host(vd_docker *d, const char *container, char out[64], vd_error *err)
 {
-	const char *argv[] = { "psql", "-X", "-At", "-U", t->user, "-d", t->database, "-c",
+	vd_container_info info;
+	size_t i;
+	int r = vd_container_inspect(d, container, &info, err);
+
+	snprintf(out, 64, "127.0.0.1");
+	if (r)
+		return r;
+	if (!info.running)
+		r = vd_error_set(err, VD_ECONFLICT, "container %s is not running", container);
+	for (i = 0; i < info.n_endpoints; i++)
+		if (info.endpoints[i].ip && *info.endpoints[i].ip) {
+			snprintf(out, 64, "%s", info.endpoints[i].ip);
+			break;
+		}
+	vd_container_info_release(&info);
+	return r;
+}
+
+static int size_of_database(vd_docker *d, const vd_backup_target *t, const char *container,
+			    const char *host, uint64_t *bytes, vd_error *err)
+{
+	const char *argv[] = { "psql", "-X", "-At", "-h", LOCALHOST, "-U", t->user, "-d", t->database, "-c",
 			       "SELECT pg_database_size(current_database())", NULL };
 	vd_exec_opts o = VD_EXEC_OPTS_INIT;
 	vd_exec_result res;
@@ -483,7 +509,8 @@ int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *
 		   const char *container, const char *deploy_id, uint64_t timeout_ms,
 		   vd_backup_info *out, vd_error *err)
 {
-	const char *argv[] = { "pg_dump", "-Fc", "-U", t->user, "-d", t->database, NULL };
+	char host[64] = "127.0.0.1";
+	const char *argv[] = { "pg_dump", "-Fc", "-h", LOCALHOST, "-U", t->user, "-d", t->database, NULL };
 	vd_exec_opts o = VD_EXEC_OPTS_INIT;
 	vd_exec_result res;
 	struct dump_sink sink = { .fd = -1 };
@@ -511,7 +538,8 @@ int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *
 		r = vd_error_set(err, VD_EIO, "cannot create %s: %s", dir, strerror(errno));
 		goto done;
 	}
-	if ((r = size_of_database(d, t, container, &db_bytes, err)) ||
+	if ((r = container_host(d, container, host, err)) ||
+	    (r = size_of_database(d, t, container, host, &db_bytes, err)) ||
 	    (r = check_space(dir, db_bytes, err)))
 		goto done;
 	sink.fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -576,8 +604,9 @@ int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info 
 		      const vd_backup_target *t, const char *container, uint64_t timeout_ms,
 		      vd_error *err)
 {
+	char host[64] = "127.0.0.1";
 	const char *argv[] = { "pg_restore", "--clean", "--if-exists", "--single-transaction",
-			       "--exit-on-error", "-U", t->user, "-d", t->database, NULL };
+			       "--exit-on-error", "-h", LOCALHOST, "-U", t->user, "-d", t->database, NULL };
 	vd_exec_opts o = VD_EXEC_OPTS_INIT;
 	vd_exec_result res;
 	const char *env[2];
@@ -589,6 +618,8 @@ int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info 
 		r = oom(err);
 		goto done;
 	}
+	if ((r = container_host(d, container, host, err)))
+		goto done;
 	if (fd < 0) {
 		r = vd_error_set(err, VD_EIO, "cannot read %s: %s", path, strerror(errno));
 		goto done;

@@ -27,6 +27,7 @@
 #include "controller/model/interpolate.h"
 #include "controller/state/journal.h"
 #include "docker_api/docker.h"
+#include "health/probe.h"
 
 /* A PostgreSQL service whose database is dumped. */
 typedef struct vd_backup_target {
@@ -82,6 +83,29 @@ int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *
 int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info *b,
 		      const vd_backup_target *t, const char *container, uint64_t timeout_ms,
 		      vd_error *err);
+
+/* `voxdeploy restore`: put dump b back while the server runs.  The services
+ * that depend on b's PostgreSQL service (directly or not) and run are
+ * stopped (reverse dependency order), the dump restored into the running
+ * PostgreSQL container, they are started again (dependency order) and the
+ * lot proven healthy (rollout/prove.h) with the probes given.  0 when the
+ * restore and the proof passed; VD_EAPI (the database as it was: pg_restore
+ * runs in one transaction) when the restore failed and the restarted
+ * services are healthy; VD_ERESTORE when they are not; VD_ECONFLICT when
+ * the PostgreSQL container is not running (nothing done). */
+struct vd_progress;
+typedef struct vd_backup_put_back_options {
+	const vd_compose *model;
+	const vd_config *config;        /* stop grace, health deadline and cadence */
+	const vd_backup_target *target;
+	const vd_backup_info *backup;
+	const char *state_dir;
+	const vd_probe *probes;
+	size_t n_probes;
+	struct vd_progress *progress;   /* every step is told here */
+} vd_backup_put_back_options;
+
+int vd_backup_put_back(vd_docker *d, const vd_backup_put_back_options *o, vd_error *err);
 
 /* Every dump kept, newest first (*items calloc'd, caller frees). */
 int vd_backup_list(const char *state_dir, vd_backup_info **items, size_t *n, vd_error *err);
