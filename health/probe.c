@@ -248,6 +248,11 @@ void vd_probe_container_run(vd_docker *d, const vd_probe *p, vd_health_result *o
 	} else {
 		vd_probe_container_eval(info, p->container.has_restart_baseline,
 					p->container.restart_baseline, out);
+		if (p->container.one_shot && !info->running && !info->restarting && !info->oom_killed &&
+		    info->exit_code == 0 && info->started_at && strncmp(info->started_at, "0001-", 5)) {
+			out->certain = false;
+			vd_health_result_set(out, VD_HEALTH_OK, "completed: exited with code 0");
+		}
 		if (info == &mine)
 			vd_container_info_release(&mine);
 	}

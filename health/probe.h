@@ -54,6 +54,10 @@ typedef struct vd_probe {
 		 * first inspect's.  Any rise is a crash loop. */
 		bool has_restart_baseline;
 		int64_t restart_baseline;
+		/* a one-shot (a service others wait for with condition
+		 * service_completed_successfully): having exited with code 0
+		 * passes */
+		bool one_shot;
 	} container;
 
 	struct {

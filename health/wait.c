@@ -542,7 +542,10 @@ static int on_event(const vd_event *ev, void *ctx, vd_error *err)
 
 		if (s->p->kind != VD_PROBE_CONTAINER || !s->id || strcmp(s->id, ev->actor_id))
 			continue;
-		if (!strcmp(a, "die")) {
+		if (!strcmp(a, "die") && s->p->container.one_shot && vd_event_attr(ev, "exitCode") &&
+		    !strcmp(vd_event_attr(ev, "exitCode"), "0")) {
+			/* a one-shot that completed: the inspect says so */
+		} else if (!strcmp(a, "die")) {
 			s->event_fatal = true;
 			snprintf(s->event_detail, sizeof(s->event_detail), "died (exit code %s)",
 				 vd_event_attr(ev, "exitCode") ? vd_event_attr(ev, "exitCode") : "?");

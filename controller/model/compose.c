@@ -877,6 +877,18 @@ const vd_compose_service *vd_compose_service_find(const vd_compose *c, const cha
 	return i < 0 ? NULL : &c->services[i];
 }
 
+bool vd_compose_is_one_shot(const vd_compose *c, const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->n_services; i++)
+		for (j = 0; j < c->services[i].n_depends_on; j++)
+			if (c->services[i].depends_on[j].condition == VD_COMPOSE_SERVICE_COMPLETED_SUCCESSFULLY &&
+			    !strcmp(c->services[i].depends_on[j].service, name))
+				return true;
+	return false;
+}
+
 const vd_compose_network *vd_compose_network_find(const vd_compose *c, const char *key)
 {
 	size_t i;

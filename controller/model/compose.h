@@ -289,6 +289,9 @@ void vd_compose_free(vd_compose *c);
 
 /* Lookups by service name / network or volume key; NULL when absent. */
 const vd_compose_service *vd_compose_service_find(const vd_compose *c, const char *name);
+/* Some service waits for `name` with condition service_completed_successfully:
+ * a one-shot (a migration), done when it exited with code 0. */
+bool vd_compose_is_one_shot(const vd_compose *c, const char *name);
 const vd_compose_network *vd_compose_network_find(const vd_compose *c, const char *key);
 const vd_compose_volume *vd_compose_volume_find(const vd_compose *c, const char *key);
 

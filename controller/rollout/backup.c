@@ -110,8 +110,12 @@ int vd_backup_targets_find(const vd_config *c, const vd_compose *model, vd_env_l
 	for (i = 0; i < model->n_services && !r; i++) {
 		const vd_compose_service *s = &model->services[i];
 
-		if ((vd_probe_list_is_postgres_image(s->image) || probe_names(c, s->name)) &&
-		    listed(c, s->name))
+		/* a PostgreSQL server: the image's own entrypoint, running on (a
+		 * one-shot psql from the same image is a client) */
+		bool server = vd_probe_list_is_postgres_image(s->image) && !s->entrypoint.set &&
+			      !vd_compose_is_one_shot(model, s->name);
+
+		if ((server || probe_names(c, s->name)) && listed(c, s->name))
 			r = add_target(out, s, lookup, ctx, err);
 	}
 	if (r)
@@ -496,13 +500,17 @@ static int on_dump_output(int stream, const char *data, size_t len, void *ctx, v
 	return 0;
 }
 
+/* Milliseconds in it: two dumps in one second still sort newest first. */
 static void now_rfc3339(char out[32])
 {
-	time_t t = time(NULL);
+	struct timespec ts;
 	struct tm tm;
+	char sec[24];
 
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%.19s.%03dZ", sec, (int)(ts.tv_nsec / 1000000L) % 1000);
 }
 
 int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *t,

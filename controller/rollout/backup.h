@@ -46,7 +46,9 @@ typedef struct vd_backup_targets {
  * image is postgres (vd_probe_list_is_postgres_image) or that a configured
  * postgres probe names, kept to backup.services when given (a name there
  * that is no such service is VD_EINVAL); credentials from the service's
- * environment as the container gets it.  out is initialised here. */
+ * environment as the container gets it.  A service that runs the image
+ * with an entrypoint of its own, or that others wait for to complete (a
+ * one-shot psql client), is no server.  out is initialised here. */
 int vd_backup_targets_find(const vd_config *c, const vd_compose *model, vd_env_lookup lookup,
 			   void *ctx, vd_backup_targets *out, vd_error *err);
 const vd_backup_target *vd_backup_targets_get(const vd_backup_targets *t, const char *service);
@@ -59,7 +61,7 @@ typedef struct vd_backup_info {
 	char deploy_id[VD_DEPLOY_ID_MAX];   /* "" for an on-demand dump */
 	char service[128];
 	char database[128];
-	char created[32];      /* 2026-12-03T17:20:01Z */
+	char created[32];      /* 2026-12-03T17:20:01.123Z */
 	uint64_t bytes;
 	uint64_t ms;           /* how long the dump took */
 } vd_backup_info;

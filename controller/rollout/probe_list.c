@@ -163,6 +163,7 @@ int vd_probe_list_build(const vd_config *c, const vd_compose *model, const char 
 			p->kind = VD_PROBE_CONTAINER;
 			p->name = "container";
 			p->service = s->name;
+			p->container.one_shot = vd_compose_is_one_shot(model, s->name);
 			if (!(p->container.ref = container_of(out, model, s->name)))
 				return oom(err);
 			n++;

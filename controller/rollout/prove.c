@@ -45,6 +45,7 @@ int vd_prove(vd_docker *d, vd_progress *progress, const vd_prove_options *o, vd_
 		p[n].service = o->targets[i].service;
 		p[n].container.ref = o->targets[i].id;
 		p[n].container.has_restart_baseline = o->targets[i].fresh;
+		p[n].container.one_shot = o->targets[i].one_shot;
 	}
 	for (i = 0; i < o->n_probes; i++) {
 		const vd_probe *q = &o->probes[i];

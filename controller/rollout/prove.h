@@ -21,6 +21,7 @@ typedef struct vd_prove_target {
 	const char *service;
 	const char *id;
 	bool fresh;            /* created by this run: its restart count starts at 0 */
+	bool one_shot;         /* others wait for it to complete: exit code 0 passes */
 } vd_prove_target;
 
 typedef struct vd_prove_options {

@@ -509,19 +509,11 @@ static void group_services(vd_swap *w)
 					changed = true;
 				}
 	}
-	/* renumber 0, 1, ... in the order of first appearance */
-	for (i = 0; i < w->n; i++) {
-		size_t old = w->v[i].group;
-
-		if (old < next && old != (size_t)-1)
-			continue;
-		for (k = i; k < w->n; k++)
-			if (w->v[k].group == old)
-				w->v[k].group = (size_t)-1 - next - 1;
-		next++;
-	}
+	/* merging keeps the smaller number, so a group is numbered by its first
+	 * member's index: renumber 0, 1, ... in the order of first appearance
+	 * (v[i] is renumbered at step i; an earlier member already was) */
 	for (i = 0; i < w->n; i++)
-		w->v[i].group = (size_t)-1 - w->v[i].group - 1;
+		w->v[i].group = w->v[i].group == i ? next++ : w->v[w->v[i].group].group;
 }
 
 static int swap_in(vd_swap *w, vd_error *err)
@@ -610,6 +602,7 @@ static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 			continue;
 		t[n].service = w->v[i].s->name;
 		t[n].id = id;
+		t[n].one_shot = vd_compose_is_one_shot(w->c, w->v[i].s->name);
 		t[n++].fresh = !restored;
 	}
 	memset(&po, 0, sizeof(po));
@@ -628,10 +621,6 @@ static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 
 /* ------------------------------------------------------------------ restore */
 
-/* Undo whatever the swap did, in reverse: the new containers stopped and
- * removed (never their volumes), the old ones renamed back and started, the
- * image references back on the old images.  Best effort: every step is
- * tried; the first failure is reported. */
 /* restore_on_rollback: the old PostgreSQL of v, started again, gets the
  * dump taken before it stopped, before anything that depends on it starts. */
 static int put_database_back(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
@@ -664,6 +653,10 @@ static bool any_started(const vd_swap *w)
 	return false;
 }
 
+/* Undo whatever the swap did, in reverse: the new containers stopped and
+ * removed (never their volumes), the old ones renamed back and started, the
+ * image references back on the old images.  Best effort: every step is
+ * tried; the first failure is reported. */
 static int restore(vd_swap *w, vd_error *err)
 {
 	vd_error e = VD_ERROR_INIT;
