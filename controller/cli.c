@@ -15,7 +15,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "backup", vd_cmd_backup, "dump the PostgreSQL databases now (pg_dump -Fc in their containers)", true },
+	{ "backup", vd_cmd_backup, "dump the PostgreSQL databases now (pg_dump in their own containers)", true },
 	{ "backups", vd_cmd_backups, "the database dumps kept, newest first" },
 	{ "config", vd_cmd_config, "the effective voxdeploy.yml and compose model, secrets redacted" },
 	{ "deploy", vd_cmd_deploy, "build, swap, prove health, roll back by itself (--to, --type, --fetch, --dry-run)", true },
@@ -23,7 +23,7 @@ static const struct command commands[] = {
 	{ "history", vd_cmd_history, "the journal: every step of every deploy (-n N)" },
 	{ "plan", vd_cmd_plan, "decide the deployment type from the changed files; changes nothing" },
 	{ "recover", vd_cmd_recover, "finish or undo an interrupted deploy", true },
-	{ "restore", vd_cmd_restore, "put a database dump back (ID --yes); its dependents restart", true },
+	{ "restore", vd_cmd_restore, "put a database dump back by its id; the services using it restart", true },
 	{ "rollback", vd_cmd_rollback, "back to the previous (or a retained) version of the app", true },
 	{ "serve", vd_cmd_serve, "the sidecar's HTTP endpoint: health report, journal, metrics" },
 	{ "status", vd_cmd_status, "what is deployed: the project's containers, images, health, uptime" },
