@@ -273,7 +273,7 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	so->probes = probes->items;
 	so->n_probes = probes->len;
 	/* the databases dumped before a FULL_RESTART stops them */
-	if (so->full && c->backup.full_restart &&
+	if (((so->full && c->backup.full_restart) || (!so->full && c->backup.app_only)) &&
 	    (rc = vd_backup_targets_find(c, *model, vd_env_lookup_process_then, &r->dec.dotenv,
 					 &r->backup, err)))
 		return rc;

@@ -297,7 +297,7 @@ static int rename_to(vd_swap *w, const char *id, const char *name, vd_error *err
 }
 
 /* Container id of service alone, healthy (its HEALTHCHECK, if any). */
-static int container_healthy(vd_swap *w, const char *service, const char *id, vd_error *err)
+int vd_swap_container_healthy(vd_swap *w, const char *service, const char *id, vd_error *err)
 {
 	vd_probe p;
 	vd_health_wait_opts wo = VD_HEALTH_WAIT_OPTS_INIT;
@@ -338,7 +338,7 @@ static int await_dependency(vd_swap *w, const struct vd_swap_svc *v, const vd_co
 			       : "completed successfully")))
 		return rc;
 	if (dep->condition == VD_COMPOSE_SERVICE_HEALTHY) {
-		if ((rc = container_healthy(w, d->s->name, d->new_id, err)))
+		if ((rc = vd_swap_container_healthy(w, d->s->name, d->new_id, err)))
 			return vd_error_prefix(err, "%s is not healthy", dep->service);
 	} else {
 		int64_t code = -1;
@@ -394,36 +394,6 @@ static size_t stop_level(const vd_swap *w, size_t i, size_t depth)
 	return level;
 }
 
-/* The database of v, dumped while its writers (the services that depend
- * on it, stopped at the levels before) are down and it still runs. */
-static int dump_before_stop(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
-{
-	const vd_backup_target *t = w->o->backup && w->o->full && v->old_id && v->old_running
-				    ? vd_backup_targets_get(w->o->backup, v->s->name) : NULL;
-	uint64_t t0 = vd_now_ms();
-	int rc;
-
-	if (!t)
-		return 0;
-	if ((rc = vd_swap_step(w, "backup", "begin", v, 0, err, "pg_dump -Fc of database %s",
-			       t->database)))
-		return rc;
-	rc = vd_backup_dump(w->d, w->o->state_dir, t, v->old_id, w->o->deploy_id,
-			    w->o->backup_timeout_ms, &v->dump, err);
-	if (rc) {
-		vd_error jerr = VD_ERROR_INIT;
-
-		vd_swap_step(w, "backup", "failed", v, t0, &jerr, "%s", vd_error_msg(err));
-		vd_error_release(&jerr);
-		return vd_error_prefix(err, "nothing was replaced");
-	}
-	v->dumped = true;
-	vd_backup_prune(w->o->state_dir, v->s->name,
-			w->o->backup_keep > 0 ? w->o->backup_keep : VD_CONFIG_DEFAULT_BACKUP_KEEP, err);
-	return vd_swap_step(w, "backup", "done", v, t0, err, "%s: %llu bytes in %.1f s", v->dump.id,
-			    (unsigned long long)v->dump.bytes, (double)v->dump.ms / 1000.0);
-}
-
 /* Stop the old containers in reverse dependency order, every service of a
  * level at once: the stop signal goes to all of them, then each is given
  * what is left of its grace period.  Independent services (the app and a
@@ -442,7 +412,7 @@ static int stop_olds(vd_swap *w, size_t group, vd_error *err)
 
 		for (i = 0; i < w->n; i++)
 			if (w->v[i].group == group && w->v[i].level == level &&
-			    (rc = dump_before_stop(w, &w->v[i], err)))
+			    (rc = vd_swap_dump_before_stop(w, &w->v[i], err)))
 				return rc;
 		t = vd_now_ms();
 		for (i = 0; i < w->n; i++) {
@@ -556,7 +526,7 @@ static int swap_group(vd_swap *w, size_t g, vd_error *err)
 	size_t i, j;
 	int rc;
 
-	if ((rc = stop_olds(w, g, err)))
+	if ((rc = stop_olds(w, g, err)) || (rc = vd_swap_dump_side(w, err)))
 		return rc;
 	for (i = 0; i < w->n; i++) {
 		struct vd_swap_svc *v = &w->v[i];
@@ -575,7 +545,7 @@ static int swap_group(vd_swap *w, size_t g, vd_error *err)
 		if ((rc = vd_swap_step(w, "start", "done", v, t, err, "%.12s", v->new_id)))
 			return rc;
 		if (v->start_first &&
-		    ((rc = container_healthy(w, v->s->name, v->new_id, err)) || (rc = stop_old(w, v, err))))
+		    ((rc = vd_swap_container_healthy(w, v->s->name, v->new_id, err)) || (rc = stop_old(w, v, err))))
 			return rc;
 	}
 	return 0;
@@ -621,38 +591,6 @@ static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 
 /* ------------------------------------------------------------------ restore */
 
-/* restore_on_rollback: the old PostgreSQL of v, started again, gets the
- * dump taken before it stopped, before anything that depends on it starts. */
-static int put_database_back(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
-{
-	const vd_backup_target *t = vd_backup_targets_get(w->o->backup, v->s->name);
-	uint64_t t0 = vd_now_ms();
-	vd_error jerr = VD_ERROR_INIT;
-	int rc;
-
-	vd_swap_step(w, "restore_db", "begin", v, 0, &jerr, "%s into %.12s", v->dump.id, v->old_id);
-	vd_error_release(&jerr);
-	rc = t ? container_healthy(w, v->s->name, v->old_id, err)
-	       : vd_error_set(err, VD_EINVAL, "no credentials for %s", v->s->name);
-	if (!rc)
-		rc = vd_backup_restore(w->d, w->o->state_dir, &v->dump, t, v->old_id,
-				       w->o->backup_timeout_ms, err);
-	vd_swap_step(w, "restore_db", rc ? "failed" : "done", v, t0, &jerr, "%s",
-		     rc ? vd_error_msg(err) : v->dump.id);
-	vd_error_release(&jerr);
-	return rc;
-}
-
-static bool any_started(const vd_swap *w)
-{
-	size_t i;
-
-	for (i = 0; i < w->n; i++)
-		if (w->v[i].started)
-			return true;
-	return false;
-}
-
 /* Undo whatever the swap did, in reverse: the new containers stopped and
  * removed (never their volumes), the old ones renamed back and started, the
  * image references back on the old images.  Best effort: every step is
@@ -660,7 +598,7 @@ static bool any_started(const vd_swap *w)
 static int restore(vd_swap *w, vd_error *err)
 {
 	vd_error e = VD_ERROR_INIT;
-	bool put_back = w->o->restore_on_rollback && any_started(w);
+	bool put_back = w->o->restore_on_rollback && vd_swap_any_started(w);
 	int first = 0;
 	size_t i;
 
@@ -704,7 +642,7 @@ static int restore(vd_swap *w, vd_error *err)
 		if (v->old_id && v->old_running) {
 			TRY(vd_container_start(w->d, v->old_id, &e), "start the old container");
 			if (put_back && v->dumped)
-				TRY(put_database_back(w, v, &e), "put the database back");
+				TRY(vd_swap_put_database_back(w, v, &e), "put the database back");
 		}
 	}
 	for (i = w->n; i-- > 0;) {
@@ -739,36 +677,6 @@ static void fail_with(vd_swap_result *out, const vd_error *err)
 	out->failure = strdup(vd_error_msg(err));
 }
 
-/* A failed deploy that dumped names its dumps: put back, or how to. */
-static void tell_dumps(vd_swap *w, vd_swap_result *out)
-{
-	bool put_back = w->o->restore_on_rollback && any_started(w);
-	vd_buf b = VD_BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < w->n; i++) {
-		const struct vd_swap_svc *v = &w->v[i];
-
-		if (!v->dumped)
-			continue;
-		if (put_back && out->outcome == VD_DEPLOY_FAILED)
-			vd_buf_printf(&b, "; %s's database was put back from %s", v->s->name, v->dump.id);
-		else
-			vd_buf_printf(&b, "; %s's database was dumped before it stopped: %s "
-				      "(voxdeploy restore %s puts it back)", v->s->name, v->dump.id,
-				      v->dump.id);
-	}
-	if (b.len && out->failure) {
-		char *s = NULL;
-
-		if (asprintf(&s, "%s%s", out->failure, vd_buf_cstr(&b)) > 0) {
-			free(out->failure);
-			out->failure = s;
-		}
-	}
-	vd_buf_release(&b);
-}
-
 static int roll_back(vd_swap *w, vd_swap_result *out, vd_error *why)
 {
 	vd_error err = VD_ERROR_INIT;
@@ -799,7 +707,7 @@ static int roll_back(vd_swap *w, vd_swap_result *out, vd_error *why)
 		vd_swap_step(w, "rollback", "done", NULL, t, &err, "the previous version runs and is healthy");
 	}
 	vd_error_release(&err);
-	tell_dumps(w, out);
+	vd_swap_tell_dumps(w, out);
 	return 0;
 }
 
@@ -862,6 +770,7 @@ static void swap_release(vd_swap *w)
 	for (i = 0; i < w->n; i++)
 		svc_release(&w->v[i]);
 	free(w->v);
+	free(w->side_dumps);
 	vd_compose_free(w->c);
 }
 

@@ -52,7 +52,8 @@ typedef struct vd_swap_options {
 	vd_progress *progress;         /* every step is told (and journalled) here */
 	/* a FULL_RESTART dumps these PostgreSQL services' databases after
 	 * their dependents stopped and before they stop (controller/rollout/
-	 * backup.h); a failed dump fails the deploy before anything is
+	 * backup.h); an APP_ONLY deploy, once the app stopped (they go on
+	 * running); a failed dump fails the deploy before anything is
 	 * replaced.  NULL or empty: no dump. */
 	const vd_backup_targets *backup;
 	const char *state_dir;

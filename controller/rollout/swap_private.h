@@ -47,6 +47,10 @@ typedef struct vd_swap {
 	struct vd_swap_svc *v;   /* in dependency order */
 	size_t n;
 	uint64_t deadline_ms, stable_ms;
+	/* APP_ONLY with backup.before app_only: the databases dumped while the
+	 * app was stopped (they keep running) */
+	vd_backup_info *side_dumps;
+	size_t n_side_dumps;
 	char sha12[13];
 	const char *commit;      /* what the new containers are labelled with */
 } vd_swap;
@@ -79,5 +83,18 @@ int vd_swap_tag(vd_swap *w, vd_error *err);
  * remove the older tags (never an image a container uses); failures are
  * logged only. */
 void vd_swap_prune_images(vd_swap *w);
+
+/* The container id of service alone, healthy (its HEALTHCHECK, if any). */
+int vd_swap_container_healthy(vd_swap *w, const char *service, const char *id, vd_error *err);
+
+/* swap_backup.c: the database of v dumped before its old container stops
+ * (FULL_RESTART); the databases dumped while the app is stopped (APP_ONLY);
+ * a dump put back into the old PostgreSQL on a rollback; whether any new
+ * container was started; the dumps named in a failure. */
+int vd_swap_dump_before_stop(vd_swap *w, struct vd_swap_svc *v, vd_error *err);
+int vd_swap_dump_side(vd_swap *w, vd_error *err);
+int vd_swap_put_database_back(vd_swap *w, struct vd_swap_svc *v, vd_error *err);
+bool vd_swap_any_started(const vd_swap *w);
+void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out);
 
 #endif

@@ -351,9 +351,38 @@ static void good_version_again(void **state)
 	assert_int_equal(rows(), 50);
 }
 
+/* before: [app_only]: an APP_ONLY deploy dumps while the app is stopped;
+ * PostgreSQL is not restarted. */
+static void app_only_dump_when_asked(void **state)
+{
+	char *pg_before = container_of("postgres"), *pg_after, *id;
+	size_t n_before, n_after;
+
+	free(newest_backup(&n_before));
+	put("voxdeploy.yml", "health:\n  deadline: 40s\n  stable_for: 1s\n"
+	    "backup:\n  before: [app_only]\n  keep: 5\n");
+	put("src/version", "4\n");
+	repo_commit(&repo, commit);
+	assert_int_equal(vd("deploy"), 0);
+	assert_non_null(strstr(out, "APP_ONLY"));
+	assert_non_null(strstr(out, "backup     done"));
+	id = newest_backup(&n_after);
+	assert_int_equal(n_after, n_before + 1 > 5 ? 5 : n_before + 1);
+	assert_dump_file(id);
+	pg_after = container_of("postgres");
+	assert_string_equal(pg_before, pg_after);
+	assert_int_equal(rows(), 50);
+	free(id);
+	free(pg_before);
+	free(pg_after);
+	config(false);  /* the default again, for what follows */
+	repo_commit(&repo, commit);
+}
+
 static void state_dir_too_small_refuses(void **state)
 {
 	char small[400], args[600], *pg_before, *pg_after;
+	int rc;
 
 	snprintf(small, sizeof(small), "%s/small-state", repo.dir);
 	mkdir(small, 0700);
@@ -363,13 +392,14 @@ static void state_dir_too_small_refuses(void **state)
 	}
 	pg_before = container_of("postgres");
 	snprintf(args, sizeof(args), "deploy --type full");
-	assert_int_equal(vd_in(small, args), 1);
+	rc = vd_in(small, args);
+	umount(small);
+	rmdir(small);
+	assert_int_equal(rc, 1);
 	assert_non_null(strstr(out, "not enough space for the dump"));
 	pg_after = container_of("postgres");
 	assert_string_equal(pg_before, pg_after);
 	assert_int_equal(rows(), 50);
-	umount(small);
-	rmdir(small);
 	free(pg_before);
 	free(pg_after);
 }
@@ -399,6 +429,7 @@ int main(void)
 		cmocka_unit_test(broken_release_without_restore_names_the_dump),
 		cmocka_unit_test(broken_release_with_restore_on_rollback),
 		cmocka_unit_test(good_version_again),
+		cmocka_unit_test(app_only_dump_when_asked),
 		cmocka_unit_test(state_dir_too_small_refuses),
 		cmocka_unit_test(wrong_password_refuses),
 	};

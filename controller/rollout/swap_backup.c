@@ -1,0 +1,148 @@
+/* voxdeploy — the swap's database dumps (rollout/backup.h): before a
+ * FULL_RESTART stops a PostgreSQL service, while an APP_ONLY deploy's app is
+ * stopped, put back on a rollback (restore_on_rollback), and named in the
+ * failure message. */
+#include "controller/rollout/swap_private.h"
+#include "common/buf.h"
+#include "common/clock.h"
+#include "controller/model/spec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The database of v, dumped while its writers (the services that depend
+ * on it, stopped at the levels before) are down and it still runs. */
+int vd_swap_dump_before_stop(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
+{
+	const vd_backup_target *t = w->o->backup && w->o->full && v->old_id && v->old_running
+				    ? vd_backup_targets_get(w->o->backup, v->s->name) : NULL;
+	uint64_t t0 = vd_now_ms();
+	int rc;
+
+	if (!t)
+		return 0;
+	if ((rc = vd_swap_step(w, "backup", "begin", v, 0, err, "pg_dump -Fc of database %s",
+			       t->database)))
+		return rc;
+	rc = vd_backup_dump(w->d, w->o->state_dir, t, v->old_id, w->o->deploy_id,
+			    w->o->backup_timeout_ms, &v->dump, err);
+	if (rc) {
+		vd_error jerr = VD_ERROR_INIT;
+
+		vd_swap_step(w, "backup", "failed", v, t0, &jerr, "%s", vd_error_msg(err));
+		vd_error_release(&jerr);
+		return vd_error_prefix(err, "nothing was replaced");
+	}
+	v->dumped = true;
+	vd_backup_prune(w->o->state_dir, v->s->name,
+			w->o->backup_keep > 0 ? w->o->backup_keep : VD_CONFIG_DEFAULT_BACKUP_KEEP, err);
+	return vd_swap_step(w, "backup", "done", v, t0, err, "%s: %llu bytes in %.1f s", v->dump.id,
+			    (unsigned long long)v->dump.bytes, (double)v->dump.ms / 1000.0);
+}
+
+/* APP_ONLY: the databases the app writes, dumped while it is stopped; they
+ * are no service of this swap and go on running. */
+int vd_swap_dump_side(vd_swap *w, vd_error *err)
+{
+	size_t i;
+
+	if (w->o->full || !w->o->backup || !w->o->backup->len || w->side_dumps)
+		return 0;
+	w->side_dumps = calloc(w->o->backup->len, sizeof(*w->side_dumps));
+	if (!w->side_dumps)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	for (i = 0; i < w->o->backup->len; i++) {
+		const vd_backup_target *t = &w->o->backup->items[i];
+		const vd_compose_service *s = vd_compose_service_find(w->c, t->service);
+		char *cname = s ? vd_spec_container_name(w->c, s) : NULL;
+		vd_backup_info *b = &w->side_dumps[w->n_side_dumps];
+		uint64_t t0 = vd_now_ms();
+		vd_error jerr = VD_ERROR_INIT;
+		int rc;
+
+		vd_progress_stepf(w->o->progress, "backup", "begin", t->service, 0, &jerr,
+				  "pg_dump -Fc of database %s", t->database);
+		vd_error_release(&jerr);
+		rc = cname ? vd_backup_dump(w->d, w->o->state_dir, t, cname, w->o->deploy_id,
+					    w->o->backup_timeout_ms, b, err)
+			   : vd_error_set(err, VD_ENOMEM, "out of memory");
+		free(cname);
+		vd_progress_stepf(w->o->progress, "backup", rc ? "failed" : "done", t->service, t0,
+				  &jerr, "%s", rc ? vd_error_msg(err) : b->id);
+		vd_error_release(&jerr);
+		if (rc)
+			return vd_error_prefix(err, "the app was stopped and is started again");
+		w->n_side_dumps++;
+		vd_backup_prune(w->o->state_dir, t->service,
+				w->o->backup_keep > 0 ? w->o->backup_keep : VD_CONFIG_DEFAULT_BACKUP_KEEP, err);
+	}
+	return 0;
+}
+
+/* restore_on_rollback: the old PostgreSQL of v, started again, gets the
+ * dump taken before it stopped, before anything that depends on it starts. */
+int vd_swap_put_database_back(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
+{
+	const vd_backup_target *t = vd_backup_targets_get(w->o->backup, v->s->name);
+	uint64_t t0 = vd_now_ms();
+	vd_error jerr = VD_ERROR_INIT;
+	int rc;
+
+	vd_swap_step(w, "restore_db", "begin", v, 0, &jerr, "%s into %.12s", v->dump.id, v->old_id);
+	vd_error_release(&jerr);
+	rc = t ? vd_swap_container_healthy(w, v->s->name, v->old_id, err)
+	       : vd_error_set(err, VD_EINVAL, "no credentials for %s", v->s->name);
+	if (!rc)
+		rc = vd_backup_restore(w->d, w->o->state_dir, &v->dump, t, v->old_id,
+				       w->o->backup_timeout_ms, err);
+	vd_swap_step(w, "restore_db", rc ? "failed" : "done", v, t0, &jerr, "%s",
+		     rc ? vd_error_msg(err) : v->dump.id);
+	vd_error_release(&jerr);
+	return rc;
+}
+
+bool vd_swap_any_started(const vd_swap *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->v[i].started)
+			return true;
+	return false;
+}
+
+/* A failed deploy that dumped names its dumps: put back, or how to. */
+void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out)
+{
+	bool put_back = w->o->restore_on_rollback && vd_swap_any_started(w);
+	vd_buf b = VD_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		const struct vd_swap_svc *v = &w->v[i];
+
+		if (!v->dumped)
+			continue;
+		if (put_back && out->outcome == VD_DEPLOY_FAILED)
+			vd_buf_printf(&b, "; %s's database was put back from %s", v->s->name, v->dump.id);
+		else
+			vd_buf_printf(&b, "; %s's database was dumped before it stopped: %s "
+				      "(voxdeploy restore %s puts it back)", v->s->name, v->dump.id,
+				      v->dump.id);
+	}
+	for (i = 0; i < w->n_side_dumps; i++)
+		vd_buf_printf(&b, "; %s's database was dumped while the app was stopped: %s "
+			      "(voxdeploy restore %s puts it back)", w->side_dumps[i].service,
+			      w->side_dumps[i].id, w->side_dumps[i].id);
+	if (b.len && out->failure) {
+		char *s = NULL;
+
+		if (asprintf(&s, "%s%s", out->failure, vd_buf_cstr(&b)) > 0) {
+			free(out->failure);
+			out->failure = s;
+		}
+	}
+	vd_buf_release(&b);
+}
+
