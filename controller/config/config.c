@@ -196,6 +196,10 @@ int vd_config_defaults(vd_config **out, vd_error *err)
 	c->deploy.retain_images = VD_CONFIG_DEFAULT_RETAIN_IMAGES;
 	c->notify.timeout_ms = VD_CONFIG_DEFAULT_NOTIFY_TIMEOUT_MS;
 	c->serve.report_ttl_ms = VD_CONFIG_DEFAULT_REPORT_TTL_MS;
+	c->deploy.release.timeout_ms = VD_CONFIG_DEFAULT_RELEASE_TIMEOUT_MS;
+	c->deploy.release.full_restart = true;
+	c->deploy.release.app_only = true;
+	c->deploy.min_free_bytes = VD_CONFIG_DEFAULT_MIN_FREE;
 	c->backup.enabled = true;
 	c->backup.full_restart = true;
 	c->backup.keep = VD_CONFIG_DEFAULT_BACKUP_KEEP;

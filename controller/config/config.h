@@ -43,6 +43,9 @@
  *     stop_grace: 10s         [the service's stop_grace_period, else 10s]
  *     retain_images: 5
  *     services: {NAME: {order: stop-first|start-first}}   [stop-first]
+ *     release: {service: NAME, command: [ARGV] | "sh -c text", timeout: 5m,
+ *               on: [full_restart, app_only]}   [none]
+ *     min_free: 2g            [2g] the engine's free space a build needs
  *   backup: false | {before: [full_restart], keep: 10, restore_on_rollback: false,
  *            timeout: 30m, services: [NAMES]}   [on: a dump of every PostgreSQL
  *                             service before each FULL_RESTART]
@@ -76,6 +79,8 @@
 #define VD_CONFIG_DEFAULT_STABLE_FOR_MS 5000
 #define VD_CONFIG_DEFAULT_FAST_CHECK_MS 250
 #define VD_CONFIG_DEFAULT_BACKUP_KEEP 10
+#define VD_CONFIG_DEFAULT_RELEASE_TIMEOUT_MS (5 * 60 * 1000)
+#define VD_CONFIG_DEFAULT_MIN_FREE ((uint64_t)2 << 30)
 #define VD_CONFIG_DEFAULT_BACKUP_TIMEOUT_MS (30 * 60 * 1000)
 #define VD_CONFIG_DEFAULT_STOP_GRACE_MS 10000
 #define VD_CONFIG_DEFAULT_RETAIN_IMAGES 5
@@ -141,6 +146,16 @@ typedef struct vd_config_telegram {
 	char *api_base;
 } vd_config_telegram;
 
+/* deploy.release: a one-off container of the new image (rollout/release.h) */
+typedef struct vd_config_release {
+	char *service;          /* NULL: none */
+	char **command;         /* argv */
+	size_t n_command;
+	uint64_t timeout_ms;
+	bool full_restart;      /* on: the deploy types it runs for */
+	bool app_only;
+} vd_config_release;
+
 typedef struct vd_config {
 	char *file;                 /* where it came from; NULL: no file, all defaults */
 
@@ -170,6 +185,8 @@ typedef struct vd_config {
 		int64_t retain_images;
 		vd_config_service *services;
 		size_t n_services;
+		vd_config_release release;
+		uint64_t min_free_bytes;    /* the engine's free space a build needs */
 	} deploy;
 
 	struct {

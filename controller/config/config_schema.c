@@ -673,11 +673,100 @@ static const field health_fields[] = {
 	{ "resources", LIST(vd_config, health.resources, health.n_resources, resources_probe) },
 };
 
+/* deploy.min_free: a byte size as compose writes them ("2g", "500m") */
+static int min_free(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	vd_config *c = obj;
+	int64_t n;
+
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_STR || vd_compose_parse_bytes(v->s, &n) || n < 0)
+		return vd_yaml_error(p->y, v, where, p->err,
+				     "'%s' must be a size such as 2g or 500m, not '%s'", f->key,
+				     v->kind == VD_YAML_STR ? v->s : "(not a scalar)");
+	c->deploy.min_free_bytes = (uint64_t)n;
+	return 0;
+}
+
+/* deploy.release.command: a list of words, or a string run by /bin/sh -c */
+static int release_command(pctx *p, const vd_yaml_node *v, const char *where, const field *f,
+			   void *obj)
+{
+	vd_config *c = obj;
+	size_t i, n = v->kind == VD_YAML_SEQ ? v->n : 3;
+	int r;
+
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if ((v->kind != VD_YAML_SEQ && v->kind != VD_YAML_STR) || !n)
+		return vd_yaml_error(p->y, v, where, p->err,
+				     "'%s' must be a list of words or a shell command line", f->key);
+	if (!(c->deploy.release.command = config_array(p, n + 1, sizeof(char *))))
+		return oom(p->err);
+	if (v->kind == VD_YAML_STR) {
+		c->deploy.release.command[0] = vd_arena_strdup(&c->arena, "/bin/sh");
+		c->deploy.release.command[1] = vd_arena_strdup(&c->arena, "-c");
+		if (!c->deploy.release.command[0] || !c->deploy.release.command[1])
+			return oom(p->err);
+		if ((r = get_string(p, v, where, f->key, PLAIN, &c->deploy.release.command[2])))
+			return r;
+		c->deploy.release.n_command = 3;
+		return 0;
+	}
+	for (i = 0; i < v->n; i++) {
+		if (v->items[i]->kind != VD_YAML_STR)
+			return vd_yaml_error(p->y, v->items[i], where, p->err,
+					     "'%s' must be a list of words", f->key);
+		if ((r = get_string(p, v->items[i], where, f->key, PLAIN, &c->deploy.release.command[i])))
+			return r;
+		c->deploy.release.n_command++;
+	}
+	return 0;
+}
+
+/* deploy.release.on: [full_restart, app_only] */
+static int release_on(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	vd_config *c = obj;
+	size_t i;
+
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_SEQ)
+		return vd_yaml_error(p->y, v, where, p->err,
+				     "'%s' must be a list of deploy types (full_restart, app_only)", f->key);
+	c->deploy.release.full_restart = c->deploy.release.app_only = false;
+	for (i = 0; i < v->n; i++) {
+		const char *s = v->items[i]->kind == VD_YAML_STR ? v->items[i]->s : "";
+
+		if (!strcmp(s, "full_restart"))
+			c->deploy.release.full_restart = true;
+		else if (!strcmp(s, "app_only"))
+			c->deploy.release.app_only = true;
+		else
+			return vd_yaml_error(p->y, v->items[i], where, p->err,
+					     "'%s': '%s' is no deploy type (full_restart, app_only)", f->key, s);
+	}
+	return 0;
+}
+
+static const field release_fields[] = {
+	{ "service", STRING(vd_config, deploy.release.service), .checks = NONEMPTY },
+	{ "command", CUSTOM(release_command) },
+	{ "timeout", DURATION(vd_config, deploy.release.timeout_ms), .checks = NONZERO },
+	{ "on", CUSTOM(release_on) },
+};
+
+static const shape release_section = SHAPE(NULL, vd_config, release_fields);
+
 static const field deploy_fields[] = {
 	{ "stop_grace", DURATION(vd_config, deploy.stop_grace_ms),
 	  .given = AT(vd_config, deploy.stop_grace_set, bool) },
 	{ "retain_images", INTEGER(vd_config, deploy.retain_images, 0, 1000) },
 	{ "services", CUSTOM(services) },
+	{ "release", SECTION(release_section) },
+	{ "min_free", CUSTOM(min_free) },
 };
 
 static const field notify_fields[] = {

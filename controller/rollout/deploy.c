@@ -282,6 +282,9 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	so->backup_keep = c->backup.keep;
 	so->backup_timeout_ms = c->backup.timeout_ms;
 	so->restore_on_rollback = c->backup.restore_on_rollback;
+	if (c->deploy.release.service &&
+	    (so->full ? c->deploy.release.full_restart : c->deploy.release.app_only))
+		so->release = &c->deploy.release;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "controller/model/spec.h"
+#include "controller/rollout/release.h"
 #include "controller/rollout/prove.h"
 #include "docker_api/container.h"
 #include "docker_api/image.h"
@@ -520,6 +521,24 @@ static int swap_in(vd_swap *w, vd_error *err)
 	return 0;
 }
 
+/* The release step, when this deploy has one for v's service: its
+ * dependencies are up (the database), its new container not yet. */
+static int release_step(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
+{
+	vd_spec_options so = VD_SPEC_OPTIONS_INIT;
+
+	if (!w->o->release || strcmp(w->o->release->service, v->s->name))
+		return 0;
+	so.image = v->new_image;
+	so.image_id = v->new_image;
+	so.commit = w->commit;
+	so.deploy_id = w->o->deploy_id;
+	so.lookup = w->o->lookup;
+	so.lookup_ctx = w->o->lookup_ctx;
+	w->released = true;
+	return vd_release_run(w->d, w->c, v->s, &so, w->o->release, w->o->progress, err);
+}
+
 static int swap_group(vd_swap *w, size_t g, vd_error *err)
 {
 	uint64_t t;
@@ -536,6 +555,8 @@ static int swap_group(vd_swap *w, size_t g, vd_error *err)
 		for (j = 0; j < v->s->n_depends_on; j++)
 			if ((rc = await_dependency(w, v, &v->s->depends_on[j], err)))
 				return rc;
+		if ((rc = release_step(w, v, err)))
+			return rc;
 		t = vd_now_ms();
 		if ((rc = vd_swap_step(w, "start", "begin", v, 0, err, "%.12s%s", v->new_id,
 				       v->start_first ? " (start-first: the old one still runs)" : "")) ||
@@ -598,7 +619,7 @@ static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 static int restore(vd_swap *w, vd_error *err)
 {
 	vd_error e = VD_ERROR_INIT;
-	bool put_back = w->o->restore_on_rollback && vd_swap_any_started(w);
+	bool put_back = w->o->restore_on_rollback && (vd_swap_any_started(w) || w->released);
 	int first = 0;
 	size_t i;
 
@@ -636,6 +657,8 @@ static int restore(vd_swap *w, vd_error *err)
 			v->retagged = false;
 		}
 	}
+	if (put_back && w->n_side_dumps)
+		TRY(vd_swap_put_side_back(w, &e), "put the database back");
 	for (i = 0; i < w->n; i++) {
 		struct vd_swap_svc *v = &w->v[i];
 

@@ -62,6 +62,9 @@ typedef struct vd_swap_options {
 	/* a failed FULL_RESTART whose new containers started puts the dump back
 	 * into the old PostgreSQL before its dependents start again */
 	bool restore_on_rollback;
+	/* the release step (rollout/release.h) before its service's new
+	 * container starts; NULL: none for this deploy */
+	const vd_config_release *release;
 } vd_swap_options;
 
 typedef struct vd_swap_result {

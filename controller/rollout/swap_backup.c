@@ -115,7 +115,7 @@ bool vd_swap_any_started(const vd_swap *w)
 /* A failed deploy that dumped names its dumps: put back, or how to. */
 void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out)
 {
-	bool put_back = w->o->restore_on_rollback && vd_swap_any_started(w);
+	bool put_back = w->o->restore_on_rollback && (vd_swap_any_started(w) || w->released);
 	vd_buf b = VD_BUF_INIT;
 	size_t i;
 
@@ -132,9 +132,13 @@ void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out)
 				      v->dump.id);
 	}
 	for (i = 0; i < w->n_side_dumps; i++)
-		vd_buf_printf(&b, "; %s's database was dumped while the app was stopped: %s "
-			      "(voxdeploy restore %s puts it back)", w->side_dumps[i].service,
-			      w->side_dumps[i].id, w->side_dumps[i].id);
+		if (put_back && out->outcome == VD_DEPLOY_FAILED)
+			vd_buf_printf(&b, "; %s's database was put back from %s", w->side_dumps[i].service,
+				      w->side_dumps[i].id);
+		else
+			vd_buf_printf(&b, "; %s's database was dumped while the app was stopped: %s "
+				      "(voxdeploy restore %s puts it back)", w->side_dumps[i].service,
+				      w->side_dumps[i].id, w->side_dumps[i].id);
 	if (b.len && out->failure) {
 		char *s = NULL;
 
@@ -146,3 +150,35 @@ void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out)
 	vd_buf_release(&b);
 }
 
+
+/* APP_ONLY with restore_on_rollback: the side dumps put back into the
+ * running PostgreSQL services before the old app starts again. */
+int vd_swap_put_side_back(vd_swap *w, vd_error *err)
+{
+	size_t i;
+	int first = 0;
+
+	for (i = 0; i < w->n_side_dumps; i++) {
+		const vd_backup_info *b = &w->side_dumps[i];
+		const vd_backup_target *t = vd_backup_targets_get(w->o->backup, b->service);
+		const vd_compose_service *s = vd_compose_service_find(w->c, b->service);
+		char *cname = s ? vd_spec_container_name(w->c, s) : NULL;
+		uint64_t t0 = vd_now_ms();
+		vd_error e = VD_ERROR_INIT, jerr = VD_ERROR_INIT;
+		int rc;
+
+		vd_progress_stepf(w->o->progress, "restore_db", "begin", b->service, 0, &jerr, "%s", b->id);
+		vd_error_release(&jerr);
+		rc = t && cname ? vd_backup_restore(w->d, w->o->state_dir, b, t, cname,
+						    w->o->backup_timeout_ms, &e)
+				: vd_error_set(&e, VD_EINVAL, "no credentials for %s", b->service);
+		vd_progress_stepf(w->o->progress, "restore_db", rc ? "failed" : "done", b->service, t0,
+				  &jerr, "%s", rc ? vd_error_msg(&e) : b->id);
+		vd_error_release(&jerr);
+		if (rc && !first)
+			first = vd_error_set(err, rc, "%s", vd_error_msg(&e));
+		vd_error_release(&e);
+		free(cname);
+	}
+	return first;
+}

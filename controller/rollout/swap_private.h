@@ -51,6 +51,7 @@ typedef struct vd_swap {
 	 * app was stopped (they keep running) */
 	vd_backup_info *side_dumps;
 	size_t n_side_dumps;
+	bool released;           /* the release step ran (it may have changed data) */
 	char sha12[13];
 	const char *commit;      /* what the new containers are labelled with */
 } vd_swap;
@@ -96,5 +97,6 @@ int vd_swap_dump_side(vd_swap *w, vd_error *err);
 int vd_swap_put_database_back(vd_swap *w, struct vd_swap_svc *v, vd_error *err);
 bool vd_swap_any_started(const vd_swap *w);
 void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out);
+int vd_swap_put_side_back(vd_swap *w, vd_error *err);
 
 #endif
