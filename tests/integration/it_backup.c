@@ -379,6 +379,88 @@ static void app_only_dump_when_asked(void **state)
 	repo_commit(&repo, commit);
 }
 
+static bool leftover_release(void)
+{
+	char cmd[400], buf[256] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "${DOCKER:-docker} ps -aq --filter name=voxdeploy-release "
+		 "--filter label=com.docker.compose.project=%s", project);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	pclose(f);
+	return buf[0] != '\0';
+}
+
+/* The release step: its output told, a failure and a hang roll back and
+ * leave no one-off behind. */
+static void release_step_runs_fails_and_hangs(void **state)
+{
+	char *app_before = container_of("app"), *app_after;
+
+	put("voxdeploy.yml", "health:\n  deadline: 40s\n  stable_for: 1s\n"
+	    "deploy:\n  release: {service: app, command: \"echo migrating notes; echo migrated\", "
+	    "on: [app_only]}\n");
+	put("src/version", "5\n");
+	repo_commit(&repo, commit);
+	assert_int_equal(vd("deploy"), 0);
+	assert_non_null(strstr(out, "release    output  app: migrating notes"));
+	assert_non_null(strstr(out, "release    done"));
+	assert_false(leftover_release());
+	free(app_before);
+	app_before = container_of("app");
+
+	put("voxdeploy.yml", "health:\n  deadline: 40s\n  stable_for: 1s\n"
+	    "deploy:\n  release: {service: app, command: [sh, -c, \"echo boom >&2; exit 3\"]}\n");
+	put("src/version", "6\n");
+	repo_commit(&repo, commit);
+	assert_int_equal(vd("deploy"), 1);
+	assert_non_null(strstr(out, "the release step exited with 3: boom"));
+	assert_non_null(strstr(out, "previous version runs and is healthy"));
+	app_after = container_of("app");
+	assert_string_equal(app_before, app_after);
+	free(app_after);
+	assert_false(leftover_release());
+
+	put("voxdeploy.yml", "health:\n  deadline: 40s\n  stable_for: 1s\n"
+	    "deploy:\n  release: {service: app, command: [sleep, \"600\"], timeout: 2s}\n");
+	put("src/version", "7\n");
+	repo_commit(&repo, commit);
+	assert_int_equal(vd("deploy"), 1);
+	assert_non_null(strstr(out, "ran past its timeout"));
+	app_after = container_of("app");
+	assert_string_equal(app_before, app_after);
+	free(app_after);
+	assert_false(leftover_release());
+	free(app_before);
+}
+
+/* A destructive release step in a FULL_RESTART and a broken app, with
+ * restore_on_rollback: every row back. */
+static void destructive_release_is_undone(void **state)
+{
+	put("voxdeploy.yml", "health:\n  deadline: 40s\n  stable_for: 1s\n"
+	    "backup: {restore_on_rollback: true}\n"
+	    "deploy:\n  release: {service: migrate, command: [-c, \"DELETE FROM notes\"]}\n");
+	repo_put(&repo, "src/health", NULL, 0);
+	put("migrate.sql", "SELECT 1; -- release\n");
+	repo_commit(&repo, commit);
+	assert_int_equal(vd("deploy"), 1);
+	assert_non_null(strstr(out, "release    done    migrate"));
+	assert_non_null(strstr(out, "was put back from"));
+	assert_int_equal(rows(), 50);
+	assert_false(leftover_release());
+	/* the good version again, no release */
+	config(false);
+	put("src/health", "ok\n");
+	put("migrate.sql", "CREATE TABLE IF NOT EXISTS notes (id serial PRIMARY KEY, body text);\n");
+	repo_commit(&repo, commit);
+	assert_int_equal(vd("deploy"), 0);
+	assert_int_equal(rows(), 50);
+}
+
 static void state_dir_too_small_refuses(void **state)
 {
 	char small[400], args[600], *pg_before, *pg_after;
@@ -430,6 +512,8 @@ int main(void)
 		cmocka_unit_test(broken_release_with_restore_on_rollback),
 		cmocka_unit_test(good_version_again),
 		cmocka_unit_test(app_only_dump_when_asked),
+		cmocka_unit_test(release_step_runs_fails_and_hangs),
+		cmocka_unit_test(destructive_release_is_undone),
 		cmocka_unit_test(state_dir_too_small_refuses),
 		cmocka_unit_test(wrong_password_refuses),
 	};
