@@ -650,6 +650,25 @@ int vd_docker_engine_info(vd_docker *d, const vd_engine_info **out, vd_error *er
 	return 0;
 }
 
+int vd_docker_root_dir(vd_docker *d, char *out, size_t size, vd_error *err)
+{
+	vd_buf answer = VD_BUF_INIT;
+	yajl_val v = NULL;
+	int r;
+
+	vd_buf_init(&answer, 4 << 20);
+	r = vd_docker_get(d, "/info", NULL, &answer, err);
+	if (!r && !(v = vd_json_parse(vd_buf_cstr(&answer), err)))
+		r = VD_EPROTO;
+	if (!r && !vd_json_str(v, "DockerRootDir"))
+		r = vd_error_set(err, VD_EPROTO, "the engine's /info has no DockerRootDir");
+	if (!r)
+		snprintf(out, size, "%s", vd_json_str(v, "DockerRootDir"));
+	yajl_tree_free(v);
+	vd_buf_release(&answer);
+	return r;
+}
+
 int vd_docker_request(vd_docker *d, vd_docker_req *req, vd_buf *out, vd_error *err)
 {
 	int r;

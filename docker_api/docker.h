@@ -71,6 +71,9 @@ typedef struct vd_engine_info {
  * against ours: VD_EUNSUPPORTED when it refuses everything we speak. */
 int vd_docker_engine_info(vd_docker *d, const vd_engine_info **out, vd_error *err);
 
+/* The engine's data root (GET /info DockerRootDir: "/var/lib/docker"). */
+int vd_docker_root_dir(vd_docker *d, char *out, size_t size, vd_error *err);
+
 /* Default timeout of a plain call (ms); default 30 s. */
 void vd_docker_set_timeout(vd_docker *d, long timeout_ms);
 

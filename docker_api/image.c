@@ -145,6 +145,35 @@ int vd_image_remove(vd_docker *d, const char *ref, bool force, bool noprune, vd_
 	return r;
 }
 
+int vd_image_prune_dangling(vd_docker *d, const char *label, uint64_t *reclaimed, vd_error *err)
+{
+	const char *pairs[] = { "dangling", "true", "label", label, NULL };
+	vd_buf filters = VD_BUF_INIT, query = VD_BUF_INIT, out = VD_BUF_INIT;
+	yajl_val v = NULL;
+	int r;
+
+	*reclaimed = 0;
+	vd_buf_init(&out, 1 << 20);
+	if (vd_docker_filters_json(&filters, pairs) ||
+	    vd_docker_query_add(&query, "filters", vd_buf_cstr(&filters))) {
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	r = vd_docker_post(d, "/images/prune", vd_buf_cstr(&query), NULL, &out, NULL, err);
+	if (!r && (v = vd_json_parse(vd_buf_cstr(&out), err)) != NULL)
+		*reclaimed = (uint64_t)vd_json_int(v, "SpaceReclaimed", 0);
+	else if (!r)
+		r = VD_EPROTO;
+done:
+	if (r)
+		vd_error_prefix(err, "prune dangling images labelled %s", label);
+	yajl_tree_free(v);
+	vd_buf_release(&filters);
+	vd_buf_release(&query);
+	vd_buf_release(&out);
+	return r;
+}
+
 static int list_fill(yajl_val v, void *item)
 {
 	vd_image_info *info = item;

@@ -34,6 +34,10 @@ int vd_image_tag(vd_docker *d, const char *source, const char *repo, const char 
 int vd_image_remove(vd_docker *d, const char *ref, bool force, bool noprune, vd_error *err);
 /* List images; reference is a filter like "app:*" or NULL for all. */
 int vd_image_list(vd_docker *d, const char *reference, vd_image_array *out, vd_error *err);
+/* Remove the dangling images (no tag, no container) that carry label (a
+ * key, or key=value): the layers of builds whose tags moved on.  The bytes
+ * the engine says it reclaimed into *reclaimed. */
+int vd_image_prune_dangling(vd_docker *d, const char *label, uint64_t *reclaimed, vd_error *err);
 int vd_image_list_parse(const char *json, vd_image_array *out, vd_error *err);
 void vd_image_array_release(vd_image_array *list);
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #define VD_MAX_START_FIRST 64
@@ -288,6 +289,34 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	return 0;
 }
 
+/* deploy.min_free: the engine's data root must have room for a build.  It
+ * is checked where voxdeploy sees that directory (on the engine's host); the
+ * sidecar does not, and says so. */
+static int check_free_space(struct run *r, vd_error *err)
+{
+	uint64_t need = r->dec.config->deploy.min_free_bytes, avail;
+	char root[512];
+	struct statvfs sv;
+	vd_error e = VD_ERROR_INIT;
+
+	if (!need || r->o->dry_run)
+		return 0;
+	if (vd_docker_root_dir(r->d, root, sizeof(root), &e) || statvfs(root, &sv)) {
+		vd_log_info("deploy.min_free not checked: the engine's data root is not visible here (%s)",
+			    e.code ? vd_error_msg(&e) : root);
+		vd_error_release(&e);
+		return 0;
+	}
+	avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+	if (avail < need)
+		return vd_error_set(err, VD_ETOOBIG, "the engine's data root %s has %llu MB free; a "
+				    "build needs deploy.min_free (%llu MB): free some space (docker "
+				    "image prune, docker builder prune) and deploy again; nothing was "
+				    "changed", root, (unsigned long long)(avail >> 20),
+				    (unsigned long long)(need >> 20));
+	return 0;
+}
+
 static int restart(struct run *r, vd_error *err)
 {
 	vd_swap_options so;
@@ -306,7 +335,9 @@ static int restart(struct run *r, vd_error *err)
 	so.dry_run = r->o->dry_run;
 	so.progress = &r->progress;
 	vd_swap_result_init(&sw);
-	rc = swap_settings(r, &so, &model, &probes, err);
+	rc = check_free_space(r, err);
+	if (!rc)
+		rc = swap_settings(r, &so, &model, &probes, err);
 	if (!rc)
 		rc = vd_swap_run(r->d, &so, &sw, err);
 	if (rc)

@@ -283,7 +283,20 @@ void vd_swap_prune_images(vd_swap *w)
 	int keep = w->o->retain_images > 0 ? w->o->retain_images : DEFAULT_RETAIN;
 	size_t i;
 
+	uint64_t reclaimed = 0;
+	vd_error e = VD_ERROR_INIT;
+	bool built = false;
+
 	for (i = 0; i < w->n; i++)
-		if (w->v[i].s->build)
+		if (w->v[i].s->build) {
 			prune_repo(w, w->v[i].repo, keep);
+			built = true;
+		}
+	/* the layers of voxdeploy's own builds that no tag holds any more */
+	if (built && vd_image_prune_dangling(w->d, "io.voxdeploy.commit", &reclaimed, &e))
+		vd_log(VD_LOG_WARN, "%s", vd_error_msg(&e));
+	else if (reclaimed)
+		vd_log(VD_LOG_INFO, "removed dangling build layers: %llu MB",
+		       (unsigned long long)(reclaimed >> 20));
+	vd_error_release(&e);
 }

@@ -486,6 +486,24 @@ static void state_dir_too_small_refuses(void **state)
 	free(pg_after);
 }
 
+/* deploy.min_free: a build needs room in the engine's data root. */
+static void short_engine_disk_refuses(void **state)
+{
+	char *app_before = container_of("app"), *app_after;
+
+	put("voxdeploy.yml", "deploy: {min_free: 100000g}\n");
+	put("src/version", "8\n");
+	repo_commit(&repo, commit);
+	assert_int_equal(vd("deploy"), 1);
+	assert_non_null(strstr(out, "a build needs deploy.min_free"));
+	app_after = container_of("app");
+	assert_string_equal(app_before, app_after);
+	config(false);
+	repo_commit(&repo, commit);
+	free(app_before);
+	free(app_after);
+}
+
 static void wrong_password_refuses(void **state)
 {
 	char *pg_before, *pg_after;
@@ -515,6 +533,7 @@ int main(void)
 		cmocka_unit_test(release_step_runs_fails_and_hangs),
 		cmocka_unit_test(destructive_release_is_undone),
 		cmocka_unit_test(state_dir_too_small_refuses),
+		cmocka_unit_test(short_engine_disk_refuses),
 		cmocka_unit_test(wrong_password_refuses),
 	};
 
