@@ -1,4 +1,6 @@
 #include "controller/cli.h"
+#include "controller/state/backups.h"
+#include "controller/state/state.h"
 #include "controller/model/project.h"
 #include "common/clock.h"
 #include "common/json.h"
@@ -37,7 +39,34 @@ static const char *row_health(const struct row *r)
 	return vd_container_summary_health(r->sum);
 }
 
-static void print_json(vd_cli *cli, const char *project, struct row *rows, size_t n)
+/* status -l: the newest dump of each service (state/backups.h); n 0 when
+ * there are none (or none can be read). */
+static size_t newest_backups(const vd_cli *cli, vd_backup_info **out)
+{
+	vd_error err = VD_ERROR_INIT;
+	char *dir = vd_state_dir(cli->state_dir);
+	size_t n = 0, i, j, kept = 0;
+
+	*out = NULL;
+	if (!dir || vd_backup_list(dir, out, &n, &err)) {
+		vd_error_release(&err);
+		free(dir);
+		return 0;
+	}
+	free(dir);
+	for (i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (j = 0; j < kept; j++)
+			seen |= !strcmp((*out)[j].service, (*out)[i].service);
+		if (!seen)
+			(*out)[kept++] = (*out)[i];
+	}
+	return kept;
+}
+
+static void print_json(vd_cli *cli, const char *project, struct row *rows, size_t n,
+		       const vd_backup_info *backups, size_t n_backups, bool long_form)
 {
 	yajl_gen g = vd_jgen_new();
 	size_t i;
@@ -75,6 +104,19 @@ static void print_json(vd_cli *cli, const char *project, struct row *rows, size_
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
+	if (long_form) {
+		vd_jgen_str(g, "last_backups");
+		yajl_gen_array_open(g);
+		for (i = 0; i < n_backups; i++) {
+			yajl_gen_map_open(g);
+			vd_jgen_kstr(g, "service", backups[i].service);
+			vd_jgen_kstr(g, "id", backups[i].id);
+			vd_jgen_kstr(g, "created", backups[i].created);
+			vd_jgen_kint(g, "bytes", (long long)backups[i].bytes);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
+	}
 	yajl_gen_map_close(g);
 	vd_cli_print_json(cli, g);
 }
@@ -137,6 +179,8 @@ int vd_cmd_status(vd_cli *cli)
 	vd_project proj = { NULL, NULL, 0, NULL };
 	vd_container_array list = { NULL, 0 };
 	struct row *rows = NULL;
+	vd_backup_info *backups = NULL;
+	size_t n_backups = 0;
 	vd_docker *d = NULL;
 	char label[512];
 	const char *pairs[] = { "label", label, NULL };
@@ -153,7 +197,8 @@ int vd_cmd_status(vd_cli *cli)
 			"as the engine reports them; with --json also ids, image ids and the\n"
 			"deployed commit (label " LABEL_COMMIT ").\n\n"
 			"  -l, --long   inspect each container too: exact start time and uptime,\n"
-			"               restart count, OOM kill, exit code, last health check output\n");
+			"               restart count, OOM kill, exit code, last health check output;\n"
+			"               and the newest database dump of each service\n");
 		return VD_EXIT_OK;
 	}
 	{
@@ -199,10 +244,15 @@ int vd_cmd_status(vd_cli *cli)
 			r->uptime = (int64_t)now - started;
 	}
 	qsort(rows, list.len, sizeof(*rows), row_cmp);
-	if (cli->json)
-		print_json(cli, proj.name, rows, list.len);
-	else
+	n_backups = inspect ? newest_backups(cli, &backups) : 0;
+	if (cli->json) {
+		print_json(cli, proj.name, rows, list.len, backups, n_backups, inspect);
+	} else {
 		print_table(cli, proj.name, rows, list.len);
+		for (i = 0; i < n_backups; i++)
+			vd_print(cli->out, "last backup of %s: %s, %llu bytes, %s\n", backups[i].service,
+				 backups[i].id, (unsigned long long)backups[i].bytes, backups[i].created);
+	}
 	goto done;
 fail:
 	rc = vd_cli_fail(cli, &err);
@@ -210,6 +260,7 @@ done:
 	for (i = 0; rows && i < list.len; i++)
 		vd_container_info_release(&rows[i].info);
 	free(rows);
+	free(backups);
 	vd_container_array_release(&list);
 	vd_project_release(&proj);
 	vd_docker_free(d);

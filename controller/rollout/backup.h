@@ -25,6 +25,7 @@
 #include "controller/config/config.h"
 #include "controller/model/compose.h"
 #include "controller/model/interpolate.h"
+#include "controller/state/backups.h"
 #include "controller/state/journal.h"
 #include "docker_api/docker.h"
 #include "health/probe.h"
@@ -53,21 +54,6 @@ int vd_backup_targets_find(const vd_config *c, const vd_compose *model, vd_env_l
 			   void *ctx, vd_backup_targets *out, vd_error *err);
 const vd_backup_target *vd_backup_targets_get(const vd_backup_targets *t, const char *service);
 void vd_backup_targets_release(vd_backup_targets *t);
-
-#define VD_BACKUP_ID_MAX 128
-
-typedef struct vd_backup_info {
-	char id[VD_BACKUP_ID_MAX];
-	char deploy_id[VD_DEPLOY_ID_MAX];   /* "" for an on-demand dump */
-	char service[128];
-	char database[128];
-	char created[32];      /* 2026-12-03T17:20:01.123Z */
-	uint64_t bytes;
-	uint64_t ms;           /* how long the dump took */
-} vd_backup_info;
-
-/* $STATE_DIR/backups/<id><ext> (caller frees). */
-char *vd_backup_path(const char *state_dir, const char *id, const char *ext);
 
 /* Dump t's database from its running container (id or name) into the
  * state directory; deploy_id may be NULL.  *out describes the dump kept.
@@ -108,14 +94,5 @@ typedef struct vd_backup_put_back_options {
 } vd_backup_put_back_options;
 
 int vd_backup_put_back(vd_docker *d, const vd_backup_put_back_options *o, vd_error *err);
-
-/* Every dump kept, newest first (*items calloc'd, caller frees). */
-int vd_backup_list(const char *state_dir, vd_backup_info **items, size_t *n, vd_error *err);
-/* One by id: VD_ENOTFOUND (listing what there is) when there is none. */
-int vd_backup_find(const char *state_dir, const char *id, vd_backup_info *out, vd_error *err);
-/* Keep the newest `keep` dumps of service; remove the rest. */
-int vd_backup_prune(const char *state_dir, const char *service, int64_t keep, vd_error *err);
-/* Remove what a killed dump left (*.partial); how many were removed. */
-size_t vd_backup_clean_partial(const char *state_dir);
 
 #endif

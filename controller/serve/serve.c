@@ -1,4 +1,5 @@
 #include "controller/serve/serve.h"
+#include "controller/state/backups.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -161,14 +162,17 @@ static void label_value(vd_buf *out, const char *v)
 	}
 }
 
-/* The start of a sample with two labels: `name{k1="v1",k2="v2"} `. */
+/* The start of a sample with two labels, `name{k1="v1",k2="v2"} `, or one
+ * when k2 is NULL. */
 static void series(vd_buf *out, const char *name, const char *k1, const char *v1, const char *k2,
 		   const char *v2)
 {
 	vd_buf_printf(out, "%s{%s=\"", name, k1);
 	label_value(out, v1);
-	vd_buf_printf(out, "\",%s=\"", k2);
-	label_value(out, v2);
+	if (k2) {
+		vd_buf_printf(out, "\",%s=\"", k2);
+		label_value(out, v2);
+	}
 	vd_buf_puts(out, "\"} ");
 }
 
@@ -232,6 +236,46 @@ static void probe_metrics(const char *report_json, vd_buf *out)
 	yajl_tree_free(v);
 }
 
+/* The newest dump per service: its age and size. */
+static void backup_metrics(const char *state_dir, vd_buf *out)
+{
+	vd_backup_info *all = NULL;
+	vd_error err = VD_ERROR_INIT;
+	size_t n = 0, i, j;
+	double now = (double)time(NULL);
+
+	if (vd_backup_list(state_dir, &all, &n, &err) || !n) {
+		vd_error_release(&err);
+		free(all);
+		return;
+	}
+	vd_buf_puts(out, "# HELP voxdeploy_backup_last_age_seconds How old the newest database dump is.\n"
+			 "# TYPE voxdeploy_backup_last_age_seconds gauge\n");
+	for (i = 0; i < n; i++) {
+		bool newer = false;
+
+		for (j = 0; j < i; j++)
+			newer |= !strcmp(all[j].service, all[i].service);
+		if (newer)
+			continue;  /* newest first: this service's newest came before */
+		series(out, "voxdeploy_backup_last_age_seconds", "service", all[i].service, NULL, NULL);
+		vd_buf_printf(out, "%.3f\n", now - ts_seconds(all[i].created));
+	}
+	vd_buf_puts(out, "# HELP voxdeploy_backup_last_bytes The size of the newest database dump.\n"
+			 "# TYPE voxdeploy_backup_last_bytes gauge\n");
+	for (i = 0; i < n; i++) {
+		bool newer = false;
+
+		for (j = 0; j < i; j++)
+			newer |= !strcmp(all[j].service, all[i].service);
+		if (newer)
+			continue;
+		series(out, "voxdeploy_backup_last_bytes", "service", all[i].service, NULL, NULL);
+		vd_buf_printf(out, "%llu\n", (unsigned long long)all[i].bytes);
+	}
+	free(all);
+}
+
 int vd_serve_metrics(const char *state_dir, const char *report_json, vd_buf *out, vd_error *err)
 {
 	struct tally t;
@@ -267,6 +311,7 @@ int vd_serve_metrics(const char *state_dir, const char *report_json, vd_buf *out
 			   "voxdeploy_deploy_duration_seconds_sum %.3f\n"
 			   "voxdeploy_deploy_duration_seconds_count %lu\n", t.count, t.sum, t.count);
 	probe_metrics(report_json, out);
+	backup_metrics(state_dir, out);
 	return 0;
 }
 

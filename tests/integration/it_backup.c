@@ -255,6 +255,10 @@ static void backup_on_demand_and_restore_by_id(void **state)
 	id = newest_backup(&n);
 	assert_int_equal(n, 1);
 	assert_dump_file(id);
+	/* status -l and /metrics tell the newest dump */
+	assert_int_equal(vd("status -l"), 0);
+	assert_non_null(strstr(out, "last backup of postgres: "));
+	assert_non_null(strstr(out, id));
 
 	sql("DELETE FROM notes");
 	assert_int_equal(rows(), 0);

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "controller/state/journal.h"
 #include "controller/serve/serve.h"
+#include "controller/state/backups.h"
 #include "health/http.h"
 #include "testutil.h"
 
@@ -101,6 +102,59 @@ static void serve__metrics_from_the_journal(void **s)
 	assert_int_equal(vd_serve_metrics("/nonexistent", NULL, &out, &err), 0);
 	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_build_info{version="));
 	vd_buf_release(&out);
+}
+
+/* The catalogue of dumps (state/backups.h) and what /metrics says of it:
+ * newest first per service, pruning, partial files, unknown ids. */
+static void serve__backup_catalogue_and_metrics(void **s)
+{
+	static const char *const ids[] = { "a-postgres", "b-postgres", "c-other", "d-postgres" };
+	static const char *const created[] = { "2026-12-01T10:00:00.000Z", "2026-12-02T10:00:00.000Z",
+					       "2026-12-02T11:00:00.000Z", "2026-12-03T10:00:00.500Z" };
+	vd_error err = VD_ERROR_INIT;
+	vd_backup_info b, *all = NULL;
+	vd_buf out = VD_BUF_INIT;
+	char *path;
+	size_t n = 0, i;
+
+	for (i = 0; i < 4; i++) {
+		memset(&b, 0, sizeof(b));
+		snprintf(b.id, sizeof(b.id), "%s", ids[i]);
+		snprintf(b.service, sizeof(b.service), "%s", strchr(ids[i], '-') + 1);
+		snprintf(b.database, sizeof(b.database), "vd");
+		snprintf(b.created, sizeof(b.created), "%s", created[i]);
+		b.bytes = 1000 * (i + 1);
+		b.ms = 1500;
+		assert_int_equal(vd_backup_write_info(dir, &b, &err), 0);
+		path = vd_backup_path(dir, ids[i], ".dump");
+		tu_write_str(dir, strstr(path, "backups/"), "PGDMP");
+		free(path);
+	}
+	path = vd_backup_path(dir, "e-postgres", ".dump.partial");
+	tu_write_str(dir, strstr(path, "backups/"), "PGD");
+	free(path);
+	assert_int_equal(vd_backup_list(dir, &all, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(all[0].id, "d-postgres");
+	assert_string_equal(all[1].id, "c-other");
+	assert_int_equal(all[0].ms, 1500);
+	free(all);
+	assert_int_equal(vd_serve_metrics(dir, NULL, &out, &err), 0);
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_backup_last_bytes{service=\"postgres\"} 4000\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_backup_last_bytes{service=\"other\"} 3000\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_backup_last_age_seconds{service=\"postgres\"} "));
+	vd_buf_release(&out);
+	/* keep 1 of postgres: the two older go, other stays */
+	assert_int_equal(vd_backup_prune(dir, "postgres", 1, &err), 0);
+	assert_int_equal(vd_backup_list(dir, &all, &n, &err), 0);
+	assert_int_equal(n, 2);
+	free(all);
+	assert_int_equal(vd_backup_find(dir, "d-postgres", &b, &err), 0);
+	assert_int_equal(vd_backup_find(dir, "a-postgres", &b, &err), VD_ENOTFOUND);
+	assert_non_null(strstr(vd_error_msg(&err), "the newest: d-postgres"));
+	vd_error_release(&err);
+	assert_int_equal(vd_backup_clean_partial(dir), 1);
+	assert_int_equal(vd_backup_clean_partial(dir), 0);
 }
 
 /* A request to the server under test: its status; an answer must come. */
@@ -270,6 +324,7 @@ int main(void)
 		cmocka_unit_test(serve__listen_addresses),
 		cmocka_unit_test_setup_teardown(serve__check_with_a_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__metrics_from_the_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(serve__backup_catalogue_and_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__endpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__slow_clients_are_cut_off, setup, teardown),
 	};
