@@ -207,6 +207,27 @@ static bool can_complete(const struct rec *r)
 	return true;
 }
 
+/* Some container of the project waits for `service` with condition
+ * service_completed_successfully (compose's depends_on label,
+ * "svc:condition:restart,..."): a one-shot, done once it exited 0. */
+static bool one_shot(const struct rec *r, const char *service)
+{
+	size_t i, len = service ? strlen(service) : 0;
+
+	for (i = 0; service && i < r->list.len; i++) {
+		const char *d = vd_kvs_get(&r->list.items[i].labels, LABEL_DEPENDS);
+
+		while (d && *d) {
+			if (!strncmp(d, service, len) && d[len] == ':' &&
+			    !strncmp(d + len + 1, "service_completed_successfully", 30))
+				return true;
+			d = strchr(d, ',');
+			d = d ? d + 1 : NULL;
+		}
+	}
+	return false;
+}
+
 /* The given containers (by id) and the configured probes; 0 when healthy. */
 static int prove(struct rec *r, const vd_container_summary *const *cs, size_t n, vd_error *err)
 {
@@ -221,6 +242,7 @@ static int prove(struct rec *r, const vd_container_summary *const *cs, size_t n,
 	for (i = 0; i < n; i++) {
 		t[i].service = vd_kvs_get(&cs[i]->labels, LABEL_SERVICE);
 		t[i].id = cs[i]->id;
+		t[i].one_shot = one_shot(r, t[i].service);
 	}
 	memset(&po, 0, sizeof(po));
 	po.targets = t;
@@ -391,6 +413,11 @@ static int restore(struct rec *r, vd_error *err)
 			if (!s->aside || s->started || !deps_started(r, s->aside))
 				continue;
 			s->started = true;
+			/* a one-shot completed before the deploy: it stays as it
+			 * was (starting it would run its migration again) */
+			if (one_shot(r, vd_kvs_get(&s->aside->labels, LABEL_SERVICE)) &&
+			    strcmp(s->aside->state, "running"))
+				continue;
 			cs[n++] = s->aside;
 			if (vd_container_start(r->d, s->aside->id, &e) && !rc)
 				rc = vd_error_set(err, e.code, "start %s: %s", s->base, vd_error_msg(&e));

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -524,6 +526,61 @@ static void wrong_password_refuses(void **state)
 	free(pg_after);
 }
 
+/* The first *.partial file in the backups directory, into out; false when none. */
+static bool partial_file(char *found_path, size_t size)
+{
+	char dir[400];
+	struct dirent *e;
+	DIR *d;
+	bool found = false;
+
+	snprintf(dir, sizeof(dir), "%s/backups", state_dir);
+	d = opendir(dir);
+	while (d && !found && (e = readdir(d)) != NULL)
+		if (strstr(e->d_name, ".partial")) {
+			snprintf(found_path, size, "%.399s/%.190s", dir, e->d_name);
+			found = true;
+		}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* kill -9 while pg_dump streams: recover removes the partial file and the
+ * old version runs (the app had been stopped for the dump). */
+static void killed_during_the_dump_then_recover(void **state)
+{
+	const char *argv[] = { VD_BINARY, "-C", repo.dir, "--state-dir", state_dir, "deploy", "--type",
+			       "full", NULL };
+	char logp[400], partial[600];
+	struct tu_proc p = { argv, NULL, logp, logp, NULL, true };
+	pid_t pid;
+	int i;
+	bool seen = false;
+
+	/* enough rows that the dump takes a while */
+	sql("CREATE TABLE IF NOT EXISTS bulk AS SELECT g AS id, md5(g::text) || repeat('x', 400) AS body "
+	    "FROM generate_series(1, 400000) g");
+	snprintf(logp, sizeof(logp), "%s.kill.log", repo.dir);
+	pid = tu_spawn(&p);
+	for (i = 0; i < 60000 && !seen; i++) {
+		seen = partial_file(partial, sizeof(partial));
+		if (!seen)
+			usleep(1000);
+	}
+	kill(pid, SIGKILL);
+	tu_wait(pid, 30, "the killed deploy");
+	unlink(logp);
+	if (!seen)
+		fail_msg("no partial dump appeared to kill the deploy in");
+	assert_int_equal(vd("recover"), 0);
+	assert_false(partial_file(partial, sizeof(partial)));
+	free(container_of("app"));   /* runs */
+	free(container_of("postgres"));
+	assert_int_equal(rows(), 50);
+	sql("DROP TABLE bulk");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -539,6 +596,7 @@ int main(void)
 		cmocka_unit_test(state_dir_too_small_refuses),
 		cmocka_unit_test(short_engine_disk_refuses),
 		cmocka_unit_test(wrong_password_refuses),
+		cmocka_unit_test(killed_during_the_dump_then_recover),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
