@@ -64,20 +64,6 @@ static char *container_of(const struct ctx *x, const char *service)
 	return s ? vd_spec_container_name(x->b.model, s) : NULL;
 }
 
-static void info_json(yajl_gen g, const vd_backup_info *b)
-{
-	yajl_gen_map_open(g);
-	vd_jgen_kstr(g, "id", b->id);
-	vd_jgen_kstr(g, "deploy_id", b->deploy_id[0] ? b->deploy_id : NULL);
-	vd_jgen_kstr(g, "service", b->service);
-	vd_jgen_kstr(g, "database", b->database);
-	vd_jgen_kstr(g, "created", b->created);
-	vd_jgen_kint(g, "bytes", (long long)b->bytes);
-	vd_jgen_str(g, "seconds");
-	yajl_gen_double(g, (double)b->ms / 1000.0);
-	yajl_gen_map_close(g);
-}
-
 /* --- backup ----------------------------------------------------------------- */
 
 int vd_cmd_backup(vd_cli *cli)
@@ -142,7 +128,7 @@ int vd_cmd_backup(vd_cli *cli)
 			break;
 		vd_backup_prune(x.state_dir, t->service, x.b.config->backup.keep, &err);
 		if (g)
-			info_json(g, &info);
+			vd_backup_info_json(g, &info);
 		else
 			vd_print(cli->out, "%s  %s (database %s): %llu bytes in %.1f s\n", info.id,
 				 info.service, info.database, (unsigned long long)info.bytes,
@@ -199,7 +185,7 @@ int vd_cmd_backups(vd_cli *cli)
 
 		yajl_gen_array_open(g);
 		for (i = 0; i < n; i++)
-			info_json(g, &all[i]);
+			vd_backup_info_json(g, &all[i]);
 		yajl_gen_array_close(g);
 		vd_cli_print_json(cli, g);
 	} else if (!n) {

@@ -673,6 +673,33 @@ static const field health_fields[] = {
 	{ "resources", LIST(vd_config, health.resources, health.n_resources, resources_probe) },
 };
 
+/* A list of deploy types a step comes before or runs on (backup.before,
+ * deploy.release.on): full_restart, app_only. */
+static int deploy_types(pctx *p, const vd_yaml_node *v, const char *where, const field *f,
+			bool *full, bool *app)
+{
+	size_t i;
+
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_SEQ)
+		return vd_yaml_error(p->y, v, where, p->err,
+				     "'%s' must be a list of deploy types (full_restart, app_only)", f->key);
+	*full = *app = false;
+	for (i = 0; i < v->n; i++) {
+		const char *s = v->items[i]->kind == VD_YAML_STR ? v->items[i]->s : "";
+
+		if (!strcmp(s, "full_restart"))
+			*full = true;
+		else if (!strcmp(s, "app_only"))
+			*app = true;
+		else
+			return vd_yaml_error(p->y, v->items[i], where, p->err,
+					     "'%s': '%s' is no deploy type (full_restart, app_only)", f->key, s);
+	}
+	return 0;
+}
+
 /* deploy.min_free: a byte size as compose writes them ("2g", "500m") */
 static int min_free(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
 {
@@ -725,30 +752,12 @@ static int release_command(pctx *p, const vd_yaml_node *v, const char *where, co
 	return 0;
 }
 
-/* deploy.release.on: [full_restart, app_only] */
 static int release_on(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
 {
 	vd_config *c = obj;
-	size_t i;
 
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_SEQ)
-		return vd_yaml_error(p->y, v, where, p->err,
-				     "'%s' must be a list of deploy types (full_restart, app_only)", f->key);
-	c->deploy.release.full_restart = c->deploy.release.app_only = false;
-	for (i = 0; i < v->n; i++) {
-		const char *s = v->items[i]->kind == VD_YAML_STR ? v->items[i]->s : "";
-
-		if (!strcmp(s, "full_restart"))
-			c->deploy.release.full_restart = true;
-		else if (!strcmp(s, "app_only"))
-			c->deploy.release.app_only = true;
-		else
-			return vd_yaml_error(p->y, v->items[i], where, p->err,
-					     "'%s': '%s' is no deploy type (full_restart, app_only)", f->key, s);
-	}
-	return 0;
+	return deploy_types(p, v, where, f, &c->deploy.release.full_restart,
+			    &c->deploy.release.app_only);
 }
 
 static const field release_fields[] = {
@@ -776,32 +785,11 @@ static const field notify_fields[] = {
 	{ "telegram", LIST(vd_config, notify.telegram, notify.n_telegram, telegram_channel) },
 };
 
-/* backup.before: [full_restart, app_only] */
 static int backup_before(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
 {
 	vd_config *c = obj;
-	size_t i;
 
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_SEQ)
-		return vd_yaml_error(p->y, v, where, p->err,
-				     "'%s' must be a list of deploy types (full_restart, app_only)", f->key);
-	c->backup.full_restart = c->backup.app_only = false;
-	for (i = 0; i < v->n; i++) {
-		const vd_yaml_node *it = v->items[i];
-		const char *s = it->kind == VD_YAML_STR ? it->s : "";
-
-		if (!strcmp(s, "full_restart"))
-			c->backup.full_restart = true;
-		else if (!strcmp(s, "app_only"))
-			c->backup.app_only = true;
-		else
-			return vd_yaml_error(p->y, it, where, p->err,
-					     "'%s': '%s' is no deploy type a dump can come before "
-					     "(full_restart, app_only)", f->key, s);
-	}
-	return 0;
+	return deploy_types(p, v, where, f, &c->backup.full_restart, &c->backup.app_only);
 }
 
 /* backup.services: service names */

@@ -57,33 +57,24 @@ static bool listed(const vd_config *c, const char *service)
 	return false;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s && *s ? strdup(s) : NULL;
-}
-
 static int add_target(vd_backup_targets *out, const vd_compose_service *s, vd_env_lookup lookup,
 		      void *ctx, vd_error *err)
 {
 	vd_backup_target *t = &out->items[out->len];
 	vd_kvs env = { NULL, 0 };
-	const char *user, *db;
+	const char *user, *password, *db;
 	int r;
 
 	if ((r = vd_compose_service_env(s, lookup, ctx, &env, err)))
 		return vd_error_prefix(err, "service %s", s->name);
-	user = vd_kvs_get(&env, "POSTGRES_USER");
-	if (!user || !*user)
-		user = "postgres";
-	db = vd_kvs_get(&env, "POSTGRES_DB");
+	vd_probe_list_pg_credentials(&env, &user, &password, &db);
 	t->service = strdup(s->name);
 	t->user = strdup(user);
-	t->database = strdup(db && *db ? db : user);
-	t->password = dup_or_null(vd_kvs_get(&env, "POSTGRES_PASSWORD"));
+	t->database = strdup(db);
+	t->password = password ? strdup(password) : NULL;
 	out->len++;
 	if (!t->service || !t->user || !t->database ||
-	    (vd_kvs_get(&env, "POSTGRES_PASSWORD") && *vd_kvs_get(&env, "POSTGRES_PASSWORD") &&
-	     (!t->password || vd_secret_add(t->password))))
+	    (password && (!t->password || vd_secret_add(t->password))))
 		r = oom(err);
 	vd_kvs_release(&env);
 	return r;

@@ -62,6 +62,20 @@ static void put_value(vd_buf *b, const char *key, const char *val)
 	vd_buf_putc(b, '\'');
 }
 
+void vd_probe_list_pg_credentials(const vd_kvs *env, const char **user, const char **password,
+				  const char **db)
+{
+	*user = vd_kvs_get(env, "POSTGRES_USER");
+	if (!*user || !**user)
+		*user = "postgres";
+	*password = vd_kvs_get(env, "POSTGRES_PASSWORD");
+	if (*password && !**password)
+		*password = NULL;
+	*db = vd_kvs_get(env, "POSTGRES_DB");
+	if (!*db || !**db)
+		*db = *user;
+}
+
 /* The derived PostgreSQL probe of service s. */
 static int derive_postgres(vd_probe_list *out, const vd_compose_service *s, vd_env_lookup lookup,
 			   void *ctx, vd_probe *p, vd_error *err)
@@ -75,13 +89,7 @@ static int derive_postgres(vd_probe_list *out, const vd_compose_service *s, vd_e
 
 	if ((r = vd_compose_service_env(s, lookup, ctx, &env, err)))
 		return vd_error_prefix(err, "service %s", s->name);
-	user = vd_kvs_get(&env, "POSTGRES_USER");
-	if (!user || !*user)
-		user = "postgres";
-	password = vd_kvs_get(&env, "POSTGRES_PASSWORD");
-	db = vd_kvs_get(&env, "POSTGRES_DB");
-	if (!db || !*db)
-		db = user;
+	vd_probe_list_pg_credentials(&env, &user, &password, &db);
 	snprintf(port, sizeof(port), "%d", PG_PORT);
 	for (i = 0; i < s->n_ports; i++) {
 		const vd_compose_port *pp = &s->ports[i];

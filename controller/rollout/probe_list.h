@@ -52,6 +52,12 @@ int vd_probe_list_build(const vd_config *c, const vd_compose *model, const char 
 		    vd_env_lookup lookup, void *ctx, vd_probe_list *out, vd_error *err);
 void vd_probe_list_release(vd_probe_list *p);
 
+/* The credentials the postgres image takes from a service's environment:
+ * POSTGRES_USER (default postgres), POSTGRES_PASSWORD (NULL when none or
+ * empty), POSTGRES_DB (default: the user).  Pointers into env. */
+void vd_probe_list_pg_credentials(const vd_kvs *env, const char **user, const char **password,
+				  const char **db);
+
 /* The engine for a run, asked for only when a probe needs one (container
  * and resources probes).  0 and *out set, or an error; the engine stays the
  * caller's (the run never frees it). */

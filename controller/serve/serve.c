@@ -236,33 +236,14 @@ static void probe_metrics(const char *report_json, vd_buf *out)
 	yajl_tree_free(v);
 }
 
-/* The newest dump per service: its age and size. */
-static void backup_metrics(const char *state_dir, vd_buf *out)
+/* One gauge of the newest dump per service (the list is newest first). */
+static void backup_gauge(vd_buf *out, const vd_backup_info *all, size_t n, const char *name,
+			 const char *help, bool age)
 {
-	vd_backup_info *all = NULL;
-	vd_error err = VD_ERROR_INIT;
-	size_t n = 0, i, j;
 	double now = (double)time(NULL);
+	size_t i, j;
 
-	if (vd_backup_list(state_dir, &all, &n, &err) || !n) {
-		vd_error_release(&err);
-		free(all);
-		return;
-	}
-	vd_buf_puts(out, "# HELP voxdeploy_backup_last_age_seconds How old the newest database dump is.\n"
-			 "# TYPE voxdeploy_backup_last_age_seconds gauge\n");
-	for (i = 0; i < n; i++) {
-		bool newer = false;
-
-		for (j = 0; j < i; j++)
-			newer |= !strcmp(all[j].service, all[i].service);
-		if (newer)
-			continue;  /* newest first: this service's newest came before */
-		series(out, "voxdeploy_backup_last_age_seconds", "service", all[i].service, NULL, NULL);
-		vd_buf_printf(out, "%.3f\n", now - ts_seconds(all[i].created));
-	}
-	vd_buf_puts(out, "# HELP voxdeploy_backup_last_bytes The size of the newest database dump.\n"
-			 "# TYPE voxdeploy_backup_last_bytes gauge\n");
+	vd_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 	for (i = 0; i < n; i++) {
 		bool newer = false;
 
@@ -270,9 +251,27 @@ static void backup_metrics(const char *state_dir, vd_buf *out)
 			newer |= !strcmp(all[j].service, all[i].service);
 		if (newer)
 			continue;
-		series(out, "voxdeploy_backup_last_bytes", "service", all[i].service, NULL, NULL);
-		vd_buf_printf(out, "%llu\n", (unsigned long long)all[i].bytes);
+		series(out, name, "service", all[i].service, NULL, NULL);
+		if (age)
+			vd_buf_printf(out, "%.3f\n", now - ts_seconds(all[i].created));
+		else
+			vd_buf_printf(out, "%llu\n", (unsigned long long)all[i].bytes);
 	}
+}
+
+static void backup_metrics(const char *state_dir, vd_buf *out)
+{
+	vd_backup_info *all = NULL;
+	vd_error err = VD_ERROR_INIT;
+	size_t n = 0;
+
+	if (!vd_backup_list(state_dir, &all, &n, &err) && n) {
+		backup_gauge(out, all, n, "voxdeploy_backup_last_age_seconds",
+			     "How old the newest database dump is.", true);
+		backup_gauge(out, all, n, "voxdeploy_backup_last_bytes",
+			     "The size of the newest database dump.", false);
+	}
+	vd_error_release(&err);
 	free(all);
 }
 

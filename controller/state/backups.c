@@ -36,6 +36,20 @@ char *vd_backup_path(const char *state_dir, const char *id, const char *ext)
 	return asprintf(&s, "%s/%s/%s%s", state_dir, DIR_NAME, id, ext) < 0 ? NULL : s;
 }
 
+void vd_backup_info_json(yajl_gen g, const vd_backup_info *b)
+{
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "id", b->id);
+	vd_jgen_kstr(g, "deploy_id", b->deploy_id[0] ? b->deploy_id : NULL);
+	vd_jgen_kstr(g, "service", b->service);
+	vd_jgen_kstr(g, "database", b->database);
+	vd_jgen_kstr(g, "created", b->created);
+	vd_jgen_kint(g, "bytes", (long long)b->bytes);
+	vd_jgen_str(g, "seconds");
+	yajl_gen_double(g, (double)b->ms / 1000.0);
+	yajl_gen_map_close(g);
+}
+
 int vd_backup_write_info(const char *state_dir, const vd_backup_info *b, vd_error *err)
 {
 	yajl_gen g = vd_jgen_new();
@@ -49,16 +63,7 @@ int vd_backup_write_info(const char *state_dir, const vd_backup_info *b, vd_erro
 		free(dir);
 		return oom(err);
 	}
-	yajl_gen_map_open(g);
-	vd_jgen_kstr(g, "id", b->id);
-	vd_jgen_kstr(g, "deploy_id", b->deploy_id[0] ? b->deploy_id : NULL);
-	vd_jgen_kstr(g, "service", b->service);
-	vd_jgen_kstr(g, "database", b->database);
-	vd_jgen_kstr(g, "created", b->created);
-	vd_jgen_kint(g, "bytes", (long long)b->bytes);
-	vd_jgen_str(g, "seconds");
-	yajl_gen_double(g, (double)b->ms / 1000.0);
-	yajl_gen_map_close(g);
+	vd_backup_info_json(g, b);
 	snprintf(name, sizeof(name), "%s.json", b->id);
 	r = vd_jgen_finish(g, &json);
 	r = r ? oom(err) : vd_state_write_file(dir, name, json.ptr, json.len, err);

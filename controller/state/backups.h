@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/error.h"
+#include "common/json.h"
 #include "controller/state/journal.h"
 
 #define VD_BACKUP_ID_MAX 128
@@ -30,6 +31,8 @@ char *vd_backup_path(const char *state_dir, const char *id, const char *ext);
 
 /* $STATE_DIR/backups (caller frees). */
 char *vd_backup_dir(const char *state_dir);
+/* b as the JSON object of its record and of `backups --json`. */
+void vd_backup_info_json(yajl_gen g, const vd_backup_info *b);
 /* Write b's record (<id>.json) whole or not at all. */
 int vd_backup_write_info(const char *state_dir, const vd_backup_info *b, vd_error *err);
 /* Every dump kept, newest first (*items calloc'd, caller frees). */

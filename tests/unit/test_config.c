@@ -65,6 +65,20 @@ static void expect_error(const char *text, const char *want)
 	vd_error_release(&err);
 }
 
+/* The same, the message holding `part` (with its FILE:LINE:COL). */
+static void expect_error_part(const char *text, const char *part)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_config *c = NULL;
+	int r = vd_config_parse(text, strlen(text), "voxdeploy.yml", test_lookup, NULL, &c, &err);
+
+	if (r != VD_EINVAL || !strstr(vd_error_msg(&err), part) ||
+	    strncmp(vd_error_msg(&err), "voxdeploy.yml:1:", 16))
+		fail_msg("want VD_EINVAL '...%s...', got %d '%s'", part, r, vd_error_msg(&err));
+	assert_null(c);
+	vd_error_release(&err);
+}
+
 static bool redacted(const char *secret)
 {
 	vd_buf b = VD_BUF_INIT;
@@ -702,6 +716,57 @@ static void config__deploy_example_loads(void **state)
 	free(text);
 }
 
+/* backup, deploy.release and deploy.min_free: defaults, values, mistakes. */
+static void config__backup_release_min_free(void **state)
+{
+	vd_config *c = must_parse("x-unused: 1\n");
+
+	(void)state;
+	assert_true(c->backup.enabled);
+	assert_true(c->backup.full_restart);
+	assert_false(c->backup.app_only);
+	assert_int_equal(c->backup.keep, 10);
+	assert_false(c->backup.restore_on_rollback);
+	assert_null(c->backup.services);
+	assert_null(c->deploy.release.service);
+	assert_int_equal(c->deploy.min_free_bytes, (uint64_t)2 << 30);
+	vd_config_free(c);
+
+	c = must_parse("backup: false\n");
+	assert_false(c->backup.enabled);
+	vd_config_free(c);
+	c = must_parse("backup: {before: [app_only, full_restart], keep: 3, restore_on_rollback: true,"
+		       " timeout: 10m, services: [db]}\n"
+		       "deploy:\n  min_free: 500m\n  release: {service: bot, command: \"python -m migrate\","
+		       " timeout: 90s, on: [full_restart]}\n");
+	assert_true(c->backup.app_only && c->backup.full_restart && c->backup.restore_on_rollback);
+	assert_int_equal(c->backup.keep, 3);
+	assert_int_equal(c->backup.timeout_ms, 600000);
+	assert_int_equal(c->backup.n_services, 1);
+	assert_string_equal(c->backup.services[0], "db");
+	assert_int_equal(c->deploy.min_free_bytes, (uint64_t)500 << 20);
+	assert_string_equal(c->deploy.release.service, "bot");
+	assert_int_equal(c->deploy.release.n_command, 3);
+	assert_string_equal(c->deploy.release.command[0], "/bin/sh");
+	assert_string_equal(c->deploy.release.command[2], "python -m migrate");
+	assert_int_equal(c->deploy.release.timeout_ms, 90000);
+	assert_true(c->deploy.release.full_restart);
+	assert_false(c->deploy.release.app_only);
+	vd_config_free(c);
+	c = must_parse("deploy: {release: {service: bot, command: [python, -m, migrate]}}\n");
+	assert_int_equal(c->deploy.release.n_command, 3);
+	assert_string_equal(c->deploy.release.command[0], "python");
+	vd_config_free(c);
+
+	expect_error_part("backup: sometimes\n", "'backup' must be false, true or a mapping");
+	expect_error_part("backup: {before: [nightly]}\n", "'nightly' is no deploy type");
+	expect_error_part("backup: {keep: 0}\n", "'keep' must be an integer from 1 to 1000");
+	expect_error_part("backup: {kept: 3}\n", "unknown key 'kept'");
+	expect_error_part("deploy: {min_free: lots}\n", "'min_free' must be a size");
+	expect_error_part("deploy: {release: {service: bot, command: []}}\n", "must be a list of words");
+	expect_error_part("deploy: {release: {service: bot, timeout: 0s}}\n", "timeout");
+}
+
 /* `voxdeploy config` shows the project's networks and volumes (upstream's
  * compose file declares a 172.20.0.0/16 network) and health.fast_check. */
 static void config__prints_networks_volumes_and_fast_check(void **state)
@@ -782,6 +847,7 @@ int main(void)
 		cmocka_unit_test(probes__postgres_image),
 		cmocka_unit_test(config__deploy_example_loads),
 		cmocka_unit_test(config__prints_networks_volumes_and_fast_check),
+		cmocka_unit_test(config__backup_release_min_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
