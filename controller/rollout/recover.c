@@ -152,6 +152,15 @@ static int gather(struct rec *r, vd_error *err)
 			if (!(s = slot_for(r, c->name, len)))
 				return vd_error_set(err, VD_ENOMEM, "out of memory");
 			s->tmp = c;
+		} else if (ends_with(c->name, VD_SWAP_RELEASE_SUFFIX, &len)) {
+			/* a release step killed with its deploy: never left running */
+			vd_error e = VD_ERROR_INIT;
+
+			if (vd_container_remove(r->d, c->id, true, true, &e))
+				vd_log(VD_LOG_WARN, "cannot remove %s: %s", c->name, vd_error_msg(&e));
+			else
+				vd_log(VD_LOG_WARN, "removed %s, left by a deploy that did not finish", c->name);
+			vd_error_release(&e);
 		}
 	}
 	for (i = 0; i < r->list.len; i++) {

@@ -1,4 +1,5 @@
 #include "controller/rollout/release.h"
+#include "controller/rollout/swap.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -9,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_SUFFIX "-voxdeploy-release"
 #define MAX_TOLD_LINES 1000
 
 /* --- the body --------------------------------------------------------------- */
@@ -161,7 +161,7 @@ int vd_release_run(vd_docker *d, const vd_compose *c, const vd_compose_service *
 	int r;
 
 	vd_buf_init(&t.line, 8192);
-	if (!cname || asprintf(&name, "%s%s", cname, NAME_SUFFIX) < 0) {
+	if (!cname || asprintf(&name, "%s%s", cname, VD_SWAP_RELEASE_SUFFIX) < 0) {
 		name = NULL;
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;

@@ -84,6 +84,9 @@ typedef struct vd_swap_result {
  * finds an interrupted swap by them. */
 #define VD_SWAP_NEW_SUFFIX "-voxdeploy-new"
 #define VD_SWAP_OLD_SUFFIX "-voxdeploy-old"
+/* The release step's one-off (rollout/release.h); recover removes one a
+ * killed deploy left. */
+#define VD_SWAP_RELEASE_SUFFIX "-voxdeploy-release"
 
 void vd_swap_result_init(vd_swap_result *r);
 void vd_swap_result_release(vd_swap_result *r);

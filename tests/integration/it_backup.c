@@ -581,6 +581,44 @@ static void killed_during_the_dump_then_recover(void **state)
 	sql("DROP TABLE bulk");
 }
 
+/* kill -9 while the release step runs: recover removes the one-off and the
+ * previous version serves. */
+static void killed_during_the_release_then_recover(void **state)
+{
+	const char *argv[] = { VD_BINARY, "-C", repo.dir, "--state-dir", state_dir, "deploy", NULL };
+	char logp[400];
+	struct tu_proc p = { argv, NULL, logp, logp, NULL, true };
+	char *app_before = container_of("app"), *app_after;
+	pid_t pid;
+	int i;
+	bool seen = false;
+
+	put("voxdeploy.yml", "health:\n  deadline: 40s\n  stable_for: 1s\n"
+	    "deploy:\n  release: {service: app, command: [sleep, \"300\"], timeout: 5m}\n");
+	put("src/version", "9\n");
+	repo_commit(&repo, commit);
+	snprintf(logp, sizeof(logp), "%s.kill.log", repo.dir);
+	pid = tu_spawn(&p);
+	for (i = 0; i < 600 && !seen; i++) {
+		seen = leftover_release();
+		if (!seen)
+			usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	tu_wait(pid, 30, "the killed deploy");
+	unlink(logp);
+	if (!seen)
+		fail_msg("the release step's container never appeared");
+	assert_int_equal(vd("recover"), 0);
+	assert_false(leftover_release());
+	app_after = container_of("app");
+	assert_string_equal(app_before, app_after);
+	config(false);
+	repo_commit(&repo, commit);
+	free(app_before);
+	free(app_after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +635,7 @@ int main(void)
 		cmocka_unit_test(short_engine_disk_refuses),
 		cmocka_unit_test(wrong_password_refuses),
 		cmocka_unit_test(killed_during_the_dump_then_recover),
+		cmocka_unit_test(killed_during_the_release_then_recover),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
