@@ -1,4 +1,5 @@
 #include "controller/cli.h"
+#include "controller/state/backups.h"
 #include "controller/config/config.h"
 #include "controller/rollout/probe_list.h"
 #include "controller/model/project.h"
@@ -75,6 +76,7 @@ static int read_token(const char *path, char **out, vd_error *err)
 struct serve_ctx {
 	vd_cli *cli;
 	vd_docker *docker;
+	const char *state_dir;
 };
 
 static int ping_engine(void *ctx, vd_error *err)
@@ -92,6 +94,48 @@ static int report_engine(void *ctx, vd_docker **out, vd_error *err)
 	return 0;
 }
 
+/* The report's last member, "last_backups": each database's newest dump
+ * (state/backups.h), spliced in before the object's closing brace. */
+static int add_last_backups(const char *state_dir, vd_buf *out)
+{
+	vd_backup_info *all = NULL;
+	vd_error err = VD_ERROR_INIT;
+	yajl_gen g;
+	vd_buf list = VD_BUF_INIT;
+	size_t n = 0, i, j;
+	int r = 0;
+
+	if (!state_dir || !out->len || out->ptr[out->len - 1] != '}')
+		return 0;
+	if (vd_backup_list(state_dir, &all, &n, &err)) {
+		vd_error_release(&err);
+		n = 0;
+	}
+	if (!(g = vd_jgen_new())) {
+		free(all);
+		return VD_ENOMEM;
+	}
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++) {
+		bool newer = false;
+
+		for (j = 0; j < i; j++)
+			newer |= !strcmp(all[j].service, all[i].service);
+		if (!newer)
+			vd_backup_info_json(g, &all[i]);
+	}
+	yajl_gen_array_close(g);
+	free(all);
+	if (vd_jgen_finish(g, &list))
+		return VD_ENOMEM;
+	out->len--;
+	out->ptr[out->len] = '\0';
+	if (vd_buf_printf(out, ",\"last_backups\":%s}", vd_buf_cstr(&list)))
+		r = VD_ENOMEM;
+	vd_buf_release(&list);
+	return r;
+}
+
 /* The report callback: what `voxdeploy health --json` prints, made afresh
  * (the checkout, and with it the compose file and voxdeploy.yml, changes
  * with every deploy). */
@@ -107,7 +151,8 @@ static int make_report(void *ctx, vd_buf *out, vd_error *err)
 			       sc->cli->project, &proj, err);
 	if (!r)
 		r = vd_probe_list_run(&proj, NULL, report_engine, sc, &report, err);
-	if ((!r || r == VD_EUNHEALTHY) && vd_health_report_json(&report, out))
+	if ((!r || r == VD_EUNHEALTHY) &&
+	    (vd_health_report_json(&report, out) || add_last_backups(sc->state_dir, out)))
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 	else if (!r || r == VD_EUNHEALTHY)
 		vd_buf_putc(out, '\n');
@@ -205,7 +250,7 @@ static int check_running(const char *listen, const char *token, vd_error *err)
 int vd_cmd_serve(vd_cli *cli)
 {
 	vd_serve_options opts = { DEFAULT_LISTEN, NULL, NULL, 0, NULL, NULL, NULL };
-	struct serve_ctx sc = { cli, NULL };
+	struct serve_ctx sc = { cli, NULL, NULL };
 	vd_error err = VD_ERROR_INIT;
 	vd_serve *srv = NULL;
 	vd_docker *docker = NULL;
@@ -252,6 +297,7 @@ int vd_cmd_serve(vd_cli *cli)
 	if (!state_dir || vd_docker_new(&docker, cli->host, &err))
 		goto fail;
 	sc.docker = docker;
+	sc.state_dir = state_dir;
 	start_checks(&sc, state_dir, &opts);
 	opts.token = token;
 	opts.state_dir = state_dir;

@@ -194,6 +194,8 @@ static void serve__report_healthy_container(void **state)
 	assert_non_null(strstr(body, "\"service\":\"web\""));
 	assert_non_null(strstr(body, "\"probe\":\"container\""));
 	assert_non_null(strstr(body, "\"probe\":\"page\""));
+	/* no dumps in this state directory: an empty list */
+	assert_non_null(strstr(body, ",\"last_backups\":[]}"));
 	assert_null(strstr(body, SECRET));
 	assert_int_equal(get("/metrics", &body), 200);
 	assert_non_null(strstr(body, "voxdeploy_probe_up{service=\"web\",probe=\"page\"} 1"));
