@@ -148,6 +148,8 @@ struct slot {
 	uint64_t oc_due_ms;          /* the next run */
 	vd_owncheck_result oc_last;
 	bool oc_has_last;
+	bool oc_capped;              /* the run in flight was given less than its
+	                              * timeout: the wait's deadline comes first */
 	bool oc_told;                /* the first pass was told */
 	size_t oc_fd_off, oc_fd_n;
 };
@@ -268,6 +270,12 @@ static void oc_done(struct waiter *w, size_t i, const vd_owncheck_result *r, uin
 	struct slot *s = &w->slots[i];
 	vd_health_result res;
 
+	if (r->outcome == VD_OWNCHECK_TIMEOUT && s->oc_capped && !r->left_running && !w->once &&
+	    s->oc_has_last) {
+		/* cut short by the wait's own deadline: no news about the check */
+		s->oc_due_ms = now + w->fast_check_ms;
+		return;
+	}
 	s->oc_last = *r;
 	s->oc_has_last = true;
 	s->oc_due_ms = now + w->fast_check_ms;
@@ -310,6 +318,7 @@ static int oc_begin(struct waiter *w, size_t i, uint64_t now, vd_error *err)
 
 	if (s->oc || !oc_wanted(w, s) || s->oc_due_ms > now)
 		return 0;
+	s->oc_capped = run_timeout_ms(w, s->oc_cmd.timeout_ms, now) < s->oc_cmd.timeout_ms;
 	r = vd_owncheck_start(w->d, s->id, &s->oc_cmd, run_timeout_ms(w, s->oc_cmd.timeout_ms, now),
 			      &s->oc, &res, err);
 	if (r)
