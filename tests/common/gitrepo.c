@@ -60,6 +60,18 @@ static void mkparents(const char *full)
 }
 
 /* Write (content != NULL) or delete (content == NULL) path, stage it. */
+void repo_putf(struct repo *rp, const char *path, const char *fmt, ...)
+{
+	char *text = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	assert_true(vasprintf(&text, fmt, ap) >= 0);
+	va_end(ap);
+	repo_put(rp, path, text, 0100644);
+	free(text);
+}
+
 void repo_put(struct repo *rp, const char *path, const char *content, int mode)
 {
 	char full[8192];

@@ -24,6 +24,9 @@ void repo_free(struct repo *rp);
 void repo_close(struct repo *rp);
 /* Write (content != NULL) or delete (content == NULL) path, stage it. */
 void repo_put(struct repo *rp, const char *path, const char *content, int mode);
+/* A regular file (0644) from a printf format, staged. */
+void repo_putf(struct repo *rp, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void repo_put_link(struct repo *rp, const char *path, const char *target);
 /* A submodule pointer: a gitlink entry. */
 void repo_put_gitlink(struct repo *rp, const char *path, const char *sha);

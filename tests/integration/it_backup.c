@@ -33,17 +33,7 @@ static char project[64], state_dir[300], commit[VD_SHA_HEX], out[1 << 17];
 static int pg_port, app_port;
 static const char password[] = "dump-pw-Secret-77";
 
-static void put(const char *path, const char *fmt, ...)
-{
-	char *text = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&text, fmt, ap) >= 0);
-	va_end(ap);
-	repo_put(&repo, path, text, 0100644);
-	free(text);
-}
+#define put(...) repo_putf(&repo, __VA_ARGS__)
 
 static int vd_in(const char *sdir, const char *args)
 {
@@ -546,35 +536,50 @@ static bool partial_file(char *found_path, size_t size)
 	return found;
 }
 
+static bool partial_now(void)
+{
+	char path[600];
+
+	return partial_file(path, sizeof(path));
+}
+
+/* Run the real binary with args; kill -9 it as soon as ready() holds
+ * (polled every 10 ms, 60 s at most); then it has been waited for. */
+static void kill_when(const char *const *argv, bool (*ready)(void), const char *what)
+{
+	char logp[400];
+	struct tu_proc p = { argv, NULL, logp, logp, NULL, true };
+	pid_t pid;
+	int i;
+	bool seen = false;
+
+	snprintf(logp, sizeof(logp), "%s.kill.log", repo.dir);
+	pid = tu_spawn(&p);
+	for (i = 0; i < 6000 && !seen; i++) {
+		seen = ready();
+		if (!seen)
+			usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	tu_wait(pid, 30, "the killed deploy");
+	unlink(logp);
+	if (!seen)
+		fail_msg("%s never appeared", what);
+}
+
 /* kill -9 while pg_dump streams: recover removes the partial file and the
  * old version runs (the app had been stopped for the dump). */
 static void killed_during_the_dump_then_recover(void **state)
 {
 	const char *argv[] = { VD_BINARY, "-C", repo.dir, "--state-dir", state_dir, "deploy", "--type",
 			       "full", NULL };
-	char logp[400], partial[600];
-	struct tu_proc p = { argv, NULL, logp, logp, NULL, true };
-	pid_t pid;
-	int i;
-	bool seen = false;
 
 	/* enough rows that the dump takes a while */
 	sql("CREATE TABLE IF NOT EXISTS bulk AS SELECT g AS id, md5(g::text) || repeat('x', 400) AS body "
 	    "FROM generate_series(1, 400000) g");
-	snprintf(logp, sizeof(logp), "%s.kill.log", repo.dir);
-	pid = tu_spawn(&p);
-	for (i = 0; i < 60000 && !seen; i++) {
-		seen = partial_file(partial, sizeof(partial));
-		if (!seen)
-			usleep(1000);
-	}
-	kill(pid, SIGKILL);
-	tu_wait(pid, 30, "the killed deploy");
-	unlink(logp);
-	if (!seen)
-		fail_msg("no partial dump appeared to kill the deploy in");
+	kill_when(argv, partial_now, "a partial dump");
 	assert_int_equal(vd("recover"), 0);
-	assert_false(partial_file(partial, sizeof(partial)));
+	assert_false(partial_now());
 	free(container_of("app"));   /* runs */
 	free(container_of("postgres"));
 	assert_int_equal(rows(), 50);
@@ -586,29 +591,13 @@ static void killed_during_the_dump_then_recover(void **state)
 static void killed_during_the_release_then_recover(void **state)
 {
 	const char *argv[] = { VD_BINARY, "-C", repo.dir, "--state-dir", state_dir, "deploy", NULL };
-	char logp[400];
-	struct tu_proc p = { argv, NULL, logp, logp, NULL, true };
 	char *app_before = container_of("app"), *app_after;
-	pid_t pid;
-	int i;
-	bool seen = false;
 
 	put("voxdeploy.yml", "health:\n  deadline: 40s\n  stable_for: 1s\n"
 	    "deploy:\n  release: {service: app, command: [sleep, \"300\"], timeout: 5m}\n");
 	put("src/version", "9\n");
 	repo_commit(&repo, commit);
-	snprintf(logp, sizeof(logp), "%s.kill.log", repo.dir);
-	pid = tu_spawn(&p);
-	for (i = 0; i < 600 && !seen; i++) {
-		seen = leftover_release();
-		if (!seen)
-			usleep(100000);
-	}
-	kill(pid, SIGKILL);
-	tu_wait(pid, 30, "the killed deploy");
-	unlink(logp);
-	if (!seen)
-		fail_msg("the release step's container never appeared");
+	kill_when(argv, leftover_release, "the release step's container");
 	assert_int_equal(vd("recover"), 0);
 	assert_false(leftover_release());
 	app_after = container_of("app");

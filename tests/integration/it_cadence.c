@@ -27,17 +27,7 @@ static struct repo repo;
 static char project[64], state_dir[300], commit[VD_SHA_HEX], out[1 << 16];
 static int app_port;
 
-static void put(const char *path, const char *fmt, ...)
-{
-	char *text = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&text, fmt, ap) >= 0);
-	va_end(ap);
-	repo_put(&repo, path, text, 0100644);
-	free(text);
-}
+#define put(...) repo_putf(&repo, __VA_ARGS__)
 
 static int vd(const char *args)
 {

@@ -188,17 +188,7 @@ static int vd_wait(pid_t pid, const char *first)
 	return WEXITSTATUS(status);
 }
 
-static void put(const char *path, const char *fmt, ...)
-{
-	char *text = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	assert_true(vasprintf(&text, fmt, ap) >= 0);
-	va_end(ap);
-	repo_put(&repo, path, text, 0100644);
-	free(text);
-}
+#define put(...) repo_putf(&repo, __VA_ARGS__)
 
 static void commit_now(void)
 {
