@@ -57,13 +57,6 @@ static void close_ctx(struct ctx *x)
 	free(x->state_dir);
 }
 
-static char *container_of(const struct ctx *x, const char *service)
-{
-	const vd_compose_service *s = vd_compose_service_find(x->b.model, service);
-
-	return s ? vd_spec_container_name(x->b.model, s) : NULL;
-}
-
 /* --- backup ----------------------------------------------------------------- */
 
 int vd_cmd_backup(vd_cli *cli)
@@ -111,7 +104,7 @@ int vd_cmd_backup(vd_cli *cli)
 	}
 	for (i = 0; i < x.targets.len; i++) {
 		const vd_backup_target *t = &x.targets.items[i];
-		char *cname = container_of(&x, t->service);
+		char *cname = vd_spec_service_container_name(x.b.model, t->service);
 		vd_backup_info info;
 		int r;
 

@@ -102,7 +102,7 @@ static int add_last_backups(const char *state_dir, vd_buf *out)
 	vd_error err = VD_ERROR_INIT;
 	yajl_gen g;
 	vd_buf list = VD_BUF_INIT;
-	size_t n = 0, i, j;
+	size_t n = 0, i;
 	int r = 0;
 
 	if (!state_dir || !out->len || out->ptr[out->len - 1] != '}')
@@ -115,15 +115,10 @@ static int add_last_backups(const char *state_dir, vd_buf *out)
 		free(all);
 		return VD_ENOMEM;
 	}
+	n = vd_backup_newest_per_service(all, n);
 	yajl_gen_array_open(g);
-	for (i = 0; i < n; i++) {
-		bool newer = false;
-
-		for (j = 0; j < i; j++)
-			newer |= !strcmp(all[j].service, all[i].service);
-		if (!newer)
-			vd_backup_info_json(g, &all[i]);
-	}
+	for (i = 0; i < n; i++)
+		vd_backup_info_json(g, &all[i]);
 	yajl_gen_array_close(g);
 	free(all);
 	if (vd_jgen_finish(g, &list))

@@ -45,24 +45,14 @@ static size_t newest_backups(const vd_cli *cli, vd_backup_info **out)
 {
 	vd_error err = VD_ERROR_INIT;
 	char *dir = vd_state_dir(cli->state_dir);
-	size_t n = 0, i, j, kept = 0;
+	size_t n = 0;
 
 	*out = NULL;
-	if (!dir || vd_backup_list(dir, out, &n, &err)) {
-		vd_error_release(&err);
-		free(dir);
-		return 0;
-	}
+	if (!dir || vd_backup_list(dir, out, &n, &err))
+		n = 0;
+	vd_error_release(&err);
 	free(dir);
-	for (i = 0; i < n; i++) {
-		bool seen = false;
-
-		for (j = 0; j < kept; j++)
-			seen |= !strcmp((*out)[j].service, (*out)[i].service);
-		if (!seen)
-			(*out)[kept++] = (*out)[i];
-	}
-	return kept;
+	return vd_backup_newest_per_service(*out, n);
 }
 
 static void print_json(vd_cli *cli, const char *project, struct row *rows, size_t n,

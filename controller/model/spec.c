@@ -120,6 +120,13 @@ char *vd_spec_container_name(const vd_compose *c, const vd_compose_service *s)
 	return name;
 }
 
+char *vd_spec_service_container_name(const vd_compose *c, const char *service)
+{
+	const vd_compose_service *s = vd_compose_service_find(c, service);
+
+	return s ? vd_spec_container_name(c, s) : NULL;
+}
+
 char *vd_spec_image_ref(const vd_compose *c, const vd_compose_service *s)
 {
 	char *name = NULL;

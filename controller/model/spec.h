@@ -87,6 +87,8 @@ typedef struct vd_spec_options {
 /* The container's name: container_name, else "<project>-<service>-1".
  * Caller frees; NULL when out of memory. */
 char *vd_spec_container_name(const vd_compose *c, const vd_compose_service *s);
+/* The same by the service's name; NULL also when there is no such service. */
+char *vd_spec_service_container_name(const vd_compose *c, const char *service);
 
 /* The image reference the service runs: image:, else "<project>-<service>"
  * (what compose tags a built service's image as).  Caller frees; NULL when

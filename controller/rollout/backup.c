@@ -138,16 +138,31 @@ void vd_backup_targets_release(vd_backup_targets *t)
 
 /* --- running pg_dump, psql, pg_restore in the container ------------------- */
 
-/* PGPASSWORD for the command, or no environment. */
-static const char *const *pg_env(const vd_backup_target *t, char *buf, size_t size,
-				 const char *env[2])
+/* How psql, pg_dump and pg_restore are run: PGPASSWORD in the command's
+ * environment (wiped from memory once it ran), the timeout (0: the backup
+ * default) and the silence a big table may take. */
+struct pg_run {
+	vd_exec_opts o;
+	const char *env[2];
+	char pw[512];
+};
+
+static void pg_run_init(struct pg_run *p, const vd_backup_target *t, uint64_t timeout_ms)
 {
-	if (!t->password)
-		return NULL;
-	snprintf(buf, size, "PGPASSWORD=%s", t->password);
-	env[0] = buf;
-	env[1] = NULL;
-	return env;
+	p->o = (vd_exec_opts)VD_EXEC_OPTS_INIT;
+	if (t->password) {
+		snprintf(p->pw, sizeof(p->pw), "PGPASSWORD=%s", t->password);
+		p->env[0] = p->pw;
+		p->env[1] = NULL;
+		p->o.env = p->env;
+	}
+	p->o.timeout_ms = (long)(timeout_ms ? timeout_ms : VD_CONFIG_DEFAULT_BACKUP_TIMEOUT_MS);
+	p->o.idle_timeout_ms = IDLE_MS;
+}
+
+static void pg_run_done(struct pg_run *p)
+{
+	memset(p->pw, 0, sizeof(p->pw));
 }
 
 /* The last non-blank line of a command's stderr, for a message. */
@@ -189,17 +204,15 @@ static int size_of_database(vd_docker *d, const vd_backup_target *t, const char 
 {
 	const char *argv[] = { "psql", "-X", "-At", "-h", LOCALHOST, "-U", t->user, "-d", t->database, "-c",
 			       "SELECT pg_database_size(current_database())", NULL };
-	vd_exec_opts o = VD_EXEC_OPTS_INIT;
+	struct pg_run p;
 	vd_exec_result res;
-	const char *env[2];
-	char pw[512], line[256];
+	char line[256];
 	int r;
 
-	o.env = pg_env(t, pw, sizeof(pw), env);
-	o.timeout_ms = 30000;
+	pg_run_init(&p, t, 30000);
 	vd_exec_result_init(&res, 64 << 10);
-	r = vd_exec_run(d, container, argv, &o, &res, err);
-	memset(pw, 0, sizeof(pw));
+	r = vd_exec_run(d, container, argv, &p.o, &res, err);
+	pg_run_done(&p);
 	if (!r && (res.exit_code != 0 || sscanf(vd_buf_cstr(&res.out), "%llu",
 						 (unsigned long long *)bytes) != 1)) {
 		last_line(&res.err, line, sizeof(line));
@@ -286,11 +299,10 @@ int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *
 {
 	char host[64] = "127.0.0.1";
 	const char *argv[] = { "pg_dump", "-Fc", "-h", LOCALHOST, "-U", t->user, "-d", t->database, NULL };
-	vd_exec_opts o = VD_EXEC_OPTS_INIT;
+	struct pg_run p;
 	vd_exec_result res;
 	struct dump_sink sink = { .fd = -1 };
-	const char *env[2];
-	char pw[512], idbuf[VD_DEPLOY_ID_MAX], line[256];
+	char idbuf[VD_DEPLOY_ID_MAX], line[256];
 	char *dir = vd_backup_dir(state_dir), *partial = NULL, *final = NULL;
 	uint64_t t0 = vd_now_ms(), db_bytes = 0;
 	int r, dfd;
@@ -322,13 +334,11 @@ int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *
 		r = vd_error_set(err, VD_EIO, "cannot create %s: %s", partial, strerror(errno));
 		goto done;
 	}
-	o.env = pg_env(t, pw, sizeof(pw), env);
-	o.timeout_ms = (long)(timeout_ms ? timeout_ms : VD_CONFIG_DEFAULT_BACKUP_TIMEOUT_MS);
-	o.idle_timeout_ms = IDLE_MS;
-	o.on_output = on_dump_output;
-	o.output_ctx = &sink;
-	r = vd_exec_run(d, container, argv, &o, &res, err);
-	memset(pw, 0, sizeof(pw));
+	pg_run_init(&p, t, timeout_ms);
+	p.o.on_output = on_dump_output;
+	p.o.output_ctx = &sink;
+	r = vd_exec_run(d, container, argv, &p.o, &res, err);
+	pg_run_done(&p);
 	if (r)
 		goto done;
 	last_line(&sink.err, line, sizeof(line));
@@ -382,10 +392,9 @@ int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info 
 	char host[64] = "127.0.0.1";
 	const char *argv[] = { "pg_restore", "--clean", "--if-exists", "--single-transaction",
 			       "--exit-on-error", "-h", LOCALHOST, "-U", t->user, "-d", t->database, NULL };
-	vd_exec_opts o = VD_EXEC_OPTS_INIT;
+	struct pg_run p;
 	vd_exec_result res;
-	const char *env[2];
-	char pw[512], line[256], *path = vd_backup_path(state_dir, b->id, ".dump");
+	char line[256], *path = vd_backup_path(state_dir, b->id, ".dump");
 	int r, fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 
 	vd_exec_result_init(&res, 64 << 10);
@@ -399,13 +408,11 @@ int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info 
 		r = vd_error_set(err, VD_EIO, "cannot read %s: %s", path, strerror(errno));
 		goto done;
 	}
-	o.env = pg_env(t, pw, sizeof(pw), env);
-	o.timeout_ms = (long)(timeout_ms ? timeout_ms : VD_CONFIG_DEFAULT_BACKUP_TIMEOUT_MS);
-	o.idle_timeout_ms = IDLE_MS;
-	o.attach_stdin = true;
-	o.stdin_fd = fd;
-	r = vd_exec_run(d, container, argv, &o, &res, err);
-	memset(pw, 0, sizeof(pw));
+	pg_run_init(&p, t, timeout_ms);
+	p.o.attach_stdin = true;
+	p.o.stdin_fd = fd;
+	r = vd_exec_run(d, container, argv, &p.o, &res, err);
+	pg_run_done(&p);
 	if (!r && res.exit_code != 0) {
 		last_line(&res.err, line, sizeof(line));
 		r = vd_error_set(err, VD_EAPI, "pg_restore exited %lld: %s", (long long)res.exit_code,

@@ -11,34 +11,70 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One dump of t from container, told as the step "backup" (begin, then
+ * done or failed); the service's oldest dumps beyond backup.keep go. */
+static int dump_told(vd_swap *w, const vd_backup_target *t, const char *container,
+		     vd_backup_info *out, vd_error *err)
+{
+	uint64_t t0 = vd_now_ms();
+	vd_error e = VD_ERROR_INIT;
+	int rc;
+
+	if ((rc = vd_progress_stepf(w->o->progress, "backup", "begin", t->service, 0, err,
+				    "pg_dump -Fc of database %s", t->database)))
+		return rc;
+	rc = container ? vd_backup_dump(w->d, w->o->state_dir, t, container, w->o->deploy_id,
+					w->o->backup_timeout_ms, out, err)
+		       : vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (rc) {
+		vd_progress_stepf(w->o->progress, "backup", "failed", t->service, t0, &e, "%s",
+				  vd_error_msg(err));
+		vd_error_release(&e);
+		return rc;
+	}
+	vd_backup_prune(w->o->state_dir, t->service,
+			w->o->backup_keep > 0 ? w->o->backup_keep : VD_CONFIG_DEFAULT_BACKUP_KEEP, &e);
+	vd_error_release(&e);
+	return vd_progress_stepf(w->o->progress, "backup", "done", t->service, t0, err,
+				 "%s: %llu bytes in %.1f s", out->id, (unsigned long long)out->bytes,
+				 (double)out->ms / 1000.0);
+}
+
+/* Dump b put back into container, told as the step "restore_db". */
+static int restore_told(vd_swap *w, const vd_backup_info *b, const vd_backup_target *t,
+			const char *container, vd_error *err)
+{
+	uint64_t t0 = vd_now_ms();
+	vd_error e = VD_ERROR_INIT;
+	int rc;
+
+	vd_progress_stepf(w->o->progress, "restore_db", "begin", b->service, 0, &e, "%s into %.12s",
+			  b->id, container ? container : "?");
+	vd_error_release(&e);
+	rc = t && container ? vd_backup_restore(w->d, w->o->state_dir, b, t, container,
+						w->o->backup_timeout_ms, err)
+			    : vd_error_set(err, VD_EINVAL, "no credentials or container for %s",
+					   b->service);
+	vd_progress_stepf(w->o->progress, "restore_db", rc ? "failed" : "done", b->service, t0, &e,
+			  "%s", rc ? vd_error_msg(err) : b->id);
+	vd_error_release(&e);
+	return rc;
+}
+
 /* The database of v, dumped while its writers (the services that depend
  * on it, stopped at the levels before) are down and it still runs. */
 int vd_swap_dump_before_stop(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 {
 	const vd_backup_target *t = w->o->backup && w->o->full && v->old_id && v->old_running
 				    ? vd_backup_targets_get(w->o->backup, v->s->name) : NULL;
-	uint64_t t0 = vd_now_ms();
 	int rc;
 
 	if (!t)
 		return 0;
-	if ((rc = vd_swap_step(w, "backup", "begin", v, 0, err, "pg_dump -Fc of database %s",
-			       t->database)))
-		return rc;
-	rc = vd_backup_dump(w->d, w->o->state_dir, t, v->old_id, w->o->deploy_id,
-			    w->o->backup_timeout_ms, &v->dump, err);
-	if (rc) {
-		vd_error jerr = VD_ERROR_INIT;
-
-		vd_swap_step(w, "backup", "failed", v, t0, &jerr, "%s", vd_error_msg(err));
-		vd_error_release(&jerr);
+	if ((rc = dump_told(w, t, v->old_id, &v->dump, err)))
 		return vd_error_prefix(err, "nothing was replaced");
-	}
 	v->dumped = true;
-	vd_backup_prune(w->o->state_dir, v->s->name,
-			w->o->backup_keep > 0 ? w->o->backup_keep : VD_CONFIG_DEFAULT_BACKUP_KEEP, err);
-	return vd_swap_step(w, "backup", "done", v, t0, err, "%s: %llu bytes in %.1f s", v->dump.id,
-			    (unsigned long long)v->dump.bytes, (double)v->dump.ms / 1000.0);
+	return 0;
 }
 
 /* APP_ONLY: the databases the app writes, dumped while it is stopped; they
@@ -54,28 +90,13 @@ int vd_swap_dump_side(vd_swap *w, vd_error *err)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	for (i = 0; i < w->o->backup->len; i++) {
 		const vd_backup_target *t = &w->o->backup->items[i];
-		const vd_compose_service *s = vd_compose_service_find(w->c, t->service);
-		char *cname = s ? vd_spec_container_name(w->c, s) : NULL;
-		vd_backup_info *b = &w->side_dumps[w->n_side_dumps];
-		uint64_t t0 = vd_now_ms();
-		vd_error jerr = VD_ERROR_INIT;
-		int rc;
+		char *cname = vd_spec_service_container_name(w->c, t->service);
+		int rc = dump_told(w, t, cname, &w->side_dumps[w->n_side_dumps], err);
 
-		vd_progress_stepf(w->o->progress, "backup", "begin", t->service, 0, &jerr,
-				  "pg_dump -Fc of database %s", t->database);
-		vd_error_release(&jerr);
-		rc = cname ? vd_backup_dump(w->d, w->o->state_dir, t, cname, w->o->deploy_id,
-					    w->o->backup_timeout_ms, b, err)
-			   : vd_error_set(err, VD_ENOMEM, "out of memory");
 		free(cname);
-		vd_progress_stepf(w->o->progress, "backup", rc ? "failed" : "done", t->service, t0,
-				  &jerr, "%s", rc ? vd_error_msg(err) : b->id);
-		vd_error_release(&jerr);
 		if (rc)
 			return vd_error_prefix(err, "the app was stopped and is started again");
 		w->n_side_dumps++;
-		vd_backup_prune(w->o->state_dir, t->service,
-				w->o->backup_keep > 0 ? w->o->backup_keep : VD_CONFIG_DEFAULT_BACKUP_KEEP, err);
 	}
 	return 0;
 }
@@ -85,21 +106,9 @@ int vd_swap_dump_side(vd_swap *w, vd_error *err)
 int vd_swap_put_database_back(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 {
 	const vd_backup_target *t = vd_backup_targets_get(w->o->backup, v->s->name);
-	uint64_t t0 = vd_now_ms();
-	vd_error jerr = VD_ERROR_INIT;
-	int rc;
+	int rc = t ? vd_swap_container_healthy(w, v->s->name, v->old_id, err) : 0;
 
-	vd_swap_step(w, "restore_db", "begin", v, 0, &jerr, "%s into %.12s", v->dump.id, v->old_id);
-	vd_error_release(&jerr);
-	rc = t ? vd_swap_container_healthy(w, v->s->name, v->old_id, err)
-	       : vd_error_set(err, VD_EINVAL, "no credentials for %s", v->s->name);
-	if (!rc)
-		rc = vd_backup_restore(w->d, w->o->state_dir, &v->dump, t, v->old_id,
-				       w->o->backup_timeout_ms, err);
-	vd_swap_step(w, "restore_db", rc ? "failed" : "done", v, t0, &jerr, "%s",
-		     rc ? vd_error_msg(err) : v->dump.id);
-	vd_error_release(&jerr);
-	return rc;
+	return rc ? rc : restore_told(w, &v->dump, t, v->old_id, err);
 }
 
 bool vd_swap_any_started(const vd_swap *w)
@@ -160,21 +169,10 @@ int vd_swap_put_side_back(vd_swap *w, vd_error *err)
 
 	for (i = 0; i < w->n_side_dumps; i++) {
 		const vd_backup_info *b = &w->side_dumps[i];
-		const vd_backup_target *t = vd_backup_targets_get(w->o->backup, b->service);
-		const vd_compose_service *s = vd_compose_service_find(w->c, b->service);
-		char *cname = s ? vd_spec_container_name(w->c, s) : NULL;
-		uint64_t t0 = vd_now_ms();
-		vd_error e = VD_ERROR_INIT, jerr = VD_ERROR_INIT;
-		int rc;
+		char *cname = vd_spec_service_container_name(w->c, b->service);
+		vd_error e = VD_ERROR_INIT;
+		int rc = restore_told(w, b, vd_backup_targets_get(w->o->backup, b->service), cname, &e);
 
-		vd_progress_stepf(w->o->progress, "restore_db", "begin", b->service, 0, &jerr, "%s", b->id);
-		vd_error_release(&jerr);
-		rc = t && cname ? vd_backup_restore(w->d, w->o->state_dir, b, t, cname,
-						    w->o->backup_timeout_ms, &e)
-				: vd_error_set(&e, VD_EINVAL, "no credentials for %s", b->service);
-		vd_progress_stepf(w->o->progress, "restore_db", rc ? "failed" : "done", b->service, t0,
-				  &jerr, "%s", rc ? vd_error_msg(&e) : b->id);
-		vd_error_release(&jerr);
 		if (rc && !first)
 			first = vd_error_set(err, rc, "%s", vd_error_msg(&e));
 		vd_error_release(&e);

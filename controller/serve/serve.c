@@ -236,21 +236,15 @@ static void probe_metrics(const char *report_json, vd_buf *out)
 	yajl_tree_free(v);
 }
 
-/* One gauge of the newest dump per service (the list is newest first). */
+/* One gauge per service of its newest dump (the list holds only those). */
 static void backup_gauge(vd_buf *out, const vd_backup_info *all, size_t n, const char *name,
 			 const char *help, bool age)
 {
 	double now = (double)time(NULL);
-	size_t i, j;
+	size_t i;
 
 	vd_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 	for (i = 0; i < n; i++) {
-		bool newer = false;
-
-		for (j = 0; j < i; j++)
-			newer |= !strcmp(all[j].service, all[i].service);
-		if (newer)
-			continue;
 		series(out, name, "service", all[i].service, NULL, NULL);
 		if (age)
 			vd_buf_printf(out, "%.3f\n", now - ts_seconds(all[i].created));
@@ -265,7 +259,7 @@ static void backup_metrics(const char *state_dir, vd_buf *out)
 	vd_error err = VD_ERROR_INIT;
 	size_t n = 0;
 
-	if (!vd_backup_list(state_dir, &all, &n, &err) && n) {
+	if (!vd_backup_list(state_dir, &all, &n, &err) && (n = vd_backup_newest_per_service(all, n))) {
 		backup_gauge(out, all, n, "voxdeploy_backup_last_age_seconds",
 			     "How old the newest database dump is.", true);
 		backup_gauge(out, all, n, "voxdeploy_backup_last_bytes",

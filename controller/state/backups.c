@@ -7,6 +7,7 @@
 #include "controller/state/state.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,21 @@ int vd_backup_list(const char *state_dir, vd_backup_info **items, size_t *n, vd_
 	free(dir);
 	qsort(*items, *n, sizeof(**items), newest_first);
 	return 0;
+}
+
+size_t vd_backup_newest_per_service(vd_backup_info *items, size_t n)
+{
+	size_t i, j, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (j = 0; j < kept && !seen; j++)
+			seen = !strcmp(items[j].service, items[i].service);
+		if (!seen)
+			items[kept++] = items[i];
+	}
+	return kept;
 }
 
 int vd_backup_find(const char *state_dir, const char *id, vd_backup_info *out, vd_error *err)

@@ -37,6 +37,9 @@ void vd_backup_info_json(yajl_gen g, const vd_backup_info *b);
 int vd_backup_write_info(const char *state_dir, const vd_backup_info *b, vd_error *err);
 /* Every dump kept, newest first (*items calloc'd, caller frees). */
 int vd_backup_list(const char *state_dir, vd_backup_info **items, size_t *n, vd_error *err);
+/* Keep in items (a list newest first, as vd_backup_list gives it) only
+ * each service's newest dump, in the same order; the new count. */
+size_t vd_backup_newest_per_service(vd_backup_info *items, size_t n);
 /* One by id: VD_ENOTFOUND (listing what there is) when there is none. */
 int vd_backup_find(const char *state_dir, const char *id, vd_backup_info *out, vd_error *err);
 /* Keep the newest `keep` dumps of service; remove the rest. */
