@@ -175,17 +175,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[1024];
-
-	snprintf(cmd, sizeof(cmd),
-		 "d=${DOCKER:-docker}; ids=$($d ps -aq --filter label=com.docker.compose.project=%s); "
-		 "[ -z \"$ids\" ] || $d rm -f -v $ids >/dev/null; "
-		 "$d network rm %s_default >/dev/null 2>&1; $d volume rm %s_pgdata >/dev/null 2>&1; "
-		 "imgs=$($d images -q --filter reference='%s-app'); "
-		 "[ -z \"$imgs\" ] || $d rmi -f $imgs >/dev/null 2>&1; true",
-		 project, project, project, project);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup command failed\n");
+	itest_remove_project(project);
 	repo_free(&repo);
 	return itest_group_teardown(state);
 }

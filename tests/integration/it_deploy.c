@@ -460,32 +460,12 @@ static int setup(void **state)
 	return 0;
 }
 
-static void remove_by_project(void)
-{
-	char cmd[1024];
-
-	/* the engine's own CLI, only to clean up after the test */
-	snprintf(cmd, sizeof(cmd),
-		 "d=${DOCKER:-docker}; ids=$($d ps -aq --filter label=com.docker.compose.project=%s); "
-		 "[ -z \"$ids\" ] || $d rm -f $ids >/dev/null; "
-		 "$d network rm %s_default >/dev/null 2>&1; $d volume rm %s_pgdata >/dev/null 2>&1; "
-		 "imgs=$($d images -q --filter reference='%s-app'); "
-		 "[ -z \"$imgs\" ] || $d rmi -f $imgs >/dev/null 2>&1; "
-		 /* builds whose tag moved on; without -f, one a container
-		  * still uses (another test's) stays */
-		 "dang=$($d images -q --filter dangling=true --filter label=io.voxdeploy.test=1); "
-		 "[ -z \"$dang\" ] || $d rmi $dang >/dev/null 2>&1; true",
-		 project, project, project, project);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup command failed\n");
-}
-
 static int teardown(void **state)
 {
 	const char *const made[] = { out_path, err_path };
 	size_t i;
 
-	remove_by_project();
+	itest_remove_project(project);
 	for (i = 0; i < sizeof(made) / sizeof(made[0]); i++)
 		if (tu_rm_rf(made[i]))
 			fprintf(stderr, "rm failed: %s\n", made[i]);

@@ -110,6 +110,26 @@ int itest_run(const char *dir, const char *args, char *out, size_t outsz)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+void itest_remove_project(const char *name)
+{
+	char cmd[1024];
+
+	/* the engine's own CLI, only to clean up after the test */
+	snprintf(cmd, sizeof(cmd),
+		 "d=${DOCKER:-docker}; ids=$($d ps -aq --filter label=com.docker.compose.project=%s); "
+		 "[ -z \"$ids\" ] || $d rm -f -v $ids >/dev/null; "
+		 "$d network rm %s_default >/dev/null 2>&1; $d volume rm %s_pgdata >/dev/null 2>&1; "
+		 "imgs=$($d images -q --filter reference='%s-app'); "
+		 "[ -z \"$imgs\" ] || $d rmi -f $imgs >/dev/null 2>&1; "
+		 /* builds whose tag moved on; without -f, one a container
+		  * still uses (another test's) stays */
+		 "dang=$($d images -q --filter dangling=true --filter label=io.voxdeploy.test=1); "
+		 "[ -z \"$dang\" ] || $d rmi $dang >/dev/null 2>&1; true",
+		 name, name, name, name);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup command failed\n");
+}
+
 void itest_cleanup(void)
 {
 	vd_docker *d = itest_docker();

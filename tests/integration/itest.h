@@ -40,6 +40,11 @@ char *itest_create(const char *suffix, const char *script, const char *extra_con
 int itest_run(const char *dir, const char *args, char *out, size_t outsz);
 
 /* Remove every container, network and volume labelled for this run. */
+/* What an end-to-end test's project left, through the engine's own CLI
+ * (clean-up only): its containers with their anonymous volumes, the
+ * network <project>_default, the volume <project>_pgdata, the images
+ * <project>-app and dangling test-labelled build layers. */
+void itest_remove_project(const char *project);
 void itest_cleanup(void);
 int itest_group_teardown(void **state);
 
