@@ -11,7 +11,7 @@
 #      at the end, unless --keep)
 #   3. voxdeploy itself (meson setup once, then ninja in build/: nothing to
 #      do when it is up to date) unless a binary is given
-#   4. the images voxdeploy-test/busybox:1 and voxdeploy-test/postgres:15
+#   4. the images voxdeploy-test/busybox:1 and voxdeploy-test/postgres:local
 #      (tests/fixtures/build-images makes them offline from this machine's
 #      own busybox and PostgreSQL; nothing is pulled)
 # The demo: a git repository with a tiny stack (a web app built from a
@@ -44,7 +44,7 @@ for a in "$@"; do
 	esac
 done
 BUSYBOX=${VD_TEST_BUSYBOX_IMAGE:-voxdeploy-test/busybox:1}
-POSTGRES=${VD_TEST_POSTGRES_IMAGE:-voxdeploy-test/postgres:15}
+POSTGRES=${VD_TEST_POSTGRES_IMAGE:-voxdeploy-test/postgres:local}
 
 banner() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 note() { printf '   %s\n' "$*"; }
@@ -68,10 +68,10 @@ trap stop_engine_at_exit EXIT
 
 if ((setup)); then
 	banner "setup 1/4: packages"
-	install_packages gcc libc6-dev meson ninja-build pkg-config python3 git ca-certificates curl iproute2 \
-		libcurl4-openssl-dev libyajl-dev libgit2-dev libpq-dev libcmocka-dev libfyaml-dev \
-		libarchive-dev libmicrohttpd-dev docker.io iptables busybox-static postgresql-15 \
-		postgresql-client-15 tzdata || exit 1
+	packages=()
+	build_packages packages
+	engine_packages packages || exit 1
+	install_packages "${packages[@]}" || exit 1
 	banner "setup 2/4: Docker engine"
 	start_engine || exit 1
 	wait_engine || exit 1

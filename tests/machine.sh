@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Setting up a Debian bookworm machine for voxdeploy, sourced by tests/run and
-# deploy/demo.sh: the Debian packages that are missing, and a Docker engine
-# when none answers.  Every step is skipped when already done.
+# Setting up a Debian machine (12 bookworm or 13 trixie) for voxdeploy,
+# sourced by tests/run and deploy/demo.sh: the Debian packages that are
+# missing, named as the release names them, and a Docker engine when none
+# answers.  Every step is skipped when already done.
 #
 # The caller defines note MESSAGE (progress) and step_failed MESSAGE (a step
 # that failed); this file sets:
@@ -11,6 +12,8 @@
 #                /var/run/docker.sock)
 #   dockerd_pid, dockerd_log  set by start_engine when it started dockerd;
 #                stop_dockerd stops that one again (never another)
+# and offers build_packages / engine_packages ARRAY (the package lists) and
+# pg_major (the PostgreSQL major the fixture images are made of).
 
 SUDO=()
 if [[ $(id -u) != 0 ]] && command -v sudo >/dev/null; then
@@ -34,14 +37,81 @@ if [[ "${DOCKER_HOST:-}" == unix://* ]]; then
 	docker_sock=${DOCKER_HOST#unix://}
 fi
 
+pkg_installed() {
+	[[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
+}
+
+apt_updated=0
+apt_update_once() { # apt-get update, once per run (a fresh machine has no lists)
+	((apt_updated)) && return 0
+	if [[ $(id -u) != 0 && ${#SUDO[@]} == 0 ]]; then
+		step_failed "apt-get update needs root (no sudo)"
+		return 1
+	fi
+	if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q update; then
+		step_failed "apt-get update"
+		return 1
+	fi
+	apt_updated=1
+}
+
+apt_has() { # apt offers the package (the lists are read as they are)
+	[[ -n "$(apt-cache show --no-all-versions "$1" 2>/dev/null)" ]]
+}
+
+# pg_major: the PostgreSQL major of this machine: the newest server
+# installed, else the one the release's "postgresql" package depends on (15
+# on bookworm, 17 on trixie).  Prints it; non-zero when there is none.
+pg_major() {
+	local d n v=0
+	for d in /usr/lib/postgresql/*/bin/postgres; do
+		n=${d#/usr/lib/postgresql/}
+		n=${n%%/*}
+		if [[ -x "$d" && "$n" =~ ^[0-9]+$ ]] && ((n > v)); then
+			v=$n
+		fi
+	done
+	if ((v == 0)); then
+		apt_has postgresql || apt_update_once >&2 || return 1
+		v=$(apt-cache depends postgresql 2>/dev/null |
+			sed -n 's/^ *Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | head -n1)
+	fi
+	if [[ -z "$v" || "$v" == 0 ]]; then
+		step_failed "no PostgreSQL server installed and apt offers none (package postgresql)"
+		return 1
+	fi
+	echo "$v"
+}
+
+# build_packages ARRAY: append what building voxdeploy and its unit tests needs.
+build_packages() {
+	local -n into=$1
+	into+=(gcc libc6-dev meson ninja-build pkg-config python3 git ca-certificates curl iproute2
+		libcurl4-openssl-dev libyajl-dev libgit2-dev libpq-dev libcmocka-dev libfyaml-dev
+		libarchive-dev libmicrohttpd-dev)
+}
+
+# engine_packages ARRAY: append the engine, its CLI, compose, and what the
+# fixture images are made of (busybox, this release's PostgreSQL).  Names by
+# release: docker.io's CLI is a package of its own from trixie on
+# (docker-cli); "docker-compose" is 1.29 on bookworm and v2 on trixie.
+engine_packages() {
+	local -n into=$1
+	local pg
+	pg=$(pg_major) || return 1
+	into+=(docker.io iptables busybox-static "postgresql-$pg" "postgresql-client-$pg" tzdata docker-compose)
+	if pkg_installed docker-cli || { [[ ! -x /usr/bin/docker ]] && { apt_has docker-cli ||
+		{ apt_update_once && apt_has docker-cli; }; }; }; then
+		into+=(docker-cli)
+	fi
+}
+
 # install_packages PKG...: apt-get install those not installed (dpkg-query);
 # nothing when all are there.  Non-zero (after step_failed) on failure.
 install_packages() {
 	local p missing=()
 	for p in "$@"; do
-		if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]]; then
-			missing+=("$p")
-		fi
+		pkg_installed "$p" || missing+=("$p")
 	done
 	if ((${#missing[@]} == 0)); then
 		note "all $# installed"
@@ -52,10 +122,7 @@ install_packages() {
 		step_failed "packages missing (${missing[*]}) and not root (no sudo)"
 		return 1
 	fi
-	if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q update; then
-		step_failed "apt-get update"
-		return 1
-	fi
+	apt_update_once || return 1
 	if ! "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -y -o Acquire::Retries=3 \
 		install --no-install-recommends "${missing[@]}"; then
 		step_failed "apt-get install ${missing[*]}"
@@ -85,7 +152,10 @@ start_engine() { # start dockerd unless an engine answers; does not wait
 	note "no engine answers; starting dockerd (log: $dockerd_log)"
 	# Its own session: a Ctrl-C of the caller must not stop it before the
 	# clean-up has talked to it; stop_dockerd stops it.
-	"${SUDO[@]}" setsid dockerd >"$dockerd_log" 2>&1 </dev/null 9>&- &
+	# Docker 26 (trixie) fails every container start where it cannot turn
+	# IPv6 off on the container's interface (a read-only /proc/sys, as in a
+	# container); the variable makes that a warning, as before Docker 26.
+	"${SUDO[@]}" env DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1 setsid dockerd >"$dockerd_log" 2>&1 </dev/null 9>&- &
 	dockerd_pid=$!
 }
 

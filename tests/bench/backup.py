@@ -41,7 +41,7 @@ ROUNDS = max(1, int(sys.argv[2]) if len(sys.argv) > 2 else 3)
 MB = max(300, int(sys.argv[3]) if len(sys.argv) > 3 else 320)
 VD = os.path.abspath(os.path.join(BUILD, "controller", "voxdeploy"))
 DOCKER = "/usr/bin/docker" if os.access("/usr/bin/docker", os.X_OK) else "docker"
-POSTGRES = os.environ.get("VD_TEST_POSTGRES_IMAGE", "voxdeploy-test/postgres:15")
+POSTGRES = os.environ.get("VD_TEST_POSTGRES_IMAGE", "voxdeploy-test/postgres:local")
 PW = "bench-pw-7c1"
 
 

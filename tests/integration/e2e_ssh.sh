@@ -32,7 +32,7 @@ if [[ -z "${DOCKER:-}" ]]; then
 	if [[ -x /usr/bin/docker ]]; then DOCKER=/usr/bin/docker; else DOCKER=docker; fi
 fi
 BUSYBOX=${VD_TEST_BUSYBOX_IMAGE:-voxdeploy-test/busybox:1}
-POSTGRES=${VD_TEST_POSTGRES_IMAGE:-voxdeploy-test/postgres:15}
+POSTGRES=${VD_TEST_POSTGRES_IMAGE:-voxdeploy-test/postgres:local}
 N=vde2e$$x$RANDOM
 SIDECAR=$N-voxdeploy
 NET=$N-net

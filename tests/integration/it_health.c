@@ -1,5 +1,5 @@
 /* Integration tests: health probes and vd_health_wait() against the real
- * engine and a real PostgreSQL 15 container (itest_postgres_image()).
+ * engine and a real PostgreSQL container (itest_postgres_image()).
  *
  * Everything runs on a network this file creates, with ports published on
  * 127.0.0.1 only; every container and the network carry io.voxdeploy.test=1
@@ -18,6 +18,7 @@
 #include "health/report.h"
 #include "health/wait.h"
 
+#include <ctype.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +298,7 @@ static void health__healthy_stack(void **state)
 	vd_health_wait_opts o = VD_HEALTH_WAIT_OPTS_INIT;
 	vd_buf json = VD_BUF_INIT, table = VD_BUF_INIT;
 	char *extra = NULL, *hcfg = host_config("8080", NULL), *app_id, port[16], url[128];
+	const char *pgv;
 	vd_probe p[5];
 	size_t i;
 
@@ -334,7 +336,10 @@ static void health__healthy_stack(void **state)
 		assert_true(rep.entries[i].stable_ms >= 1500);
 	}
 	assert_non_null(strstr(rep.entries[0].result.detail, "healthy"));
-	assert_non_null(strstr(rep.entries[2].result.detail, "PostgreSQL 15."));
+	/* the server's own version: whichever major the fixture image holds */
+	pgv = strstr(rep.entries[2].result.detail, "PostgreSQL ");
+	assert_non_null(pgv);
+	assert_true(isdigit((unsigned char)pgv[strlen("PostgreSQL ")]));
 	assert_non_null(strstr(rep.entries[3].result.detail, "HTTP 200"));
 	assert_non_null(strstr(rep.entries[4].result.detail, "memory"));
 	assert_int_equal(vd_health_report_json(&rep, &json), 0);

@@ -45,7 +45,7 @@ const char *itest_postgres_image(void)
 {
 	const char *s = getenv("VD_TEST_POSTGRES_IMAGE");
 
-	return s && *s ? s : "voxdeploy-test/postgres:15";
+	return s && *s ? s : "voxdeploy-test/postgres:local";
 }
 
 char *itest_body(const char *script, const char *extra_config)

@@ -321,8 +321,10 @@ static void bad_input__serve(void **state)
 	static const struct {
 		const char *name;
 		const char *req;
-		int want;           /* status; 0: no answer is right too (the server hung up) */
+		int want;           /* status */
 		const char *body;   /* in the answer, or NULL */
+		bool or_hang_up;    /* no answer is right too: libmicrohttpd 1.0 hangs up on a
+				     * request line that is no HTTP, 0.9 answers 400 */
 	} reqs[] = {
 		{ "a method other than GET", "DELETE /v1/report HTTP/1.1\r\nHost: x\r\n\r\n", 405, "only GET and HEAD" },
 		{ "a POST with a body", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd", 405, NULL },
@@ -332,7 +334,7 @@ static void bad_input__serve(void **state)
 		{ "a limit that is no number", "GET /v1/deployments?limit=1e3 HTTP/1.1\r\nHost: x\r\n\r\n", 400, NULL },
 		{ "a huge limit", "GET /v1/deployments?limit=99999999999999999999 HTTP/1.1\r\nHost: x\r\n\r\n", 400, NULL },
 		{ "a bad fresh", "GET /v1/report?fresh=yes HTTP/1.1\r\nHost: x\r\n\r\n", 400, NULL },
-		{ "no HTTP at all", "\x01\x02\x03 hello\r\n\r\n", 400, NULL },
+		{ "no HTTP at all", "\x01\x02\x03 hello\r\n\r\n", 400, NULL, true },
 		{ "an unknown HTTP version", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 505, NULL },
 	};
 	char dir[] = "/tmp/vd-bad-serve-XXXXXX", proj[64], listen[64], *answer = NULL;
@@ -356,6 +358,8 @@ static void bad_input__serve(void **state)
 	assert_int_equal(tu_http_wait(port, 5000), 200);
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
 		code = tu_http_raw(port, reqs[i].req, strlen(reqs[i].req), &answer);
+		if (code == 0 && reqs[i].or_hang_up)
+			continue;
 		if (code != reqs[i].want || (reqs[i].body && !strstr(answer, reqs[i].body))) {
 			print_error("serve case '%s': status %d, want %d\n%.300s\n", reqs[i].name, code,
 				    reqs[i].want, answer);

@@ -677,7 +677,7 @@ static void probes__postgres_image(void **state)
 	assert_true(vd_probe_list_is_postgres_image("postgres:15"));
 	assert_true(vd_probe_list_is_postgres_image("library/postgres:16-alpine"));
 	assert_true(vd_probe_list_is_postgres_image("localhost:5000/x/postgres@sha256:00"));
-	assert_true(vd_probe_list_is_postgres_image("voxdeploy-test/postgres:15"));
+	assert_true(vd_probe_list_is_postgres_image("voxdeploy-test/postgres:local"));
 	assert_false(vd_probe_list_is_postgres_image("postgresql"));
 	assert_false(vd_probe_list_is_postgres_image("postgres-exporter:1"));
 	assert_false(vd_probe_list_is_postgres_image("mypostgres"));
