@@ -351,7 +351,7 @@ static size_t primary_endpoint(yajl_val body, yajl_val eps)
 int vd_container_create_body(const char *body, bool multi_ok, vd_buf *create_out,
 			     vd_buf *connects_out, vd_error *err)
 {
-	static const char *const skip_top[] = { "NetworkingConfig", "MacAddress", NULL };
+	static const char *const skip_top[] = { "NetworkingConfig", "MacAddress", "Platform", NULL };
 	static const char *const skip_mac[] = { "MacAddress", NULL };
 	yajl_val v = vd_json_parse(body, err), eps;
 	yajl_gen g = NULL, c = NULL;
@@ -495,6 +495,19 @@ int vd_container_create(vd_docker *d, const char *name, const char *body,
 	if (name && vd_docker_query_add(&query, "name", name)) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
+	}
+	if (strstr(body, "\"Platform\"")) {
+		/* the platform goes in the query (docker create --platform) */
+		if (!(v = vd_json_parse(body, err))) {
+			r = err->code;
+			goto done;
+		}
+		if (vd_json_str(v, "Platform") && vd_docker_query_add(&query, "platform", vd_json_str(v, "Platform"))) {
+			r = vd_error_set(err, VD_ENOMEM, "out of memory");
+			goto done;
+		}
+		yajl_tree_free(v);
+		v = NULL;
 	}
 	vd_buf_init(&resp, 1 << 20);
 	r = vd_docker_post(d, "/containers/create", vd_buf_cstr(&query), vd_buf_cstr(&send), &resp,

@@ -83,7 +83,9 @@ int vd_container_inspect(vd_docker *d, const char *ref, vd_container_info *out, 
 int vd_container_info_parse(const char *json, vd_container_info *out, vd_error *err);
 void vd_container_info_release(vd_container_info *info);
 
-/* Create from a full create body (Config + HostConfig + NetworkingConfig).
+/* Create from a full create body (Config + HostConfig + NetworkingConfig,
+ * and a top-level "Platform", "os[/arch[/variant]]", sent in the query as
+ * `docker create --platform` sends it).
  * Below API 1.44 the engine takes one network at create: the others, with
  * their aliases, addresses and MAC, are connected right after create, before
  * start (what compose does).  out_id receives the new id (caller frees). */

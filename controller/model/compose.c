@@ -301,9 +301,24 @@ static const compose_key volume_keys[] = {
 	{ "labels", K_KVS(vd_compose_volume, labels, COMPOSE_NULL_EMPTY), .norm = COMPOSE_KEY_VALUE },
 };
 
+static const compose_key secret_external_keys[] = {
+	{ "name", K_STR(vd_compose_secret, name) },
+};
+
+static const compose_table secret_external_table = COMPOSE_TABLE(secret_external_keys);
+
+static const compose_key secret_keys[] = {
+	{ "file", K_STR(vd_compose_secret, file) },
+	{ "environment", K_STR(vd_compose_secret, environment) },
+	{ "external", K_READ_AT(t_external, vd_compose_secret, external, bool), .sub = &secret_external_table },
+	{ "name", K_STR(vd_compose_secret, name) },
+	{ "labels", .type = COMPOSE_IGNORE },
+};
+
 /* x-* keys of networks and volumes are dropped by compose_normalise() */
 static const compose_table network_table = COMPOSE_TABLE(network_keys, .what = "network", .x_keys = true);
 static const compose_table volume_table = COMPOSE_TABLE(volume_keys, .what = "volume", .x_keys = true);
+static const compose_table secret_table = COMPOSE_TABLE(secret_keys, .what = "secret", .x_keys = true);
 
 /* What a top-level network and volume both have. */
 struct entry_fields {
@@ -358,6 +373,34 @@ static int t_volume(loadctx *lc, const vd_yaml_pair *vp, const char *top, void *
 	const struct entry_fields f = { &vol->key, &vol->name, &vol->pos, &vol->external };
 
 	return t_entry(lc, vp, &volume_table, compose_valid_volume_name, &f, vol);
+}
+
+/* A secret outside Swarm is a file (bind-mounted) or an environment
+ * variable's value; external ones and drivers are Swarm's, refused as
+ * compose refuses them. */
+static int t_secret(loadctx *lc, const vd_yaml_pair *sp, const char *top, void *ctx)
+{
+	vd_compose *c = ctx;
+	vd_compose_secret *sec = &c->secrets[c->n_secrets++];
+	const struct entry_fields f = { &sec->key, &sec->name, &sec->pos, &sec->external };
+	const char *where;
+	int r;
+
+	if ((r = t_entry(lc, sp, &secret_table, NULL, &f, sec)))
+		return r;
+	if (!(where = vd_yaml_printf(lc->y, "secret '%s'", sec->key)))
+		return compose_oom(lc);
+	if (sec->external)
+		return compose_err(lc, sp->key, where, "an external secret is Swarm's; outside Swarm a "
+				   "secret is a 'file' or an 'environment' variable");
+	if (!!(sec->file && *sec->file) == !!(sec->environment && *sec->environment))
+		return compose_err(lc, sp->key, where, "needs one of 'file' and 'environment'");
+	if (sec->environment)
+		return compose_err(lc, sp->key, where, "a secret from 'environment' is not supported: "
+				   "give it as a 'file' (bind-mounted read-only, as compose does)");
+	if (sec->file && !(sec->file = compose_resolve_path(lc, sec->file)))
+		return compose_oom(lc);
+	return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -558,6 +601,44 @@ static int order_services(loadctx *lc)
 	return 0;
 }
 
+/* compose: a link to a service is also a depends_on it (service_started)
+ * unless one is declared. */
+static int links_depend(loadctx *lc, vd_compose_service *s, const char *where)
+{
+	vd_compose_dep *deps;
+	size_t i, j, k = 0;
+
+	if (!s->links.len)
+		return 0;
+	if (!(deps = vd_arena_array(lc->m, s->n_depends_on + s->links.len, sizeof(*deps))))
+		return compose_oom(lc);
+	if (s->n_depends_on)
+		memcpy(deps, s->depends_on, s->n_depends_on * sizeof(*deps));
+	k = s->n_depends_on;
+	for (i = 0; i < s->links.len; i++) {
+		const char *colon = strchr(s->links.items[i], ':');
+		char *svc = colon ? vd_arena_strndup(lc->m, s->links.items[i], (size_t)(colon - s->links.items[i]))
+				  : compose_dup(lc, s->links.items[i]);
+
+		if (!svc)
+			return compose_oom(lc);
+		if (service_index(lc->c, svc) < 0)
+			return err_pos(lc, &s->pos, where, "links: no service '%s'", svc);
+		for (j = 0; j < k && strcmp(deps[j].service, svc); j++)
+			;
+		if (j < k)
+			continue;
+		deps[k].service = svc;
+		deps[k].condition = VD_COMPOSE_SERVICE_STARTED;
+		deps[k].restart = true;
+		deps[k].required = true;
+		k++;
+	}
+	s->depends_on = deps;
+	s->n_depends_on = k;
+	return 0;
+}
+
 static int cross_check(loadctx *lc)
 {
 	vd_compose *c = lc->c;
@@ -601,6 +682,13 @@ static int cross_check(loadctx *lc)
 				r = err_pos(lc, &s->volumes[j].pos, where,
 					    "volume '%s' is not declared in the top-level volumes",
 					    s->volumes[j].source);
+		for (j = 0; j < s->n_secrets && !r; j++)
+			if (!vd_compose_secret_find(c, s->secrets[j].source))
+				r = err_pos(lc, &s->secrets[j].pos, where,
+					    "secret '%s' is not declared in the top-level secrets",
+					    s->secrets[j].source);
+		if (!r)
+			r = links_depend(lc, s, where);
 		if (!r && !s->network_mode && !s->n_networks) {
 			/* compose attaches such a service to the project's default network */
 			if (!(s->networks = vd_arena_array(lc->m, 1, sizeof(*s->networks))) ||
@@ -640,6 +728,7 @@ struct project_in {
 	const vd_yaml_node *services;
 	const vd_yaml_node *networks;
 	const vd_yaml_node *volumes;
+	const vd_yaml_node *secrets;
 };
 
 static const compose_key project_keys[] = {
@@ -648,6 +737,7 @@ static const compose_key project_keys[] = {
 	{ "services", K_NODE(struct project_in, services), .each = &compose_service_table },
 	{ "networks", K_NODE(struct project_in, networks), .each = &network_table },
 	{ "volumes", K_NODE(struct project_in, volumes), .each = &volume_table },
+	{ "secrets", K_NODE(struct project_in, secrets), .each = &secret_table },
 };
 
 /* x-* keys are dropped by compose_normalise() */
@@ -663,6 +753,7 @@ static int t_service(loadctx *lc, const vd_yaml_pair *sp, const char *top, void 
 /* networks: with room for the implicit default network */
 static const compose_named top_networks = { "a mapping", COMPOSE_ROOM(vd_compose, networks, 1), t_network };
 static const compose_named top_volumes = { "a mapping", COMPOSE_ROOM(vd_compose, volumes, 0), t_volume };
+static const compose_named top_secrets = { "a mapping", COMPOSE_ROOM(vd_compose, secrets, 0), t_secret };
 static const compose_named top_services = { "a mapping", COMPOSE_ROOM(vd_compose, services, 0), t_service };
 
 /* The project's name: the caller's, else the top-level `name:`, else the
@@ -720,6 +811,8 @@ static int t_project(loadctx *lc, const vd_yaml_node *root)
 	if (!c->networks && !(c->networks = vd_arena_array(lc->m, 1, sizeof(*c->networks))))
 		return compose_oom(lc);
 	if (in.volumes && (r = compose_read_named(lc, in.volumes, NULL, "volumes", &top_volumes, c)))
+		return r;
+	if (in.secrets && (r = compose_read_named(lc, in.secrets, NULL, "secrets", &top_secrets, c)))
 		return r;
 	if (!in.services || in.services->kind != VD_YAML_MAP || !in.services->n)
 		return compose_err(lc, in.services ? in.services : root, NULL, "no services defined");
@@ -896,6 +989,16 @@ const vd_compose_network *vd_compose_network_find(const vd_compose *c, const cha
 	for (i = 0; i < c->n_networks; i++)
 		if (!strcmp(c->networks[i].key, key))
 			return &c->networks[i];
+	return NULL;
+}
+
+const vd_compose_secret *vd_compose_secret_find(const vd_compose *c, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_secrets; i++)
+		if (!strcmp(c->secrets[i].key, key))
+			return &c->secrets[i];
 	return NULL;
 }
 

@@ -137,6 +137,15 @@ typedef struct vd_compose_dep {
 	bool required;                    /* default true */
 } vd_compose_dep;
 
+/* A service's use of a top-level secret (compose bind-mounts a file
+ * secret read-only at its target).  uid, gid and mode are read and, as by
+ * compose outside Swarm, not applied. */
+typedef struct vd_compose_secret_ref {
+	char *source;            /* key in vd_compose.secrets */
+	char *target;            /* absolute: /run/secrets/<target or source> unless absolute */
+	vd_compose_pos pos;
+} vd_compose_secret_ref;
+
 typedef struct vd_compose_healthcheck {
 	bool set;              /* a healthcheck key was given */
 	bool disable;          /* disable: true, or test ["NONE"] */
@@ -211,6 +220,15 @@ typedef struct vd_compose_service {
 	vd_compose_resources limits;     /* deploy.resources.limits */
 	vd_compose_resources reservations;
 	vd_compose_strs profiles;
+	vd_compose_strs links;           /* "SERVICE[:ALIAS]" as written (each also a depends_on) */
+	vd_compose_secret_ref *secrets;
+	size_t n_secrets;
+	char *platform;                  /* "os[/arch[/variant]]" or NULL */
+	char *runtime;                   /* the OCI runtime or NULL */
+	int64_t pids_limit;              /* 0 = unset, -1 unlimited */
+	int64_t memswap_limit;           /* bytes; 0 = unset, -1 unlimited */
+	char *pull_policy;               /* always, never, missing, if_not_present, build, daily,
+	                                  * weekly, every_<duration> or NULL; voxdeploy never pulls */
 } vd_compose_service;
 
 typedef struct vd_compose_ipam_pool {
@@ -245,6 +263,16 @@ typedef struct vd_compose_volume {
 	vd_kvs labels;
 } vd_compose_volume;
 
+/* A top-level secret. */
+typedef struct vd_compose_secret {
+	char *key;
+	char *name;            /* `name:`, else <project>_<key> */
+	vd_compose_pos pos;
+	char *file;            /* absolute host path, or NULL */
+	char *environment;     /* the variable whose value it is, or NULL */
+	bool external;
+} vd_compose_secret;
+
 typedef struct vd_compose {
 	char *name;                 /* the project name */
 	char *working_dir;          /* the project dir, absolute */
@@ -256,6 +284,8 @@ typedef struct vd_compose {
 	size_t n_networks;
 	vd_compose_volume *volumes;
 	size_t n_volumes;
+	vd_compose_secret *secrets;
+	size_t n_secrets;
 	void *arena;                /* private: the memory of everything above */
 } vd_compose;
 
@@ -294,6 +324,7 @@ const vd_compose_service *vd_compose_service_find(const vd_compose *c, const cha
 bool vd_compose_is_one_shot(const vd_compose *c, const char *name);
 const vd_compose_network *vd_compose_network_find(const vd_compose *c, const char *key);
 const vd_compose_volume *vd_compose_volume_find(const vd_compose *c, const char *key);
+const vd_compose_secret *vd_compose_secret_find(const vd_compose *c, const char *key);
 
 /* The app service when voxdeploy.yml names none: the service whose
  * container_name is voxpersona_app, else the only service with build:;

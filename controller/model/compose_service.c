@@ -504,6 +504,101 @@ static int t_deploy(loadctx *lc, const vd_yaml_node *v, const char *where, const
 }
 
 /* ------------------------------------------------------------------------
+ * secrets, memswap_limit, pull_policy
+ */
+
+struct secret_ref_in {
+	char *source, *target;
+};
+
+static const compose_key secret_ref_keys[] = {
+	{ "source", K_STR(struct secret_ref_in, source) },
+	{ "target", K_STR(struct secret_ref_in, target) },
+	{ "uid", .type = COMPOSE_IGNORE },
+	{ "gid", .type = COMPOSE_IGNORE },
+	{ "mode", .type = COMPOSE_IGNORE },
+};
+
+static const compose_table secret_ref_table = COMPOSE_TABLE(secret_ref_keys, .x_keys = true);
+
+/* compose's target: /run/secrets/<target, else source>, unless absolute */
+static int secret_ref_add(loadctx *lc, const vd_yaml_node *it, const char *where, vd_compose_service *s,
+			  const char *source, const char *target)
+{
+	vd_compose_secret_ref *ref = &s->secrets[s->n_secrets];
+	const char *t = target && *target ? target : source;
+
+	if (!source || !*source)
+		return compose_err(lc, it, where, "a secret needs a 'source'");
+	ref->pos = compose_pos_of(lc, it);
+	ref->source = compose_dup(lc, source);
+	ref->target = t[0] == '/' ? compose_resolve_path(lc, t) : vd_arena_printf(lc->m, "/run/secrets/%s", t);
+	if (!ref->source || !ref->target)
+		return compose_oom(lc);
+	s->n_secrets++;
+	return 0;
+}
+
+static int secret_short(loadctx *lc, const vd_yaml_node *it, const char *where, void *ctx)
+{
+	return secret_ref_add(lc, it, where, ctx, it->s, NULL);
+}
+
+static int secret_long(loadctx *lc, const vd_yaml_node *it, const char *where, void *ctx)
+{
+	const char *w = compose_sub_where(lc, where, "secrets");
+	struct secret_ref_in in = { NULL, NULL };
+	int r;
+
+	if (!w)
+		return compose_oom(lc);
+	if ((r = compose_read_keys(lc, it, w, &secret_ref_table, &in)))
+		return r;
+	return secret_ref_add(lc, it, w, ctx, in.source, in.target);
+}
+
+static const compose_list secret_list = {
+	"a list", false, COMPOSE_ROOM(vd_compose_service, secrets, 0), secret_short, secret_long,
+};
+
+static int t_secrets(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	return compose_read_list(lc, v, where, k->name, &secret_list, obj);
+}
+
+/* a byte size, or -1: unlimited */
+static int t_memswap(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	vd_compose_service *s = obj;
+
+	if (v->kind == VD_YAML_STR && !strcmp(v->s, "-1")) {
+		s->memswap_limit = -1;
+		return 0;
+	}
+	return compose_t_bytes(lc, v, where, k->name, &s->memswap_limit);
+}
+
+static int t_pull_policy(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	static const char *const policies[] = { "always", "never", "missing", "if_not_present", "build",
+						"daily", "weekly", NULL };
+	vd_compose_service *s = obj;
+	int64_t ns;
+	size_t i;
+	int r;
+
+	if ((r = compose_t_str(lc, v, where, k->name, &s->pull_policy)) || !s->pull_policy)
+		return r;
+	for (i = 0; policies[i] && strcmp(policies[i], s->pull_policy); i++)
+		;
+	if (policies[i] || (!strncmp(s->pull_policy, "every_", 6) &&
+			    !vd_compose_parse_duration(s->pull_policy + 6, &ns) && ns > 0))
+		return 0;
+	return compose_err(lc, v, where, "invalid pull_policy '%s' (always, never, missing, if_not_present, "
+			   "build, daily, weekly or every_<duration>)", s->pull_policy);
+}
+
+/* ------------------------------------------------------------------------
  * The service.
  */
 
@@ -551,6 +646,13 @@ static const compose_key service_keys[] = {
 	{ "cpus", K_CPUS(S, cpus) },
 	{ "deploy", K_READ(t_deploy) },
 	{ "profiles", K_STRS(S, profiles, COMPOSE_DEDUPE) },
+	{ "links", K_STRS(S, links, COMPOSE_DEDUPE) },
+	{ "secrets", K_READ(t_secrets) },
+	{ "platform", K_STR(S, platform) },
+	{ "runtime", K_STR(S, runtime) },
+	{ "pids_limit", K_INT(S, pids_limit, -1) },
+	{ "memswap_limit", K_READ(t_memswap) },
+	{ "pull_policy", K_READ(t_pull_policy) },
 };
 #undef S
 

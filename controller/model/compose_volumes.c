@@ -86,7 +86,9 @@ static int volume_short(loadctx *lc, const vd_yaml_node *it, const char *where, 
 	}
 	if (m->target[0] != '/')
 		return compose_err(lc, it, where, "invalid volume '%s': target must be an absolute path", it->s);
-	if (!(m->target = compose_dup(lc, m->target)))
+	/* compose cleans a short-syntax target as Go's path.Clean does:
+	 * "/var/www/html/" is "/var/www/html" */
+	if (!(m->target = compose_resolve_path(lc, m->target)))
 		return compose_oom(lc);
 	if (n == 3) {
 		for (o = strtok_r(parts[2], ",", &save); o; o = strtok_r(NULL, ",", &save)) {
@@ -186,6 +188,8 @@ static int volume_long(loadctx *lc, const vd_yaml_node *it, const char *where, v
 	m->type = (vd_compose_mount_type)t;
 	if (!m->target || m->target[0] != '/')
 		return compose_err(lc, it, w, "'target' must be an absolute path");
+	if (!(m->target = compose_resolve_path(lc, m->target)))   /* cleaned, as compose mounts it */
+		return compose_oom(lc);
 	if (m->type == VD_COMPOSE_MOUNT_BIND && (!in.source || !*in.source))
 		return compose_err(lc, it, w, "a bind mount needs a 'source'");
 	if (m->type == VD_COMPOSE_MOUNT_TMPFS && in.source && *in.source)

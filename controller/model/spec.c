@@ -275,6 +275,18 @@ static bool anonymous_short(const vd_compose_mount *m)
 	return m->type == VD_COMPOSE_MOUNT_VOLUME && !m->source && m->short_syntax;
 }
 
+/* A secret's bind mount, unless a volume of the service has its target
+ * (compose's fillBindMounts: the volume wins). */
+static bool secret_mounted(const vd_compose_service *s, const vd_compose_secret_ref *ref)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_volumes; i++)
+		if (!strcmp(s->volumes[i].target, ref->target))
+			return false;
+	return true;
+}
+
 /* An anonymous volume whose place the old container's volume takes. */
 static bool inherited(const vd_kvs *inherit, const vd_compose_mount *m)
 {
@@ -570,6 +582,44 @@ static int gen_network_mode(yajl_gen g, const vd_compose *c, const vd_compose_se
 	return 0;
 }
 
+/* compose's getLinks(): for each "SERVICE[:ALIAS]" the linked container
+ * under the alias, "<service>-1" and "<project>-<service>-1" (the number is
+ * the linking container's, always 1 here). */
+static int gen_links(yajl_gen g, const vd_compose *c, const vd_compose_service *s)
+{
+	size_t i;
+	int r = 0;
+
+	vd_jgen_str(g, "Links");
+	yajl_gen_array_open(g);
+	for (i = 0; i < s->links.len && !r; i++) {
+		const char *l = s->links.items[i], *colon = strchr(l, ':');
+		char *svc = colon ? strndup(l, (size_t)(colon - l)) : strdup(l), *cname = NULL, *a = NULL,
+		     *b = NULL, *d = NULL;
+
+		if (!svc)
+			return VD_ENOMEM;
+		if (!vd_compose_service_find(c, svc))
+			r = VD_EINVAL;
+		else if (!(cname = vd_spec_service_container_name(c, svc)) ||
+			 asprintf(&a, "%s:%s", cname, colon ? colon + 1 : svc) < 0 ||
+			 asprintf(&b, "%s:%s-1", cname, svc) < 0 || asprintf(&d, "%s:%s-%s-1", cname, c->name, svc) < 0)
+			r = VD_ENOMEM;
+		if (!r) {
+			vd_jgen_str(g, a);
+			vd_jgen_str(g, b);
+			vd_jgen_str(g, d);
+		}
+		free(svc);
+		free(cname);
+		free(a);
+		free(b);
+		free(d);
+	}
+	yajl_gen_array_close(g);
+	return r;
+}
+
 static int gen_endpoints(yajl_gen g, const vd_compose *c, const vd_compose_service *s,
 			 const vd_compose_service_net **nets, const char *cname)
 {
@@ -627,6 +677,8 @@ static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_ser
 	}
 	if (inherit)
 		nm += inherit->len;
+	for (i = 0; i < s->n_secrets; i++)
+		nm += secret_mounted(s, &s->secrets[i]);
 	if (nb) {
 		vd_jgen_str(g, "Binds");
 		yajl_gen_array_open(g);
@@ -661,6 +713,21 @@ static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_ser
 			vd_jgen_kstr(g, "Type", "volume");
 			vd_jgen_kstr(g, "Source", inherit->items[i].value);
 			vd_jgen_kstr(g, "Target", inherit->items[i].key);
+			yajl_gen_map_close(g);
+		}
+		for (i = 0; i < s->n_secrets; i++) {
+			const vd_compose_secret *sec = vd_compose_secret_find(c, s->secrets[i].source);
+
+			if (!secret_mounted(s, &s->secrets[i]))
+				continue;
+			if (!sec || !sec->file)
+				return vd_error_set(err, VD_EINVAL, "secret '%s' is not declared with a file",
+						    s->secrets[i].source);
+			yajl_gen_map_open(g);
+			vd_jgen_kstr(g, "Type", "bind");
+			vd_jgen_kstr(g, "Source", sec->file);
+			vd_jgen_kstr(g, "Target", s->secrets[i].target);
+			vd_jgen_kbool(g, "ReadOnly", true);
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
@@ -750,6 +817,13 @@ static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_ser
 		vd_jgen_kint(g, "NanoCpus", (long long)(cpus * 1e9 + 0.5));
 	if (s->reservations.memory)
 		vd_jgen_kint(g, "MemoryReservation", s->reservations.memory);
+	if (s->memswap_limit)
+		vd_jgen_kint(g, "MemorySwap", s->memswap_limit);
+	if (s->pids_limit)
+		vd_jgen_kint(g, "PidsLimit", s->pids_limit);
+	gen_opt_str(g, "Runtime", s->runtime);
+	if (s->links.len && (r = gen_links(g, c, s)))
+		return vd_error_set(err, r, r == VD_ENOMEM ? "out of memory" : "links: unknown service");
 	yajl_gen_map_close(g);
 	return 0;
 }
@@ -819,6 +893,7 @@ static int gen_container(yajl_gen g, const vd_compose *c, const vd_compose_servi
 	if (s->entrypoint.set)
 		gen_strs(g, "Entrypoint", s->entrypoint.argv, s->entrypoint.argc);
 	vd_jgen_kkvs(g, "Labels", &labels);
+	gen_opt_str(g, "Platform", s->platform);
 	gen_opt_str(g, "StopSignal", s->stop_signal);
 	if (s->stop_grace_period_ns)
 		vd_jgen_kint(g, "StopTimeout", s->stop_grace_period_ns / 1000000000);

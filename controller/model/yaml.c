@@ -288,7 +288,7 @@ int vd_yaml_get_int(const vd_yaml *y, const vd_yaml_node *n, const char *where, 
 		return 0;
 	if (n->kind == VD_YAML_STR && !vd_yaml_parse_int(n->s, min, max, out))
 		return 0;
-	if (min < 0)
+	if (min == INT64_MIN)
 		return vd_yaml_error(y, n, where, err, "'%s' must be an integer", key);
 	if (max == INT64_MAX)
 		return vd_yaml_error(y, n, where, err, "'%s' must be an integer >= %lld", key, (long long)min);

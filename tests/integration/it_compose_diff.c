@@ -1,7 +1,9 @@
 /* Differential test: the containers voxdeploy creates from a compose file
- * (controller/model/spec + docker_api) against the ones Debian's docker-compose
- * 1.29 creates from the same file (`up --no-start`), inspected and compared
- * field by field after normalisation.
+ * (controller/model/spec + docker_api) against the ones the installed
+ * compose creates from the same file (`up --no-start`), inspected and
+ * compared field by field after normalisation.  The compose is Debian's
+ * `docker-compose`: 1.29 on bookworm, v2 on trixie; VD_TEST_COMPOSE names
+ * another command (e.g. "docker compose" or a v2 binary).
  *
  * For every case under tests/integration/compose/<case>/: copy it to a
  * temporary directory (bind mounts create host directories), run
@@ -14,9 +16,10 @@
  * id's first 12 digits), anonymous volume names and the engine's short-id
  * alias are replaced or dropped.
  *
- * The intended differences (compose 1.29 is the peer; voxdeploy follows the
- * current compose specification, compose v2) — each is applied below where
- * its comment says so:
+ * The intended differences.  voxdeploy follows the current compose
+ * specification, compose v2: against v2 only D2's config-hash, version and
+ * voxdeploy's own labels, D6 and D8 apply; against 1.29 all of them — each
+ * is applied below where its comment says so:
  *  D1 names: 1.29 names containers <project>_<service>_1 and built images
  *     <project>_<service>; compose v2 and voxdeploy use '-'.
  *  D2 labels: 1.29 does not set com.docker.compose.image or .depends_on;
@@ -36,7 +39,7 @@
  *  D6 Config.Volumes: 1.29 lists every short-syntax target there (binds and
  *     named volumes too); voxdeploy only anonymous ones (v2 none; the engine
  *     makes an anonymous volume either way).  Compared for anonymous
- *     targets only.
+ *     targets only against 1.29, not at all against v2.
  *  D7 secondary networks: 1.29 connects a container to its non-primary
  *     networks only when it starts it, so after --no-start only the primary
  *     one is there; voxdeploy connects all before start (as v2).  The
@@ -47,6 +50,13 @@
  *     merge; compared as sets.
  *  D10 mount options the engine only reports differently for the two APIs
  *     (.Mounts[].Mode "rw" for Binds, "" for Mounts): Mode not compared.
+ * Against v2 (2.26) only:
+ *  D11 expose: v2 sends `expose` entries as written ("3000", "5000-5001")
+ *     and the engine keeps them so; voxdeploy sends "3000/tcp",
+ *     "5000/tcp", "5001/tcp" (as 1.29, and as the engine writes ports it
+ *     derives).  Compared after that normalisation.
+ *  D12 extra_hosts: v2 sorts them by host; voxdeploy keeps the file's order
+ *     (as 1.29).  Compared as sets.
  * Keys 1.29 rejects (`${VAR:+alt}`, long-syntax ports' host_ip) are left out
  * of the corpus; the unit tests cover them.
  */
@@ -72,10 +82,25 @@
 #endif
 
 static char corpus_dir[1024];
+static const char *compose = "docker-compose";   /* VD_TEST_COMPOSE */
+static int compose_major;                         /* 1 or 2; 0: none answers */
 
-static bool have_compose(void)
+/* The installed compose's major version, from `version --short` ("1.29.2",
+ * "2.26.1"; v2 may print a leading 'v'). */
+static int find_compose(void)
 {
-	return system("docker-compose version >/dev/null 2>&1") == 0;
+	char cmd[512], line[64] = "";
+	FILE *p;
+
+	if (getenv("VD_TEST_COMPOSE") && *getenv("VD_TEST_COMPOSE"))
+		compose = getenv("VD_TEST_COMPOSE");
+	snprintf(cmd, sizeof(cmd), "%s version --short 2>/dev/null", compose);
+	if (!(p = popen(cmd, "r")))
+		return 0;
+	if (!fgets(line, sizeof(line), p))
+		line[0] = '\0';
+	pclose(p);
+	return atoi(line + (line[0] == 'v'));
 }
 
 /* Run a shell command in dir; its output into out (may be NULL). */
@@ -231,15 +256,23 @@ static void compare_path(diffctx *d, yajl_val ca, yajl_val va, const char *path,
 		      vd_json_at(va, keys[0], keys[1], keys[2], (const char *)NULL), sorted);
 }
 
-/* Labels without the ones D2 lists. */
+/* Labels without the ones D2 lists (the first three for both versions). */
 static char *labels_text(const diffctx *d, yajl_val labels)
 {
-	static const char *const skip[] = {
+	static const char *const skip_all[] = {
 		VD_SPEC_LABEL_PREFIX "config-hash", VD_SPEC_LABEL_PREFIX "version",
+		"io.voxdeploy.commit", "io.voxdeploy.deploy-id",
 		VD_SPEC_LABEL_PREFIX "image", VD_SPEC_LABEL_PREFIX "depends_on",
-		VD_SPEC_LABEL_PREFIX "project.config_files", "io.voxdeploy.commit",
-		"io.voxdeploy.deploy-id", NULL,
+		VD_SPEC_LABEL_PREFIX "project.config_files", NULL,
 	};
+	const char *const *skip = skip_all;
+	const char *v2_skip[5];
+
+	if (compose_major >= 2) {
+		memcpy(v2_skip, skip_all, 4 * sizeof(*v2_skip));
+		v2_skip[4] = NULL;
+		skip = v2_skip;
+	}
 	vd_buf b = VD_BUF_INIT;
 	char **parts;
 	size_t i, j, n = 0;
@@ -338,6 +371,36 @@ static char *anon_volumes_text(const vd_compose_service *s, yajl_val vols)
 	return vd_buf_detach(&b);
 }
 
+/* D11: ExposedPorts keys as "PORT/proto", one per port, sorted. */
+static char *exposed_text(yajl_val ports)
+{
+	vd_buf b = VD_BUF_INIT;
+	char **parts = NULL;
+	size_t i, k = 0, cap = 0;
+
+	for (i = 0; YAJL_IS_OBJECT(ports) && i < ports->u.object.len; i++) {
+		const char *key = ports->u.object.keys[i], *slash = strchr(key, '/');
+		unsigned lo = 0, hi = 0, p;
+
+		if (sscanf(key, "%u-%u", &lo, &hi) != 2)
+			hi = lo;
+		for (p = lo; p <= hi && p - lo < 1000; p++) {
+			if (k == cap && !(parts = realloc(parts, (cap = cap * 2 + 8) * sizeof(*parts))))
+				abort();
+			if (asprintf(&parts[k++], "%u/%s", p, slash ? slash + 1 : "tcp") < 0)
+				abort();
+		}
+	}
+	if (k)
+		qsort(parts, k, sizeof(*parts), cmp_str);
+	for (i = 0; i < k; i++) {
+		vd_buf_printf(&b, "%s%s", i ? "," : "", parts[i]);
+		free(parts[i]);
+	}
+	free(parts);
+	return vd_buf_detach(&b);
+}
+
 /* An endpoint's aliases without the short id (engine) and, D3, the
  * container name. */
 static char *aliases_text(const diffctx *d, yajl_val ep, const char *cname)
@@ -350,7 +413,8 @@ static char *aliases_text(const diffctx *d, yajl_val ep, const char *cname)
 	for (i = 0; i < n; i++) {
 		yajl_val v = vd_json_idx(al, i);
 
-		if (!YAJL_IS_STRING(v) || !strcmp(v->u.string, d->id12) || !strcmp(v->u.string, cname))
+		if (!YAJL_IS_STRING(v) || !strcmp(v->u.string, d->id12) ||
+		    (compose_major < 2 && !strcmp(v->u.string, cname)))
 			continue;
 		parts[k++] = norm_str(d, v->u.string);
 	}
@@ -371,14 +435,15 @@ static void compare_containers(diffctx *d, const vd_compose *c, const vd_compose
 {
 	static const char *const plain[] = {
 		"Config/Cmd", "Config/Entrypoint", "Config/WorkingDir", "Config/User",
-		"Config/ExposedPorts", "Config/Healthcheck", "Config/Tty", "Config/OpenStdin",
+		"Config/Healthcheck", "Config/Tty", "Config/OpenStdin",
 		"Config/StopSignal", "Config/StopTimeout", "Config/Domainname",
 		"HostConfig/PortBindings", "HostConfig/RestartPolicy", "HostConfig/NetworkMode",
-		"HostConfig/LogConfig", "HostConfig/ExtraHosts", "HostConfig/CapAdd",
+		"HostConfig/LogConfig", "HostConfig/CapAdd",
 		"HostConfig/CapDrop", "HostConfig/Dns", "HostConfig/SecurityOpt",
 		"HostConfig/Privileged", "HostConfig/Init", "HostConfig/ReadonlyRootfs",
 		"HostConfig/Sysctls", "HostConfig/Devices", "HostConfig/Tmpfs", "HostConfig/ShmSize",
-		"HostConfig/Ulimits", "HostConfig/IpcMode", "HostConfig/PidMode", NULL,
+		"HostConfig/Ulimits", "HostConfig/IpcMode", "HostConfig/PidMode", "HostConfig/Links",
+		"HostConfig/PidsLimit", "HostConfig/MemorySwap", "HostConfig/Runtime", NULL,
 	};
 	bool deploy_res = s->limits.memory || s->limits.cpus || s->reservations.memory;
 	const char *cid = vd_json_str(ca, "Id"), *vid = vd_json_str(va, "Id");
@@ -392,8 +457,15 @@ static void compare_containers(diffctx *d, const vd_compose *c, const vd_compose
 		d->id12 = NULL;
 		compare_path(d, ca, va, plain[i], false);
 	}
-	/* D9 */
+	/* D9, D12 */
 	compare_path(d, ca, va, "Config/Env", true);
+	compare_path(d, ca, va, "HostConfig/ExtraHosts", compose_major >= 2);
+	/* D11 */
+	x = exposed_text(vd_json_at(ca, "Config", "ExposedPorts", (const char *)NULL));
+	y = exposed_text(vd_json_at(va, "Config", "ExposedPorts", (const char *)NULL));
+	expect_text(d, "Config/ExposedPorts", x, y);
+	free(x);
+	free(y);
 	/* generated hostnames are the ids */
 	d->id12 = cid12;
 	x = canon_of(d, vd_json_at(ca, "Config", "Hostname", (const char *)NULL), false);
@@ -410,8 +482,8 @@ static void compare_containers(diffctx *d, const vd_compose *c, const vd_compose
 	if (!s->container_name) {
 		char want[256];
 
-		snprintf(want, sizeof(want), "{P}_%s_1", s->name);
-		expect_text(d, "Name (1.29 form)", want, x);
+		snprintf(want, sizeof(want), compose_major < 2 ? "{P}_%s_1" : "{P}-%s-1", s->name);
+		expect_text(d, "Name (compose's)", want, x);
 		snprintf(want, sizeof(want), "{P}-%s-1", s->name);
 		expect_text(d, "Name", want, y);
 	} else {
@@ -424,8 +496,8 @@ static void compare_containers(diffctx *d, const vd_compose *c, const vd_compose
 	if (!s->image) {
 		char want[256];
 
-		snprintf(want, sizeof(want), "{P}_%s", s->name);
-		expect_text(d, "Config/Image (1.29 form)", want, x);
+		snprintf(want, sizeof(want), compose_major < 2 ? "{P}_%s" : "{P}-%s", s->name);
+		expect_text(d, "Config/Image (compose's)", want, x);
 		snprintf(want, sizeof(want), "{P}-%s", s->name);
 		expect_text(d, "Config/Image", want, y);
 	} else {
@@ -453,11 +525,13 @@ static void compare_containers(diffctx *d, const vd_compose *c, const vd_compose
 	expect_text(d, "HostConfig/Binds (host paths)", x, y);
 	free(x);
 	free(y);
-	x = anon_volumes_text(s, vd_json_at(ca, "Config", "Volumes", (const char *)NULL));
-	y = anon_volumes_text(s, vd_json_at(va, "Config", "Volumes", (const char *)NULL));
-	expect_text(d, "Config/Volumes (anonymous)", x, y);
-	free(x);
-	free(y);
+	if (compose_major < 2) {
+		x = anon_volumes_text(s, vd_json_at(ca, "Config", "Volumes", (const char *)NULL));
+		y = anon_volumes_text(s, vd_json_at(va, "Config", "Volumes", (const char *)NULL));
+		expect_text(d, "Config/Volumes (anonymous)", x, y);
+		free(x);
+		free(y);
+	}
 
 	/* D4 */
 	{
@@ -469,7 +543,8 @@ static void compare_containers(diffctx *d, const vd_compose *c, const vd_compose
 			char field[64];
 
 			snprintf(field, sizeof(field), "HostConfig/%s", res[i]);
-			if (deploy_res && cv && YAJL_IS_NUMBER(cv) && !strcmp(cv->u.number.r, "0"))
+			if (compose_major < 2 && deploy_res && cv && YAJL_IS_NUMBER(cv) &&
+			    !strcmp(cv->u.number.r, "0"))
 				continue; /* 1.29 left deploy.resources out */
 			compare_value(d, field, cv, vv, false);
 		}
@@ -625,7 +700,7 @@ static int case_teardown(void **state)
 	char cmd[256];
 
 	if (cur.p1[0] && cur.dir[0]) {
-		snprintf(cmd, sizeof(cmd), "docker-compose -p %s down -v --rmi local", cur.p1);
+		snprintf(cmd, sizeof(cmd), "%s -p %s down -v --rmi local", compose, cur.p1);
 		run_in(cur.dir, cmd, NULL);
 	}
 	if (cur.p2[0])
@@ -653,10 +728,10 @@ static void run_case(void **state)
 	diffctx d = { 0 };
 	int rc;
 
-	if (!have_compose()) {
-		fprintf(stderr, "it_compose_diff: case %s skipped: docker-compose (1.29) is not "
-				"installed (apt-get install docker-compose; tests/run installs it)\n",
-			name);
+	if (!compose_major) {
+		fprintf(stderr, "it_compose_diff: case %s skipped: %s does not answer "
+				"(apt-get install docker-compose; tests/run installs it)\n",
+			name, compose);
 		skip();
 	}
 	snprintf(p1, sizeof(cur.p1), "%sc%s", itest_project(), name);
@@ -667,10 +742,10 @@ static void run_case(void **state)
 	assert_int_equal(system(cmd), 0);
 
 	/* compose 1.29 */
-	snprintf(cmd, sizeof(cmd), "docker-compose -p %s up --no-start", p1);
+	snprintf(cmd, sizeof(cmd), "%s -p %s up --no-start", compose, p1);
 	rc = run_in(dir, cmd, &out);
 	if (rc) {
-		fail_msg("case %s: docker-compose up --no-start failed:\n%s", name, vd_buf_cstr(&out));
+		fail_msg("case %s: %s up --no-start failed:\n%s", name, compose, vd_buf_cstr(&out));
 	}
 	nc = inspect_project(p1, &cl);
 
@@ -695,10 +770,10 @@ static void run_case(void **state)
 		itest_ok(vd_image_tag(dk, vd_json_str(cl[j].v, "Image"), ref, "latest", &err), &err);
 		free(ref);
 	}
-	snprintf(cmd, sizeof(cmd), "docker-compose -p %s down -v --rmi local", p1);
+	snprintf(cmd, sizeof(cmd), "%s -p %s down -v --rmi local", compose, p1);
 	vd_buf_clear(&out);
 	if (run_in(dir, cmd, &out))
-		fprintf(stderr, "case %s: docker-compose down: %s\n", name, vd_buf_cstr(&out));
+		fprintf(stderr, "case %s: %s down: %s\n", name, compose, vd_buf_cstr(&out));
 
 	/* voxdeploy */
 	assert_int_equal(vd_kvs_add(&extra, "io.voxdeploy.test", "1"), 0);
@@ -774,6 +849,8 @@ int main(void)
 	int n = (int)(getpid() % 200) + 20;
 
 	snprintf(corpus_dir, sizeof(corpus_dir), "%s", VD_COMPOSE_CORPUS);
+	compose_major = find_compose();
+	fprintf(stderr, "it_compose_diff: against %s, compose %d\n", compose, compose_major);
 	snprintf(buf, sizeof(buf), "vdcd%d_app", (int)getpid());
 	setenv("APP_CONTAINER", buf, 1);
 	snprintf(buf, sizeof(buf), "vdcd%d_postgres", (int)getpid());
@@ -806,6 +883,7 @@ int main(void)
 		{ "security", run_case, NULL, case_teardown, (void *)"security" },
 		{ "runtime", run_case, NULL, case_teardown, (void *)"runtime" },
 		{ "environment", run_case, NULL, case_teardown, (void *)"environment" },
+		{ "keys", run_case, NULL, case_teardown, (void *)"keys" },
 	};
 
 	return cmocka_run_group_tests(tests, NULL, itest_group_teardown);

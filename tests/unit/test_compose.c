@@ -764,8 +764,8 @@ static void compose__bad_input(void **state)
 		  "compose.yaml:5:10: service 'app': 'environment': the value of 'A' must be a string" },
 		{ "services:\n  app:\n    image: x\n    environment: [\"=x\"]\n",
 		  "compose.yaml:4:19: service 'app': invalid environment entry '=x'" },
-		{ "services:\n  app:\n    image: x\nsecrets: {}\n",
-		  "compose.yaml:4:1: unknown key 'secrets'" },
+		{ "services:\n  app:\n    image: x\nconfigs: {}\n",
+		  "compose.yaml:4:1: unknown key 'configs'" },
 		{ "services:\n  app:\n    image: x\nnetworks:\n  n:\n    drivr: bridge\n",
 		  "compose.yaml:6:5: network 'n': unknown key 'drivr'" },
 		{ "services:\n  app:\n    image: x\nvolumes:\n  v:\n    external: maybe\n",
@@ -900,6 +900,74 @@ static void compose__order(void **state)
 	for (i = 0; i < 6; i++)
 		assert_string_equal(vd_compose_ordered(c, i)->name, want[i]);
 	vd_compose_free(c);
+}
+
+/* Keys real files use: secrets, links, platform, runtime, pids_limit,
+ * memswap_limit, pull_policy; targets cleaned as compose cleans them. */
+static void compose__more_keys(void **state)
+{
+	vd_compose *c = must_load(
+		"services:\n"
+		"  db:\n    image: x\n    secrets: [pw]\n    pids_limit: -1\n    pull_policy: every_12h\n"
+		"  web:\n    image: x\n    links: [db, \"db:database\"]\n    depends_on: [cache]\n"
+		"    secrets:\n      - {source: pw, target: password, uid: '103', mode: 0440}\n"
+		"      - {source: token, target: /etc/app/token}\n"
+		"    platform: linux/arm64/v8\n    runtime: runc\n    pids_limit: 200\n"
+		"    memswap_limit: -1\n    pull_policy: never\n"
+		"    volumes: [\"./html:/var/www/html/\", \"data:/srv//a/./b/../c/\", {type: tmpfs, target: /t/}]\n"
+		"  cache:\n    image: x\n    memswap_limit: 1g\n"
+		"volumes:\n  data:\n"
+		"secrets:\n  pw:\n    file: ./secrets/pw.txt\n  token:\n    file: /etc/token\n    name: tok\n");
+	const vd_compose_service *db = vd_compose_service_find(c, "db"), *web = vd_compose_service_find(c, "web");
+	const vd_compose_service *cache = vd_compose_service_find(c, "cache");
+
+	assert_int_equal(c->n_secrets, 2);
+	assert_string_equal(c->secrets[0].file, "/proj/secrets/pw.txt");
+	assert_string_equal(c->secrets[0].name, vd_compose_secret_find(c, "pw")->name);
+	assert_string_equal(vd_compose_secret_find(c, "token")->name, "tok");
+	assert_int_equal(db->n_secrets, 1);
+	assert_string_equal(db->secrets[0].target, "/run/secrets/pw");
+	assert_int_equal(web->n_secrets, 2);
+	assert_string_equal(web->secrets[0].target, "/run/secrets/password");
+	assert_string_equal(web->secrets[1].target, "/etc/app/token");
+	assert_int_equal(db->pids_limit, -1);
+	assert_string_equal(db->pull_policy, "every_12h");
+	assert_int_equal(web->pids_limit, 200);
+	assert_int_equal(web->memswap_limit, -1);
+	assert_int_equal(cache->memswap_limit, 1 << 30);
+	assert_string_equal(web->platform, "linux/arm64/v8");
+	assert_string_equal(web->runtime, "runc");
+	/* links are depends_on (service_started) next to the declared one, once each */
+	assert_strs(&web->links, 2, "db", "db:database");
+	assert_int_equal(web->n_depends_on, 2);
+	assert_string_equal(web->depends_on[0].service, "cache");
+	assert_string_equal(web->depends_on[1].service, "db");
+	assert_int_equal(web->depends_on[1].condition, VD_COMPOSE_SERVICE_STARTED);
+	assert_string_equal(vd_compose_ordered(c, 2)->name, "web");
+	assert_string_equal(web->volumes[0].target, "/var/www/html");
+	assert_string_equal(web->volumes[1].target, "/srv/a/c");
+	assert_string_equal(web->volumes[2].target, "/t");
+	vd_compose_free(c);
+
+	expect_error("services:\n  app:\n    image: x\n    secrets: [nope]\n",
+		     "compose.yaml:4:15: service 'app': secret 'nope' is not declared in the top-level secrets");
+	expect_error("services:\n  app:\n    image: x\nsecrets:\n  s:\n    external: true\n",
+		     "compose.yaml:5:3: secret 's': an external secret is Swarm's; outside Swarm a secret is a "
+		     "'file' or an 'environment' variable");
+	expect_error("services:\n  app:\n    image: x\nsecrets:\n  s:\n    environment: TOKEN\n",
+		     "compose.yaml:5:3: secret 's': a secret from 'environment' is not supported: give it as a "
+		     "'file' (bind-mounted read-only, as compose does)");
+	expect_error("services:\n  app:\n    image: x\nsecrets:\n  s: {}\n",
+		     "compose.yaml:5:3: secret 's': needs one of 'file' and 'environment'");
+	expect_error("services:\n  app:\n    image: x\n    links: [db]\n",
+		     "compose.yaml:2:3: service 'app': links: no service 'db'");
+	expect_error("services:\n  app:\n    image: x\n    pull_policy: sometimes\n",
+		     "compose.yaml:4:18: service 'app': invalid pull_policy 'sometimes' (always, never, missing, "
+		     "if_not_present, build, daily, weekly or every_<duration>)");
+	expect_error("services:\n  app:\n    image: x\n    pids_limit: -2\n",
+		     "compose.yaml:4:17: service 'app': 'pids_limit' must be an integer >= -1");
+	expect_error("services:\n  app:\n    image: x\n    secrets: [{target: /x}]\n",
+		     "compose.yaml:4:15: service 'app': secrets: a secret needs a 'source'");
 }
 
 static void compose__scalars(void **state)
@@ -1060,6 +1128,7 @@ int main(void)
 		cmocka_unit_test(compose__bad_override),
 		cmocka_unit_test(compose__override_rules),
 		cmocka_unit_test(compose__order),
+		cmocka_unit_test(compose__more_keys),
 		cmocka_unit_test(compose__scalars),
 		cmocka_unit_test(compose__limits),
 		cmocka_unit_test(compose__missing_files),
