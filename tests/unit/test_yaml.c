@@ -199,7 +199,7 @@ static void yaml__getters(void **state)
 	assert_int_equal(vd_yaml_get_int(y, vd_yaml_map_get(root, "n"), NULL, "n", 1, 10, &n, &err), VD_EINVAL);
 	assert_string_equal(vd_error_msg(&err), "t.yml:3:4: 'n' must be an integer from 1 to 10");
 	assert_int_equal(vd_yaml_get_int(y, vd_yaml_map_get(root, "s"), NULL, "s", -1, 10, &n, &err), VD_EINVAL);
-	assert_string_equal(vd_error_msg(&err), "t.yml:1:4: 's' must be an integer");
+	assert_string_equal(vd_error_msg(&err), "t.yml:1:4: 's' must be an integer from -1 to 10");
 	assert_int_equal(vd_yaml_expect_map(y, vd_yaml_map_get(root, "m"), NULL, "m", &err), 0);
 	assert_int_equal(vd_yaml_expect_map(y, vd_yaml_map_get(root, "l"), NULL, "l", &err), VD_EINVAL);
 	assert_string_equal(vd_error_msg(&err), "t.yml:7:4: 'l' must be a mapping");
