@@ -55,8 +55,9 @@
  *     and the engine keeps them so; voxdeploy sends "3000/tcp",
  *     "5000/tcp", "5001/tcp" (as 1.29, and as the engine writes ports it
  *     derives).  Compared after that normalisation.
- *  D12 extra_hosts: v2 sorts them by host; voxdeploy keeps the file's order
- *     (as 1.29).  Compared as sets.
+ *  D12 extra_hosts and ulimits: v2 holds them in Go maps and sends them in
+ *     the maps' (random) order; voxdeploy keeps the file's order (as 1.29).
+ *     Compared as sets.
  * Keys 1.29 rejects (`${VAR:+alt}`, long-syntax ports' host_ip) are left out
  * of the corpus; the unit tests cover them.
  */
@@ -442,7 +443,7 @@ static void compare_containers(diffctx *d, const vd_compose *c, const vd_compose
 		"HostConfig/CapDrop", "HostConfig/Dns", "HostConfig/SecurityOpt",
 		"HostConfig/Privileged", "HostConfig/Init", "HostConfig/ReadonlyRootfs",
 		"HostConfig/Sysctls", "HostConfig/Devices", "HostConfig/Tmpfs", "HostConfig/ShmSize",
-		"HostConfig/Ulimits", "HostConfig/IpcMode", "HostConfig/PidMode", "HostConfig/Links",
+		"HostConfig/IpcMode", "HostConfig/PidMode", "HostConfig/Links",
 		"HostConfig/PidsLimit", "HostConfig/MemorySwap", "HostConfig/Runtime", NULL,
 	};
 	bool deploy_res = s->limits.memory || s->limits.cpus || s->reservations.memory;
@@ -460,6 +461,7 @@ static void compare_containers(diffctx *d, const vd_compose *c, const vd_compose
 	/* D9, D12 */
 	compare_path(d, ca, va, "Config/Env", true);
 	compare_path(d, ca, va, "HostConfig/ExtraHosts", compose_major >= 2);
+	compare_path(d, ca, va, "HostConfig/Ulimits", compose_major >= 2);
 	/* D11 */
 	x = exposed_text(vd_json_at(ca, "Config", "ExposedPorts", (const char *)NULL));
 	y = exposed_text(vd_json_at(va, "Config", "ExposedPorts", (const char *)NULL));
