@@ -143,6 +143,9 @@ typedef struct vd_compose_dep {
 typedef struct vd_compose_secret_ref {
 	char *source;            /* key in vd_compose.secrets */
 	char *target;            /* absolute: /run/secrets/<target or source> unless absolute */
+	char *target_written;    /* `target:` as written, or NULL */
+	char *uid, *gid;         /* as written, or NULL */
+	int64_t mode;            /* -1: unset */
 	vd_compose_pos pos;
 } vd_compose_secret_ref;
 
@@ -161,6 +164,7 @@ typedef struct vd_compose_ulimit {
 	char *name;
 	int64_t soft;
 	int64_t hard;          /* a single number sets both */
+	bool single;           /* written as one number */
 } vd_compose_ulimit;
 
 typedef struct vd_compose_resources {
@@ -182,6 +186,7 @@ typedef struct vd_compose_service {
 	vd_compose_port *ports;
 	size_t n_ports;
 	vd_compose_strs expose;          /* "PORT/proto", ranges expanded */
+	vd_compose_strs expose_written;  /* the entries as written (numbers as text) */
 	vd_compose_mount *volumes;
 	size_t n_volumes;
 	vd_compose_service_net *networks; /* empty when network_mode is set */

@@ -273,6 +273,8 @@ int compose_t_expose(loadctx *lc, const vd_yaml_node *v, const char *where, cons
 			}
 		}
 	}
+	if (!r)
+		s->expose_written = raw;
 	if (!r && n) {
 		if (!(s->expose.items = vd_arena_array(lc->m, n, sizeof(char *))))
 			r = compose_oom(lc);

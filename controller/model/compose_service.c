@@ -4,6 +4,8 @@
 #include "controller/model/compose_private.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------
@@ -425,6 +427,7 @@ static int ulimit(loadctx *lc, const vd_yaml_pair *p, const char *where, void *c
 	if (p->val->kind == VD_YAML_STR) {
 		r = compose_t_int(lc, p->val, w, p->key->s, -1, &u->soft);
 		u->hard = u->soft;
+		u->single = true;
 		return r;
 	}
 	if (p->val->kind != VD_YAML_MAP)
@@ -508,29 +511,52 @@ static int t_deploy(loadctx *lc, const vd_yaml_node *v, const char *where, const
  */
 
 struct secret_ref_in {
-	char *source, *target;
+	char *source, *target, *uid, *gid, *mode;
 };
 
+/* uid, gid and mode are kept for the config hash only: compose does not
+ * apply them outside Swarm */
 static const compose_key secret_ref_keys[] = {
 	{ "source", K_STR(struct secret_ref_in, source) },
 	{ "target", K_STR(struct secret_ref_in, target) },
-	{ "uid", .type = COMPOSE_IGNORE },
-	{ "gid", .type = COMPOSE_IGNORE },
-	{ "mode", .type = COMPOSE_IGNORE },
+	{ "uid", K_STR(struct secret_ref_in, uid) },
+	{ "gid", K_STR(struct secret_ref_in, gid) },
+	{ "mode", K_STR(struct secret_ref_in, mode) },
 };
 
 static const compose_table secret_ref_table = COMPOSE_TABLE(secret_ref_keys, .x_keys = true);
 
 /* compose's target: /run/secrets/<target, else source>, unless absolute */
 static int secret_ref_add(loadctx *lc, const vd_yaml_node *it, const char *where, vd_compose_service *s,
-			  const char *source, const char *target)
+			  const struct secret_ref_in *in)
 {
 	vd_compose_secret_ref *ref = &s->secrets[s->n_secrets];
+	const char *source = in->source, *target = in->target;
 	const char *t = target && *target ? target : source;
 
 	if (!source || !*source)
 		return compose_err(lc, it, where, "a secret needs a 'source'");
 	ref->pos = compose_pos_of(lc, it);
+	/* compose-go writes the short syntax's target out; the long one's stays */
+	ref->target_written = in->target ? in->target : vd_arena_printf(lc->m, "/run/secrets/%s", source);
+	ref->uid = in->uid;
+	ref->gid = in->gid;
+	ref->mode = -1;
+	if (in->mode) {
+		/* an integer as YAML reads one: 0400 and 0o400 octal, 0x.. hex */
+		const char *m = in->mode;
+		char *end = NULL;
+		int base = 0;
+
+		if (m[0] == '0' && (m[1] == 'o' || m[1] == 'O')) {
+			m += 2;
+			base = 8;
+		}
+		errno = 0;
+		ref->mode = strtoll(m, &end, base);
+		if (!*m || *end || errno || ref->mode < 0)
+			return compose_err(lc, it, where, "secrets: invalid mode '%s'", in->mode);
+	}
 	ref->source = compose_dup(lc, source);
 	ref->target = t[0] == '/' ? compose_resolve_path(lc, t) : vd_arena_printf(lc->m, "/run/secrets/%s", t);
 	if (!ref->source || !ref->target)
@@ -541,20 +567,22 @@ static int secret_ref_add(loadctx *lc, const vd_yaml_node *it, const char *where
 
 static int secret_short(loadctx *lc, const vd_yaml_node *it, const char *where, void *ctx)
 {
-	return secret_ref_add(lc, it, where, ctx, it->s, NULL);
+	struct secret_ref_in in = { .source = it->s };
+
+	return secret_ref_add(lc, it, where, ctx, &in);
 }
 
 static int secret_long(loadctx *lc, const vd_yaml_node *it, const char *where, void *ctx)
 {
 	const char *w = compose_sub_where(lc, where, "secrets");
-	struct secret_ref_in in = { NULL, NULL };
+	struct secret_ref_in in = { NULL };
 	int r;
 
 	if (!w)
 		return compose_oom(lc);
 	if ((r = compose_read_keys(lc, it, w, &secret_ref_table, &in)))
 		return r;
-	return secret_ref_add(lc, it, w, ctx, in.source, in.target);
+	return secret_ref_add(lc, it, w, ctx, &in);
 }
 
 static const compose_list secret_list = {

@@ -36,13 +36,13 @@
  *     ("svc:condition:restart,..."), .image (the image id, when known), plus
  *     io.voxdeploy.commit and io.voxdeploy.deploy-id when given.
  *
- * The config hash is voxdeploy's own (it need not equal compose's): the
- * sha256 of a canonical JSON (object keys sorted, Env sorted) of the
- * container name and the create body without the com.docker.compose.* and
- * io.voxdeploy.* labels and the caller's extra labels.  It therefore
- * changes exactly when what the container gets changes, and never for
- * build, pull_policy, scale, deploy.replicas, depends_on or profiles, which
- * do not reach the body.
+ * The config hash is the one compose v2 computes (compose_hash.c), so
+ * that a `docker compose up -d` after a deploy finds every container up to
+ * date: the service as compose-go encodes it, without build and
+ * pull_policy.  It changes when the service's configuration does (its
+ * resolved environment included, depends_on and profiles too), not for a
+ * new image (com.docker.compose.image tells that) nor for the caller's
+ * labels.
  */
 #ifndef VD_CONTROLLER_SPEC_H
 #define VD_CONTROLLER_SPEC_H
@@ -95,7 +95,17 @@ char *vd_spec_service_container_name(const vd_compose *c, const char *service);
  * out of memory. */
 char *vd_spec_image_ref(const vd_compose *c, const vd_compose_service *s);
 
-/* The config hash (64 lower-case hex digits and a NUL) of service s. */
+/* The service as compose v2 (2.26, compose-go 2.0) encodes it for its
+ * config hash, appended to out (compose_hash.c): env is the service's
+ * resolved environment (vd_compose_service_env).  VD_ENOMEM only. */
+int vd_spec_compose_json(const vd_compose *c, const vd_compose_service *s, const vd_kvs *env, vd_buf *out);
+/* Its sha256: the com.docker.compose.config-hash compose v2 computes, so
+ * that `docker compose up` finds voxdeploy's containers up to date. */
+int vd_spec_compose_hash(const vd_compose *c, const vd_compose_service *s, const vd_kvs *env, char out[65],
+			 vd_error *err);
+
+/* The config hash (64 lower-case hex digits and a NUL) of service s:
+ * vd_spec_compose_hash() of its resolved environment. */
 int vd_spec_config_hash(const vd_compose *c, const vd_compose_service *s,
 			const vd_spec_options *opts, char out[65], vd_error *err);
 

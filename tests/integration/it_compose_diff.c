@@ -24,7 +24,8 @@
  *     <project>_<service>; compose v2 and voxdeploy use '-'.
  *  D2 labels: 1.29 does not set com.docker.compose.image or .depends_on;
  *     com.docker.compose.version is "1.29.2" vs VD_SPEC_COMPOSE_VERSION;
- *     config-hash is each tool's own hash; 1.29 writes config_files as given
+ *     config-hash is 1.29's own hash (v2's is voxdeploy's too: compared
+ *     against v2); 1.29 writes config_files as given
  *     relative to the project ("docker-compose.yml"), v2 absolute paths;
  *     io.voxdeploy.commit and .deploy-id are voxdeploy's own.
  *  D3 aliases: compose v2 adds the container name to each endpoint's
@@ -257,21 +258,41 @@ static void compare_path(diffctx *d, yajl_val ca, yajl_val va, const char *path,
 		      vd_json_at(va, keys[0], keys[1], keys[2], (const char *)NULL), sorted);
 }
 
-/* Labels without the ones D2 lists (the first three for both versions). */
+/* s's comma-separated parts in sorted order, in place. */
+static void sort_commas(char *s)
+{
+	char *parts[64], *copy = strdup(s), *save = NULL, *t;
+	size_t n = 0, i;
+
+	if (!copy)
+		abort();
+	for (t = strtok_r(copy, ",", &save); t && n < 64; t = strtok_r(NULL, ",", &save))
+		parts[n++] = t;
+	qsort(parts, n, sizeof(*parts), cmp_str);
+	s[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (i)
+			strcat(s, ",");
+		strcat(s, parts[i]);
+	}
+	free(copy);
+}
+
+/* Labels without the ones D2 lists (against v2 only the first three:
+ * config-hash is compose v2's own hash, compared). */
 static char *labels_text(const diffctx *d, yajl_val labels)
 {
 	static const char *const skip_all[] = {
-		VD_SPEC_LABEL_PREFIX "config-hash", VD_SPEC_LABEL_PREFIX "version",
-		"io.voxdeploy.commit", "io.voxdeploy.deploy-id",
-		VD_SPEC_LABEL_PREFIX "image", VD_SPEC_LABEL_PREFIX "depends_on",
+		VD_SPEC_LABEL_PREFIX "version", "io.voxdeploy.commit", "io.voxdeploy.deploy-id",
+		VD_SPEC_LABEL_PREFIX "config-hash", VD_SPEC_LABEL_PREFIX "image", VD_SPEC_LABEL_PREFIX "depends_on",
 		VD_SPEC_LABEL_PREFIX "project.config_files", NULL,
 	};
 	const char *const *skip = skip_all;
 	const char *v2_skip[5];
 
 	if (compose_major >= 2) {
-		memcpy(v2_skip, skip_all, 4 * sizeof(*v2_skip));
-		v2_skip[4] = NULL;
+		memcpy(v2_skip, skip_all, 3 * sizeof(*v2_skip));
+		v2_skip[3] = NULL;
 		skip = v2_skip;
 	}
 	vd_buf b = VD_BUF_INIT;
@@ -289,6 +310,8 @@ static char *labels_text(const diffctx *d, yajl_val labels)
 			continue;
 		k = norm_str(d, labels->u.object.keys[i]);
 		v = norm_str(d, labels->u.object.values[i]->u.string);
+		if (!strcmp(labels->u.object.keys[i], VD_SPEC_LABEL_PREFIX "depends_on"))
+			sort_commas(v);   /* v2 writes it in its map's (random) order */
 		if (asprintf(&parts[n++], "%s=%s", k, v) < 0)
 			abort();
 		free(k);

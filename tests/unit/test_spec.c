@@ -543,14 +543,16 @@ static void spec__hash(void **state)
 			   "    environment: {B: \"2\", A: \"1\"}\n", false },
 		{ BASE_SVC "    environment: [A=1, B=2]\n    labels: [l1=x, l2=y]\n    ports: [\"8080:80\"]\n",
 		  false },
-		/* what never reaches the container: no change */
+		/* what compose's hash leaves out: build, pull_policy */
 		{ BASE_SVC "    environment: {A: \"1\", B: \"2\"}\n    labels: {l1: x, l2: y}\n"
-			   "    ports: [\"8080:80\"]\n    build: {context: ., target: prod}\n", false },
+			   "    ports: [\"8080:80\"]\n    build: {context: ., target: prod}\n"
+			   "    pull_policy: build\n", false },
+		/* compose's hash covers depends_on and profiles */
 		{ BASE_SVC "    environment: {A: \"1\", B: \"2\"}\n    labels: {l1: x, l2: y}\n"
 			   "    ports: [\"8080:80\"]\n    depends_on: {db: {condition: service_healthy}}\n",
-		  false },
+		  true },
 		{ BASE_SVC "    environment: {A: \"1\", B: \"2\"}\n    labels: {l1: x, l2: y}\n"
-			   "    ports: [\"8080:80\"]\n    profiles: [debug]\n", false },
+			   "    ports: [\"8080:80\"]\n    profiles: [debug]\n", true },
 		/* effective changes */
 		{ BASE_SVC "    environment: {A: \"1\", B: \"3\"}\n    labels: {l1: x, l2: y}\n"
 			   "    ports: [\"8080:80\"]\n", true },
@@ -581,6 +583,44 @@ static void spec__hash(void **state)
 				 cases[i].changes ? "stayed" : "changed", cases[i].changes ? "change" : "not",
 				 cases[i].text);
 	}
+}
+
+/* Known answers: the config-hash labels compose v2 (2.26) wrote for these
+ * services at `up`. */
+static void spec__hash_is_compose_v2s(void **state)
+{
+	static const char text[] =
+		"services:\n"
+		"  db:\n"
+		"    image: pg\n"
+		"  app:\n"
+		"    image: app:1\n"
+		"    command: [\"python\", \"-m\", \"bot\"]\n"
+		"    environment: {A: \"1\", B: \"x<y&z\", C: \"\"}\n"
+		"    labels: {l1: x, l2: y}\n"
+		"    ports: [\"8080:80\", \"127.0.0.1::90/udp\"]\n"
+		"    expose: [\"3000\", 4000]\n"
+		"    depends_on: {db: {condition: service_healthy}}\n"
+		"    healthcheck: {test: \"wget -q -O- localhost\", interval: 1500ms, retries: 3, start_period: 90s}\n"
+		"    volumes: [\"/srv/data:/data:ro\", \"cache:/cache\", \"/anon\"]\n"
+		"    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}\n"
+		"    extra_hosts: [\"b.local:10.0.0.2\", \"a.local:10.0.0.1\"]\n"
+		"    restart: unless-stopped\n"
+		"    stop_grace_period: 1m\n"
+		"    mem_limit: 256m\n"
+		"    cpus: 0.5\n"
+		"    devices: [\"/dev/null:/dev/xnull:r\"]\n"
+		"    logging: {driver: json-file, options: {max-size: 1m}}\n"
+		"    init: true\n"
+		"    deploy: {resources: {reservations: {memory: 64m}}}\n"
+		"volumes:\n"
+		"  cache:\n";
+	char got[65];
+
+	hash_of(text, "app", got);
+	assert_string_equal(got, "9a8c853bc72e4776523b9b1d6ec6e222e4c202d9867bb1a9c8e45b93be0c14a0");
+	hash_of(text, "db", got);
+	assert_string_equal(got, "42056163be685aa6d7c1cedf1a6e25d69dfecedd33429247ab170050696e6312");
 }
 
 static void spec__hash_ignores_caller_labels(void **state)
@@ -629,6 +669,7 @@ int main(void)
 		cmocka_unit_test(spec__key_families),
 		cmocka_unit_test(spec__external),
 		cmocka_unit_test(spec__hash),
+		cmocka_unit_test(spec__hash_is_compose_v2s),
 		cmocka_unit_test(spec__hash_ignores_caller_labels),
 	};
 
