@@ -515,7 +515,7 @@ static void ulimits(gw *w, const vd_compose_service *s)
 	free(sorted);
 }
 
-static void volumes(gw *w, const vd_compose *c, const vd_compose_service *s)
+static void volumes(gw *w, const vd_compose_service *s)
 {
 	static const char *const types[] = { "bind", "volume", "tmpfs" };
 	size_t i;
@@ -556,7 +556,6 @@ static void volumes(gw *w, const vd_compose *c, const vd_compose_service *s)
 		close_(w, '}');
 	}
 	close_(w, ']');
-	(void)c;
 }
 
 static void argv_or_null(gw *w, const char *k, const vd_compose_argv *a)   /* no omitempty */
@@ -566,11 +565,6 @@ static void argv_or_null(gw *w, const char *k, const vd_compose_argv *a)   /* no
 		str_array(w, a->argv, a->argc);
 	else
 		vd_buf_puts(w->b, "null");
-}
-
-static int environment(gw *w, const vd_kvs *env)
-{
-	return kmap(w, "environment", env);
 }
 
 static int extra_hosts(gw *w, const vd_compose_service *s)
@@ -628,7 +622,7 @@ int vd_spec_compose_json(const vd_compose *c, const vd_compose_service *s, const
 	devices(&w, &s->devices);
 	kstrs(&w, "dns", &s->dns);
 	argv_or_null(&w, "entrypoint", &s->entrypoint);
-	if ((r = environment(&w, env)))
+	if ((r = kmap(&w, "environment", env)))
 		return r;
 	kstrs(&w, "expose", &s->expose_written);
 	if ((r = extra_hosts(&w, s)))
@@ -674,7 +668,7 @@ int vd_spec_compose_json(const vd_compose *c, const vd_compose_service *s, const
 	kbool(&w, "tty", s->tty);
 	ulimits(&w, s);
 	kstr(&w, "user", s->user);
-	volumes(&w, c, s);
+	volumes(&w, s);
 	kstr(&w, "working_dir", s->working_dir);
 	close_(&w, '}');
 	return 0;

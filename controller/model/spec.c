@@ -912,12 +912,6 @@ done:
 	return r;
 }
 
-static int config_hash(const vd_compose *c, const vd_compose_service *s, const vd_spec_options *o,
-		       const vd_kvs *env, const char *cname, char out[65], vd_error *err)
-{
-	return vd_spec_compose_hash(c, s, env, out, err);
-}
-
 static const vd_spec_options *opts_or_default(const vd_spec_options *o)
 {
 	static const vd_spec_options none = VD_SPEC_OPTIONS_INIT;
@@ -930,18 +924,12 @@ int vd_spec_config_hash(const vd_compose *c, const vd_compose_service *s,
 {
 	const vd_spec_options *o = opts_or_default(opts);
 	vd_kvs env = { NULL, 0 };
-	char *cname = NULL;
 	int r;
 
 	if ((r = vd_compose_service_env(s, o->lookup, o->lookup_ctx, &env, err)))
 		return r;
-	if (!(cname = vd_spec_container_name(c, s)))
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-	else
-		r = config_hash(c, s, o, &env, cname, out, err);
-	if (r)
+	if ((r = vd_spec_compose_hash(c, s, &env, out, err)))
 		vd_error_prefix(err, "service '%s'", s->name);
-	free(cname);
 	vd_kvs_release(&env);
 	return r;
 }
@@ -961,7 +949,7 @@ int vd_spec_container(const vd_compose *c, const vd_compose_service *s,
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((r = config_hash(c, s, o, &env, cname, hash, err)))
+	if ((r = vd_spec_compose_hash(c, s, &env, hash, err)))
 		goto done;
 	if (!(g = vd_jgen_new())) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
