@@ -85,6 +85,7 @@ pg_major() {
 
 # build_packages ARRAY: append what building voxdeploy and its unit tests needs.
 build_packages() {
+	# shellcheck disable=SC2178 # a nameref to the caller's array
 	local -n into=$1
 	into+=(gcc libc6-dev meson ninja-build pkg-config python3 git ca-certificates curl iproute2
 		libcurl4-openssl-dev libyajl-dev libgit2-dev libpq-dev libcmocka-dev libfyaml-dev
@@ -96,6 +97,7 @@ build_packages() {
 # release: docker.io's CLI is a package of its own from trixie on
 # (docker-cli); "docker-compose" is 1.29 on bookworm and v2 on trixie.
 engine_packages() {
+	# shellcheck disable=SC2178 # a nameref to the caller's array
 	local -n into=$1
 	local pg
 	pg=$(pg_major) || return 1
