@@ -19,13 +19,15 @@ static void usage(FILE *f)
 		"service what voxdeploy would create: image, container name, update order,\n"
 		"stop grace, environment and the Engine API create request; then the project's\n"
 		"networks and named volumes: driver, IPAM subnets, external, labels, whether a\n"
-		"service uses it (only those are created) and the create request.  Reads the\n"
-		"working tree; talks to nothing.\n"
+		"service uses it (only those are created) and the create request; the\n"
+		"secrets (their files, bind-mounted read-only where each service wants them).\n"
+		"Reads the working tree; talks to nothing.\n"
 		"\n"
 		"  --json   one JSON object: {\"project\",\"config\",\"app_service\",\"probes\",\n"
 		"           \"services\":[{\"service\",\"image\",\"container_name\",\"create\",...}],\n"
 		"           \"networks\":[{\"network\",\"name\",\"driver\",\"ipam\",\"create\",...}],\n"
-		"           \"volumes\":[{\"volume\",\"name\",\"driver\",\"create\",...}]}\n"
+		"           \"volumes\":[{\"volume\",\"name\",\"driver\",\"create\",...}],\n"
+		"           \"secrets\":[{\"secret\",\"file\",\"services\":[{\"service\",\"target\"}]}]}\n"
 		"\n"
 		"Secrets never appear: environment values print as KEY=***; passwords in\n"
 		"conninfo strings and URLs, tokens and header values as ***.\n"
@@ -184,6 +186,28 @@ static int resources_json(yajl_gen g, const vd_compose *c, vd_error *err)
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
+	vd_jgen_str(g, "secrets");
+	yajl_gen_array_open(g);
+	for (i = 0; i < c->n_secrets; i++) {
+		size_t k;
+
+		yajl_gen_map_open(g);
+		vd_jgen_kstr(g, "secret", c->secrets[i].key);
+		vd_jgen_kstr(g, "file", c->secrets[i].file);
+		vd_jgen_str(g, "services");
+		yajl_gen_array_open(g);
+		for (j = 0; j < c->n_services; j++)
+			for (k = 0; k < c->services[j].n_secrets; k++)
+				if (!strcmp(c->services[j].secrets[k].source, c->secrets[i].key)) {
+					yajl_gen_map_open(g);
+					vd_jgen_kstr(g, "service", c->services[j].name);
+					vd_jgen_kstr(g, "target", c->services[j].secrets[k].target);
+					yajl_gen_map_close(g);
+				}
+		yajl_gen_array_close(g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
 	return r;
 }
 
@@ -254,6 +278,20 @@ static int print_resources(vd_cli *cli, const vd_compose *c, vd_error *err)
 			vd_print(cli->out, "    driver       %s\n", v->driver ? v->driver : "local");
 		print_labels(cli, &v->labels);
 		r = print_create(cli, c, false, i, v->external, err);
+	}
+	if (c->n_secrets)
+		vd_print(cli->out, "\nsecrets\n");
+	for (i = 0; i < c->n_secrets; i++) {
+		vd_print(cli->out, "  %s\n    file         %s\n", c->secrets[i].key, c->secrets[i].file);
+		for (j = 0; j < c->n_services; j++) {
+			const vd_compose_service *s = &c->services[j];
+			size_t k;
+
+			for (k = 0; k < s->n_secrets; k++)
+				if (!strcmp(s->secrets[k].source, c->secrets[i].key))
+					vd_print(cli->out, "    mounted      %s:%s (read-only)\n", s->name,
+						 s->secrets[k].target);
+		}
 	}
 	return r;
 }

@@ -767,8 +767,9 @@ static void config__backup_release_min_free(void **state)
 	expect_error_part("deploy: {release: {service: bot, timeout: 0s}}\n", "timeout");
 }
 
-/* `voxdeploy config` shows the project's networks and volumes (upstream's
- * compose file declares a 172.20.0.0/16 network) and health.fast_check. */
+/* `voxdeploy config` shows the project's networks, volumes and secrets
+ * (upstream's compose file declares a 172.20.0.0/16 network) and
+ * health.fast_check. */
 static void config__prints_networks_volumes_and_fast_check(void **state)
 {
 	char *dir = tu_mkdtemp("vd-config-nets"), out[512], *text;
@@ -782,7 +783,8 @@ static void config__prints_networks_volumes_and_fast_check(void **state)
 	tu_write_str(dir, "docker-compose.yml",
 		     "name: vox\n"
 		     "services:\n"
-		     "  app: {image: app, networks: [voxpersona_network], volumes: [\"data:/data\"]}\n"
+		     "  app: {image: app, networks: [voxpersona_network], volumes: [\"data:/data\"],\n"
+		     "        secrets: [bot_token]}\n"
 		     "networks:\n"
 		     "  voxpersona_network:\n"
 		     "    driver: bridge\n"
@@ -790,7 +792,9 @@ static void config__prints_networks_volumes_and_fast_check(void **state)
 		     "    labels: {team: vox}\n"
 		     "  outside: {external: true}\n"
 		     "volumes:\n"
-		     "  data: {}\n");
+		     "  data: {}\n"
+		     "secrets:\n"
+		     "  bot_token: {file: ./token.txt}\n");
 	tu_write_str(dir, "voxdeploy.yml", "health: {fast_check: 100ms}\n");
 	assert_int_equal(WEXITSTATUS(tu_wait(tu_spawn(&p), 60, "config --json")), 0);
 	text = tu_read_file(out);
@@ -810,6 +814,11 @@ static void config__prints_networks_volumes_and_fast_check(void **state)
 	vol = vd_json_idx(vd_json_get(v, "volumes"), 0);
 	assert_string_equal(vd_json_str(vol, "name"), "vox_data");
 	assert_true(vd_json_bool(vol, "used", false));
+	n = vd_json_idx(vd_json_get(v, "secrets"), 0);
+	assert_string_equal(vd_json_str(n, "secret"), "bot_token");
+	assert_non_null(strstr(vd_json_str(n, "file"), "/token.txt"));
+	assert_string_equal(vd_json_str(vd_json_idx(vd_json_get(n, "services"), 0), "target"),
+			    "/run/secrets/bot_token");
 	yajl_tree_free(v);
 	free(text);
 
@@ -822,6 +831,7 @@ static void config__prints_networks_volumes_and_fast_check(void **state)
 	assert_non_null(strstr(text, "subnet       172.20.0.0/16"));
 	assert_non_null(strstr(text, "outside (external)"));
 	assert_non_null(strstr(text, "\nvolumes\n  data\n"));
+	assert_non_null(strstr(text, "mounted      app:/run/secrets/bot_token (read-only)"));
 	free(text);
 	unlink(out);
 	assert_int_equal(tu_rm_rf(dir), 0);
