@@ -424,6 +424,7 @@ static int print_human(vd_cli *cli, const vd_project *proj, const vd_config_bund
 		vd_print(cli->out, "  stop_grace     each service's stop_grace_period, else 10s\n");
 	}
 	vd_print(cli->out, "  retain_images  %lld\n", (long long)c->deploy.retain_images);
+	vd_print(cli->out, "  compose_hash   %s\n", c->deploy.compose_hash == 1 ? "1.29" : "v2");
 
 	fmt_ms(c->notify.timeout_ms, d1);
 	vd_print(cli->out, "\nnotify\n  on_success %s, timeout %s\n", c->notify.on_success ? "true" : "false", d1);

@@ -200,6 +200,7 @@ int vd_config_defaults(vd_config **out, vd_error *err)
 	c->deploy.release.full_restart = true;
 	c->deploy.release.app_only = true;
 	c->deploy.min_free_bytes = VD_CONFIG_DEFAULT_MIN_FREE;
+	c->deploy.compose_hash = 2;
 	c->backup.enabled = true;
 	c->backup.full_restart = true;
 	c->backup.keep = VD_CONFIG_DEFAULT_BACKUP_KEEP;
@@ -376,6 +377,8 @@ int vd_config_bundle_load(const vd_project *proj, vd_config_bundle *out, vd_erro
 		r = vd_compose_load_project(proj, vd_env_lookup_process_then, &out->dotenv, &out->model, err);
 		if (r == VD_ENOTFOUND)
 			r = 0;
+		else if (!r)
+			out->model->hash_compose = out->config->deploy.compose_hash;
 	}
 	if (!r && out->model)
 		r = vd_config_check_model(out->config, out->model, err);
@@ -590,6 +593,7 @@ int vd_config_json(const vd_config *c, vd_buf *out)
 	else
 		vd_jgen_kstr(g, "stop_grace_ms", NULL);
 	vd_jgen_kint(g, "retain_images", (long long)c->deploy.retain_images);
+	vd_jgen_kstr(g, "compose_hash", c->deploy.compose_hash == 1 ? "1.29" : "v2");
 	vd_jgen_str(g, "services");
 	yajl_gen_map_open(g);
 	for (i = 0; i < c->deploy.n_services; i++) {

@@ -46,6 +46,9 @@
  *     release: {service: NAME, command: [ARGV] | "sh -c text", timeout: 5m,
  *               on: [full_restart, app_only]}   [none]
  *     min_free: 2g            [2g] the engine's free space a build needs
+ *     compose_hash: v2 | "1.29"   [v2] whose config-hash the containers carry:
+ *                             the compose people run on the server by hand
+ *                             then finds them up to date
  *   backup: false | {before: [full_restart], keep: 10, restore_on_rollback: false,
  *            timeout: 30m, services: [NAMES]}   [on: a dump of every PostgreSQL
  *                             service before each FULL_RESTART]
@@ -187,6 +190,7 @@ typedef struct vd_config {
 		size_t n_services;
 		vd_config_release release;
 		uint64_t min_free_bytes;    /* the engine's free space a build needs */
+		int compose_hash;           /* 2 (compose v2, the default) or 1 (compose 1.29) */
 	} deploy;
 
 	struct {

@@ -716,6 +716,23 @@ static int min_free(pctx *p, const vd_yaml_node *v, const char *where, const fie
 	return 0;
 }
 
+/* deploy.compose_hash: v2 or 1.29 */
+static int compose_hash(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	vd_config *c = obj;
+
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind == VD_YAML_STR && (!strcmp(v->s, "v2") || !strcmp(v->s, "2")))
+		c->deploy.compose_hash = 2;
+	else if (v->kind == VD_YAML_STR && (!strcmp(v->s, "1.29") || !strcmp(v->s, "v1")))
+		c->deploy.compose_hash = 1;
+	else
+		return vd_yaml_error(p->y, v, where, p->err, "'%s' must be v2 or \"1.29\", not '%s'", f->key,
+				     v->kind == VD_YAML_STR ? v->s : "(not a scalar)");
+	return 0;
+}
+
 /* deploy.release.command: a list of words, or a string run by /bin/sh -c */
 static int release_command(pctx *p, const vd_yaml_node *v, const char *where, const field *f,
 			   void *obj)
@@ -776,6 +793,7 @@ static const field deploy_fields[] = {
 	{ "services", CUSTOM(services) },
 	{ "release", SECTION(release_section) },
 	{ "min_free", CUSTOM(min_free) },
+	{ "compose_hash", CUSTOM(compose_hash) },
 };
 
 static const field notify_fields[] = {

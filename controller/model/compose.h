@@ -234,6 +234,8 @@ typedef struct vd_compose_service {
 	int64_t memswap_limit;           /* bytes; 0 = unset, -1 unlimited */
 	char *pull_policy;               /* always, never, missing, if_not_present, build, daily,
 	                                  * weekly, every_<duration> or NULL; voxdeploy never pulls */
+	char *written;                   /* the merged, interpolated mapping as JSON, scalars typed
+	                                  * as YAML 1.1 types them (compose 1.29's hash reads it) */
 } vd_compose_service;
 
 typedef struct vd_compose_ipam_pool {
@@ -291,6 +293,8 @@ typedef struct vd_compose {
 	size_t n_volumes;
 	vd_compose_secret *secrets;
 	size_t n_secrets;
+	int hash_compose;           /* whose config-hash the labels carry: 2 (compose v2, the
+	                             * default; 0 means it too) or 1 (compose 1.29) */
 	void *arena;                /* private: the memory of everything above */
 } vd_compose;
 

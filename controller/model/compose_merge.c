@@ -88,6 +88,7 @@ static int list_to_map(loadctx *lc, const vd_yaml_node *seq, const char *where, 
 		if ((r = map_set(lc, map, &idx, k, v)))
 			goto done;
 	}
+	map->written = seq;
 	*out = map;
 done:
 	vd_strmap_release(&idx);
@@ -102,6 +103,7 @@ static int str_to_list(loadctx *lc, vd_yaml_node *s, vd_yaml_node **out)
 		return compose_oom(lc);
 	seq->items[0] = s;
 	seq->n = 1;
+	seq->written = s;
 	*out = seq;
 	return 0;
 }

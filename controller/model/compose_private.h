@@ -307,6 +307,12 @@ int compose_merge(loadctx *lc, vd_yaml_node *base, vd_yaml_node *over, vd_yaml_n
 
 /* One service of the merged tree, typed and validated into *s. */
 int compose_t_service(loadctx *lc, const vd_yaml_pair *sp, vd_compose_service *s);
+
+/* compose_written.c: a node as JSON with scalars typed as YAML 1.1 (PyYAML)
+ * types them, in the model (NULL when out of memory); a double as Python's
+ * repr prints it. */
+char *compose_written_json(loadctx *lc, const vd_yaml_node *v);
+int compose_pyfloat(double d, char out[40]);
 /* ports, expose and volumes: COMPOSE_READ functions of the service table. */
 int compose_t_ports(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj);
 int compose_t_expose(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj);

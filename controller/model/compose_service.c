@@ -713,6 +713,8 @@ int compose_t_service(loadctx *lc, const vd_yaml_pair *sp, vd_compose_service *s
 		return compose_err(lc, v, where, "must be a mapping");
 	if ((r = compose_read_keys(lc, v, where, &compose_service_table, s)))
 		return r;
+	if (!(s->written = compose_written_json(lc, v)))
+		return compose_oom(lc);
 	if (!s->image && !s->build)
 		return compose_err(lc, sp->key, where, "neither 'image' nor 'build' is set");
 	if (s->network_mode && s->n_networks)

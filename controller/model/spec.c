@@ -133,7 +133,8 @@ char *vd_spec_image_ref(const vd_compose *c, const vd_compose_service *s)
 
 	if (s->image)
 		return strdup(s->image);
-	if (asprintf(&name, "%s-%s", c->name, s->name) < 0)
+	/* 1.29 names a built image <project>_<service> */
+	if (asprintf(&name, c->hash_compose == 1 ? "%s_%s" : "%s-%s", c->name, s->name) < 0)
 		return NULL;
 	return name;
 }
@@ -912,6 +913,14 @@ done:
 	return r;
 }
 
+static int config_hash(const vd_compose *c, const vd_compose_service *s, const vd_spec_options *o,
+		       const vd_kvs *env, char out[65], vd_error *err)
+{
+	if (c->hash_compose == 1)
+		return vd_spec_compose_hash_v1(c, s, env, o->image_id, out, err);
+	return vd_spec_compose_hash(c, s, env, out, err);
+}
+
 static const vd_spec_options *opts_or_default(const vd_spec_options *o)
 {
 	static const vd_spec_options none = VD_SPEC_OPTIONS_INIT;
@@ -928,7 +937,7 @@ int vd_spec_config_hash(const vd_compose *c, const vd_compose_service *s,
 
 	if ((r = vd_compose_service_env(s, o->lookup, o->lookup_ctx, &env, err)))
 		return r;
-	if ((r = vd_spec_compose_hash(c, s, &env, out, err)))
+	if ((r = config_hash(c, s, o, &env, out, err)))
 		vd_error_prefix(err, "service '%s'", s->name);
 	vd_kvs_release(&env);
 	return r;
@@ -949,7 +958,7 @@ int vd_spec_container(const vd_compose *c, const vd_compose_service *s,
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
-	if ((r = vd_spec_compose_hash(c, s, &env, hash, err)))
+	if ((r = config_hash(c, s, o, &env, hash, err)))
 		goto done;
 	if (!(g = vd_jgen_new())) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");

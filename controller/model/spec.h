@@ -91,7 +91,8 @@ char *vd_spec_container_name(const vd_compose *c, const vd_compose_service *s);
 char *vd_spec_service_container_name(const vd_compose *c, const char *service);
 
 /* The image reference the service runs: image:, else "<project>-<service>"
- * (what compose tags a built service's image as).  Caller frees; NULL when
+ * (what compose tags a built service's image as; "<project>_<service>" when
+ * the labels are compose 1.29's, c->hash_compose 1).  Caller frees; NULL when
  * out of memory. */
 char *vd_spec_image_ref(const vd_compose *c, const vd_compose_service *s);
 
@@ -104,8 +105,18 @@ int vd_spec_compose_json(const vd_compose *c, const vd_compose_service *s, const
 int vd_spec_compose_hash(const vd_compose *c, const vd_compose_service *s, const vd_kvs *env, char out[65],
 			 vd_error *err);
 
-/* The config hash (64 lower-case hex digits and a NUL) of service s:
- * vd_spec_compose_hash() of its resolved environment. */
+/* compose 1.29's config hash of service s (compose_hash_v1.c): its
+ * config_dict() — options mostly as written, image_id, links, networks,
+ * secrets — as Python's json.dumps(sort_keys=True) writes it; the JSON
+ * appended to out, or its sha256. */
+int vd_spec_compose_json_v1(const vd_compose *c, const vd_compose_service *s, const vd_kvs *env,
+			    const char *image_id, vd_buf *out, vd_error *err);
+int vd_spec_compose_hash_v1(const vd_compose *c, const vd_compose_service *s, const vd_kvs *env,
+			    const char *image_id, char out[65], vd_error *err);
+
+/* The config hash (64 lower-case hex digits and a NUL) of service s: the
+ * one of the compose c->hash_compose names, of its resolved environment
+ * (1.29's with opts->image_id). */
 int vd_spec_config_hash(const vd_compose *c, const vd_compose_service *s,
 			const vd_spec_options *opts, char out[65], vd_error *err);
 

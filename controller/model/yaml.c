@@ -544,6 +544,7 @@ static int rewrite_value(parser *p, vd_yaml_node *n)
 	if (r)
 		return vd_error_prefix(p->err, "%s:%d:%d", vd_yaml_file_name(y, p->file), n->line, n->col);
 	n->s = vd_yaml_strdup(y, vd_buf_cstr(&y->scratch));
+	n->rewritten = true;
 	return n->s ? 0 : oom(p->err);
 }
 

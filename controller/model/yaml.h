@@ -70,6 +70,9 @@ struct vd_yaml_node {
 	vd_yaml_kind kind;
 	const char *tag;      /* one of vd_yaml_options.markers as given, or NULL */
 	bool plain;           /* a plain (unquoted, untagged) scalar */
+	bool rewritten;       /* its text came from vd_yaml_options.value (interpolated) */
+	const vd_yaml_node *written;  /* set by a caller that replaced a node by another form
+	                               * of it: the node as the file wrote it */
 	int file;             /* index of the file (order of vd_yaml_parse calls) */
 	int line;
 	int col;

@@ -259,10 +259,13 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	so->stable_ms = c->health.stable_for_ms;
 	so->fast_check_ms = c->health.fast_check_ms;
 	so->retain_images = (int)c->deploy.retain_images;
+	so->compose_hash = c->deploy.compose_hash;
 	so->stop_grace_s = c->deploy.stop_grace_set ? (int)((c->deploy.stop_grace_ms + 999) / 1000) : 0;
 	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dec.dotenv, model,
-					  err)) ||
-	    (rc = vd_config_check_model(c, *model, err)) ||
+					  err)))
+		return rc;
+	(*model)->hash_compose = c->deploy.compose_hash;
+	if ((rc = vd_config_check_model(c, *model, err)) ||
 	    (rc = vd_probe_list_build(c, *model, NULL, vd_env_lookup_process_then, &r->dec.dotenv, probes, err)))
 		return rc;
 	so->app_service = vd_config_app_service(c, *model);
@@ -557,7 +560,17 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 	so.lookup_ctx = &r.dec.dotenv;
 	so.rollback_tag = tag;
 	so.progress = &r.progress;
-	if ((rc = vd_dotenv_load_project(o->project->dir, &r.dec.dotenv, err)) || (rc = vd_swap_run(d, &so, &sw, err))) {
+	if (!(rc = vd_dotenv_load_project(o->project->dir, &r.dec.dotenv, err))) {
+		/* the labels stay the ones deploy.compose_hash chose */
+		vd_config *cfg = NULL;
+
+		if (!vd_config_load(o->project, vd_env_lookup_process_then, &r.dec.dotenv, &cfg, err))
+			so.compose_hash = cfg->deploy.compose_hash;
+		vd_error_release(err);
+		vd_config_free(cfg);
+		rc = vd_swap_run(d, &so, &sw, err);
+	}
+	if (rc) {
 		vd_error jerr = VD_ERROR_INIT;
 
 		out->failure = strdup(vd_error_msg(err));

@@ -816,8 +816,10 @@ int vd_swap_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_
 	so.lookup_ctx = o->lookup_ctx;
 
 	/* nothing is touched until every check has passed */
-	if ((rc = vd_compose_load_project(o->project, o->lookup, o->lookup_ctx, &w.c, err)) ||
-	    (rc = choose_services(&w, err)) || (rc = check_specs(&w, err)) ||
+	if ((rc = vd_compose_load_project(o->project, o->lookup, o->lookup_ctx, &w.c, err)))
+		goto done;
+	w.c->hash_compose = o->compose_hash;
+	if ((rc = choose_services(&w, err)) || (rc = check_specs(&w, err)) ||
 	    (rc = vd_swap_local_images(&w, err)) ||
 	    (o->rollback_tag && (rc = vd_swap_retained_image(&w, &out->image_commit, err))))
 		goto done;

@@ -291,7 +291,7 @@ static char *labels_text(const diffctx *d, yajl_val labels)
 	const char *v2_skip[5];
 
 	if (compose_major >= 2) {
-		memcpy(v2_skip, skip_all, 3 * sizeof(*v2_skip));
+		memcpy(v2_skip, skip_all, 3 * sizeof(*v2_skip));   /* config-hash compared */
 		v2_skip[3] = NULL;
 		skip = v2_skip;
 	}
@@ -713,6 +713,43 @@ static void remove_vox_project(const vd_compose *c, const char *project)
 	vd_error_release(&err);
 }
 
+/* 1.29's config-hash holds the project's name (in its network and volume
+ * names): voxdeploy's hash of compose's own project must be the label
+ * compose wrote on each of its containers. */
+static int hashes_v1(const char *dir, const char *p1, const vd_kvs *dotenv, const inspected *cl, size_t nc,
+		     vd_buf *report)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_project proj = { 0 };
+	vd_compose *c1 = NULL;
+	size_t i;
+	int failures = 0;
+
+	itest_ok(vd_project_resolve(dir, NULL, 0, p1, &proj, &err), &err);
+	itest_ok(vd_compose_load_project(&proj, vd_env_lookup_process_then, (void *)dotenv, &c1, &err), &err);
+	for (i = 0; i < nc; i++) {
+		const vd_compose_service *s = vd_compose_service_find(c1, cl[i].service);
+		yajl_val labels = vd_json_at(cl[i].v, "Config", "Labels", (const char *)NULL);
+		const char *want = vd_json_str(labels, VD_SPEC_LABEL_PREFIX "config-hash");
+		vd_kvs env = { NULL, 0 };
+		char got[65];
+
+		assert_non_null(s);
+		itest_ok(vd_compose_service_env(s, vd_env_lookup_process_then, (void *)dotenv, &env, &err), &err);
+		itest_ok(vd_spec_compose_hash_v1(c1, s, &env, vd_json_str(cl[i].v, "Image"), got, &err), &err);
+		if (!want || strcmp(want, got)) {
+			failures++;
+			vd_buf_printf(report, "  %s config-hash (1.29's):\n    compose:   %s\n    voxdeploy: %s\n",
+				      s->name, want ? want : "(none)", got);
+		}
+		vd_kvs_release(&env);
+	}
+	vd_compose_free(c1);
+	vd_project_release(&proj);
+	vd_error_release(&err);
+	return failures;
+}
+
 /* What a case made, for its teardown to remove pass or fail. */
 static struct {
 	char dir[64];
@@ -779,6 +816,7 @@ static void run_case(void **state)
 	itest_ok(vd_dotenv_load(cmd, false, vd_env_lookup_process_then, NULL, &dotenv, &err), &err);
 	itest_ok(vd_project_resolve(dir, NULL, 0, p2, &proj, &err), &err);
 	itest_ok(vd_compose_load_project(&proj, vd_env_lookup_process_then, &dotenv, &c, &err), &err);
+	c->hash_compose = compose_major < 2 ? 1 : 2;   /* the installed compose's config-hash */
 	cur.c = c;
 
 	/* built images: keep compose's under voxdeploy's name before `down` */
@@ -830,6 +868,8 @@ static void run_case(void **state)
 	d.p2 = p2;
 	d.case_name = name;
 	vd_buf_init(&d.report, VD_BUF_DEFAULT_MAX);
+	if (compose_major < 2)
+		d.failures += hashes_v1(dir, p1, &dotenv, cl, nc, &d.report);
 	if (nc != c->n_services || nv != c->n_services) {
 		d.failures++;
 		vd_buf_printf(&d.report, "  %s: %zu services, compose made %zu containers, voxdeploy %zu\n",
