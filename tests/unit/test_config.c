@@ -730,6 +730,13 @@ static void config__backup_release_min_free(void **state)
 	assert_null(c->backup.services);
 	assert_null(c->deploy.release.service);
 	assert_int_equal(c->deploy.min_free_bytes, (uint64_t)2 << 30);
+	assert_int_equal(c->deploy.compose_hash, 2);
+	vd_config_free(c);
+	c = must_parse("deploy: {compose_hash: \"1.29\"}\n");
+	assert_int_equal(c->deploy.compose_hash, 1);
+	vd_config_free(c);
+	c = must_parse("deploy: {compose_hash: v2}\n");
+	assert_int_equal(c->deploy.compose_hash, 2);
 	vd_config_free(c);
 
 	c = must_parse("backup: false\n");
@@ -763,6 +770,7 @@ static void config__backup_release_min_free(void **state)
 	expect_error_part("backup: {keep: 0}\n", "'keep' must be an integer from 1 to 1000");
 	expect_error_part("backup: {kept: 3}\n", "unknown key 'kept'");
 	expect_error_part("deploy: {min_free: lots}\n", "'min_free' must be a size");
+	expect_error_part("deploy: {compose_hash: v3}\n", "'compose_hash' must be v2 or \"1.29\", not 'v3'");
 	expect_error_part("deploy: {release: {service: bot, command: []}}\n", "must be a list of words");
 	expect_error_part("deploy: {release: {service: bot, timeout: 0s}}\n", "timeout");
 }

@@ -623,6 +623,101 @@ static void spec__hash_is_compose_v2s(void **state)
 	assert_string_equal(got, "42056163be685aa6d7c1cedf1a6e25d69dfecedd33429247ab170050696e6312");
 }
 
+/* Known answers: compose 1.29's json_hash(config_dict()) of these services
+ * in /srv/kat as project kat, with this image id (Debian's docker-compose
+ * 1.29.2 printed them). */
+static void spec__hash_is_compose_129s(void **state)
+{
+	static const char text[] =
+		"services:\n"
+		"  db:\n"
+		"    image: pg\n"
+		"    environment: [POSTGRES_PASSWORD=pw, UNSET_ONE]\n"
+		"    volumes: [\"data:/var/lib/data\", \"/srv/sql:/init:ro\"]\n"
+		"    healthcheck: {test: \"pg_isready\", interval: 1m30s, retries: \"5\", start_period: 500ms}\n"
+		"    restart: \"no\"\n"
+		"  app:\n"
+		"    image: app:1\n"
+		"    command: python -m bot\n"
+		"    environment: {A: 1, B: \"x<y&z é\", C: \"yes\", D: 1.50}\n"
+		"    labels: [l1=x, \"l2=y\"]\n"
+		"    ports: [\"8080:80\", \"127.0.0.1::90/udp\", \"8000-8001:81-82\", {target: 91, published: 9191, mode: host}]\n"
+		"    expose: [\"3000\", 4000]\n"
+		"    depends_on: [db]\n"
+		"    links: [\"db:database\"]\n"
+		"    volumes: [\"/anon\", {type: tmpfs, target: /t, tmpfs: {size: 1000}}, {type: volume, source: data, target: /v, volume: {nocopy: true}}]\n"
+		"    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}\n"
+		"    extra_hosts: [\"b.local:10.0.0.2\"]\n"
+		"    restart: on-failure:3\n"
+		"    stop_grace_period: 1m\n"
+		"    security_opt: [no-new-privileges:true]\n"
+		"    sysctls: [net.core.somaxconn=1024]\n"
+		"    dns: 1.1.1.1\n"
+		"    tmpfs: /run\n"
+		"    healthcheck: {disable: true}\n"
+		"    deploy: {resources: {limits: {cpus: '0.50', memory: 256m}, reservations: {memory: 64m}}}\n"
+		"    logging: {driver: json-file, options: {max-size: 1m}}\n"
+		"    init: true\n"
+		"    read_only: \"true\"\n"
+		"volumes:\n"
+		"  data:\n"
+		;
+	static const char *const want[][2] = {
+		{ "db", "9cf29b8c52ca1c829873e45ee4e15e1f1676e1f7827507e955a86974a5a0f57b" },
+		{ "app", "a67c258f89c216f3d0242ce39561f42aaec5f3f49d7eb6dee9fde32476450f90" },
+	};
+	vd_compose_source src = { "docker-compose.yml", text, strlen(text) };
+	vd_compose_options opts = { "/srv/kat", "kat", NULL, NULL };
+	vd_error err = VD_ERROR_INIT;
+	vd_compose *c = NULL;
+	char got[65];
+	size_t i;
+
+	assert_int_equal(vd_compose_load(&src, 1, &opts, &c, &err), 0);
+	for (i = 0; i < 2; i++) {
+		const vd_compose_service *s = vd_compose_service_find(c, want[i][0]);
+		vd_kvs env = { NULL, 0 };
+
+		assert_int_equal(vd_compose_service_env(s, NULL, NULL, &env, &err), 0);
+		if (vd_spec_compose_hash_v1(c, s, &env, "sha256:0123456789abcdef0123456789abcdef0123456789abcdef"
+						       "0123456789abcdef", got, &err))
+			fail_msg("%s", vd_error_msg(&err));
+		if (strcmp(got, want[i][1])) {
+			vd_buf json = VD_BUF_INIT;
+
+			vd_spec_compose_json_v1(c, s, &env, "sha256:0123456789abcdef0123456789abcdef0123456789abcd"
+							     "ef0123456789abcdef", &json, &err);
+			fail_msg("%s: %s, want %s\n%s", want[i][0], got, want[i][1], vd_buf_cstr(&json));
+		}
+		vd_kvs_release(&env);
+	}
+	/* the label carries it when the labels are 1.29's */
+	c->hash_compose = 1;
+	{
+		vd_spec_options o = VD_SPEC_OPTIONS_INIT;
+
+		o.image_id = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+		assert_int_equal(vd_spec_config_hash(c, vd_compose_service_find(c, "db"), &o, got, &err), 0);
+		assert_string_equal(got, want[0][1]);
+	}
+	vd_compose_free(c);
+	/* a built service's image is named as the chosen compose names it */
+	{
+		char *ref;
+
+		c = load_text("services:\n  bot:\n    build: .\n");
+		ref = vd_spec_image_ref(c, vd_compose_service_find(c, "bot"));
+		assert_string_equal(ref, "proj-bot");
+		free(ref);
+		c->hash_compose = 1;
+		ref = vd_spec_image_ref(c, vd_compose_service_find(c, "bot"));
+		assert_string_equal(ref, "proj_bot");
+		free(ref);
+		vd_compose_free(c);
+	}
+	vd_error_release(&err);
+}
+
 static void spec__hash_ignores_caller_labels(void **state)
 {
 	vd_kvs env = test_env(), extra = { NULL, 0 };
@@ -670,6 +765,7 @@ int main(void)
 		cmocka_unit_test(spec__external),
 		cmocka_unit_test(spec__hash),
 		cmocka_unit_test(spec__hash_is_compose_v2s),
+		cmocka_unit_test(spec__hash_is_compose_129s),
 		cmocka_unit_test(spec__hash_ignores_caller_labels),
 	};
 
