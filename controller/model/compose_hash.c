@@ -9,9 +9,10 @@
  * struct, with its omitempty rules and its own marshalers (UnitBytes as a
  * quoted number, Duration as Go prints one, HostsList as a sorted
  * "host=ip" list, a single ulimit as a number), maps with sorted keys, and
- * strings escaped as Go escapes them (<, > and & as \u003c..).  What the
- * model does not keep (an unset `KEY`-only variable, a long-syntax mount's
- * empty option section) cannot be hashed as compose hashes it: such a
+ * strings escaped as Go escapes them (<, > and & as \u003c..); a `KEY`
+ * that nothing sets is null, read from the service as written.  What the
+ * model does not keep (a long-syntax mount's empty option section, an
+ * explicit `retries: 0`) cannot be hashed as compose hashes it: such a
  * service hashes differently and compose recreates it once. */
 #include "controller/model/spec.h"
 
@@ -281,6 +282,51 @@ static int kmap(gw *w, const char *k, const vd_kvs *m)   /* map[string]string, o
 	}
 	close_(w, '}');
 	free(idx);
+	return 0;
+}
+
+/* environment: the resolved values, and null for a KEY the file names
+ * without a value that nothing sets (compose-go keeps it, unresolved). */
+static int environment(gw *w, const vd_compose_service *s, const vd_kvs *env)
+{
+	vd_error err = VD_ERROR_INIT;
+	yajl_val wr = s->written ? vd_json_parse(s->written, &err) : NULL, we = vd_json_get(wr, "environment");
+	vd_kvs all = { NULL, 0 };
+	size_t *idx, n, i;
+	int r = 0;
+
+	vd_error_release(&err);
+	for (i = 0; i < env->len && !r; i++)
+		r = vd_kvs_add(&all, env->items[i].key, env->items[i].value);
+	for (i = 0; YAJL_IS_OBJECT(we) && i < we->u.object.len && !r; i++)
+		if (YAJL_IS_NULL(we->u.object.values[i]) && !vd_kvs_get(env, we->u.object.keys[i]))
+			r = vd_kvs_add(&all, we->u.object.keys[i], NULL);
+	for (i = 0; YAJL_IS_ARRAY(we) && i < we->u.array.len && !r; i++) {
+		yajl_val e = we->u.array.values[i];
+
+		if (YAJL_IS_STRING(e) && !strchr(e->u.string, '=') && !vd_kvs_get(env, e->u.string))
+			r = vd_kvs_add(&all, e->u.string, NULL);
+	}
+	if (wr)
+		yajl_tree_free(wr);
+	if (r || !all.len || !(idx = sorted_kvs(&all, &n))) {
+		vd_kvs_release(&all);
+		return r ? r : all.len ? VD_ENOMEM : 0;
+	}
+	key(w, "environment");
+	open_(w, '{');
+	for (i = 0; i < n; i++) {
+		const char *v = vd_kvs_get(env, all.items[idx[i]].key);
+
+		key(w, all.items[idx[i]].key);
+		if (v)
+			raw_str(w, v);
+		else
+			vd_buf_puts(w->b, "null");   /* unset everywhere */
+	}
+	close_(w, '}');
+	free(idx);
+	vd_kvs_release(&all);
 	return 0;
 }
 
@@ -622,7 +668,7 @@ int vd_spec_compose_json(const vd_compose *c, const vd_compose_service *s, const
 	devices(&w, &s->devices);
 	kstrs(&w, "dns", &s->dns);
 	argv_or_null(&w, "entrypoint", &s->entrypoint);
-	if ((r = kmap(&w, "environment", env)))
+	if ((r = environment(&w, s, env)))
 		return r;
 	kstrs(&w, "expose", &s->expose_written);
 	if ((r = extra_hosts(&w, s)))

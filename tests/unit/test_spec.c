@@ -621,6 +621,13 @@ static void spec__hash_is_compose_v2s(void **state)
 	assert_string_equal(got, "9a8c853bc72e4776523b9b1d6ec6e222e4c202d9867bb1a9c8e45b93be0c14a0");
 	hash_of(text, "db", got);
 	assert_string_equal(got, "42056163be685aa6d7c1cedf1a6e25d69dfecedd33429247ab170050696e6312");
+	/* a KEY set nowhere: null in compose's hash, as a list entry and as a mapping entry */
+	hash_of("services:\n  a:\n    image: voxdeploy-test/busybox:1\n    environment: [UNSET_VAR_X, \"B=2\"]\n",
+		"a", got);
+	assert_string_equal(got, "56aace4189d3fac9f80e2829b6104590fef6a3bceceada82c4d7032945c764ba");
+	hash_of("services:\n  b:\n    image: voxdeploy-test/busybox:1\n    environment: {C: 3, UNSET_Y: }\n", "b",
+		got);
+	assert_string_equal(got, "a24a92c50cde3725b9a86db8d82c2327c43b42da1356fa3521dfae98625000a1");
 }
 
 /* Known answers: compose 1.29's json_hash(config_dict()) of these services
