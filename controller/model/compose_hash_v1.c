@@ -228,7 +228,7 @@ static void gen_port_tuple(yajl_gen g, long long target, const char *pub, long l
 
 static void gen_short_port(yajl_gen g, const char *spec)
 {
-	char buf[256], *proto, *parts[3] = { NULL, NULL, NULL }, *p, *save = NULL;
+	char buf[256], *proto, *parts[3] = { NULL, NULL, NULL }, *p;
 	unsigned tlo, thi, plo, phi;
 	int n = 0, i;
 
@@ -247,7 +247,6 @@ static void gen_short_port(yajl_gen g, const char *spec)
 		*colon = '\0';
 		parts[n] = colon + 1;
 	}
-	(void)save;
 	/* parts: target, published, ip (as many as written) */
 	if (sscanf(parts[0], "%u-%u", &tlo, &thi) != 2)
 		thi = tlo = (unsigned)strtoul(parts[0], NULL, 10);
@@ -433,8 +432,7 @@ static void gen_build(yajl_gen g, const vd_compose_service *s, yajl_val b)
 }
 
 /* the 1.29 dict of one key, or false when the key is not one it rewrites */
-static bool gen_rewritten(yajl_gen g, const vd_compose *c, const vd_compose_service *s, yajl_val w,
-			  const char *k, yajl_val v)
+static bool gen_rewritten(yajl_gen g, const vd_compose_service *s, const char *k, yajl_val v)
 {
 	size_t i;
 
@@ -500,8 +498,6 @@ static bool gen_rewritten(yajl_gen g, const vd_compose *c, const vd_compose_serv
 		}
 		yajl_gen_map_close(g);
 	} else {
-		(void)c;
-		(void)w;
 		return false;
 	}
 	return true;
@@ -526,7 +522,7 @@ static void gen_options(yajl_gen g, const vd_compose *c, const vd_compose_servic
 		if (elsewhere[j] || (!strcmp(k, "cpus") && vd_json_get(lim, "cpus")))
 			continue;
 		vd_jgen_str(g, k);
-		if (!gen_rewritten(g, c, s, w, k, w->u.object.values[i]))
+		if (!gen_rewritten(g, s, k, w->u.object.values[i]))
 			vd_jgen_value(g, w->u.object.values[i]);
 	}
 	if (vd_json_get(w, "environment") || vd_json_get(w, "env_file")) {
