@@ -73,11 +73,13 @@ static bool yaml11_int(const char *t, long long *out)
 			const char *start = q;
 
 			while (isdigit((unsigned char)*q) || *q == '_')
-				if (*q++ != '_')
-					part = part * 10 + (q[-1] - '0');
+				if (*q++ != '_' && (part = part * 10 + (q[-1] - '0')) > 1000000000000LL)
+					return false;   /* no overflow: such text stays a string */
 			if (q == start || (*q && *q != ':'))
 				return false;
 			if (start != p && (part > 59 || q - start > 2))
+				return false;
+			if (v > 1000000000000LL)
 				return false;
 			v = v * 60 + part;
 			if (*q)
