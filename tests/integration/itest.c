@@ -119,13 +119,14 @@ void itest_remove_project(const char *name)
 		 "d=${DOCKER:-docker}; ids=$($d ps -aq --filter label=com.docker.compose.project=%s); "
 		 "[ -z \"$ids\" ] || $d rm -f -v $ids >/dev/null; "
 		 "$d network rm %s_default >/dev/null 2>&1; $d volume rm %s_pgdata >/dev/null 2>&1; "
-		 "imgs=$($d images -q --filter reference='%s-app'); "
-		 "[ -z \"$imgs\" ] || $d rmi -f $imgs >/dev/null 2>&1; "
+		 /* the app image as compose v2 and 1.29 name it */
+		 "for r in '%s-app' '%s_app'; do imgs=$($d images -q --filter reference=\"$r\"); "
+		 "[ -z \"$imgs\" ] || $d rmi -f $imgs >/dev/null 2>&1; done; "
 		 /* builds whose tag moved on; without -f, one a container
 		  * still uses (another test's) stays */
 		 "dang=$($d images -q --filter dangling=true --filter label=io.voxdeploy.test=1); "
 		 "[ -z \"$dang\" ] || $d rmi $dang >/dev/null 2>&1; true",
-		 name, name, name, name);
+		 name, name, name, name, name);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup command failed\n");
 }
