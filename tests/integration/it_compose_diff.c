@@ -89,22 +89,12 @@ static char corpus_dir[1024];
 static const char *compose = "docker-compose";   /* VD_TEST_COMPOSE */
 static int compose_major;                         /* 1 or 2; 0: none answers */
 
-/* The installed compose's major version, from `version --short` ("1.29.2",
- * "2.26.1"; v2 may print a leading 'v'). */
+/* The installed compose's major version. */
 static int find_compose(void)
 {
-	char cmd[512], line[64] = "";
-	FILE *p;
-
 	if (getenv("VD_TEST_COMPOSE") && *getenv("VD_TEST_COMPOSE"))
 		compose = getenv("VD_TEST_COMPOSE");
-	snprintf(cmd, sizeof(cmd), "%s version --short 2>/dev/null", compose);
-	if (!(p = popen(cmd, "r")))
-		return 0;
-	if (!fgets(line, sizeof(line), p))
-		line[0] = '\0';
-	pclose(p);
-	return atoi(line + (line[0] == 'v'));
+	return itest_compose_major(compose);
 }
 
 /* Run a shell command in dir; its output into out (may be NULL). */
@@ -260,24 +250,36 @@ static void compare_path(diffctx *d, yajl_val ca, yajl_val va, const char *path,
 		      vd_json_at(va, keys[0], keys[1], keys[2], (const char *)NULL), sorted);
 }
 
-/* s's comma-separated parts in sorted order, in place. */
-static void sort_commas(char *s)
+/* The n strings in sorted order joined by commas; frees them and the
+ * array. */
+static char *join_sorted(char **parts, size_t n)
 {
-	char *parts[64], *copy = strdup(s), *save = NULL, *t;
-	size_t n = 0, i;
+	vd_buf b = VD_BUF_INIT;
+	size_t i;
 
-	if (!copy)
-		abort();
-	for (t = strtok_r(copy, ",", &save); t && n < 64; t = strtok_r(NULL, ",", &save))
-		parts[n++] = t;
-	qsort(parts, n, sizeof(*parts), cmp_str);
-	s[0] = '\0';
+	if (n)
+		qsort(parts, n, sizeof(*parts), cmp_str);
 	for (i = 0; i < n; i++) {
-		if (i)
-			strcat(s, ",");
-		strcat(s, parts[i]);
+		vd_buf_printf(&b, "%s%s", i ? "," : "", parts[i]);
+		free(parts[i]);
 	}
+	free(parts);
+	return vd_buf_detach(&b);
+}
+
+/* s's comma-separated parts in sorted order (caller frees). */
+static char *sorted_commas(const char *s)
+{
+	char **parts = calloc(strlen(s) + 2, sizeof(*parts)), *copy = strdup(s), *save = NULL, *t;
+	size_t n = 0;
+
+	if (!parts || !copy)
+		abort();
+	for (t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!(parts[n++] = strdup(t)))
+			abort();
 	free(copy);
+	return join_sorted(parts, n);
 }
 
 /* Labels without the ones D2 lists (against v2 only the first three:
@@ -289,15 +291,7 @@ static char *labels_text(const diffctx *d, yajl_val labels)
 		VD_SPEC_LABEL_PREFIX "config-hash", VD_SPEC_LABEL_PREFIX "image", VD_SPEC_LABEL_PREFIX "depends_on",
 		VD_SPEC_LABEL_PREFIX "project.config_files", NULL,
 	};
-	const char *const *skip = skip_all;
-	const char *v2_skip[5];
-
-	if (compose_major >= 2) {
-		memcpy(v2_skip, skip_all, 3 * sizeof(*v2_skip));   /* config-hash compared */
-		v2_skip[3] = NULL;
-		skip = v2_skip;
-	}
-	vd_buf b = VD_BUF_INIT;
+	size_t n_skip = compose_major >= 2 ? 3 : 7;   /* v2: config-hash and on compared */
 	char **parts;
 	size_t i, j, n = 0;
 
@@ -306,26 +300,24 @@ static char *labels_text(const diffctx *d, yajl_val labels)
 		bool skipped = false;
 		char *k, *v;
 
-		for (j = 0; skip[j]; j++)
-			skipped |= !strcmp(labels->u.object.keys[i], skip[j]);
+		for (j = 0; j < n_skip; j++)
+			skipped |= !strcmp(labels->u.object.keys[i], skip_all[j]);
 		if (skipped || !YAJL_IS_STRING(labels->u.object.values[i]))
 			continue;
 		k = norm_str(d, labels->u.object.keys[i]);
 		v = norm_str(d, labels->u.object.values[i]->u.string);
-		if (!strcmp(labels->u.object.keys[i], VD_SPEC_LABEL_PREFIX "depends_on"))
-			sort_commas(v);   /* v2 writes it in its map's (random) order */
+		if (!strcmp(labels->u.object.keys[i], VD_SPEC_LABEL_PREFIX "depends_on")) {
+			char *sorted = sorted_commas(v);   /* v2 writes it in its map's (random) order */
+
+			free(v);
+			v = sorted;
+		}
 		if (asprintf(&parts[n++], "%s=%s", k, v) < 0)
 			abort();
 		free(k);
 		free(v);
 	}
-	qsort(parts, n, sizeof(*parts), cmp_str);
-	for (i = 0; i < n; i++) {
-		vd_buf_printf(&b, "%s%s", i ? "," : "", parts[i]);
-		free(parts[i]);
-	}
-	free(parts);
-	return vd_buf_detach(&b);
+	return join_sorted(parts, n);
 }
 
 /* D5/D10: the mounts the container gets, from inspect .Mounts. */
@@ -364,7 +356,6 @@ static char *mounts_text(const diffctx *d, yajl_val mounts)
 /* D5: Binds of host paths only (named volumes are D5's difference). */
 static char *host_binds_text(const diffctx *d, yajl_val binds)
 {
-	vd_buf b = VD_BUF_INIT;
 	size_t i, n = vd_json_len(binds), k = 0;
 	char **parts = calloc(n + 1, sizeof(*parts));
 
@@ -374,13 +365,7 @@ static char *host_binds_text(const diffctx *d, yajl_val binds)
 		if (YAJL_IS_STRING(v) && v->u.string[0] == '/')
 			parts[k++] = norm_str(d, v->u.string);
 	}
-	qsort(parts, k, sizeof(*parts), cmp_str);
-	for (i = 0; i < k; i++) {
-		vd_buf_printf(&b, "%s%s", i ? "," : "", parts[i]);
-		free(parts[i]);
-	}
-	free(parts);
-	return vd_buf_detach(&b);
+	return join_sorted(parts, k);
 }
 
 /* D6: Config.Volumes targets that are anonymous volumes in the model. */
@@ -400,7 +385,6 @@ static char *anon_volumes_text(const vd_compose_service *s, yajl_val vols)
 /* D11: ExposedPorts keys as "PORT/proto", one per port, sorted. */
 static char *exposed_text(yajl_val ports)
 {
-	vd_buf b = VD_BUF_INIT;
 	char **parts = NULL;
 	size_t i, k = 0, cap = 0;
 
@@ -417,14 +401,7 @@ static char *exposed_text(yajl_val ports)
 				abort();
 		}
 	}
-	if (k)
-		qsort(parts, k, sizeof(*parts), cmp_str);
-	for (i = 0; i < k; i++) {
-		vd_buf_printf(&b, "%s%s", i ? "," : "", parts[i]);
-		free(parts[i]);
-	}
-	free(parts);
-	return vd_buf_detach(&b);
+	return join_sorted(parts, k);
 }
 
 /* An endpoint's aliases without the short id (engine) and, D3, the
@@ -432,8 +409,9 @@ static char *exposed_text(yajl_val ports)
 static char *aliases_text(const diffctx *d, yajl_val ep, const char *cname)
 {
 	yajl_val al = vd_json_get(ep, "Aliases");
+	const char *ip = vd_json_str(vd_json_get(ep, "IPAMConfig"), "IPv4Address");
 	size_t i, k = 0, n = vd_json_len(al);
-	char **parts = calloc(n + 1, sizeof(*parts));
+	char **parts = calloc(n + 1, sizeof(*parts)), *names;
 	vd_buf b = VD_BUF_INIT;
 
 	for (i = 0; i < n; i++) {
@@ -444,15 +422,9 @@ static char *aliases_text(const diffctx *d, yajl_val ep, const char *cname)
 			continue;
 		parts[k++] = norm_str(d, v->u.string);
 	}
-	qsort(parts, k, sizeof(*parts), cmp_str);
-	for (i = 0; i < k; i++) {
-		vd_buf_printf(&b, "%s%s", i ? "," : "", parts[i]);
-		free(parts[i]);
-	}
-	vd_buf_printf(&b, " ip=%s", vd_json_str(vd_json_get(ep, "IPAMConfig"), "IPv4Address")
-					   ? vd_json_str(vd_json_get(ep, "IPAMConfig"), "IPv4Address")
-					   : "");
-	free(parts);
+	names = join_sorted(parts, k);
+	vd_buf_printf(&b, "%s ip=%s", names ? names : "", ip ? ip : "");
+	free(names);
 	return vd_buf_detach(&b);
 }
 

@@ -29,21 +29,6 @@ static int major;           /* its major version: 1 or 2 */
 
 #define put(...) repo_putf(&repo, __VA_ARGS__)
 
-/* The major version `CMD version --short` prints ("2.26.1", "v2.29.7"). */
-static int compose_major(const char *cmd)
-{
-	char c[300], line[64] = "";
-	FILE *p;
-
-	snprintf(c, sizeof(c), "%s version --short 2>/dev/null", cmd);
-	if (!(p = popen(c, "r")))
-		return 0;
-	if (!fgets(line, sizeof(line), p))
-		line[0] = '\0';
-	pclose(p);
-	return atoi(line + (line[0] == 'v'));
-}
-
 /* v2 first: it is what people run today */
 static void find_compose(void)
 {
@@ -52,17 +37,17 @@ static void find_compose(void)
 	size_t i;
 
 	if (env && *env) {
-		if ((major = compose_major(env)) >= 1)
+		if ((major = itest_compose_major(env)) >= 1)
 			snprintf(compose, sizeof(compose), "%s", env);
 		return;
 	}
 	for (i = 0; tries[i]; i++)
-		if (compose_major(tries[i]) >= 2) {
+		if (itest_compose_major(tries[i]) >= 2) {
 			snprintf(compose, sizeof(compose), "%s", tries[i]);
 			major = 2;
 			return;
 		}
-	if (compose_major("docker-compose") == 1) {
+	if (itest_compose_major("docker-compose") == 1) {
 		snprintf(compose, sizeof(compose), "docker-compose");
 		major = 1;
 	}

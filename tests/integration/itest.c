@@ -110,6 +110,20 @@ int itest_run(const char *dir, const char *args, char *out, size_t outsz)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int itest_compose_major(const char *cmd)
+{
+	char c[300], line[64] = "";
+	FILE *p;
+
+	snprintf(c, sizeof(c), "%s version --short 2>/dev/null", cmd);
+	if (!(p = popen(c, "r")))
+		return 0;
+	if (!fgets(line, sizeof(line), p))
+		line[0] = '\0';
+	pclose(p);
+	return atoi(line + (line[0] == 'v'));
+}
+
 void itest_remove_project(const char *name)
 {
 	char cmd[1024];

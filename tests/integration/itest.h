@@ -39,11 +39,15 @@ char *itest_create(const char *suffix, const char *script, const char *extra_con
  * ended the binary), -1 when a signal ended the shell. */
 int itest_run(const char *dir, const char *args, char *out, size_t outsz);
 
+/* The major version of the compose that `CMD version --short` names
+ * ("1.29.2" 1, "2.26.1" or "v2.29.7" 2); 0 when it does not answer. */
+int itest_compose_major(const char *cmd);
+
 /* Remove every container, network and volume labelled for this run. */
 /* What an end-to-end test's project left, through the engine's own CLI
  * (clean-up only): its containers with their anonymous volumes, the
  * network <project>_default, the volume <project>_pgdata, the images
- * <project>-app and dangling test-labelled build layers. */
+ * <project>-app and <project>_app and dangling test-labelled build layers. */
 void itest_remove_project(const char *project);
 void itest_cleanup(void);
 int itest_group_teardown(void **state);
