@@ -474,18 +474,10 @@ static void ports(gw *w, const vd_compose_service *s)
 static void networks(gw *w, const vd_compose_service *s)
 {
 	const vd_compose_service_net **sorted;
-	size_t i, j;
+	size_t i;
 
-	if (!s->n_networks)
+	if (!s->n_networks || !(sorted = vd_spec_sorted_networks(s)))
 		return;
-	sorted = calloc(s->n_networks, sizeof(*sorted));
-	if (!sorted)
-		return;
-	for (i = 0; i < s->n_networks; i++) {
-		for (j = i; j > 0 && strcmp(sorted[j - 1]->network, s->networks[i].network) > 0; j--)
-			sorted[j] = sorted[j - 1];
-		sorted[j] = &s->networks[i];
-	}
 	key(w, "networks");
 	open_(w, '{');
 	for (i = 0; i < s->n_networks; i++) {
@@ -532,18 +524,21 @@ static void secrets(gw *w, const vd_compose_service *s)
 	close_(w, ']');
 }
 
+static int cmp_ulimit_names(const void *a, const void *b)
+{
+	return strcmp((*(const vd_compose_ulimit *const *)a)->name, (*(const vd_compose_ulimit *const *)b)->name);
+}
+
 static void ulimits(gw *w, const vd_compose_service *s)
 {
-	size_t i, j;
+	size_t i;
 	const vd_compose_ulimit **sorted;
 
 	if (!s->n_ulimits || !(sorted = calloc(s->n_ulimits, sizeof(*sorted))))
 		return;
-	for (i = 0; i < s->n_ulimits; i++) {
-		for (j = i; j > 0 && strcmp(sorted[j - 1]->name, s->ulimits[i].name) > 0; j--)
-			sorted[j] = sorted[j - 1];
-		sorted[j] = &s->ulimits[i];
-	}
+	for (i = 0; i < s->n_ulimits; i++)
+		sorted[i] = &s->ulimits[i];
+	qsort(sorted, s->n_ulimits, sizeof(*sorted), cmp_ulimit_names);
 	key(w, "ulimits");
 	open_(w, '{');
 	for (i = 0; i < s->n_ulimits; i++) {

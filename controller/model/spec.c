@@ -202,7 +202,7 @@ static int cmp_net_keys(const void *a, const void *b)
 
 /* The service's networks as compose orders them (NetworksByPriority: the
  * model has no priority, so by key); the first is the primary one. */
-static const vd_compose_service_net **sorted_networks(const vd_compose_service *s)
+const vd_compose_service_net **vd_spec_sorted_networks(const vd_compose_service *s)
 {
 	const vd_compose_service_net **v = calloc(s->n_networks + 1, sizeof(*v));
 	size_t i;
@@ -841,7 +841,7 @@ static int gen_container(yajl_gen g, const vd_compose *c, const vd_compose_servi
 	size_t i, anon = 0;
 	int r = 0;
 
-	if (!(nets = sorted_networks(s)) || !(image = o->image ? strdup(o->image)
+	if (!(nets = vd_spec_sorted_networks(s)) || !(image = o->image ? strdup(o->image)
 							       : vd_spec_image_ref(c, s)) ||
 	    container_labels(c, s, o, hash, &labels)) {
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");

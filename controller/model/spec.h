@@ -90,6 +90,10 @@ char *vd_spec_container_name(const vd_compose *c, const vd_compose_service *s);
 /* The same by the service's name; NULL also when there is no such service. */
 char *vd_spec_service_container_name(const vd_compose *c, const char *service);
 
+/* The service's networks sorted by key (the first is the primary one);
+ * caller frees the array; NULL when out of memory. */
+const vd_compose_service_net **vd_spec_sorted_networks(const vd_compose_service *s);
+
 /* The image reference the service runs: image:, else "<project>-<service>"
  * (what compose tags a built service's image as; "<project>_<service>" when
  * the labels are compose 1.29's, c->hash_compose 1).  Caller frees; NULL when
