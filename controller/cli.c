@@ -21,12 +21,14 @@ static const struct command commands[] = {
 	{ "deploy", vd_cmd_deploy, "build, swap, prove health, roll back by itself (--to, --type, --fetch, --dry-run)", true },
 	{ "health", vd_cmd_health, "run every health probe once; the health report (exit 4: unhealthy)" },
 	{ "history", vd_cmd_history, "the journal: every step of every deploy (-n N)" },
+	{ "lock", vd_cmd_lock, "hold deploys with a reason until unlock (a freeze)" },
 	{ "plan", vd_cmd_plan, "decide the deployment type from the changed files; changes nothing" },
 	{ "recover", vd_cmd_recover, "finish or undo an interrupted deploy", true },
 	{ "restore", vd_cmd_restore, "put a database dump back by its id; the services using it restart", true },
 	{ "rollback", vd_cmd_rollback, "back to the previous (or a retained) version of the app", true },
 	{ "serve", vd_cmd_serve, "the sidecar's HTTP endpoint: health report, journal, metrics" },
 	{ "status", vd_cmd_status, "what is deployed: the project's containers, images, health, uptime" },
+	{ "unlock", vd_cmd_unlock, "lift the hold on deploys" },
 	{ "version", vd_cmd_version, "client, engine and negotiated API versions" },
 };
 

@@ -96,12 +96,17 @@ int vd_cmd_deploy(vd_cli *cli);
 int vd_cmd_recover(vd_cli *cli);
 int vd_cmd_rollback(vd_cli *cli);
 int vd_cmd_history(vd_cli *cli);
+int vd_cmd_lock(vd_cli *cli);
+int vd_cmd_unlock(vd_cli *cli);
 int vd_cmd_serve(vd_cli *cli);
 int vd_cmd_status(vd_cli *cli);
 int vd_cmd_backup(vd_cli *cli);
 int vd_cmd_backups(vd_cli *cli);
 int vd_cmd_restore(vd_cli *cli);
 
+/* --lock-wait D: a duration ("90s", "10m") into o->lock_wait_ms;
+ * VD_EINVAL "CMD: --lock-wait: ..." otherwise.  NULL: no wait. */
+int vd_cli_lock_wait(vd_cli *cli, const char *text, vd_deploy_options *o, vd_error *err);
 /* What deploy and rollback share (cli_deploy.c): open the project, run
  * (vd_deploy_run, or vd_deploy_rollback when rollback), print progress as
  * it comes (one line per step on stderr, or JSON lines on stdout with

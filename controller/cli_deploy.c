@@ -3,6 +3,7 @@
  * they begin, the rest as they end; -v shows every begin, -q none), or with
  * --json one object per step on stdout; then the result. */
 #include "controller/cli.h"
+#include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "controller/model/project.h"
@@ -94,6 +95,17 @@ static void print_result(vd_cli *cli, bool dry_run, const vd_deploy_result *res)
 		vd_print(cli->out, "deploy %s FAILED and the restore FAILED too: %s\nthe server needs a "
 			 "person: see `voxdeploy status` and `voxdeploy history`\n",
 			 res->deploy_id, res->failure ? res->failure : "");
+}
+
+int vd_cli_lock_wait(vd_cli *cli, const char *text, vd_deploy_options *o, vd_error *err)
+{
+	if (!text)
+		return 0;
+	if (vd_duration_parse(text, &o->lock_wait_ms))
+		return vd_error_set(err, VD_EINVAL,
+				    "%s: --lock-wait: '%s' is no duration (say how long to wait: 90s, 10m, 1h)",
+				    cli->command, text);
+	return 0;
 }
 
 int vd_cli_deploy(vd_cli *cli, vd_deploy_options *o, bool rollback)

@@ -8,7 +8,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: voxdeploy deploy [--to REV] [--type T] [--fetch [REMOTE]] [--dry-run]\n"
-		"                        [--actor WHO] [--note TEXT] [--force] [--rules-only] [--json]\n"
+		"                        [--actor WHO] [--note TEXT] [--force] [--rules-only]\n"
+		"                        [--lock-wait D] [--json]\n"
 		"\n"
 		"Take the server from the deployed commit to the target: plan the type from the\n"
 		"changed files, build the images while the running containers keep serving, put\n"
@@ -25,6 +26,9 @@ static void usage(FILE *f)
 		"  --note TEXT       why (the CI passes the run's URL), in the journal\n"
 		"  --force           discard local edits of tracked files in the checkout\n"
 		"  --rules-only      plan by the file patterns alone (see voxdeploy plan --help)\n"
+		"  --lock-wait D     when another deploy runs, wait up to D (90s, 10m) for it to end\n"
+		"                    instead of exiting 75 at once; a freeze (voxdeploy lock) is\n"
+		"                    never waited out\n"
 		"  --json            one JSON object per step on stdout, then the result\n"
 		"\n"
 		"Progress goes to stderr, one line per step with the time since the start.  Every\n"
@@ -32,7 +36,7 @@ static void usage(FILE *f)
 		"\n"
 		"exit: 0 deployed (or nothing to do) · 1 failed, the previous version restored and\n"
 		"healthy · 2 bad input, nothing changed · 3 failed and the restore failed too ·\n"
-		"75 another deploy holds the lock\n");
+		"75 another deploy holds the lock, or deploys are held (voxdeploy lock)\n");
 }
 
 
@@ -40,6 +44,7 @@ static void usage(FILE *f)
  * it is not an option. */
 static int parse(vd_cli *cli, vd_deploy_options *o, const char **type, vd_error *err)
 {
+	const char *lock_wait = NULL;
 	const vd_cli_opt opts[] = {
 		{ "--to", NULL, &o->to, NULL, false, false },
 		{ "--type", NULL, type, NULL, false, false },
@@ -49,10 +54,11 @@ static int parse(vd_cli *cli, vd_deploy_options *o, const char **type, vd_error 
 		{ "--dry-run", NULL, NULL, &o->dry_run, false, false },
 		{ "--force", NULL, NULL, &o->force_checkout, false, false },
 		{ "--rules-only", NULL, NULL, &o->rules_only, false, false },
+		{ "--lock-wait", NULL, &lock_wait, NULL, false, false },
 		{ NULL, NULL, NULL, NULL, false, false },
 	};
 
-	return vd_cli_args(cli, opts, err);
+	return vd_cli_args(cli, opts, err) || vd_cli_lock_wait(cli, lock_wait, o, err);
 }
 
 int vd_cmd_deploy(vd_cli *cli)

@@ -387,6 +387,30 @@ static int recover_first(struct run *r, vd_error *err)
 	return 0;
 }
 
+static void lock_waiting(void *ctx, const char *holder, uint64_t wait_ms)
+{
+	char d[32];
+
+	(void)ctx;
+	vd_duration_format((int64_t)((wait_ms + 999) / 1000), d);
+	vd_log(VD_LOG_INFO, "waiting up to %s for the lock: %s", d, holder);
+}
+
+/* No deploy starts while deploys are held; the freeze is read again once
+ * the lock is ours, so one set while this deploy waited is obeyed too. */
+static int take_lock(const vd_deploy_options *o, const char *target, vd_lock *lock, vd_error *err)
+{
+	int rc;
+
+	if ((rc = vd_freeze_check(o->state_dir, err)) ||
+	    (rc = vd_lock_acquire_wait(o->state_dir, target, o->actor, o->lock_wait_ms, lock_waiting,
+				       NULL, lock, err)))
+		return rc;
+	if ((rc = vd_freeze_check(o->state_dir, err)))
+		vd_lock_release(lock);
+	return rc;
+}
+
 int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *out,
 		  vd_error *err)
 {
@@ -396,7 +420,7 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *ou
 
 	run_init(&r, d, o, out);
 	if (!o->dry_run) {
-		rc = vd_lock_acquire(o->state_dir, o->to ? o->to : "HEAD", o->actor, &lock, err);
+		rc = take_lock(o, o->to ? o->to : "HEAD", &lock, err);
 		if (rc)
 			return rc;
 		if ((rc = recover_first(&r, err)))
@@ -537,7 +561,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 	run_init(&r, d, o, out);
 	out->plan.type = VD_TIER_APP_ONLY;
 	out->plan.forced = true;
-	if ((rc = vd_lock_acquire(o->state_dir, o->to ? o->to : "previous", o->actor, &lock, err)) ||
+	if ((rc = take_lock(o, o->to ? o->to : "previous", &lock, err)) ||
 	    (rc = recover_first(&r, err)) || (rc = rollback_tag(&r, o->to, tag, err)))
 		goto done;
 	if (!vd_state_load(o->state_dir, &st, err) && st.commit)

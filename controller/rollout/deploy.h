@@ -32,6 +32,7 @@ typedef struct vd_deploy_options {
 	bool dry_run;                 /* plan and report every step; change nothing */
 	const char *actor;
 	const char *note;
+	uint64_t lock_wait_ms;        /* wait this long for a running deploy (0: not) */
 	vd_deploy_progress_fn progress;
 	void *progress_ctx;
 } vd_deploy_options;
@@ -45,8 +46,9 @@ typedef struct vd_deploy_result {
 
 /* Deploy.  Returns 0 when the deploy ran to an outcome (see out->outcome;
  * a failed deploy that restored the previous version is such an outcome);
- * an error code when it could not start (bad input: VD_EINVAL; the lock:
- * VD_ELOCKED) — then nothing changed. */
+ * an error code when it could not start (bad input: VD_EINVAL; the lock,
+ * still held after lock_wait_ms, or a freeze: VD_ELOCKED) — then nothing
+ * changed. */
 int vd_deploy_run(vd_docker *d, const vd_deploy_options *opts, vd_deploy_result *out,
 		  vd_error *err);
 void vd_deploy_result_release(vd_deploy_result *r);

@@ -78,36 +78,47 @@ done:
 	return r;
 }
 
-int vd_state_load(const char *dir, vd_state *out, vd_error *err)
+int vd_state_read_file(const char *dir, const char *name, size_t max, vd_buf *out, vd_error *err)
 {
-	vd_buf text = VD_BUF_INIT, path = VD_BUF_INIT;
+	vd_buf path = VD_BUF_INIT;
 	char chunk[8192];
 	size_t n;
 	FILE *f;
 	int r = 0;
 
-	vd_buf_init(&text, STATE_MAX);
-	if (vd_buf_printf(&path, "%s/%s", dir, STATE_FILE))
+	vd_buf_release(out);
+	vd_buf_init(out, max);
+	if (vd_buf_printf(&path, "%s/%s", dir, name))
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
-	f = fopen(vd_buf_cstr(&path), "r");
+	f = fopen(vd_buf_cstr(&path), "re");
 	if (!f) {
 		r = errno == ENOENT ? VD_ENOTFOUND : VD_EIO;
 		vd_error_set(err, r, "cannot read %s: %s", vd_buf_cstr(&path), strerror(errno));
 		goto done;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (vd_buf_put(&text, chunk, n)) {
-			r = vd_error_set(err, VD_EINVAL, "%s is larger than %zu bytes", vd_buf_cstr(&path),
-					 (size_t)STATE_MAX);
+		if (vd_buf_put(out, chunk, n)) {
+			r = vd_error_set(err, VD_EINVAL, "%s is larger than %zu bytes", vd_buf_cstr(&path), max);
 			break;
 		}
 	}
+	if (!r && ferror(f))
+		r = vd_error_set(err, VD_EIO, "cannot read %s", vd_buf_cstr(&path));
 	fclose(f);
-	if (!r && (r = parse(vd_buf_cstr(&text), out, err)))
-		vd_error_prefix(err, "%s", vd_buf_cstr(&path));
 done:
-	vd_buf_release(&text);
 	vd_buf_release(&path);
+	return r;
+}
+
+int vd_state_load(const char *dir, vd_state *out, vd_error *err)
+{
+	vd_buf text = VD_BUF_INIT;
+	int r;
+
+	if (!(r = vd_state_read_file(dir, STATE_FILE, STATE_MAX, &text, err)) &&
+	    (r = parse(vd_buf_cstr(&text), out, err)))
+		vd_error_prefix(err, "%s/%s", dir, STATE_FILE);
+	vd_buf_release(&text);
 	return r;
 }
 

@@ -34,6 +34,9 @@ int vd_state_save(const char *dir, const vd_state *st, vd_error *err);
  * file is 0600. */
 int vd_state_write_file(const char *dir, const char *name, const char *data, size_t len,
 			vd_error *err);
+/* Read dir/name into out (its cap: max bytes).  VD_ENOTFOUND when there is
+ * no such file; VD_EINVAL when it is larger than max; VD_EIO otherwise. */
+int vd_state_read_file(const char *dir, const char *name, size_t max, vd_buf *out, vd_error *err);
 /* Record a deploy: commit and deploy id now, deployed_at the current time;
  * per service the images and containers given (may be NULL) over what the
  * file held for the services not given. */

@@ -35,6 +35,9 @@
 
 static struct repo repo;
 static char project[64], state_dir[300], out_path[300], err_path[300];
+/* a second deploy running beside the first writes its output here */
+static char out2_path[300], err2_path[300];
+static bool second;
 static char commit[VD_SHA_HEX];
 static int pg_port, app_port;
 
@@ -149,7 +152,8 @@ static pid_t vd_spawn(const char *first, va_list ap)
 {
 	const char *argv[32], *env[3];
 	char fault_env[128], host_env[512];
-	struct tu_proc p = { argv, NULL, out_path, err_path, env, false };
+	struct tu_proc p = { argv, NULL, second ? out2_path : out_path, second ? err2_path : err_path, env,
+			     false };
 	int n = 0, m = 0;
 
 	argv[n++] = VD_BINARY;
@@ -179,8 +183,8 @@ static int vd_wait(pid_t pid, const char *first)
 
 	free(out_text);
 	free(err_text);
-	out_text = tu_slurp(out_path);
-	err_text = tu_slurp(err_path);
+	out_text = tu_slurp(second ? out2_path : out_path);
+	err_text = tu_slurp(second ? err2_path : err_path);
 	if (getenv("VD_TEST_VERBOSE") && strcmp(first, "history"))
 		fprintf(stderr, "--- %s\n%s%s", first, err_text, out_text);
 	if (WIFSIGNALED(status))
@@ -447,6 +451,8 @@ static int setup(void **state)
 	snprintf(state_dir, sizeof(state_dir), "%s/.state", repo.dir);
 	snprintf(out_path, sizeof(out_path), "%s.out", repo.dir);
 	snprintf(err_path, sizeof(err_path), "%s.err", repo.dir);
+	snprintf(out2_path, sizeof(out2_path), "%s.out2", repo.dir);
+	snprintf(err2_path, sizeof(err2_path), "%s.err2", repo.dir);
 	pg_port = tu_free_port();
 	app_port = tu_free_port();
 	hook_start();
@@ -462,7 +468,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	const char *const made[] = { out_path, err_path };
+	const char *const made[] = { out_path, err_path, out2_path, err2_path };
 	size_t i;
 
 	itest_remove_project(project);
@@ -770,6 +776,74 @@ static void second_deploy_meets_the_lock(void **state)
 	assert_int_equal(flock(fd, LOCK_EX), 0);
 	assert_int_equal(vd("deploy", NULL), 75);
 	close(fd);
+}
+
+/* A freeze refuses every deploy and rollback with its message, changes
+ * nothing, is not waited out, and unlock lifts it. */
+static void freeze_holds_deploys_until_unlock(void **state)
+{
+	struct snap s;
+
+	assert_int_equal(vd("lock", "--message", "release freeze: QA signs off Monday", "--actor", "ann",
+			    NULL), 0);
+	assert_true(has(out_text, "held"));
+	put("src/version", "frozen\n");
+	commit_now();
+	snap_take(&s);
+	assert_int_equal(vd("deploy", NULL), 75);
+	assert_true(has(err_text, "QA signs off Monday"));
+	assert_true(has(err_text, "by ann"));
+	assert_true(has(err_text, "voxdeploy unlock"));
+	assert_int_equal(vd("deploy", "--lock-wait", "10m", NULL), 75);
+	assert_true(has(err_text, "QA signs off Monday"));
+	assert_int_equal(vd("rollback", NULL), 75);
+	assert_int_equal(recreated_since(&s), 0);
+	assert_int_equal(vd("unlock", NULL), 0);
+	assert_true(has(out_text, "QA signs off Monday"));
+	assert_int_equal(vd("unlock", NULL), 0);
+	assert_true(has(out_text, "not held"));
+	assert_int_equal(vd("deploy", NULL), 0);
+	assert_true(recreated_since(&s) & APP);
+	snap_free(&s);
+}
+
+/* Some process holds the lock and has written its record. */
+static bool lock_held(void)
+{
+	char path[512], *text;
+	bool held;
+
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	text = tu_slurp(path);
+	held = text && strstr(text, "\"pid\"");
+	free(text);
+	return held;
+}
+
+/* While a real deploy runs, a second one exits 75 at once; with
+ * --lock-wait it waits, says for whom, and runs when the first ends. */
+static void lock_wait_runs_after_the_running_deploy(void **state)
+{
+	pid_t first, waiter;
+	int tries;
+
+	put("src/version", "waited-for\n");
+	commit_now();
+	first = vd_start("deploy", NULL);
+	for (tries = 0; tries < 12000 && !lock_held(); tries++)
+		usleep(5000);
+	assert_true(lock_held());
+	second = true;
+	assert_int_equal(vd("deploy", NULL), 75);
+	assert_true(has(err_text, "another deploy holds the lock"));
+	waiter = vd_start("deploy", "--lock-wait", "5m", NULL);
+	second = false;
+	assert_int_equal(vd_wait(first, "deploy"), 0);
+	second = true;
+	assert_int_equal(vd_wait(waiter, "deploy"), 0);
+	second = false;
+	assert_true(has(err_text, "waiting up to 5m for the lock"));
+	assert_false(lock_held());
 }
 
 static void bad_input_changes_nothing(void **state)
@@ -1133,6 +1207,8 @@ int main(void)
 		cmocka_unit_test(unhealthy_version_rolls_back),
 		cmocka_unit_test(crashing_version_rolls_back),
 		cmocka_unit_test(second_deploy_meets_the_lock),
+		cmocka_unit_test(freeze_holds_deploys_until_unlock),
+		cmocka_unit_test(lock_wait_runs_after_the_running_deploy),
 		cmocka_unit_test(bad_input_changes_nothing),
 		cmocka_unit_test(history_tells_every_deploy),
 		cmocka_unit_test(rollback_to_retained_versions),
