@@ -1,5 +1,6 @@
 #include "controller/cli.h"
 #include "controller/state/backups.h"
+#include "controller/state/lock.h"
 #include "controller/state/state.h"
 #include "controller/model/project.h"
 #include "common/clock.h"
@@ -55,14 +56,38 @@ static size_t newest_backups(const vd_cli *cli, vd_backup_info **out)
 	return vd_backup_newest_per_service(*out, n);
 }
 
+/* The freeze, when deploys are held (an unreadable state directory is no
+ * reason to fail `status`: it just shows none). */
+static void read_freeze(vd_cli *cli, vd_freeze *f)
+{
+	vd_error err = VD_ERROR_INIT;
+	char *dir = vd_state_dir(cli->state_dir);
+
+	if (!dir || vd_freeze_read(dir, f, &err))
+		*f = (vd_freeze)VD_FREEZE_INIT;
+	vd_error_release(&err);
+	free(dir);
+}
+
 static void print_json(vd_cli *cli, const char *project, struct row *rows, size_t n,
-		       const vd_backup_info *backups, size_t n_backups, bool long_form)
+		       const vd_backup_info *backups, size_t n_backups, bool long_form,
+		       const vd_freeze *held)
 {
 	yajl_gen g = vd_jgen_new();
 	size_t i;
 
 	yajl_gen_map_open(g);
 	vd_jgen_kstr(g, "project", project);
+	vd_jgen_str(g, "deploys_held");
+	if (held->held) {
+		yajl_gen_map_open(g);
+		vd_jgen_kstr(g, "since", held->since);
+		vd_jgen_kstr(g, "by", held->by);
+		vd_jgen_kstr(g, "message", held->message);
+		yajl_gen_map_close(g);
+	} else {
+		yajl_gen_null(g);
+	}
 	vd_jgen_str(g, "containers");
 	yajl_gen_array_open(g);
 	for (i = 0; i < n; i++) {
@@ -170,6 +195,7 @@ int vd_cmd_status(vd_cli *cli)
 	vd_container_array list = { NULL, 0 };
 	struct row *rows = NULL;
 	vd_backup_info *backups = NULL;
+	vd_freeze held = VD_FREEZE_INIT;
 	size_t n_backups = 0;
 	vd_docker *d = NULL;
 	char label[512];
@@ -235,10 +261,15 @@ int vd_cmd_status(vd_cli *cli)
 	}
 	qsort(rows, list.len, sizeof(*rows), row_cmp);
 	n_backups = inspect ? newest_backups(cli, &backups) : 0;
+	read_freeze(cli, &held);
 	if (cli->json) {
-		print_json(cli, proj.name, rows, list.len, backups, n_backups, inspect);
+		print_json(cli, proj.name, rows, list.len, backups, n_backups, inspect, &held);
 	} else {
 		print_table(cli, proj.name, rows, list.len);
+		if (held.held)
+			vd_print(cli->out, "deploys held since %s%s%s: %s (voxdeploy unlock lifts it)\n",
+				 held.since ? held.since : "?", held.by ? " by " : "", held.by ? held.by : "",
+				 held.message ? held.message : "no reason given");
 		for (i = 0; i < n_backups; i++)
 			vd_print(cli->out, "last backup of %s: %s, %llu bytes, %s\n", backups[i].service,
 				 backups[i].id, (unsigned long long)backups[i].bytes, backups[i].created);
@@ -251,6 +282,7 @@ done:
 		vd_container_info_release(&rows[i].info);
 	free(rows);
 	free(backups);
+	vd_freeze_release(&held);
 	vd_container_array_release(&list);
 	vd_project_release(&proj);
 	vd_docker_free(d);

@@ -798,6 +798,9 @@ static void freeze_holds_deploys_until_unlock(void **state)
 	assert_true(has(err_text, "QA signs off Monday"));
 	assert_int_equal(vd("rollback", NULL), 75);
 	assert_int_equal(recreated_since(&s), 0);
+	assert_int_equal(vd("status", NULL), 0);
+	assert_true(has(out_text, "deploys held since"));
+	assert_true(has(out_text, "QA signs off Monday"));
 	assert_int_equal(vd("unlock", NULL), 0);
 	assert_true(has(out_text, "QA signs off Monday"));
 	assert_int_equal(vd("unlock", NULL), 0);
