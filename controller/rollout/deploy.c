@@ -10,6 +10,7 @@
 #include "controller/rollout/probe_list.h"
 #include "controller/rollout/recover.h"
 #include "controller/rollout/swap.h"
+#include "controller/state/evidence.h"
 #include "controller/state/lock.h"
 #include "controller/state/state.h"
 
@@ -187,6 +188,8 @@ static void notify_outcome(struct run *r, const char *result, const vd_health_re
 	vd_notify_config nc;
 	vd_notify_event ev;
 	vd_notify_results res = { NULL, 0, 0 };
+	vd_evidence evidence = VD_EVIDENCE_INIT;
+	vd_notify_log *logs = NULL;
 	vd_error e = VD_ERROR_INIT;
 	size_t i, n = 0, nf = 0;
 	uint64_t t = vd_now_ms();
@@ -231,6 +234,17 @@ static void notify_outcome(struct run *r, const char *result, const vd_health_re
 	ev.detail = r->res->failure;
 	ev.failing_probes = failing;
 	ev.n_failing_probes = nf;
+	/* what the failed containers said last (kept by the swap before their removal) */
+	if (vd_evidence_load(r->o->state_dir, r->res->deploy_id, &evidence, &e))
+		vd_error_release(&e);
+	else if ((logs = calloc(evidence.len, sizeof(*logs)))) {
+		for (i = 0; i < evidence.len; i++) {
+			logs[i].service = evidence.items[i].service;
+			logs[i].lines = vd_evidence_tail(evidence.items[i].log, VD_NOTIFY_LOG_LINES);
+		}
+		ev.logs = logs;
+		ev.n_logs = evidence.len;
+	}
 	if (vd_progress_step(&r->progress, "notify", "begin", NULL, result, 0, &e))
 		vd_error_release(&e);
 	vd_notify_send(&nc, &ev, &res);
@@ -244,6 +258,8 @@ static void notify_outcome(struct run *r, const char *result, const vd_health_re
 done:
 	free(ch);
 	free(failing);
+	free(logs);
+	vd_evidence_release(&evidence);
 }
 
 /* The swap's settings from voxdeploy.yml, and its probes (built on the
@@ -480,16 +496,6 @@ void vd_deploy_result_release(vd_deploy_result *r)
 
 /* ------------------------------------------------------------------ rollback */
 
-static bool is_deploy_id(const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < 8; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-	return s[8] == 'T' && strlen(s) == 23 && s[15] == 'Z' && s[16] == '-';
-}
-
 struct find_deploy {
 	const char *id;
 	char to[VD_SHA_HEX];
@@ -517,7 +523,7 @@ static int rollback_tag(struct run *r, const char *to, char tag[64], vd_error *e
 		snprintf(tag, 64, "voxdeploy-previous");
 		return 0;
 	}
-	if (is_deploy_id(to)) {
+	if (vd_journal_id_ok(to)) {
 		struct find_deploy f = { to, "" };
 
 		rc = vd_journal_read(r->o->state_dir, 0, find_deploy, &f, err);
@@ -584,6 +590,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 	so.lookup_ctx = &r.dec.dotenv;
 	so.rollback_tag = tag;
 	so.progress = &r.progress;
+	so.state_dir = o->state_dir;
 	if (!(rc = vd_dotenv_load_project(o->project->dir, &r.dec.dotenv, err))) {
 		/* the labels stay the ones deploy.compose_hash chose */
 		vd_config *cfg = NULL;

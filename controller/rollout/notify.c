@@ -13,6 +13,7 @@
 #define TEXT_DETAIL_MAX 600
 #define TEXT_PROBE_MAX 200
 #define TEXT_PROBES_SHOWN 10
+#define TEXT_LOG_MAX 1200
 #define RESPONSE_MAX ((size_t)16 << 10)
 #define ERROR_BODY_MAX 200
 
@@ -104,6 +105,22 @@ static int gen_kclean(yajl_gen g, const char *key, const char *val)
 	return 0;
 }
 
+/* A key and the redacted lines of text as an array of strings. */
+static int gen_lines(yajl_gen g, const char *key, const char *text)
+{
+	char *clean = NULL, *line, *save = NULL;
+
+	if (redact_dup(text ? text : "", &clean))
+		return VD_ENOMEM;
+	vd_jgen_str(g, key);
+	yajl_gen_array_open(g);
+	for (line = strtok_r(clean, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		vd_jgen_str(g, line);
+	yajl_gen_array_close(g);
+	free(clean);
+	return 0;
+}
+
 int vd_notify_webhook_body(const vd_notify_event *ev, vd_buf *out)
 {
 	yajl_gen g = vd_jgen_new();
@@ -128,6 +145,15 @@ int vd_notify_webhook_body(const vd_notify_event *ev, vd_buf *out)
 		yajl_gen_map_open(g);
 		r |= gen_kclean(g, "name", ev->failing_probes[i].name);
 		r |= gen_kclean(g, "detail", ev->failing_probes[i].detail);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	vd_jgen_str(g, "logs");
+	yajl_gen_array_open(g);
+	for (i = 0; i < ev->n_logs; i++) {
+		yajl_gen_map_open(g);
+		r |= gen_kclean(g, "service", ev->logs[i].service);
+		r |= gen_lines(g, "lines", ev->logs[i].lines);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
@@ -200,6 +226,12 @@ int vd_notify_telegram_text(const vd_notify_event *ev, vd_buf *out)
 		}
 		if (shown < ev->n_failing_probes)
 			r |= vd_buf_printf(out, "\n… and %zu more", ev->n_failing_probes - shown);
+	}
+	for (i = 0; i < ev->n_logs; i++) {
+		r |= vd_buf_puts(out, "\nlast lines of ");
+		r |= put_clean(out, ev->logs[i].service ? ev->logs[i].service : "?", 80);
+		r |= vd_buf_puts(out, ":\n");
+		r |= put_clean(out, ev->logs[i].lines, TEXT_LOG_MAX);
 	}
 	return r ? VD_ENOMEM : 0;
 }

@@ -41,6 +41,14 @@ typedef struct vd_notify_probe {
 	const char *detail;
 } vd_notify_probe;
 
+/* The last lines a failed container logged (controller/state/evidence.h). */
+typedef struct vd_notify_log {
+	const char *service;
+	const char *lines;          /* '\n'-separated */
+} vd_notify_log;
+
+#define VD_NOTIFY_LOG_LINES 20
+
 /* What happened.  Strings are borrowed; any may be NULL (JSON null). */
 typedef struct vd_notify_event {
 	const char *project;
@@ -54,6 +62,8 @@ typedef struct vd_notify_event {
 	const char *detail;         /* what went wrong, or NULL */
 	const vd_notify_probe *failing_probes;
 	size_t n_failing_probes;
+	const vd_notify_log *logs;  /* the failed containers' last lines (redacted when sent) */
+	size_t n_logs;
 } vd_notify_event;
 
 typedef enum vd_notify_kind {

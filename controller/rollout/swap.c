@@ -636,6 +636,9 @@ static int restore(vd_swap *w, vd_error *err)
 		vd_error_release(&e);                                                \
 	} while (0)
 
+	/* what the failed containers said and how they ended, before anything
+	 * of them changes */
+	vd_swap_keep_evidence(w);
 	/* the old containers serve again as soon as possible: the new ones
 	 * stopped at once, the images tagged back, the old ones started under
 	 * their aside names; the names are put right after that */

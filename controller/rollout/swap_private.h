@@ -99,4 +99,9 @@ bool vd_swap_any_started(const vd_swap *w);
 void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out);
 int vd_swap_put_side_back(vd_swap *w, vd_error *err);
 
+/* swap_evidence.c: before the restore removes them, the last log lines and
+ * the inspect of every new container, kept under the deploy's id
+ * (controller/state/evidence.h); failures are logged only. */
+void vd_swap_keep_evidence(vd_swap *w);
+
 #endif

@@ -31,6 +31,25 @@ void vd_journal_new_id(char out[VD_DEPLOY_ID_MAX])
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2]);
 }
 
+bool vd_journal_id_ok(const char *id)
+{
+	/* "20261127T003000Z-1a2b3c" */
+	static const char shape[] = "ddddddddTddddddZ-xxxxxx";
+	size_t i;
+
+	if (!id || strlen(id) != sizeof(shape) - 1)
+		return false;
+	for (i = 0; shape[i]; i++) {
+		char c = id[i];
+
+		if (shape[i] == 'd' ? !(c >= '0' && c <= '9')
+		    : shape[i] == 'x' ? !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+		    : c != shape[i])
+			return false;
+	}
+	return true;
+}
+
 int vd_journal_open(const char *state_dir, const char *deploy_id, vd_journal *out, vd_error *err)
 {
 	vd_buf path = VD_BUF_INIT;

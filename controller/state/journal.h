@@ -10,6 +10,7 @@
 #ifndef VD_CONTROLLER_JOURNAL_H
 #define VD_CONTROLLER_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/error.h"
@@ -27,6 +28,10 @@ typedef struct vd_journal {
 
 /* A fresh deploy id: UTC time and random hex, "20261127T003000Z-1a2b3c". */
 void vd_journal_new_id(char out[VD_DEPLOY_ID_MAX]);
+
+/* True for a deploy id of that shape (and nothing else: ids name
+ * directories under the state directory). */
+bool vd_journal_id_ok(const char *id);
 
 /* Open the journal for appending the records of one deploy (creates the
  * state directory and the file). */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/json.h"
+#include "controller/state/evidence.h"
 #include "docker_api/container.h"
 #include "docker_api/image.h"
 #include "docker_api/network.h"
@@ -751,7 +752,7 @@ static void crashing_version_rolls_back(void **state)
 	bool running;
 
 	put("src/health", "ok\n");
-	put("start.sh", "echo crashing; exit 3\n");
+	put("start.sh", "echo crashing; echo 'DB_PASSWORD=s3cret-pg' >&2; echo on stderr >&2; exit 3\n");
 	commit_now();
 	snap_take(&s);
 	assert_int_equal(vd("deploy", NULL), 1);
@@ -759,6 +760,38 @@ static void crashing_version_rolls_back(void **state)
 	assert_string_equal(id, s.id[0]);
 	assert_true(running);
 	free(id);
+	/* the failed container is gone; what it said and how it ended are kept */
+	{
+		char **ids = NULL, *req = NULL;
+		size_t n = 0, i;
+		vd_evidence ev = VD_EVIDENCE_INIT;
+		vd_error err = VD_ERROR_INIT;
+
+		assert_int_equal(vd_evidence_list(state_dir, &ids, &n, &err), 0);
+		assert_true(n >= 1);
+		assert_int_equal(vd_evidence_load(state_dir, ids[0], &ev, &err), 0);
+		assert_int_equal(ev.len, 1);
+		assert_string_equal(ev.items[0].service, "app");
+		assert_true(has(ev.items[0].log, "crashing\n"));
+		assert_true(has(ev.items[0].log, "on stderr\n"));
+		assert_null(strstr(ev.items[0].log, "s3cret-pg"));
+		assert_non_null(ev.items[0].inspect);
+		assert_true(has(ev.items[0].inspect, "\"ExitCode\":3"));
+		assert_int_equal(vd("history", "-n", "0", NULL), 0);
+		assert_true(has(out_text, "evidence"));
+		assert_true(has(out_text, "exited 3"));
+		assert_true(has(out_text, ids[0]));
+		/* the maintainers got the last lines, redacted */
+		assert_true(hook_last(&req) > 0);
+		assert_true(has(req, "\"logs\":[{\"service\":\"app\""));
+		assert_true(has(req, "crashing"));
+		assert_null(strstr(req, "s3cret-pg"));
+		free(req);
+		vd_evidence_release(&ev);
+		for (i = 0; i < n; i++)
+			free(ids[i]);
+		free(ids);
+	}
 	put("start.sh", "exec httpd -f -p 8080 -h /www\n");
 	commit_now();
 	assert_int_equal(vd("deploy", NULL), 0);

@@ -1,9 +1,11 @@
-/* Unit tests of the state files: current.json, the lock and the journal. */
+/* Unit tests of the state files: current.json, the lock and the freeze, the
+ * journal, the evidence of failed deploys. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "controller/state/evidence.h"
 #include "controller/state/journal.h"
 #include "controller/state/lock.h"
 #include "controller/state/state.h"
@@ -90,6 +93,121 @@ static void lock__second_holder_is_told_who(void **s)
 	assert_int_equal(vd_lock_acquire(dir, "ffff", "alice", &b, &err), 0);
 	vd_lock_release(&b);
 	vd_error_release(&err);
+}
+
+/* A waiter gets the lock once the holder lets go (a thread stands in for
+ * the other process: flock is per open file). */
+static void *release_later(void *arg)
+{
+	usleep(300 * 1000);
+	vd_lock_release(arg);
+	return NULL;
+}
+
+static int waited;
+
+static void on_wait(void *ctx, const char *holder, uint64_t wait_ms)
+{
+	waited++;
+	assert_non_null(strstr(holder, "for ci"));
+	assert_int_equal(wait_ms, 10000);
+}
+
+static void lock__wait_for_the_holder(void **s)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_lock a = VD_LOCK_INIT, b = VD_LOCK_INIT;
+	pthread_t t;
+
+	assert_int_equal(vd_lock_acquire(dir, "aaaa", "ci", &a, &err), 0);
+	assert_int_equal(vd_lock_acquire_wait(dir, "bbbb", "bob", 200, NULL, NULL, &b, &err), VD_ELOCKED);
+	assert_non_null(strstr(vd_error_msg(&err), "after the wait"));
+	vd_error_release(&err);
+	assert_int_equal(pthread_create(&t, NULL, release_later, &a), 0);
+	assert_int_equal(vd_lock_acquire_wait(dir, "bbbb", "bob", 10000, on_wait, NULL, &b, &err), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(waited, 1);
+	vd_lock_release(&b);
+	vd_error_release(&err);
+}
+
+static void freeze__hold_check_lift(void **s)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_freeze f = VD_FREEZE_INIT;
+	bool was = true;
+
+	assert_int_equal(vd_freeze_check(dir, &err), 0);
+	assert_int_equal(vd_freeze_lift(dir, &was, &err), 0);
+	assert_false(was);
+	assert_int_equal(vd_freeze_hold(dir, NULL, "migration by hand", "ann", &err), 0);
+	assert_int_equal(vd_freeze_check(dir, &err), VD_ELOCKED);
+	assert_non_null(strstr(vd_error_msg(&err), "deploys are held since 20"));
+	assert_non_null(strstr(vd_error_msg(&err), "by ann: migration by hand"));
+	assert_non_null(strstr(vd_error_msg(&err), "voxdeploy unlock"));
+	vd_error_release(&err);
+	assert_int_equal(vd_freeze_hold(dir, "2026-01-01T00:00:00Z", NULL, NULL, &err), 0);
+	assert_int_equal(vd_freeze_read(dir, &f, &err), 0);
+	assert_true(f.held);
+	assert_string_equal(f.since, "2026-01-01T00:00:00Z");
+	assert_null(f.message);
+	vd_freeze_release(&f);
+	assert_int_equal(vd_freeze_check(dir, &err), VD_ELOCKED);
+	assert_non_null(strstr(vd_error_msg(&err), "no reason given"));
+	vd_error_release(&err);
+	assert_int_equal(vd_freeze_lift(dir, &was, &err), 0);
+	assert_true(was);
+	assert_int_equal(vd_freeze_check(dir, &err), 0);
+}
+
+static void evidence__save_load_tail_prune(void **s)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_evidence ev = VD_EVIDENCE_INIT;
+	const char *log = "one\ntwo s3cret-evidence-Marker-77\nthree\n";
+	char **ids = NULL, id[VD_DEPLOY_ID_MAX];
+	size_t n = 0, i;
+
+	assert_int_equal(vd_secret_add("s3cret-evidence-Marker-77"), 0);
+	/* ids name directories: nothing else is taken */
+	assert_int_equal(vd_evidence_save(dir, "../../etc", "app", "x", 1, NULL, &err), VD_EINVAL);
+	vd_error_release(&err);
+	assert_int_equal(vd_evidence_save(dir, "20261204T010000Z-abcdef", "../app", "x", 1, NULL, &err),
+			 VD_EINVAL);
+	vd_error_release(&err);
+	assert_int_equal(vd_evidence_load(dir, "20261204T010000Z-abcdef", &ev, &err), VD_ENOTFOUND);
+	assert_non_null(strstr(vd_error_msg(&err), "no evidence kept for deploy 20261204T010000Z-abcdef"));
+	vd_error_release(&err);
+	assert_int_equal(vd_evidence_save(dir, "20261204T010000Z-abcdef", "worker", "", 0, NULL, &err), 0);
+	assert_int_equal(vd_evidence_save(dir, "20261204T010000Z-abcdef", "app", log, strlen(log),
+					  "{\"state\":{\"ExitCode\":3}}", &err), 0);
+	assert_int_equal(vd_evidence_load(dir, "20261204T010000Z-abcdef", &ev, &err), 0);
+	assert_int_equal(ev.len, 2);
+	assert_string_equal(ev.items[0].service, "app");
+	assert_string_equal(ev.items[0].log, "one\ntwo ***\nthree\n");
+	assert_string_equal(ev.items[0].inspect, "{\"state\":{\"ExitCode\":3}}");
+	assert_string_equal(ev.items[1].service, "worker");
+	assert_string_equal(ev.items[1].log, "");
+	assert_null(ev.items[1].inspect);
+	assert_string_equal(vd_evidence_tail(ev.items[0].log, 2), "two ***\nthree\n");
+	assert_string_equal(vd_evidence_tail(ev.items[0].log, 20), ev.items[0].log);
+	assert_string_equal(vd_evidence_tail("a\nb", 1), "b");
+	assert_string_equal(vd_evidence_tail("", 5), "");
+	vd_evidence_release(&ev);
+	/* the newest are kept */
+	for (i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "20261204T01000%zuZ-abcdef", i);
+		assert_int_equal(vd_evidence_save(dir, id, "app", "x\n", 2, NULL, &err), 0);
+	}
+	vd_evidence_prune(dir, 3);
+	assert_int_equal(vd_evidence_list(dir, &ids, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(ids[0], "20261204T010004Z-abcdef");
+	assert_string_equal(ids[2], "20261204T010002Z-abcdef");
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	vd_secret_clear();
 }
 
 struct seen {
@@ -189,6 +307,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(state__roundtrip_and_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(lock__second_holder_is_told_who, setup, teardown),
+		cmocka_unit_test_setup_teardown(lock__wait_for_the_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(freeze__hold_check_lift, setup, teardown),
+		cmocka_unit_test_setup_teardown(evidence__save_load_tail_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(journal__append_read_torn_and_redacted, setup, teardown),
 		cmocka_unit_test_setup_teardown(journal__many_records, setup, teardown),
 	};
