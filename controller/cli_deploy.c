@@ -14,7 +14,7 @@
 
 static bool shown_at_begin(const char *step)
 {
-	static const char *const steps[] = { "fetch", "build", "stop", "health", "depends_on", "rollback" };
+	static const char *const steps[] = { "lock", "fetch", "build", "stop", "health", "depends_on", "rollback" };
 	size_t i;
 
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)

@@ -403,26 +403,41 @@ static int recover_first(struct run *r, vd_error *err)
 	return 0;
 }
 
+struct lock_wait {
+	vd_progress *progress;
+	bool waited;
+};
+
+/* Told (not journalled: the deploy has not begun) when the lock is busy. */
 static void lock_waiting(void *ctx, const char *holder, uint64_t wait_ms)
 {
+	struct lock_wait *lw = ctx;
+	vd_error err = VD_ERROR_INIT;
 	char d[32];
 
-	(void)ctx;
+	lw->waited = true;
 	vd_duration_format((int64_t)((wait_ms + 999) / 1000), d);
-	vd_log(VD_LOG_INFO, "waiting up to %s for the lock: %s", d, holder);
+	vd_progress_stepf(lw->progress, "lock", "begin", NULL, 0, &err, "waiting up to %s for the lock: %s", d,
+			  holder);
+	vd_error_release(&err);
 }
 
 /* No deploy starts while deploys are held; the freeze is read again once
  * the lock is ours, so one set while this deploy waited is obeyed too. */
-static int take_lock(const vd_deploy_options *o, const char *target, vd_lock *lock, vd_error *err)
+static int take_lock(struct run *r, const char *target, vd_lock *lock, vd_error *err)
 {
+	const vd_deploy_options *o = r->o;
+	struct lock_wait lw = { &r->progress, false };
+	uint64_t t = vd_now_ms();
 	int rc;
 
 	if ((rc = vd_freeze_check(o->state_dir, err)) ||
 	    (rc = vd_lock_acquire_wait(o->state_dir, target, o->actor, o->lock_wait_ms, lock_waiting,
-				       NULL, lock, err)))
+				       &lw, lock, err)))
 		return rc;
 	if ((rc = vd_freeze_check(o->state_dir, err)))
+		vd_lock_release(lock);
+	else if (lw.waited && (rc = vd_progress_stepf(&r->progress, "lock", "done", NULL, t, err, "the lock is ours")))
 		vd_lock_release(lock);
 	return rc;
 }
@@ -436,7 +451,7 @@ int vd_deploy_run(vd_docker *d, const vd_deploy_options *o, vd_deploy_result *ou
 
 	run_init(&r, d, o, out);
 	if (!o->dry_run) {
-		rc = take_lock(o, o->to ? o->to : "HEAD", &lock, err);
+		rc = take_lock(&r, o->to ? o->to : "HEAD", &lock, err);
 		if (rc)
 			return rc;
 		if ((rc = recover_first(&r, err)))
@@ -567,7 +582,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 	run_init(&r, d, o, out);
 	out->plan.type = VD_TIER_APP_ONLY;
 	out->plan.forced = true;
-	if ((rc = take_lock(o, o->to ? o->to : "previous", &lock, err)) ||
+	if ((rc = take_lock(&r, o->to ? o->to : "previous", &lock, err)) ||
 	    (rc = recover_first(&r, err)) || (rc = rollback_tag(&r, o->to, tag, err)))
 		goto done;
 	if (!vd_state_load(o->state_dir, &st, err) && st.commit)

@@ -878,7 +878,8 @@ static void lock_wait_runs_after_the_running_deploy(void **state)
 	second = true;
 	assert_int_equal(vd_wait(waiter, "deploy"), 0);
 	second = false;
-	assert_true(has(err_text, "waiting up to 5m for the lock"));
+	assert_true(has(err_text, "waiting up to 5m0s for the lock"));
+	assert_true(has(err_text, "the lock is ours"));
 	assert_false(lock_held());
 }
 
