@@ -1,21 +1,15 @@
 #include "common/log.h"
 #include "common/error.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
-
-extern char **environ;
 
 static enum vd_log_level log_level = VD_LOG_INFO;
 static FILE *log_stream;
 static bool log_timestamps = true;
 
-static char **secrets;
-static size_t n_secrets;
 
 void vd_log_set_level(enum vd_log_level level)
 {
@@ -40,105 +34,6 @@ static const char *level_name(enum vd_log_level level)
 	case VD_LOG_INFO: return "info";
 	default: return "debug";
 	}
-}
-
-int vd_secret_add(const char *value)
-{
-	char **n;
-	size_t i;
-
-	if (!value || strlen(value) < 4)
-		return 0;
-	for (i = 0; i < n_secrets; i++)
-		if (!strcmp(secrets[i], value))
-			return 0;
-	n = realloc(secrets, (n_secrets + 1) * sizeof(*secrets));
-	if (!n)
-		return VD_ENOMEM;
-	secrets = n;
-	secrets[n_secrets] = strdup(value);
-	if (!secrets[n_secrets])
-		return VD_ENOMEM;
-	n_secrets++;
-	return 0;
-}
-
-bool vd_secret_name(const char *name)
-{
-	static const char *const words[] = {
-		"PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL",
-		"AUTH", "PRIVATE", "PASS", "DSN", "CONNINFO",
-	};
-	char up[256];
-	size_t i;
-
-	for (i = 0; name[i] && name[i] != '=' && i < sizeof(up) - 1; i++)
-		up[i] = (char)toupper((unsigned char)name[i]);
-	up[i] = '\0';
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (strstr(up, words[i]))
-			return true;
-	return false;
-}
-
-void vd_secret_add_env(void)
-{
-	char **e;
-
-	for (e = environ; e && *e; e++) {
-		const char *eq = strchr(*e, '=');
-
-		if (eq && vd_secret_name(*e))
-			vd_secret_add(eq + 1);
-	}
-}
-
-void vd_secret_clear(void)
-{
-	size_t i;
-
-	for (i = 0; i < n_secrets; i++)
-		free(secrets[i]);
-	free(secrets);
-	secrets = NULL;
-	n_secrets = 0;
-}
-
-int vd_secret_redact(const char *in, vd_buf *out)
-{
-	bool first[256] = { false };
-	const char *p = in, *run = in;
-	size_t i;
-	int r;
-
-	if (!n_secrets)
-		return vd_buf_puts(out, in);
-	/* only bytes that begin some secret need a closer look */
-	for (i = 0; i < n_secrets; i++)
-		first[(unsigned char)secrets[i][0]] = true;
-	while (*p) {
-		size_t best = 0;
-
-		if (first[(unsigned char)*p]) {
-			/* the longest secret starting here wins, so that a secret
-			 * that contains another is hidden whole */
-			for (i = 0; i < n_secrets; i++) {
-				size_t l = strlen(secrets[i]);
-
-				if (l > best && !strncmp(p, secrets[i], l))
-					best = l;
-			}
-		}
-		if (!best) {
-			p++;
-			continue;
-		}
-		if ((r = vd_buf_put(out, run, (size_t)(p - run))) || (r = vd_buf_puts(out, "***")))
-			return r;
-		p += best;
-		run = p;
-	}
-	return vd_buf_put(out, run, (size_t)(p - run));
 }
 
 static __attribute__((format(printf, 3, 0))) void write_redacted(FILE *f, const char *prefix,

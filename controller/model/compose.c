@@ -919,6 +919,7 @@ int vd_compose_load(const vd_compose_source *files, size_t n_files, const vd_com
 	}
 	if ((r = t_project(&lc, merged)))
 		goto done;
+	compose_keep_names(c);
 	c->arena = m.head;
 	m.head = NULL;
 	*out = c;

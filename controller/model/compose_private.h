@@ -325,4 +325,8 @@ bool compose_valid_volume_name(const char *s);
 /* vd_compose_split_words()'s result freed. */
 void compose_free_words(char **v, size_t n);
 
+/* compose_names.c: every name of the loaded model kept whole by the
+ * redactor (vd_secret_keep). */
+void compose_keep_names(const vd_compose *c);
+
 #endif

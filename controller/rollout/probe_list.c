@@ -105,8 +105,11 @@ static int derive_postgres(vd_probe_list *out, const vd_compose_service *s, vd_e
 	put_value(&ci, "port", port);
 	put_value(&ci, "user", user);
 	if (password && *password) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "POSTGRES_PASSWORD of service %s", s->name);
 		put_value(&ci, "password", password);
-		if (vd_secret_add(password)) {
+		if (vd_secret_add_named(what, password)) {
 			r = oom(err);
 			goto done;
 		}

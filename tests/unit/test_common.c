@@ -70,6 +70,92 @@ static void buf__cap_and_printf(void **state)
 	vd_buf_release(&b);
 }
 
+static char *redacted(const char *in)
+{
+	vd_buf out = VD_BUF_INIT;
+	char *s;
+
+	assert_int_equal(vd_secret_redact(in, &out), 0);
+	s = strdup(vd_buf_cstr(&out));
+	vd_buf_release(&out);
+	return s;
+}
+
+#define assert_redacts(in, want)                        \
+	do {                                            \
+		char *got_ = redacted(in);              \
+		assert_string_equal(got_, want);        \
+		free(got_);                             \
+	} while (0)
+
+/* Structure: where a secret is, whatever its value, and nothing else. */
+static void redact__where_a_secret_is(void **state)
+{
+	vd_secret_clear();
+	assert_redacts("POSTGRES_PASSWORD=postgres image postgres:18-alpine",
+		       "POSTGRES_PASSWORD=*** image postgres:18-alpine");
+	assert_redacts("env: [\"DB_PASSWORD=x1\",\"PATH=/bin\"]", "env: [\"DB_PASSWORD=***\",\"PATH=/bin\"]");
+	assert_redacts("host=db user=app password=changeme dbname=app",
+		       "host=db user=app password=*** dbname=app");
+	assert_redacts("password='two words' dbname=x", "password='***' dbname=x");
+	assert_redacts("postgresql://app:changeme@postgres:5432/app?sslmode=off",
+		       "postgresql://app:***@postgres:5432/app?sslmode=off");
+	assert_redacts("see https://example.org/a:b@c and http://host:8080/x",
+		       "see https://example.org/a:b@c and http://host:8080/x");
+	assert_redacts("{\"token\":\"123:abc\",\"chat_id\":42,\"password\":null}",
+		       "{\"token\":\"***\",\"chat_id\":42,\"password\":null}");
+	assert_redacts("Authorization: Bearer abc def\nHost: x\n", "Authorization: ***\nHost: x\n");
+	assert_redacts("  POSTGRES_PASSWORD: postgres\n  - API_KEY: k\n", "  POSTGRES_PASSWORD: ***\n  - API_KEY: ***\n");
+	/* a mention is no value; where a secret is kept, and which one, are names */
+	assert_redacts("error: token: invalid", "error: token: invalid");
+	assert_redacts("DB_PASSWORD_FILE=/run/secrets/db --token-file=/run/secrets/t",
+		       "DB_PASSWORD_FILE=/run/secrets/db --token-file=/run/secrets/t");
+	assert_redacts("{\"secret\":\"bot_token\"}", "{\"secret\":\"bot_token\"}");
+	assert_redacts("a == b, x=1", "a == b, x=1");
+}
+
+/* Values: substrings only when unmistakable, never inside a name. */
+static void redact__values_never_garble_names(void **state)
+{
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0;
+
+	vd_secret_clear();
+	/* common words and the project's own name are weak */
+	assert_int_equal(vd_secret_add("postgres"), 0);
+	assert_int_equal(vd_secret_add("voxpersona"), 0);
+	assert_int_equal(vd_secret_add("changeme123"), 0);
+	assert_redacts("image postgres:18-alpine at /var/lib/postgresql/data, depends_on: [postgres]",
+		       "image postgres:18-alpine at /var/lib/postgresql/data, depends_on: [postgres]");
+	assert_redacts("build voxpersona:voxdeploy-0123456789ab", "build voxpersona:voxdeploy-0123456789ab");
+	assert_redacts("said changeme123", "said changeme123");
+	/* unmistakable ones anywhere */
+	assert_int_equal(vd_secret_add("s3cr3t-pw"), 0);
+	assert_int_equal(vd_secret_add("0123456789abcdef0123456789abcdef"), 0);
+	assert_int_equal(vd_secret_add("Mk1DbPass7f3a9c"), 0);
+	assert_redacts("x s3cr3t-pw y 0123456789abcdef0123456789abcdefZ [Mk1DbPass7f3a9c]", "x *** y ***Z [***]");
+	/* one that lies inside a name of the model is not replaced, and one
+	 * that is the name is told about once */
+	f = open_memstream(&text, &len);
+	vd_log_set_stream(f);
+	vd_log_set_timestamps(false);
+	vd_log_set_level(VD_LOG_WARN);
+	assert_int_equal(vd_secret_add_named("DB_PASSWORD", "voxbot-2024-prod"), 0);
+	assert_redacts("voxbot-2024-prod", "***");
+	assert_int_equal(vd_secret_keep("project", "voxbot-2024-prod"), 0);
+	assert_int_equal(vd_secret_keep("image", "voxbot-2024-prod-app:latest"), 0);
+	assert_redacts("build voxbot-2024-prod-app:latest", "build voxbot-2024-prod-app:latest");
+	assert_int_equal(vd_secret_keep("path", "/srv/Mk1DbPass7f3a9c/x"), 0);
+	assert_redacts("DB_PASSWORD=voxbot-2024-prod", "DB_PASSWORD=***");
+	fclose(f);
+	assert_string_equal(text, "voxdeploy: warn: DB_PASSWORD is the name of the project \"voxbot-2024-prod\": it is "
+			    "hidden only where it stands as a value; choose a secret that is no name of the stack\n");
+	free(text);
+	vd_log_set_stream(NULL);
+	vd_secret_clear();
+}
+
 static void log__redacts_secrets(void **state)
 {
 	char *text = NULL;
@@ -324,6 +410,8 @@ int main(void)
 		cmocka_unit_test(error__chain),
 		cmocka_unit_test(buf__cap_and_printf),
 		cmocka_unit_test(log__redacts_secrets),
+		cmocka_unit_test(redact__where_a_secret_is),
+		cmocka_unit_test(redact__values_never_garble_names),
 		cmocka_unit_test(clock__durations),
 		cmocka_unit_test(clock__deadline),
 		cmocka_unit_test(clock__times),

@@ -846,9 +846,63 @@ static void config__prints_networks_volumes_and_fast_check(void **state)
 	free(dir);
 }
 
+/* The most common setup there is, POSTGRES_PASSWORD=postgres, and a
+ * project named like its password: every name stays readable, the values
+ * are hidden where they stand, and the owner is warned. */
+static void config__weak_passwords_garble_nothing(void **state)
+{
+	char *dir = tu_mkdtemp("voxpersona"), out[512], errp[512], *text, *errs;
+	const char *argv[] = { VD_BINARY, "-C", dir, "-p", "voxpersona", "config", NULL };
+	struct tu_proc p = { argv, NULL, out, errp, NULL, true };
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s.out", dir);
+	snprintf(errp, sizeof(errp), "%s.err", dir);
+	tu_write_str(dir, "docker-compose.yml",
+		     "services:\n"
+		     "  app:\n"
+		     "    build: .\n"
+		     "    environment:\n"
+		     "      DATABASE_URL: postgresql://voxpersona:${APP_DB_PASSWORD}@postgres:5432/voxpersona\n"
+		     "    depends_on: [postgres]\n"
+		     "  postgres:\n"
+		     "    image: postgres:18-alpine\n"
+		     "    environment:\n"
+		     "      POSTGRES_PASSWORD: postgres\n"
+		     "    volumes: [\"pgdata:/var/lib/postgresql/data\"]\n"
+		     "volumes:\n"
+		     "  pgdata: {}\n");
+	tu_write_str(dir, "Dockerfile", "FROM scratch\n");
+	tu_write_str(dir, ".env", "APP_DB_PASSWORD=voxpersona\n");
+	assert_int_equal(WEXITSTATUS(tu_wait(tu_spawn(&p), 60, "config")), 0);
+	text = tu_read_file(out);
+	errs = tu_read_file(errp);
+	assert_non_null(strstr(text, "postgres:18-alpine"));
+	assert_non_null(strstr(text, "/var/lib/postgresql/data"));
+	assert_non_null(strstr(text, "\"com.docker.compose.depends_on\":\"postgres:service_started"));
+	assert_non_null(strstr(text, "container    voxpersona-postgres-1"));
+	assert_non_null(strstr(text, "postgres:5432/postgres"));
+	assert_non_null(strstr(text, "voxpersona_pgdata"));
+	assert_non_null(strstr(text, "POSTGRES_PASSWORD=***"));
+	assert_non_null(strstr(text, "DATABASE_URL=***"));
+	assert_null(strstr(text, "***:18"));
+	assert_null(strstr(text, "***ql"));
+	assert_null(strstr(text, "***_pgdata"));
+	/* the password that is a name is told, once, by its variable */
+	assert_non_null(strstr(errs, "POSTGRES_PASSWORD of service postgres is the name of the service \"postgres\""));
+	assert_null(strstr(strstr(errs, "POSTGRES_PASSWORD of service") + 1, "POSTGRES_PASSWORD of service"));
+	free(text);
+	free(errs);
+	unlink(out);
+	unlink(errp);
+	assert_int_equal(tu_rm_rf(dir), 0);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(config__weak_passwords_garble_nothing),
 		cmocka_unit_test(config__defaults),
 		cmocka_unit_test(config__every_key),
 		cmocka_unit_test(config__lists_replace_a_tier),
