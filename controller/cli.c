@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "restore", vd_cmd_restore, "put a database dump back by its id; the services using it restart", true },
 	{ "rollback", vd_cmd_rollback, "back to the previous (or a retained) version of the app", true },
 	{ "serve", vd_cmd_serve, "the sidecar's HTTP endpoint: health report, journal, metrics" },
+	{ "stats", vd_cmd_stats, "CPU, memory, network and block I/O per service, as docker stats" },
 	{ "status", vd_cmd_status, "what is deployed: the project's containers, images, health, uptime" },
 	{ "unlock", vd_cmd_unlock, "lift the hold on deploys" },
 	{ "version", vd_cmd_version, "client, engine and negotiated API versions" },
@@ -133,14 +134,28 @@ static const vd_cli_opt *find_opt(const vd_cli_opt *opts, const char *arg, size_
 
 int vd_cli_args(const vd_cli *cli, const vd_cli_opt *opts, vd_error *err)
 {
+	return vd_cli_args_words(cli, opts, NULL, 0, NULL, err);
+}
+
+int vd_cli_args_words(const vd_cli *cli, const vd_cli_opt *opts, char **words, size_t max_words,
+		      size_t *n_words, vd_error *err)
+{
 	const char *cmd = cli->argv[0];
 	int a;
 
+	if (n_words)
+		*n_words = 0;
 	for (a = 1; a < cli->argc; a++) {
 		const char *arg = cli->argv[a], *eq = arg[0] == '-' ? strchr(arg, '=') : NULL;
 		const vd_cli_opt *o = find_opt(opts, arg, eq ? (size_t)(eq - arg) : strlen(arg));
 		const char *value = eq ? eq + 1 : NULL;
 
+		if (!o && words && arg[0] != '-' && arg[0]) {
+			if (*n_words == max_words)
+				return vd_error_set(err, VD_EINVAL, "%s: more than %zu names", cmd, max_words);
+			words[(*n_words)++] = cli->argv[a];
+			continue;
+		}
 		if (!o || (eq && !o->value))
 			return vd_error_set(err, VD_EINVAL, "%s: unknown argument '%s' (see voxdeploy %s --help)",
 					    cmd, arg, cmd);

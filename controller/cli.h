@@ -79,6 +79,10 @@ typedef struct vd_cli_opt {
  * --help)" or "CMD: --to needs a value".  opts NULL: the command takes
  * none. */
 int vd_cli_args(const vd_cli *cli, const vd_cli_opt *opts, vd_error *err);
+/* The same, collecting the words that are no option (`logs app worker`)
+ * into words, at most max_words (more is VD_EINVAL). */
+int vd_cli_args_words(const vd_cli *cli, const vd_cli_opt *opts, char **words, size_t max_words,
+		      size_t *n_words, vd_error *err);
 
 /* Finish g (and free it) and print what it made on stdout, one line,
  * flushed: the --json output of every command. */
@@ -88,6 +92,22 @@ void vd_cli_print_json(vd_cli *cli, yajl_gen g);
 bool vd_cli_wants_help(const vd_cli *cli);
 
 /* The commands. */
+/* A service's container as `logs` and `stats` show it (cli_services.c). */
+typedef struct vd_cli_service {
+	char *service;
+	char *id;
+	char *name;
+	bool running;
+} vd_cli_service;
+
+/* The project's service containers (each service's own, not a deploy's
+ * -voxdeploy-old/-new twin), by service; services (n_services 0: all)
+ * narrow them, and one without a container is VD_EINVAL naming those
+ * there are. */
+int vd_cli_services(vd_docker *d, const char *project, char *const *services, size_t n_services,
+		    bool running_only, vd_cli_service **out, size_t *n_out, vd_error *err);
+void vd_cli_services_release(vd_cli_service *s, size_t n);
+
 int vd_cmd_config(vd_cli *cli);
 int vd_cmd_health(vd_cli *cli);
 int vd_cmd_version(vd_cli *cli);
@@ -97,6 +117,8 @@ int vd_cmd_recover(vd_cli *cli);
 int vd_cmd_rollback(vd_cli *cli);
 int vd_cmd_history(vd_cli *cli);
 int vd_cmd_lock(vd_cli *cli);
+int vd_cmd_logs(vd_cli *cli);
+int vd_cmd_stats(vd_cli *cli);
 int vd_cmd_unlock(vd_cli *cli);
 int vd_cmd_serve(vd_cli *cli);
 int vd_cmd_status(vd_cli *cli);

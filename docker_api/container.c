@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static char *dup_or_null(const char *s)
 {
@@ -695,6 +696,29 @@ static uint64_t u64(yajl_val v, const char *key)
 	return n > 0 ? (uint64_t)n : 0;
 }
 
+/* Network and block I/O as docker stats sums them: every network; the
+ * blkio entries whose op is read or write, in any case. */
+static void io_sums(yajl_val v, vd_container_sample *s)
+{
+	yajl_val nets = vd_json_get(v, "networks");
+	yajl_val blk = vd_json_at(v, "blkio_stats", "io_service_bytes_recursive", NULL);
+	size_t i;
+
+	for (i = 0; nets && YAJL_IS_OBJECT(nets) && i < nets->u.object.len; i++) {
+		s->net_rx += u64(nets->u.object.values[i], "rx_bytes");
+		s->net_tx += u64(nets->u.object.values[i], "tx_bytes");
+	}
+	for (i = 0; blk && YAJL_IS_ARRAY(blk) && i < blk->u.array.len; i++) {
+		yajl_val e = blk->u.array.values[i];
+		const char *op = vd_json_str(e, "op");
+
+		if (op && !strcasecmp(op, "read"))
+			s->blk_read += u64(e, "value");
+		else if (op && !strcasecmp(op, "write"))
+			s->blk_write += u64(e, "value");
+	}
+}
+
 int vd_container_stats_parse(const char *json, vd_container_sample *out, vd_error *err)
 {
 	yajl_val v = vd_json_parse(json, err), cpu, mem, st;
@@ -719,9 +743,37 @@ int vd_container_stats_parse(const char *json, vd_container_sample *out, vd_erro
 	s.mem_inactive_file = vd_json_get(st, "total_inactive_file") ? u64(st, "total_inactive_file")
 								     : u64(st, "inactive_file");
 	s.pids = u64(vd_json_get(v, "pids_stats"), "current");
+	io_sums(v, &s);
 	yajl_tree_free(v);
 	*out = s;
 	return 0;
+}
+
+/* go-units' CustomSize: divide while the size reaches the base. */
+static void custom_size(double v, double base, const char *const *units, size_t n, int digits,
+			char out[32])
+{
+	size_t i = 0;
+
+	while (v >= base && i + 1 < n) {
+		v /= base;
+		i++;
+	}
+	snprintf(out, 32, "%.*g%s", digits, v, units[i]);
+}
+
+void vd_container_stats_binary(double bytes, char out[32])
+{
+	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB" };
+
+	custom_size(bytes, 1024.0, u, sizeof(u) / sizeof(u[0]), 4, out);
+}
+
+void vd_container_stats_decimal(double bytes, char out[32])
+{
+	static const char *const u[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB" };
+
+	custom_size(bytes, 1000.0, u, sizeof(u) / sizeof(u[0]), 3, out);
 }
 
 uint64_t vd_container_stats_mem_used(const vd_container_sample *s)

@@ -128,6 +128,8 @@ typedef struct vd_container_sample {
 	uint64_t mem_limit;
 	uint64_t mem_inactive_file; /* inactive_file (v2) or total_inactive_file (v1) */
 	uint64_t pids;
+	uint64_t net_rx, net_tx;  /* every network's rx_bytes / tx_bytes, summed */
+	uint64_t blk_read, blk_write; /* blkio io_service_bytes_recursive Read / Write */
 	bool has_memory;
 } vd_container_sample;
 
@@ -136,6 +138,11 @@ int vd_container_stats(vd_docker *d, const char *id, vd_container_sample *out, v
 int vd_container_stats_parse(const char *json, vd_container_sample *out, vd_error *err);
 /* Memory in use as docker stats shows it: usage − inactive_file when smaller. */
 uint64_t vd_container_stats_mem_used(const vd_container_sample *s);
+/* Sizes as docker stats prints them (go-units): binary with 4 significant
+ * digits for memory ("12.5MiB", "1GiB"), decimal with 3 for I/O ("1.23kB",
+ * "0B"). */
+void vd_container_stats_binary(double bytes, char out[32]);
+void vd_container_stats_decimal(double bytes, char out[32]);
 /* CPU % between two samples (0 unless both deltas are positive). */
 double vd_container_stats_cpu_percent(const vd_container_sample *prev,
 				      const vd_container_sample *cur);

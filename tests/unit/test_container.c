@@ -302,7 +302,39 @@ static void container__stats(void **state)
 	assert_int_equal(s.online_cpus, 2);
 	assert_int_equal(s.cpu_total, 60926009);
 	assert_int_equal(s.pids, 1);
+	assert_int_equal(s.net_rx, 1096);
+	assert_int_equal(s.net_tx, 0);
 	free(json);
+	/* every network and both spellings of blkio's ops, as docker stats sums them */
+	assert_int_equal(vd_container_stats_parse(
+		"{\"networks\":{\"eth0\":{\"rx_bytes\":10,\"tx_bytes\":20},\"eth1\":{\"rx_bytes\":1,\"tx_bytes\":2}},"
+		"\"blkio_stats\":{\"io_service_bytes_recursive\":[{\"major\":8,\"op\":\"Read\",\"value\":4096},"
+		"{\"op\":\"Write\",\"value\":100},{\"op\":\"read\",\"value\":4},{\"op\":\"Total\",\"value\":9999}]}}",
+		&s, &err), 0);
+	assert_int_equal(s.net_rx, 11);
+	assert_int_equal(s.net_tx, 22);
+	assert_int_equal(s.blk_read, 4100);
+	assert_int_equal(s.blk_write, 100);
+	{
+		char u[32];
+
+		vd_container_stats_binary(643072, u);
+		assert_string_equal(u, "628KiB");
+		vd_container_stats_binary(25276502016.0, u);
+		assert_string_equal(u, "23.54GiB");
+		vd_container_stats_binary(0, u);
+		assert_string_equal(u, "0B");
+		vd_container_stats_binary(268435456, u);
+		assert_string_equal(u, "256MiB");
+		vd_container_stats_decimal(1096, u);
+		assert_string_equal(u, "1.1kB");
+		vd_container_stats_decimal(999, u);
+		assert_string_equal(u, "999B");
+		vd_container_stats_decimal(4100, u);
+		assert_string_equal(u, "4.1kB");
+		vd_container_stats_decimal(12345678, u);
+		assert_string_equal(u, "12.3MB");
+	}
 
 	/* cgroup v1: total_inactive_file wins over inactive_file */
 	assert_int_equal(vd_container_stats_parse(
