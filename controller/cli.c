@@ -22,6 +22,7 @@ static const struct command commands[] = {
 	{ "health", vd_cmd_health, "run every health probe once; the health report (exit 4: unhealthy)" },
 	{ "history", vd_cmd_history, "the journal: every step of every deploy (-n N)" },
 	{ "lock", vd_cmd_lock, "hold deploys with a reason until unlock (a freeze)" },
+	{ "logs", vd_cmd_logs, "the services' container logs, prefixed and redacted (-f follows through deploys)" },
 	{ "plan", vd_cmd_plan, "decide the deployment type from the changed files; changes nothing" },
 	{ "recover", vd_cmd_recover, "finish or undo an interrupted deploy", true },
 	{ "restore", vd_cmd_restore, "put a database dump back by its id; the services using it restart", true },
@@ -237,6 +238,10 @@ static int parse(int argc, char **argv, vd_cli *cli, vd_error *err)
 			value = &cli->state_dir;
 		} else if (!strcmp(a, "-H") || !strcmp(a, "--host")) {
 			value = &cli->host;
+		} else if (!strcmp(a, "-f") && n && !strcmp(rest[0], "logs")) {
+			/* after `logs`, -f is --follow (as in docker logs -f) */
+			rest[n++] = argv[i];
+			continue;
 		} else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
 			if (cli->n_compose_files == VD_MAX_COMPOSE_FILES) {
 				free(rest);

@@ -89,9 +89,12 @@ typedef struct vd_logs_opts {
 	long idle_timeout_ms;   /* longest silence; 0 → 60 s (mind it with follow) */
 	long deadline_ms;       /* whole read; 0 → none */
 	uint32_t max_frame;     /* 0 → VD_LOGS_MAX_FRAME */
+	bool tty_known;         /* the caller inspected the container and gives
+	                         * its id: no inspect here, `tty` says the mode */
+	bool tty;
 } vd_logs_opts;
 
-#define VD_LOGS_OPTS_INIT { NULL, NULL, NULL, false, false, 0, 0, 0 }
+#define VD_LOGS_OPTS_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, false, false }
 
 /* Read a container's logs (id, id prefix or name): the container is inspected
  * first to learn whether it has a TTY (raw output, all of it reported as
@@ -107,5 +110,58 @@ int vd_logs_read(vd_docker *d, const char *container, const vd_logs_opts *opts,
  * the read fails. */
 int vd_logs_collect(vd_docker *d, const char *container, const vd_logs_opts *opts,
 		    vd_buf *out, vd_buf *errout, bool *truncated, vd_error *err);
+
+/* The same read driven by the caller's poll loop, for several containers
+ * followed at once (vd_docker_stream's pattern: pollfds, poll, perform).
+ * The container is inspected first (a plain call) unless opts->tty_known.
+ * cb runs inside vd_logs_reader_perform(). */
+typedef struct vd_logs_reader vd_logs_reader;
+
+int vd_logs_reader_open(vd_docker *d, const char *container, const vd_logs_opts *opts,
+			vd_logs_cb cb, void *ctx, vd_logs_reader **out, vd_error *err);
+size_t vd_logs_reader_pollfds(const vd_logs_reader *s, struct pollfd *fds, size_t max);
+long vd_logs_reader_timeout(const vd_logs_reader *s);
+/* 0 while it runs; VD_DOCKER_STREAM_END once it ended cleanly (the engine
+ * closed it after a whole frame, or the callback stopped it); a negative
+ * code otherwise (VD_EPROTO for a stream cut inside a frame).  The same
+ * answer after the end. */
+int vd_logs_reader_perform(vd_logs_reader *s, const struct pollfd *fds, size_t n, vd_error *err);
+/* NULL is a no-op. */
+void vd_logs_reader_free(vd_logs_reader *s);
+
+/* Whole lines out of demultiplexed output.  A frame may end inside a line
+ * and a line may span frames: stdout and stderr each keep their unfinished
+ * line until its newline comes.  Each callback gets one or more whole lines
+ * of one stream, every one ending in '\n' (a line longer than max_line is
+ * cut there, as if it had a newline).  vd_logs_lines_feed is a vd_logs_cb
+ * whose ctx is the vd_logs_lines. */
+typedef int (*vd_logs_lines_cb)(int stream, const char *lines, size_t len, void *ctx,
+				vd_error *err);
+
+typedef struct vd_logs_lines {
+	vd_buf part[2];       /* the unfinished line of stdout, of stderr */
+	vd_logs_lines_cb cb;
+	void *ctx;
+} vd_logs_lines;
+
+/* The longest line kept whole by default. */
+#define VD_LOGS_MAX_LINE ((size_t)1 << 20)
+
+/* max_line 0 → VD_LOGS_MAX_LINE. */
+void vd_logs_lines_init(vd_logs_lines *l, size_t max_line, vd_logs_lines_cb cb, void *ctx);
+int vd_logs_lines_feed(int stream, const char *data, size_t len, void *ctx, vd_error *err);
+/* End of stream: an unfinished line (stdout's, then stderr's) is delivered
+ * with a '\n' added. */
+int vd_logs_lines_finish(vd_logs_lines *l, vd_error *err);
+void vd_logs_lines_release(vd_logs_lines *l);
+
+/* --since and --until as `docker logs` takes them (its GetTimestamp): a Go
+ * duration before `now` ("10m", "1h30m", "1.5h", "90s", "300ms"), an RFC 3339
+ * time with or without zone or fraction ("2026-01-02T13:23:37Z",
+ * "2026-01-02T13:23:37.5+02:00", "2026-01-02T13:23", "2026-01-02"; without a
+ * zone local time), or unix "seconds[.nanos]"; written to out as the
+ * engine's "seconds[.nanoseconds]".  now: unix seconds.  VD_EINVAL with a
+ * message naming the value otherwise. */
+int vd_logs_parse_time(const char *value, double now, char out[48], vd_error *err);
 
 #endif
