@@ -469,6 +469,8 @@ struct follow {
 	vd_logview *view;
 	struct follower *f[MAX_FOLLOWERS];
 	size_t n;
+	char **seen;            /* every container followed so far */
+	size_t n_seen;
 	double t0;              /* unix seconds when following began (minus a margin) */
 	vd_events_parser events;
 	vd_docker_req ev_req;
@@ -498,6 +500,32 @@ static bool following(const struct follow *fw, const char *id)
 	return false;
 }
 
+static bool seen(const struct follow *fw, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < fw->n_seen; i++)
+		if (!strcmp(fw->seen[i], id))
+			return true;
+	return false;
+}
+
+static int remember(struct follow *fw, const char *id)
+{
+	char **n;
+
+	if (seen(fw, id))
+		return 0;
+	n = realloc(fw->seen, (fw->n_seen + 1) * sizeof(*n));
+	if (!n)
+		return VD_ENOMEM;
+	fw->seen = n;
+	if (!(fw->seen[fw->n_seen] = strdup(id)))
+		return VD_ENOMEM;
+	fw->n_seen++;
+	return 0;
+}
+
 /* "sec.nanos" of the later of two engine times (either may be ""). */
 static const char *later(const char *a, const char *b)
 {
@@ -509,14 +537,16 @@ static const char *later(const char *a, const char *b)
 }
 
 /* Start following container id of service i.  from_start: a container met
- * while following: no --tail; its lines since it started this run (or all,
- * when it was made after following began), never one printed before. */
+ * while following: no --tail; all its lines when it was made after
+ * following began and is met for the first time, else those of this run
+ * (since its last run ended), so that no line is printed twice. */
 static int follow_add(struct follow *fw, size_t i, const char *id, bool from_start, vd_error *err)
 {
 	struct follower *f;
 	vd_container_info info;
 	vd_logs_opts lo = *fw->lo;
 	char since[48] = "";
+	bool met_before;
 	int r;
 
 	if (fw->n == MAX_FOLLOWERS || following(fw, id))
@@ -524,9 +554,10 @@ static int follow_add(struct follow *fw, size_t i, const char *id, bool from_sta
 	memset(&info, 0, sizeof(info));
 	if ((r = vd_container_inspect(fw->p->d, id, &info, err)))
 		return r;
+	met_before = seen(fw, info.id);
 	f = calloc(1, sizeof(*f));
-	if (!f || !(f->id = strdup(info.id))) {
-		free(f);
+	if (!f || !(f->id = strdup(info.id)) || remember(fw, info.id)) {
+		follower_free(f);
 		vd_container_info_release(&info);
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	}
@@ -535,7 +566,8 @@ static int follow_add(struct follow *fw, size_t i, const char *id, bool from_sta
 		char t[48];
 		vd_error ignore = VD_ERROR_INIT;
 
-		if (created && !vd_logs_parse_time(created, 0, t, &ignore) && strtod(t, NULL) >= fw->t0)
+		if (!met_before && created && !vd_logs_parse_time(created, 0, t, &ignore) &&
+		    strtod(t, NULL) >= fw->t0)
 			since[0] = '\0';  /* made after we began: all of it is new */
 		else if (info.running && info.finished_at &&
 			 !vd_logs_parse_time(info.finished_at, 0, t, &ignore) && strtod(t, NULL) > 0)
@@ -742,6 +774,9 @@ static int follow_all(vd_cli *cli, struct project *p, const vd_logs_opts *lo, vd
 			 p->n == 1 ? p->services[0].name : "the services", FOLLOW_WAIT_MS / 60000);
 	for (i = 0; i < fw.n; i++)
 		follower_free(fw.f[i]);
+	for (i = 0; i < fw.n_seen; i++)
+		free(fw.seen[i]);
+	free(fw.seen);
 	vd_docker_stream_free(fw.ev);
 	vd_events_parser_release(&fw.events);
 	vd_buf_release(&fw.ev_query);
