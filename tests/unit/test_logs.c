@@ -1,5 +1,6 @@
-/* Unit tests: the multiplexed output stream decoder (logs, exec) and the
- * pure parts of exec. */
+/* Unit tests: the multiplexed output stream decoder (logs, exec), whole
+ * lines out of it, --since/--until as docker takes them, how `logs` prints
+ * (prefix, redaction), and the pure parts of exec. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,8 +9,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/log.h"
+#include "controller/cli_logs.h"
 #include "docker_api/exec.h"
 #include "docker_api/logs.h"
+
+#include <stdio.h>
+#include <time.h>
 
 /* What the callback saw: per-stream bytes and a transcript that marks each
  * change of stream, so that chunking cannot change it. */
@@ -615,6 +621,282 @@ static void exec__result_init(void **state)
 	vd_exec_result_release(NULL);
 }
 
+
+/* --- whole lines ----------------------------------------------------------- */
+
+/* Each delivery as "<o|e>[text]" so that the blocks are visible. */
+static int lines_cb(int stream, const char *lines, size_t len, void *ctx, vd_error *err)
+{
+	vd_buf *b = ctx;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i + 1 < len; i++)
+		assert_true(lines[i] != '\n' || i + 1 < len);  /* ends at a line's end */
+	assert_true(len > 0 && lines[len - 1] == '\n');
+	vd_buf_printf(b, "%c[%.*s]", stream == VD_LOGS_STDERR ? 'e' : 'o', (int)len, lines);
+	return 0;
+}
+
+static void feed(vd_logs_lines *l, int stream, const char *s)
+{
+	vd_error err = VD_ERROR_INIT;
+
+	assert_int_equal(vd_logs_lines_feed(stream, s, strlen(s), l, &err), 0);
+}
+
+static void lines__partial_frames(void **state)
+{
+	vd_buf got = VD_BUF_INIT;
+	vd_logs_lines l;
+	vd_error err = VD_ERROR_INIT;
+
+	vd_logs_lines_init(&l, 0, lines_cb, &got);
+	feed(&l, VD_LOGS_STDOUT, "a1\na2\nhal");          /* two whole, one begun */
+	feed(&l, VD_LOGS_STDERR, "e1 begun ");            /* stderr keeps its own */
+	feed(&l, VD_LOGS_STDOUT, "f");
+	feed(&l, VD_LOGS_STDOUT, "\nb1\nb2\n");            /* finishes, then whole ones */
+	feed(&l, VD_LOGS_STDERR, "and done\ne2");
+	feed(&l, VD_LOGS_STDIN, "c\n");                    /* stdin-typed: stdout */
+	assert_int_equal(vd_logs_lines_finish(&l, &err), 0);
+	assert_string_equal(vd_buf_cstr(&got),
+			    "o[a1\na2\n]o[half\n]o[b1\nb2\n]e[e1 begun and done\n]o[c\n]e[e2\n]");
+	vd_buf_clear(&got);
+	/* finish with nothing pending delivers nothing */
+	assert_int_equal(vd_logs_lines_finish(&l, &err), 0);
+	assert_int_equal(got.len, 0);
+	vd_logs_lines_release(&l);
+	vd_buf_release(&got);
+}
+
+static void lines__byte_at_a_time(void **state)
+{
+	static const char text[] = "one\ntwo\n\nthree\n";
+	vd_buf got = VD_BUF_INIT;
+	vd_logs_lines l;
+	vd_error err = VD_ERROR_INIT;
+	size_t i;
+
+	vd_logs_lines_init(&l, 0, lines_cb, &got);
+	for (i = 0; i < sizeof(text) - 1; i++)
+		assert_int_equal(vd_logs_lines_feed(VD_LOGS_STDOUT, text + i, 1, &l, &err), 0);
+	assert_int_equal(vd_logs_lines_finish(&l, &err), 0);
+	assert_string_equal(vd_buf_cstr(&got), "o[one\n]o[two\n]o[\n]o[three\n]");
+	vd_logs_lines_release(&l);
+	vd_buf_release(&got);
+}
+
+static void lines__overlong_cut(void **state)
+{
+	vd_buf got = VD_BUF_INIT;
+	vd_logs_lines l;
+	vd_error err = VD_ERROR_INIT;
+
+	vd_logs_lines_init(&l, 4, lines_cb, &got);
+	feed(&l, VD_LOGS_STDOUT, "abcdefghij\nok\n");      /* cut every 4 bytes */
+	feed(&l, VD_LOGS_STDOUT, "xy");
+	feed(&l, VD_LOGS_STDOUT, "zw12");                   /* reaches the cap unfinished */
+	feed(&l, VD_LOGS_STDOUT, "\n");
+	assert_int_equal(vd_logs_lines_finish(&l, &err), 0);
+	assert_string_equal(vd_buf_cstr(&got),
+			    "o[abcd\n]o[efgh\n]o[ij\n]o[ok\n]o[xyzw\n]o[12\n]");
+	vd_logs_lines_release(&l);
+	vd_buf_release(&got);
+}
+
+/* Through the demultiplexer, frames split anywhere. */
+static void lines__through_demux(void **state)
+{
+	static const unsigned char frames[] = {
+		1, 0, 0, 0, 0, 0, 0, 6, 'o', 'u', 't', '1', '\n', 'p',
+		2, 0, 0, 0, 0, 0, 0, 5, 'e', 'r', 'r', '1', '\n',
+		1, 0, 0, 0, 0, 0, 0, 4, 'a', 'r', 't', '\n',
+	};
+	size_t cut;
+
+	for (cut = 0; cut <= sizeof(frames); cut++) {
+		vd_buf got = VD_BUF_INIT;
+		vd_logs_lines l;
+		vd_logs_demux m;
+		vd_error err = VD_ERROR_INIT;
+
+		vd_logs_lines_init(&l, 0, lines_cb, &got);
+		vd_logs_demux_init(&m, false, 0, vd_logs_lines_feed, &l);
+		assert_int_equal(vd_logs_demux_feed(&m, (const char *)frames, cut, &err), 0);
+		assert_int_equal(vd_logs_demux_feed(&m, (const char *)frames + cut,
+						    sizeof(frames) - cut, &err), 0);
+		assert_int_equal(vd_logs_demux_finish(&m, &err), 0);
+		assert_int_equal(vd_logs_lines_finish(&l, &err), 0);
+		assert_string_equal(vd_buf_cstr(&got), "o[out1\n]e[err1\n]o[part\n]");
+		vd_logs_demux_release(&m);
+		vd_logs_lines_release(&l);
+		vd_buf_release(&got);
+	}
+}
+
+/* --- --since / --until ------------------------------------------------------ */
+
+static void since_ok(const char *in, double now, const char *want)
+{
+	vd_error err = VD_ERROR_INIT;
+	char out[48];
+
+	if (vd_logs_parse_time(in, now, out, &err))
+		fail_msg("%s: %s", in, vd_error_msg(&err));
+	assert_string_equal(out, want);
+}
+
+static void logs__parse_time(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+	char out[48], want[48];
+	struct tm tm;
+	time_t now = 1767225600, local;  /* 2026-01-01T00:00:00Z */
+	static const char *const bad[] = {
+		"", "10q", "1h30", "m", "-", "2026-13-01", "2026-01-01T25:00",
+		"2026-01-01T10:00:00+0200", "2026-01-01 10:00", "yesterday", "1.2.3",
+	};
+	size_t i;
+
+	/* durations before now, whole seconds as Go's Unix() */
+	since_ok("10m", (double)now + 0.7, "1767225000");
+	since_ok("1h30m", (double)now, "1767220200");
+	since_ok("1.5h", (double)now, "1767220200");
+	since_ok("90s", (double)now, "1767225510");
+	since_ok("500ms", (double)now + 0.6, "1767225600");
+	since_ok("2h45m30.5s", (double)now, "1767215669");
+	since_ok("-1m", (double)now, "1767225660");
+	/* RFC 3339 with a zone, and the short forms */
+	since_ok("2026-01-02T13:23:37Z", 0, "1767360217.000000000");
+	since_ok("2026-01-02T13:23:37.5+02:00", 0, "1767353017.500000000");
+	since_ok("2026-01-02T13:23:37.123456789Z", 0, "1767360217.123456789");
+	since_ok("2026-01-02T13:23Z", 0, "1767360180.000000000");
+	since_ok("2026-01-02T13Z", 0, "1767358800.000000000");
+	since_ok("2026-01-02Z", 0, "1767312000.000000000");
+	since_ok("2026-01-02T13:23:37-05:30", 0, "1767380017.000000000");
+	/* unix times pass as they are; "0" is one */
+	since_ok("1767225600", 0, "1767225600");
+	since_ok("10", 0, "10");
+	since_ok("1767225600.25", 0, "1767225600.25");
+	since_ok("0", 0, "0");
+	/* no zone: local time at the offset in force now */
+	localtime_r(&now, &tm);
+	local = 1767360180 - tm.tm_gmtoff;  /* 2026-01-02T13:23 less the offset */
+	snprintf(want, sizeof(want), "%lld.000000000", (long long)local);
+	since_ok("2026-01-02T13:23", (double)now, want);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (!vd_logs_parse_time(bad[i], (double)now, out, &err))
+			fail_msg("'%s' taken as %s", bad[i], out);
+		assert_int_equal(err.code, VD_EINVAL);
+		vd_error_release(&err);
+	}
+}
+
+/* --- how `logs` prints ------------------------------------------------------- */
+
+static char *view_print(const char *const *services, size_t n, bool colour,
+			void (*feed_fn)(vd_logview *v))
+{
+	vd_logview v;
+	vd_error err = VD_ERROR_INIT;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	assert_int_equal(vd_logview_init(&v, f, services, n, colour, &err), 0);
+	feed_fn(&v);
+	assert_int_equal(vd_logview_flush(&v, true, &err), 0);
+	vd_logview_release(&v);
+	fclose(f);
+	return text;
+}
+
+static void view_lines(vd_logview *v, size_t i, const char *s, size_t len)
+{
+	vd_error err = VD_ERROR_INIT;
+
+	assert_int_equal(vd_logview_lines(v, i, s, len, &err), 0);
+}
+
+static void feed_two(vd_logview *v)
+{
+	view_lines(v, 0, "started\nlistening on 8080\n", 26);
+	view_lines(v, 1, "ready\n", 6);
+	view_lines(v, 0, "token=Zq8-kT4wX9-pL2m7 in use\n", 30);
+	view_lines(v, 1, "nul \0 inside\n", 13);
+}
+
+static void view__prefix_and_redaction(void **state)
+{
+	static const char *const services[] = { "app", "postgres" };
+	char *text;
+
+	vd_secret_clear();
+	assert_int_equal(vd_secret_add("Zq8-kT4wX9-pL2m7"), 0);
+	text = view_print(services, 2, false, feed_two);
+	/* compose: the name padded to the longest, " | " */
+	assert_string_equal(text,
+			    "app      | started\n"
+			    "app      | listening on 8080\n"
+			    "postgres | ready\n"
+			    "app      | token=*** in use\n"
+			    "postgres | nul ");
+	/* the NUL is kept and the line goes on after it */
+	assert_memory_equal(text + strlen(text), "\0 inside\n", 9);
+	free(text);
+	vd_secret_clear();
+}
+
+static void feed_one(vd_logview *v)
+{
+	view_lines(v, 0, "a\n", 2);
+}
+
+static void view__colour_on_a_terminal(void **state)
+{
+	static const char *const services[] = { "app" };
+	char *text = view_print(services, 1, true, feed_one);
+
+	assert_string_equal(text, "\033[36mapp |\033[0m a\n");
+	free(text);
+}
+
+/* Many blocks of one service are held and redacted together; a large
+ * output is written out as it grows. */
+static void feed_many(vd_logview *v)
+{
+	char line[64];
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		int n = snprintf(line, sizeof(line), "line %d with hunter2hunter2x\n", i);
+
+		view_lines(v, 0, line, (size_t)n);
+	}
+}
+
+static void view__many_lines(void **state)
+{
+	static const char *const services[] = { "worker" };
+	char *text, *p;
+	int i = 0;
+
+	vd_secret_clear();
+	assert_int_equal(vd_secret_add("hunter2hunter2x"), 0);
+	text = view_print(services, 1, false, feed_many);
+	for (p = text; *p; i++) {
+		char want[64];
+		int n = snprintf(want, sizeof(want), "worker | line %d with ***\n", i);
+
+		assert_memory_equal(p, want, (size_t)n);
+		p += n;
+	}
+	assert_int_equal(i, 20000);
+	free(text);
+	vd_secret_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -632,6 +914,14 @@ int main(void)
 		cmocka_unit_test(logs__demux_callback_error),
 		cmocka_unit_test(logs__stdin_type_and_sink),
 		cmocka_unit_test(logs__sink_cap),
+		cmocka_unit_test(lines__partial_frames),
+		cmocka_unit_test(lines__byte_at_a_time),
+		cmocka_unit_test(lines__overlong_cut),
+		cmocka_unit_test(lines__through_demux),
+		cmocka_unit_test(logs__parse_time),
+		cmocka_unit_test(view__prefix_and_redaction),
+		cmocka_unit_test(view__colour_on_a_terminal),
+		cmocka_unit_test(view__many_lines),
 		cmocka_unit_test(exec__create_body),
 		cmocka_unit_test(exec__state_parse),
 		cmocka_unit_test(exec__result_init),
