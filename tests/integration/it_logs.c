@@ -1,13 +1,18 @@
 /* Integration tests: container logs (framed and TTY) and exec, against the
- * real engine. */
+ * real engine; the `logs` command on a compose project's containers, and
+ * `logs -f` through a deploy's swap, a rollback and a restart. */
 #include "itest.h"
+#include "testutil.h"
 #include "common/clock.h"
+#include "common/json.h"
 #include "docker_api/exec.h"
 #include "docker_api/logs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Create, start and wait for a container running `script`; returns its id. */
@@ -363,6 +368,236 @@ static void exec__timeout_and_errors(void **state)
 	free(id);
 }
 
+
+/* --- the logs command ------------------------------------------------------- */
+
+/* A container of service `service` of this run's project, named `name`,
+ * running `script`, labelled as compose labels it; started.  Returns its id. */
+static char *svc_start(const char *service, const char *name, const char *sh, bool start)
+{
+	vd_error err = VD_ERROR_INIT;
+	yajl_gen g = vd_jgen_new();
+	vd_buf body = VD_BUF_INIT;
+	char *id = NULL;
+
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "Image", itest_busybox_image());
+	vd_jgen_str(g, "Cmd");
+	yajl_gen_array_open(g);
+	vd_jgen_str(g, "sh");
+	vd_jgen_str(g, "-c");
+	vd_jgen_str(g, sh);
+	yajl_gen_array_close(g);
+	vd_jgen_str(g, "Labels");
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "io.voxdeploy.test", "1");
+	vd_jgen_kstr(g, "com.docker.compose.project", itest_project());
+	vd_jgen_kstr(g, "com.docker.compose.service", service);
+	vd_jgen_kstr(g, "com.docker.compose.oneoff", "False");
+	yajl_gen_map_close(g);
+	yajl_gen_map_close(g);
+	assert_int_equal(vd_jgen_finish(g, &body), 0);
+	itest_ok(vd_container_create(itest_docker(), name, vd_buf_cstr(&body), &id, &err), &err);
+	if (start)
+		itest_ok(vd_container_start(itest_docker(), id, &err), &err);
+	vd_buf_release(&body);
+	return id;
+}
+
+/* The project directory: a compose file naming the services, one of them
+ * with a token in its environment (registered with the redactor). */
+static char *project_dir(void)
+{
+	char *dir = tu_mkdtemp("it-logs");
+
+	tu_write_fmt(dir, "compose.yml",
+		     "name: %s\n"
+		     "services:\n"
+		     "  app:\n"
+		     "    image: %s\n"
+		     "    environment:\n"
+		     "      APP_TOKEN: Tq7-vR2x9-Lm4pZ8w\n"
+		     "  worker:\n"
+		     "    image: %s\n",
+		     itest_project(), itest_busybox_image(), itest_busybox_image());
+	return dir;
+}
+
+static size_t count(const char *text, const char *needle)
+{
+	size_t n = 0;
+	const char *p = text;
+
+	while ((p = strstr(p, needle))) {
+		n++;
+		p += strlen(needle);
+	}
+	return n;
+}
+
+static void wait_exited(const char *id)
+{
+	vd_error err = VD_ERROR_INIT;
+
+	itest_ok(vd_container_wait(itest_docker(), id, "not-running", 30000, NULL, &err), &err);
+}
+
+static void cmd__logs_prefixed_and_redacted(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+	char *dir = project_dir(), name[200], out[8192];
+	char *app, *worker;
+
+	snprintf(name, sizeof(name), "%s-app-1", itest_project());
+	app = svc_start("app", name,
+			"echo app out1; echo app err1 >&2; echo 'using token Tq7-vR2x9-Lm4pZ8w now'; "
+			"echo DB_PASSWORD=hunter22 >&2; printf 'no newline'", true);
+	snprintf(name, sizeof(name), "%s-worker-1", itest_project());
+	worker = svc_start("worker", name, "i=0; while [ $i -lt 5 ]; do echo tick $i; i=$((i+1)); done", true);
+	wait_exited(app);
+	wait_exited(worker);
+
+	assert_int_equal(itest_run(dir, "logs 2>&1", out, sizeof(out)), 0);
+	/* every line, prefixed as compose does (padded to "worker"), stdout
+	 * and stderr, the secrets hidden */
+	assert_non_null(strstr(out, "app    | app out1\n"));
+	assert_non_null(strstr(out, "app    | app err1\n"));
+	assert_non_null(strstr(out, "app    | using token *** now\n"));
+	assert_non_null(strstr(out, "app    | DB_PASSWORD=***\n"));
+	assert_non_null(strstr(out, "app    | no newline\n"));
+	assert_non_null(strstr(out, "worker | tick 0\nworker | tick 1\nworker | tick 2\n"
+				    "worker | tick 3\nworker | tick 4\n"));
+	assert_null(strstr(out, "Tq7-vR2x9"));
+	assert_null(strstr(out, "hunter22"));
+	assert_int_equal(count(out, "\n"), 10);
+
+	/* one service, the last line; -t puts the engine's time first */
+	assert_int_equal(itest_run(dir, "logs worker --tail 1 -t 2>&1", out, sizeof(out)), 0);
+	assert_int_equal(count(out, "\n"), 1);
+	assert_true(!strncmp(out, "worker | 20", 11));
+	assert_non_null(strstr(out, "Z tick 4\n"));
+	/* --since in the future: nothing */
+	assert_int_equal(itest_run(dir, "logs app --since -1h 2>&1", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+
+	/* bad input: exit 2 and a clear message */
+	assert_int_equal(itest_run(dir, "logs nosuch 2>&1", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "no service 'nosuch'"));
+	assert_non_null(strstr(out, "services: app, worker"));
+	assert_int_equal(itest_run(dir, "logs --tail ten 2>&1", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "--tail 'ten'"));
+	assert_int_equal(itest_run(dir, "logs --since 5 minutes 2>&1", out, sizeof(out)), 2);
+	assert_int_equal(itest_run(dir, "logs --since 5x 2>&1", out, sizeof(out)), 2);
+	assert_non_null(strstr(out, "'5x' is no time"));
+	assert_int_equal(itest_run(dir, "--json logs 2>&1", out, sizeof(out)), 2);
+	/* a well-formed deploy id with no evidence: said, exit 0; a malformed one: 2 */
+	assert_int_equal(itest_run(dir, "--state-dir /nonexistent-vd logs --deploy "
+				   "20261127T003000Z-1a2b3c 2>&1", out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "no evidence kept for deploy 20261127T003000Z-1a2b3c"));
+	assert_int_equal(itest_run(dir, "logs --deploy ../x 2>&1", out, sizeof(out)), 2);
+	itest_ok(vd_container_remove(itest_docker(), app, true, true, &err), &err);
+	itest_ok(vd_container_remove(itest_docker(), worker, true, true, &err), &err);
+	tu_rm_rf(dir);
+	free(dir);
+	free(app);
+	free(worker);
+}
+
+/* What the followed output holds at most timeout_ms from now. */
+static char *wait_out(const char *path, const char *needle)
+{
+	char *text = tu_wait_for_text(path, needle, 20000);
+
+	if (!text || !strstr(text, needle))
+		fail_msg("logs -f never printed '%s'; it printed:\n%s", needle, text ? text : "");
+	return text;
+}
+
+/* The way a deploy swaps a container (stop-first, the old one renamed aside
+ * and kept), then the way a failed deploy restores it, then a restart:
+ * `logs -f` follows each container that takes the service's place, and
+ * prints no line twice. */
+static void cmd__logs_follow_through_a_deploy(void **state)
+{
+	vd_docker *d = itest_docker();
+	vd_error err = VD_ERROR_INIT;
+	char *dir = project_dir(), name[200], aside[220], fresh[220], log[300], *text;
+	char *old, *new;
+	const char *argv[] = { VD_BINARY, "-C", dir, "logs", "-f", "app", NULL };
+	struct tu_proc p = { argv, NULL, log, log, NULL, true };
+	pid_t pid;
+	int st;
+
+	snprintf(name, sizeof(name), "%s-app-1", itest_project());
+	snprintf(aside, sizeof(aside), "%s-voxdeploy-old", name);
+	snprintf(fresh, sizeof(fresh), "%s-voxdeploy-new", name);
+	snprintf(log, sizeof(log), "%s/follow.out", dir);
+	old = svc_start("app", name,
+			"echo v1 up; echo v1 warn >&2; echo token Tq7-vR2x9-Lm4pZ8w; "
+			"trap 'echo v1 down; exit 0' TERM; while :; do sleep 0.1; done", true);
+	pid = tu_spawn(&p);
+	free(wait_out(log, "app | v1 warn\n"));
+
+	/* the deploy: the new container made under a temporary name, the old
+	 * one stopped and set aside, the new one renamed and started */
+	new = svc_start("app", fresh,
+			"echo v2 up; echo v2 warn >&2; "
+			"trap 'echo v2 down; exit 0' TERM; while :; do sleep 0.1; done", false);
+	itest_ok(vd_container_stop(d, old, 5, &err), &err);
+	itest_ok(vd_container_rename(d, old, aside, &err), &err);
+	itest_ok(vd_container_rename(d, new, name, &err), &err);
+	itest_ok(vd_container_start(d, new, &err), &err);
+	free(wait_out(log, "app | v2 warn\n"));
+
+	/* it failed its proof: the new one goes, the old one comes back */
+	itest_ok(vd_container_stop(d, new, 5, &err), &err);
+	itest_ok(vd_container_remove(d, new, true, false, &err), &err);
+	itest_ok(vd_container_rename(d, old, name, &err), &err);
+	itest_ok(vd_container_start(d, old, &err), &err);
+	text = wait_out(log, "app | v2 down\n");
+	free(text);
+	for (;;) {
+		text = wait_out(log, "app | v1 up\n");
+		if (count(text, "app | v1 warn\n") == 2)
+			break;
+		free(text);
+		usleep(100 * 1000);
+	}
+	free(text);
+
+	/* a restart: only its new run */
+	itest_ok(vd_container_restart(d, old, 5, &err), &err);
+	for (;;) {
+		text = wait_out(log, "app | v1 down\n");
+		if (count(text, "app | v1 warn\n") == 3)
+			break;
+		free(text);
+		usleep(100 * 1000);
+	}
+	free(text);
+	kill(pid, SIGTERM);
+	st = tu_wait(pid, 10, "logs -f");
+	assert_true(WIFSIGNALED(st) || WIFEXITED(st));
+	text = tu_read_file(log);
+	/* three runs of v1 (before, after the restore, after the restart), one
+	 * of v2, each line once; the token never */
+	assert_int_equal(count(text, "app | v1 up\n"), 3);
+	assert_int_equal(count(text, "app | v1 warn\n"), 3);
+	assert_int_equal(count(text, "app | token ***\n"), 3);
+	assert_int_equal(count(text, "app | v1 down\n"), 2);
+	assert_int_equal(count(text, "app | v2 up\n"), 1);
+	assert_int_equal(count(text, "app | v2 warn\n"), 1);
+	assert_int_equal(count(text, "app | v2 down\n"), 1);
+	assert_null(strstr(text, "Tq7-vR2x9"));
+	/* v2 came between the first v1 run and the restored one */
+	assert_true(strstr(text, "app | v2 up\n") > strstr(text, "app | v1 down\n"));
+	free(text);
+	tu_rm_rf(dir);
+	free(dir);
+	free(old);
+	free(new);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +606,8 @@ int main(void)
 		cmocka_unit_test(logs__tty_is_raw),
 		cmocka_unit_test(logs__follow),
 		cmocka_unit_test(logs__not_found),
+		cmocka_unit_test(cmd__logs_prefixed_and_redacted),
+		cmocka_unit_test(cmd__logs_follow_through_a_deploy),
 		cmocka_unit_test(exec__output_and_exit_code),
 		cmocka_unit_test(exec__timeout_and_errors),
 	};
