@@ -445,7 +445,7 @@ static void wait_exited(const char *id)
 static void cmd__logs_prefixed_and_redacted(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
-	char *dir = project_dir(), name[200], out[8192];
+	char *dir = project_dir(), name[200], args[600], out[8192];
 	char *app, *worker;
 
 	snprintf(name, sizeof(name), "%s-app-1", itest_project());
@@ -495,6 +495,32 @@ static void cmd__logs_prefixed_and_redacted(void **state)
 				   "20261127T003000Z-1a2b3c 2>&1", out, sizeof(out)), 0);
 	assert_non_null(strstr(out, "no evidence kept for deploy 20261127T003000Z-1a2b3c"));
 	assert_int_equal(itest_run(dir, "logs --deploy ../x 2>&1", out, sizeof(out)), 2);
+	/* a failed deploy's evidence, as the deploy keeps it */
+	{
+		char *sdir = tu_mkdtemp("it-logs-state"), ev[400];
+
+		snprintf(ev, sizeof(ev), "%s/evidence/20261127T003000Z-1a2b3c", sdir);
+		tu_mkdir(sdir, "evidence", 0755);
+		tu_mkdir(sdir, "evidence/20261127T003000Z-1a2b3c", 0755);
+		tu_write_str(ev, "app.log", "starting\nconnecting to db\nFATAL: no db\n");
+		tu_write_str(ev, "app.json", "{\"service\":\"app\"}");
+		tu_write_str(ev, "worker.log", "w1\n");
+		tu_write_str(ev, "worker.json", "{\"service\":\"worker\"}");
+		snprintf(args, sizeof(args), "--state-dir %s logs --deploy 20261127T003000Z-1a2b3c 2>&1", sdir);
+		assert_int_equal(itest_run(dir, args, out, sizeof(out)), 0);
+		assert_string_equal(out, "app    | starting\napp    | connecting to db\napp    | FATAL: no db\n"
+					 "worker | w1\n");
+		snprintf(args, sizeof(args), "--state-dir %s logs --deploy 20261127T003000Z-1a2b3c app "
+			 "--tail 1 2>&1", sdir);
+		assert_int_equal(itest_run(dir, args, out, sizeof(out)), 0);
+		assert_string_equal(out, "app | FATAL: no db\n");
+		snprintf(args, sizeof(args), "--state-dir %s logs --deploy 20261127T003000Z-1a2b3c db 2>&1",
+			 sdir);
+		assert_int_equal(itest_run(dir, args, out, sizeof(out)), 2);
+		assert_non_null(strstr(out, "kept no evidence of service 'db'"));
+		tu_rm_rf(sdir);
+		free(sdir);
+	}
 	itest_ok(vd_container_remove(itest_docker(), app, true, true, &err), &err);
 	itest_ok(vd_container_remove(itest_docker(), worker, true, true, &err), &err);
 	tu_rm_rf(dir);
