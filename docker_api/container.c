@@ -740,8 +740,9 @@ int vd_container_stats_parse(const char *json, vd_container_sample *out, vd_erro
 	st = vd_json_get(mem, "stats");
 	/* as docker stats: cgroup v1 has total_inactive_file (and an
 	 * inactive_file of the cgroup alone), v2 only inactive_file */
-	s.mem_inactive_file = vd_json_get(st, "total_inactive_file") ? u64(st, "total_inactive_file")
-								     : u64(st, "inactive_file");
+	s.cgroup_v1 = vd_json_get(st, "total_inactive_file") != NULL;
+	s.mem_total_inactive_file = u64(st, "total_inactive_file");
+	s.mem_inactive_file = u64(st, "inactive_file");
 	s.pids = u64(vd_json_get(v, "pids_stats"), "current");
 	io_sums(v, &s);
 	yajl_tree_free(v);
@@ -778,6 +779,9 @@ void vd_container_stats_decimal(double bytes, char out[32])
 
 uint64_t vd_container_stats_mem_used(const vd_container_sample *s)
 {
+	/* docker's calculateMemUsageUnixNoCache */
+	if (s->cgroup_v1 && s->mem_total_inactive_file < s->mem_usage)
+		return s->mem_usage - s->mem_total_inactive_file;
 	if (s->mem_inactive_file < s->mem_usage)
 		return s->mem_usage - s->mem_inactive_file;
 	return s->mem_usage;

@@ -126,7 +126,9 @@ typedef struct vd_container_sample {
 	uint64_t online_cpus;
 	uint64_t mem_usage;       /* memory_stats.usage */
 	uint64_t mem_limit;
-	uint64_t mem_inactive_file; /* inactive_file (v2) or total_inactive_file (v1) */
+	uint64_t mem_inactive_file; /* inactive_file (v2; v1: the cgroup's own) */
+	uint64_t mem_total_inactive_file; /* total_inactive_file (cgroup v1 only) */
+	bool cgroup_v1;           /* total_inactive_file was there */
 	uint64_t pids;
 	uint64_t net_rx, net_tx;  /* every network's rx_bytes / tx_bytes, summed */
 	uint64_t blk_read, blk_write; /* blkio io_service_bytes_recursive Read / Write */
@@ -136,7 +138,9 @@ typedef struct vd_container_sample {
 /* One sample at once (stream=0&one-shot=1: no precpu, diff two yourself). */
 int vd_container_stats(vd_docker *d, const char *id, vd_container_sample *out, vd_error *err);
 int vd_container_stats_parse(const char *json, vd_container_sample *out, vd_error *err);
-/* Memory in use as docker stats shows it: usage − inactive_file when smaller. */
+/* Memory in use as docker stats shows it: on cgroup v1 usage −
+ * total_inactive_file when that is smaller, else usage − inactive_file when
+ * that is smaller, else usage. */
 uint64_t vd_container_stats_mem_used(const vd_container_sample *s);
 /* Sizes as docker stats prints them (go-units): binary with 4 significant
  * digits for memory ("12.5MiB", "1GiB"), decimal with 3 for I/O ("1.23kB",

@@ -349,6 +349,11 @@ static void container__stats(void **state)
 	/* inactive larger than usage: usage as it is */
 	s.mem_inactive_file = 5000;
 	assert_int_equal(vd_container_stats_mem_used(&s), 1000);
+	/* cgroup v1 whose total_inactive_file is no smaller: inactive_file, as docker */
+	assert_int_equal(vd_container_stats_parse(
+		"{\"memory_stats\":{\"usage\":1000,\"limit\":4000,\"stats\":{\"inactive_file\":100,"
+		"\"total_inactive_file\":1000}}}", &s, &err), 0);
+	assert_int_equal(vd_container_stats_mem_used(&s), 900);
 
 	memset(&a, 0, sizeof(a));
 	memset(&b, 0, sizeof(b));
