@@ -31,10 +31,14 @@ static void usage(FILE *f)
 		"  GET /v1/deployments[?limit=N]  the journal's last N records (1-1000, default 50)\n"
 		"  GET /metrics              Prometheus text: deploys by type and result, durations,\n"
 		"                            rollbacks, last deploy time, probes, build info\n"
+		"  GET /                     the status page for a browser: what is deployed, every\n"
+		"                            probe (failing first), the last 20 deploys with their\n"
+		"                            steps as bars, the last backups; with a token, a login\n"
+		"                            form posts it once for a session cookie (12 h)\n"
 		"\n"
 		"  --listen ADDR:PORT   where to listen (default %s; port 0 picks a free one)\n"
-		"  --token-file FILE    a bearer token every request must carry; required when\n"
-		"                       ADDR is not a loopback address\n"
+		"  --token-file FILE    a bearer token every request must carry (or the page's\n"
+		"                       session cookie); required when ADDR is not loopback\n"
 		"  --report-ttl D       how long a health report is served from cache (default:\n"
 		"                       serve.report_ttl of voxdeploy.yml, else 10s)\n"
 		"  --check              ask a running serve's /healthz (on ADDR:PORT; 0.0.0.0 and ::\n"
@@ -156,12 +160,14 @@ static int make_report(void *ctx, vd_buf *out, vd_error *err)
 	return r;
 }
 
-/* At start: the report TTL from voxdeploy.yml (unless --report-ttl gave
- * one), then finish or undo a deploy a crash interrupted, saying what it
+/* At start: the project's name (the page's title, *project, caller frees),
+ * the report TTL from voxdeploy.yml (unless --report-ttl gave one), then
+ * finish or undo a deploy a crash interrupted, saying what it
  * did (nothing to do: on stdout, with "serving on"; anything else is
  * logged).  Neither stops serve: what fails is logged (and /v1/report will
  * say it too). */
-static void start_checks(struct serve_ctx *sc, const char *state_dir, vd_serve_options *opts)
+static void start_checks(struct serve_ctx *sc, const char *state_dir, vd_serve_options *opts,
+			 char **project)
 {
 	vd_error err = VD_ERROR_INIT;
 	vd_project proj = { NULL, NULL, 0, NULL };
@@ -175,6 +181,7 @@ static void start_checks(struct serve_ctx *sc, const char *state_dir, vd_serve_o
 		vd_log_warn("serve: no project: %s (no recover; /v1/report will fail)", vd_error_msg(&err));
 		goto done;
 	}
+	*project = strdup(proj.name);
 	if (vd_config_bundle_load(&proj, &b, &err)) {
 		vd_log_warn("serve: %s", vd_error_msg(&err));
 		vd_error_release(&err);
@@ -249,7 +256,7 @@ int vd_cmd_serve(vd_cli *cli)
 	vd_error err = VD_ERROR_INIT;
 	vd_serve *srv = NULL;
 	vd_docker *docker = NULL;
-	char *token = NULL, *state_dir = NULL;
+	char *token = NULL, *state_dir = NULL, *project = NULL;
 	const char *token_file = NULL, *report_ttl = NULL;
 	sigset_t stop;
 	uint64_t ttl;
@@ -293,7 +300,8 @@ int vd_cmd_serve(vd_cli *cli)
 		goto fail;
 	sc.docker = docker;
 	sc.state_dir = state_dir;
-	start_checks(&sc, state_dir, &opts);
+	start_checks(&sc, state_dir, &opts, &project);
+	opts.project = project;
 	opts.token = token;
 	opts.state_dir = state_dir;
 	opts.ping = ping_engine;
@@ -319,6 +327,7 @@ fail:
 done:
 	vd_docker_free(docker);
 	free(token);
+	free(project);
 	free(state_dir);
 	vd_error_release(&err);
 	return rc;

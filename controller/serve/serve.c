@@ -1,4 +1,6 @@
 #include "controller/serve/serve.h"
+#include "controller/serve/page.h"
+#include "controller/serve/serve_private.h"
 #include "controller/state/backups.h"
 #include "common/clock.h"
 #include "common/json.h"
@@ -19,6 +21,9 @@
 #define METRICS_TTL_MS 1000
 #define MAX_LIMIT 1000
 #define DEFAULT_REQUEST_TIMEOUT_MS 10000
+/* Worker threads: a report being made (its probes take a while) or a
+ * wrong login's pause holds one, not every connection. */
+#define THREADS 4
 
 /* A connection, for the slow-client reaper: `since` is when its current
  * request began (the connection was accepted or the previous request
@@ -28,26 +33,6 @@ struct conn {
 	int fd;
 	uint64_t since;
 	bool reaped;
-};
-
-struct vd_serve {
-	struct MHD_Daemon *mhd;
-	vd_serve_options opts;
-	char *token;
-	uint16_t port;
-	pthread_mutex_t lock;      /* the caches below, and the callbacks */
-	vd_buf report;             /* cached report JSON */
-	int report_code;           /* what the report callback returned */
-	uint64_t report_at;        /* monotonic ms; 0: never */
-	vd_buf metrics;
-	uint64_t metrics_at;
-	/* the slow-client reaper */
-	pthread_mutex_t conn_lock;  /* conns, stopping */
-	pthread_cond_t conn_cond;
-	struct conn *conns;
-	bool stopping, reaper_started;
-	pthread_t reaper;
-	uint64_t request_timeout_ms;
 };
 
 int vd_serve_parse_listen(const char *listen, char *addr, size_t addr_size, uint16_t *port,
@@ -310,7 +295,7 @@ int vd_serve_metrics(const char *state_dir, const char *report_json, vd_buf *out
 
 /* --- requests -------------------------------------------------------------- */
 
-static void answer(vd_serve_answer *a, unsigned status, const char *type, const char *body)
+void serve_answer(vd_serve_answer *a, unsigned status, const char *type, const char *body)
 {
 	a->status = status;
 	a->type = type;
@@ -323,7 +308,7 @@ static void answer(vd_serve_answer *a, unsigned status, const char *type, const 
 	}
 }
 
-static void answer_error(vd_serve_answer *a, unsigned status, const char *msg)
+void serve_answer_error(vd_serve_answer *a, unsigned status, const char *msg)
 {
 	vd_buf body = VD_BUF_INIT;
 	yajl_gen g = vd_jgen_new();
@@ -334,11 +319,11 @@ static void answer_error(vd_serve_answer *a, unsigned status, const char *msg)
 	yajl_gen_map_close(g);
 	vd_jgen_finish(g, &body);
 	vd_buf_putc(&body, '\n');
-	answer(a, status, "application/json", vd_buf_cstr(&body));
+	serve_answer(a, status, "application/json", vd_buf_cstr(&body));
 	vd_buf_release(&body);
 }
 
-static const char *header(const vd_serve_request *rq, const char *name)
+const char *serve_header(const vd_serve_request *rq, const char *name)
 {
 	return rq->header ? rq->header(rq->ctx, name) : NULL;
 }
@@ -346,26 +331,6 @@ static const char *header(const vd_serve_request *rq, const char *name)
 static const char *arg(const vd_serve_request *rq, const char *name)
 {
 	return rq->arg ? rq->arg(rq->ctx, name) : NULL;
-}
-
-/* Constant-time comparison: the token's length is all a timing tells. */
-static bool token_ok(const vd_serve *s, const vd_serve_request *rq)
-{
-	const char *h = header(rq, "Authorization");
-	size_t i, n;
-	unsigned char diff = 0;
-
-	if (!s->token)
-		return true;
-	if (!h || strncmp(h, "Bearer ", 7))
-		return false;
-	h += 7;
-	n = strlen(s->token);
-	if (strlen(h) != n)
-		return false;
-	for (i = 0; i < n; i++)
-		diff |= (unsigned char)(h[i] ^ s->token[i]);
-	return diff == 0;
 }
 
 static void serve_healthz(vd_serve *s, vd_serve_answer *a)
@@ -388,42 +353,53 @@ static void serve_healthz(vd_serve *s, vd_serve_answer *a)
 		yajl_gen_map_close(g);
 		vd_jgen_finish(g, &body);
 		vd_buf_putc(&body, '\n');
-		answer(a, 503, "application/json", vd_buf_cstr(&body));
+		serve_answer(a, 503, "application/json", vd_buf_cstr(&body));
 	} else {
-		answer(a, 200, "application/json",
+		serve_answer(a, 200, "application/json",
 		       s->opts.ping ? "{\"status\":\"ok\",\"engine\":\"ok\"}\n" : "{\"status\":\"ok\"}\n");
 	}
 	vd_buf_release(&body);
 	vd_error_release(&err);
 }
 
-static void serve_report(vd_serve *s, const vd_serve_request *rq, vd_serve_answer *a)
+void serve_report_locked(vd_serve *s, bool fresh)
 {
-	const char *fresh = arg(rq, "fresh");
 	vd_error err = VD_ERROR_INIT;
 	long ttl = s->opts.report_ttl_ms > 0 ? s->opts.report_ttl_ms : 10000;
 
-	if (fresh && strcmp(fresh, "0") && strcmp(fresh, "1"))
-		return answer_error(a, 400, "fresh must be 0 or 1");
-	if (!s->opts.report)
-		return answer_error(a, 503, "no health report is configured");
-	pthread_mutex_lock(&s->lock);
-	if (!s->report_at || (fresh && !strcmp(fresh, "1")) ||
-	    vd_now_ms() - s->report_at >= (uint64_t)ttl) {
-		vd_buf_clear(&s->report);
-		s->report_code = s->opts.report(s->opts.ctx, &s->report, &err);
-		s->report_at = vd_now_ms();
-		if (s->report_code && s->report_code != VD_EUNHEALTHY) {
-			vd_buf_clear(&s->report);
-			s->report_at = 0;  /* no report is not cached */
-		}
+	if (!s->opts.report) {
+		s->report_code = VD_EINVAL;
+		snprintf(s->report_error, sizeof(s->report_error), "no health report is configured");
+		return;
 	}
-	if (s->report_code && s->report_code != VD_EUNHEALTHY)
-		answer_error(a, 503, vd_error_msg(&err));
-	else
-		answer(a, s->report_code ? 503 : 200, "application/json", vd_buf_cstr(&s->report));
-	pthread_mutex_unlock(&s->lock);
+	if (s->report_at && !fresh && vd_now_ms() - s->report_at < (uint64_t)ttl)
+		return;
+	vd_buf_clear(&s->report);
+	s->report_code = s->opts.report(s->opts.ctx, &s->report, &err);
+	s->report_at = vd_now_ms();
+	if (s->report_code && s->report_code != VD_EUNHEALTHY) {
+		vd_buf_clear(&s->report);
+		s->report_at = 0;  /* no report is not cached */
+		snprintf(s->report_error, sizeof(s->report_error), "%s", vd_error_msg(&err));
+	}
 	vd_error_release(&err);
+}
+
+static void serve_report(vd_serve *s, const vd_serve_request *rq, vd_serve_answer *a)
+{
+	const char *fresh = arg(rq, "fresh");
+
+	if (fresh && strcmp(fresh, "0") && strcmp(fresh, "1"))
+		return serve_answer_error(a, 400, "fresh must be 0 or 1");
+	if (!s->opts.report)
+		return serve_answer_error(a, 503, "no health report is configured");
+	pthread_mutex_lock(&s->lock);
+	serve_report_locked(s, fresh && !strcmp(fresh, "1"));
+	if (s->report_code && s->report_code != VD_EUNHEALTHY)
+		serve_answer_error(a, 503, s->report_error);
+	else
+		serve_answer(a, s->report_code ? 503 : 200, "application/json", vd_buf_cstr(&s->report));
+	pthread_mutex_unlock(&s->lock);
 }
 
 struct collect {
@@ -450,7 +426,7 @@ static void serve_deployments(vd_serve *s, const vd_serve_request *rq, vd_serve_
 		limit = strtol(lim, &end, 10);
 		/* digits only: strtol would also take " 10" and "+10" */
 		if (*lim < '0' || *lim > '9' || *end || limit < 1 || limit > MAX_LIMIT)
-			return answer_error(a, 400, "limit must be a number from 1 to 1000");
+			return serve_answer_error(a, 400, "limit must be a number from 1 to 1000");
 	}
 	col.g = vd_jgen_new();
 	yajl_gen_map_open(col.g);
@@ -462,9 +438,9 @@ static void serve_deployments(vd_serve *s, const vd_serve_request *rq, vd_serve_
 	vd_jgen_finish(col.g, &body);
 	vd_buf_putc(&body, '\n');
 	if (rc && rc != VD_ENOTFOUND)
-		answer_error(a, 500, "cannot read the journal");
+		serve_answer_error(a, 500, "cannot read the journal");
 	else
-		answer(a, 200, "application/json", vd_buf_cstr(&body));
+		serve_answer(a, 200, "application/json", vd_buf_cstr(&body));
 	vd_buf_release(&body);
 	vd_error_release(&err);
 }
@@ -482,33 +458,56 @@ static void serve_metrics(vd_serve *s, vd_serve_answer *a)
 		s->metrics_at = vd_now_ms();
 	}
 	if (s->metrics.len)
-		answer(a, 200, "text/plain; version=0.0.4", vd_buf_cstr(&s->metrics));
+		serve_answer(a, 200, "text/plain; version=0.0.4", vd_buf_cstr(&s->metrics));
 	else
-		answer_error(a, 500, "cannot read the journal");
+		serve_answer_error(a, 500, "cannot read the journal");
 	pthread_mutex_unlock(&s->lock);
 	vd_error_release(&err);
+}
+
+/* POST only where a form posts: the login and the logout. */
+static bool post_path(const char *path)
+{
+	return !strcmp(path, "/login") || !strcmp(path, "/logout");
 }
 
 bool vd_serve_handle(vd_serve *s, const vd_serve_request *rq, vd_serve_answer *a)
 {
 	const char *path = rq->path ? rq->path : "";
+	bool post = !strcmp(rq->method, "POST");
 
 	if (rq->headers_only) {
-		if (strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD")) {
-			answer_error(a, 405, "only GET and HEAD");
+		const char *length = serve_header(rq, "Content-Length");
+
+		if (post ? !post_path(path) : strcmp(rq->method, "GET") && strcmp(rq->method, "HEAD")) {
+			serve_answer_error(a, 405, "only GET and HEAD (and POST to /login and /logout)");
 			return true;
 		}
 		/* HTTP/1.1 requires Host (RFC 9112 3.2) */
-		if (!strcmp(rq->version, "HTTP/1.1") && !header(rq, "Host")) {
-			answer_error(a, 400, "an HTTP/1.1 request needs a Host header");
+		if (!strcmp(rq->version, "HTTP/1.1") && !serve_header(rq, "Host")) {
+			serve_answer_error(a, 400, "an HTTP/1.1 request needs a Host header");
+			return true;
+		}
+		if (post && length && strtoull(length, NULL, 10) > VD_SERVE_MAX_FORM) {
+			serve_answer_error(a, 413, "a form of at most 4096 bytes");
 			return true;
 		}
 		return false;
 	}
-	if (rq->has_body)
-		answer_error(a, 400, "a GET takes no body");
-	else if (!token_ok(s, rq))
-		answer_error(a, 401, "a valid bearer token is required");
+	if (post && !strcmp(path, "/login"))
+		serve_login(s, rq, a);
+	else if (post)
+		serve_logout(s, rq, a);
+	else if (rq->has_body)
+		serve_answer_error(a, 400, "a GET takes no body");
+	else if (!serve_authorized(s, rq) && (!strcmp(path, "/") || !strcmp(path, "/login")))
+		serve_login_form(s, a, 401, NULL);
+	else if (!serve_authorized(s, rq))
+		serve_answer_error(a, 401, "a valid bearer token is required");
+	else if (!strcmp(path, "/"))
+		serve_page(s, rq, a);
+	else if (!strcmp(path, "/login"))
+		serve_redirect(a, "/");
 	else if (!strcmp(path, "/healthz"))
 		serve_healthz(s, a);
 	else if (!strcmp(path, "/v1/report"))
@@ -518,7 +517,7 @@ bool vd_serve_handle(vd_serve *s, const vd_serve_request *rq, vd_serve_answer *a
 	else if (!strcmp(path, "/metrics"))
 		serve_metrics(s, a);
 	else
-		answer_error(a, 404, "no such endpoint (try /healthz, /v1/report, /v1/deployments, /metrics)");
+		serve_answer_error(a, 404, "no such endpoint (try /, /healthz, /v1/report, /v1/deployments, /metrics)");
 	return true;
 }
 
@@ -553,10 +552,30 @@ static enum MHD_Result respond(struct MHD_Connection *c, vd_serve_answer *a)
 	MHD_add_response_header(resp, "Content-Type", a->type ? a->type : "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (a->nonce[0]) {
+		char csp[400];
+
+		vd_page_csp(a->nonce, csp, sizeof(csp));
+		MHD_add_response_header(resp, "Content-Security-Policy", csp);
+	} else {
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					"default-src 'none'; frame-ancestors 'none'");
+	}
+	if (a->location)
+		MHD_add_response_header(resp, "Location", a->location);
+	if (a->cookie[0])
+		MHD_add_response_header(resp, "Set-Cookie", a->cookie);
 	ret = MHD_queue_response(c, a->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
 }
+
+/* A POST's body as it arrives (its request's req_cls; a GET's is the
+ * server). */
+struct upload {
+	vd_buf body;
+};
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload_data,
@@ -564,10 +583,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	vd_serve *s = cls;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	vd_serve_request rq = { method, version, url, mhd_header, mhd_arg, c, false, false };
+	vd_serve_request rq = { method, version, url, mhd_header, mhd_arg, c, false, false, NULL, 0 };
 	vd_serve_answer a = VD_SERVE_ANSWER_INIT;
+	struct upload *up = *req_cls && *req_cls != s ? *req_cls : NULL;
 	enum MHD_Result r = MHD_YES;
 
+	if (up && *upload_data_size) {
+		/* the form is read whole before it is answered; a larger one is
+		 * refused at once (and the connection closed) */
+		if (vd_buf_put(&up->body, upload_data, *upload_data_size)) {
+			serve_answer_error(&a, 413, "a form of at most 4096 bytes");
+			r = respond(c, &a);
+			vd_serve_answer_release(&a);
+			return r;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (up) {
+		rq.body = vd_buf_cstr(&up->body);
+		rq.body_len = up->body.len;
+	}
 	if (!*req_cls) {
 		/* The first call: the headers are in, so the request is no longer
 		 * the reaper's.  A response queued now, before MHD knows there is
@@ -583,9 +619,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rq.headers_only = true;
 	}
 	rq.has_body = *upload_data_size != 0;
-	(void)upload_data;
-	if (vd_serve_handle(s, &rq, &a))
+	if (vd_serve_handle(s, &rq, &a)) {
 		r = respond(c, &a);
+	} else if (rq.headers_only && !strcmp(method, "POST")) {
+		if (!(up = calloc(1, sizeof(*up))))
+			return MHD_NO;
+		vd_buf_init(&up->body, VD_SERVE_MAX_FORM);
+		*req_cls = up;
+	}
 	vd_serve_answer_release(&a);
 	return r;
 }
@@ -643,6 +684,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 	vd_serve *s = cls;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
+	if (*req_cls && *req_cls != s) {
+		struct upload *up = *req_cls;
+
+		vd_buf_release(&up->body);
+		free(up);
+		*req_cls = NULL;
+	}
 	if (ci && ci->socket_context) {  /* the next request's clock starts */
 		pthread_mutex_lock(&s->conn_lock);
 		((struct conn *)ci->socket_context)->since = vd_now_ms();
@@ -757,10 +805,12 @@ int vd_serve_start(const vd_serve_options *opts, vd_serve **out, vd_error *err)
 							     : DEFAULT_REQUEST_TIMEOUT_MS;
 	vd_buf_init(&s->report, 4 << 20);
 	vd_buf_init(&s->metrics, 4 << 20);
+	serve_page_init(s);
 	s->mhd = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 				  (strchr(addr, ':') ? MHD_USE_IPv6 : 0),
 				  port, NULL, NULL, on_request, s,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)THREADS,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)256,
 				  MHD_OPTION_CONNECTION_TIMEOUT,
@@ -815,6 +865,7 @@ void vd_serve_stop(vd_serve *s)
 	pthread_cond_destroy(&s->conn_cond);
 	vd_buf_release(&s->report);
 	vd_buf_release(&s->metrics);
+	serve_page_release(s);
 	free(s->token);
 	free(s);
 }

@@ -4,9 +4,15 @@
  *   GET /v1/report[?fresh=1]    the health report (cached for a TTL)
  *   GET /v1/deployments[?limit=N]  the journal's last records
  *   GET /metrics                Prometheus text: deploys, rollbacks, probes
+ *   GET /                       the status page (page.h), made of the same
+ *                               report, journal and backups
+ *   POST /login, POST /logout   the page's login: a form posts the token
+ *                               once and gets a session cookie
  *
- * Only GET and HEAD; unknown paths 404 and other methods 405, as JSON.  A
- * listener on anything but loopback requires a bearer token (401 without).
+ * Only GET and HEAD (and POST for /login and /logout); unknown paths 404 and
+ * other methods 405, as JSON.  A listener on anything but loopback requires
+ * a bearer token: every endpoint answers 401 without it or a session cookie
+ * (GET / with the login form).
  * Connections are bounded in number, memory, idle time and the time a
  * request may take to arrive, so slow or huge requests cannot wedge the
  * daemon.  Nothing served ever carries a secret:
@@ -39,6 +45,7 @@ typedef struct vd_serve_options {
 	long request_timeout_ms;    /* a request's line and headers must arrive
 				     * within this, however they trickle; also
 				     * the idle timeout (0: 10 s) */
+	const char *project;        /* the page's title (NULL: current.json's) */
 } vd_serve_options;
 
 typedef struct vd_serve vd_serve;
@@ -69,15 +76,23 @@ typedef struct vd_serve_request {
 	void *ctx;
 	bool headers_only;  /* the first look: the body has not been read yet */
 	bool has_body;      /* a body arrived */
+	const char *body;   /* a POST's body (NUL-terminated), or NULL */
+	size_t body_len;
 } vd_serve_request;
+
+/* The most a POST's body may hold (a login form). */
+#define VD_SERVE_MAX_FORM 4096
 
 typedef struct vd_serve_answer {
 	unsigned status;
 	const char *type;   /* Content-Type */
 	vd_buf body;        /* secrets already redacted */
+	const char *location;  /* a redirect's Location, or NULL */
+	char cookie[160];      /* Set-Cookie, or "" */
+	char nonce[40];        /* an HTML page's CSP nonce, or "" */
 } vd_serve_answer;
 
-#define VD_SERVE_ANSWER_INIT { 0, NULL, VD_BUF_INIT }
+#define VD_SERVE_ANSWER_INIT { 0, NULL, VD_BUF_INIT, NULL, "", "" }
 
 static inline void vd_serve_answer_release(vd_serve_answer *a)
 {

@@ -49,4 +49,13 @@ typedef int (*vd_journal_cb)(yajl_val record, void *ctx, vd_error *err);
 int vd_journal_read(const char *state_dir, size_t last_n, vd_journal_cb cb, void *ctx,
 		    vd_error *err);
 
+/* What a callback of vd_journal_read_back returns to stop reading. */
+#define VD_JOURNAL_STOP 1
+
+/* Deliver the records newest first, reading the file from its end, until
+ * the callback returns VD_JOURNAL_STOP (then 0) or an error; torn, blank
+ * and overlong lines are skipped.  VD_ENOTFOUND when there is no journal.
+ * (journal_tail.c) */
+int vd_journal_read_back(const char *state_dir, vd_journal_cb cb, void *ctx, vd_error *err);
+
 #endif

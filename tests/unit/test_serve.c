@@ -1,6 +1,7 @@
 /* Unit tests of controller/serve's pure parts and of the server itself on
  * loopback: listen addresses, the metrics from a journal, routing, methods,
- * tokens and limits. */
+ * tokens and limits; GET / with its login, sessions and headers, and a page
+ * of a 10,000-record journal (the renderer itself: test_page.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include "common/log.h"
 #include "controller/state/journal.h"
 #include "controller/serve/serve.h"
+#include "controller/serve/session.h"
 #include "controller/state/backups.h"
 #include "health/http.h"
 #include "testutil.h"
@@ -318,10 +320,272 @@ static void serve__slow_clients_are_cut_off(void **s)
 	vd_buf_release(&body);
 }
 
+/* vd_cookie_get and the session store: lookups, expiry, dropping,
+ * the oldest giving way when full. */
+static void serve__cookies(void **s)
+{
+	char v[80], id[VD_SESSION_ID_LEN + 1], first[VD_SESSION_ID_LEN + 1];
+	vd_sessions ss;
+	int i;
+
+	assert_true(vd_cookie_get("a=1; vd_session=abc ;b=2", "vd_session", v, sizeof(v)));
+	assert_string_equal(v, "abc");
+	assert_true(vd_cookie_get("vd_session=x", "vd_session", v, sizeof(v)));
+	assert_string_equal(v, "x");
+	assert_false(vd_cookie_get("my_vd_session=x; vd_sessionx=y", "vd_session", v, sizeof(v)));
+	assert_false(vd_cookie_get("vd_session=0123456789", "vd_session", v, 4));
+	vd_sessions_init(&ss, 0);
+	assert_int_equal(vd_session_new(&ss, first), 0);
+	assert_int_equal(strlen(first), VD_SESSION_ID_LEN);
+	assert_true(vd_session_valid(&ss, first));
+	assert_false(vd_session_valid(&ss, "00"));
+	assert_false(vd_session_valid(&ss, NULL));
+	memcpy(id, first, sizeof(id));
+	id[0] = id[0] == 'a' ? 'b' : 'a';
+	assert_false(vd_session_valid(&ss, id));
+	/* bounded: the oldest goes */
+	for (i = 0; i < VD_SESSION_MAX; i++) {
+		usleep(1000);
+		assert_int_equal(vd_session_new(&ss, id), 0);
+	}
+	assert_false(vd_session_valid(&ss, first));
+	assert_true(vd_session_valid(&ss, id));
+	vd_session_drop(&ss, id);
+	assert_false(vd_session_valid(&ss, id));
+	vd_sessions_release(&ss);
+	/* expiring */
+	vd_sessions_init(&ss, 50);
+	assert_int_equal(vd_session_new(&ss, id), 0);
+	assert_true(vd_session_valid(&ss, id));
+	usleep(80 * 1000);
+	assert_false(vd_session_valid(&ss, id));
+	vd_sessions_release(&ss);
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay += strlen(needle))
+		n++;
+	return n;
+}
+
+struct reply {
+	long status;
+	vd_buf head, body;
+};
+
+static size_t to_buf(char *data, size_t size, size_t n, void *buf)
+{
+	return tu_curl_to_buf(data, size, n, buf);
+}
+
+/* A request with headers (NULL-terminated) and a body (or NULL). */
+static void request(uint16_t port, const char *method, const char *path, const char *const *headers,
+		    const char *body, struct reply *r)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[256];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+	vd_buf_clear(&r->head);
+	vd_buf_clear(&r->body);
+	r->status = 0;
+	for (; headers && *headers; headers++)
+		h = curl_slist_append(h, *headers);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, to_buf);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->head);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (!r->status)
+		fail_msg("%s %s: no answer", method, path);
+}
+
+static const char *head_of(const struct reply *r, const char *name)
+{
+	return strcasestr(vd_buf_cstr(&r->head), name);
+}
+
+#define TOKEN "0123456789abcdef-token"
+#define FORM "Content-Type: application/x-www-form-urlencoded"
+
+/* GET / with a token set: the login form (401) until POST /login with the
+ * right token gives a session cookie; a wrong token is refused (after a
+ * pause); the cookie opens every endpoint until POST /logout; the page's
+ * headers (CSP with a fresh nonce each time, nosniff, no-referrer,
+ * no-store); the token never in a URL, never on the page. */
+static void serve__page_and_login(void **s)
+{
+	vd_serve_options o = { "127.0.0.1:0", TOKEN, dir, 60000, report_ok, NULL, NULL };
+	const char *form[] = { FORM, NULL }, *auth[] = { "Authorization: Bearer " TOKEN, NULL };
+	const char *json[] = { "Content-Type: application/json", NULL };
+	struct reply r = { 0, VD_BUF_INIT, VD_BUF_INIT };
+	char cookie[200], *semi, nonce[40];
+	const char *with_cookie[] = { cookie, NULL }, *p;
+	vd_error err = VD_ERROR_INIT;
+	vd_serve *srv = NULL;
+	uint64_t t0;
+	uint16_t port;
+	int calls = 0;
+
+	o.ctx = &calls;
+	write_journal();
+	vd_secret_add(TOKEN);
+	assert_int_equal(vd_serve_start(&o, &srv, &err), 0);
+	port = vd_serve_port(srv);
+	/* no token: the form, as HTML with its policy */
+	request(port, "GET", "/", NULL, NULL, &r);
+	assert_int_equal(r.status, 401);
+	assert_non_null(strstr(vd_buf_cstr(&r.body), "action=\"/login\""));
+	assert_non_null(head_of(&r, "Content-Type: text/html; charset=utf-8"));
+	assert_non_null(head_of(&r, "Content-Security-Policy: default-src 'none'; style-src 'nonce-"));
+	request(port, "GET", "/v1/report", NULL, NULL, &r);
+	assert_int_equal(r.status, 401);
+	/* never through the URL */
+	request(port, "GET", "/?token=" TOKEN, NULL, NULL, &r);
+	assert_int_equal(r.status, 401);
+	/* a wrong token: refused, after a pause */
+	t0 = vd_now_ms();
+	request(port, "POST", "/login", form, "token=wrong-token-0123456", &r);
+	assert_int_equal(r.status, 401);
+	assert_true(vd_now_ms() - t0 >= 400);
+	assert_non_null(strstr(vd_buf_cstr(&r.body), "wrong token"));
+	assert_null(head_of(&r, "Set-Cookie"));
+	request(port, "POST", "/login", form, "token=" TOKEN "x", &r);
+	assert_int_equal(r.status, 401);
+	/* not a form; too large; elsewhere */
+	request(port, "POST", "/login", json, "{\"token\":\"" TOKEN "\"}", &r);
+	assert_int_equal(r.status, 415);
+	{
+		char big[VD_SERVE_MAX_FORM + 100];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		memcpy(big, "token=", 6);
+		request(port, "POST", "/login", form, big, &r);
+		assert_int_equal(r.status, 413);
+	}
+	request(port, "POST", "/v1/report", form, "token=" TOKEN, &r);
+	assert_int_equal(r.status, 405);
+	/* the right token: a session cookie, back to the page */
+	request(port, "POST", "/login", form, "other=1&token=" TOKEN, &r);
+	assert_int_equal(r.status, 303);
+	assert_non_null(head_of(&r, "Location: /\r\n"));
+	p = head_of(&r, "Set-Cookie: vd_session=");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "; HttpOnly; SameSite=Strict; Path=/"));
+	snprintf(cookie, sizeof(cookie), "Cookie: %s", p + strlen("Set-Cookie: "));
+	semi = strchr(cookie, ';');
+	*semi = '\0';
+	request(port, "GET", "/", with_cookie, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(vd_buf_cstr(&r.body), "<section id=\"health\">"));
+	assert_non_null(strstr(vd_buf_cstr(&r.body), "data-deploy=\"d1\""));
+	assert_null(strstr(vd_buf_cstr(&r.body), TOKEN));
+	assert_null(strstr(vd_buf_cstr(&r.body), strchr(cookie, '=') + 1));
+	assert_non_null(head_of(&r, "X-Content-Type-Options: nosniff"));
+	assert_non_null(head_of(&r, "Referrer-Policy: no-referrer"));
+	assert_non_null(head_of(&r, "Cache-Control: no-store"));
+	p = head_of(&r, "style-src 'nonce-");
+	assert_non_null(p);
+	snprintf(nonce, sizeof(nonce), "%.32s", p + strlen("style-src 'nonce-"));
+	assert_non_null(strstr(vd_buf_cstr(&r.body), nonce));
+	assert_int_equal(calls, 1);  /* the report /v1/report serves */
+	/* the cached page, with a fresh nonce */
+	request(port, "GET", "/", with_cookie, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(vd_buf_cstr(&r.body), nonce));
+	assert_null(strstr(vd_buf_cstr(&r.head), nonce));
+	request(port, "GET", "/v1/report", with_cookie, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(calls, 1);
+	request(port, "GET", "/", auth, NULL, &r);
+	assert_int_equal(r.status, 200);
+	request(port, "HEAD", "/", auth, NULL, &r);
+	assert_int_equal(r.status, 200);
+	/* logged out: the cookie opens nothing */
+	request(port, "POST", "/logout", with_cookie, "", &r);
+	assert_int_equal(r.status, 303);
+	assert_non_null(head_of(&r, "Set-Cookie: vd_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"));
+	request(port, "GET", "/", with_cookie, NULL, &r);
+	assert_int_equal(r.status, 401);
+	request(port, "GET", "/metrics", with_cookie, NULL, &r);
+	assert_int_equal(r.status, 401);
+	vd_serve_stop(srv);
+	vd_secret_clear();
+	vd_buf_release(&r.head);
+	vd_buf_release(&r.body);
+}
+
+/* A journal of 10,000 records (400 deploys): the page answers within a
+ * second and shows the last 20 of them, the newest first. */
+static void serve__page_of_ten_thousand_records(void **s)
+{
+	vd_serve_options o = { "127.0.0.1:0", NULL, dir, 60000, report_ok, NULL, NULL };
+	struct reply r = { 0, VD_BUF_INIT, VD_BUF_INIT };
+	vd_error err = VD_ERROR_INIT;
+	vd_serve *srv = NULL;
+	vd_kvs f = { NULL, 0 };
+	char id[VD_DEPLOY_ID_MAX], want[80];
+	const char *steps[] = { "lock", "sync", "build", "tag", "create", "stop", "start", "health",
+				"cleanup", "notify", "release", "backup" };
+	uint64_t t0;
+	int calls = 0, d, k;
+
+	o.ctx = &calls;
+	vd_kvs_add(&f, "type", "APP_ONLY");
+	vd_kvs_add(&f, "duration_ms", "1000");
+	for (d = 0; d < 400; d++) {
+		vd_journal j = VD_JOURNAL_INIT;
+
+		snprintf(id, sizeof(id), "20261203T000000Z-%06x", d);
+		assert_int_equal(vd_journal_open(dir, id, &j, &err), 0);
+		assert_int_equal(vd_journal_write(&j, "deploy", "begin", NULL, &err), 0);
+		for (k = 0; k < 23; k++)
+			assert_int_equal(vd_journal_write(&j, steps[k % 12], k % 2 ? "done" : "begin", NULL, &err), 0);
+		assert_int_equal(vd_journal_write(&j, "deploy", d % 7 ? "done" : "failed", &f, &err), 0);
+		vd_journal_close(&j);
+	}
+	assert_int_equal(vd_serve_start(&o, &srv, &err), 0);
+	t0 = vd_now_ms();
+	request(vd_serve_port(srv), "GET", "/", NULL, NULL, &r);
+	assert_int_equal(r.status, 200);
+	if (vd_now_ms() - t0 >= 1000)
+		fail_msg("the page took %llu ms", (unsigned long long)(vd_now_ms() - t0));
+	assert_int_equal(count_of(vd_buf_cstr(&r.body), "<li class=\"deploy"), 20);
+	snprintf(want, sizeof(want), "data-deploy=\"20261203T000000Z-%06x\"", 399);
+	assert_non_null(strstr(vd_buf_cstr(&r.body), want));
+	snprintf(want, sizeof(want), "data-deploy=\"20261203T000000Z-%06x\"", 380);
+	assert_non_null(strstr(vd_buf_cstr(&r.body), want));
+	snprintf(want, sizeof(want), "data-deploy=\"20261203T000000Z-%06x\"", 379);
+	assert_null(strstr(vd_buf_cstr(&r.body), want));
+	vd_serve_stop(srv);
+	vd_kvs_release(&f);
+	vd_buf_release(&r.head);
+	vd_buf_release(&r.body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(serve__listen_addresses),
+		cmocka_unit_test(serve__cookies),
+		cmocka_unit_test_setup_teardown(serve__page_and_login, setup, teardown),
+		cmocka_unit_test_setup_teardown(serve__page_of_ten_thousand_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__check_with_a_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__metrics_from_the_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(serve__backup_catalogue_and_metrics, setup, teardown),
