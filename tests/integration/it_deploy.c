@@ -798,6 +798,60 @@ static void crashing_version_rolls_back(void **state)
 	snap_free(&s);
 }
 
+/* How often needle is in the file (0 when it is not there yet). */
+static int times_in(const char *path, const char *needle)
+{
+	char *text = tu_slurp(path), *p = text;
+	int n = 0;
+
+	while (p && (p = strstr(p, needle))) {
+		n++;
+		p += strlen(needle);
+	}
+	free(text);
+	return n;
+}
+
+static bool wait_for(const char *path, const char *needle, int seconds)
+{
+	int i;
+
+	for (i = 0; i < seconds * 20 && !times_in(path, needle); i++)
+		usleep(50000);
+	return times_in(path, needle) > 0;
+}
+
+/* `logs -f` started before a deploy follows the new container when it
+ * takes the service's place, so a person watches the deploy: the old
+ * version's lines once, then the new version's. */
+static void logs_follow_across_a_deploy(void **state)
+{
+	char follow[320];
+	const char *argv[] = { VD_BINARY, "-C", repo.dir, "--state-dir", state_dir, "logs", "-f", "app", NULL };
+	struct tu_proc p = { argv, NULL, follow, follow, NULL, true };
+	pid_t pid;
+
+	snprintf(follow, sizeof(follow), "%s.follow", repo.dir);
+	put("start.sh", "echo serving version $(cat /www/version); exec httpd -f -p 8080 -h /www\n");
+	put("src/version", "follow-1\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	pid = tu_spawn(&p);
+	if (!wait_for(follow, "serving version follow-1", 20))
+		fail_msg("logs -f did not show the running version: %s", tu_slurp(follow));
+	put("src/version", "follow-2\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	if (!wait_for(follow, "serving version follow-2", 30))
+		fail_msg("logs -f did not follow the deploy: %s", tu_slurp(follow));
+	kill(pid, SIGINT);
+	tu_wait(pid, 10, "logs -f");
+	/* compose's prefix, and no line twice */
+	assert_int_equal(times_in(follow, "app | serving version follow-1"), 1);
+	assert_int_equal(times_in(follow, "app | serving version follow-2"), 1);
+	unlink(follow);
+}
+
 static void second_deploy_meets_the_lock(void **state)
 {
 	char path[512];
@@ -1243,6 +1297,7 @@ int main(void)
 		cmocka_unit_test(build_failure_touches_nothing),
 		cmocka_unit_test(unhealthy_version_rolls_back),
 		cmocka_unit_test(crashing_version_rolls_back),
+		cmocka_unit_test(logs_follow_across_a_deploy),
 		cmocka_unit_test(second_deploy_meets_the_lock),
 		cmocka_unit_test(freeze_holds_deploys_until_unlock),
 		cmocka_unit_test(lock_wait_runs_after_the_running_deploy),
