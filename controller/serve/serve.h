@@ -46,6 +46,8 @@ typedef struct vd_serve_options {
 				     * within this, however they trickle; also
 				     * the idle timeout (0: 10 s) */
 	const char *project;        /* the page's title (NULL: current.json's) */
+	long login_pause_ms;        /* a wrong token at POST /login waits this
+				     * long (0: 500 ms; < 0: not at all) */
 } vd_serve_options;
 
 typedef struct vd_serve vd_serve;

@@ -20,7 +20,7 @@
 
 #define PAGE_TTL_MS 1000
 #define NONCE_LEN 32
-#define WRONG_TOKEN_PAUSE_US (500 * 1000)
+#define WRONG_TOKEN_PAUSE_MS 500
 #define COOKIE "vd_session"
 
 /* Stands in the cached page where each response's nonce goes. */
@@ -167,7 +167,9 @@ void serve_login(vd_serve *s, const vd_serve_request *rq, vd_serve_answer *a)
 	memset(given, 0, sizeof(given));
 	if (!ok) {
 		/* a pause against guessing: it holds one worker thread, not all */
-		usleep(WRONG_TOKEN_PAUSE_US);
+		if (s->opts.login_pause_ms >= 0)
+			usleep((useconds_t)(s->opts.login_pause_ms ? s->opts.login_pause_ms
+								   : WRONG_TOKEN_PAUSE_MS) * 1000);
 		vd_log_info("serve: a login with a wrong token");
 		return serve_login_form(s, a, 401, "wrong token");
 	}

@@ -2,7 +2,8 @@
  * HTTP request.  In process, it is read the way the HTTP layer reads it (the
  * request line, headers, the query split into unescaped arguments) and handed
  * to vd_serve_handle, both looks, as libmicrohttpd would: path dispatch, the
- * bearer token, the query values, the journal and metrics answers.  One
+ * bearer token, the query values, the journal and metrics answers, the
+ * status page, and a POST's form at /login.  One
  * input in 256 (by its bytes, so a finding replays) also goes over the wire
  * to the real server on a loopback port, answers read to the end or until
  * they stall for 50 ms (an incomplete request waits for the server's idle
@@ -61,6 +62,7 @@ static int start(void)
 	if (!mkdtemp(state_dir))
 		return -1;
 	o.state_dir = state_dir;
+	o.login_pause_ms = -1;  /* a wrong token at /login answers at once */
 	if (vd_journal_open(state_dir, "d1", &j, &err))
 		return -1;
 	vd_kvs_add(&f, "type", "APP_ONLY");
@@ -163,7 +165,7 @@ static void split_query(char *q, struct request *r)
 	}
 }
 
-static void in_process(char *text, bool has_body)
+static void in_process(char *text, const char *body)
 {
 	struct request r = { .n = 0 };
 	char *line, *save = NULL, *method, *target, *version, *q;
@@ -196,7 +198,13 @@ static void in_process(char *text, bool has_body)
 	rq.headers_only = true;
 	if (!vd_serve_handle(srv, &rq, &a)) {
 		rq.headers_only = false;
-		rq.has_body = has_body;
+		rq.has_body = body && *body;
+		/* a POST's body is read whole first (a login form) */
+		if (!strcmp(method, "POST")) {
+			rq.has_body = false;
+			rq.body = body ? body : "";
+			rq.body_len = strlen(rq.body);
+		}
 		(void)vd_serve_handle(srv, &rq, &a);
 	}
 	vd_serve_answer_release(&a);
@@ -224,8 +232,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ready > 0 && text) {
 		const char *end = strstr(text, "\r\n\r\n");
+		char *body = end ? strdup(end + 4) : NULL;  /* in_process cuts text up */
 
-		in_process(text, end && end[4]);
+		in_process(text, body);
+		free(body);
 	}
 	free(text);
 	for (size_t i = 0; i < size; i++)
