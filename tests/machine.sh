@@ -12,7 +12,8 @@
 #                /var/run/docker.sock)
 #   dockerd_pid, dockerd_log  set by start_engine when it started dockerd;
 #                stop_dockerd stops that one again (never another)
-# and offers build_packages / engine_packages ARRAY (the package lists) and
+# and offers build_packages / engine_packages / browser_packages ARRAY (the
+# package lists) and
 # pg_major (the PostgreSQL major the fixture images are made of).
 
 SUDO=()
@@ -90,6 +91,15 @@ build_packages() {
 	into+=(gcc libc6-dev meson ninja-build pkg-config python3 git ca-certificates curl iproute2
 		libcurl4-openssl-dev libyajl-dev libgit2-dev libpq-dev libcmocka-dev libfyaml-dev
 		libarchive-dev libmicrohttpd-dev)
+}
+
+# browser_packages ARRAY: append headless Chromium and its WebDriver, which
+# the status page's integration test (it_page) drives; the same names on
+# bookworm and trixie.
+browser_packages() {
+	# shellcheck disable=SC2178 # a nameref to the caller's array
+	local -n into=$1
+	into+=(chromium chromium-driver)
 }
 
 # engine_packages ARRAY: append the engine, its CLI, compose, and what the
