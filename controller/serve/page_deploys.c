@@ -19,7 +19,6 @@ static bool eq(const char *a, const char *b)
 
 size_t page_deploys(yajl_val records, struct page_deploy *out, size_t cap)
 {
-	bool restored[cap ? cap : 1];
 	size_t i, k, n = 0;
 
 	for (i = 0; i < vd_json_len(records); i++) {
@@ -40,7 +39,6 @@ size_t page_deploys(yajl_val records, struct page_deploy *out, size_t cap)
 			memset(&out[n], 0, sizeof(out[n]));
 			out[n].id = id;
 			out[n].duration_ms = -1;
-			restored[n] = false;
 			n++;
 		}
 		d = &out[k];
@@ -65,11 +63,11 @@ size_t page_deploys(yajl_val records, struct page_deploy *out, size_t cap)
 		} else if (!strcmp(step, "deploy") && !strcmp(state, "begin")) {
 			d->rollback_run = detail && !strncmp(detail, "rollback of ", 12);
 		} else if (!strcmp(step, "rollback") && !strcmp(state, "done")) {
-			restored[k] = true;
+			d->rolled_back = true;  /* the previous version runs: it counts if the deploy failed */
 		}
 	}
 	for (k = 0; k < n; k++) {
-		out[k].rolled_back = restored[k] && out[k].result && strcmp(out[k].result, "done");
+		out[k].rolled_back = out[k].rolled_back && out[k].result && strcmp(out[k].result, "done");
 		if (out[k].duration_ms < 0)
 			out[k].duration_ms = out[k].t1 - out[k].t0;
 	}

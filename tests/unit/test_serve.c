@@ -20,6 +20,7 @@
 #include "controller/serve/serve.h"
 #include "controller/serve/session.h"
 #include "controller/state/backups.h"
+#include "controller/state/state.h"
 #include "health/http.h"
 #include "testutil.h"
 
@@ -532,7 +533,8 @@ static void serve__page_and_login(void **s)
 }
 
 /* A journal of 10,000 records (400 deploys): the page answers within a
- * second and shows the last 20 of them, the newest first. */
+ * second and shows the last 20 of them, the newest first; what is deployed
+ * is read from its own records even when it is older than those. */
 static void serve__page_of_ten_thousand_records(void **s)
 {
 	vd_serve_options o = { "127.0.0.1:0", NULL, dir, 60000, report_ok, NULL, NULL };
@@ -560,6 +562,9 @@ static void serve__page_of_ten_thousand_records(void **s)
 		assert_int_equal(vd_journal_write(&j, "deploy", d % 7 ? "done" : "failed", &f, &err), 0);
 		vd_journal_close(&j);
 	}
+	snprintf(id, sizeof(id), "20261203T000000Z-%06x", 5);
+	assert_int_equal(vd_state_update(dir, "demo", "0123456789abcdef0123456789abcdef01234567", id, NULL,
+					 NULL, &err), 0);
 	assert_int_equal(vd_serve_start(&o, &srv, &err), 0);
 	t0 = vd_now_ms();
 	request(vd_serve_port(srv), "GET", "/", NULL, NULL, &r);
@@ -573,6 +578,8 @@ static void serve__page_of_ten_thousand_records(void **s)
 	assert_non_null(strstr(vd_buf_cstr(&r.body), want));
 	snprintf(want, sizeof(want), "data-deploy=\"20261203T000000Z-%06x\"", 379);
 	assert_null(strstr(vd_buf_cstr(&r.body), want));
+	assert_non_null(strstr(vd_buf_cstr(&r.body), "<dd id=\"deployed-type\">APP_ONLY</dd>"));
+	assert_non_null(strstr(vd_buf_cstr(&r.body), "20261203T000000Z-000005</code> <span class=\"badge ok\">"));
 	vd_serve_stop(srv);
 	vd_kvs_release(&f);
 	vd_buf_release(&r.head);
