@@ -184,7 +184,7 @@ static void secrets__audit(void **state)
 	{
 		static const char *const paths[] = { "/healthz", "/v1/report?fresh=1", "/v1/report",
 						     "/v1/deployments", "/v1/deployments?limit=1000",
-						     "/metrics", "/nope" };
+						     "/metrics", "/", "/nope" };
 
 		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 			char req[256], what[128];
@@ -212,7 +212,7 @@ static void secrets__audit(void **state)
 	check_dir(state_dir);
 	assert_int_equal(tu_rm_rf(dir), 0);
 	free(answer);
-	print_message("%zu commands and 7 serve endpoints audited, %zu failures\n",
+	print_message("%zu commands and 8 serve endpoints audited, %zu failures\n",
 		      sizeof(cmds) / sizeof(cmds[0]), leaks);
 	assert_int_equal(leaks, 0);
 }
