@@ -283,9 +283,9 @@ static size_t screenshot(const char *name)
 
 static void driver_start(void)
 {
-	const char *argv[4];
-	char port_arg[32], log[220];
-	struct tu_proc p = { argv, NULL, NULL, NULL, NULL, true };
+	const char *argv[4], *env[2];
+	char port_arg[32], log[220], tmp[220], caps[1024];
+	struct tu_proc p = { argv, NULL, NULL, NULL, env, true };
 	uint64_t t0 = vd_now_ms();
 	yajl_val t, v;
 
@@ -300,6 +300,12 @@ static void driver_start(void)
 	argv[2] = NULL;
 	p.out = log;
 	p.err = log;
+	/* the browser's profile and temporary files in the test's directory,
+	 * which teardown removes */
+	tu_mkdir(dir, "browser", 0700);
+	snprintf(tmp, sizeof(tmp), "TMPDIR=%s/browser", dir);
+	env[0] = tmp;
+	env[1] = NULL;
 	driver_pid = tu_spawn(&p);
 	for (;;) {
 		v = wd_call("GET", "/status", NULL, &t, true);
@@ -314,11 +320,12 @@ static void driver_start(void)
 	}
 	/* tests run as root: no sandbox; the window 1280 px wide, narrower
 	 * by emulation (a headless window is at least 500 px) */
-	v = wd_call("POST", "/session",
-		    "{\"capabilities\":{\"alwaysMatch\":{\"goog:chromeOptions\":{\"binary\":\"" CHROMIUM "\","
-		    "\"args\":[\"--headless=new\",\"--no-sandbox\",\"--disable-gpu\",\"--disable-dev-shm-usage\","
-		    "\"--hide-scrollbars\",\"--window-size=1280,900\"]},"
-		    "\"goog:loggingPrefs\":{\"browser\":\"ALL\"}}}}", &t, false);
+	snprintf(caps, sizeof(caps),
+		 "{\"capabilities\":{\"alwaysMatch\":{\"goog:chromeOptions\":{\"binary\":\"" CHROMIUM "\","
+		 "\"args\":[\"--headless=new\",\"--no-sandbox\",\"--disable-gpu\",\"--disable-dev-shm-usage\","
+		 "\"--hide-scrollbars\",\"--window-size=1280,900\",\"--user-data-dir=%s/browser/profile\"]},"
+		 "\"goog:loggingPrefs\":{\"browser\":\"ALL\"}}}}", dir);
+	v = wd_call("POST", "/session", caps, &t, false);
 	snprintf(session, sizeof(session), "%s", vd_json_str(v, "sessionId"));
 	yajl_tree_free(t);
 	assert_true(session[0] != '\0');
