@@ -230,6 +230,17 @@ static void deployed(vd_buf *out, const vd_page_input *in, const struct page_dep
 	size_t i;
 
 	vd_buf_puts(out, "<section id=\"deployed\"><h2>Deployed</h2>\n");
+	if (in->held && in->held->held) {
+		vd_buf_puts(out, "<p id=\"held\"><span class=\"badge warn\">deploys held</span> since ");
+		page_text(out, in->held->since ? in->held->since : "?");
+		if (in->held->by) {
+			vd_buf_puts(out, " by ");
+			page_text(out, in->held->by);
+		}
+		vd_buf_puts(out, ": ");
+		page_text(out, in->held->message && *in->held->message ? in->held->message : "no reason given");
+		vd_buf_puts(out, " <span class=\"mute\">(voxdeploy unlock lifts it)</span></p>\n");
+	}
 	if (!st || !st->commit) {
 		vd_buf_puts(out, "<p class=\"mute\">Nothing deployed yet.</p></section>\n");
 		return;

@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/json.h"
 #include "controller/state/backups.h"
+#include "controller/state/lock.h"
 #include "controller/state/state.h"
 
 /* How many deploys the page shows. */
@@ -32,6 +33,7 @@ typedef struct vd_page_input {
 	const char *report_error;
 	int64_t report_age_ms;          /* how old the report is */
 	const vd_state *current;        /* NULL: nothing deployed */
+	const vd_freeze *held;          /* deploys held (voxdeploy lock), or NULL */
 	yajl_val records;               /* a JSON array of journal records, newest
 					 * first: those of the last deploys (and of
 					 * the deployed one); NULL: none */

@@ -283,6 +283,7 @@ static bool same_key(const struct page_key *a, const struct page_key *b)
 static int make_page(vd_serve *s)
 {
 	vd_page_input in;
+	vd_freeze held = VD_FREEZE_INIT;
 	vd_state st;
 	vd_error err = VD_ERROR_INIT;
 	vd_backup_info *all = NULL;
@@ -307,6 +308,9 @@ static int make_page(vd_serve *s)
 		in.report_error = s->report_error;
 	}
 	in.current = have_state ? &st : NULL;
+	if (s->opts.state_dir && !vd_freeze_read(s->opts.state_dir, &held, &err))
+		in.held = &held;
+	vd_error_release(&err);
 	in.records = s->opts.state_dir ? read_records(s->opts.state_dir, have_state ? st.deploy_id : NULL)
 				       : NULL;
 	in.backups = all;
@@ -332,6 +336,7 @@ static int make_page(vd_serve *s)
 	if (r)
 		vd_buf_clear(&s->page);
 	yajl_tree_free(in.records);
+	vd_freeze_release(&held);
 	vd_state_release(&st);
 	free(all);
 	vd_buf_release(&html);

@@ -59,6 +59,8 @@ static const char records_json[] =
 	"]";
 
 /* The page of the data above, into out (a fixed "now"). */
+static const vd_freeze *held;  /* the next render's freeze, or NULL */
+
 static void render(const char *project, const char *report, const char *records,
 		   const vd_state *current, vd_buf *out)
 {
@@ -82,6 +84,7 @@ static void render(const char *project, const char *report, const char *records,
 	in.report_error = report ? NULL : "cannot reach the engine";
 	in.report_age_ms = 3000;
 	in.current = current;
+	in.held = held;
 	in.records = recs;
 	in.backups = &b;
 	in.n_backups = 1;
@@ -218,6 +221,22 @@ static void page__nothing_yet(void **state)
 	vd_buf_release(&out);
 }
 
+/* A freeze is on the page with its reason, escaped. */
+static void page__deploys_held(void **state)
+{
+	vd_freeze f = { true, "2026-12-03T12:00:00Z", "ann", "release <freeze> until QA" };
+	vd_buf out = VD_BUF_INIT;
+
+	held = &f;
+	render("demo", NULL, "[]", NULL, &out);
+	held = NULL;
+	assert_non_null(strstr(vd_buf_cstr(&out), "<p id=\"held\"><span class=\"badge warn\">deploys held</span> "
+					    "since 2026-12-03T12:00:00Z by ann: release &lt;freeze&gt; until QA"));
+	render("demo", NULL, "[]", NULL, &out);
+	assert_null(strstr(vd_buf_cstr(&out), "deploys held"));
+	vd_buf_release(&out);
+}
+
 static void page__login_form(void **state)
 {
 	vd_buf out = VD_BUF_INIT;
@@ -309,6 +328,7 @@ int main(void)
 		cmocka_unit_test(page__failing_probes_first_and_marked),
 		cmocka_unit_test(page__deploys_marked_and_timed),
 		cmocka_unit_test(page__nothing_yet),
+		cmocka_unit_test(page__deploys_held),
 		cmocka_unit_test(page__login_form),
 		cmocka_unit_test(page__journal_read_back),
 	};
