@@ -23,44 +23,9 @@ image=${VD_TEST_BUSYBOX_IMAGE:-voxdeploy-test/busybox:1}
 project="vdbenchpage$$"
 
 [ -x "$vd" ] || { echo "bench: build voxdeploy first ($vd missing)" >&2; exit 2; }
-if ! command -v wrk >/dev/null; then
-	echo "bench: installing wrk" >&2
-	sudo=()
-	[ "$(id -u)" = 0 ] || sudo=(sudo)
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -y install --no-install-recommends wrk >&2 ||
-		{ "${sudo[@]}" apt-get -q update >&2 &&
-			"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -y install --no-install-recommends wrk >&2; }
-fi
-
-dir=$(mktemp -d "${TMPDIR:-/tmp}/vd-bench-page.XXXXXX")
-serve_pid=
-cleanup() {
-	if [ -n "$serve_pid" ]; then
-		kill -TERM "$serve_pid" 2>/dev/null || true
-		wait "$serve_pid" 2>/dev/null || true
-	fi
-	ids=$($docker ps -aq --filter "label=com.docker.compose.project=$project")
-	[ -z "$ids" ] || $docker rm -f $ids >/dev/null
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-
-cat >"$dir/compose.yml" <<EOF
-name: $project
-services:
-  web:
-    image: $image
-    command: ["sleep", "3600"]
-EOF
-cat >"$dir/voxdeploy.yml" <<EOF
-serve:
-  report_ttl: 1h
-EOF
-$docker run -d --name "${project}-web-1" \
-	--label io.voxdeploy.test=1 \
-	--label "com.docker.compose.project=$project" \
-	--label "com.docker.compose.service=web" \
-	"$image" sleep 3600 >/dev/null
+bench=page
+# shellcheck source=tests/bench/serve_stack.sh
+. "$(dirname "$0")/serve_stack.sh"
 
 # the journal as deploys write it: 400 deploys of 25 records, every 7th failed
 # and rolled back; current.json names the last one
