@@ -376,31 +376,12 @@ static void exec__timeout_and_errors(void **state)
 static char *svc_start(const char *service, const char *name, const char *sh, bool start)
 {
 	vd_error err = VD_ERROR_INIT;
-	yajl_gen g = vd_jgen_new();
-	vd_buf body = VD_BUF_INIT;
-	char *id = NULL;
+	char *body = itest_service_body(service, sh, NULL), *id = NULL;
 
-	yajl_gen_map_open(g);
-	vd_jgen_kstr(g, "Image", itest_busybox_image());
-	vd_jgen_str(g, "Cmd");
-	yajl_gen_array_open(g);
-	vd_jgen_str(g, "sh");
-	vd_jgen_str(g, "-c");
-	vd_jgen_str(g, sh);
-	yajl_gen_array_close(g);
-	vd_jgen_str(g, "Labels");
-	yajl_gen_map_open(g);
-	vd_jgen_kstr(g, "io.voxdeploy.test", "1");
-	vd_jgen_kstr(g, "com.docker.compose.project", itest_project());
-	vd_jgen_kstr(g, "com.docker.compose.service", service);
-	vd_jgen_kstr(g, "com.docker.compose.oneoff", "False");
-	yajl_gen_map_close(g);
-	yajl_gen_map_close(g);
-	assert_int_equal(vd_jgen_finish(g, &body), 0);
-	itest_ok(vd_container_create(itest_docker(), name, vd_buf_cstr(&body), &id, &err), &err);
+	itest_ok(vd_container_create(itest_docker(), name, body, &id, &err), &err);
 	if (start)
 		itest_ok(vd_container_start(itest_docker(), id, &err), &err);
-	vd_buf_release(&body);
+	free(body);
 	return id;
 }
 

@@ -22,16 +22,14 @@ static char *dir;
 static void start_service(const char *service, const char *script, long long memory)
 {
 	vd_error err = VD_ERROR_INIT;
-	char name[200], body[1024], *id = NULL;
+	char name[200], host[64], *body, *id = NULL;
 
 	snprintf(name, sizeof(name), "%s-%s-1", itest_project(), service);
-	snprintf(body, sizeof(body),
-		 "{\"Image\":\"%s\",\"Cmd\":[\"sh\",\"-c\",\"%s\"],"
-		 "\"Labels\":{\"io.voxdeploy.test\":\"1\",\"com.docker.compose.project\":\"%s\","
-		 "\"com.docker.compose.service\":\"%s\"},\"HostConfig\":{\"Memory\":%lld}}",
-		 itest_busybox_image(), script, itest_project(), service, memory);
+	snprintf(host, sizeof(host), "\"HostConfig\":{\"Memory\":%lld}", memory);
+	body = itest_service_body(service, script, host);
 	itest_ok(vd_container_create(itest_docker(), name, body, &id, &err), &err);
 	itest_ok(vd_container_start(itest_docker(), id, &err), &err);
+	free(body);
 	free(id);
 }
 

@@ -50,6 +50,11 @@ const char *itest_postgres_image(void)
 
 char *itest_body(const char *script, const char *extra_config)
 {
+	return itest_service_body(NULL, script, extra_config);
+}
+
+char *itest_service_body(const char *service, const char *script, const char *extra_config)
+{
 	yajl_gen g = vd_jgen_new();
 	vd_buf out = VD_BUF_INIT;
 	char *body = NULL;
@@ -66,6 +71,10 @@ char *itest_body(const char *script, const char *extra_config)
 	yajl_gen_map_open(g);
 	vd_jgen_kstr(g, "io.voxdeploy.test", "1");
 	vd_jgen_kstr(g, "com.docker.compose.project", itest_project());
+	if (service) {
+		vd_jgen_kstr(g, "com.docker.compose.service", service);
+		vd_jgen_kstr(g, "com.docker.compose.oneoff", "False");
+	}
 	yajl_gen_map_close(g);
 	yajl_gen_map_close(g);
 	assert_int_equal(vd_jgen_finish(g, &out), 0);

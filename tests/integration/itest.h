@@ -30,6 +30,9 @@ const char *itest_postgres_image(void);
  * for cleanup; extra_config is spliced into Config (may be NULL, else a
  * JSON fragment like "\"Healthcheck\":{...}"). Caller frees. */
 char *itest_body(const char *script, const char *extra_config);
+/* The same for a container of a compose service of this run's project
+ * (the service and oneoff labels too); service NULL: itest_body. */
+char *itest_service_body(const char *service, const char *script, const char *extra_config);
 /* Create a labelled busybox container named <project>_<suffix>; returns id. */
 char *itest_create(const char *suffix, const char *script, const char *extra_config);
 
