@@ -281,6 +281,23 @@ static const char *value_end(const char *p, const char *stop, bool *quoted)
 	return p + strcspn(p, stop);
 }
 
+/* A value that is a URL with a password or a conninfo
+ * (`postgresql://app:pw@db`, `host=db password=pw`): only its password is
+ * hidden, by the rules that read inside it, so the rest stays readable.  A
+ * URL without one is hidden whole (a token may be in its path). */
+static bool has_inner_secret(const char *v, const char *e)
+{
+	size_t n = (size_t)(e - v);
+	const char *u = memmem(v, n, "://", 3);
+
+	if (u) {
+		const char *host = u + 3, *end = host + strcspn(host, "/?#@ \t\r\n\"'<>");
+
+		return end < e && *end == '@' && memchr(host, ':', (size_t)(end - host));
+	}
+	return memmem(v, n, "password=", 9) || memmem(v, n, "PASSWORD=", 9);
+}
+
 struct out {
 	vd_buf *buf;
 	const char *run;   /* not copied yet from here */
@@ -309,6 +326,8 @@ static const char *after_equals(struct out *o, const char *text, const char *p)
 		return p + 1;
 	e = value_end(v, " \t\r\n\"',;&)}]\\", &quoted);
 	if (quoted) {
+		if (has_inner_secret(v + 1, e))
+			return v + 1;
 		hide(o, v + 1, e);
 		return *e ? e + 1 : e;
 	}
@@ -364,6 +383,8 @@ static const char *after_colon(struct out *o, const char *text, const char *p)
 	while (*v == ' ' || *v == '\t')
 		v++;
 	e = value_end(v, json ? ",}]\r\n" : "\r\n", &quoted);
+	if (has_inner_secret(quoted ? v + 1 : v, e))
+		return quoted ? v + 1 : v;
 	if (quoted) {
 		hide(o, v + 1, e);
 		return *e ? e + 1 : e;

@@ -98,6 +98,12 @@ static void redact__where_a_secret_is(void **state)
 	assert_redacts("host=db user=app password=changeme dbname=app",
 		       "host=db user=app password=*** dbname=app");
 	assert_redacts("password='two words' dbname=x", "password='***' dbname=x");
+	/* a URL or conninfo under a secret-named key keeps all but its password */
+	assert_redacts("{\"conninfo\":\"postgresql://vd:pw1@127.0.0.1/app\"}",
+		       "{\"conninfo\":\"postgresql://vd:***@127.0.0.1/app\"}");
+	assert_redacts("  conninfo: host=db password=pw1 dbname=x\n", "  conninfo: host=db password=*** dbname=x\n");
+	assert_redacts("DSN=\"postgresql://vd:pw1@db/app\"", "DSN=\"postgresql://vd:***@db/app\"");
+	assert_redacts("{\"token\":\"https://api.example/bot12:AB/x\"}", "{\"token\":\"***\"}");
 	assert_redacts("postgresql://app:changeme@postgres:5432/app?sslmode=off",
 		       "postgresql://app:***@postgres:5432/app?sslmode=off");
 	assert_redacts("see https://example.org/a:b@c and http://host:8080/x",
