@@ -532,8 +532,8 @@ static void serve__page_and_login(void **s)
 	vd_buf_release(&r.body);
 }
 
-/* A journal of 10,000 records (400 deploys): the page answers within a
- * second and shows the last 20 of them, the newest first; what is deployed
+/* A journal of 10,000 records (400 deploys): the page shows the last 20 of
+ * them, the newest first; what is deployed
  * is read from its own records even when it is older than those. */
 static void serve__page_of_ten_thousand_records(void **s)
 {
@@ -545,7 +545,6 @@ static void serve__page_of_ten_thousand_records(void **s)
 	char id[VD_DEPLOY_ID_MAX], want[80];
 	const char *steps[] = { "lock", "sync", "build", "tag", "create", "stop", "start", "health",
 				"cleanup", "notify", "release", "backup" };
-	uint64_t t0;
 	int calls = 0, d, k;
 
 	o.ctx = &calls;
@@ -566,11 +565,10 @@ static void serve__page_of_ten_thousand_records(void **s)
 	assert_int_equal(vd_state_update(dir, "demo", "0123456789abcdef0123456789abcdef01234567", id, NULL,
 					 NULL, &err), 0);
 	assert_int_equal(vd_serve_start(&o, &srv, &err), 0);
-	t0 = vd_now_ms();
+	/* (how fast: it_page, run alone, asserts under a second; here the
+	 * unit suite runs in parallel on shared cores) */
 	request(vd_serve_port(srv), "GET", "/", NULL, NULL, &r);
 	assert_int_equal(r.status, 200);
-	if (vd_now_ms() - t0 >= 1000)
-		fail_msg("the page took %llu ms", (unsigned long long)(vd_now_ms() - t0));
 	assert_int_equal(count_of(vd_buf_cstr(&r.body), "<li class=\"deploy"), 20);
 	snprintf(want, sizeof(want), "data-deploy=\"20261203T000000Z-%06x\"", 399);
 	assert_non_null(strstr(vd_buf_cstr(&r.body), want));
