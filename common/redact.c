@@ -86,28 +86,35 @@ static void rebuild_first(void)
 		}
 }
 
-/* A password that is a name of the stack: said once, never with more than
- * the name (which is public). */
-static void warn_name(struct secret *s, const struct kept *k)
+/* A password that is a name of the stack, or that a name of the stack
+ * shows: said once, never with more than the name (which is public).  No
+ * `": ` in the message, which would read as a key and its value. */
+static void warn_name(struct secret *s, const struct kept *k, bool equal)
 {
 	if (s->warned)
 		return;
 	s->warned = true;
 	vd_log(VD_LOG_WARN,
-	       "%s is the name of the %s \"%s\": it is hidden only where it stands as a value; "
+	       "%s %s the %s \"%s\", so it is hidden only where it stands as a value; "
 	       "choose a secret that is no name of the stack",
-	       s->what ? s->what : "a secret value", k->kind, k->name);
+	       s->what ? s->what : "a secret value", equal ? "is the name of" : "is part of the name of",
+	       k->kind, k->name);
 }
 
-/* A strong value inside a kept name becomes weak; one equal to it is also
- * warned about. */
+/* A value inside a kept name becomes weak.  One equal to the name is
+ * warned about, and so is a strong one inside it (it was hidden everywhere
+ * and no longer is); a weak word inside a longer name ("admin" in
+ * "pgadmin") changes nothing and is not. */
 static void judge(struct secret *s, const struct kept *k)
 {
+	bool equal, was_strong = s->strong;
+
 	if (!strstr(k->name, s->value))
 		return;
+	equal = !strcmp(k->name, s->value);
 	s->strong = false;
-	if (!strcmp(k->name, s->value))
-		warn_name(s, k);
+	if (equal || was_strong)
+		warn_name(s, k, equal);
 }
 
 /* ------------------------------------------------------------------ registry */
@@ -314,7 +321,33 @@ static void hide(struct out *o, const char *from, const char *to)
 	o->run = to;
 }
 
-/* `KEY=value`: p at '='. */
+/* Where a value that begins at v ends at the latest: past the longest
+ * registered value that begins there, so that a password with a blank or a
+ * comma in it is hidden whole where it stands ("DB_PASSWORD=two words"). */
+static const char *registered_end(const char *v, const char *e)
+{
+	size_t i;
+
+	for (i = 0; i < n_secrets; i++)
+		if (secrets[i].len > (size_t)(e - v) && !strncmp(v, secrets[i].value, secrets[i].len))
+			e = v + secrets[i].len;
+	return e;
+}
+
+/* Where a value inside a quoted string ends: at its closing quote q, past
+ * escaped ones (`"DB_PASSWORD=a\"b"` in an inspect's Env). */
+static const char *string_end(const char *v, char q)
+{
+	while (*v && *v != q && *v != '\n') {
+		if (*v == '\\' && v[1])
+			v++;
+		v++;
+	}
+	return v;
+}
+
+/* `KEY=value`: p at '='.  Inside a quoted string (`"DB_PASSWORD=…"`, an
+ * environment list in JSON) the value runs to the string's end. */
 static const char *after_equals(struct out *o, const char *text, const char *p)
 {
 	const char *k = p, *v = p + 1, *e;
@@ -324,6 +357,13 @@ static const char *after_equals(struct out *o, const char *text, const char *p)
 		k--;
 	if (!secret_key(k, (size_t)(p - k)))
 		return p + 1;
+	if (k > text && (k[-1] == '"' || k[-1] == '\'')) {
+		e = string_end(v, k[-1]);
+		if (has_inner_secret(v, e))
+			return v;
+		hide(o, v, e);
+		return e;
+	}
 	e = value_end(v, " \t\r\n\"',;&)}]\\", &quoted);
 	if (quoted) {
 		if (has_inner_secret(v + 1, e))
@@ -331,20 +371,26 @@ static const char *after_equals(struct out *o, const char *text, const char *p)
 		hide(o, v + 1, e);
 		return *e ? e + 1 : e;
 	}
+	e = registered_end(v, e);
 	hide(o, v, e);
 	return e;
 }
 
-/* `scheme://user:password@host`: p at ':' of "://". */
+/* `scheme://user:password@host`: p at ':' of "://".  A registered password
+ * with an unescaped '@', '/' or '?' in it is hidden whole. */
 static const char *url_password(struct out *o, const char *p)
 {
-	const char *u = p + 3, *end = u + strcspn(u, "/?#@ \t\r\n\"'<>"), *colon;
+	const char *u = p + 3, *end = u + strcspn(u, "/?#@ \t\r\n\"'<>"), *colon, *past;
 
-	if (*end != '@')
-		return p + 3;
 	colon = memchr(u, ':', (size_t)(end - u));
-	if (colon)
-		hide(o, colon + 1, end);
+	if (!colon)
+		return *end == '@' ? end : p + 3;
+	past = registered_end(colon + 1, end);
+	if (past > end && *past == '@')
+		end = past;
+	else if (*end != '@')
+		return p + 3;
+	hide(o, colon + 1, end);
 	return end;
 }
 

@@ -27,7 +27,7 @@ typedef struct pctx {
 	vd_env_lookup lookup;
 	void *lookup_ctx;
 	vd_error *err;
-	vd_kvs seen;     /* variables looked up while interpolating a secret */
+	vd_kvs seen;     /* variables looked up while interpolating a secret, URL or conninfo */
 	bool record;
 } pctx;
 
@@ -65,16 +65,29 @@ static const char *recording_lookup(const char *name, void *ctx)
 	return v;
 }
 
-static int add_secret(pctx *p, const char *s, size_t len)
+/* what: the variable that holds it, for the warning about a password
+ * that is a name of the stack; NULL when the value is a whole field. */
+static int add_secret(pctx *p, const char *what, const char *s, size_t len)
 {
 	char *copy = strndup(s, len);
 	int r;
 
 	if (!copy)
 		return oom(p->err);
-	r = vd_secret_add(copy);
+	r = vd_secret_add_named(what, copy);
 	free(copy);
 	return r ? oom(p->err) : 0;
+}
+
+/* The variable whose value is exactly s[0, len), if one was read. */
+static const char *seen_name(const pctx *p, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < p->seen.len; i++)
+		if (strlen(p->seen.items[i].value) == len && !memcmp(p->seen.items[i].value, s, len))
+			return p->seen.items[i].key;
+	return NULL;
 }
 
 /* A string value: interpolated, checked against the secrets rule, its
@@ -108,7 +121,7 @@ static int get_string(pctx *p, const vd_yaml_node *n, const char *where, const c
 						     key);
 	}
 	vd_kvs_release(&p->seen);
-	p->record = kind == SECRET;
+	p->record = kind != PLAIN;
 	r = vd_interpolate(n->s, recording_lookup, p, &b, NULL, &ierr);
 	p->record = false;
 	if (r) {
@@ -120,18 +133,21 @@ static int get_string(pctx *p, const vd_yaml_node *n, const char *where, const c
 	case PLAIN:
 		break;
 	case SECRET:
-		r = add_secret(p, vd_buf_cstr(&b), b.len);
+		r = add_secret(p, NULL, vd_buf_cstr(&b), b.len);
 		for (i = 0; !r && i < p->seen.len; i++)
-			r = add_secret(p, p->seen.items[i].value, strlen(p->seen.items[i].value));
+			r = add_secret(p, p->seen.items[i].key, p->seen.items[i].value,
+				       strlen(p->seen.items[i].value));
 		break;
 	case URL:
 		if (vd_config_url_password(vd_buf_cstr(&b), &at[0], &len[0]))
-			r = add_secret(p, vd_buf_cstr(&b) + at[0], len[0]);
+			r = add_secret(p, seen_name(p, vd_buf_cstr(&b) + at[0], len[0]),
+				       vd_buf_cstr(&b) + at[0], len[0]);
 		break;
 	case CONNINFO:
 		k = vd_config_conninfo_passwords(vd_buf_cstr(&b), at, len);
 		for (i = 0; !r && i < k; i++)
-			r = add_secret(p, vd_buf_cstr(&b) + at[i], len[i]);
+			r = add_secret(p, seen_name(p, vd_buf_cstr(&b) + at[i], len[i]),
+				       vd_buf_cstr(&b) + at[i], len[i]);
 		/* libpq's own parse: a malformed conninfo, and the password as
 		 * libpq sees it (quotes and escapes undone) registered too */
 		if (!r && vd_postgres_validate(vd_buf_cstr(&b), &ierr))

@@ -118,6 +118,28 @@ static void redact__where_a_secret_is(void **state)
 		       "DB_PASSWORD_FILE=/run/secrets/db --token-file=/run/secrets/t");
 	assert_redacts("{\"secret\":\"bot_token\"}", "{\"secret\":\"bot_token\"}");
 	assert_redacts("a == b, x=1", "a == b, x=1");
+	/* headers and query tokens */
+	assert_redacts("X-Registry-Auth: eyJ1c2VybmFtZSI6ImEifQ==\n", "X-Registry-Auth: ***\n");
+	assert_redacts("GET /v1/report?token=abc&fresh=1 HTTP/1.1", "GET /v1/report?token=***&fresh=1 HTTP/1.1");
+	/* in a JSON string (an inspect's Env) the value runs to its end */
+	assert_redacts("\"Env\":[\"DB_PASSWORD=two words, \\\"q\\\"\",\"PATH=/bin\"]",
+		       "\"Env\":[\"DB_PASSWORD=***\",\"PATH=/bin\"]");
+	assert_redacts("[\"DATABASE_PASSWORD=postgresql://u:pw1@db/x\"]", "[\"DATABASE_PASSWORD=postgresql://u:***@db/x\"]");
+}
+
+/* A registered value where a secret stands is hidden whole, blanks, commas
+ * and '@' included. */
+static void redact__registered_values_whole_where_they_stand(void **state)
+{
+	(void)state;
+	vd_secret_clear();
+	assert_int_equal(vd_secret_add("two words,x"), 0);
+	assert_int_equal(vd_secret_add("p@ss/w"), 0);
+	assert_redacts("DB_PASSWORD=two words,x next", "DB_PASSWORD=*** next");
+	assert_redacts("said two words,x", "said two words,x");
+	assert_redacts("postgresql://app:p@ss/w@db:5432/app", "postgresql://app:***@db:5432/app");
+	assert_redacts("postgresql://app:other@db/p@ss/w", "postgresql://app:***@db/p@ss/w");
+	vd_secret_clear();
 }
 
 /* Values: substrings only when unmistakable, never inside a name. */
@@ -132,15 +154,21 @@ static void redact__values_never_garble_names(void **state)
 	assert_int_equal(vd_secret_add("postgres"), 0);
 	assert_int_equal(vd_secret_add("voxpersona"), 0);
 	assert_int_equal(vd_secret_add("changeme123"), 0);
+	assert_int_equal(vd_secret_add("correcthorsebatterystaple"), 0);
 	assert_redacts("image postgres:18-alpine at /var/lib/postgresql/data, depends_on: [postgres]",
 		       "image postgres:18-alpine at /var/lib/postgresql/data, depends_on: [postgres]");
 	assert_redacts("build voxpersona:voxdeploy-0123456789ab", "build voxpersona:voxdeploy-0123456789ab");
-	assert_redacts("said changeme123", "said changeme123");
+	assert_redacts("said changeme123 correcthorsebatterystaple", "said changeme123 correcthorsebatterystaple");
+	assert_redacts("POSTGRES_PASSWORD=postgres DB_PASSWORD=changeme123",
+		       "POSTGRES_PASSWORD=*** DB_PASSWORD=***");
 	/* unmistakable ones anywhere */
 	assert_int_equal(vd_secret_add("s3cr3t-pw"), 0);
 	assert_int_equal(vd_secret_add("0123456789abcdef0123456789abcdef"), 0);
 	assert_int_equal(vd_secret_add("Mk1DbPass7f3a9c"), 0);
+	assert_int_equal(vd_secret_add("ghp_R4nd0mT0kenValue"), 0);
 	assert_redacts("x s3cr3t-pw y 0123456789abcdef0123456789abcdefZ [Mk1DbPass7f3a9c]", "x *** y ***Z [***]");
+	assert_redacts("curl -H 'X: ghp_R4nd0mT0kenValue' https://h/?q=ghp_R4nd0mT0kenValue#ghp_R4nd0mT0kenValue.",
+		       "curl -H 'X: ***' https://h/?q=***#***.");
 	/* one that lies inside a name of the model is not replaced, and one
 	 * that is the name is told about once */
 	f = open_memstream(&text, &len);
@@ -152,11 +180,19 @@ static void redact__values_never_garble_names(void **state)
 	assert_int_equal(vd_secret_keep("project", "voxbot-2024-prod"), 0);
 	assert_int_equal(vd_secret_keep("image", "voxbot-2024-prod-app:latest"), 0);
 	assert_redacts("build voxbot-2024-prod-app:latest", "build voxbot-2024-prod-app:latest");
+	assert_redacts("build voxbot-2024-prod:voxdeploy-0123456789ab", "build voxbot-2024-prod:voxdeploy-0123456789ab");
+	assert_int_equal(vd_secret_keep("service", "voxbot-2024-prod"), 0);
 	assert_int_equal(vd_secret_keep("path", "/srv/Mk1DbPass7f3a9c/x"), 0);
 	assert_redacts("DB_PASSWORD=voxbot-2024-prod", "DB_PASSWORD=***");
+	/* a weak word inside a longer name changes nothing: no warning */
+	assert_int_equal(vd_secret_add_named("PGADMIN_DEFAULT_PASSWORD", "admin"), 0);
+	assert_int_equal(vd_secret_keep("image", "dpage/pgadmin4"), 0);
 	fclose(f);
-	assert_string_equal(text, "voxdeploy: warn: DB_PASSWORD is the name of the project \"voxbot-2024-prod\": it is "
-			    "hidden only where it stands as a value; choose a secret that is no name of the stack\n");
+	assert_string_equal(text, "voxdeploy: warn: DB_PASSWORD is the name of the project \"voxbot-2024-prod\", so it is "
+			    "hidden only where it stands as a value; choose a secret that is no name of the stack\n"
+			    "voxdeploy: warn: a secret value is part of the name of the path \"/srv/Mk1DbPass7f3a9c/x\", "
+			    "so it is hidden only where it stands as a value; choose a secret that is no name of the "
+			    "stack\n");
 	free(text);
 	vd_log_set_stream(NULL);
 	vd_secret_clear();
@@ -418,6 +454,7 @@ int main(void)
 		cmocka_unit_test(log__redacts_secrets),
 		cmocka_unit_test(redact__where_a_secret_is),
 		cmocka_unit_test(redact__values_never_garble_names),
+		cmocka_unit_test(redact__registered_values_whole_where_they_stand),
 		cmocka_unit_test(clock__durations),
 		cmocka_unit_test(clock__deadline),
 		cmocka_unit_test(clock__times),
