@@ -217,9 +217,63 @@ static void secrets__audit(void **state)
 	assert_int_equal(leaks, 0);
 }
 
+/* A project named like its password, and the password a common word: the
+ * deploy's build record names the image whole ("voxpersona:voxdeploy-<sha>",
+ * not "***:voxdeploy-<sha>"), the value is hidden where it stands, and the
+ * owner is told once that the password is a name of the stack. */
+static void secrets__weak_password_garbles_no_name(void **state)
+{
+	static const char stack[] =
+		"services:\n"
+		"  voxpersona:\n"
+		"    build: .\n"
+		"    image: voxpersona\n"
+		"    environment:\n"
+		"      DB_PASSWORD: ${DB_PASSWORD}\n";
+	static const char settings[] =
+		"health:\n"
+		"  postgres:\n"
+		"    - {service: voxpersona, conninfo: \"host=127.0.0.1 port=1 user=vd password=${DB_PASSWORD}\"}\n";
+	const char *const argv[] = { "-H", "@HOST", "-p", "voxpersona", "deploy", "--dry-run", NULL };
+	char dir[] = "/tmp/vd-secrets-XXXXXX", proj[64], want[64];
+	const char *warning = "DB_PASSWORD is the name of the project \"voxpersona\"";
+	struct repo rp;
+	struct engine e;
+	struct run r = { 0 };
+	char sha[VD_SHA_HEX];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(proj, sizeof(proj), "%s/proj", dir);
+	repo_init_at(&rp, proj);
+	repo_put(&rp, "docker-compose.yml", stack, 0100644);
+	repo_put(&rp, "voxdeploy.yml", settings, 0100644);
+	repo_put(&rp, "Dockerfile", "FROM scratch\n", 0100644);
+	repo_commit(&rp, sha);
+	repo_close(&rp);
+	tu_write_str(proj, ".env", "DB_PASSWORD=voxpersona\n");
+	engine_start(&e, E_OK, dir);
+	run_vd(dir, &e, argv, NULL, 60, &r);
+	engine_stop(&e);
+	if (getenv("VD_TEST_SHOW"))
+		print_message("== deploy --dry-run: exit %d\n%.3000s%.3000s\n", WEXITSTATUS(r.status), r.out, r.err);
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	snprintf(want, sizeof(want), "voxpersona:voxdeploy-%.12s", sha);
+	/* the steps are told on stderr */
+	assert_true(strstr(r.out, want) || strstr(r.err, want));
+	assert_null(strstr(r.out, "***:"));
+	assert_null(strstr(r.err, "***:"));
+	assert_non_null(strstr(r.err, warning));
+	assert_null(strstr(strstr(r.err, warning) + 1, warning));
+	run_release(&r);
+	assert_int_equal(tu_rm_rf(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(secrets__weak_password_garbles_no_name),
 		cmocka_unit_test(secrets__audit),
 	};
 
