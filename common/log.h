@@ -5,15 +5,17 @@
  * vd_print(), passes through the redactor first (common/redact.c), so a
  * caller cannot leak a password or token by accident:
  *  - where a secret *is*, whatever its value: after a secret-named key
- *    (`DB_PASSWORD=…`, `"token": "…"`, `Authorization: …` starting a line),
- *    a URL's password (`scheme://user:…@`), "***" replaces the value;
+ *    (`DB_PASSWORD=…`, `"DB_PASSWORD=…"`, `"token": "…"`, `?token=…`,
+ *    `password=…`, `Authorization: …` starting a line), a URL's password
+ *    (`scheme://user:…@`), "***" replaces the value — a registered value
+ *    standing there whole, blanks and commas included;
  *  - values registered with vd_secret_add() — and at start-up those of
  *    environment variables named like secrets — are replaced wherever they
  *    appear, when they are unmistakable (long, or of mixed characters).  A
  *    common word used as a password is not: it would turn the image
  *    `postgres:18` into `***:18`.  Nor is a value that is, or lies inside, a
  *    name of the model registered with vd_secret_keep(); a password that is
- *    such a name is warned about once.
+ *    such a name, or an unmistakable one inside one, is warned about once.
  */
 #ifndef VD_COMMON_LOG_H
 #define VD_COMMON_LOG_H

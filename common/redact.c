@@ -4,7 +4,9 @@
  * Two passes over a text.  The first is structural and needs no registered
  * value: what follows a secret-named key (`DB_PASSWORD=…`, `"token": "…"`,
  * `Authorization: …` at the start of a line), a URL's password
- * (`scheme://user:…@`) becomes "***".  The second replaces registered values
+ * (`scheme://user:…@`) becomes "***" — as far as the value goes by its
+ * syntax, or further when a registered value with a blank or a comma stands
+ * there.  The second replaces registered values
  * wherever they appear, but only the *strong* ones — long and varied enough
  * that no ordinary word, image, path or service name is one of them.  A weak
  * value ("postgres", "voxpersona", "changeme") is hidden only by the first
