@@ -899,10 +899,53 @@ static void config__weak_passwords_garble_nothing(void **state)
 	free(dir);
 }
 
+/* A password that looks unmistakable but is a name compose makes (the
+ * image a built service is tagged as, "<project>-<service>"): the image and
+ * the container stay whole, the value is hidden where it stands, and the
+ * owner is told which name it is. */
+static void config__password_that_is_a_made_name(void **state)
+{
+	char *dir = tu_mkdtemp("vdnames"), out[512], errp[512], *text, *errs;
+	const char *argv[] = { VD_BINARY, "-C", dir, "-p", "voxpersona", "config", NULL };
+	struct tu_proc p = { argv, NULL, out, errp, NULL, true };
+
+	(void)state;
+	snprintf(out, sizeof(out), "%s.out", dir);
+	snprintf(errp, sizeof(errp), "%s.err", dir);
+	tu_write_str(dir, "docker-compose.yml",
+		     "services:\n"
+		     "  app:\n"
+		     "    build: .\n"
+		     "    environment:\n"
+		     "      DB_PASSWORD: ${DB_PASSWORD}\n");
+	tu_write_str(dir, "voxdeploy.yml",
+		     "health:\n"
+		     "  postgres:\n"
+		     "    - {service: app, conninfo: \"host=db user=vd password=${DB_PASSWORD}\"}\n");
+	tu_write_str(dir, "Dockerfile", "FROM scratch\n");
+	tu_write_str(dir, ".env", "DB_PASSWORD=voxpersona-app\n");
+	assert_int_equal(WEXITSTATUS(tu_wait(tu_spawn(&p), 60, "config")), 0);
+	text = tu_read_file(out);
+	errs = tu_read_file(errp);
+	assert_non_null(strstr(text, "image        voxpersona-app (built)"));
+	assert_non_null(strstr(text, "container    voxpersona-app-1"));
+	assert_non_null(strstr(text, "\"Image\":\"voxpersona-app\""));
+	assert_non_null(strstr(text, "DB_PASSWORD=***"));
+	assert_null(strstr(text, "***-1"));
+	assert_non_null(strstr(errs, "DB_PASSWORD is the name of the image \"voxpersona-app\""));
+	free(text);
+	free(errs);
+	unlink(out);
+	unlink(errp);
+	assert_int_equal(tu_rm_rf(dir), 0);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(config__weak_passwords_garble_nothing),
+		cmocka_unit_test(config__password_that_is_a_made_name),
 		cmocka_unit_test(config__defaults),
 		cmocka_unit_test(config__every_key),
 		cmocka_unit_test(config__lists_replace_a_tier),
