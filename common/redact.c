@@ -6,14 +6,14 @@
  * `Authorization: …` at the start of a line), a URL's password
  * (`scheme://user:…@`) becomes "***" — as far as the value goes by its
  * syntax, or further when a registered value with a blank or a comma stands
- * there.  The second replaces registered values
- * wherever they appear, but only the *strong* ones — long and varied enough
- * that no ordinary word, image, path or service name is one of them.  A weak
- * value ("postgres", "voxpersona", "changeme") is hidden only by the first
- * pass: replacing it as a substring would garble the names people read
- * (`postgres:18-alpine` as `***:18-alpine`).  A value that is, or lies inside, a
- * name of the model (vd_secret_keep) is weak whatever it looks like, and a
- * password that *is* such a name is warned about once.
+ * there.  The second replaces registered values wherever they appear, but
+ * only the *strong* ones — long and varied enough that no ordinary word,
+ * image, path or service name is one of them.  A weak value ("postgres",
+ * "voxpersona", "changeme") is hidden only by the first pass: replacing it
+ * as a substring would garble the names people read (`postgres:18-alpine`
+ * as `***:18-alpine`).  A value that is, or lies inside, a name of the model
+ * (vd_secret_keep) is weak whatever it looks like; a password that *is*
+ * such a name, or a strong one inside one, is warned about once.
  */
 #include "common/log.h"
 #include "common/error.h"
