@@ -849,15 +849,30 @@ static void config__prints_networks_volumes_and_fast_check(void **state)
 /* The most common setup there is, POSTGRES_PASSWORD=postgres, and a
  * project named like its password: every name stays readable, the values
  * are hidden where they stand, and the owner is warned. */
-static void config__weak_passwords_garble_nothing(void **state)
+/* `voxdeploy -C dir -p voxpersona config`: exit 0, its stdout into *text
+ * and stderr into *errs (caller frees); the directory is removed after. */
+static void config_of(char *dir, char **text, char **errs)
 {
-	char *dir = tu_mkdtemp("voxpersona"), out[512], errp[512], *text, *errs;
+	char out[512], errp[512];
 	const char *argv[] = { VD_BINARY, "-C", dir, "-p", "voxpersona", "config", NULL };
 	struct tu_proc p = { argv, NULL, out, errp, NULL, true };
 
-	(void)state;
 	snprintf(out, sizeof(out), "%s.out", dir);
 	snprintf(errp, sizeof(errp), "%s.err", dir);
+	assert_int_equal(WEXITSTATUS(tu_wait(tu_spawn(&p), 60, "config")), 0);
+	*text = tu_read_file(out);
+	*errs = tu_read_file(errp);
+	unlink(out);
+	unlink(errp);
+	assert_int_equal(tu_rm_rf(dir), 0);
+	free(dir);
+}
+
+static void config__weak_passwords_garble_nothing(void **state)
+{
+	char *dir = tu_mkdtemp("voxpersona"), *text, *errs;
+
+	(void)state;
 	tu_write_str(dir, "docker-compose.yml",
 		     "services:\n"
 		     "  app:\n"
@@ -874,9 +889,7 @@ static void config__weak_passwords_garble_nothing(void **state)
 		     "  pgdata: {}\n");
 	tu_write_str(dir, "Dockerfile", "FROM scratch\n");
 	tu_write_str(dir, ".env", "APP_DB_PASSWORD=voxpersona\n");
-	assert_int_equal(WEXITSTATUS(tu_wait(tu_spawn(&p), 60, "config")), 0);
-	text = tu_read_file(out);
-	errs = tu_read_file(errp);
+	config_of(dir, &text, &errs);
 	assert_non_null(strstr(text, "postgres:18-alpine"));
 	assert_non_null(strstr(text, "/var/lib/postgresql/data"));
 	assert_non_null(strstr(text, "\"com.docker.compose.depends_on\":\"postgres:service_started"));
@@ -893,10 +906,6 @@ static void config__weak_passwords_garble_nothing(void **state)
 	assert_null(strstr(strstr(errs, "POSTGRES_PASSWORD of service") + 1, "POSTGRES_PASSWORD of service"));
 	free(text);
 	free(errs);
-	unlink(out);
-	unlink(errp);
-	assert_int_equal(tu_rm_rf(dir), 0);
-	free(dir);
 }
 
 /* A password that looks unmistakable but is a name compose makes (the
@@ -905,13 +914,9 @@ static void config__weak_passwords_garble_nothing(void **state)
  * owner is told which name it is. */
 static void config__password_that_is_a_made_name(void **state)
 {
-	char *dir = tu_mkdtemp("vdnames"), out[512], errp[512], *text, *errs;
-	const char *argv[] = { VD_BINARY, "-C", dir, "-p", "voxpersona", "config", NULL };
-	struct tu_proc p = { argv, NULL, out, errp, NULL, true };
+	char *dir = tu_mkdtemp("vdnames"), *text, *errs;
 
 	(void)state;
-	snprintf(out, sizeof(out), "%s.out", dir);
-	snprintf(errp, sizeof(errp), "%s.err", dir);
 	tu_write_str(dir, "docker-compose.yml",
 		     "services:\n"
 		     "  app:\n"
@@ -924,9 +929,7 @@ static void config__password_that_is_a_made_name(void **state)
 		     "    - {service: app, conninfo: \"host=db user=vd password=${DB_PASSWORD}\"}\n");
 	tu_write_str(dir, "Dockerfile", "FROM scratch\n");
 	tu_write_str(dir, ".env", "DB_PASSWORD=voxpersona-app\n");
-	assert_int_equal(WEXITSTATUS(tu_wait(tu_spawn(&p), 60, "config")), 0);
-	text = tu_read_file(out);
-	errs = tu_read_file(errp);
+	config_of(dir, &text, &errs);
 	assert_non_null(strstr(text, "image        voxpersona-app (built)"));
 	assert_non_null(strstr(text, "container    voxpersona-app-1"));
 	assert_non_null(strstr(text, "\"Image\":\"voxpersona-app\""));
@@ -935,10 +938,6 @@ static void config__password_that_is_a_made_name(void **state)
 	assert_non_null(strstr(errs, "DB_PASSWORD is the name of the image \"voxpersona-app\""));
 	free(text);
 	free(errs);
-	unlink(out);
-	unlink(errp);
-	assert_int_equal(tu_rm_rf(dir), 0);
-	free(dir);
 }
 
 int main(void)
