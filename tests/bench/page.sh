@@ -57,16 +57,7 @@ awk -v project="$project" -v state="$dir/.state" 'BEGIN {
 function ts(t, s) { return strftime("%Y-%m-%dT%H:%M:%S.000Z", t + s, 1) }' >"$dir/.state/journal.jsonl"
 records=$(wc -l <"$dir/.state/journal.jsonl")
 
-"$vd" -C "$dir" --state-dir "$dir/.state" serve --listen 127.0.0.1:0 >"$dir/serve.out" 2>"$dir/serve.err" &
-serve_pid=$!
-port=
-for _ in $(seq 1 100); do
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$dir/serve.out")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || { echo "bench: serve did not start:" >&2; cat "$dir/serve.err" >&2; exit 1; }
-base="http://127.0.0.1:$port"
+serve_up
 
 code=$(curl -s -o "$dir/page.html" -w '%{http_code}' "$base/")
 [ "$code" = 200 ] || { echo "bench: / answered $code" >&2; exit 1; }

@@ -26,16 +26,7 @@ bench=serve
 # shellcheck source=tests/bench/serve_stack.sh
 . "$(dirname "$0")/serve_stack.sh"
 
-"$vd" -C "$dir" --state-dir "$dir/.state" serve --listen 127.0.0.1:0 >"$dir/serve.out" 2>"$dir/serve.err" &
-serve_pid=$!
-port=
-for _ in $(seq 1 100); do
-	port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$dir/serve.out")
-	[ -n "$port" ] && break
-	sleep 0.1
-done
-[ -n "$port" ] || { echo "bench: serve did not start:" >&2; cat "$dir/serve.err" >&2; exit 1; }
-base="http://127.0.0.1:$port"
+serve_up
 
 code=$(curl -s -o "$dir/report.json" -w '%{http_code}' "$base/v1/report")
 [ "$code" = 200 ] || { echo "bench: /v1/report answered $code: $(cat "$dir/report.json")" >&2; exit 1; }

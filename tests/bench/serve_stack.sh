@@ -3,6 +3,8 @@
 # (in $dir, made here, with serve.report_ttl 1h), and a clean-up on exit
 # that stops the serve started as $serve_pid and removes both.
 # Needs docker, image, project and bench (the directory's name part).
+# serve_up starts `voxdeploy serve` on a free loopback port over
+# $dir/.state: $serve_pid, and $base its URL.
 if ! command -v wrk >/dev/null; then
 	echo "bench: installing wrk" >&2
 	sudo=()
@@ -42,3 +44,16 @@ $docker run -d --name "${project}-web-1" \
 	--label "com.docker.compose.service=web" \
 	"$image" sleep 3600 >/dev/null
 
+
+serve_up() {
+	"$vd" -C "$dir" --state-dir "$dir/.state" serve --listen 127.0.0.1:0 >"$dir/serve.out" 2>"$dir/serve.err" &
+	serve_pid=$!
+	port=
+	for _ in $(seq 1 100); do
+		port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$dir/serve.out")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { echo "bench: serve did not start:" >&2; cat "$dir/serve.err" >&2; exit 1; }
+	base="http://127.0.0.1:$port"
+}
