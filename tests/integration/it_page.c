@@ -475,7 +475,7 @@ static int setup(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
 	const char *project = itest_project();
-	char extra[1024], sdir[200], tok[200], listen[100];
+	char sdir[200], tok[200], listen[100];
 	int web_port;
 
 	snprintf(dir, sizeof(dir), "/tmp/vd-it-page-XXXXXX");
@@ -506,15 +506,7 @@ static int setup(void **state)
 	    "      timeout: 2s\n"
 	    "serve:\n"
 	    "  report_ttl: 1h\n", web_port, tu_free_port());
-	snprintf(extra, sizeof(extra),
-		 "\"ExposedPorts\":{\"8080/tcp\":{}},"
-		 "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"wget -q -O- http://127.0.0.1:8080/health\"],"
-		 "\"Interval\":500000000,\"Timeout\":2000000000,\"Retries\":3},"
-		 "\"HostConfig\":{\"PortBindings\":{\"8080/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"%d\"}]}}",
-		 web_port);
-	web_id = itest_create("web", "mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www",
-			      extra);
-	itest_ok(vd_container_start(itest_docker(), web_id, &err), &err);
+	web_id = itest_web(web_port);
 
 	/* three deploys, the middle one failed and rolled back; the last deployed */
 	snprintf(sdir, sizeof(sdir), "%s/.state", dir);

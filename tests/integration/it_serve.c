@@ -72,9 +72,8 @@ static pid_t serve_start(const char *sdir, bool verbose)
 
 static int setup(void **state)
 {
-	vd_error err = VD_ERROR_INIT;
 	const char *project = itest_project();
-	char extra[1024], sdir[200], *text, *p;
+	char sdir[200], *text, *p;
 
 	snprintf(dir, sizeof(dir), "/tmp/vd-it-serve-XXXXXX");
 	assert_non_null(mkdtemp(dir));
@@ -100,15 +99,7 @@ static int setup(void **state)
 	    "serve:\n"
 	    "  report_ttl: 1h\n");
 	tu_write_fmt(dir, ".env", "VD_IT_PASS=%s\nWEB_PORT=%d\n", SECRET, web_port);
-	snprintf(extra, sizeof(extra),
-		 "\"ExposedPorts\":{\"8080/tcp\":{}},"
-		 "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"wget -q -O- http://127.0.0.1:8080/health\"],"
-		 "\"Interval\":500000000,\"Timeout\":2000000000,\"Retries\":3},"
-		 "\"HostConfig\":{\"PortBindings\":{\"8080/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"%d\"}]}}",
-		 web_port);
-	web_id = itest_create("web", "mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www",
-			      extra);
-	itest_ok(vd_container_start(itest_docker(), web_id, &err), &err);
+	web_id = itest_web(web_port);
 
 	snprintf(sdir, sizeof(sdir), "%s/.state", dir);
 	serve_pid = serve_start(sdir, true);

@@ -98,6 +98,22 @@ char *itest_create(const char *suffix, const char *script, const char *extra_con
 	return id;
 }
 
+char *itest_web(int port)
+{
+	vd_error err = VD_ERROR_INIT;
+	char extra[1024], *id;
+
+	snprintf(extra, sizeof(extra),
+		 "\"ExposedPorts\":{\"8080/tcp\":{}},"
+		 "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"wget -q -O- http://127.0.0.1:8080/health\"],"
+		 "\"Interval\":500000000,\"Timeout\":2000000000,\"Retries\":3},"
+		 "\"HostConfig\":{\"PortBindings\":{\"8080/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"%d\"}]}}",
+		 port);
+	id = itest_create("web", "mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www", extra);
+	itest_ok(vd_container_start(itest_docker(), id, &err), &err);
+	return id;
+}
+
 int itest_run(const char *dir, const char *args, char *out, size_t outsz)
 {
 	char cmd[1024], log[] = "/tmp/vd-it-run-XXXXXX", *text;

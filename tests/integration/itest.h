@@ -36,6 +36,10 @@ char *itest_service_body(const char *service, const char *script, const char *ex
 /* Create a labelled busybox container named <project>_<suffix>; returns id. */
 char *itest_create(const char *suffix, const char *script, const char *extra_config);
 
+/* Create and start `web`: busybox httpd answering /health with "ok" on
+ * 127.0.0.1:port, with a HEALTHCHECK every 0.5 s; returns its id. */
+char *itest_web(int port);
+
 /* Run the binary as `VD_BINARY [-C dir] args` through /bin/sh (args is a
  * shell command line; dir may be NULL), its stdout and stderr together into
  * out (cut to outsz - 1 bytes): the shell's exit code (128 + N when signal N
