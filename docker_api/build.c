@@ -527,11 +527,75 @@ static int scan_text(vd_build_stream *s, const char *text)
 	return r;
 }
 
+/* What kind of failure a BuildKit error is: the Dockerfile's own fault
+ * (exit 2), a build that needs a client session, or anything else. */
+static int buildkit_code(const char *msg)
+{
+	if (strstr(msg, "dockerfile parse error") || strstr(msg, "Dockerfile parse error"))
+		return VD_EINVAL;
+	if (strstr(msg, "no active session") || strstr(msg, "frontend gateway"))
+		return VD_EUNSUPPORTED;
+	return VD_EAPI;
+}
+
+/* "  | line" for each of the failed step's last lines. */
+static int tail_lines(vd_buf *out, const char *tail)
+{
+	int r = 0;
+
+	while (*tail && !r) {
+		size_t n = strcspn(tail, "\n");
+
+		r = vd_buf_printf(out, "\n  | %.*s", (int)n, tail);
+		tail += n + (tail[n] == '\n');
+	}
+	return r;
+}
+
 static int stream_failed(vd_build_stream *s, vd_error *err)
 {
-	if (s->step)
-		return vd_error_set(err, VD_EAPI, "%s: %s", s->step, s->error);
-	return vd_error_set(err, VD_EAPI, "%s", s->error);
+	const vd_bk_trace *t = &s->trace;
+	vd_buf m = VD_BUF_INIT;
+	int code, r;
+
+	if (!t->n) {
+		if (s->step)
+			return vd_error_set(err, VD_EAPI, "%s: %s", s->step, s->error);
+		return vd_error_set(err, VD_EAPI, "%s", s->error);
+	}
+	code = buildkit_code(s->error);
+	if (code == VD_EUNSUPPORTED && strstr(s->error, "frontend gateway"))
+		r = vd_buf_printf(&m, "%s: the Dockerfile's '# syntax=' line names a frontend image the engine "
+				  "must fetch, and it could not; delete the line to build with the engine's "
+				  "own Dockerfile frontend, or load that image into the engine",
+				  s->error);
+	else if (code == VD_EUNSUPPORTED)
+		r = vd_buf_printf(&m, "%s: the Dockerfile needs a client session (RUN --mount=type=secret or "
+				  "type=ssh), which builds through the Engine API do not have; pass the value "
+				  "as a build arg or a file in the context, or set deploy.builder: classic",
+				  s->error);
+	else if (t->failed)
+		r = vd_buf_printf(&m, "step %s: %s", t->failed, s->error);
+	else
+		r = vd_buf_puts(&m, s->error);
+	if (!r && t->failed_tail && *t->failed_tail)
+		r = tail_lines(&m, t->failed_tail);
+	r = r && r != VD_ETOOBIG ? r : vd_error_set(err, code, "%s", vd_buf_cstr(&m));
+	vd_buf_release(&m);
+	return r == VD_ENOMEM ? no_memory(err) : r;
+}
+
+/* {"id":"moby.buildkit.trace","aux":"<base64>"}: a step's news. */
+static void trace_line(vd_build_stream *s, const char *b64)
+{
+	vd_error e = VD_ERROR_INIT;
+
+	if (!s->trace_broken && vd_bk_trace_feed(&s->trace, b64, strlen(b64), &e)) {
+		s->trace_broken = true;
+		vd_log_warn("build: BuildKit's progress could not be read (%s); building on without it",
+			    vd_error_msg(&e));
+	}
+	vd_error_release(&e);
 }
 
 static int stream_line(yajl_val v, void *ctx, vd_error *err)
@@ -550,6 +614,14 @@ static int stream_line(yajl_val v, void *ctx, vd_error *err)
 		if (!(s->error = strdup(msg)))
 			return no_memory(err);
 		return stream_failed(s, err);
+	}
+	id = vd_json_str(v, "id");
+	if (id && !strcmp(id, "moby.buildkit.trace")) {
+		const char *b64 = vd_json_str(v, "aux");
+
+		if (b64)
+			trace_line(s, b64);
+		return 0;
 	}
 	id = vd_json_str(vd_json_get(v, "aux"), "ID");
 	if (id && *id) {
@@ -579,12 +651,14 @@ static int stream_line(yajl_val v, void *ctx, vd_error *err)
 	return 0;
 }
 
-void vd_build_stream_init(vd_build_stream *s, vd_build_progress_cb progress, void *ctx)
+void vd_build_stream_init(vd_build_stream *s, vd_build_progress_cb progress, vd_bk_step_cb on_step,
+			  void *ctx)
 {
 	memset(s, 0, sizeof(*s));
 	vd_jsonl_init(&s->lines, VD_BUILD_MAX_LINE, stream_line, s);
 	s->progress = progress;
 	s->progress_ctx = ctx;
+	vd_bk_trace_init(&s->trace, on_step, progress, ctx);
 }
 
 int vd_build_stream_feed(vd_build_stream *s, const char *data, size_t len, vd_error *err)
@@ -618,6 +692,7 @@ void vd_build_stream_release(vd_build_stream *s)
 	if (!s)
 		return;
 	vd_jsonl_release(&s->lines);
+	vd_bk_trace_release(&s->trace);
 	free(s->image_id);
 	free(s->built_id);
 	free(s->step);
@@ -666,18 +741,62 @@ int vd_build_query(const vd_build_options *opts, const char *dockerfile, vd_buf 
 	vd_buf_clear(&js);
 	if (!r && opts->labels.len && !(r = kvs_json(&opts->labels, &js)))
 		r = vd_docker_query_add(out, "labels", vd_buf_cstr(&js));
+	if (!r && opts->cache_from && opts->cache_from[0]) {
+		yajl_gen g = vd_jgen_new();
+
+		if (!g)
+			r = VD_ENOMEM;
+		else
+			yajl_gen_array_open(g);
+		for (i = 0; g && opts->cache_from[i]; i++)
+			yajl_gen_string(g, (const unsigned char *)opts->cache_from[i], strlen(opts->cache_from[i]));
+		if (g) {
+			yajl_gen_array_close(g);
+			vd_buf_clear(&js);
+			if (!(r = vd_jgen_finish(g, &js)))
+				r = vd_docker_query_add(out, "cachefrom", vd_buf_cstr(&js));
+		}
+	}
+	for (i = 0; !r && opts->extra_hosts && opts->extra_hosts[i]; i++)
+		r = vd_docker_query_add(out, "extrahosts", opts->extra_hosts[i]);
+	if (!r && opts->network && *opts->network)
+		r = vd_docker_query_add(out, "networkmode", opts->network);
+	if (!r && opts->platform && *opts->platform)
+		r = vd_docker_query_add(out, "platform", opts->platform);
 	if (!r && opts->nocache)
 		r = vd_docker_query_add(out, "nocache", "1");
-	/* no intermediate container survives, not even a failed step's; the
-	 * classic builder: BuildKit needs a gRPC session we do not speak */
+	/* no intermediate container survives, not even a failed step's */
 	if (!r)
 		r = vd_docker_query_add(out, "rm", "1");
 	if (!r)
 		r = vd_docker_query_add(out, "forcerm", "1");
 	if (!r)
-		r = vd_docker_query_add(out, "version", "1");
+		r = vd_docker_query_add(out, "version", opts->builder == VD_BUILDER_BUILDKIT ? "2" : "1");
 	vd_buf_release(&js);
 	return r;
+}
+
+vd_builder vd_build_engine_builder(const char *builder_version, const char *os_type,
+				   const char *api_version, const char **why)
+{
+	const char *w = NULL;
+	vd_builder b = VD_BUILDER_BUILDKIT;
+
+	if (builder_version && *builder_version) {
+		if (strcmp(builder_version, "2")) {
+			b = VD_BUILDER_CLASSIC;
+			w = "the engine's Builder-Version is not 2";
+		}
+	} else if (os_type && *os_type && strcmp(os_type, "linux")) {
+		b = VD_BUILDER_CLASSIC;
+		w = "BuildKit runs on Linux engines only";
+	} else if (!api_version || vd_docker_version_parse(api_version) < 1039) {
+		b = VD_BUILDER_CLASSIC;
+		w = "the engine's API is older than 1.39 (Docker 18.09, the first with BuildKit)";
+	}
+	if (why)
+		*why = w;
+	return b;
 }
 
 static int on_build_data(const char *data, size_t len, void *ctx, vd_error *err)
@@ -721,7 +840,7 @@ int vd_build_run(vd_docker *d, const vd_build_options *opts, char **out_id, vd_e
 	char *id = NULL;
 	int r;
 
-	vd_build_stream_init(&stream, opts->progress, opts->progress_ctx);
+	vd_build_stream_init(&stream, opts->progress, opts->on_step, opts->progress_ctx);
 	if ((r = vd_build_context_make(opts->context_dir, opts->dockerfile, &ctx, err)))
 		goto done;
 	vd_log_debug("build: context %s: %zu entries, %lld bytes", opts->context_dir, ctx.entries,
@@ -742,9 +861,10 @@ int vd_build_run(vd_docker *d, const vd_build_options *opts, char **out_id, vd_e
 	req.idle_timeout_ms = opts->idle_timeout_ms > 0 ? opts->idle_timeout_ms
 							: VD_BUILD_IDLE_TIMEOUT_MS;
 	req.deadline_ms = opts->deadline_ms;
-	if ((r = vd_docker_request(d, &req, NULL, err)))
-		goto done;
-	if ((r = vd_build_stream_finish(&stream, &id, err)))
+	r = vd_docker_request(d, &req, NULL, err);
+	if (opts->steps && stream.trace.n && !(*opts->steps = strdup(vd_bk_trace_steps(&stream.trace))))
+		r = r ? r : no_memory(err);
+	if (r || (r = vd_build_stream_finish(&stream, &id, err)))
 		goto done;
 	if (strncmp(id, "sha256:", 7)) {
 		char *full = full_image_id(d, id);

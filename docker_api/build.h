@@ -14,7 +14,9 @@
  *   fails (still under HTTP 200).  vd_build_stream parses it incrementally and
  *   holds no socket, so recorded output can be tested;
  *
- *   vd_build_run: both, against an engine, with the classic builder.
+ *   vd_build_run: both, against an engine, with the classic builder or with
+ *   BuildKit (version=2: the same tar, no client session; its progress comes
+ *   as moby.buildkit.trace lines, read by buildkit.h).
  */
 #ifndef VD_DOCKER_API_BUILD_H
 #define VD_DOCKER_API_BUILD_H
@@ -26,6 +28,7 @@
 
 #include "common/error.h"
 #include "common/json.h"
+#include "docker_api/buildkit.h"
 #include "docker_api/docker.h"
 
 /* A build may sit silent for a long time inside one RUN step. */
@@ -79,16 +82,25 @@ typedef struct vd_build_stream {
 	vd_jsonl lines;
 	vd_build_progress_cb progress;
 	void *progress_ctx;
+	vd_bk_trace trace;  /* BuildKit's steps, when the engine sent them */
+	bool trace_broken;  /* a trace line could not be read: said once, then ignored */
 	char *image_id;     /* from {"aux":{"ID":...}} */
 	char *built_id;     /* from "Successfully built <id>" in the stream text */
 	char *step;         /* the step under way: "step 2/5 (RUN make)" */
 	char *error;        /* Docker's message once an error line was seen */
 } vd_build_stream;
 
-void vd_build_stream_init(vd_build_stream *s, vd_build_progress_cb progress, void *ctx);
+/* progress gets every line of output (BuildKit's: "#5 hello"); on_step each
+ * BuildKit step as it ends (may be NULL). */
+void vd_build_stream_init(vd_build_stream *s, vd_build_progress_cb progress, vd_bk_step_cb on_step,
+			  void *ctx);
 /* Feed bytes as they arrive.  An error line fails with VD_EAPI and Docker's
  * message, after the step it stopped at when one was announced ("step 2/2
  * (RUN exit 3): The command '/bin/sh -c exit 3' returned a non-zero code: 3");
+ * under BuildKit, the failed step's name and its last lines of output follow
+ * ("step [2/2] RUN exit 3: ...: exit code: 3\n  | out\n  | err"); a
+ * Dockerfile BuildKit cannot parse is VD_EINVAL, a build that needs a client
+ * session (secret or ssh mounts) VD_EUNSUPPORTED;
  * a line that is not a JSON object fails with VD_EPROTO; a line longer than
  * VD_BUILD_MAX_LINE with VD_ETOOBIG.  Once failed, it keeps failing. */
 int vd_build_stream_feed(vd_build_stream *s, const char *data, size_t len, vd_error *err);
@@ -100,28 +112,42 @@ void vd_build_stream_release(vd_build_stream *s);
 
 /* --- POST /build --- */
 
+typedef enum vd_builder {
+	VD_BUILDER_CLASSIC = 1,
+	VD_BUILDER_BUILDKIT = 2,
+} vd_builder;
+
 typedef struct vd_build_options {
+	vd_builder builder;           /* VD_BUILDER_CLASSIC (the default) or _BUILDKIT */
 	const char *context_dir;      /* required */
 	const char *dockerfile;       /* relative to context_dir; NULL → "Dockerfile" */
 	const char *const *tags;      /* NULL-terminated ("app:1", "app:latest"), or NULL */
 	const char *target;           /* a multi-stage target, or NULL */
 	vd_kvs buildargs;             /* --build-arg; owned by the options */
 	vd_kvs labels;                /* --label; owned by the options */
+	const char *const *cache_from; /* NULL-terminated images, or NULL */
+	const char *const *extra_hosts; /* NULL-terminated "host:ip", or NULL */
+	const char *network;          /* networkmode, or NULL */
+	const char *platform;         /* "linux/amd64", or NULL */
 	bool nocache;
 	vd_build_progress_cb progress; /* every line of build output, or NULL */
-	void *progress_ctx;
+	vd_bk_step_cb on_step;        /* each BuildKit step as it ends, or NULL */
+	void *progress_ctx;           /* for both */
+	char **steps;                 /* non-NULL: receives BuildKit's step list
+				       * (vd_bk_trace_steps; caller frees), also
+				       * when the build fails */
 	long idle_timeout_ms;         /* max silence; 0 → VD_BUILD_IDLE_TIMEOUT_MS */
 	long deadline_ms;             /* max total; 0 → none */
 } vd_build_options;
 
-#define VD_BUILD_OPTIONS_INIT { .dockerfile = "Dockerfile", \
+#define VD_BUILD_OPTIONS_INIT { .builder = VD_BUILDER_CLASSIC, .dockerfile = "Dockerfile", \
 				.idle_timeout_ms = VD_BUILD_IDLE_TIMEOUT_MS }
 
 /* Frees buildargs and labels. */
 void vd_build_options_release(vd_build_options *opts);
 
 /* Build an image with the classic builder (rm=1, forcerm=1: no intermediate
- * containers are left behind, even on failure).  *out_id (caller frees)
+ * containers are left behind, even on failure) or BuildKit.  *out_id (caller frees)
  * receives the image id ("sha256:..."). Failures carry "build: " and the
  * reason: Docker's own message for a failed step or a base image that cannot
  * be pulled (VD_EAPI), VD_EINVAL for a missing Dockerfile, VD_ETIMEOUT past
@@ -131,5 +157,14 @@ int vd_build_run(vd_docker *d, const vd_build_options *opts, char **out_id, vd_e
 /* The query string vd_build_run sends (exported for tests); dockerfile is
  * the path inside the context. */
 int vd_build_query(const vd_build_options *opts, const char *dockerfile, vd_buf *out);
+
+/* Which builder the engine offers: its /_ping Builder-Version "2" →
+ * BuildKit, "1" → classic (the engine's operator chose it, or the engine
+ * cannot run BuildKit); an engine that does not say (20.10 unless
+ * features.buildkit is set) runs BuildKit when it is Linux and speaks API
+ * 1.39 or later (BuildKit came with 18.09).  why (may be NULL) receives a
+ * short reason for a classic pick. */
+vd_builder vd_build_engine_builder(const char *builder_version, const char *os_type,
+				   const char *api_version, const char **why);
 
 #endif

@@ -22,6 +22,8 @@ struct vd_docker {
 	char api[16];
 	char daemon_api[16];
 	char daemon_min_api[16];
+	char builder_version[8]; /* /_ping's Builder-Version ("" when not said) */
+	char os_type[16];        /* /_ping's OSType */
 	vd_engine_info engine;
 	bool have_engine;
 };
@@ -133,6 +135,16 @@ int vd_docker_url(vd_docker *d, const char *path, vd_buf *out, vd_error *err)
 	if (vd_buf_printf(out, "%s/v%s%s", d->base_url, d->api, path))
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	return 0;
+}
+
+const char *vd_docker_builder_version(const vd_docker *d)
+{
+	return d->builder_version;
+}
+
+const char *vd_docker_os_type(const vd_docker *d)
+{
+	return d->os_type;
 }
 
 const char *vd_docker_api_version(const vd_docker *d)
@@ -325,23 +337,37 @@ struct xfer {
 	bool idle_expired;
 	bool deadline_expired;
 	char daemon_api[16];
+	char builder_version[8];
+	char os_type[16];
 };
+
+/* A header's value into out when it is "Name: value" (case-insensitive). */
+static bool header_value(const char *p, size_t len, const char *name, char *out, size_t size)
+{
+	size_t nl = strlen(name), l;
+	const char *v;
+
+	if (len <= nl || strncasecmp(p, name, nl) || p[nl] != ':')
+		return false;
+	v = p + nl + 1;
+	v += strspn(v, " \t");
+	l = strcspn(v, " \t\r\n");
+	if (l < size) {
+		memcpy(out, v, l);
+		out[l] = '\0';
+	}
+	return true;
+}
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
 	struct xfer *x = ud;
 	size_t len = size * n;
 
-	if (len > 12 && !strncasecmp(p, "Api-Version:", 12)) {
-		const char *v = p + 12;
-		size_t l;
-
-		v += strspn(v, " \t");
-		l = strcspn(v, " \t\r\n");
-		if (l < sizeof(x->daemon_api)) {
-			memcpy(x->daemon_api, v, l);
-			x->daemon_api[l] = '\0';
-		}
+	if (header_value(p, len, "Api-Version", x->daemon_api, sizeof(x->daemon_api)) ||
+	    header_value(p, len, "Builder-Version", x->builder_version, sizeof(x->builder_version)) ||
+	    header_value(p, len, "Ostype", x->os_type, sizeof(x->os_type))) {
+		/* kept */
 	} else if (len > 5 && !strncmp(p, "HTTP/", 5)) {
 		/* a new status line (after 100-continue): reset */
 		x->status_known = false;
@@ -489,6 +515,10 @@ static int xfer_result(vd_docker *d, vd_docker_req *req, struct xfer *x, CURLcod
 	req->status = x->status;
 	if (x->daemon_api[0])
 		memcpy(d->daemon_api, x->daemon_api, sizeof(d->daemon_api));
+	if (x->builder_version[0])
+		memcpy(d->builder_version, x->builder_version, sizeof(d->builder_version));
+	if (x->os_type[0])
+		memcpy(d->os_type, x->os_type, sizeof(d->os_type));
 
 	if (x->cb_result)
 		return x->cb_result;

@@ -57,6 +57,11 @@ const char *vd_docker_api_version(const vd_docker *d);
 /* True when the negotiated version is at least "M.m". */
 bool vd_docker_api_at_least(const vd_docker *d, const char *version);
 
+/* What the engine's /_ping said (after vd_docker_connect): Builder-Version
+ * ("2", "1", or "" when it did not say) and OSType ("linux", or ""). */
+const char *vd_docker_builder_version(const vd_docker *d);
+const char *vd_docker_os_type(const vd_docker *d);
+
 /* What the engine says about itself in /version. */
 typedef struct vd_engine_info {
 	char version[64];         /* "20.10.24+dfsg1" */

@@ -594,6 +594,9 @@ int vd_config_json(const vd_config *c, vd_buf *out)
 		vd_jgen_kstr(g, "stop_grace_ms", NULL);
 	vd_jgen_kint(g, "retain_images", (long long)c->deploy.retain_images);
 	vd_jgen_kstr(g, "compose_hash", c->deploy.compose_hash == 1 ? "1.29" : "v2");
+	vd_jgen_kstr(g, "builder", c->deploy.builder == VD_CONFIG_BUILDER_CLASSIC	? "classic"
+				   : c->deploy.builder == VD_CONFIG_BUILDER_BUILDKIT ? "buildkit"
+										      : "auto");
 	vd_jgen_str(g, "services");
 	yajl_gen_map_open(g);
 	for (i = 0; i < c->deploy.n_services; i++) {

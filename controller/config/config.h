@@ -49,6 +49,9 @@
  *     compose_hash: v2 | "1.29"   [v2] whose config-hash the containers carry:
  *                             the compose people run on the server by hand
  *                             then finds them up to date
+ *     builder: auto | buildkit | classic   [auto] how images are built:
+ *                             BuildKit (POST /build?version=2) where the
+ *                             engine offers it, else the classic builder
  *   backup: false | {before: [full_restart], keep: 10, restore_on_rollback: false,
  *            timeout: 30m, services: [NAMES]}   [on: a dump of every PostgreSQL
  *                             service before each FULL_RESTART]
@@ -94,6 +97,13 @@
 /* Durations are milliseconds; 0 in a probe's timeout/interval means the
  * probe's default (health/probe.h).  Strings are owned by the config;
  * absent ones are NULL. */
+/* deploy.builder; the numbers are the config's word order */
+typedef enum vd_config_builder {
+	VD_CONFIG_BUILDER_AUTO = 0,     /* BuildKit where the engine offers it */
+	VD_CONFIG_BUILDER_CLASSIC = 1,
+	VD_CONFIG_BUILDER_BUILDKIT = 2,
+} vd_config_builder;
+
 typedef struct vd_config_postgres {
 	char *name;           /* default "postgres" */
 	char *service;
@@ -191,6 +201,7 @@ typedef struct vd_config {
 		vd_config_release release;
 		uint64_t min_free_bytes;    /* the engine's free space a build needs */
 		int compose_hash;           /* 2 (compose v2, the default) or 1 (compose 1.29) */
+		vd_config_builder builder;  /* VD_CONFIG_BUILDER_AUTO by default */
 	} deploy;
 
 	struct {

@@ -749,6 +749,24 @@ static int compose_hash(pctx *p, const vd_yaml_node *v, const char *where, const
 	return 0;
 }
 
+/* deploy.builder: auto, buildkit or classic */
+static int builder(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	static const char *const names[] = { "auto", "classic", "buildkit" };
+	vd_config *c = obj;
+	size_t i;
+
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	for (i = 0; v->kind == VD_YAML_STR && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(v->s, names[i])) {
+			c->deploy.builder = (int)i;
+			return 0;
+		}
+	return vd_yaml_error(p->y, v, where, p->err, "'%s' must be auto, buildkit or classic, not '%s'",
+			     f->key, v->kind == VD_YAML_STR ? v->s : "(not a scalar)");
+}
+
 /* deploy.release.command: a list of words, or a string run by /bin/sh -c */
 static int release_command(pctx *p, const vd_yaml_node *v, const char *where, const field *f,
 			   void *obj)
@@ -810,6 +828,7 @@ static const field deploy_fields[] = {
 	{ "release", SECTION(release_section) },
 	{ "min_free", CUSTOM(min_free) },
 	{ "compose_hash", CUSTOM(compose_hash) },
+	{ "builder", CUSTOM(builder) },
 };
 
 static const field notify_fields[] = {

@@ -83,6 +83,9 @@ typedef struct vd_compose_build {
 	vd_kvs args;        /* ordered; `- KEY` without value taken from the lookup, unset → omitted */
 	vd_kvs labels;
 	vd_compose_strs cache_from;
+	vd_kvs extra_hosts; /* host → address, as the service's extra_hosts */
+	char *network;      /* the network RUN steps use ("host", "none"), or NULL */
+	char *platform;     /* "linux/amd64", or NULL */
 	vd_compose_pos pos; /* of the `build:` value */
 } vd_compose_build;
 

@@ -19,6 +19,9 @@ static const compose_key build_keys[] = {
 	{ "args", K_KVS(vd_compose_build, args, COMPOSE_NULL_LOOKUP), .norm = COMPOSE_KEY_VALUE },
 	{ "labels", K_KVS(vd_compose_build, labels, COMPOSE_NULL_EMPTY), .norm = COMPOSE_KEY_VALUE },
 	{ "cache_from", K_STRS(vd_compose_build, cache_from, COMPOSE_DEDUPE), .norm = COMPOSE_LIST },
+	{ "extra_hosts", K_KVS(vd_compose_build, extra_hosts, COMPOSE_NULL_EMPTY), .norm = COMPOSE_HOST_IP },
+	{ "network", K_STR(vd_compose_build, network) },
+	{ "platform", K_STR(vd_compose_build, platform) },
 };
 
 /* `build: DIR` is {context: DIR}; x-* keys are dropped by compose_normalise() */

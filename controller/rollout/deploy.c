@@ -276,6 +276,7 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	so->fast_check_ms = c->health.fast_check_ms;
 	so->retain_images = (int)c->deploy.retain_images;
 	so->compose_hash = c->deploy.compose_hash;
+	so->builder = (int)c->deploy.builder;
 	so->stop_grace_s = c->deploy.stop_grace_set ? (int)((c->deploy.stop_grace_ms + 999) / 1000) : 0;
 	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dec.dotenv, model,
 					  err)))

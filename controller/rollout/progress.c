@@ -35,6 +35,23 @@ static void fault_point(const char *step, const char *state, const char *service
 int vd_progress_step(vd_progress *p, const char *step, const char *state, const char *service,
 		     const char *detail, uint64_t started, vd_error *err)
 {
+	return vd_progress_step_with(p, step, state, service, detail, started, NULL, err);
+}
+
+void vd_progress_tell(vd_progress *p, const char *step, const char *state, const char *service,
+		      const char *detail, uint64_t step_ms)
+{
+	vd_deploy_event ev = { p->deploy_id, step, state, service, detail, 0, step_ms };
+
+	ev.elapsed_ms = vd_now_ms() - p->t0;
+	if (p->fn)
+		p->fn(p->ctx, &ev);
+}
+
+int vd_progress_step_with(vd_progress *p, const char *step, const char *state, const char *service,
+			  const char *detail, uint64_t started, const vd_kvs *extra, vd_error *err)
+{
+	size_t i;
 	vd_deploy_event ev = { p->deploy_id, step, state, service, detail, 0, 0 };
 	vd_kvs f = { NULL, 0 };
 	char ms[32];
@@ -48,6 +65,9 @@ int vd_progress_step(vd_progress *p, const char *step, const char *state, const 
 		    (detail && vd_kvs_add(&f, "detail", detail)) ||
 		    (started && vd_kvs_add(&f, "step_ms", ms)))
 			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		for (i = 0; !rc && extra && i < extra->len; i++)
+			if (vd_kvs_add(&f, extra->items[i].key, extra->items[i].value))
+				rc = vd_error_set(err, VD_ENOMEM, "out of memory");
 		if (!rc)
 			rc = vd_journal_write(p->journal, step, state, &f, err);
 		vd_kvs_release(&f);

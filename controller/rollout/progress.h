@@ -56,6 +56,16 @@ typedef struct vd_progress {
 int vd_progress_step(vd_progress *p, const char *step, const char *state, const char *service,
 		     const char *detail, uint64_t started, vd_error *err);
 
+/* The same with more fields for the journal record (extra may be NULL):
+ * the build's step list, say. */
+int vd_progress_step_with(vd_progress *p, const char *step, const char *state, const char *service,
+			  const char *detail, uint64_t started, const vd_kvs *extra, vd_error *err);
+
+/* Tell only, not journalled: news inside a step (a build's steps as they
+ * end, state "step"); step_ms is how long that part took, 0 unknown. */
+void vd_progress_tell(vd_progress *p, const char *step, const char *state, const char *service,
+		      const char *detail, uint64_t step_ms);
+
 /* The same with a printf-style detail (fmt NULL: no detail). */
 int vd_progress_stepf(vd_progress *p, const char *step, const char *state, const char *service,
 		      uint64_t started, vd_error *err, const char *fmt, ...)

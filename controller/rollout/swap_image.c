@@ -3,6 +3,7 @@
 #include "controller/rollout/swap_private.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "controller/config/config.h"
 #include "docker_api/build.h"
 #include "docker_api/image.h"
 
@@ -98,27 +99,106 @@ int vd_swap_retained_image(vd_swap *w, char **commit, vd_error *err)
 	return rc;
 }
 
+struct build_run {
+	vd_swap *w;
+	struct vd_swap_svc *v;
+};
+
 static void build_line(const char *line, void *ctx)
 {
-	vd_log(VD_LOG_DEBUG, "build %s: %s", (const char *)ctx, line);
+	const struct build_run *b = ctx;
+
+	vd_log(VD_LOG_DEBUG, "build %s: %s", b->v->s->name, line);
+}
+
+/* A BuildKit step as it ends: one line of progress ("#5 [2/3] RUN make"
+ * with its time, CACHED or ERROR), told, not journalled: the build's
+ * record carries the whole list. */
+static void build_step(const vd_bk_step *st, void *ctx)
+{
+	const struct build_run *b = ctx;
+	char detail[320];
+
+	if (st->error)
+		snprintf(detail, sizeof(detail), "#%u %.200s ERROR: %.100s", st->num, st->name, st->error);
+	else if (st->cached)
+		snprintf(detail, sizeof(detail), "#%u %.200s CACHED", st->num, st->name);
+	else
+		snprintf(detail, sizeof(detail), "#%u %.200s DONE %.2fs", st->num, st->name,
+			 st->ms > 0 ? st->ms / 1000.0 : 0.0);
+	vd_progress_tell(b->w->o->progress, "build", "step", b->v->s->name, detail, 0);
+}
+
+/* deploy.builder: auto asks the engine (its ping said); the reason for a
+ * classic pick goes into the build's begin line. */
+static vd_builder pick_builder(vd_swap *w, const char **why)
+{
+	*why = NULL;
+	if (w->o->builder == VD_CONFIG_BUILDER_CLASSIC) {
+		*why = "deploy.builder: classic";
+		return VD_BUILDER_CLASSIC;
+	}
+	if (w->o->builder == VD_CONFIG_BUILDER_BUILDKIT)
+		return VD_BUILDER_BUILDKIT;
+	return vd_build_engine_builder(vd_docker_builder_version(w->d), vd_docker_os_type(w->d),
+				       vd_docker_api_version(w->d), why);
+}
+
+/* NULL-terminated views of the model's lists, for the build options. */
+static const char **strs_of(const vd_compose_strs *l)
+{
+	const char **a = calloc(l->len + 1, sizeof(*a));
+	size_t i;
+
+	for (i = 0; a && i < l->len; i++)
+		a[i] = l->items[i];
+	return a;
+}
+
+static void free_strv(char **a)
+{
+	size_t i;
+
+	for (i = 0; a && a[i]; i++)
+		free(a[i]);
+	free(a);
+}
+
+static char **hosts_of(const vd_kvs *h)
+{
+	char **a = calloc(h->len + 1, sizeof(*a));
+	size_t i;
+
+	for (i = 0; a && i < h->len; i++)
+		if (asprintf(&a[i], "%s:%s", h->items[i].key, h->items[i].value) < 0) {
+			a[i] = NULL;
+			free_strv(a);
+			return NULL;
+		}
+	return a;
 }
 
 static int build_one(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 {
 	const vd_compose_build *b = v->s->build;
 	vd_build_options bo = VD_BUILD_OPTIONS_INIT;
-	char *tag = NULL;
+	struct build_run run = { w, v };
+	vd_kvs extra = { NULL, 0 };
+	char *tag = NULL, *steps = NULL, **hosts = NULL;
+	const char **cache_from = NULL, *why;
 	const char *tags[2] = { NULL, NULL };
 	uint64_t t = vd_now_ms();
 	size_t i;
-	int rc;
+	int rc, built = 0;
 
 	if (asprintf(&tag, "%s:" TAG_PREFIX "%s", v->repo, w->sha12) < 0)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	bo.builder = pick_builder(w, &why);
 	if (w->o->dry_run) {
-		rc = vd_swap_step(w, "build", "would", v, 0, err, "%s from %s (%s%s%s)", tag, b->context,
+		rc = vd_swap_step(w, "build", "would", v, 0, err, "%s from %s (%s%s%s, %s)", tag, b->context,
 				  b->dockerfile ? b->dockerfile : "Dockerfile", b->target ? ", target " : "",
-				  b->target ? b->target : "");
+				  b->target ? b->target : "",
+				  bo.builder == VD_BUILDER_BUILDKIT ? "BuildKit" : "classic builder");
 		free(tag);
 		return rc;
 	}
@@ -128,9 +208,17 @@ static int build_one(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 		bo.dockerfile = b->dockerfile;
 	bo.target = b->target;
 	bo.tags = tags;
+	bo.network = b->network;
+	bo.platform = b->platform;
 	bo.progress = build_line;
-	bo.progress_ctx = (void *)v->s->name;
+	bo.on_step = build_step;
+	bo.progress_ctx = &run;
+	bo.steps = &steps;
 	rc = 0;
+	if ((b->cache_from.len && !(bo.cache_from = cache_from = strs_of(&b->cache_from))) ||
+	    (b->extra_hosts.len && !(hosts = hosts_of(&b->extra_hosts))))
+		rc = VD_ENOMEM;
+	bo.extra_hosts = (const char *const *)hosts;
 	for (i = 0; i < b->args.len && !rc; i++)
 		rc = vd_kvs_add(&bo.buildargs, b->args.items[i].key, b->args.items[i].value);
 	for (i = 0; i < b->labels.len && !rc; i++)
@@ -140,17 +228,35 @@ static int build_one(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 	if (rc)
 		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
 	if (!rc)
-		rc = vd_swap_step(w, "build", "begin", v, 0, err, "%s from %s", tag, b->context);
-	if (!rc && (rc = vd_build_run(w->d, &bo, &v->new_image, err))) {
+		rc = vd_swap_step(w, "build", "begin", v, 0, err, "%s from %s (%s%s%s)", tag, b->context,
+				  bo.builder == VD_BUILDER_BUILDKIT ? "BuildKit" : "classic builder",
+				  why ? ": " : "", why ? why : "");
+	if (!rc) {
+		built = vd_build_run(w->d, &bo, &v->new_image, err);
+		if (steps && vd_kvs_add(&extra, "steps", steps) && !built)
+			built = vd_error_set(err, VD_ENOMEM, "out of memory");
+		rc = built;
+	}
+	if (built) {
 		vd_error jerr = VD_ERROR_INIT;
+		char *first = strndup(vd_error_msg(err), strcspn(vd_error_msg(err), "\n"));
 
 		vd_error_prefix(err, "service '%s'", v->s->name);
-		vd_swap_step(w, "build", "failed", v, t, &jerr, "%s", vd_error_msg(err));
+		vd_progress_step_with(w->o->progress, "build", "failed", v->s->name,
+				      first ? first : vd_error_msg(err), t, &extra, &jerr);
+		free(first);
 		vd_error_release(&jerr);
 	} else if (!rc) {
-		rc = vd_swap_step(w, "build", "done", v, t, err, "%s %.19s", tag, v->new_image);
+		char detail[256];
+
+		snprintf(detail, sizeof(detail), "%s %.19s", tag, v->new_image);
+		rc = vd_progress_step_with(w->o->progress, "build", "done", v->s->name, detail, t, &extra, err);
 	}
+	vd_kvs_release(&extra);
 	vd_build_options_release(&bo);
+	free(cache_from);
+	free_strv(hosts);
+	free(steps);
 	free(tag);
 	return rc;
 }

@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vd_build_stream s;
 		char *id = NULL;
 
-		vd_build_stream_init(&s, on_progress, NULL);
+		vd_build_stream_init(&s, on_progress, NULL, NULL);
 		while (off < size && r == 0) {
 			size_t c = fuzz_chunk(sel >> 2, size - off);
 

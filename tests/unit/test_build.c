@@ -370,7 +370,7 @@ static void build__stream_success(void **state)
 		struct progress p = { .n = 0 };
 		char *id = NULL;
 
-		vd_build_stream_init(&s, on_progress, &p);
+		vd_build_stream_init(&s, on_progress, NULL, &p);
 		assert_int_equal(feed_in_chunks(&s, success_output, chunks[c], &err), 0);
 		assert_int_equal(vd_build_stream_finish(&s, &id, &err), 0);
 		assert_string_equal(id,
@@ -395,7 +395,7 @@ static void build__stream_successfully_built_fallback(void **state)
 	vd_error err = VD_ERROR_INIT;
 	char *id = NULL;
 
-	vd_build_stream_init(&s, NULL, NULL);
+	vd_build_stream_init(&s, NULL, NULL, NULL);
 	assert_int_equal(vd_build_stream_feed(&s, out, strlen(out), &err), 0);
 	assert_int_equal(vd_build_stream_finish(&s, &id, &err), 0);
 	assert_string_equal(id, "3f57d9401f8d");
@@ -410,7 +410,7 @@ static void expect_stream_error(const char *out, int code, const char *msg_part)
 	char *id = NULL;
 	int r;
 
-	vd_build_stream_init(&s, NULL, NULL);
+	vd_build_stream_init(&s, NULL, NULL, NULL);
 	r = vd_build_stream_feed(&s, out, strlen(out), &err);
 	if (!r)
 		r = vd_build_stream_finish(&s, &id, &err);
@@ -436,7 +436,7 @@ static void build__stream_errors(void **state)
 		"returned a non-zero code: 3\"}\n";
 
 	/* a failed step: the step, then Docker's message, exactly */
-	vd_build_stream_init(&s, NULL, NULL);
+	vd_build_stream_init(&s, NULL, NULL, NULL);
 	assert_int_equal(vd_build_stream_feed(&s, step_failed, strlen(step_failed), &err), VD_EAPI);
 	assert_string_equal(vd_error_msg(&err),
 			    "step 2/2 (RUN echo boom; exit 3): "
@@ -503,7 +503,7 @@ static void build__stream_line_too_long(void **state)
 	memcpy(big, "{\"stream\":\"", 11);
 	for (i = 11; i < len; i++)
 		big[i] = 'x';
-	vd_build_stream_init(&s, NULL, NULL);
+	vd_build_stream_init(&s, NULL, NULL, NULL);
 	for (i = 0; i < len && !r; i += 4096)
 		r = vd_build_stream_feed(&s, big + i, len - i < 4096 ? len - i : 4096, &err);
 	assert_int_equal(r, VD_ETOOBIG);
