@@ -566,6 +566,8 @@ int vd_bk_trace_apply(vd_bk_trace *t, const vd_bk_status *s, vd_error *err)
 	size_t i;
 	int rc = 0;
 
+	/* news of the vertexes, then their output, then those that ended: a
+	 * message may carry a step's last lines and its end together */
 	for (i = 0; i < s->n_vertexes && !rc; i++) {
 		const vd_bk_vertex *v = &s->vertexes[i];
 		struct vd_bk_vx *x = vertex_of(t, v->digest, &rc);
@@ -579,14 +581,18 @@ int vd_bk_trace_apply(vd_bk_trace *t, const vd_bk_status *s, vd_error *err)
 			x->started_ns = v->started_ns;
 		if (v->completed_ns)
 			x->completed_ns = v->completed_ns;
-		if (x->completed_ns || x->error)
-			rc = end_step(t, x);
 	}
 	for (i = 0; i < s->n_logs && !rc; i++) {
 		struct vd_bk_vx *x = vertex_of(t, s->logs[i].vertex, &rc);
 
 		if (x)
 			rc = log_chunk(t, x, s->logs[i].msg, s->logs[i].msg_len);
+	}
+	for (i = 0; i < s->n_vertexes && !rc; i++) {
+		struct vd_bk_vx *x = find(t, s->vertexes[i].digest);
+
+		if (x && !x->ended && (x->completed_ns || x->error))
+			rc = end_step(t, x);
 	}
 	for (i = 0; i < s->n_warnings && !rc; i++) {
 		struct vd_bk_vx *x = s->warnings[i].vertex ? find(t, s->warnings[i].vertex) : NULL;

@@ -115,6 +115,11 @@ engine_packages() {
 	if pkg_installed docker-cli || { [[ ! -x /usr/bin/docker ]] && { apt_has docker-cli ||
 		{ apt_update_once && apt_has docker-cli; }; }; }; then
 		into+=(docker-cli)
+		# its docker build speaks BuildKit only through buildx (it_build's
+		# differential builds with DOCKER_BUILDKIT=1)
+		if apt_has docker-buildx; then
+			into+=(docker-buildx)
+		fi
 	fi
 }
 

@@ -128,6 +128,32 @@ static void load_vox(vd_compose **out, bool with_override)
 	vd_error_release(&err);
 }
 
+/* What BuildKit is given besides the context: build.extra_hosts (list or
+ * mapping, as the service's), network, platform, cache_from. */
+static void compose__build_options(void **state)
+{
+	vd_compose *c = must_load("services:\n  app:\n    build:\n      context: .\n"
+				  "      extra_hosts: [\"pypi.local:10.0.0.5\", \"db=10.0.0.6\"]\n"
+				  "      network: host\n      platform: linux/amd64\n"
+				  "      cache_from: [app:prev]\n");
+	const vd_compose_build *b = c->services[0].build;
+
+	(void)state;
+	assert_int_equal(b->extra_hosts.len, 2);
+	assert_string_equal(b->extra_hosts.items[0].key, "pypi.local");
+	assert_string_equal(b->extra_hosts.items[0].value, "10.0.0.5");
+	assert_string_equal(b->extra_hosts.items[1].key, "db");
+	assert_string_equal(b->network, "host");
+	assert_string_equal(b->platform, "linux/amd64");
+	assert_int_equal(b->cache_from.len, 1);
+	vd_compose_free(c);
+	c = must_load("services:\n  app:\n    build:\n      context: .\n"
+		      "      extra_hosts: {cache: 10.0.0.7}\n");
+	assert_string_equal(c->services[0].build->extra_hosts.items[0].value, "10.0.0.7");
+	assert_null(c->services[0].build->network);
+	vd_compose_free(c);
+}
+
 static void compose__voxpersona(void **state)
 {
 	const vd_compose_service *app, *pg, *minio;
@@ -1118,6 +1144,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(compose__voxpersona),
+		cmocka_unit_test(compose__build_options),
 		cmocka_unit_test(compose__override),
 		cmocka_unit_test(compose__service_env),
 		cmocka_unit_test(compose__pairs),
