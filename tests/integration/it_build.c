@@ -19,7 +19,7 @@
 #include "docker_api/build.h"
 #include "testutil.h"
 
-#define MAX_TRACKED 16
+#define MAX_TRACKED 48
 
 static char *images[MAX_TRACKED];   /* built here: removed at the end */
 static size_t n_images;
@@ -264,17 +264,19 @@ static void it_build__context_and_labels(void **state)
 }
 
 /* The docker CLI is the oracle for .dockerignore: build one context with
- * the CLI's classic builder and with voxdeploy, and require the same files
- * in both images. */
-static void build_with_cli(const char *dir, const char *tag)
+ * the CLI (classic, or BuildKit: DOCKER_BUILDKIT=1, which sends the context
+ * through its own session and applies .dockerignore itself) and with
+ * voxdeploy's same builder, and require the same files in both images. */
+static void build_with_cli(const char *dir, const char *tag, vd_builder builder)
 {
 	char cmd[1024];
 	const char *docker = access("/usr/bin/docker", X_OK) ? "docker" : "/usr/bin/docker";
 
-	snprintf(cmd, sizeof(cmd), "DOCKER_BUILDKIT=0 %s build -q --label io.voxdeploy.test=1 -t %s %s "
-		 ">/dev/null 2>&1", docker, tag, dir);
+	snprintf(cmd, sizeof(cmd), "DOCKER_BUILDKIT=%d %s build -q --label io.voxdeploy.test=1 -t %s %s "
+		 ">/dev/null 2>&1", builder == VD_BUILDER_BUILDKIT, docker, tag, dir);
 	if (system(cmd))
-		fail_msg("the docker CLI could not build %s", dir);
+		fail_msg("the docker CLI could not build %s (%s)", dir,
+			 builder == VD_BUILDER_BUILDKIT ? "DOCKER_BUILDKIT=1" : "DOCKER_BUILDKIT=0");
 }
 
 static void image_files(const char *image, struct listing *out)
@@ -289,7 +291,7 @@ static void image_files(const char *image, struct listing *out)
 	free(cid);
 }
 
-static void it_build__dockerignore_same_as_docker_cli(void **state)
+static void dockerignore_same_as_docker_cli(vd_builder builder)
 {
 	static const char *const files[] = {
 		"a.py", "b.pyc", "README.md", "docs/guide.md", "docs/img/logo.png",
@@ -340,8 +342,9 @@ static void it_build__dockerignore_same_as_docker_cli(void **state)
 		tu_write_str(d, files[i], "x\n");
 	}
 
-	snprintf(tag, sizeof(tag), "voxdeploy-test/it-build-ours:%s", itest_project());
-	snprintf(cli_tag, sizeof(cli_tag), "voxdeploy-test/it-build-cli:%s", itest_project());
+	snprintf(tag, sizeof(tag), "voxdeploy-test/it-build-ours:%s-%d", itest_project(), builder);
+	snprintf(cli_tag, sizeof(cli_tag), "voxdeploy-test/it-build-cli:%s-%d", itest_project(), builder);
+	opts.builder = builder;
 	opts.context_dir = d;
 	opts.tags = tags;
 	opts.deadline_ms = 5 * 60 * 1000;
@@ -349,11 +352,27 @@ static void it_build__dockerignore_same_as_docker_cli(void **state)
 	itest_ok(vd_build_run(itest_docker(), &opts, &id, &err), &err);
 	track_image(id);
 	vd_build_options_release(&opts);
-	build_with_cli(d, cli_tag);
+	build_with_cli(d, cli_tag, builder);
 	track_image(cli_tag);
 
 	image_files(id, ours);
 	image_files(cli_tag, theirs);
+	if (builder == VD_BUILDER_BUILDKIT) {
+		/* BuildKit does not apply .dockerignore to an uploaded context (the
+		 * CLI's own session does, and sends the Dockerfile apart): the
+		 * Dockerfile, which the context must carry, reaches a COPY of the
+		 * whole context although .dockerignore excludes it; everything
+		 * else must be the same */
+		size_t k = 0, extra = 0;
+
+		for (i = 0; i < ours->n; i++)
+			if (!strcmp(ours->names[i], "ctx/Dockerfile"))
+				extra++;
+			else
+				memmove(ours->names[k++], ours->names[i], sizeof(ours->names[i]));
+		ours->n = k;
+		assert_int_equal(extra, 1);
+	}
 	for (i = 0; i < ours->n || i < theirs->n; i++)
 		if (i >= ours->n || i >= theirs->n || strcmp(ours->names[i], theirs->names[i]))
 			fail_msg("entry %zu: voxdeploy sent '%s', the docker CLI '%s'", i,
@@ -367,8 +386,18 @@ static void it_build__dockerignore_same_as_docker_cli(void **state)
 	vd_error_release(&err);
 }
 
-static void expect_build_failure(const char *dockerfile, const char *needle,
-				 struct progress *p)
+static void it_build__dockerignore_same_as_docker_cli(void **state)
+{
+	dockerignore_same_as_docker_cli(VD_BUILDER_CLASSIC);
+}
+
+static void it_build__buildkit_dockerignore_same_as_docker_cli(void **state)
+{
+	dockerignore_same_as_docker_cli(VD_BUILDER_BUILDKIT);
+}
+
+static int expect_failure_with(vd_builder builder, const char *dockerfile, const char *needle,
+			       struct progress *p)
 {
 	vd_build_options opts = VD_BUILD_OPTIONS_INIT;
 	vd_error err = VD_ERROR_INIT;
@@ -376,6 +405,7 @@ static void expect_build_failure(const char *dockerfile, const char *needle,
 	int r;
 
 	tu_write_str(d, "Dockerfile", dockerfile);
+	opts.builder = builder;
 	opts.context_dir = d;
 	opts.progress = on_progress;
 	opts.progress_ctx = p;
@@ -392,6 +422,12 @@ static void expect_build_failure(const char *dockerfile, const char *needle,
 	if (!strstr(vd_error_msg(&err), needle))
 		fail_msg("error \"%s\" lacks \"%s\"", vd_error_msg(&err), needle);
 	vd_error_release(&err);
+	return r;
+}
+
+static void expect_build_failure(const char *dockerfile, const char *needle, struct progress *p)
+{
+	expect_failure_with(VD_BUILDER_CLASSIC, dockerfile, needle, p);
 }
 
 /* The base image cannot be pulled (no such image, and no registry here):
@@ -442,6 +478,229 @@ static void it_build__missing_dockerfile(void **state)
 	vd_error_release(&err);
 }
 
+/* ------------------------------------------------------------ BuildKit */
+
+struct bk_run {
+	struct progress p;
+	char steps[8192];
+	size_t cached;
+};
+
+static void bk_on_step(const vd_bk_step *st, void *ctx)
+{
+	struct bk_run *r = ctx;
+	size_t used = strlen(r->steps);
+
+	r->cached += st->cached;
+	snprintf(r->steps + used, sizeof(r->steps) - used, "#%u %s %s\n", st->num, st->name,
+		 st->error ? "ERROR" : st->cached ? "CACHED" : "DONE");
+}
+
+static void bk_on_line(const char *line, void *ctx)
+{
+	on_progress(line, &((struct bk_run *)ctx)->p);
+}
+
+/* Build dir's Dockerfile with BuildKit (ARG N=n when n); the image id. */
+static char *bk_build_opt(const char *dir, const char *n, bool nocache, struct bk_run *run)
+{
+	vd_build_options opts = VD_BUILD_OPTIONS_INIT;
+	vd_error err = VD_ERROR_INIT;
+	char *id = NULL;
+
+	memset(run, 0, sizeof(*run));
+	opts.builder = VD_BUILDER_BUILDKIT;
+	opts.nocache = nocache;
+	opts.context_dir = dir;
+	opts.progress = bk_on_line;
+	opts.on_step = bk_on_step;
+	opts.progress_ctx = run;
+	opts.deadline_ms = 5 * 60 * 1000;
+	assert_int_equal(vd_kvs_add(&opts.labels, "io.voxdeploy.test", "1"), 0);
+	if (n)
+		assert_int_equal(vd_kvs_add(&opts.buildargs, "N", n), 0);
+	itest_ok(vd_build_run(itest_docker(), &opts, &id, &err), &err);
+	track_image(id);
+	vd_build_options_release(&opts);
+	fprintf(stderr, "%s", run->steps);
+	return id;
+}
+
+static char *bk_build(const char *dir, const char *n, struct bk_run *run)
+{
+	return bk_build_opt(dir, n, false, run);
+}
+
+static bool image_has(const char *image, const char *name)
+{
+	struct listing *l = calloc(1, sizeof(*l));
+	bool found = false;
+	size_t i;
+
+	image_files(image, l);
+	for (i = 0; i < l->n; i++)
+		found |= !strcmp(l->names[i], name);
+	free(l);
+	return found;
+}
+
+/* RUN --mount=type=cache: the second build (a new ARG value re-runs the
+ * step) finds what the first left in the cache; the steps are told, with
+ * CACHED for those that did not run again, and the step's output. */
+static void it_build__buildkit_cache_mount(void **state)
+{
+	struct bk_run run;
+	char *d = make_context(), *one, *two, df[768];
+
+	snprintf(df, sizeof(df),
+		 "FROM %s\n"
+		 "RUN mkdir /ctx\n"
+		 "ARG N\n"
+		 "RUN --mount=type=cache,target=/cache,id=vd-it-%s "
+		 "sh -c 'touch /ctx/seen-$(cat /cache/stamp 2>/dev/null || echo none); echo $N > /cache/stamp; "
+		 "echo cache-step-$N'\n",
+		 itest_busybox_image(), itest_project());
+	tu_write_str(d, "Dockerfile", df);
+	one = bk_build_opt(d, "first", true, &run);
+	assert_true(image_has(one, "ctx/seen-none"));
+	assert_non_null(strstr(run.steps, "RUN mkdir /ctx DONE"));
+	assert_non_null(strstr(run.p.text, "cache-step-first"));
+	assert_non_null(strstr(run.p.text, "#"));
+	two = bk_build(d, "second", &run);
+	assert_true(image_has(two, "ctx/seen-first"));
+	assert_non_null(strstr(run.steps, "RUN mkdir /ctx CACHED"));
+	assert_true(run.cached >= 1);
+	free(one);
+	free(two);
+}
+
+/* RUN --mount=type=bind,from=stage reads another stage; two independent
+ * stages build side by side: each notes the machine's uptime as its RUN
+ * begins and ends, two seconds apart, and the two spans overlap. */
+static void it_build__buildkit_bind_from_stage_and_parallel_stages(void **state)
+{
+	struct bk_run run;
+	char *d = make_context(), *id, df[1536];
+	struct listing *l = calloc(1, sizeof(*l));
+	double span[2][2] = { { 0, 0 }, { 0, 0 } };
+	bool gen = false;
+	size_t i;
+
+	snprintf(df, sizeof(df),
+		 "FROM %s AS gen\n"
+		 "RUN mkdir /out && touch /out/gen.txt\n"
+		 "FROM %s AS left\n"
+		 "RUN mkdir /l && touch /l/a-$(cut -d' ' -f1 /proc/uptime) && sleep 2 && "
+		 "touch /l/z-$(cut -d' ' -f1 /proc/uptime)\n"
+		 "FROM %s AS right\n"
+		 "RUN mkdir /r && touch /r/a-$(cut -d' ' -f1 /proc/uptime) && sleep 2 && "
+		 "touch /r/z-$(cut -d' ' -f1 /proc/uptime)\n"
+		 "FROM %s\n"
+		 "RUN --mount=type=bind,from=gen,source=/out,target=/m mkdir /ctx && cp /m/gen.txt /ctx/\n"
+		 "COPY --from=left /l /ctx/l\n"
+		 "COPY --from=right /r /ctx/r\n",
+		 itest_busybox_image(), itest_busybox_image(), itest_busybox_image(), itest_busybox_image());
+	tu_write_str(d, "Dockerfile", df);
+	id = bk_build_opt(d, NULL, true, &run);
+	image_files(id, l);
+	for (i = 0; i < l->n; i++) {
+		const char *n = l->names[i];
+
+		gen |= !strcmp(n, "ctx/gen.txt");
+		if (!strncmp(n, "ctx/l/", 6) || !strncmp(n, "ctx/r/", 6))
+			span[n[4] == 'r'][n[6] == 'z'] = strtod(n + 8, NULL);
+	}
+	fprintf(stderr, "  left %.2f-%.2f, right %.2f-%.2f\n", span[0][0], span[0][1], span[1][0], span[1][1]);
+	assert_true(gen);
+	assert_true(span[0][0] > 0 && span[0][1] > 0 && span[1][0] > 0 && span[1][1] > 0);
+	assert_true(span[0][0] < span[1][1] && span[1][0] < span[0][1]);
+	assert_non_null(strstr(run.steps, "[left 2/2] RUN"));
+	assert_non_null(strstr(run.steps, "[right 2/2] RUN"));
+	free(l);
+	free(id);
+}
+
+/* Heredocs and COPY --link: built where the engine's own Dockerfile
+ * frontend knows them (Docker 23 and later); an older one refuses them as
+ * the Dockerfile's fault (VD_EINVAL: deploy exits 2), naming the line. */
+static void it_build__buildkit_heredoc_and_copy_link(void **state)
+{
+	char df[512];
+	struct progress p = { .lines = 0 };
+	bool modern = vd_docker_api_at_least(itest_docker(), "1.42");
+
+	snprintf(df, sizeof(df), "FROM %s\nRUN <<EOF\nmkdir /ctx\necho made > /ctx/heredoc\nEOF\n"
+		 "COPY --link Dockerfile /ctx/linked\n", itest_busybox_image());
+	if (modern) {
+		char *d = make_context(), *id;
+		struct bk_run run;
+
+		tu_write_str(d, "Dockerfile", df);
+		id = bk_build(d, NULL, &run);
+		assert_true(image_has(id, "ctx/heredoc"));
+		assert_true(image_has(id, "ctx/linked"));
+		free(id);
+	} else {
+		assert_int_equal(expect_failure_with(VD_BUILDER_BUILDKIT, df, "dockerfile parse error line 3", &p),
+				 VD_EINVAL);
+	}
+}
+
+/* What BuildKit refuses, each with its own message and kind. */
+static void it_build__buildkit_failures(void **state)
+{
+	struct progress p = { .lines = 0 };
+	char df[512];
+
+	/* a failing RUN: the step, the engine's message, the step's last lines */
+	snprintf(df, sizeof(df), "FROM %s\nRUN echo boom-output; echo boom-err >&2; exit 3\n",
+		 itest_busybox_image());
+	assert_int_equal(expect_failure_with(VD_BUILDER_BUILDKIT, df, "step [2/2] RUN echo boom-output", &p),
+			 VD_EAPI);
+	expect_failure_with(VD_BUILDER_BUILDKIT, df, "\n  | boom-output", &p);
+	expect_failure_with(VD_BUILDER_BUILDKIT, df, "\n  | boom-err", &p);
+	assert_non_null(strstr(p.text, "boom-output"));
+	/* a base image no registry gives */
+	assert_int_equal(expect_failure_with(VD_BUILDER_BUILDKIT, "FROM nonexistent-image-voxdeploy\nRUN true\n",
+					     "nonexistent-image-voxdeploy", &p), VD_EAPI);
+	/* a Dockerfile that does not parse */
+	snprintf(df, sizeof(df), "FROM %s\nFROBNICATE now\n", itest_busybox_image());
+	assert_int_equal(expect_failure_with(VD_BUILDER_BUILDKIT, df, "FROBNICATE", &p), VD_EINVAL);
+	/* what needs a client session */
+	snprintf(df, sizeof(df), "FROM %s\nRUN --mount=type=secret,id=token cat /run/secrets/token\n",
+		 itest_busybox_image());
+	assert_int_equal(expect_failure_with(VD_BUILDER_BUILDKIT, df, "needs a client session", &p),
+			 VD_EUNSUPPORTED);
+	snprintf(df, sizeof(df), "FROM %s\nRUN --mount=type=ssh true\n", itest_busybox_image());
+	assert_int_equal(expect_failure_with(VD_BUILDER_BUILDKIT, df, "needs a client session", &p),
+			 VD_EUNSUPPORTED);
+	/* a frontend image that must be fetched */
+	snprintf(df, sizeof(df), "# syntax=voxdeploy-test/no-such-frontend:1\nFROM %s\nRUN true\n",
+		 itest_busybox_image());
+	assert_int_equal(expect_failure_with(VD_BUILDER_BUILDKIT, df, "'# syntax=' line", &p),
+			 VD_EUNSUPPORTED);
+	/* the classic builder refuses BuildKit's mounts */
+	snprintf(df, sizeof(df), "FROM %s\nRUN --mount=type=cache,target=/c true\n", itest_busybox_image());
+	expect_failure_with(VD_BUILDER_CLASSIC, df, "BuildKit", &p);
+}
+
+/* The engine says which builder it offers. */
+static void it_build__engine_offers_buildkit(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+	const char *why = NULL;
+
+	itest_ok(vd_docker_connect(itest_docker(), &err), &err);
+	fprintf(stderr, "  Builder-Version '%s', OSType '%s', API %s\n",
+		vd_docker_builder_version(itest_docker()), vd_docker_os_type(itest_docker()),
+		vd_docker_api_version(itest_docker()));
+	assert_string_equal(vd_docker_os_type(itest_docker()), "linux");
+	assert_int_equal(vd_build_engine_builder(vd_docker_builder_version(itest_docker()),
+						 vd_docker_os_type(itest_docker()),
+						 vd_docker_api_version(itest_docker()), &why),
+			 VD_BUILDER_BUILDKIT);
+}
+
 static int group_teardown(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
@@ -476,6 +735,12 @@ int main(void)
 		cmocka_unit_test(it_build__failing_run),
 		cmocka_unit_test(it_build__bad_instruction),
 		cmocka_unit_test(it_build__missing_dockerfile),
+		cmocka_unit_test(it_build__buildkit_dockerignore_same_as_docker_cli),
+		cmocka_unit_test(it_build__buildkit_cache_mount),
+		cmocka_unit_test(it_build__buildkit_bind_from_stage_and_parallel_stages),
+		cmocka_unit_test(it_build__buildkit_heredoc_and_copy_link),
+		cmocka_unit_test(it_build__buildkit_failures),
+		cmocka_unit_test(it_build__engine_offers_buildkit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, group_teardown);
