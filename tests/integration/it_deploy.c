@@ -419,7 +419,7 @@ static void write_stack(const char *worker_env)
 
 /* The probes a deploy must pass besides the containers' own: the real
  * database and the app's HTTP endpoint; secrets only through ${VAR}. */
-static void write_config(void)
+static void write_config_builder(const char *builder)
 {
 	put("voxdeploy.yml",
 	    "health:\n"
@@ -440,9 +440,15 @@ static void write_config(void)
 	    "    - url: \"http://127.0.0.1:${HOOK_PORT}/hook\"\n"
 	    "      headers: {Authorization: \"Bearer ${HOOK_TOKEN}\"}\n"
 	    "deploy:\n"
+	    "  builder: %s\n"
 	    "  retain_images: 3\n"
 	    "  services:\n"
-	    "    worker: {order: start-first}\n");
+	    "    worker: {order: start-first}\n", builder);
+}
+
+static void write_config(void)
+{
+	write_config_builder("auto");
 }
 
 static int setup(void **state)
@@ -566,6 +572,10 @@ static void code_change_recreates_only_the_app(void **state)
 	commit_now();
 	assert_int_equal(vd("deploy", NULL), 0);
 	assert_true(has(err_text, "APP_ONLY"));
+	/* built with BuildKit, its steps told: the unchanged COPYs cached */
+	assert_true(has(err_text, "(BuildKit)"));
+	assert_true(has(err_text, "COPY requirements.txt /app/requirements.txt CACHED"));
+	assert_true(has(err_text, "COPY src/ /www/ DONE"));
 	assert_int_equal(recreated_since(&s), APP);
 	new_image = image_id(ref);
 	assert_non_null(new_image);
@@ -586,6 +596,7 @@ static void code_change_recreates_only_the_app(void **state)
 static void prompts_change_recreates_only_the_app(void **state)
 {
 	struct snap s;
+	char path[1024], *journal;
 
 	snap_take(&s);
 	put("prompts/greeting.txt", "hello again\n");
@@ -593,6 +604,32 @@ static void prompts_change_recreates_only_the_app(void **state)
 	assert_int_equal(vd("deploy", NULL), 0);
 	assert_true(has(err_text, "APP_ONLY"));
 	assert_int_equal(recreated_since(&s), APP);
+	/* the journal's build record keeps the step list */
+	snprintf(path, sizeof(path), "%s/journal.jsonl", state_dir);
+	journal = tu_read_file(path);
+	assert_non_null(journal);
+	assert_true(has(journal, "\"steps\":\"#1 "));
+	assert_true(has(journal, "COPY prompts/ /www/prompts/: "));
+	free(journal);
+	snap_free(&s);
+}
+
+/* deploy.builder: classic builds with the classic builder (an engine's
+ * BuildKit refused by its owner), and says so. */
+static void classic_builder_when_configured(void **state)
+{
+	struct snap s;
+
+	snap_take(&s);
+	write_config_builder("classic");
+	put("src/version", "classic\n");
+	commit_now();
+	assert_int_equal(vd("deploy", NULL), 0);
+	assert_true(has(err_text, "(classic builder: deploy.builder: classic)"));
+	assert_false(has(err_text, " CACHED"));
+	assert_int_equal(recreated_since(&s), APP);
+	write_config();
+	commit_now();
 	snap_free(&s);
 }
 
@@ -1290,6 +1327,7 @@ int main(void)
 		cmocka_unit_test(readme_edit_restarts_nothing),
 		cmocka_unit_test(code_change_recreates_only_the_app),
 		cmocka_unit_test(prompts_change_recreates_only_the_app),
+		cmocka_unit_test(classic_builder_when_configured),
 		cmocka_unit_test(requirements_change_recreates_all_and_keeps_rows),
 		cmocka_unit_test(compose_change_recreates_all_and_keeps_rows),
 		cmocka_unit_test(manual_types_override),
