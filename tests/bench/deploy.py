@@ -678,10 +678,13 @@ def bench(root, projects, images):
                 raise Broke("pg_isready says PostgreSQL on %d does not accept connections" % port)
 
     seq = [0]
+    # a run's own version strings: BuildKit's cache outlives a run, and a
+    # version an earlier run built would come back cached for voxdeploy only
+    nonce = "%x" % (int(time.time() * 1000) & 0xffffffff)
 
     def change(stack, label):
         seq[0] += 1
-        v = "%s-%d" % (label, seq[0])
+        v = "%s-%d-%s" % (label, seq[0], nonce)
         stack.put("src/version", v + "\n")
         if stack.git:
             stack.commit("version " + v)
@@ -827,7 +830,7 @@ def bench(root, projects, images):
             vs.sh("git", "checkout", "-q", "-f", "-B", "main", good)
             vs.drop("src/health")
             seq[0] += 1
-            vs.put("src/version", "broken-%d\n" % seq[0])
+            vs.put("src/version", "broken-%d-%s\n" % (seq[0], nonce))
             broken = vs.commit("broken health %d" % seq[0])
             m = Measure(vs, good_version)(vd.deploy("--to", broken, expect=1))
             ids = [j for j in vd.journal() if j.get("step") == "health" and j.get("state") == "failed"]
