@@ -382,7 +382,7 @@ void vd_bk_trace_init(vd_bk_trace *t, vd_bk_step_cb on_step, vd_bk_line_cb on_li
 	t->on_step = on_step;
 	t->on_line = on_line;
 	t->ctx = ctx;
-	vd_buf_init(&t->steps, 1 << 20);
+	vd_buf_init(&t->steps, VD_BK_STEPS_MAX);
 }
 
 static struct vd_bk_vx *find(vd_bk_trace *t, const char *digest)

@@ -91,7 +91,10 @@ typedef void (*vd_bk_line_cb)(const char *line, void *ctx);
 /* The last lines kept per step, for a failure's message. */
 #define VD_BK_TAIL_LINES 10
 #define VD_BK_TAIL_BYTES 4096
-/* Vertexes tracked per build; past it new ones are told, not kept. */
+/* The step list's size: it goes into one journal record (whose lines stay
+ * under 64 KB); steps past it are told but not listed. */
+#define VD_BK_STEPS_MAX ((size_t)32 << 10)
+/* Vertexes tracked per build; past it new ones are neither kept nor told. */
 #define VD_BK_MAX_VERTEXES 4096
 
 struct vd_bk_vx;

@@ -324,7 +324,8 @@ static void bk__trace_failure_and_tail(void **state)
 	vd_bk_trace_release(&t);
 }
 
-/* Past VD_BK_MAX_VERTEXES new vertexes are not kept (memory stays bounded). */
+/* Past VD_BK_MAX_VERTEXES new vertexes are not kept (memory stays bounded);
+ * the step list stays within VD_BK_STEPS_MAX (one journal record). */
 static void bk__trace_bounded(void **state)
 {
 	vd_bk_trace t;
@@ -338,13 +339,15 @@ static void bk__trace_bounded(void **state)
 		pb p = { .n = 0 };
 
 		snprintf(d, sizeof(d), "sha256:%zu", i);
-		pb_vertex(&p, d, "x", false, 0, 0, NULL);
+		pb_vertex(&p, d, "[stage 1/1] RUN a step with a name of some length", false, 100, 200, NULL);
 		pb_log(&p, d, 1, "y\n");
 		assert_int_equal(vd_bk_status_decode(p.b, p.n, &s, &err), 0);
 		assert_int_equal(vd_bk_trace_apply(&t, &s, &err), 0);
 		vd_bk_status_release(&s);
 	}
 	assert_int_equal(t.n, VD_BK_MAX_VERTEXES);
+	assert_true(strlen(vd_bk_trace_steps(&t)) <= VD_BK_STEPS_MAX);
+	assert_true(strlen(vd_bk_trace_steps(&t)) > VD_BK_STEPS_MAX - 200);
 	vd_bk_trace_release(&t);
 }
 
