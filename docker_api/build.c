@@ -219,7 +219,7 @@ static int walk_dir(struct walk *w)
 	return r;
 }
 
-static int walk_context(const char *context_dir, const char *rel_dockerfile,
+static int walk_context(const char *context_dir, const char *rel_dockerfile, bool keep_dockerignore,
 			vd_build_walk_cb cb, void *ctx, vd_error *err)
 {
 	struct walk w = { .cb = cb, .ctx = ctx, .err = err };
@@ -230,8 +230,11 @@ static int walk_context(const char *context_dir, const char *rel_dockerfile,
 	vd_buf_init(&w.rel, PATH_MAX * 4);
 	if ((r = vd_dockerignore_load(context_dir, &di, err)))
 		goto done;
-	/* the docker CLI always sends these two, whatever .dockerignore says */
-	if ((r = vd_dockerignore_keep(di, ".dockerignore", err)) ||
+	/* the docker CLI always sends these two, whatever .dockerignore says
+	 * (the classic builder drops them again when it excludes them); BuildKit
+	 * needs only the Dockerfile: it does not read .dockerignore from an
+	 * uploaded context, nor drop what it excludes */
+	if ((keep_dockerignore && (r = vd_dockerignore_keep(di, ".dockerignore", err))) ||
 	    (r = vd_dockerignore_keep(di, rel_dockerfile, err)))
 		goto done;
 	w.di = di;
@@ -273,7 +276,7 @@ int vd_build_context_walk(const char *context_dir, const char *dockerfile,
 	if ((r = check_context_dir(context_dir, err)) ||
 	    (r = resolve_dockerfile(context_dir, dockerfile, &rel, err)))
 		return r;
-	r = walk_context(context_dir, rel, cb, ctx, err);
+	r = walk_context(context_dir, rel, true, cb, ctx, err);
 	free(rel);
 	return r;
 }
@@ -399,7 +402,7 @@ void vd_build_context_release(vd_build_context *c)
 	c->entries = 0;
 }
 
-int vd_build_context_make(const char *context_dir, const char *dockerfile,
+int vd_build_context_make(const char *context_dir, const char *dockerfile, vd_builder builder,
 			  vd_build_context *out, vd_error *err)
 {
 	struct tar_writer *t = NULL;
@@ -427,7 +430,7 @@ int vd_build_context_make(const char *context_dir, const char *dockerfile,
 		r = archive_failed(t->a, "open", "tar", err);
 		goto done;
 	}
-	if ((r = walk_context(context_dir, rel, tar_add, t, err)))
+	if ((r = walk_context(context_dir, rel, builder != VD_BUILDER_BUILDKIT, tar_add, t, err)))
 		goto done;
 	if (archive_write_close(t->a) != ARCHIVE_OK) {
 		r = archive_failed(t->a, "close", "tar", err);
@@ -841,7 +844,7 @@ int vd_build_run(vd_docker *d, const vd_build_options *opts, char **out_id, vd_e
 	int r;
 
 	vd_build_stream_init(&stream, opts->progress, opts->on_step, opts->progress_ctx);
-	if ((r = vd_build_context_make(opts->context_dir, opts->dockerfile, &ctx, err)))
+	if ((r = vd_build_context_make(opts->context_dir, opts->dockerfile, opts->builder, &ctx, err)))
 		goto done;
 	vd_log_debug("build: context %s: %zu entries, %lld bytes", opts->context_dir, ctx.entries,
 		     (long long)ctx.size);

@@ -39,6 +39,12 @@
 /* One line of build output ("Step 2/5 : RUN make"), without its newline. */
 typedef void (*vd_build_progress_cb)(const char *line, void *ctx);
 
+/* The engine's builders. */
+typedef enum vd_builder {
+	VD_BUILDER_CLASSIC = 1,
+	VD_BUILDER_BUILDKIT = 2,
+} vd_builder;
+
 /* --- the build context --- */
 
 /* Called for every entry docker would send, parents before children,
@@ -71,8 +77,11 @@ typedef struct vd_build_context {
  * needs more): names relative, directories with a trailing '/', modes as on
  * disk, uid/gid 0 with no user or group names, mtimes in whole seconds,
  * symlinks as symlinks.  Errors as vd_build_context_walk, VD_EIO when a file
- * cannot be read or the tar not written.  *out is left empty on failure. */
-int vd_build_context_make(const char *context_dir, const char *dockerfile,
+ * cannot be read or the tar not written.  *out is left empty on failure.
+ * For BuildKit, .dockerignore goes only where .dockerignore lets it: BuildKit
+ * neither reads it from an uploaded context nor drops what it excludes (the
+ * Dockerfile must go all the same). */
+int vd_build_context_make(const char *context_dir, const char *dockerfile, vd_builder builder,
 			  vd_build_context *out, vd_error *err);
 void vd_build_context_release(vd_build_context *c);
 
@@ -111,11 +120,6 @@ int vd_build_stream_finish(vd_build_stream *s, char **out_id, vd_error *err);
 void vd_build_stream_release(vd_build_stream *s);
 
 /* --- POST /build --- */
-
-typedef enum vd_builder {
-	VD_BUILDER_CLASSIC = 1,
-	VD_BUILDER_BUILDKIT = 2,
-} vd_builder;
 
 typedef struct vd_build_options {
 	vd_builder builder;           /* VD_BUILDER_CLASSIC (the default) or _BUILDKIT */

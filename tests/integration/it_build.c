@@ -326,7 +326,8 @@ static void dockerignore_same_as_docker_cli(vd_builder builder)
 	    "./build\n"
 	    "!build/keep\n"
 	    "dir?with?space\n"
-	    "Dockerfile*\n");
+	    "Dockerfile*\n"
+	    ".dockerignore\n");
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char rel[256], *slash;
 

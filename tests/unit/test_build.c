@@ -158,7 +158,7 @@ static void build__context_members(void **state)
 	memset(longpath + 8, 'n', 120);
 	strcpy(longpath + 128, ".txt");
 
-	assert_int_equal(vd_build_context_make(d, NULL, &ctx, &err), 0);
+	assert_int_equal(vd_build_context_make(d, NULL, VD_BUILDER_CLASSIC, &ctx, &err), 0);
 	assert_non_null(ctx.tar);
 	assert_true(ctx.size > 0);
 	assert_string_equal(ctx.dockerfile, "Dockerfile");
@@ -213,6 +213,41 @@ static int stop_at_src(const char *rel, const struct stat *st, const char *abs, 
 	return 0;
 }
 
+/* A .dockerignore that excludes the Dockerfile and itself: the classic
+ * builder gets both (and drops them itself), BuildKit only the Dockerfile
+ * it must read (it drops nothing). */
+static void build__context_dockerignore_per_builder(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+	char *d = tu_mkdtemp("vd-ctx-di");
+	int b;
+
+	tu_write_str(d, "Dockerfile", "FROM scratch\n");
+	tu_write_str(d, ".dockerignore", "Dockerfile\n.dockerignore\n*.log\n");
+	tu_write_str(d, "app.py", "x\n");
+	tu_write_str(d, "debug.log", "x\n");
+	for (b = VD_BUILDER_CLASSIC; b <= VD_BUILDER_BUILDKIT; b++) {
+		vd_build_context ctx = VD_BUILD_CONTEXT_INIT;
+		struct member m[8];
+		size_t n, i;
+		bool di = false, df = false, log = false;
+
+		assert_int_equal(vd_build_context_make(d, NULL, (vd_builder)b, &ctx, &err), 0);
+		n = read_tar(ctx.tar, m, 8);
+		for (i = 0; i < n; i++) {
+			di |= !strcmp(m[i].name, ".dockerignore");
+			df |= !strcmp(m[i].name, "Dockerfile");
+			log |= !strcmp(m[i].name, "debug.log");
+		}
+		assert_true(df);
+		assert_false(log);
+		assert_int_equal(di, b == VD_BUILDER_CLASSIC);
+		vd_build_context_release(&ctx);
+	}
+	tu_rm_rf(d);
+	free(d);
+}
+
 /* The walk lists exactly what the tar holds, in the same order. */
 static void build__context_walk(void **state)
 {
@@ -224,7 +259,7 @@ static void build__context_walk(void **state)
 	size_t n, i;
 
 	assert_int_equal(vd_build_context_walk(d, "Dockerfile", collect, &nm, &err), 0);
-	assert_int_equal(vd_build_context_make(d, "Dockerfile", &ctx, &err), 0);
+	assert_int_equal(vd_build_context_make(d, "Dockerfile", VD_BUILDER_CLASSIC, &ctx, &err), 0);
 	n = read_tar(ctx.tar, m, 32);
 	assert_int_equal(nm.n, n);
 	for (i = 0; i < n; i++)
@@ -255,7 +290,7 @@ static void build__dockerfile_in_excluded_dir(void **state)
 	put_file(d, "docker/Dockerfile.prod", "FROM scratch\n", 0644);
 	put_file(d, "docker/notes.txt", "x\n", 0644);
 	put_file(d, "main.go", "package main\n", 0644);
-	assert_int_equal(vd_build_context_make(d, "./docker/Dockerfile.prod", &ctx, &err), 0);
+	assert_int_equal(vd_build_context_make(d, "./docker/Dockerfile.prod", VD_BUILDER_CLASSIC, &ctx, &err), 0);
 	assert_string_equal(ctx.dockerfile, "docker/Dockerfile.prod");
 	n = read_tar(ctx.tar, m, 8);
 	assert_int_equal(n, 3);
@@ -266,7 +301,7 @@ static void build__dockerfile_in_excluded_dir(void **state)
 
 	/* an absolute path inside the context is made relative */
 	abs = path_in(d, "docker/Dockerfile.prod");
-	assert_int_equal(vd_build_context_make(d, abs, &ctx, &err), 0);
+	assert_int_equal(vd_build_context_make(d, abs, VD_BUILDER_CLASSIC, &ctx, &err), 0);
 	assert_string_equal(ctx.dockerfile, "docker/Dockerfile.prod");
 	vd_build_context_release(&ctx);
 	free(abs);
@@ -284,33 +319,33 @@ static void build__dockerfile_errors(void **state)
 	tu_mkdir(d, "docker", 0755);
 
 	/* missing: the message names the Dockerfile and the context */
-	assert_int_equal(vd_build_context_make(d, NULL, &ctx, &err), VD_EINVAL);
+	assert_int_equal(vd_build_context_make(d, NULL, VD_BUILDER_CLASSIC, &ctx, &err), VD_EINVAL);
 	assert_non_null(strstr(vd_error_msg(&err), "Dockerfile"));
 	assert_non_null(strstr(vd_error_msg(&err), d));
 	assert_null(ctx.tar);
 	assert_null(ctx.dockerfile);
 
-	assert_int_equal(vd_build_context_make(d, "docker/Dockerfile", &ctx, &err), VD_EINVAL);
+	assert_int_equal(vd_build_context_make(d, "docker/Dockerfile", VD_BUILDER_CLASSIC, &ctx, &err), VD_EINVAL);
 	assert_non_null(strstr(vd_error_msg(&err), "docker/Dockerfile"));
 
 	/* a directory is no Dockerfile */
-	assert_int_equal(vd_build_context_make(d, "docker", &ctx, &err), VD_EINVAL);
+	assert_int_equal(vd_build_context_make(d, "docker", VD_BUILDER_CLASSIC, &ctx, &err), VD_EINVAL);
 
 	/* outside the context */
-	assert_int_equal(vd_build_context_make(d, "../Dockerfile", &ctx, &err), VD_EINVAL);
+	assert_int_equal(vd_build_context_make(d, "../Dockerfile", VD_BUILDER_CLASSIC, &ctx, &err), VD_EINVAL);
 	assert_non_null(strstr(vd_error_msg(&err), "outside the build context"));
-	assert_int_equal(vd_build_context_make(d, "/etc/passwd", &ctx, &err), VD_EINVAL);
+	assert_int_equal(vd_build_context_make(d, "/etc/passwd", VD_BUILDER_CLASSIC, &ctx, &err), VD_EINVAL);
 	assert_non_null(strstr(vd_error_msg(&err), "outside the build context"));
 
 	/* no context at all */
-	assert_int_equal(vd_build_context_make("/nonexistent-voxdeploy", NULL, &ctx, &err),
+	assert_int_equal(vd_build_context_make("/nonexistent-voxdeploy", NULL, VD_BUILDER_CLASSIC, &ctx, &err),
 			 VD_EINVAL);
-	assert_int_equal(vd_build_context_make(NULL, NULL, &ctx, &err), VD_EINVAL);
+	assert_int_equal(vd_build_context_make(NULL, NULL, VD_BUILDER_CLASSIC, &ctx, &err), VD_EINVAL);
 
 	/* a malformed .dockerignore fails the build, as with docker */
 	put_file(d, "Dockerfile", "FROM scratch\n", 0644);
 	put_file(d, ".dockerignore", "ok\n[\n", 0644);
-	assert_int_equal(vd_build_context_make(d, NULL, &ctx, &err), VD_EINVAL);
+	assert_int_equal(vd_build_context_make(d, NULL, VD_BUILDER_CLASSIC, &ctx, &err), VD_EINVAL);
 	assert_non_null(strstr(vd_error_msg(&err), "line 2"));
 
 	vd_error_release(&err);
@@ -548,6 +583,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(build__context_members),
 		cmocka_unit_test(build__context_walk),
+		cmocka_unit_test(build__context_dockerignore_per_builder),
 		cmocka_unit_test(build__dockerfile_in_excluded_dir),
 		cmocka_unit_test(build__dockerfile_errors),
 		cmocka_unit_test(build__stream_success),
