@@ -154,8 +154,12 @@ struct slot {
 	size_t oc_fd_off, oc_fd_n;
 };
 
+/* How often a cancellable wait looks at its flag. */
+#define CANCEL_POLL_MS 100
+
 struct waiter {
 	vd_docker *d;
+	const volatile int *cancel;
 	struct slot *slots;
 	vd_health_track *tracks;
 	size_t n;
@@ -678,6 +682,9 @@ static int wait_once(struct waiter *w, uint64_t wake_in, vd_error *err)
 	long timeout;
 	int r = 0;
 
+	if (w->cancel && until > now + CANCEL_POLL_MS)
+		until = now + CANCEL_POLL_MS;
+
 	for (i = 0; i < w->n; i++)
 		if (w->slots[i].stats || w->slots[i].oc)
 			n_stats++;
@@ -937,6 +944,7 @@ int vd_health_wait(vd_docker *d, const vd_probe *probes, size_t n,
 		}
 	}
 	w.d = d;
+	w.cancel = opts->cancel;
 	w.n = n;
 	w.once = opts->once;
 	w.deadline_ms = opts->deadline_ms ? opts->deadline_ms : VD_HEALTH_DEFAULT_DEADLINE_MS;
@@ -965,6 +973,10 @@ int vd_health_wait(vd_docker *d, const vd_probe *probes, size_t n,
 		goto done;
 
 	for (;;) {
+		if (w.cancel && *w.cancel) {
+			r = vd_error_set(err, VD_ETIMEOUT, "cancelled");
+			goto done;
+		}
 		r = start_due(&w, err);
 		if (r)
 			goto done;

@@ -54,9 +54,12 @@ typedef struct vd_health_wait_opts {
 	 * check cannot be run here (detail: why); may be NULL */
 	void (*on_note)(void *ctx, const vd_probe *p, const char *state, const char *detail);
 	void *note_ctx;
+	/* set (by another thread) to give up: the wait ends within ~100 ms with
+	 * VD_ETIMEOUT "cancelled"; may be NULL */
+	const volatile int *cancel;
 } vd_health_wait_opts;
 
-#define VD_HEALTH_WAIT_OPTS_INIT { 0, 0, false, 0, NULL, NULL }
+#define VD_HEALTH_WAIT_OPTS_INIT { 0, 0, false, 0, NULL, NULL, NULL }
 
 /* Wait for the probes' verdict.  d may be NULL when no probe is a container
  * or resources probe.  The report (initialised here; release it) is filled

@@ -201,6 +201,7 @@ int vd_config_defaults(vd_config **out, vd_error *err)
 	c->deploy.release.app_only = true;
 	c->deploy.min_free_bytes = VD_CONFIG_DEFAULT_MIN_FREE;
 	c->deploy.compose_hash = 2;
+	c->deploy.parallel = 8;
 	c->backup.enabled = true;
 	c->backup.full_restart = true;
 	c->backup.keep = VD_CONFIG_DEFAULT_BACKUP_KEEP;
@@ -593,6 +594,7 @@ int vd_config_json(const vd_config *c, vd_buf *out)
 	else
 		vd_jgen_kstr(g, "stop_grace_ms", NULL);
 	vd_jgen_kint(g, "retain_images", (long long)c->deploy.retain_images);
+	vd_jgen_kint(g, "parallel", (long long)c->deploy.parallel);
 	vd_jgen_kstr(g, "compose_hash", c->deploy.compose_hash == 1 ? "1.29" : "v2");
 	vd_jgen_kstr(g, "builder", c->deploy.builder == VD_CONFIG_BUILDER_CLASSIC	? "classic"
 				   : c->deploy.builder == VD_CONFIG_BUILDER_BUILDKIT ? "buildkit"

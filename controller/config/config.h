@@ -49,6 +49,8 @@
  *     compose_hash: v2 | "1.29"   [v2] whose config-hash the containers carry:
  *                             the compose people run on the server by hand
  *                             then finds them up to date
+ *     parallel: 8             [8] containers created, renamed and started at
+ *                             once; a start waits only for its depends_on
  *     builder: auto | buildkit | classic   [auto] how images are built:
  *                             BuildKit (POST /build?version=2) where the
  *                             engine offers it, else the classic builder
@@ -202,6 +204,7 @@ typedef struct vd_config {
 		uint64_t min_free_bytes;    /* the engine's free space a build needs */
 		int compose_hash;           /* 2 (compose v2, the default) or 1 (compose 1.29) */
 		vd_config_builder builder;  /* VD_CONFIG_BUILDER_AUTO by default */
+		int64_t parallel;           /* containers created/started at once (1-64; 8) */
 	} deploy;
 
 	struct {

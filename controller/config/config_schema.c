@@ -829,6 +829,7 @@ static const field deploy_fields[] = {
 	{ "min_free", CUSTOM(min_free) },
 	{ "compose_hash", CUSTOM(compose_hash) },
 	{ "builder", CUSTOM(builder) },
+	{ "parallel", INTEGER(vd_config, deploy.parallel, 1, 64) },
 };
 
 static const field notify_fields[] = {

@@ -277,6 +277,7 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	so->retain_images = (int)c->deploy.retain_images;
 	so->compose_hash = c->deploy.compose_hash;
 	so->builder = (int)c->deploy.builder;
+	so->parallel = (int)c->deploy.parallel;
 	so->stop_grace_s = c->deploy.stop_grace_set ? (int)((c->deploy.stop_grace_ms + 999) / 1000) : 0;
 	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dec.dotenv, model,
 					  err)))
@@ -611,8 +612,10 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 		/* the labels stay the ones deploy.compose_hash chose */
 		vd_config *cfg = NULL;
 
-		if (!vd_config_load(o->project, vd_env_lookup_process_then, &r.dec.dotenv, &cfg, err))
+		if (!vd_config_load(o->project, vd_env_lookup_process_then, &r.dec.dotenv, &cfg, err)) {
 			so.compose_hash = cfg->deploy.compose_hash;
+			so.parallel = (int)cfg->deploy.parallel;
+		}
 		vd_error_release(err);
 		vd_config_free(cfg);
 		rc = vd_swap_run(d, &so, &sw, err);

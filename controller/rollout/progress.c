@@ -1,11 +1,16 @@
 #include "controller/rollout/progress.h"
 #include "common/clock.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Several threads start containers at once (swap_start.c): one record and
+ * one line at a time. */
+static pthread_mutex_t told = PTHREAD_MUTEX_INITIALIZER;
 
 const char *vd_deploy_outcome_name(vd_deploy_outcome o)
 {
@@ -44,8 +49,10 @@ void vd_progress_tell(vd_progress *p, const char *step, const char *state, const
 	vd_deploy_event ev = { p->deploy_id, step, state, service, detail, 0, step_ms };
 
 	ev.elapsed_ms = vd_now_ms() - p->t0;
+	pthread_mutex_lock(&told);
 	if (p->fn)
 		p->fn(p->ctx, &ev);
+	pthread_mutex_unlock(&told);
 }
 
 int vd_progress_step_with(vd_progress *p, const char *step, const char *state, const char *service,
@@ -68,16 +75,22 @@ int vd_progress_step_with(vd_progress *p, const char *step, const char *state, c
 		for (i = 0; !rc && extra && i < extra->len; i++)
 			if (vd_kvs_add(&f, extra->items[i].key, extra->items[i].value))
 				rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		pthread_mutex_lock(&told);
 		if (!rc)
 			rc = vd_journal_write(p->journal, step, state, &f, err);
 		vd_kvs_release(&f);
-		if (rc)
+		if (rc) {
+			pthread_mutex_unlock(&told);
 			return rc;
+		}
 		if (p->fault_points)
 			fault_point(step, state, service);
+	} else {
+		pthread_mutex_lock(&told);
 	}
 	if (p->fn)
 		p->fn(p->ctx, &ev);
+	pthread_mutex_unlock(&told);
 	return 0;
 }
 
@@ -97,8 +110,11 @@ int vd_progress_finish(vd_progress *p, const char *state, const vd_progress_summ
 	    (s->note && vd_kvs_add(&f, "note", s->note)) ||
 	    (s->detail && vd_kvs_add(&f, "detail", s->detail)))
 		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
-	else
+	else {
+		pthread_mutex_lock(&told);
 		rc = vd_journal_write(p->journal, "deploy", state, &f, err);
+		pthread_mutex_unlock(&told);
+	}
 	vd_kvs_release(&f);
 	return rc;
 }

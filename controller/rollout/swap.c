@@ -314,57 +314,11 @@ int vd_swap_container_healthy(vd_swap *w, const char *service, const char *id, v
 	wo.fast_check_ms = w->o->fast_check_ms;
 	wo.on_note = vd_prove_note;
 	wo.note_ctx = w->o->progress;
+	wo.cancel = w->cancel;
 	rc = vd_health_wait(w->d, &p, 1, &wo, &rep, err);
 	if (rc == 0 || rc == VD_EUNHEALTHY)
 		vd_health_report_release(&rep);
 	return rc;
-}
-
-/* Wait for what a dependency's condition asks before its dependent starts. */
-static int await_dependency(vd_swap *w, const struct vd_swap_svc *v, const vd_compose_dep *dep,
-			    vd_error *err)
-{
-	const struct vd_swap_svc *d = NULL;
-	uint64_t t = vd_now_ms();
-	size_t i;
-	int rc;
-
-	for (i = 0; i < w->n; i++)
-		if (!strcmp(w->v[i].s->name, dep->service))
-			d = &w->v[i];
-	if (!d || !d->new_id || dep->condition == VD_COMPOSE_SERVICE_STARTED)
-		return 0;  /* not recreated: it runs as it did */
-	if ((rc = vd_swap_step(w, "depends_on", "begin", v, 0, err, "%s %s", dep->service,
-			       dep->condition == VD_COMPOSE_SERVICE_HEALTHY ? "healthy"
-			       : "completed successfully")))
-		return rc;
-	if (dep->condition == VD_COMPOSE_SERVICE_HEALTHY) {
-		if ((rc = vd_swap_container_healthy(w, d->s->name, d->new_id, err)))
-			return vd_error_prefix(err, "%s is not healthy", dep->service);
-	} else {
-		int64_t code = -1;
-
-		rc = vd_container_wait(w->d, d->new_id, "not-running", (long)w->deadline_ms, &code, err);
-		if (rc)
-			return vd_error_prefix(err, "waiting for %s to complete", dep->service);
-		if (code != 0)
-			return vd_error_set(err, VD_EUNHEALTHY, "%s exited with %lld", dep->service,
-					    (long long)code);
-	}
-	return vd_swap_step(w, "depends_on", "done", v, t, err, "%s", dep->service);
-}
-
-static int stop_old(vd_swap *w, const struct vd_swap_svc *v, vd_error *err)
-{
-	uint64_t t = vd_now_ms();
-	int rc;
-
-	if (!v->old_id || !v->old_running)
-		return 0;
-	if ((rc = vd_swap_step(w, "stop", "begin", v, 0, err, "%.12s (grace %d s)", v->old_id, v->stop_s)) ||
-	    (rc = vd_container_stop(w->d, v->old_id, v->stop_s, err)))
-		return rc;
-	return vd_swap_step(w, "stop", "done", v, t, err, "%.12s", v->old_id);
 }
 
 static bool depends_on(const struct vd_swap_svc *v, const char *service)
@@ -487,30 +441,32 @@ static void group_services(vd_swap *w)
 		w->v[i].group = w->v[i].group == i ? next++ : w->v[w->v[i].group].group;
 }
 
-static int swap_in(vd_swap *w, vd_error *err)
+static int rename_one(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 {
-	uint64_t t;
-	size_t i, g;
+	uint64_t t = vd_now_ms();
 	int rc;
 
-	for (i = 0; i < w->n; i++) {
-		struct vd_swap_svc *v = &w->v[i];
-
-		t = vd_now_ms();
-		if ((rc = vd_swap_step(w, "rename", "begin", v, 0, err, "%s aside, %s in place",
-				       v->old_id ? v->cname : "(none)", v->tmpname)))
+	if ((rc = vd_swap_step(w, "rename", "begin", v, 0, err, "%s aside, %s in place",
+			       v->old_id ? v->cname : "(none)", v->tmpname)))
+		return rc;
+	if (v->old_id) {
+		if ((rc = rename_to(w, v->old_id, v->asidename, err)))
 			return rc;
-		if (v->old_id) {
-			if ((rc = rename_to(w, v->old_id, v->asidename, err)))
-				return rc;
-			v->aside = true;
-		}
-		if ((rc = rename_to(w, v->new_id, v->cname, err)))
-			return rc;
-		v->placed = true;
-		if ((rc = vd_swap_step(w, "rename", "done", v, t, err, NULL)))
-			return rc;
+		v->aside = true;
 	}
+	if ((rc = rename_to(w, v->new_id, v->cname, err)))
+		return rc;
+	v->placed = true;
+	return vd_swap_step(w, "rename", "done", v, t, err, NULL);
+}
+
+static int swap_in(vd_swap *w, vd_error *err)
+{
+	size_t g;
+	int rc;
+
+	if ((rc = vd_swap_each(w, rename_one, err)))
+		return rc;
 	/* services that do not depend on each other, directly or not, are
 	 * replaced one group after the other: a worker's grace period is not
 	 * spent while the app and its database wait */
@@ -521,55 +477,16 @@ static int swap_in(vd_swap *w, vd_error *err)
 	return 0;
 }
 
-/* The release step, when this deploy has one for v's service: its
- * dependencies are up (the database), its new container not yet. */
-static int release_step(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
-{
-	vd_spec_options so = VD_SPEC_OPTIONS_INIT;
-
-	if (!w->o->release || strcmp(w->o->release->service, v->s->name))
-		return 0;
-	so.image = v->new_image;
-	so.image_id = v->new_image;
-	so.commit = w->commit;
-	so.deploy_id = w->o->deploy_id;
-	so.lookup = w->o->lookup;
-	so.lookup_ctx = w->o->lookup_ctx;
-	w->released = true;
-	return vd_release_run(w->d, w->c, v->s, &so, w->o->release, w->o->progress, err);
-}
-
+/* A group: its old containers stopped (reverse dependency order), the
+ * databases to dump while the app is stopped dumped, its new containers
+ * started along depends_on (swap_start.c). */
 static int swap_group(vd_swap *w, size_t g, vd_error *err)
 {
-	uint64_t t;
-	size_t i, j;
 	int rc;
 
 	if ((rc = stop_olds(w, g, err)) || (rc = vd_swap_dump_side(w, err)))
 		return rc;
-	for (i = 0; i < w->n; i++) {
-		struct vd_swap_svc *v = &w->v[i];
-
-		if (v->group != g)
-			continue;
-		for (j = 0; j < v->s->n_depends_on; j++)
-			if ((rc = await_dependency(w, v, &v->s->depends_on[j], err)))
-				return rc;
-		if ((rc = release_step(w, v, err)))
-			return rc;
-		t = vd_now_ms();
-		if ((rc = vd_swap_step(w, "start", "begin", v, 0, err, "%.12s%s", v->new_id,
-				       v->start_first ? " (start-first: the old one still runs)" : "")) ||
-		    (rc = vd_container_start(w->d, v->new_id, err)))
-			return rc;
-		v->started = true;
-		if ((rc = vd_swap_step(w, "start", "done", v, t, err, "%.12s", v->new_id)))
-			return rc;
-		if (v->start_first &&
-		    ((rc = vd_swap_container_healthy(w, v->s->name, v->new_id, err)) || (rc = stop_old(w, v, err))))
-			return rc;
-	}
-	return 0;
+	return vd_swap_start_group(w, g, err);
 }
 
 /* ------------------------------------------------------------------ health */
@@ -805,7 +722,6 @@ int vd_swap_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_
 	vd_spec_options so = VD_SPEC_OPTIONS_INIT;
 	vd_error why = VD_ERROR_INIT;
 	vd_swap w;
-	size_t i;
 	int rc;
 
 	memset(&w, 0, sizeof(w));
@@ -846,10 +762,7 @@ int vd_swap_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_
 	/* from here on, a failure restores the previous version */
 	if (vd_swap_tag(&w, &why))
 		goto restore;
-	for (i = 0; i < w.n; i++)
-		if (create_new(&w, &w.v[i], &why))
-			goto restore;
-	if (swap_in(&w, &why) || prove(&w, false, out, &why))
+	if (vd_swap_each(&w, create_new, &why) || swap_in(&w, &why) || prove(&w, false, out, &why))
 		goto restore;
 	rc = finish(&w, out, err);
 	goto done;

@@ -33,6 +33,8 @@ typedef struct vd_swap_options {
 	int compose_hash;              /* whose config-hash and image names: 1 compose 1.29,
 	                                * else compose v2 (deploy.compose_hash) */
 	int builder;                   /* deploy.builder: a vd_config_builder (0: auto) */
+	int parallel;                  /* deploy.parallel: containers created, renamed and
+	                                * started at once; 0: 8 */
 	uint64_t health_deadline_ms;   /* 0: 60 s */
 	uint64_t stable_ms;            /* 0: 5 s */
 	uint64_t fast_check_ms;        /* own checks of starting containers; 0: none */

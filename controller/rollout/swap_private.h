@@ -52,6 +52,7 @@ typedef struct vd_swap {
 	vd_backup_info *side_dumps;
 	size_t n_side_dumps;
 	bool released;           /* the release step ran (it may have changed data) */
+	const volatile int *cancel; /* set: health waits give up (another start failed) */
 	char sha12[13];
 	const char *commit;      /* what the new containers are labelled with */
 } vd_swap;
@@ -87,6 +88,15 @@ void vd_swap_prune_images(vd_swap *w);
 
 /* The container id of service alone, healthy (its HEALTHCHECK, if any). */
 int vd_swap_container_healthy(vd_swap *w, const char *service, const char *id, vd_error *err);
+
+/* swap_start.c: deploy.parallel (0: 8); fn for every service, on up to
+ * that many threads (each with its own engine connection and copy of w),
+ * the first failure stops handing out services and is returned; the
+ * starts of group g along depends_on (see swap_start.c). */
+typedef int (*vd_swap_each_fn)(vd_swap *w, struct vd_swap_svc *v, vd_error *err);
+size_t vd_swap_parallel(const vd_swap *w);
+int vd_swap_each(vd_swap *w, vd_swap_each_fn fn, vd_error *err);
+int vd_swap_start_group(vd_swap *w, size_t g, vd_error *err);
 
 /* swap_backup.c: the database of v dumped before its old container stops
  * (FULL_RESTART); the databases dumped while the app is stopped (APP_ONLY);

@@ -738,6 +738,10 @@ static void config__backup_release_min_free(void **state)
 	c = must_parse("deploy: {compose_hash: v2}\n");
 	assert_int_equal(c->deploy.compose_hash, 2);
 	assert_int_equal(c->deploy.builder, VD_CONFIG_BUILDER_AUTO);
+	assert_int_equal(c->deploy.parallel, 8);
+	vd_config_free(c);
+	c = must_parse("deploy: {parallel: 1}\n");
+	assert_int_equal(c->deploy.parallel, 1);
 	vd_config_free(c);
 	c = must_parse("deploy: {builder: classic}\n");
 	assert_int_equal(c->deploy.builder, VD_CONFIG_BUILDER_CLASSIC);
@@ -778,6 +782,8 @@ static void config__backup_release_min_free(void **state)
 	expect_error_part("backup: {kept: 3}\n", "unknown key 'kept'");
 	expect_error_part("deploy: {min_free: lots}\n", "'min_free' must be a size");
 	expect_error_part("deploy: {compose_hash: v3}\n", "'compose_hash' must be v2 or \"1.29\", not 'v3'");
+	expect_error_part("deploy: {parallel: 0}\n", "parallel");
+	expect_error_part("deploy: {parallel: 65}\n", "parallel");
 	expect_error_part("deploy: {builder: buildx}\n", "'builder' must be auto, buildkit or classic, not 'buildx'");
 	expect_error_part("deploy: {release: {service: bot, command: []}}\n", "must be a list of words");
 	expect_error_part("deploy: {release: {service: bot, timeout: 0s}}\n", "timeout");
