@@ -1,6 +1,7 @@
 #include "docker_api/container.h"
 #include "common/log.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -576,6 +577,77 @@ static int simple_post(vd_docker *d, const char *id, const char *action, const c
 int vd_container_start(vd_docker *d, const char *id, vd_error *err)
 {
 	return simple_post(d, id, "start", NULL, 0, err);
+}
+
+struct start_all {
+	vd_docker *d;
+	const char *const *ids, *const *names;
+	size_t n, next;
+	pthread_mutex_t mu;
+	int rc;
+	vd_error err;
+};
+
+static void *start_worker(void *arg)
+{
+	struct start_all *a = arg;
+	vd_error err = VD_ERROR_INIT;
+	vd_docker *own = NULL;
+	int rc = vd_docker_new(&own, vd_docker_host(a->d), &err);
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&a->mu);
+		i = a->next < a->n ? a->next++ : a->n;
+		pthread_mutex_unlock(&a->mu);
+		if (i == a->n)
+			break;
+		if (!rc && (rc = vd_container_start(own, a->ids[i], &err)))
+			vd_error_prefix(&err, "start %s", a->names && a->names[i] ? a->names[i] : a->ids[i]);
+		if (rc) {
+			pthread_mutex_lock(&a->mu);
+			if (!a->rc) {
+				a->rc = rc;
+				vd_error_set(&a->err, rc, "%s", vd_error_msg(&err));
+			}
+			pthread_mutex_unlock(&a->mu);
+			vd_error_release(&err);
+			rc = own ? 0 : rc;  /* the next one is tried all the same */
+		}
+	}
+	vd_docker_free(own);
+	vd_error_release(&err);
+	return NULL;
+}
+
+int vd_container_start_all(vd_docker *d, const char *const *ids, const char *const *names, size_t n,
+			   size_t parallel, vd_error *err)
+{
+	struct start_all a;
+	pthread_t t[64];
+	size_t i, k = 0;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	a.d = d;
+	a.ids = ids;
+	a.names = names;
+	a.n = n;
+	pthread_mutex_init(&a.mu, NULL);
+	if (parallel > 64)
+		parallel = 64;
+	for (i = 0; i < parallel && i < n && n > 1; i++)
+		if (!pthread_create(&t[k], NULL, start_worker, &a))
+			k++;
+	if (!k)
+		start_worker(&a);
+	for (i = 0; i < k; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&a.mu);
+	rc = a.rc ? vd_error_set(err, a.rc, "%s", vd_error_msg(&a.err)) : 0;
+	vd_error_release(&a.err);
+	return rc;
 }
 
 /* stop and restart block until the container is down: wait the grace period

@@ -104,6 +104,11 @@ int vd_container_create_body(const char *body, bool multi_ok, vd_buf *create_out
 
 /* 304 "already started/stopped" counts as success. */
 int vd_container_start(vd_docker *d, const char *id, vd_error *err);
+/* Start n containers at once, up to parallel at a time (each on a
+ * connection of its own, like d's); every one is tried; the first failure
+ * is returned ("start NAME: ..." with names[i], or the id). */
+int vd_container_start_all(vd_docker *d, const char *const *ids, const char *const *names, size_t n,
+			   size_t parallel, vd_error *err);
 /* timeout_s: seconds before SIGKILL; < 0 → the container's StopTimeout/10 s.
  * The HTTP call waits that long plus a margin. */
 int vd_container_stop(vd_docker *d, const char *id, int timeout_s, vd_error *err);

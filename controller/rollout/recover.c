@@ -21,6 +21,8 @@
 #define LABEL_DEPLOY "io.voxdeploy.deploy-id"
 #define LABEL_COMMIT "io.voxdeploy.commit"
 #define JOURNAL_WINDOW 20000
+/* containers a restore starts at once (those whose dependencies started) */
+#define RECOVER_PARALLEL 8
 
 /* What the journal says about the last deploy. */
 struct last {
@@ -380,12 +382,19 @@ done:
 static int restore(struct rec *r, vd_error *err)
 {
 	const vd_container_summary **cs = calloc(r->n + 1, sizeof(*cs));
+	const char **ids = calloc(r->n + 1, sizeof(*ids)), **names = calloc(r->n + 1, sizeof(*names));
+	size_t *batch = calloc(r->n + 1, sizeof(*batch));
 	vd_error e = VD_ERROR_INIT;
 	size_t i, n = 0, pass;
 	int rc = 0;
 
-	if (!cs)
+	if (!cs || !ids || !names || !batch) {
+		free(cs);
+		free(ids);
+		free(names);
+		free(batch);
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
 	for (i = 0; i < r->n; i++) {
 		struct slot *s = &r->slots[i];
 
@@ -414,27 +423,39 @@ static int restore(struct rec *r, vd_error *err)
 		    !ends_with(c->name, VD_SWAP_NEW_SUFFIX, &len))
 			retag(r, c, true);
 	}
-	/* start in dependency order: a pass starts what has its dependencies */
-	for (pass = 0; pass <= r->n; pass++)
+	/* start in dependency order: a pass starts, at once, what has its
+	 * dependencies started */
+	for (pass = 0; pass <= r->n; pass++) {
+		size_t k = 0, m = 0;
+
 		for (i = 0; i < r->n; i++) {
 			struct slot *s = &r->slots[i];
 
 			if (!s->aside || s->started || !deps_started(r, s->aside))
 				continue;
-			s->started = true;
+			batch[m++] = i;
 			/* a one-shot completed before the deploy: it stays as it
 			 * was (starting it would run its migration again) */
 			if (one_shot(r, vd_kvs_get(&s->aside->labels, LABEL_SERVICE)) &&
 			    strcmp(s->aside->state, "running"))
 				continue;
+			ids[k] = s->aside->id;
+			names[k++] = s->base;
 			cs[n++] = s->aside;
-			if (vd_container_start(r->d, s->aside->id, &e) && !rc)
-				rc = vd_error_set(err, e.code, "start %s: %s", s->base, vd_error_msg(&e));
-			vd_error_release(&e);
 		}
+		/* this pass's dependents wait for the next one */
+		for (i = 0; i < m; i++)
+			r->slots[batch[i]].started = true;
+		if (k && vd_container_start_all(r->d, ids, names, k, RECOVER_PARALLEL, &e) && !rc)
+			rc = vd_error_set(err, e.code, "%s", vd_error_msg(&e));
+		vd_error_release(&e);
+	}
 	if (!rc)
 		rc = prove(r, cs, n, err);
 	free(cs);
+	free(ids);
+	free(names);
+	free(batch);
 	return rc;
 }
 
