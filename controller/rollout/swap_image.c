@@ -10,8 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define TAG_PREFIX "voxdeploy-"
+/* when voxdeploy built the image: an image's Created is its last layer's,
+ * which BuildKit takes from its cache — an old time for content built
+ * before — so the retained tags are ordered by this label */
+#define BUILT_LABEL "io.voxdeploy.built"
 #define PREVIOUS_TAG TAG_PREFIX "previous"
 #define DEFAULT_RETAIN 5
 
@@ -97,6 +102,22 @@ int vd_swap_retained_image(vd_swap *w, char **commit, vd_error *err)
 	}
 	free(ref);
 	return rc;
+}
+
+/* UTC now, "2026-12-04T06:31:21.254Z": sorts as text. */
+static void stamp(char out[48])
+{
+	uint64_t ms = (uint64_t)time(NULL) * 1000;
+	struct timespec ts;
+	struct tm tm;
+	time_t sec;
+
+	if (!clock_gettime(CLOCK_REALTIME, &ts))
+		ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	sec = (time_t)(ms / 1000);
+	gmtime_r(&sec, &tm);
+	snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
 }
 
 struct build_run {
@@ -187,12 +208,14 @@ static int build_one(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 	char *tag = NULL, *steps = NULL, **hosts = NULL;
 	const char **cache_from = NULL, *why;
 	const char *tags[2] = { NULL, NULL };
+	char built_at[48];
 	uint64_t t = vd_now_ms();
 	size_t i;
 	int rc, built = 0;
 
 	if (asprintf(&tag, "%s:" TAG_PREFIX "%s", v->repo, w->sha12) < 0)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	stamp(built_at);
 	bo.builder = pick_builder(w, &why);
 	if (w->o->dry_run) {
 		rc = vd_swap_step(w, "build", "would", v, 0, err, "%s from %s (%s%s%s, %s)", tag, b->context,
@@ -223,7 +246,8 @@ static int build_one(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 		rc = vd_kvs_add(&bo.buildargs, b->args.items[i].key, b->args.items[i].value);
 	for (i = 0; i < b->labels.len && !rc; i++)
 		rc = vd_kvs_add(&bo.labels, b->labels.items[i].key, b->labels.items[i].value);
-	if (!rc && vd_kvs_add(&bo.labels, "io.voxdeploy.commit", w->o->commit))
+	if (!rc && (vd_kvs_add(&bo.labels, "io.voxdeploy.commit", w->o->commit) ||
+		    vd_kvs_add(&bo.labels, BUILT_LABEL, built_at)))
 		rc = VD_ENOMEM;
 	if (rc)
 		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
@@ -356,7 +380,10 @@ static void prune_repo(vd_swap *w, const char *repo, int keep)
 				continue;
 			t[n].ref = strdup(rt);
 			if (!vd_image_inspect(w->d, rt, &info, &e)) {
-				t[n].created = info.created ? strdup(info.created) : NULL;
+				const char *when = vd_kvs_get(&info.labels, BUILT_LABEL);
+
+				when = when ? when : info.created;
+				t[n].created = when ? strdup(when) : NULL;
 				vd_image_info_release(&info);
 			}
 			vd_error_release(&e);
