@@ -536,9 +536,24 @@ static int buildkit_code(const char *msg)
 {
 	if (strstr(msg, "dockerfile parse error") || strstr(msg, "Dockerfile parse error"))
 		return VD_EINVAL;
-	if (strstr(msg, "no active session") || strstr(msg, "frontend gateway"))
+	if (strstr(msg, "no active session"))
 		return VD_EUNSUPPORTED;
 	return VD_EAPI;
+}
+
+/* Whether the error is about the "# syntax=" frontend image: 20.10 says
+ * "frontend gateway", later engines name the image (its name without the
+ * tag is enough: "docker/dockerfile"). */
+static bool frontend_failed(const vd_build_stream *s)
+{
+	size_t n;
+
+	if (strstr(s->error, "frontend gateway"))
+		return true;
+	if (!s->syntax || !*s->syntax)
+		return false;
+	n = strcspn(s->syntax, ":@");
+	return memmem(s->error, strlen(s->error), s->syntax, n) != NULL;
 }
 
 /* "  | line" for each of the failed step's last lines. */
@@ -567,11 +582,13 @@ static int stream_failed(vd_build_stream *s, vd_error *err)
 		return vd_error_set(err, VD_EAPI, "%s", s->error);
 	}
 	code = buildkit_code(s->error);
-	if (code == VD_EUNSUPPORTED && strstr(s->error, "frontend gateway"))
+	if (code == VD_EAPI && frontend_failed(s)) {
+		code = VD_EUNSUPPORTED;
 		r = vd_buf_printf(&m, "%s: the Dockerfile's '# syntax=' line names a frontend image the engine "
 				  "must fetch, and it could not; delete the line to build with the engine's "
 				  "own Dockerfile frontend, or load that image into the engine",
 				  s->error);
+	}
 	else if (code == VD_EUNSUPPORTED)
 		r = vd_buf_printf(&m, "%s: the Dockerfile needs a client session (RUN --mount=type=secret or "
 				  "type=ssh), which builds through the Engine API do not have; pass the value "
@@ -700,7 +717,8 @@ void vd_build_stream_release(vd_build_stream *s)
 	free(s->built_id);
 	free(s->step);
 	free(s->error);
-	s->image_id = s->built_id = s->step = s->error = NULL;
+	free(s->syntax);
+	s->image_id = s->built_id = s->step = s->error = s->syntax = NULL;
 }
 
 /* --- POST /build --- */
@@ -802,6 +820,38 @@ vd_builder vd_build_engine_builder(const char *builder_version, const char *os_t
 	return b;
 }
 
+/* The "# syntax=IMAGE" parser directive at the Dockerfile's top, or NULL:
+ * directives come first, one per comment line, before anything else. */
+static char *syntax_directive(const char *context_dir, const char *dockerfile)
+{
+	char path[4096], line[1024], *out = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", context_dir, dockerfile);
+	if (!(f = fopen(path, "r")))
+		return NULL;
+	while (!out && fgets(line, sizeof(line), f)) {
+		char *p = line + strspn(line, " \t\xef\xbb\xbf"), *eq, *k;
+
+		if (*p != '#')
+			break;
+		p += 1 + strspn(p + 1, " \t");
+		if (!(eq = strchr(p, '=')))
+			break;
+		for (k = eq; k > p && (k[-1] == ' ' || k[-1] == '\t'); k--)
+			;
+		if ((size_t)(k - p) == 6 && !strncasecmp(p, "syntax", 6)) {
+			char *v = eq + 1 + strspn(eq + 1, " \t");
+
+			v[strcspn(v, " \t\r\n")] = '\0';
+			if (*v)
+				out = strdup(v);
+		}
+	}
+	fclose(f);
+	return out;
+}
+
 static int on_build_data(const char *data, size_t len, void *ctx, vd_error *err)
 {
 	return vd_build_stream_feed(ctx, data, len, err);
@@ -848,6 +898,8 @@ int vd_build_run(vd_docker *d, const vd_build_options *opts, char **out_id, vd_e
 		goto done;
 	vd_log_debug("build: context %s: %zu entries, %lld bytes", opts->context_dir, ctx.entries,
 		     (long long)ctx.size);
+	if (opts->builder == VD_BUILDER_BUILDKIT)
+		stream.syntax = syntax_directive(opts->context_dir, ctx.dockerfile);
 	if (vd_build_query(opts, ctx.dockerfile, &query)) {
 		r = no_memory(err);
 		goto done;

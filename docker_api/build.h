@@ -97,6 +97,8 @@ typedef struct vd_build_stream {
 	char *built_id;     /* from "Successfully built <id>" in the stream text */
 	char *step;         /* the step under way: "step 2/5 (RUN make)" */
 	char *error;        /* Docker's message once an error line was seen */
+	char *syntax;       /* the Dockerfile's "# syntax=" frontend, when it names one
+			     * (set by vd_build_run; a failure to fetch it is told so) */
 } vd_build_stream;
 
 /* progress gets every line of output (BuildKit's: "#5 hello"); on_step each

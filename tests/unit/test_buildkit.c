@@ -485,6 +485,28 @@ static void bk__failure_kinds(void **state)
 	free(out);
 }
 
+/* Docker 23 and later name the frontend image of a "# syntax=" line
+ * instead of saying "frontend gateway": told as the frontend's failure. */
+static void bk__syntax_frontend_named(void **state)
+{
+	char *out = data("buildkit_failed_run.jsonl");
+	const char *first_end = strchr(out, '\n');
+	static const char line[] =
+		"{\"error\":\"failed to resolve source metadata for docker.io/docker/dockerfile:1.4: "
+		"failed to do request\"}\n";
+	vd_build_stream s;
+	vd_error err = VD_ERROR_INIT;
+
+	vd_build_stream_init(&s, NULL, NULL, NULL);
+	s.syntax = strdup("docker/dockerfile:1.4");
+	assert_int_equal(vd_build_stream_feed(&s, out, (size_t)(first_end - out) + 1, &err), 0);
+	assert_int_equal(vd_build_stream_feed(&s, line, strlen(line), &err), VD_EUNSUPPORTED);
+	assert_non_null(strstr(vd_error_msg(&err), "'# syntax=' line"));
+	vd_build_stream_release(&s);
+	vd_error_release(&err);
+	free(out);
+}
+
 /* A trace line that cannot be read does not fail the build. */
 static void bk__broken_trace_is_not_fatal(void **state)
 {
@@ -562,6 +584,7 @@ int main(void)
 		cmocka_unit_test(bk__recorded_build),
 		cmocka_unit_test(bk__recorded_failure),
 		cmocka_unit_test(bk__failure_kinds),
+		cmocka_unit_test(bk__syntax_frontend_named),
 		cmocka_unit_test(bk__broken_trace_is_not_fatal),
 		cmocka_unit_test(bk__engine_builder),
 		cmocka_unit_test(bk__query),
