@@ -274,9 +274,10 @@ static void oc_done(struct waiter *w, size_t i, const vd_owncheck_result *r, uin
 	struct slot *s = &w->slots[i];
 	vd_health_result res;
 
-	if (r->outcome == VD_OWNCHECK_TIMEOUT && s->oc_capped && !r->left_running && !w->once &&
-	    s->oc_has_last) {
-		/* cut short by the wait's own deadline: no news about the check */
+	if (r->outcome == VD_OWNCHECK_TIMEOUT && s->oc_capped && !w->once && s->oc_has_last) {
+		/* cut short by the wait's own deadline: no news about the check,
+		 * even when its process could not be stopped (not visible from
+		 * here): the wait ends with the deadline anyway */
 		s->oc_due_ms = now + w->fast_check_ms;
 		return;
 	}
