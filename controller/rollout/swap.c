@@ -349,57 +349,64 @@ static size_t stop_level(const vd_swap *w, size_t i, size_t depth)
 	return level;
 }
 
+/* One old container of the level being stopped: its stop signal, what is
+ * left of its grace period, then SIGKILL (stop with 0). */
+static int stop_one(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
+{
+	uint64_t t = vd_now_ms(), grace = (uint64_t)v->stop_s * 1000, spent;
+	vd_error e = VD_ERROR_INIT;
+	int rc;
+
+	if (!v->stopping || v->group != w->group_now)
+		return 0;
+	if ((rc = vd_swap_step(w, "stop", "begin", v, 0, err, "%.12s (grace %d s)", v->old_id, v->stop_s)))
+		return rc;
+	/* not running any more, or gone: the stop below says */
+	vd_container_kill(w->d, v->old_id, v->old_signal ? v->old_signal : "SIGTERM", &e);
+	vd_error_release(&e);
+	spent = vd_now_ms() - t;
+	if (grace > spent)
+		vd_container_wait(w->d, v->old_id, "not-running", (long)(grace - spent), NULL, &e);
+	vd_error_release(&e);
+	if ((rc = vd_container_stop(w->d, v->old_id, 0, err)))
+		return rc;
+	return vd_swap_step(w, "stop", "done", v, t, err, "%.12s", v->old_id);
+}
+
 /* Stop the old containers in reverse dependency order, every service of a
- * level at once: the stop signal goes to all of them, then each is given
- * what is left of its grace period.  Independent services (the app and a
- * worker) thus cost the longest grace, not the sum.  A database to dump is
- * dumped at its level, before its stop. */
+ * level at once (each on its own thread: their grace periods overlap).
+ * Independent services (the app and a worker) thus cost the longest grace,
+ * not the sum.  A database to dump is dumped at its level, before its
+ * stop. */
 static int stop_olds(vd_swap *w, size_t group, vd_error *err)
 {
-	size_t level, i, max = 0;
+	size_t level, i, max = 0, n;
 	int rc;
 
 	for (i = 0; i < w->n; i++)
 		if (w->v[i].group == group && (w->v[i].level = stop_level(w, i, 0)) > max)
 			max = w->v[i].level;
 	for (level = 0; level <= max; level++) {
-		uint64_t t = vd_now_ms();
-
 		for (i = 0; i < w->n; i++)
 			if (w->v[i].group == group && w->v[i].level == level &&
 			    (rc = vd_swap_dump_before_stop(w, &w->v[i], err)))
 				return rc;
-		t = vd_now_ms();
-		for (i = 0; i < w->n; i++) {
+		for (i = n = 0; i < w->n; i++) {
 			struct vd_swap_svc *v = &w->v[i];
-			vd_error e = VD_ERROR_INIT;
 
-			if (v->group != group || v->level != level || v->start_first || !v->old_id ||
-			    !v->old_running)
-				continue;
-			if ((rc = vd_swap_step(w, "stop", "begin", v, 0, err, "%.12s (grace %d s)", v->old_id,
-					       v->stop_s)))
-				return rc;
-			/* not running any more, or gone: the stop below says */
-			vd_container_kill(w->d, v->old_id, v->old_signal ? v->old_signal : "SIGTERM", &e);
-			vd_error_release(&e);
+			if (v->group != group)
+				continue;  /* another group's, maybe being stopped now */
+			v->stopping = v->level == level && !v->start_first && v->old_id && v->old_running;
+			n += v->stopping;
 		}
-		for (i = 0; i < w->n; i++) {
-			struct vd_swap_svc *v = &w->v[i];
-			uint64_t spent = vd_now_ms() - t, grace = (uint64_t)v->stop_s * 1000;
-			vd_error e = VD_ERROR_INIT;
-
-			if (v->group != group || v->level != level || v->start_first || !v->old_id ||
-			    !v->old_running)
-				continue;
-			/* what is left of its grace period, then SIGKILL (stop with 0) */
-			if (grace > spent)
-				vd_container_wait(w->d, v->old_id, "not-running", (long)(grace - spent), NULL, &e);
-			vd_error_release(&e);
-			if ((rc = vd_container_stop(w->d, v->old_id, 0, err)) ||
-			    (rc = vd_swap_step(w, "stop", "done", v, t, err, "%.12s", v->old_id)))
-				return rc;
-		}
+		/* every stop of the level at once, whatever deploy.parallel says */
+		w->group_now = group;
+		rc = n ? vd_swap_each_bounded(w, stop_one, n, err) : 0;
+		for (i = 0; i < w->n; i++)
+			if (w->v[i].group == group)
+				w->v[i].stopping = false;
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
@@ -441,40 +448,59 @@ static void group_services(vd_swap *w)
 		w->v[i].group = w->v[i].group == i ? next++ : w->v[w->v[i].group].group;
 }
 
-static int rename_one(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
+static int rename_new(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 {
 	uint64_t t = vd_now_ms();
 	int rc;
 
-	if ((rc = vd_swap_step(w, "rename", "begin", v, 0, err, "%s aside, %s in place",
-			       v->old_id ? v->cname : "(none)", v->tmpname)))
-		return rc;
-	if (v->old_id) {
-		if ((rc = rename_to(w, v->old_id, v->asidename, err)))
-			return rc;
-		v->aside = true;
-	}
 	if ((rc = rename_to(w, v->new_id, v->cname, err)))
 		return rc;
 	v->placed = true;
 	return vd_swap_step(w, "rename", "done", v, t, err, NULL);
 }
 
-static int swap_in(vd_swap *w, vd_error *err)
+/* Names first: the old containers (running) go aside one at a time — the
+ * engine renames a running container's endpoints too, and is not to be
+ * hurried there — then the new ones (not started) take the names, several
+ * at once. */
+static int place_names(vd_swap *w, vd_error *err)
 {
-	size_t g;
+	size_t i;
 	int rc;
 
-	if ((rc = vd_swap_each(w, rename_one, err)))
+	for (i = 0; i < w->n; i++) {
+		struct vd_swap_svc *v = &w->v[i];
+
+		if ((rc = vd_swap_step(w, "rename", "begin", v, 0, err, "%s aside, %s in place",
+				       v->old_id ? v->cname : "(none)", v->tmpname)))
+			return rc;
+		if (v->old_id) {
+			if ((rc = rename_to(w, v->old_id, v->asidename, err)))
+				return rc;
+			v->aside = true;
+		}
+	}
+	return vd_swap_each(w, rename_new, err);
+}
+
+static int swap_in(vd_swap *w, vd_error *err)
+{
+	size_t g, n_groups = 0;
+	int rc;
+
+	if ((rc = place_names(w, err)))
 		return rc;
 	/* services that do not depend on each other, directly or not, are
-	 * replaced one group after the other: a worker's grace period is not
-	 * spent while the app and its database wait */
+	 * replaced side by side, each group on its own: a worker's grace
+	 * period is not spent while the app and its database wait, nor the
+	 * other way round */
 	group_services(w);
 	for (g = 0; g < w->n; g++)
-		if ((rc = swap_group(w, g, err)))
-			return rc;
-	return 0;
+		if (w->v[g].group + 1 > n_groups)
+			n_groups = w->v[g].group + 1;
+	if (n_groups <= 1)
+		return swap_group(w, 0, err);
+	return vd_swap_groups(w, n_groups, swap_group, err);
 }
 
 /* A group: its old containers stopped (reverse dependency order), the
@@ -656,6 +682,18 @@ static int roll_back(vd_swap *w, vd_swap_result *out, vd_error *why)
 
 /* ------------------------------------------------------------------ the run */
 
+static int remove_old(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
+{
+	vd_error e = VD_ERROR_INIT;
+
+	if (v->old_id && vd_container_remove(w->d, v->old_id, true, false, &e))
+		vd_log(VD_LOG_WARN, "cannot remove the old container %s (%.12s): %s", v->asidename,
+		       v->old_id, vd_error_msg(&e));
+	vd_error_release(&e);
+	v->aside = false;
+	return 0;
+}
+
 static int finish(vd_swap *w, vd_swap_result *out, vd_error *err)
 {
 	uint64_t t = vd_now_ms();
@@ -671,16 +709,7 @@ static int finish(vd_swap *w, vd_swap_result *out, vd_error *err)
 	}
 	if ((rc = vd_swap_step(w, "cleanup", "begin", NULL, 0, err, "remove the old containers")))
 		return rc;
-	for (i = 0; i < w->n; i++) {
-		struct vd_swap_svc *v = &w->v[i];
-		vd_error e = VD_ERROR_INIT;
-
-		if (v->old_id && vd_container_remove(w->d, v->old_id, true, false, &e))
-			vd_log(VD_LOG_WARN, "cannot remove the old container %s (%.12s): %s", v->asidename,
-			       v->old_id, vd_error_msg(&e));
-		vd_error_release(&e);
-		v->aside = false;
-	}
+	vd_swap_each(w, remove_old, err);  /* never fails: a leftover is only warned about */
 	vd_swap_prune_images(w);
 	return vd_swap_step(w, "cleanup", "done", NULL, t, err, NULL);
 }

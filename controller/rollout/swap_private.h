@@ -36,6 +36,7 @@ struct vd_swap_svc {
 	bool retagged;      /* ref was moved to new_image */
 	bool retained;      /* new_image is a retained one (rollback): no build */
 	bool started;       /* the new one was started */
+	bool stopping;      /* its old one is stopped now (stop_olds' level) */
 	bool dumped;        /* its database was dumped before its old container stopped */
 	vd_backup_info dump;
 };
@@ -53,6 +54,8 @@ typedef struct vd_swap {
 	size_t n_side_dumps;
 	bool released;           /* the release step ran (it may have changed data) */
 	const volatile int *cancel; /* set: health waits give up (another start failed) */
+	volatile int *abort;     /* groups replaced side by side: set by the first to fail */
+	size_t group_now;        /* the group this copy replaces */
 	char sha12[13];
 	const char *commit;      /* what the new containers are labelled with */
 } vd_swap;
@@ -96,7 +99,13 @@ int vd_swap_container_healthy(vd_swap *w, const char *service, const char *id, v
 typedef int (*vd_swap_each_fn)(vd_swap *w, struct vd_swap_svc *v, vd_error *err);
 size_t vd_swap_parallel(const vd_swap *w);
 int vd_swap_each(vd_swap *w, vd_swap_each_fn fn, vd_error *err);
+/* The same on up to bound threads. */
+int vd_swap_each_bounded(vd_swap *w, vd_swap_each_fn fn, size_t bound, vd_error *err);
 int vd_swap_start_group(vd_swap *w, size_t g, vd_error *err);
+/* fn for groups 0..n_groups-1 side by side, each on its own thread; the
+ * first failure cancels the others' waits and is returned. */
+int vd_swap_groups(vd_swap *w, size_t n_groups, int (*fn)(vd_swap *w, size_t g, vd_error *err),
+		   vd_error *err);
 
 /* swap_backup.c: the database of v dumped before its old container stops
  * (FULL_RESTART); the databases dumped while the app is stopped (APP_ONLY);

@@ -87,7 +87,12 @@ static void *each_worker(void *arg)
 
 int vd_swap_each(vd_swap *w, vd_swap_each_fn fn, vd_error *err)
 {
-	size_t n = vd_swap_parallel(w), i, started = 0;
+	return vd_swap_each_bounded(w, fn, vd_swap_parallel(w), err);
+}
+
+int vd_swap_each_bounded(vd_swap *w, vd_swap_each_fn fn, size_t bound, vd_error *err)
+{
+	size_t n = bound, i, started = 0;
 	pthread_t *t;
 	struct each e;
 	int rc = 0;
@@ -145,7 +150,8 @@ struct sched {
 	size_t n_threads, cap;
 	size_t starting;    /* start jobs under way: bounded by deploy.parallel */
 	size_t jobs;        /* every job under way */
-	volatile int cancel;
+	volatile int own_cancel;
+	volatile int *cancel; /* own_cancel, or the flag all groups share */
 	int rc;
 	vd_error err;
 };
@@ -233,7 +239,7 @@ static void waits_for(const struct sched *s, size_t i, char *out, size_t size)
 static void fail(struct sched *s, int code, const vd_error *err)
 {
 	first_failure(&s->rc, &s->err, code, err);
-	s->cancel = 1;
+	*s->cancel = 1;
 }
 
 static void job_done(struct sched *s, struct job *j)
@@ -331,7 +337,7 @@ static void *job_main(void *arg)
 	vd_swap tw;
 	int rc = thread_swap(s->w, &tw, &err);
 
-	tw.cancel = &s->cancel;
+	tw.cancel = s->cancel;
 	if (!rc) {
 		if (j->kind == JOB_START)
 			rc = start_one(&tw, v, &err);
@@ -350,8 +356,10 @@ static void *job_main(void *arg)
 		s->nodes[j->i].healthy = rc ? -1 : 1;
 	else
 		s->nodes[j->i].exited = rc ? -1 : 1;
+	if (tw.released)
+		s->w->released = true;
 	/* after the first failure, what the cancelled waits say is no news */
-	if (rc && !s->cancel)
+	if (rc && !*s->cancel)
 		fail(s, rc, &err);
 	job_done(s, j);
 	pthread_mutex_unlock(&s->mu);
@@ -394,7 +402,7 @@ static void schedule(struct sched *s)
 	vd_error e = VD_ERROR_INIT;
 	char what[512];
 
-	for (i = 0; i < w->n && !s->cancel; i++) {
+	for (i = 0; i < w->n && !*s->cancel; i++) {
 		struct node *n = &s->nodes[i];
 		int c;
 
@@ -429,7 +437,7 @@ static void schedule(struct sched *s)
 			}
 		}
 	}
-	for (i = 0; i < w->n && !s->cancel; i++) {
+	for (i = 0; i < w->n && !*s->cancel; i++) {
 		struct node *n = &s->nodes[i];
 
 		if (w->v[i].group != s->g || n->state != STARTED || n->watching ||
@@ -463,6 +471,7 @@ int vd_swap_start_group(vd_swap *w, size_t g, vd_error *err)
 	memset(&s, 0, sizeof(s));
 	s.w = w;
 	s.g = g;
+	s.cancel = w->abort ? w->abort : &s.own_cancel;
 	if (!(s.nodes = calloc(w->n ? w->n : 1, sizeof(*s.nodes))))
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	pthread_mutex_init(&s.mu, NULL);
@@ -471,7 +480,7 @@ int vd_swap_start_group(vd_swap *w, size_t g, vd_error *err)
 	for (;;) {
 		schedule(&s);
 		if (!s.jobs) {
-			if (!s.cancel && !all_started(&s)) {
+			if (!*s.cancel && !all_started(&s)) {
 				vd_error e = VD_ERROR_INIT;
 
 				vd_error_set(&e, VD_EINVAL, "the services left cannot start: their depends_on "
@@ -492,5 +501,86 @@ int vd_swap_start_group(vd_swap *w, size_t g, vd_error *err)
 	pthread_mutex_destroy(&s.mu);
 	free(s.threads);
 	free(s.nodes);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ groups */
+
+struct groups {
+	vd_swap *w;
+	int (*fn)(vd_swap *w, size_t g, vd_error *err);
+	pthread_mutex_t mu;
+	volatile int abort;
+	int rc;
+	vd_error err;
+};
+
+struct group_job {
+	struct groups *gs;
+	size_t g;
+};
+
+static void *group_main(void *arg)
+{
+	struct group_job *j = arg;
+	struct groups *gs = j->gs;
+	vd_error err = VD_ERROR_INIT;
+	vd_swap tw;
+	int rc = thread_swap(gs->w, &tw, &err);
+
+	tw.abort = &gs->abort;
+	tw.cancel = &gs->abort;
+	if (!rc)
+		rc = gs->fn(&tw, j->g, &err);
+	vd_docker_free(tw.d);
+	pthread_mutex_lock(&gs->mu);
+	if (tw.released)
+		gs->w->released = true;
+	if (rc) {
+		first_failure(&gs->rc, &gs->err, rc, &err);
+		gs->abort = 1;
+	}
+	pthread_mutex_unlock(&gs->mu);
+	vd_error_release(&err);
+	return NULL;
+}
+
+int vd_swap_groups(vd_swap *w, size_t n_groups, int (*fn)(vd_swap *w, size_t g, vd_error *err),
+		   vd_error *err)
+{
+	struct group_job *jobs = calloc(n_groups, sizeof(*jobs));
+	pthread_t *t = calloc(n_groups, sizeof(*t));
+	bool *made = calloc(n_groups, sizeof(*made));
+	struct groups gs;
+	size_t g;
+	int rc = 0;
+
+	if (!jobs || !t || !made) {
+		free(jobs);
+		free(t);
+		free(made);
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
+	memset(&gs, 0, sizeof(gs));
+	gs.w = w;
+	gs.fn = fn;
+	pthread_mutex_init(&gs.mu, NULL);
+	for (g = 0; g < n_groups; g++) {
+		jobs[g].gs = &gs;
+		jobs[g].g = g;
+		made[g] = !pthread_create(&t[g], NULL, group_main, &jobs[g]);
+		if (!made[g])
+			group_main(&jobs[g]);  /* no thread to be had: this one does it */
+	}
+	for (g = 0; g < n_groups; g++)
+		if (made[g])
+			pthread_join(t[g], NULL);
+	pthread_mutex_destroy(&gs.mu);
+	if (gs.rc)
+		rc = vd_error_set(err, gs.rc, "%s", vd_error_msg(&gs.err));
+	vd_error_release(&gs.err);
+	free(jobs);
+	free(t);
+	free(made);
 	return rc;
 }
