@@ -176,7 +176,7 @@ static int add_service(vd_swap *w, const vd_compose_service *s, vd_error *err)
 	v->tag = strdup(colon ? colon + 1 : "latest");
 	if (!v->repo || !v->tag)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
-	return look_at_old(w, v, err);
+	return 0;
 }
 
 static int choose_services(vd_swap *w, vd_error *err)
@@ -198,7 +198,9 @@ static int choose_services(vd_swap *w, vd_error *err)
 		if (!(s = vd_compose_service_find(w->c, app)))
 			return vd_error_set(err, VD_EINVAL, "app service '%s' is not in the compose file",
 					    app);
-		return add_service(w, s, err);
+		if ((rc = add_service(w, s, err)))
+			return rc;
+		return look_at_old(w, &w->v[0], err);
 	}
 	for (i = 0; (s = vd_compose_ordered(w->c, i)); i++) {
 		if (s->profiles.len)
@@ -206,7 +208,8 @@ static int choose_services(vd_swap *w, vd_error *err)
 		if ((rc = add_service(w, s, err)))
 			return rc;
 	}
-	return 0;
+	/* what runs now, several services at once */
+	return vd_swap_each(w, look_at_old, err);
 }
 
 /* A built service's context and Dockerfile must be there before anything
@@ -709,7 +712,8 @@ static int finish(vd_swap *w, vd_swap_result *out, vd_error *err)
 	}
 	if ((rc = vd_swap_step(w, "cleanup", "begin", NULL, 0, err, "remove the old containers")))
 		return rc;
-	vd_swap_each(w, remove_old, err);  /* never fails: a leftover is only warned about */
+	/* several at once (never fails: a leftover is only warned about) */
+	vd_swap_each_bounded(w, remove_old, 4 * vd_swap_parallel(w), err);
 	vd_swap_prune_images(w);
 	return vd_swap_step(w, "cleanup", "done", NULL, t, err, NULL);
 }

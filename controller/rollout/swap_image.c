@@ -20,30 +20,30 @@
 #define PREVIOUS_TAG TAG_PREFIX "previous"
 #define DEFAULT_RETAIN 5
 
+static int local_image(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
+{
+	vd_image_info info;
+	int rc;
+
+	if (v->s->build)
+		return 0;
+	rc = vd_image_inspect(w->d, v->ref, &info, err);
+	if (rc == VD_ENOTFOUND)
+		return vd_error_set(err, VD_ENOTFOUND,
+				    "service '%s': image %s is not on this engine (voxdeploy builds "
+				    "images and never pulls them)", v->s->name, v->ref);
+	if (rc)
+		return vd_error_prefix(err, "service '%s': image %s", v->s->name, v->ref);
+	v->new_image = strdup(info.id);
+	vd_image_info_release(&info);
+	if (!v->new_image)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	return 0;
+}
+
 int vd_swap_local_images(vd_swap *w, vd_error *err)
 {
-	size_t i;
-
-	for (i = 0; i < w->n; i++) {
-		struct vd_swap_svc *v = &w->v[i];
-		vd_image_info info;
-		int rc;
-
-		if (v->s->build)
-			continue;
-		rc = vd_image_inspect(w->d, v->ref, &info, err);
-		if (rc == VD_ENOTFOUND)
-			return vd_error_set(err, VD_ENOTFOUND,
-					    "service '%s': image %s is not on this engine (voxdeploy builds "
-					    "images and never pulls them)", v->s->name, v->ref);
-		if (rc)
-			return vd_error_prefix(err, "service '%s': image %s", v->s->name, v->ref);
-		v->new_image = strdup(info.id);
-		vd_image_info_release(&info);
-		if (!v->new_image)
-			return vd_error_set(err, VD_ENOMEM, "out of memory");
-	}
-	return 0;
+	return vd_swap_each(w, local_image, err);
 }
 
 /* "voxdeploy-previous, voxdeploy-1a2b3c4d5e6f, ..." of repo; "none" */

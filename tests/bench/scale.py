@@ -203,6 +203,11 @@ def compose_file(n):
     return head + base[len(head):].replace("\nnetworks:\n", "\n" + small + "networks:\n", 1)
 
 
+# VD_BENCH_PARALLEL=N: voxdeploy's own peer deploys with deploy.parallel: N
+# (where the knee is); unset: voxdeploy's default
+PEER_PARALLEL = int(os.environ["VD_BENCH_PARALLEL"]) if os.environ.get("VD_BENCH_PARALLEL") else None
+
+
 def vd_yml(parallel=None):
     text = "health:\n  stable_for: 1s\n"
     if parallel is not None:
@@ -599,7 +604,7 @@ def bench(root, tag, projects, images, events):
                     _, dt, _, _ = v2(cs, "up", "-d", "--build", "--force-recreate", "--wait")
                     stack = cs
                 else:
-                    v = seq.change(vs, who, parallel=1 if who == "s" else None)
+                    v = seq.change(vs, who, parallel=1 if who == "s" else PEER_PARALLEL)
                     t0 = time.time()
                     rc, dt, out, err = vd(vs, state, "--type", "full")
                     if rc or "FULL_RESTART" not in err:
