@@ -304,6 +304,20 @@ int vd_swap_build(vd_swap *w, vd_error *err)
 	return 0;
 }
 
+/* Whether an earlier service of the swap runs the same image of the same
+ * repository (twenty services of one image): its <repo>:voxdeploy-previous
+ * is set already. */
+static bool tagged_before(const vd_swap *w, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (w->v[j].old_image && !strcmp(w->v[j].old_image, w->v[i].old_image) &&
+		    !strcmp(w->v[j].repo, w->v[i].repo))
+			return true;
+	return false;
+}
+
 int vd_swap_tag(vd_swap *w, vd_error *err)
 {
 	uint64_t t;
@@ -318,7 +332,7 @@ int vd_swap_tag(vd_swap *w, vd_error *err)
 				       v->repo, v->old_image ? v->old_image : "(none)", v->ref,
 				       v->new_image)))
 			return rc;
-		if (v->old_image &&
+		if (v->old_image && !tagged_before(w, i) &&
 		    (rc = vd_image_tag(w->d, v->old_image, v->repo, PREVIOUS_TAG, err)))
 			return vd_error_prefix(err, "tag %s:" PREVIOUS_TAG, v->repo);
 		if (v->s->build) {
