@@ -676,12 +676,14 @@ def bench_multi(root, tag, seq, index, size, builder, known, pn_v, pn_c, pq, rem
     sys.stdout.flush()
 
 
-def main():
-    if not os.access(VD, os.X_OK):
-        sys.exit("bench: build voxdeploy first (%s missing; ninja -C %s)" % (VD, BUILD))
-    if not os.access(COMPOSE_V2, os.X_OK):
-        print("build.py: skipped, no compose v2 at %s (../shared/tools/compose-v2.sh installs one; "
-              "VD_COMPOSE_V2 names another)" % COMPOSE_V2)
+def preflight(script, vd, build, compose_v2):
+    """What a benchmark against compose v2 needs, or exit saying what is missing
+    (no compose v2: skipped, exit 0)."""
+    if not os.access(vd, os.X_OK):
+        sys.exit("bench: build voxdeploy first (%s missing; ninja -C %s)" % (vd, build))
+    if not os.access(compose_v2, os.X_OK):
+        print("%s: skipped, no compose v2 at %s (../shared/tools/compose-v2.sh installs one; "
+              "VD_COMPOSE_V2 names another)" % (script, compose_v2))
         sys.exit(0)
     try:
         lab.api("GET", "/version")
@@ -691,6 +693,10 @@ def main():
     for ref in (BUSYBOX, lab.POSTGRES):
         if not lab.image_id(ref):
             sys.exit("bench: the fixture image %s is missing: tests/fixtures/build-images makes it" % ref)
+
+
+def main():
+    preflight("build.py", VD, BUILD, COMPOSE_V2)
     root = tempfile.mkdtemp(prefix="vd-bench-build-")
     tag = "vdbb%d" % os.getpid()
     projects, images = [], set()

@@ -725,20 +725,7 @@ def snapshot():
 
 
 def main():
-    if not os.access(VD, os.X_OK):
-        sys.exit("bench: build voxdeploy first (%s missing; ninja -C %s)" % (VD, BUILD))
-    if not os.access(COMPOSE_V2, os.X_OK):
-        print("scale.py: skipped, no compose v2 at %s (../shared/tools/compose-v2.sh installs one; "
-              "VD_COMPOSE_V2 names another)" % COMPOSE_V2)
-        sys.exit(0)
-    try:
-        lab.api("GET", "/version")
-    except (OSError, Broke, ValueError) as e:
-        sys.exit("bench: no Docker engine answers on %s (%s); start one: nohup dockerd >/tmp/dockerd.log 2>&1 &"
-                 % (lab.SOCK, e))
-    for ref in (BUSYBOX, POSTGRES):
-        if not lab.image_id(ref):
-            sys.exit("bench: the fixture image %s is missing: tests/fixtures/build-images makes it" % ref)
+    bb.preflight("scale.py", VD, BUILD, COMPOSE_V2)
     root = tempfile.mkdtemp(prefix="vd-bench-scale-")
     tag = "vdsc%d" % os.getpid()
     projects, images = [], set()

@@ -25,6 +25,7 @@
 #include "common/json.h"
 #include "docker_api/container.h"
 #include "integration/itest.h"
+#include "integration/itest_pg.h"
 #include "gitrepo.h"
 #include "testutil.h"
 
@@ -56,21 +57,7 @@ static int vd(const char *args)
 
 static PGconn *pg(void)
 {
-	char ci[256];
-	PGconn *c;
-	int i;
-
-	snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d user=vd password=%s dbname=vd "
-		 "connect_timeout=5", pg_port, password);
-	for (i = 0; i < 100; i++) {
-		c = PQconnectdb(ci);
-		if (PQstatus(c) == CONNECTION_OK)
-			return c;
-		PQfinish(c);
-		usleep(100000);
-	}
-	fail_msg("cannot connect to PostgreSQL on %d", pg_port);
-	return NULL;
+	return itest_pg_connect(pg_port, password);
 }
 
 static void sql(const char *q)

@@ -34,6 +34,7 @@
 #include "docker_api/image.h"
 #include "docker_api/volume.h"
 #include "integration/itest.h"
+#include "integration/itest_pg.h"
 #include "gitrepo.h"
 #include "testutil.h"
 
@@ -637,34 +638,12 @@ static void assert_stack_up(struct snap *ids)
 
 static PGconn *pg(void)
 {
-	char conninfo[256];
-	PGconn *c;
-	int tries;
-
-	snprintf(conninfo, sizeof(conninfo),
-		 "host=127.0.0.1 port=%d user=vd password=s3cret-pg dbname=vd connect_timeout=5", pg_port);
-	for (tries = 0; tries < 30; tries++) {
-		c = PQconnectdb(conninfo);
-		if (PQstatus(c) == CONNECTION_OK)
-			return c;
-		PQfinish(c);
-		usleep(500 * 1000);
-	}
-	fail_msg("cannot connect to PostgreSQL on port %d", pg_port);
-	return NULL;
+	return itest_pg_connect(pg_port, "s3cret-pg");
 }
 
 static long pg_rows(void)
 {
-	PGconn *c = pg();
-	PGresult *r = PQexec(c, "SELECT count(*) FROM notes WHERE body LIKE 'parallel-%'");
-	long n;
-
-	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-	n = atol(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-	return n;
+	return itest_pg_count(pg_port, "s3cret-pg", "SELECT count(*) FROM notes WHERE body LIKE 'parallel-%'");
 }
 
 /* ------------------------------------------------------------------ what the events must show */
