@@ -593,7 +593,7 @@ static void *start_worker(void *arg)
 	struct start_all *a = arg;
 	vd_error err = VD_ERROR_INIT;
 	vd_docker *own = NULL;
-	int rc = vd_docker_new(&own, vd_docker_host(a->d), &err);
+	int rc = vd_docker_clone(a->d, &own, &err);
 
 	for (;;) {
 		size_t i;

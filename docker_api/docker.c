@@ -105,6 +105,24 @@ fail:
 	return r;
 }
 
+int vd_docker_clone(const vd_docker *d, vd_docker **out, vd_error *err)
+{
+	vd_docker *c;
+	int r = vd_docker_new(&c, d->host, err);
+
+	if (r)
+		return r;
+	c->timeout_ms = d->timeout_ms;
+	c->negotiated = d->negotiated;
+	memcpy(c->api, d->api, sizeof(c->api));
+	memcpy(c->daemon_api, d->daemon_api, sizeof(c->daemon_api));
+	memcpy(c->daemon_min_api, d->daemon_min_api, sizeof(c->daemon_min_api));
+	memcpy(c->builder_version, d->builder_version, sizeof(c->builder_version));
+	memcpy(c->os_type, d->os_type, sizeof(c->os_type));
+	*out = c;
+	return 0;
+}
+
 void vd_docker_free(vd_docker *d)
 {
 	if (!d)

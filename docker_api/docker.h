@@ -38,6 +38,12 @@ typedef struct vd_docker vd_docker;
 int vd_docker_new(vd_docker **out, const char *host, vd_error *err);
 void vd_docker_free(vd_docker *d);
 
+/* A second connection to d's engine for another thread (a vd_docker is one
+ * libcurl handle, used by one thread at a time): the same host and call
+ * timeout, and d's negotiated API version when it has one, so the clone's
+ * first call needs no ping. */
+int vd_docker_clone(const vd_docker *d, vd_docker **out, vd_error *err);
+
 /* The host as given ("unix:///var/run/docker.sock"). */
 const char *vd_docker_host(const vd_docker *d);
 

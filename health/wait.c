@@ -7,6 +7,7 @@
 #include "health/owncheck.h"
 #include "health/postgres.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -368,17 +369,91 @@ static void oc_follow(struct waiter *w, struct slot *s, const vd_container_info 
 	vd_error_release(&err);
 }
 
-static int run_container(struct waiter *w, size_t i, vd_error *err)
-{
-	struct slot *s = &w->slots[i];
-	vd_probe p = *s->p;
+/* A container probe's inspect, with the restart count it is judged
+ * against; on d, which may be another thread's connection. */
+struct inspected {
+	size_t slot;
+	vd_probe p;
 	vd_health_result res;
 	vd_container_info info;
+};
+
+static void inspect_prepare(const struct slot *s, size_t i, struct inspected *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->slot = i;
+	in->p = *s->p;
+	in->p.container.has_restart_baseline = s->has_baseline;
+	in->p.container.restart_baseline = s->baseline;
+}
+
+/* Several inspects at once, each thread on its own connection: the proof
+ * of 25 containers is not 25 inspects in a row. */
+#define INSPECT_PARALLEL 8
+
+struct inspect_pool {
+	const vd_docker *d;
+	struct inspected *in;
+	size_t n;
+	size_t next;
+	pthread_mutex_t mu;
+};
+
+static void *inspect_worker(void *arg)
+{
+	struct inspect_pool *pool = arg;
+	vd_error err = VD_ERROR_INIT;
+	vd_docker *own = NULL;
+
+	if (vd_docker_clone(pool->d, &own, &err))
+		own = NULL;  /* the inspects below say it, each as its probe's error */
+	for (;;) {
+		size_t k;
+
+		pthread_mutex_lock(&pool->mu);
+		k = pool->next++;
+		pthread_mutex_unlock(&pool->mu);
+		if (k >= pool->n)
+			break;
+		if (own) {
+			vd_probe_container_run(own, &pool->in[k].p, &pool->in[k].res, &pool->in[k].info);
+		} else {
+			memset(&pool->in[k].info, 0, sizeof(pool->in[k].info));
+			vd_health_result_set(&pool->in[k].res, VD_HEALTH_ERROR, "%s", vd_error_msg(&err));
+		}
+	}
+	vd_docker_free(own);
+	vd_error_release(&err);
+	return NULL;
+}
+
+/* Inspect in[0..n) concurrently (on this thread when no other can be had). */
+static void inspect_all(const vd_docker *d, struct inspected *in, size_t n)
+{
+	struct inspect_pool pool = { d, in, n, 0, PTHREAD_MUTEX_INITIALIZER };
+	pthread_t t[INSPECT_PARALLEL];
+	size_t k, started = 0;
+
+	for (k = 0; k < n && k < INSPECT_PARALLEL; k++)
+		if (!pthread_create(&t[started], NULL, inspect_worker, &pool))
+			started++;
+	for (k = 0; k < started; k++)
+		pthread_join(t[k], NULL);
+	for (k = pool.next; k < n; k++)  /* no thread: the ones left, in a row */
+		vd_probe_container_run((vd_docker *)d, &in[k].p, &in[k].res, &in[k].info);
+}
+
+/* Judge an inspected container: own checks, events seen meanwhile, the
+ * record.  Takes over in->info. */
+static int run_container(struct waiter *w, struct inspected *in, vd_error *err)
+{
+	size_t i = in->slot;
+	struct slot *s = &w->slots[i];
+	vd_health_result res = in->res;
+	vd_container_info info = in->info;
 	int r = 0;
 
-	p.container.has_restart_baseline = s->has_baseline;
-	p.container.restart_baseline = s->baseline;
-	vd_probe_container_run(w->d, &p, &res, &info);
+	memset(&in->info, 0, sizeof(in->info));
 	if (info.id && !s->id) {
 		s->id = info.id;
 		info.id = NULL;
@@ -497,11 +572,51 @@ static void resources_done(struct waiter *w, size_t i, int r, vd_error *serr)
 	vd_error_release(&err);
 }
 
+static bool container_due(const struct slot *s, uint64_t now)
+{
+	return s->p->kind == VD_PROBE_CONTAINER && !s->running && s->next_due_ms <= now;
+}
+
+/* The due container probes, inspected at once (several at a time), then
+ * judged in order. */
+static int run_containers(struct waiter *w, vd_error *err)
+{
+	uint64_t now = vd_now_ms();
+	struct inspected *in;
+	size_t i, n = 0, k;
+	int r = 0;
+
+	for (i = 0; i < w->n; i++)
+		n += container_due(&w->slots[i], now);
+	if (!n)
+		return 0;
+	if (!(in = calloc(n, sizeof(*in))))
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	for (i = k = 0; i < w->n; i++)
+		if (container_due(&w->slots[i], now)) {
+			inspect_prepare(&w->slots[i], i, &in[k++]);
+			w->slots[i].started_ms = now;
+		}
+	if (n == 1)
+		vd_probe_container_run(w->d, &in[0].p, &in[0].res, &in[0].info);
+	else
+		inspect_all(w->d, in, n);
+	for (k = 0; k < n; k++) {
+		if (!r)
+			r = run_container(w, &in[k], err);
+		vd_container_info_release(&in[k].info);
+	}
+	free(in);
+	return r;
+}
+
 static int start_due(struct waiter *w, vd_error *err)
 {
 	size_t i;
 	int r;
 
+	if ((r = run_containers(w, err)))
+		return r;
 	for (i = 0; i < w->n; i++) {
 		struct slot *s = &w->slots[i];
 		uint64_t now = vd_now_ms();
@@ -509,13 +624,11 @@ static int start_due(struct waiter *w, vd_error *err)
 
 		if (!w->once && (r = oc_begin(w, i, now, err)))
 			return r;
-		if (s->running || s->next_due_ms > now)
+		if (s->running || s->next_due_ms > now || s->p->kind == VD_PROBE_CONTAINER)
 			continue;
 		s->started_ms = now;
 		switch (s->p->kind) {
 		case VD_PROBE_CONTAINER:
-			if ((r = run_container(w, i, err)))
-				return r;
 			break;
 		case VD_PROBE_RESOURCES:
 			start_resources(w, i, now);

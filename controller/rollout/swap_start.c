@@ -36,7 +36,7 @@ static int thread_swap(const vd_swap *w, vd_swap *tw, vd_error *err)
 {
 	*tw = *w;
 	tw->d = NULL;
-	return vd_docker_new(&tw->d, vd_docker_host(w->d), err);
+	return vd_docker_clone(w->d, &tw->d, err);
 }
 
 /* Keep the first failure of several threads. */
