@@ -11,7 +11,9 @@ period) plus N small services s01..sNN: the fixture busybox
 image running `httpd -f -p 8080` (a shell that exits at once on SIGTERM in
 front of it, stop_grace_period 1 s), each with a compose `healthcheck:` —
 the engine's HEALTHCHECK — that fetches /health every 1 s (interval 1s,
-timeout 2s, retries 2, as the app's), and each `depends_on: {postgres:
+timeout 3s, retries 5: on 2 cores, 50 containers' checks a second can keep
+one waiting beyond 2 s, and compose's --wait gives up on the first
+unhealthy), and each `depends_on: {postgres:
 {condition: service_healthy}}`.  Every size N gets two new projects of its
 own, one per peer, each with its own directory, ports and named volume:
 
@@ -34,9 +36,12 @@ healthy; after it the script checks (untimed) that /version answers the new
 version and that N + 3 containers of the project run, N + 2 of them healthy.
 For each N in the sizes (default 2, 12, 22: 5, 15 and 25 services), ROUNDS
 rounds, the peers interleaved in each round (the first of them rotating).
-Both projects of a size run during its rounds, so each peer's commands have
-the other's N + 2 healthchecks a second as background load (the same for
-both); a size's projects are removed before the next size starts.
+Only the measured peer's project runs while it is measured: before each
+command (untimed) the other project's containers are stopped and this one's
+started again and waited for until healthy — with both running, 50
+containers' healthchecks a second kept a 2-core engine so busy that checks
+timed out and compose's --wait gave up.  A size's projects are removed
+before the next size starts.
 
 Printed: per N the per-round times and medians and the ratio v/compose; the
 per-service slope of each peer (least squares of the median time against N
@@ -170,8 +175,8 @@ SMALL = """  s{i:0{w}d}:
     healthcheck:
       test: ["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/health"]
       interval: 1s
-      timeout: 2s
-      retries: 2
+      timeout: 3s
+      retries: 5
     depends_on:
       postgres:
         condition: service_healthy
@@ -324,6 +329,41 @@ def check_stack(stack, version):
             raise Broke("%s: %d containers running (want %d), %d healthy (want %d): %s"
                         % (stack.project, len(cs), want_running, len(healthy), want_healthy,
                            ", ".join("%s %s" % (c["Names"][0], c.get("Status")) for c in cs)))
+        time.sleep(0.2)
+
+
+def park(stack):
+    """Untimed: stop the project's running containers (1 s grace each, all at
+    once), so that a peer is measured with no other project's healthchecks
+    running: on 2 cores, 50 containers checked every second keep the engine
+    busy enough to make healthchecks time out."""
+    ids = [c["Id"] for c in project_containers(stack.project) if c.get("State") == "running"]
+    if ids:
+        run([DOCKER, "stop", "-t", "1"] + ids)
+
+
+def wake(stack):
+    """Untimed: start a parked project's containers, PostgreSQL first (the
+    others depend on it), then wait until N + 3 run and N + 2 are healthy."""
+    cs = [c for c in project_containers(stack.project) if c.get("State") != "running"]
+    if not cs:
+        return
+    pg = [c["Id"] for c in cs if c.get("Labels", {}).get("com.docker.compose.service") == "postgres"]
+    rest = [c["Id"] for c in cs if c["Id"] not in pg]
+    if pg:
+        run([DOCKER, "start"] + pg)
+    if rest:
+        run([DOCKER, "start"] + rest)
+    want_running, want_healthy = stack.n + 3, stack.n + 2
+    deadline = time.time() + 120
+    while True:
+        cs = [c for c in project_containers(stack.project) if c.get("State") == "running"]
+        healthy = [c for c in cs if "(healthy)" in (c.get("Status") or "")]
+        if len(cs) == want_running and len(healthy) == want_healthy:
+            return
+        if time.time() > deadline:
+            raise Broke("%s: woken, but %d containers running (want %d), %d healthy (want %d)"
+                        % (stack.project, len(cs), want_running, len(healthy), want_healthy))
         time.sleep(0.2)
 
 
@@ -582,11 +622,14 @@ def bench(root, tag, projects, images, events):
         if rc or "FULL_RESTART" not in err:
             raise Broke("voxdeploy's first deploy exited %d:\n%s%s" % (rc, out, err[-4000:]))
         log("N=%d: voxdeploy first deploy %.2f s" % (n, dt))
+        park(vs)
         _, dt, out, err = v2(cs, "up", "-d", "--build", "--wait")
         remember([pc])
         log("N=%d: compose v2 up -d --build --wait %.2f s" % (n, dt))
-        check_stack(vs, "init")
         check_stack(cs, "init")
+        park(cs)
+        wake(vs)
+        check_stack(vs, "init")
         if n == SIZES[0]:
             print("  deploy.parallel as voxdeploy config shows it for the voxdeploy project: %s"
                   % default_parallel(vs))
@@ -598,6 +641,8 @@ def bench(root, tag, projects, images, events):
             order = peers[r % len(peers):] + peers[:r % len(peers)]
             log("N=%d round %d/%d: %s" % (n, r + 1, ROUNDS, " ".join(order)))
             for who in order:
+                park(vs if who == "c" else cs)
+                wake(cs if who == "c" else vs)
                 if who == "c":
                     v = seq.change(cs, "c")
                     t0 = time.time()
