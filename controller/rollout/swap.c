@@ -462,36 +462,32 @@ static int rename_new(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 	return vd_swap_step(w, "rename", "done", v, t, err, NULL);
 }
 
-/* Names first: the old containers (running) go aside one at a time — the
- * engine renames a running container's endpoints too, and is not to be
- * hurried there — then the new ones (not started) take the names, several
- * at once. */
-static int place_names(vd_swap *w, vd_error *err)
+/* An old container (running) goes aside: one at a time, on a thread of
+ * their own while the new containers are created — the engine renames a
+ * running container's endpoints too, and is not to be hurried there. */
+static int put_aside(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 {
-	size_t i;
 	int rc;
 
-	for (i = 0; i < w->n; i++) {
-		struct vd_swap_svc *v = &w->v[i];
-
-		if ((rc = vd_swap_step(w, "rename", "begin", v, 0, err, "%s aside, %s in place",
-				       v->old_id ? v->cname : "(none)", v->tmpname)))
+	if ((rc = vd_swap_step(w, "rename", "begin", v, 0, err, "%s aside, %s in place",
+			       v->old_id ? v->cname : "(none)", v->tmpname)))
+		return rc;
+	if (v->old_id) {
+		if ((rc = rename_to(w, v->old_id, v->asidename, err)))
 			return rc;
-		if (v->old_id) {
-			if ((rc = rename_to(w, v->old_id, v->asidename, err)))
-				return rc;
-			v->aside = true;
-		}
+		v->aside = true;
 	}
-	return vd_swap_each(w, rename_new, err);
+	return 0;
 }
 
+/* Names first: the new containers (not started) take the names the old
+ * ones left, several at once. */
 static int swap_in(vd_swap *w, vd_error *err)
 {
 	size_t g, n_groups = 0;
 	int rc;
 
-	if ((rc = place_names(w, err)))
+	if ((rc = vd_swap_each(w, rename_new, err)))
 		return rc;
 	/* services that do not depend on each other, directly or not, are
 	 * replaced side by side, each group on its own: a worker's grace
@@ -795,7 +791,8 @@ int vd_swap_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_
 	/* from here on, a failure restores the previous version */
 	if (vd_swap_tag(&w, &why))
 		goto restore;
-	if (vd_swap_each(&w, create_new, &why) || swap_in(&w, &why) || prove(&w, false, out, &why))
+	if (vd_swap_each_beside(&w, create_new, put_aside, &why) || swap_in(&w, &why) ||
+	    prove(&w, false, out, &why))
 		goto restore;
 	rc = finish(&w, out, err);
 	goto done;

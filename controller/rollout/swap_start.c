@@ -125,6 +125,56 @@ int vd_swap_each_bounded(vd_swap *w, vd_swap_each_fn fn, size_t bound, vd_error 
 	return rc;
 }
 
+/* ------------------------------------------------------------------ beside */
+
+struct beside {
+	vd_swap *w;
+	vd_swap_each_fn side;
+	const volatile int *stop;
+	int rc;
+	vd_error err;
+};
+
+static void *beside_main(void *arg)
+{
+	struct beside *b = arg;
+	vd_swap tw;
+	size_t i;
+
+	if ((b->rc = thread_swap(b->w, &tw, &b->err)))
+		return NULL;
+	for (i = 0; i < b->w->n && !b->rc && !*b->stop; i++)
+		b->rc = b->side(&tw, &b->w->v[i], &b->err);
+	vd_docker_free(tw.d);
+	return NULL;
+}
+
+int vd_swap_each_beside(vd_swap *w, vd_swap_each_fn fn, vd_swap_each_fn side, vd_error *err)
+{
+	volatile int stop = 0;
+	struct beside b = { w, side, &stop, 0, VD_ERROR_INIT };
+	pthread_t t;
+	size_t i;
+	int rc;
+
+	if (pthread_create(&t, NULL, beside_main, &b)) {
+		/* no thread to be had: one after the other */
+		if ((rc = vd_swap_each(w, fn, err)))
+			return rc;
+		for (i = 0; i < w->n && !rc; i++)
+			rc = side(w, &w->v[i], err);
+		return rc;
+	}
+	rc = vd_swap_each(w, fn, err);
+	if (rc)
+		stop = 1;
+	pthread_join(t, NULL);
+	if (!rc && b.rc)
+		rc = vd_error_set(err, b.rc, "%s", vd_error_msg(&b.err));
+	vd_error_release(&b.err);
+	return rc;
+}
+
 /* ------------------------------------------------------------------ starts */
 
 enum node_state { PENDING, WAITING, STARTING, STARTED, FAILED };
