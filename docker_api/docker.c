@@ -510,6 +510,8 @@ static int xfer_setup(vd_docker *d, CURL *e, vd_docker_req *req, struct xfer *x,
 		vd_curl_setopt(&o, CURLOPT_POSTFIELDS, "");
 		vd_curl_setopt(&o, CURLOPT_POSTFIELDSIZE, 0L);
 	}
+	if (!r && req->registry_auth)
+		r = vd_curl_headers_addf(hdrs, "X-Registry-Auth: %s", req->registry_auth);
 	if (r)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	vd_curl_setopt(&o, CURLOPT_HTTPHEADER, *hdrs);

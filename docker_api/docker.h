@@ -106,6 +106,9 @@ typedef struct vd_docker_req {
 	FILE *body_file;           /* or: upload this file (a build context) */
 	int64_t body_file_size;
 	const char *content_type;  /* default application/json with a body */
+	/* X-Registry-Auth (push, service create/update), already encoded
+	 * (vd_registry_auth_encode); never logged */
+	const char *registry_auth;
 	long timeout_ms;           /* plain calls: total; 0 → the client default */
 	/* streaming: body bytes go here as they arrive instead of to `out` */
 	vd_docker_data_cb on_data;

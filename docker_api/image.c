@@ -222,3 +222,124 @@ int vd_image_list(vd_docker *d, const char *reference, vd_image_array *out, vd_e
 	out->items = items;
 	return 0;
 }
+
+/* --- push ------------------------------------------------------------------ */
+
+#define PUSH_MAX_LINE (64 * 1024)
+
+struct push {
+	const vd_push_opts *o;
+	vd_jsonl lines;
+	char *digest;
+	char *error;       /* the first error the stream told */
+	bool oom;
+};
+
+static int push_line(yajl_val v, void *ctx, vd_error *err)
+{
+	struct push *p = ctx;
+	const char *msg = vd_json_str(vd_json_get(v, "errorDetail"), "message");
+	const char *status = vd_json_str(v, "status");
+	yajl_val dg = vd_json_at(v, "aux", "Digest", NULL);
+
+	(void)err;
+	if (!msg)
+		msg = vd_json_str(v, "error");
+	if ((msg || vd_json_get(v, "error")) && !p->error &&
+	    !(p->error = strdup(msg ? msg : "the push failed")))
+		p->oom = true;
+	if (dg && YAJL_IS_STRING(dg) && !p->digest && !(p->digest = strdup(dg->u.string)))
+		p->oom = true;
+	if (status && p->o && p->o->on_progress)
+		p->o->on_progress(p->o->ctx, vd_json_str(v, "id"), status);
+	return 0;
+}
+
+static int on_push_data(const char *data, size_t len, void *ctx, vd_error *err)
+{
+	struct push *p = ctx;
+
+	return vd_jsonl_feed(&p->lines, data, len, err);
+}
+
+int vd_image_push(vd_docker *d, const char *name, const char *tag, const vd_push_opts *opts,
+		  char **digest, vd_error *err)
+{
+	vd_buf path = VD_BUF_INIT, q = VD_BUF_INIT;
+	struct push p;
+	vd_docker_req req = { .method = "POST" };
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	p.o = opts;
+	vd_jsonl_init(&p.lines, PUSH_MAX_LINE, push_line, &p);
+	if (digest)
+		*digest = NULL;
+	if (image_path(&path, name, "/push") || (tag && vd_docker_query_add(&q, "tag", tag))) {
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto out;
+	}
+	req.path = vd_buf_cstr(&path);
+	req.query = tag ? vd_buf_cstr(&q) : NULL;
+	/* the engine wants the header even for a registry without auth */
+	req.registry_auth = opts && opts->registry_auth ? opts->registry_auth : "e30=";
+	req.on_data = on_push_data;
+	req.ctx = &p;
+	req.idle_timeout_ms = opts && opts->idle_timeout_ms > 0 ? opts->idle_timeout_ms : 60000;
+	req.deadline_ms = opts && opts->deadline_ms > 0 ? opts->deadline_ms : 600000;
+	r = vd_docker_request(d, &req, NULL, err);
+	if (!r)
+		r = vd_jsonl_finish(&p.lines, err);
+	if (!r && p.oom)
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (!r && p.error)
+		r = vd_error_set(err, VD_EAPI, "%s", p.error);
+	if (!r && digest) {
+		*digest = p.digest;
+		p.digest = NULL;
+	}
+	if (r)
+		vd_error_prefix(err, "push %s%s%s", name, tag ? ":" : "", tag ? tag : "");
+out:
+	vd_jsonl_release(&p.lines);
+	free(p.digest);
+	free(p.error);
+	vd_buf_release(&path);
+	vd_buf_release(&q);
+	return r;
+}
+
+int vd_image_registry_digest(vd_docker *d, const char *ref, const char *registry_auth,
+			     char **digest, vd_error *err)
+{
+	vd_buf path = VD_BUF_INIT, body = VD_BUF_INIT;
+	vd_docker_req req = { .method = "GET", .registry_auth = registry_auth };
+	yajl_val v = NULL, dg;
+	int r;
+
+	*digest = NULL;
+	if (vd_buf_puts(&path, "/distribution/") || image_path(&body, ref, "/json") ||
+	    vd_buf_puts(&path, vd_buf_cstr(&body) + strlen("/images/"))) {
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto out;
+	}
+	vd_buf_release(&body);
+	req.path = vd_buf_cstr(&path);
+	r = vd_docker_request(d, &req, &body, err);
+	if (!r && !(v = vd_json_parse(vd_buf_cstr(&body), err)))
+		r = err->code;
+	if (!r) {
+		dg = vd_json_at(v, "Descriptor", "digest", NULL);
+		if (!dg || !YAJL_IS_STRING(dg))
+			r = vd_error_set(err, VD_EPROTO, "no digest in the answer");
+		else if (!(*digest = strdup(dg->u.string)))
+			r = vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
+	if (r)
+		vd_error_prefix(err, "the registry's digest of %s", ref);
+out:
+	yajl_tree_free(v);
+	vd_buf_release(&path);
+	vd_buf_release(&body);
+	return r;
+}

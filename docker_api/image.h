@@ -39,6 +39,31 @@ int vd_image_list(vd_docker *d, const char *reference, vd_image_array *out, vd_e
  * the engine says it reclaimed into *reclaimed. */
 int vd_image_prune_dangling(vd_docker *d, const char *label, uint64_t *reclaimed, vd_error *err);
 int vd_image_list_parse(const char *json, vd_image_array *out, vd_error *err);
+
+/* What a push tells as it goes: a layer's status ("Pushing", "Pushed",
+ * "Layer already exists"), and at the end the pushed digest. */
+typedef void (*vd_push_progress_fn)(void *ctx, const char *layer, const char *status);
+
+typedef struct vd_push_opts {
+	const char *registry_auth;  /* encoded X-Registry-Auth (swarm.h), or NULL */
+	vd_push_progress_fn on_progress;
+	void *ctx;
+	long idle_timeout_ms;       /* 0 → 60 s */
+	long deadline_ms;           /* 0 → 10 min */
+} vd_push_opts;
+
+/* POST /images/{name}/push?tag=: name is "registry:5000/app" and tag the
+ * tag to push.  An error the engine tells inside the stream (the registry
+ * refused the credentials, cannot be reached) is the return: VD_EAPI with
+ * its message.  The pushed manifest's digest ("sha256:...") into *digest
+ * when the engine says it (may be NULL; caller frees). */
+int vd_image_push(vd_docker *d, const char *name, const char *tag, const vd_push_opts *opts,
+		  char **digest, vd_error *err);
+
+/* The digest a registry holds for ref (GET /distribution/{ref}/json, asked
+ * through the engine), "sha256:..."; caller frees. */
+int vd_image_registry_digest(vd_docker *d, const char *ref, const char *registry_auth,
+			     char **digest, vd_error *err);
 void vd_image_array_release(vd_image_array *list);
 
 #endif
