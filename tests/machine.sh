@@ -102,8 +102,9 @@ browser_packages() {
 	into+=(chromium chromium-driver)
 }
 
-# engine_packages ARRAY: append the engine, its CLI, compose, and what the
-# fixture images are made of (busybox, this release's PostgreSQL).  Names by
+# engine_packages ARRAY: append the engine, its CLI, compose, what the
+# fixture images are made of (busybox, this release's PostgreSQL), and
+# debootstrap for the swarm tests' nodes.  Names by
 # release: docker.io's CLI is a package of its own from trixie on
 # (docker-cli); "docker-compose" is 1.29 on bookworm and v2 on trixie.
 engine_packages() {
@@ -111,7 +112,10 @@ engine_packages() {
 	local -n into=$1
 	local pg
 	pg=$(pg_major) || return 1
-	into+=(docker.io iptables busybox-static "postgresql-$pg" "postgresql-client-$pg" tzdata docker-compose)
+	# debootstrap: the bare Debian the swarm tests' nested engines run on
+	# (tests/swarm/cluster)
+	into+=(docker.io iptables busybox-static "postgresql-$pg" "postgresql-client-$pg" tzdata docker-compose
+		debootstrap)
 	if pkg_installed docker-cli || { [[ ! -x /usr/bin/docker ]] && { apt_has docker-cli ||
 		{ apt_update_once && apt_has docker-cli; }; }; }; then
 		into+=(docker-cli)
