@@ -318,8 +318,14 @@ def check_stack(stack, version):
     """Untimed: the new version answers; N + 3 containers run, N + 2 of them
     healthy (the worker has no healthcheck)."""
     lab.wait_answer(stack.app_port, version, limit=60)
+    wait_running(stack, 30)
+
+
+def wait_running(stack, limit):
+    """Until N + 3 containers of the project run and N + 2 are healthy (the
+    worker has no healthcheck), at most limit seconds."""
     want_running, want_healthy = stack.n + 3, stack.n + 2
-    deadline = time.time() + 30
+    deadline = time.time() + limit
     while True:
         cs = [c for c in project_containers(stack.project) if c.get("State") == "running"]
         healthy = [c for c in cs if "(healthy)" in (c.get("Status") or "")]
@@ -354,17 +360,7 @@ def wake(stack):
         run([DOCKER, "start"] + pg)
     if rest:
         run([DOCKER, "start"] + rest)
-    want_running, want_healthy = stack.n + 3, stack.n + 2
-    deadline = time.time() + 120
-    while True:
-        cs = [c for c in project_containers(stack.project) if c.get("State") == "running"]
-        healthy = [c for c in cs if "(healthy)" in (c.get("Status") or "")]
-        if len(cs) == want_running and len(healthy) == want_healthy:
-            return
-        if time.time() > deadline:
-            raise Broke("%s: woken, but %d containers running (want %d), %d healthy (want %d)"
-                        % (stack.project, len(cs), want_running, len(healthy), want_healthy))
-        time.sleep(0.2)
+    wait_running(stack, 120)
 
 
 class Seq:
