@@ -175,6 +175,41 @@ typedef struct vd_compose_resources {
 	double cpus;           /* 0 = unset */
 } vd_compose_resources;
 
+/* deploy.update_config and deploy.rollback_config: how a Swarm replaces a
+ * service's tasks. */
+typedef struct vd_compose_update_config {
+	bool set;                  /* the key was given */
+	bool has_parallelism;
+	int64_t parallelism;       /* tasks at once; 0: all */
+	int64_t delay_ns;          /* between batches; 0 = unset */
+	char *failure_action;      /* continue, pause, rollback (not for rollback_config) or NULL */
+	int64_t monitor_ns;        /* how long a task is watched after its update; 0 = unset */
+	double max_failure_ratio;
+	char *order;               /* stop-first, start-first or NULL */
+} vd_compose_update_config;
+
+/* A service's deploy: keys (compose's deploy specification); one engine
+ * reads resources and update_config.order, a Swarm all of them. */
+typedef struct vd_compose_deploy {
+	bool set;                       /* the key was given */
+	char *mode;                     /* replicated, global or NULL (replicated) */
+	bool has_replicas;
+	int64_t replicas;
+	char *endpoint_mode;            /* vip, dnsrr or NULL */
+	vd_kvs labels;                  /* the service's, not its containers' */
+	vd_compose_strs constraints;    /* placement.constraints ("node.role==worker") */
+	vd_compose_strs preferences;    /* placement.preferences: each spread's descriptor */
+	int64_t max_replicas_per_node;  /* placement.max_replicas_per_node; 0 = unset */
+	bool restart_set;               /* restart_policy was given */
+	char *restart_condition;        /* none, on-failure, any or NULL */
+	int64_t restart_delay_ns;
+	bool has_max_attempts;
+	int64_t restart_max_attempts;
+	int64_t restart_window_ns;
+	vd_compose_update_config update_config;
+	vd_compose_update_config rollback_config;
+} vd_compose_deploy;
+
 typedef struct vd_compose_service {
 	char *name;
 	vd_compose_pos pos;              /* of the service's key */
@@ -227,6 +262,7 @@ typedef struct vd_compose_service {
 	double cpus;                     /* 0 = unset */
 	vd_compose_resources limits;     /* deploy.resources.limits */
 	vd_compose_resources reservations;
+	vd_compose_deploy deploy;        /* the other deploy: keys */
 	vd_compose_strs profiles;
 	vd_compose_strs links;           /* "SERVICE[:ALIAS]" as written (each also a depends_on) */
 	vd_compose_secret_ref *secrets;

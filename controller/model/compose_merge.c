@@ -184,7 +184,7 @@ static int norm_value(loadctx *lc, vd_yaml_pair *p, const char *where, const com
 	case COMPOSE_LIST:
 		return v->kind == VD_YAML_STR ? str_to_list(lc, v, &p->val) : 0;
 	case COMPOSE_SUB:
-		if (v->kind == VD_YAML_STR)
+		if (v->kind == VD_YAML_STR && k->sub->lone_key)
 			return lone_to_map(lc, v, k->sub->lone_key, &p->val);
 		return v->kind == VD_YAML_MAP ? norm_keys(lc, v, where, k->sub, &p->val) : 0;
 	case COMPOSE_AS_IS:

@@ -476,37 +476,123 @@ static const compose_key resources_keys[] = {
 	{ "reservations", K_READ_AT(t_limits, vd_compose_service, reservations, vd_compose_resources) },
 };
 
-/* deploy: only resources; its keys are all checked before it is read */
-struct deploy_in {
-	const vd_yaml_node *resources;
-};
-
-static const compose_key deploy_keys[] = {
-	{ "resources", K_NODE(struct deploy_in, resources) },
-};
-
 static const compose_table resources_table = COMPOSE_TABLE(resources_keys);
+
+static int t_resources(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
+{
+	return compose_read_section(lc, v, where, k->name, &resources_table, obj);
+}
+
+/* placement.preferences: [{spread: DESCRIPTOR}, ...] */
+static int t_preferences(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k,
+			 void *obj)
+{
+	vd_compose_strs *out = &((vd_compose_service *)obj)->deploy.preferences;
+	const char *w = compose_sub_where(lc, where, k->name);
+	size_t i;
+
+	if (!w)
+		return compose_oom(lc);
+	if (v->kind == VD_YAML_NULL)
+		return 0;
+	if (v->kind != VD_YAML_SEQ)
+		return compose_err(lc, v, where, "'%s' must be a list", k->name);
+	if (!(out->items = vd_arena_array(lc->m, v->n + 1, sizeof(char *))))
+		return compose_oom(lc);
+	for (i = 0; i < v->n; i++) {
+		const vd_yaml_node *it = v->items[i];
+
+		if (it->kind != VD_YAML_MAP || it->n != 1 || strcmp(it->pairs[0].key->s, "spread") ||
+		    it->pairs[0].val->kind != VD_YAML_STR)
+			return compose_err(lc, it, w, "each preference must be {spread: DESCRIPTOR}");
+		if (!(out->items[out->len++] = compose_dup(lc, it->pairs[0].val->s)))
+			return compose_oom(lc);
+	}
+	return 0;
+}
+
+#define S vd_compose_service
+static const compose_key placement_keys[] = {
+	{ "constraints", K_STRS(S, deploy.constraints, COMPOSE_DEDUPE) },
+	{ "preferences", K_READ(t_preferences) },
+	{ "max_replicas_per_node", K_INT(S, deploy.max_replicas_per_node, 0) },
+};
+
+/* a Swarm's conditions, and the names compose also takes on one engine */
+static const char *const restart_conditions[] = { "none", "on-failure", "any", "no", "always",
+						   "unless-stopped", NULL };
+
+static const compose_key restart_policy_keys[] = {
+	{ "condition", K_STR(S, deploy.restart_condition), .oneof = restart_conditions },
+	{ "delay", K_DURATION(S, deploy.restart_delay_ns) },
+	{ "max_attempts", K_INT(S, deploy.restart_max_attempts, 0),
+	  .given = offsetof(S, deploy.has_max_attempts) },
+	{ "window", K_DURATION(S, deploy.restart_window_ns) },
+};
+#undef S
+
+static const char *const update_actions[] = { "continue", "pause", "rollback", NULL };
+static const char *const rollback_actions[] = { "continue", "pause", NULL };
+static const char *const orders[] = { "stop-first", "start-first", NULL };
+
+#define U vd_compose_update_config
+static const compose_key update_config_keys[] = {
+	{ "parallelism", K_INT(U, parallelism, 0), .given = offsetof(U, has_parallelism) },
+	{ "delay", K_DURATION(U, delay_ns) },
+	{ "failure_action", K_STR(U, failure_action), .oneof = update_actions },
+	{ "monitor", K_DURATION(U, monitor_ns) },
+	{ "max_failure_ratio", K_CPUS(U, max_failure_ratio) },
+	{ "order", K_STR(U, order), .oneof = orders },
+};
+
+static const compose_key rollback_config_keys[] = {
+	{ "parallelism", K_INT(U, parallelism, 0), .given = offsetof(U, has_parallelism) },
+	{ "delay", K_DURATION(U, delay_ns) },
+	{ "failure_action", K_STR(U, failure_action), .oneof = rollback_actions },
+	{ "monitor", K_DURATION(U, monitor_ns) },
+	{ "max_failure_ratio", K_CPUS(U, max_failure_ratio) },
+	{ "order", K_STR(U, order), .oneof = orders },
+};
+#undef U
+
+static const compose_table placement_table = COMPOSE_TABLE(placement_keys);
+static const compose_table restart_policy_table = COMPOSE_TABLE(restart_policy_keys);
+static const compose_table update_config_table = COMPOSE_TABLE(update_config_keys);
+static const compose_table rollback_config_table = COMPOSE_TABLE(rollback_config_keys);
+
+static const char *const deploy_modes[] = { "replicated", "global", NULL };
+static const char *const endpoint_modes[] = { "vip", "dnsrr", NULL };
+
+/* deploy: resources for one engine, the rest for a Swarm too */
+#define S vd_compose_service
+static const compose_key deploy_keys[] = {
+	{ "mode", K_STR(S, deploy.mode), .oneof = deploy_modes },
+	{ "replicas", K_INT(S, deploy.replicas, 0), .given = offsetof(S, deploy.has_replicas) },
+	{ "endpoint_mode", K_STR(S, deploy.endpoint_mode), .oneof = endpoint_modes },
+	{ "labels", K_KVS(S, deploy.labels, COMPOSE_NULL_EMPTY), .norm = COMPOSE_KEY_VALUE },
+	{ "placement", K_SAME_SECTION(placement_table) },
+	{ "restart_policy", K_SAME_SECTION(restart_policy_table), .given = offsetof(S, deploy.restart_set) },
+	{ "update_config", K_SECTION(S, deploy.update_config, vd_compose_update_config, update_config_table),
+	  .given = offsetof(S, deploy.update_config.set) },
+	{ "rollback_config",
+	  K_SECTION(S, deploy.rollback_config, vd_compose_update_config, rollback_config_table),
+	  .given = offsetof(S, deploy.rollback_config.set) },
+	{ "resources", K_READ(t_resources), .sub = &resources_table },
+};
+#undef S
+
 static const compose_table deploy_table = COMPOSE_TABLE(deploy_keys);
 
 static int t_deploy(loadctx *lc, const vd_yaml_node *v, const char *where, const compose_key *k, void *obj)
 {
-	const char *w = compose_sub_where(lc, where, k->name), *rw;
-	struct deploy_in in = { NULL };
-	int r;
+	vd_compose_service *s = obj;
+	int r = compose_read_section(lc, v, where, k->name, &deploy_table, obj);
 
-	if (!w || !(rw = compose_sub_where(lc, w, "resources")))
-		return compose_oom(lc);
-	if (v->kind == VD_YAML_NULL)
-		return 0;
-	if (v->kind != VD_YAML_MAP)
-		return compose_err(lc, v, where, "'deploy' must be a mapping");
-	if ((r = compose_read_keys(lc, v, w, &deploy_table, &in)))
-		return r;
-	if (!in.resources || in.resources->kind == VD_YAML_NULL)
-		return 0;
-	if (in.resources->kind != VD_YAML_MAP)
-		return compose_err(lc, in.resources, w, "'resources' must be a mapping");
-	return compose_read_keys(lc, in.resources, rw, &resources_table, obj);
+	if (!r && v->kind == VD_YAML_MAP)
+		s->deploy.set = true;
+	if (!r && s->deploy.mode && !strcmp(s->deploy.mode, "global") && s->deploy.has_replicas)
+		r = compose_err(lc, v, where, "deploy: 'replicas' cannot be combined with mode 'global'");
+	return r;
 }
 
 /* ------------------------------------------------------------------------
@@ -675,7 +761,7 @@ static const compose_key service_keys[] = {
 	{ "stdin_open", K_BOOL(S, stdin_open) },
 	{ "mem_limit", K_BYTES(S, mem_limit) },
 	{ "cpus", K_CPUS(S, cpus) },
-	{ "deploy", K_READ(t_deploy) },
+	{ "deploy", K_READ(t_deploy), .sub = &deploy_table, .norm = COMPOSE_SUB },
 	{ "profiles", K_STRS(S, profiles, COMPOSE_DEDUPE) },
 	{ "links", K_STRS(S, links, COMPOSE_DEDUPE) },
 	{ "secrets", K_READ(t_secrets) },

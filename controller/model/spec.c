@@ -546,6 +546,21 @@ static void gen_restart(yajl_gen g, const char *restart)
 	yajl_gen_map_close(g);
 }
 
+/* deploy.restart_policy on one engine, as compose maps it: none and no →
+ * no, any and always → always, on-failure and unless-stopped as they are;
+ * max_attempts → the retry count. */
+static void gen_deploy_restart(yajl_gen g, const vd_compose_deploy *d)
+{
+	const char *c = d->restart_condition ? d->restart_condition : "no";
+	const char *name = !strcmp(c, "none") ? "no" : !strcmp(c, "any") ? "always" : c;
+
+	vd_jgen_str(g, "RestartPolicy");
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "Name", name);
+	vd_jgen_kint(g, "MaximumRetryCount", d->has_max_attempts ? d->restart_max_attempts : 0);
+	yajl_gen_map_close(g);
+}
+
 static int gen_network_mode(yajl_gen g, const vd_compose *c, const vd_compose_service *s,
 			    const vd_compose_service_net *primary)
 {
@@ -738,7 +753,9 @@ static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_ser
 	if ((r = gen_network_mode(g, c, s, s->n_networks ? nets[0] : NULL)))
 		return vd_error_set(err, r, r == VD_ENOMEM ? "out of memory"
 							   : "network_mode: unknown service or network");
-	if (s->restart)
+	if (s->deploy.restart_set)
+		gen_deploy_restart(g, &s->deploy);
+	else if (s->restart)
 		gen_restart(g, s->restart);
 	if (s->logging_driver || s->logging_options.len) {
 		vd_jgen_str(g, "LogConfig");

@@ -137,6 +137,9 @@ static int look_at_old(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 	return rc;
 }
 
+/* voxdeploy.yml's deploy.services.NAME.order says start-first (the compose
+ * file's deploy.update_config.order is a Swarm's, as for compose itself: on
+ * one engine two containers of a database must not share its volume). */
 static bool wants_start_first(const vd_swap *w, const vd_compose_service *s)
 {
 	size_t i;
@@ -247,6 +250,13 @@ static int check_specs(vd_swap *w, vd_error *err)
 
 		if (b && (rc = check_dockerfile(w->v[i].s->name, b, err)))
 			break;
+		if (w->v[i].s->deploy.has_replicas && w->v[i].s->deploy.replicas != 1) {
+			rc = vd_error_set(err, VD_EINVAL,
+					  "service '%s': deploy.replicas: %lld: on one engine voxdeploy runs one "
+					  "container per service (replicas: 1, or leave it out)",
+					  w->v[i].s->name, (long long)w->v[i].s->deploy.replicas);
+			break;
+		}
 		so.lookup = w->o->lookup;
 		so.lookup_ctx = w->o->lookup_ctx;
 		vd_buf_clear(&body);

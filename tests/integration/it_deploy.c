@@ -975,6 +975,15 @@ static void bad_input_changes_nothing(void **state)
 	assert_int_equal(vd("deploy", "--type", "app-only", NULL), 2);
 	assert_true(has(err_text, "Dockerfile.gone does not exist"));
 	assert_int_equal(recreated_since(&s), 0);
+	/* replicas are a Swarm's: one engine runs one container per service */
+	app_build = "build: .\n    deploy: {replicas: 2, update_config: {order: start-first}}";
+	write_stack("two");
+	app_build = "build: .";
+	commit_now();
+	assert_int_equal(vd("deploy", "--type", "app-only", NULL), 2);
+	assert_true(has(err_text, "service 'app': deploy.replicas: 2: on one engine voxdeploy runs one "
+			"container per service"));
+	assert_int_equal(recreated_since(&s), 0);
 	/* a variable the service needs and the environment lacks */
 	put("docker-compose.yml", "name: %s\nservices:\n  app:\n    build: .\n    environment:\n"
 	    "      TOKEN: ${VD_TEST_UNSET_TOKEN:?the bot needs its token}\n", project);

@@ -784,8 +784,19 @@ static void compose__bad_input(void **state)
 		  "compose.yaml:4:14: service 'app': 'command': unterminated quote in 'echo 'unterminated'" },
 		{ "services:\n  app:\n    image: x\n    build:\n      context: .\n      secrets: [a]\n",
 		  "compose.yaml:6:7: service 'app': build: unknown key 'secrets'" },
-		{ "services:\n  app:\n    image: x\n    deploy:\n      replicas: 2\n",
-		  "compose.yaml:5:7: service 'app': deploy: unknown key 'replicas'" },
+		{ "services:\n  app:\n    image: x\n    deploy:\n      replica: 2\n",
+		  "compose.yaml:5:7: service 'app': deploy: unknown key 'replica'" },
+		{ "services:\n  app:\n    image: x\n    deploy:\n      mode: global\n      replicas: 2\n",
+		  "compose.yaml:5:7: service 'app': deploy: 'replicas' cannot be combined with mode 'global'" },
+		{ "services:\n  app:\n    image: x\n    deploy:\n      update_config: {order: sideways}\n",
+		  "compose.yaml:5:30: service 'app': deploy: update_config: 'order' must be stop-first or start-first" },
+		{ "services:\n  app:\n    image: x\n    deploy:\n      rollback_config: {failure_action: rollback}\n",
+		  "compose.yaml:5:41: service 'app': deploy: rollback_config: 'failure_action' must be continue or pause" },
+		{ "services:\n  app:\n    image: x\n    deploy:\n      placement: {preferences: [node.labels.zone]}\n",
+		  "compose.yaml:5:33: service 'app': deploy: placement: preferences: each preference must be {spread: DESCRIPTOR}" },
+		{ "services:\n  app:\n    image: x\n    deploy:\n      restart_policy: {condition: sometimes}\n",
+		  "compose.yaml:5:35: service 'app': deploy: restart_policy: 'condition' must be none, on-failure, "
+		  "any, no, always or unless-stopped" },
 		{ "services:\n  app:\n    image: x\n    environment:\n      A: [1]\n",
 		  "compose.yaml:5:10: service 'app': 'environment': the value of 'A' must be a string" },
 		{ "services:\n  app:\n    image: x\n    environment: [\"=x\"]\n",
@@ -1054,6 +1065,83 @@ static void compose__scalars(void **state)
 	assert_int_equal(vd_compose_split_words("trailing\\", &w, &n), VD_EINVAL);
 }
 
+/* deploy: every key a Swarm reads, the list forms, an override merged by
+ * key; unset fields as the model marks them */
+static void compose__deploy_keys(void **state)
+{
+	vd_compose *c = must_load2(
+		"services:\n"
+		"  app:\n"
+		"    image: x\n"
+		"    deploy:\n"
+		"      replicas: 2\n"
+		"      endpoint_mode: dnsrr\n"
+		"      labels: [tier=bot, team]\n"
+		"      placement:\n"
+		"        constraints: [node.role==worker, node.labels.disk==ssd]\n"
+		"        preferences:\n"
+		"          - spread: node.labels.zone\n"
+		"        max_replicas_per_node: 1\n"
+		"      restart_policy: {condition: on-failure, delay: 5s, max_attempts: 3, window: 2m}\n"
+		"      update_config: {parallelism: 1, delay: 2s, order: start-first, failure_action: rollback,\n"
+		"                      monitor: 10s, max_failure_ratio: 0.25}\n"
+		"      rollback_config: {parallelism: 0, order: stop-first}\n"
+		"      resources: {limits: {memory: 512M, cpus: '0.5'}}\n"
+		"  db:\n"
+		"    image: y\n",
+		"services:\n"
+		"  app:\n"
+		"    deploy:\n"
+		"      replicas: 3\n"
+		"      update_config: {monitor: 20s}\n"
+		"  db:\n"
+		"    deploy: {mode: global}\n");
+	const vd_compose_service *app = vd_compose_service_find(c, "app");
+	const vd_compose_service *db = vd_compose_service_find(c, "db");
+	const vd_compose_deploy *d = &app->deploy;
+
+	(void)state;
+	assert_true(d->set);
+	assert_true(d->has_replicas);
+	assert_int_equal(d->replicas, 3);  /* the override's */
+	assert_null(d->mode);
+	assert_string_equal(d->endpoint_mode, "dnsrr");
+	assert_string_equal(vd_kvs_get(&d->labels, "tier"), "bot");
+	assert_int_equal(d->constraints.len, 2);
+	assert_string_equal(d->constraints.items[1], "node.labels.disk==ssd");
+	assert_int_equal(d->preferences.len, 1);
+	assert_string_equal(d->preferences.items[0], "node.labels.zone");
+	assert_int_equal(d->max_replicas_per_node, 1);
+	assert_true(d->restart_set);
+	assert_string_equal(d->restart_condition, "on-failure");
+	assert_int_equal(d->restart_delay_ns, 5000000000LL);
+	assert_true(d->has_max_attempts);
+	assert_int_equal(d->restart_max_attempts, 3);
+	assert_int_equal(d->restart_window_ns, 120000000000LL);
+	assert_true(d->update_config.set);
+	assert_true(d->update_config.has_parallelism);
+	assert_int_equal(d->update_config.parallelism, 1);
+	assert_int_equal(d->update_config.delay_ns, 2000000000LL);
+	assert_string_equal(d->update_config.order, "start-first");
+	assert_string_equal(d->update_config.failure_action, "rollback");
+	assert_int_equal(d->update_config.monitor_ns, 20000000000LL);  /* merged by key */
+	assert_true(d->update_config.max_failure_ratio > 0.24 && d->update_config.max_failure_ratio < 0.26);
+	assert_true(d->rollback_config.set);
+	assert_true(d->rollback_config.has_parallelism);
+	assert_int_equal(d->rollback_config.parallelism, 0);
+	assert_string_equal(d->rollback_config.order, "stop-first");
+	assert_int_equal(app->limits.memory, 512LL * 1024 * 1024);
+	/* db: mode only; nothing else set */
+	assert_true(db->deploy.set);
+	assert_string_equal(db->deploy.mode, "global");
+	assert_false(db->deploy.has_replicas);
+	assert_false(db->deploy.restart_set);
+	assert_false(db->deploy.update_config.set);
+	assert_null(db->deploy.update_config.order);
+	assert_int_equal(db->deploy.constraints.len, 0);
+	vd_compose_free(c);
+}
+
 static void compose__limits(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
@@ -1157,6 +1245,7 @@ int main(void)
 		cmocka_unit_test(compose__order),
 		cmocka_unit_test(compose__more_keys),
 		cmocka_unit_test(compose__scalars),
+		cmocka_unit_test(compose__deploy_keys),
 		cmocka_unit_test(compose__limits),
 		cmocka_unit_test(compose__missing_files),
 	};

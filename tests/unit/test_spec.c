@@ -759,10 +759,52 @@ static void spec__hash_ignores_caller_labels(void **state)
 	vd_error_release(&err);
 }
 
+/* deploy.restart_policy on one engine, as compose maps it (over restart:);
+ * the other deploy keys (a Swarm's) change nothing of the container */
+static void spec__deploy_restart_policy(void **state)
+{
+	vd_compose *c = load_text(
+		"services:\n"
+		"  a:\n"
+		"    image: busybox\n"
+		"    restart: always\n"
+		"    deploy: {restart_policy: {condition: on-failure, max_attempts: 4}}\n"
+		"  b:\n"
+		"    image: busybox\n"
+		"    deploy: {restart_policy: {condition: any}, placement: {constraints: [node.role==worker]},\n"
+		"             update_config: {order: start-first}, endpoint_mode: dnsrr, labels: {x: y}}\n"
+		"  n:\n"
+		"    image: busybox\n"
+		"    deploy: {restart_policy: {condition: none}}\n"
+		"  u:\n"
+		"    image: busybox\n"
+		"    deploy: {restart_policy: {condition: unless-stopped}}\n");
+	vd_spec_options o = VD_SPEC_OPTIONS_INIT;
+	yajl_val v;
+
+	(void)state;
+	v = body_of(c, "a", &o);
+	assert_part(v, "{\"Name\":\"on-failure\",\"MaximumRetryCount\":4}", "HostConfig", "RestartPolicy", NULL);
+	yajl_tree_free(v);
+	v = body_of(c, "b", &o);
+	assert_part(v, "{\"Name\":\"always\",\"MaximumRetryCount\":0}", "HostConfig", "RestartPolicy", NULL);
+	assert_part(v, "absent", "Labels", "x", NULL);
+	yajl_tree_free(v);
+	v = body_of(c, "n", &o);
+	assert_part(v, "{\"Name\":\"no\",\"MaximumRetryCount\":0}", "HostConfig", "RestartPolicy", NULL);
+	yajl_tree_free(v);
+	v = body_of(c, "u", &o);
+	assert_part(v, "{\"Name\":\"unless-stopped\",\"MaximumRetryCount\":0}", "HostConfig",
+		    "RestartPolicy", NULL);
+	yajl_tree_free(v);
+	vd_compose_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(spec__sha256),
+		cmocka_unit_test(spec__deploy_restart_policy),
 		cmocka_unit_test(spec__names),
 		cmocka_unit_test(spec__vox_config),
 		cmocka_unit_test(spec__vox_labels),
