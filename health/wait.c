@@ -315,14 +315,30 @@ static void oc_done(struct waiter *w, size_t i, const vd_owncheck_result *r, uin
 	record(w, i, &res, now);
 }
 
-/* Start a run when one is due; 0 or VD_ENOMEM. */
+/* Own runs in flight at once in one wait: each is an exec the engine
+ * must serve, and twenty containers starting together would otherwise ask
+ * for eighty a second while the engine is busiest with their starts. */
+#define OWN_CHECKS_AT_ONCE 4
+
+static bool oc_room(const struct waiter *w)
+{
+	size_t i, n = 0;
+
+	if (w->once)
+		return true;  /* one run each, started with the report's inspects */
+	for (i = 0; i < w->n; i++)
+		n += w->slots[i].oc != NULL;
+	return n < OWN_CHECKS_AT_ONCE;
+}
+
+/* Start a run when one is due and there is room; 0 or VD_ENOMEM. */
 static int oc_begin(struct waiter *w, size_t i, uint64_t now, vd_error *err)
 {
 	struct slot *s = &w->slots[i];
 	vd_owncheck_result res;
 	int r;
 
-	if (s->oc || !oc_wanted(w, s) || s->oc_due_ms > now)
+	if (s->oc || !oc_wanted(w, s) || s->oc_due_ms > now || !oc_room(w))
 		return 0;
 	s->oc_capped = run_timeout_ms(w, s->oc_cmd.timeout_ms, now) < s->oc_cmd.timeout_ms;
 	r = vd_owncheck_start(w->d, s->id, &s->oc_cmd, run_timeout_ms(w, s->oc_cmd.timeout_ms, now),
@@ -794,6 +810,7 @@ static int wait_once(struct waiter *w, uint64_t wake_in, vd_error *err)
 	size_t *owner, n = 0, n_ev = 0, n_pg, n_stats = 0, i;
 	uint64_t now = vd_now_ms(), until = now + wake_in;
 	long timeout;
+	bool room;
 	int r = 0;
 
 	if (w->cancel && until > now + CANCEL_POLL_MS)
@@ -812,12 +829,13 @@ static int wait_once(struct waiter *w, uint64_t wake_in, vd_error *err)
 		until = w->deadline_at;
 	if (w->deadline_at < until)
 		until = w->deadline_at;
+	room = oc_room(w);  /* when there is none, a run in flight wakes the loop */
 	for (i = 0; i < w->n; i++) {
 		const struct slot *s = &w->slots[i];
 
 		if (!s->running && s->next_due_ms < until)
 			until = s->next_due_ms;
-		if (!w->once && !s->oc && oc_wanted(w, s) && s->oc_due_ms < until)
+		if (room && !w->once && !s->oc && oc_wanted(w, s) && s->oc_due_ms < until)
 			until = s->oc_due_ms;
 	}
 	if (w->stream) {

@@ -20,7 +20,8 @@
  *
  * While the engine says a watched container's HEALTHCHECK is `starting`,
  * the wait runs that check itself (health/owncheck.h) every fast_check_ms,
- * one run at a time per container: a passing run makes the container probe
+ * one run at a time per container and at most four at once in one wait
+ * (each is an exec the engine must serve): a passing run makes the container probe
  * pass (until a later run fails or the engine says otherwise); a failing
  * one is no verdict.  Once a run has passed, the next come at the probe's
  * interval.  A check that cannot be run here leaves the container to the

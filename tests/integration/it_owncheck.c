@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/json.h"
 #include "docker_api/build.h"
+#include "docker_api/events.h"
 #include "docker_api/image.h"
 #include "health/owncheck.h"
 #include "health/report.h"
@@ -181,6 +182,81 @@ static void owncheck__failing_check_is_no_verdict(void **state)
 	free(id);
 }
 
+/* The engine's exec events of some containers, for the runs' overlap. */
+struct execs {
+	char ids[8][65];
+	size_t n_ids;
+	bool open[8];
+	int now, most, starts;
+};
+
+static int on_exec_event(const vd_event *ev, void *ctx, vd_error *err)
+{
+	struct execs *x = ctx;
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < x->n_ids && strcmp(x->ids[i], ev->actor_id); i++)
+		;
+	if (i == x->n_ids)
+		return 0;
+	if (!strncmp(ev->action, "exec_start", 10) && !x->open[i]) {
+		x->open[i] = true;
+		x->starts++;
+		if (++x->now > x->most)
+			x->most = x->now;
+	} else if (!strncmp(ev->action, "exec_die", 8) && x->open[i]) {
+		x->open[i] = false;
+		x->now--;
+	}
+	return 0;
+}
+
+/* Eight containers starting at once, their checks slow and failing: the
+ * wait runs at most four of them at a time (each an exec the busy engine
+ * must serve), and every container gets its runs. */
+static void owncheck__runs_at_once_are_bounded(void **state)
+{
+	vd_health_wait_opts o = VD_HEALTH_WAIT_OPTS_INIT;
+	vd_events_opts eo = VD_EVENTS_OPTS_INIT;
+	vd_error err = VD_ERROR_INIT;
+	vd_health_report rep;
+	vd_probe probes[8];
+	char *ids[8], since[32], until[32], name[32];
+	const char *filters[] = { "type", "container", NULL };
+	struct execs x;
+	double t0 = vd_events_now() - 1, t1;
+	size_t i;
+
+	(void)state;
+	memset(&x, 0, sizeof(x));
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "many%zu", i);
+		ids[i] = start(name, "exec sleep 900",
+			       SLOW_HC("[\"CMD-SHELL\",\"sleep 0.4; exit 1\"]", "5000000000"));
+		probes[i] = container_probe("app", ids[i]);
+		snprintf(x.ids[i], sizeof(x.ids[i]), "%s", ids[i]);
+	}
+	x.n_ids = 8;
+	o.deadline_ms = 4000;
+	o.fast_check_ms = 100;
+	assert_int_equal(vd_health_wait(itest_docker(), probes, 8, &o, &rep, &err), VD_EUNHEALTHY);
+	vd_health_report_release(&rep);
+	vd_error_release(&err);
+	t1 = vd_events_now() + 1;
+	eo.since = vd_events_timestamp(t0, since);
+	eo.until = vd_events_timestamp(t1, until);
+	eo.filters = filters;
+	eo.deadline_ms = 30000;
+	itest_ok(vd_events_read(itest_docker(), &eo, on_exec_event, &x, &err), &err);
+	fprintf(stderr, "# own runs: %d started, at most %d at once\n", x.starts, x.most);
+	assert_true(x.most <= 4);
+	assert_true(x.most >= 2);   /* they do overlap */
+	assert_true(x.starts >= 8); /* each container's turn came */
+	for (i = 0; i < 8; i++)
+		free(ids[i]);
+}
+
 /* A run past its timeout is stopped: nothing of it is left in the container. */
 static void owncheck__hanging_check_is_stopped(void **state)
 {
@@ -312,6 +388,7 @@ int main(void)
 		cmocka_unit_test(owncheck__no_shell_falls_back_to_the_engine),
 		cmocka_unit_test(owncheck__off_waits_for_the_engine),
 		cmocka_unit_test(owncheck__one_shot_report_runs_it_once),
+		cmocka_unit_test(owncheck__runs_at_once_are_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, itest_group_teardown);
