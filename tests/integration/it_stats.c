@@ -95,8 +95,10 @@ static void stats_json_reads_as_docker_stats(void **state)
 	assert_true(usage > 0 && usage < limit);
 	assert_true(pct > 0 && pct < 100);
 	assert_true(pct > usage / limit * 100 - 0.01 && pct < usage / limit * 100 + 0.01);
-	/* a busy loop uses about one CPU; sleep nothing */
-	assert_true(num(busy, "cpu_percent", NULL) > 30);
+	/* a busy loop uses up to one CPU — less when the machine is busy with
+	 * other work, never nothing —; sleep nothing */
+	assert_true(num(busy, "cpu_percent", NULL) > 5);
+	assert_true(num(busy, "cpu_percent", NULL) > num(idle, "cpu_percent", NULL));
 	assert_true(num(idle, "cpu_percent", NULL) < 30);
 	/* no limit: the engine reports the host's memory */
 	assert_true(num(idle, "memory", "limit") > (double)LIMIT);
