@@ -84,8 +84,13 @@ static int group_setup(void **state)
 	fprintf(stderr, "# making a swarm of three engines (%s; log /tmp/%s-cluster.log)\n", c.prefix,
 		c.prefix);
 	if (cluster("up") != 0 || !c.manager[0] || !c.worker1[0] || !c.worker2[0] || !c.registry[0]) {
-		fprintf(stderr, "it_swarm: tests/swarm/cluster up failed: see /tmp/%s-cluster.log\n",
-			c.prefix);
+		char cmd[160];
+
+		/* what went wrong, where the test's output shows it */
+		fprintf(stderr, "it_swarm: tests/swarm/cluster up failed; the end of its log:\n");
+		snprintf(cmd, sizeof(cmd), "tail -n 60 /tmp/%s-cluster.log >&2", c.prefix);
+		if (system(cmd))
+			fprintf(stderr, "(no log)\n");
 		cluster("down");
 		return -1;
 	}
