@@ -313,3 +313,14 @@ void vd_jgen_kkvs(yajl_gen g, const char *key, const vd_kvs *kvs)
 		vd_jgen_kstr(g, kvs->items[i].key, kvs->items[i].value);
 	yajl_gen_map_close(g);
 }
+
+void vd_jgen_kstrs(yajl_gen g, const char *key, char *const *items, size_t n)
+{
+	size_t i;
+
+	vd_jgen_str(g, key);
+	yajl_gen_array_open(g);
+	for (i = 0; i < n; i++)
+		vd_jgen_str(g, items[i]);
+	yajl_gen_array_close(g);
+}

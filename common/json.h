@@ -80,5 +80,7 @@ const char *vd_kvs_get(const vd_kvs *kvs, const char *key);
 void vd_kvs_release(vd_kvs *kvs);
 /* "key": {"k1": "v1", ...} in the list's order (a generator's member). */
 void vd_jgen_kkvs(yajl_gen g, const char *key, const vd_kvs *kvs);
+/* "key": ["s1", ...] (a generator's member). */
+void vd_jgen_kstrs(yajl_gen g, const char *key, char *const *items, size_t n);
 
 #endif

@@ -157,21 +157,10 @@ static int kvs_set(vd_kvs *kvs, const char *key, const char *value)
 	return vd_kvs_add(kvs, key, value ? value : "");
 }
 
-static void gen_strs(yajl_gen g, const char *key, char *const *items, size_t n)
-{
-	size_t i;
-
-	vd_jgen_str(g, key);
-	yajl_gen_array_open(g);
-	for (i = 0; i < n; i++)
-		vd_jgen_str(g, items[i]);
-	yajl_gen_array_close(g);
-}
-
 static void gen_nonempty_strs(yajl_gen g, const char *key, const vd_compose_strs *l)
 {
 	if (l->len)
-		gen_strs(g, key, l->items, l->len);
+		vd_jgen_kstrs(g, key, l->items, l->len);
 }
 
 static void gen_opt_str(yajl_gen g, const char *key, const char *val)
@@ -406,7 +395,7 @@ done:
 	return r;
 }
 
-static void gen_healthcheck(yajl_gen g, const vd_compose_healthcheck *h)
+void vd_spec_gen_healthcheck(yajl_gen g, const vd_compose_healthcheck *h)
 {
 	vd_jgen_str(g, "Healthcheck");
 	yajl_gen_map_open(g);
@@ -417,7 +406,7 @@ static void gen_healthcheck(yajl_gen g, const vd_compose_healthcheck *h)
 		yajl_gen_array_close(g);
 	} else {
 		if (h->test.len)
-			gen_strs(g, "Test", h->test.items, h->test.len);
+			vd_jgen_kstrs(g, "Test", h->test.items, h->test.len);
 		if (h->interval_ns)
 			vd_jgen_kint(g, "Interval", h->interval_ns);
 		if (h->timeout_ns)
@@ -891,9 +880,9 @@ static int gen_container(yajl_gen g, const vd_compose *c, const vd_compose_servi
 	}
 	yajl_gen_array_close(g);
 	if (s->command.set)
-		gen_strs(g, "Cmd", s->command.argv, s->command.argc);
+		vd_jgen_kstrs(g, "Cmd", s->command.argv, s->command.argc);
 	if (s->healthcheck.set)
-		gen_healthcheck(g, &s->healthcheck);
+		vd_spec_gen_healthcheck(g, &s->healthcheck);
 	vd_jgen_kstr(g, "Image", image);
 	for (i = 0; i < s->n_volumes; i++)
 		if (anonymous_short(&s->volumes[i])) {
@@ -909,7 +898,7 @@ static int gen_container(yajl_gen g, const vd_compose *c, const vd_compose_servi
 		yajl_gen_map_close(g);
 	gen_opt_str(g, "WorkingDir", s->working_dir);
 	if (s->entrypoint.set)
-		gen_strs(g, "Entrypoint", s->entrypoint.argv, s->entrypoint.argc);
+		vd_jgen_kstrs(g, "Entrypoint", s->entrypoint.argv, s->entrypoint.argc);
 	vd_jgen_kkvs(g, "Labels", &labels);
 	gen_opt_str(g, "Platform", s->platform);
 	gen_opt_str(g, "StopSignal", s->stop_signal);

@@ -169,6 +169,11 @@ int vd_spec_ensure_volumes(vd_docker *d, const vd_compose *c, const vd_spec_opti
 int vd_spec_create(vd_docker *d, const vd_compose *c, const vd_compose_service *s,
 		   const char *name, const vd_spec_options *opts, char **out_id, vd_error *err);
 
+/* "Healthcheck": {...} as the engine's HealthConfig (a container's and a
+ * swarm task's alike): durations in ns, unset ones left out; disable →
+ * {"Test":["NONE"]}. */
+void vd_spec_gen_healthcheck(yajl_gen g, const vd_compose_healthcheck *h);
+
 /* SHA-256 of data as 64 lower-case hex digits (exported for tests). */
 void vd_spec_sha256_hex(const void *data, size_t len, char out[65]);
 
