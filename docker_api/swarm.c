@@ -274,6 +274,7 @@ static int service_fill(yajl_val v, void *item)
 			      ? -1
 			      : int_at(vd_json_at(v, "Spec", "Mode", NULL), 1, "Replicated", "Replicas",
 				       NULL);
+	s->force_update = int_at(v, 0, "Spec", "TaskTemplate", "ForceUpdate");
 	s->update_state = dup_at(v, &oom, "UpdateStatus", "State", NULL, NULL);
 	s->update_message = dup_at(v, &oom, "UpdateStatus", "Message", NULL, NULL);
 	s->has_previous = prev && YAJL_IS_OBJECT(prev);
@@ -469,6 +470,7 @@ static int task_fill(yajl_val v, void *item)
 	t->container_id = dup_at(v, &oom, "Status", "ContainerStatus", "ContainerID", NULL);
 	t->exit_code = int_at(v, 0, "Status", "ContainerStatus", "ExitCode");
 	t->image = dup_at(v, &oom, "Spec", "ContainerSpec", "Image", NULL);
+	t->force_update = int_at(v, 0, "Spec", "ForceUpdate", NULL);
 	t->timestamp = dup_at(v, &oom, "Status", "Timestamp", NULL, NULL);
 	t->version = int_at(v, 0, "Version", "Index", NULL);
 	return oom ? VD_ENOMEM : 0;

@@ -79,6 +79,7 @@ typedef struct vd_service_info {
 	int64_t version;          /* Version.Index: what an update must name */
 	char *image;              /* Spec.TaskTemplate.ContainerSpec.Image */
 	int64_t replicas;         /* Spec.Mode.Replicated.Replicas; -1 global */
+	int64_t force_update;     /* Spec.TaskTemplate.ForceUpdate */
 	char *update_state;       /* UpdateStatus.State, NULL when none */
 	char *update_message;     /* UpdateStatus.Message */
 	bool has_previous;        /* PreviousSpec is there: rollback=previous can go back */
@@ -134,6 +135,8 @@ typedef struct vd_task_info {
 	char *container_id;       /* Status.ContainerStatus.ContainerID */
 	int64_t exit_code;        /* Status.ContainerStatus.ExitCode */
 	char *image;              /* Spec.ContainerSpec.Image */
+	int64_t force_update;     /* Spec.ForceUpdate: with the image, whether the task is of
+	                           * the service's current spec */
 	char *timestamp;          /* Status.Timestamp */
 	int64_t version;          /* Version.Index */
 } vd_task_info;

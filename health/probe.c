@@ -16,6 +16,7 @@ const char *vd_probe_kind_name(vd_probe_kind kind)
 	case VD_PROBE_POSTGRES: return "postgres";
 	case VD_PROBE_HTTP: return "http";
 	case VD_PROBE_RESOURCES: return "resources";
+	case VD_PROBE_SERVICE: return "service";
 	}
 	return "unknown";
 }
@@ -49,6 +50,9 @@ void vd_probe_target(const vd_probe *p, char *out, size_t size)
 	case VD_PROBE_RESOURCES:
 		s = p->resources.ref;
 		break;
+	case VD_PROBE_SERVICE:
+		s = p->swarm.ref;
+		break;
 	case VD_PROBE_POSTGRES:
 		vd_postgres_target(p->postgres.conninfo, out, size);
 		return;
@@ -79,6 +83,10 @@ int vd_probe_validate(const vd_probe *p, vd_error *err)
 		if (p->resources.max_cpu_percent < 0)
 			return vd_error_set(err, VD_EINVAL, "probe %s: max cpu percent %g is negative",
 					    name, p->resources.max_cpu_percent);
+		break;
+	case VD_PROBE_SERVICE:
+		if (!p->swarm.ref || !*p->swarm.ref)
+			return vd_error_set(err, VD_EINVAL, "probe %s: no service given", name);
 		break;
 	case VD_PROBE_POSTGRES:
 		if (!p->postgres.conninfo)

@@ -10,6 +10,9 @@
  *              (health/http.h)
  *   resources  two one-shot stats samples: memory in use against the limit,
  *              CPU % over the interval, each against an optional threshold
+ *   service    a Swarm service: its update converged, every task it wants
+ *              running is of its current spec and running on a live node
+ *              (health/service.c)
  *
  * Every run produces a vd_health_result: a status, a latency and a one-line
  * detail that has passed through the secret redactor (common/log.h), so a
@@ -28,12 +31,14 @@
 #include "common/error.h"
 #include "docker_api/container.h"
 #include "docker_api/docker.h"
+#include "docker_api/swarm.h"
 
 typedef enum vd_probe_kind {
 	VD_PROBE_CONTAINER = 0,
 	VD_PROBE_POSTGRES,
 	VD_PROBE_HTTP,
 	VD_PROBE_RESOURCES,
+	VD_PROBE_SERVICE,
 } vd_probe_kind;
 
 #define VD_PROBE_DEFAULT_INTERVAL_MS 1000
@@ -88,6 +93,13 @@ typedef struct vd_probe {
 		double max_cpu_percent;     /* 100 = one CPU; 0 → not checked */
 		uint64_t sample_ms;         /* between the two samples; 0 → 1 s */
 	} resources;
+
+	struct {
+		const char *ref;            /* the service's id or name */
+		/* a rollback voxdeploy asked for: its end (rollback_completed)
+		 * is the goal, not a failure */
+		bool after_rollback;
+	} swarm;
 } vd_probe;
 
 /* The probe's name as shown: p->name, else the kind's name. */
@@ -129,6 +141,14 @@ typedef struct vd_health_result {
 	int64_t own_check_exit;     /* -1 when not known */
 	uint64_t own_check_ms;
 } vd_health_result;
+
+/* The service probe (health/service.c): one run, and its verdict on what
+ * the engine told — the service, its tasks and the swarm's nodes (NULL:
+ * nodes not known).  A paused update or rollback, or a rollback the swarm
+ * started by itself, is certain; tasks still being replaced are pending. */
+void vd_probe_service_run(vd_docker *d, const vd_probe *p, vd_health_result *out);
+void vd_probe_service_eval(const vd_probe *p, const vd_service_info *svc, const vd_task_array *tasks,
+			   const vd_node_array *nodes, vd_health_result *out);
 
 /* "pending", "ok", "failing", "error". */
 const char *vd_health_status_name(vd_health_status s);

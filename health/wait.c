@@ -649,6 +649,10 @@ static int start_due(struct waiter *w, vd_error *err)
 		case VD_PROBE_RESOURCES:
 			start_resources(w, i, now);
 			break;
+		case VD_PROBE_SERVICE:
+			vd_probe_service_run(w->d, s->p, &res);
+			record(w, i, &res, vd_now_ms());
+			break;
 		case VD_PROBE_POSTGRES:
 			r = vd_postgres_check_start(&s->pg, s->p, run_timeout(w, s->p, now), err);
 			if (r == VD_ENOMEM)
@@ -1069,7 +1073,7 @@ int vd_health_wait(vd_docker *d, const vd_probe *probes, size_t n,
 		if (r)
 			goto done;
 		if (!d && (probes[i].kind == VD_PROBE_CONTAINER ||
-			   probes[i].kind == VD_PROBE_RESOURCES)) {
+			   probes[i].kind == VD_PROBE_RESOURCES || probes[i].kind == VD_PROBE_SERVICE)) {
 			r = vd_error_set(err, VD_EINVAL, "probe %s: needs a Docker engine",
 					 vd_probe_name(&probes[i]));
 			goto done;

@@ -599,6 +599,19 @@ int vd_config_json(const vd_config *c, vd_buf *out)
 	vd_jgen_kstr(g, "builder", c->deploy.builder == VD_CONFIG_BUILDER_CLASSIC	? "classic"
 				   : c->deploy.builder == VD_CONFIG_BUILDER_BUILDKIT ? "buildkit"
 										      : "auto");
+	vd_jgen_kstr(g, "backend", c->deploy.backend == VD_CONFIG_BACKEND_SWARM  ? "swarm"
+				   : c->deploy.backend == VD_CONFIG_BACKEND_AUTO ? "auto"
+										  : "containers");
+	vd_jgen_str(g, "registry");
+	if (c->deploy.registry.address) {
+		yajl_gen_map_open(g);
+		vd_jgen_kstr(g, "address", c->deploy.registry.address);
+		vd_jgen_kstr(g, "username", c->deploy.registry.username);
+		vd_jgen_kstr(g, "password", c->deploy.registry.password ? "***" : NULL);
+		yajl_gen_map_close(g);
+	} else {
+		yajl_gen_null(g);
+	}
 	vd_jgen_str(g, "services");
 	yajl_gen_map_open(g);
 	for (i = 0; i < c->deploy.n_services; i++) {

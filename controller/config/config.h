@@ -54,6 +54,12 @@
  *     builder: auto | buildkit | classic   [auto] how images are built:
  *                             BuildKit (POST /build?version=2) where the
  *                             engine offers it, else the classic builder
+ *     backend: containers | swarm | auto   [containers] containers on one
+ *                             engine, or the services of a stack on a Swarm
+ *                             manager; auto: swarm when the engine manages a
+ *                             swarm running the project's stack
+ *     registry: {address: host:port, username, password: ${VAR}}   [none]
+ *                             where built images go for a swarm's nodes
  *   backup: false | {before: [full_restart], keep: 10, restore_on_rollback: false,
  *            timeout: 30m, services: [NAMES]}   [on: a dump of every PostgreSQL
  *                             service before each FULL_RESTART]
@@ -105,6 +111,14 @@ typedef enum vd_config_builder {
 	VD_CONFIG_BUILDER_CLASSIC = 1,
 	VD_CONFIG_BUILDER_BUILDKIT = 2,
 } vd_config_builder;
+
+/* deploy.backend; the numbers are the config's word order */
+typedef enum vd_config_backend {
+	VD_CONFIG_BACKEND_CONTAINERS = 0,  /* containers on one engine */
+	VD_CONFIG_BACKEND_SWARM = 1,       /* services of a stack on a Swarm manager */
+	VD_CONFIG_BACKEND_AUTO = 2,        /* swarm when the engine manages one that runs
+	                                    * the project's stack, else containers */
+} vd_config_backend;
 
 typedef struct vd_config_postgres {
 	char *name;           /* default "postgres" */
@@ -205,6 +219,12 @@ typedef struct vd_config {
 		int compose_hash;           /* 2 (compose v2, the default) or 1 (compose 1.29) */
 		vd_config_builder builder;  /* VD_CONFIG_BUILDER_AUTO by default */
 		int64_t parallel;           /* containers created/started at once (1-64; 8) */
+		vd_config_backend backend;  /* VD_CONFIG_BACKEND_CONTAINERS by default */
+		struct {
+			char *address;      /* host[:port]; NULL: no registry */
+			char *username;
+			char *password;     /* only through ${VAR}; never printed */
+		} registry;
 	} deploy;
 
 	struct {

@@ -749,22 +749,43 @@ static int compose_hash(pctx *p, const vd_yaml_node *v, const char *where, const
 	return 0;
 }
 
-/* deploy.builder: auto, buildkit or classic */
-static int builder(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+/* A word of names (deploy.builder, deploy.backend) as its index into *out. */
+static int one_of(pctx *p, const vd_yaml_node *v, const char *where, const field *f,
+		  const char *const *names, size_t n, const char *choices, int *out)
 {
-	static const char *const names[] = { "auto", "classic", "buildkit" };
-	vd_config *c = obj;
 	size_t i;
 
 	if (v->kind == VD_YAML_NULL)
 		return 0;
-	for (i = 0; v->kind == VD_YAML_STR && i < sizeof(names) / sizeof(names[0]); i++)
+	for (i = 0; v->kind == VD_YAML_STR && i < n; i++)
 		if (!strcmp(v->s, names[i])) {
-			c->deploy.builder = (int)i;
+			*out = (int)i;
 			return 0;
 		}
-	return vd_yaml_error(p->y, v, where, p->err, "'%s' must be auto, buildkit or classic, not '%s'",
-			     f->key, v->kind == VD_YAML_STR ? v->s : "(not a scalar)");
+	return vd_yaml_error(p->y, v, where, p->err, "'%s' must be %s, not '%s'", f->key, choices,
+			     v->kind == VD_YAML_STR ? v->s : "(not a scalar)");
+}
+
+/* deploy.builder: auto, classic or buildkit */
+static int builder(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	static const char *const names[] = { "auto", "classic", "buildkit" };
+	vd_config *c = obj;
+	int i = (int)c->deploy.builder, r = one_of(p, v, where, f, names, 3, "auto, buildkit or classic", &i);
+
+	c->deploy.builder = (vd_config_builder)i;
+	return r;
+}
+
+/* deploy.backend: containers, swarm or auto */
+static int backend(pctx *p, const vd_yaml_node *v, const char *where, const field *f, void *obj)
+{
+	static const char *const names[] = { "containers", "swarm", "auto" };
+	vd_config *c = obj;
+	int i = (int)c->deploy.backend, r = one_of(p, v, where, f, names, 3, "containers, swarm or auto", &i);
+
+	c->deploy.backend = (vd_config_backend)i;
+	return r;
 }
 
 /* deploy.release.command: a list of words, or a string run by /bin/sh -c */
@@ -820,6 +841,14 @@ static const field release_fields[] = {
 
 static const shape release_section = SHAPE(NULL, vd_config, release_fields);
 
+static const field registry_fields[] = {
+	{ "address", STRING(vd_config, deploy.registry.address), .checks = REQUIRED | NONEMPTY },
+	{ "username", STRING(vd_config, deploy.registry.username), .checks = NONEMPTY },
+	{ "password", STRING(vd_config, deploy.registry.password), .secret = SECRET },
+};
+
+static const shape registry_section = SHAPE(NULL, vd_config, registry_fields);
+
 static const field deploy_fields[] = {
 	{ "stop_grace", DURATION(vd_config, deploy.stop_grace_ms),
 	  .given = AT(vd_config, deploy.stop_grace_set, bool) },
@@ -830,6 +859,8 @@ static const field deploy_fields[] = {
 	{ "compose_hash", CUSTOM(compose_hash) },
 	{ "builder", CUSTOM(builder) },
 	{ "parallel", INTEGER(vd_config, deploy.parallel, 1, 64) },
+	{ "backend", CUSTOM(backend) },
+	{ "registry", SECTION(registry_section) },
 };
 
 static const field notify_fields[] = {

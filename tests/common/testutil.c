@@ -91,6 +91,16 @@ void tu_write_fmt(const char *dir, const char *name, const char *fmt, ...)
 	free(text);
 }
 
+char *tu_read_data(const char *dir, const char *name)
+{
+	char path[1024], *text;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (!(text = tu_read_file(path)))
+		fail_msg("cannot open %s", path);
+	return text;
+}
+
 char *tu_read_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");

@@ -32,6 +32,9 @@ void tu_write_fmt(const char *dir, const char *name, const char *fmt, ...)
 /* The whole of a file, NUL-terminated (caller frees); NULL when it cannot
  * be read. */
 char *tu_read_file(const char *path);
+/* DIR/NAME read whole (a recorded answer); the test fails when it cannot
+ * be read.  Caller frees. */
+char *tu_read_data(const char *dir, const char *name);
 /* The same, but "" when it cannot be read: what a process has written so
  * far, where it may not have written yet. */
 char *tu_slurp(const char *path);

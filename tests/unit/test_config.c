@@ -748,6 +748,18 @@ static void config__backup_release_min_free(void **state)
 	vd_config_free(c);
 	c = must_parse("deploy: {builder: buildkit}\n");
 	assert_int_equal(c->deploy.builder, VD_CONFIG_BUILDER_BUILDKIT);
+	assert_int_equal(c->deploy.backend, VD_CONFIG_BACKEND_CONTAINERS);
+	assert_null(c->deploy.registry.address);
+	vd_config_free(c);
+	c = must_parse("deploy:\n  backend: swarm\n  registry: {address: \"reg.local:5000\", username: ci, "
+		       "password: \"${URL_PASS}\"}\n");
+	assert_int_equal(c->deploy.backend, VD_CONFIG_BACKEND_SWARM);
+	assert_string_equal(c->deploy.registry.address, "reg.local:5000");
+	assert_string_equal(c->deploy.registry.username, "ci");
+	assert_string_equal(c->deploy.registry.password, "url-pass-55aa");
+	vd_config_free(c);
+	c = must_parse("deploy: {backend: auto}\n");
+	assert_int_equal(c->deploy.backend, VD_CONFIG_BACKEND_AUTO);
 	vd_config_free(c);
 
 	c = must_parse("backup: false\n");
@@ -785,6 +797,12 @@ static void config__backup_release_min_free(void **state)
 	expect_error_part("deploy: {parallel: 0}\n", "parallel");
 	expect_error_part("deploy: {parallel: 65}\n", "parallel");
 	expect_error_part("deploy: {builder: buildx}\n", "'builder' must be auto, buildkit or classic, not 'buildx'");
+	expect_error_part("deploy: {backend: kubernetes}\n",
+			  "'backend' must be containers, swarm or auto, not 'kubernetes'");
+	expect_error_part("deploy: {registry: {address: r:5000, username: ci, password: hunter2}}\n",
+			  "'password': secrets only through ${VAR}");
+	expect_error_part("deploy: {registry: {username: ci}}\n", "address");
+	expect_error_part("deploy: {registry: {address: r:5000, user: ci}}\n", "unknown key 'user'");
 	expect_error_part("deploy: {release: {service: bot, command: []}}\n", "must be a list of words");
 	expect_error_part("deploy: {release: {service: bot, timeout: 0s}}\n", "timeout");
 }

@@ -18,6 +18,7 @@
 #include "health/probe.h"
 #include "health/report.h"
 #include "health/wait.h"
+#include "testutil.h"
 
 /* A port nothing listens on (the discard service, never run here). */
 #define CLOSED_PORT "9"
@@ -772,10 +773,158 @@ static void health__wait_deadline_with_refused_endpoint(void **state)
 	vd_error_release(&err);
 }
 
+
+/* ------------------------------------------------------------------ the service probe */
+
+struct recorded_swarm {
+	vd_service_info svc;
+	vd_task_array tasks;
+	vd_node_array nodes;
+};
+
+static void load_swarm(struct recorded_swarm *r, const char *service_file)
+{
+	vd_error err = VD_ERROR_INIT;
+	char *s = tu_read_data(VD_TEST_DATA, service_file), *t = tu_read_data(VD_TEST_DATA, "swarm_tasks_1.41.json"),
+	     *n = tu_read_data(VD_TEST_DATA, "swarm_nodes_1.41.json");
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(vd_service_info_parse(s, &r->svc, &err), 0);
+	assert_int_equal(vd_task_list_parse(t, &r->tasks, &err), 0);
+	assert_int_equal(vd_node_list_parse(n, &r->nodes, &err), 0);
+	free(s);
+	free(t);
+	free(n);
+}
+
+static void release_swarm(struct recorded_swarm *r)
+{
+	vd_service_info_release(&r->svc);
+	vd_task_array_release(&r->tasks);
+	vd_node_array_release(&r->nodes);
+}
+
+static vd_health_result service_verdict(const vd_probe *p, struct recorded_swarm *r, bool with_nodes)
+{
+	vd_health_result res;
+
+	memset(&res, 0, sizeof(res));
+	vd_probe_service_eval(p, &r->svc, &r->tasks, with_nodes ? &r->nodes : NULL, &res);
+	return res;
+}
+
+static void health__service_converged_and_not(void **state)
+{
+	vd_probe p = { .kind = VD_PROBE_SERVICE, .swarm = { "web", false } };
+	struct recorded_swarm r;
+	vd_health_result res;
+	char *keep, *keep2;
+
+	(void)state;
+	load_swarm(&r, "swarm_service_1.41.json");
+	/* two replicas, each running on a ready node, of the current spec */
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_OK);
+	assert_string_equal(res.detail, "2/2 tasks running on vdswt-m1, vdswt-w2");
+	assert_false(res.certain);
+	/* without the nodes the ids stand in */
+	res = service_verdict(&p, &r, false);
+	assert_int_equal(res.status, VD_HEALTH_OK);
+	assert_non_null(strstr(res.detail, "wvc9mw7j16ygit2k97vhkkmft"));
+
+	/* a task still starting */
+	keep = r.tasks.items[1].state;
+	r.tasks.items[1].state = "starting";
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_FAILING);
+	assert_string_equal(res.detail, "1/2 tasks running; task 2 on vdswt-w2: starting");
+	assert_false(res.certain);
+	r.tasks.items[1].state = keep;
+
+	/* a node that went down: its task does not count */
+	keep = r.nodes.items[0].state;
+	r.nodes.items[0].state = "down";
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_FAILING);
+	assert_string_equal(res.detail, "1/2 tasks running; task 2 on vdswt-w2: node lost, running");
+	r.nodes.items[0].state = keep;
+
+	/* the service's spec moved on (a forced update): the old tasks are stale */
+	r.svc.force_update = 1;
+	r.svc.update_state = strdup("updating");
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_FAILING);
+	assert_string_equal(res.detail, "updating: 0/2 tasks of the new spec running, 2 to replace");
+	assert_false(res.certain);
+	/* every task replaced, but the update's monitor period still runs */
+	r.tasks.items[0].force_update = r.tasks.items[1].force_update = 1;
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_FAILING);
+	free(r.svc.update_state);
+	r.svc.update_state = strdup("completed");
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_OK);
+
+	/* a global service wants what was scheduled, and at least one */
+	r.svc.replicas = -1;
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_OK);
+	assert_string_equal(res.detail, "2/2 tasks running on vdswt-m1, vdswt-w2");
+	keep = r.tasks.items[0].desired_state;
+	keep2 = r.tasks.items[1].desired_state;
+	r.tasks.items[0].desired_state = r.tasks.items[1].desired_state = "shutdown";
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_FAILING);
+	r.tasks.items[0].desired_state = keep;
+	r.tasks.items[1].desired_state = keep2;
+	release_swarm(&r);
+}
+
+static void health__service_paused_and_rolled_back(void **state)
+{
+	vd_probe p = { .kind = VD_PROBE_SERVICE, .swarm = { "rec", false } };
+	struct recorded_swarm r;
+	vd_health_result res;
+
+	(void)state;
+	/* an update the swarm paused after a task failed: no wait mends it */
+	load_swarm(&r, "swarm_service_updated_1.41.json");
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_FAILING);
+	assert_true(res.certain);
+	assert_string_equal(res.detail, "update paused: update paused due to failure or early termination "
+					"of task ek79nro0m0etp9n6jk5cks19t");
+	release_swarm(&r);
+
+	/* a rollback under way: a failure of the update, the way to the goal
+	 * of a rollback voxdeploy asked for */
+	load_swarm(&r, "swarm_service_rollback_1.41.json");
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_FAILING);
+	assert_true(res.certain);
+	assert_non_null(strstr(res.detail, "the swarm is rolling the update back: manually requested"));
+	p.swarm.after_rollback = true;
+	res = service_verdict(&p, &r, true);
+	assert_int_equal(res.status, VD_HEALTH_FAILING);
+	assert_false(res.certain);
+	assert_non_null(strstr(res.detail, "rollback_started: 0/2 tasks"));
+	free(r.svc.update_state);
+	r.svc.update_state = strdup("rollback_completed");
+	res = service_verdict(&p, &r, true);
+	assert_false(res.certain);
+	p.swarm.after_rollback = false;
+	res = service_verdict(&p, &r, true);
+	assert_true(res.certain);
+	assert_non_null(strstr(res.detail, "the swarm rolled the update back"));
+	release_swarm(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(health__container_running_without_healthcheck),
+		cmocka_unit_test(health__service_converged_and_not),
+		cmocka_unit_test(health__service_paused_and_rolled_back),
 		cmocka_unit_test(health__container_healthy_and_starting),
 		cmocka_unit_test(health__container_unhealthy_is_certain_with_output),
 		cmocka_unit_test(health__container_exited_created_oom_restarting),

@@ -18,13 +18,7 @@
 
 static char *slurp(const char *name)
 {
-	char path[512], *text;
-
-	snprintf(path, sizeof(path), "%s/%s", VD_TEST_DATA, name);
-	text = tu_read_file(path);
-	if (!text)
-		fail_msg("cannot open %s", path);
-	return text;
+	return tu_read_data(VD_TEST_DATA, name);
 }
 
 static void state__manager_worker_and_none(void **state)
