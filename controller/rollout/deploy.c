@@ -279,6 +279,13 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	so->builder = (int)c->deploy.builder;
 	so->parallel = (int)c->deploy.parallel;
 	so->stop_grace_s = c->deploy.stop_grace_set ? (int)((c->deploy.stop_grace_ms + 999) / 1000) : 0;
+	so->registry = c->deploy.registry.address;
+	so->registry_user = c->deploy.registry.username;
+	so->registry_password = c->deploy.registry.password;
+	so->swarm = c->deploy.backend == VD_CONFIG_BACKEND_SWARM;
+	if (c->deploy.backend == VD_CONFIG_BACKEND_AUTO &&
+	    (rc = vd_swap_swarm_detect(r->d, r->o->project->name, &so->swarm, err)))
+		return rc;
 	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dec.dotenv, model,
 					  err)))
 		return rc;

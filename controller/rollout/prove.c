@@ -34,15 +34,25 @@ int vd_prove(vd_docker *d, vd_progress *progress, const vd_prove_options *o, vd_
 	vd_health_wait_opts wo = VD_HEALTH_WAIT_OPTS_INIT;
 	uint64_t t = vd_now_ms();
 	size_t i, n = 0;
+	bool swarm = false;
 	int rc;
 
 	vd_health_report_init(out);
 	if (!p)
 		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	for (i = 0; i < o->n_targets; i++, n++) {
+		p[n].service = o->targets[i].service;
+		if (o->targets[i].swarm) {
+			swarm = true;
+			p[n].kind = VD_PROBE_SERVICE;
+			p[n].name = "service";
+			p[n].interval_ms = 250;
+			p[n].swarm.ref = o->targets[i].id;
+			p[n].swarm.after_rollback = o->targets[i].after_rollback;
+			continue;
+		}
 		p[n].kind = VD_PROBE_CONTAINER;
 		p[n].name = "container";
-		p[n].service = o->targets[i].service;
 		p[n].container.ref = o->targets[i].id;
 		p[n].container.has_restart_baseline = o->targets[i].fresh;
 		p[n].container.one_shot = o->targets[i].one_shot;
@@ -51,6 +61,8 @@ int vd_prove(vd_docker *d, vd_progress *progress, const vd_prove_options *o, vd_
 		const vd_probe *q = &o->probes[i];
 
 		if (q->kind == VD_PROBE_CONTAINER && q->service && is_target(o, q->service))
+			continue;
+		if (swarm && (q->kind == VD_PROBE_CONTAINER || q->kind == VD_PROBE_RESOURCES))
 			continue;
 		p[n++] = *q;
 	}

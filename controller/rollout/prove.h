@@ -22,6 +22,10 @@ typedef struct vd_prove_target {
 	const char *id;
 	bool fresh;            /* created by this run: its restart count starts at 0 */
 	bool one_shot;         /* others wait for it to complete: exit code 0 passes */
+	bool swarm;            /* id is a Swarm service: its tasks converged (the
+	                        * configured container and resources probes, which
+	                        * look at one engine's containers, do not apply) */
+	bool after_rollback;   /* swarm: a rollback was asked for, its end is the goal */
 } vd_prove_target;
 
 typedef struct vd_prove_options {

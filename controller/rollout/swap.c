@@ -182,7 +182,7 @@ static int add_service(vd_swap *w, const vd_compose_service *s, vd_error *err)
 	return 0;
 }
 
-static int choose_services(vd_swap *w, vd_error *err)
+int vd_swap_choose_services(vd_swap *w, vd_error *err)
 {
 	const vd_compose_service *s;
 	const char *app = w->o->app_service;
@@ -201,9 +201,7 @@ static int choose_services(vd_swap *w, vd_error *err)
 		if (!(s = vd_compose_service_find(w->c, app)))
 			return vd_error_set(err, VD_EINVAL, "app service '%s' is not in the compose file",
 					    app);
-		if ((rc = add_service(w, s, err)))
-			return rc;
-		return look_at_old(w, &w->v[0], err);
+		return add_service(w, s, err);
 	}
 	for (i = 0; (s = vd_compose_ordered(w->c, i)); i++) {
 		if (s->profiles.len)
@@ -211,8 +209,15 @@ static int choose_services(vd_swap *w, vd_error *err)
 		if ((rc = add_service(w, s, err)))
 			return rc;
 	}
-	/* what runs now, several services at once */
-	return vd_swap_each(w, look_at_old, err);
+	return 0;
+}
+
+/* The services and what runs now (several services at once). */
+static int choose_services(vd_swap *w, vd_error *err)
+{
+	int rc = vd_swap_choose_services(w, err);
+
+	return rc ? rc : vd_swap_each(w, look_at_old, err);
 }
 
 /* A built service's context and Dockerfile must be there before anything
@@ -745,7 +750,7 @@ static void dry_run_steps(vd_swap *w, vd_error *err)
 		     w->o->n_probes);
 }
 
-static void swap_release(vd_swap *w)
+void vd_swap_release(vd_swap *w)
 {
 	size_t i;
 
@@ -773,6 +778,8 @@ int vd_swap_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_
 	so.lookup = o->lookup;
 	so.lookup_ctx = o->lookup_ctx;
 
+	if (o->swarm)
+		return vd_swap_swarm_run(d, o, out, err);
 	/* nothing is touched until every check has passed */
 	if ((rc = vd_compose_load_project(o->project, o->lookup, o->lookup_ctx, &w.c, err)))
 		goto done;
@@ -811,7 +818,7 @@ restore:
 	rc = roll_back(&w, out, &why);
 done:
 	vd_error_release(&why);
-	swap_release(&w);
+	vd_swap_release(&w);
 	return rc;
 }
 

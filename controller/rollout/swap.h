@@ -1,8 +1,9 @@
 /* voxdeploy — the engine-facing half of a deploy, behind one small seam:
- * build, swap, wait, restore.  This backend works on one Docker engine
- * (containers recreated stop-first, renamed aside and kept until the new ones
- * are proven healthy); a Swarm backend would implement the same call with
- * service updates.
+ * build, swap, wait, restore.  Two backends: one Docker engine (containers
+ * recreated stop-first, renamed aside and kept until the new ones are proven
+ * healthy), or a Swarm manager (swarm set: the services of the project's
+ * stack updated in dependency order, each converged, proven, and rolled back
+ * to their previous spec on failure).
  */
 #ifndef VD_CONTROLLER_SWAP_H
 #define VD_CONTROLLER_SWAP_H
@@ -70,6 +71,14 @@ typedef struct vd_swap_options {
 	/* the release step (rollout/release.h) before its service's new
 	 * container starts; NULL: none for this deploy */
 	const vd_config_release *release;
+	/* deploy.backend swarm: the services of the stack <project> on the
+	 * engine, a Swarm manager, instead of containers (swap_swarm.c) */
+	bool swarm;
+	/* deploy.registry: built images are pushed there and the services pin
+	 * them by digest; NULL: only a swarm of one node is accepted */
+	const char *registry;
+	const char *registry_user;
+	const char *registry_password;  /* never logged */
 } vd_swap_options;
 
 typedef struct vd_swap_result {
@@ -102,5 +111,9 @@ void vd_swap_result_release(vd_swap_result *r);
  * only when it could not start (nothing touched); every other ending is an
  * outcome in `out`. */
 int vd_swap_run(vd_docker *d, const vd_swap_options *opts, vd_swap_result *out, vd_error *err);
+
+/* deploy.backend auto: *swarm is whether the engine manages a swarm that
+ * runs services of the stack `project` (label com.docker.stack.namespace). */
+int vd_swap_swarm_detect(vd_docker *d, const char *project, bool *swarm, vd_error *err);
 
 #endif

@@ -60,6 +60,17 @@ typedef struct vd_swap {
 	const char *commit;      /* what the new containers are labelled with */
 } vd_swap;
 
+/* The services a deploy replaces, in dependency order (w->v, w->n): the
+ * app service alone, or (o->full) every one without a profile.  VD_EINVAL
+ * when there is no app service to tell. */
+int vd_swap_choose_services(vd_swap *w, vd_error *err);
+/* Free what w holds (its services, the compose model). */
+void vd_swap_release(vd_swap *w);
+
+/* swap_swarm.c: the same deploy as the services of a stack on a Swarm
+ * manager (o->swarm). */
+int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_error *err);
+
 /* Report a step (journal first, then progress); detail printf-style or
  * NULL. */
 int vd_swap_step(vd_swap *w, const char *step, const char *state, const struct vd_swap_svc *v,

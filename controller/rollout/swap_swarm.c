@@ -1,0 +1,576 @@
+/* voxdeploy — the swap on a Swarm manager: the project's stack (services
+ * <project>_<service>, model/stack.h) created or updated in dependency
+ * order, each waited for until it converged; then the proof; on a failure
+ * every service this deploy updated is rolled back to its previous spec
+ * (POST /services/{id}/update?rollback=previous) and the services it
+ * created are removed, and the rollback is proven in turn.
+ *
+ * Before anything is touched: the engine must be a manager, the compose
+ * file a stack's (vd_stack_check), the built images must be able to reach
+ * every node (deploy.registry, or a swarm of one node), the images built,
+ * and pushed.  A build or a push that fails ends the deploy with nothing
+ * changed.  Every update forces new tasks (TaskTemplate.ForceUpdate + 1):
+ * a deploy restarts what it names, as on one engine.  The order is the
+ * swarm's own stop-first unless the file (update_config.order) or
+ * voxdeploy.yml (deploy.services.NAME.order) says start-first.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "controller/model/spec.h"
+#include "controller/model/stack.h"
+#include "controller/rollout/prove.h"
+#include "controller/rollout/swap_private.h"
+#include "docker_api/image.h"
+#include "docker_api/network.h"
+#include "docker_api/swarm.h"
+#include "health/wait.h"
+
+#define DEFAULT_DEADLINE_MS 60000
+#define DEFAULT_STABLE_MS 5000
+#define TAG_PREFIX "voxdeploy-"
+
+/* What this deploy does to one service of the stack (beside w->v[i]). */
+struct stack_svc {
+	char *name;            /* <project>_<service> */
+	char *id;              /* the service, once it exists */
+	char *image;           /* the ContainerSpec.Image sent */
+	char *image_label;     /* com.docker.stack.image sent */
+	bool created;          /* created by this deploy: the undo removes it */
+	bool updated;          /* updated by this deploy: the undo rolls it back */
+	int64_t before;        /* the version it had before this deploy's update */
+};
+
+struct swarm_swap {
+	vd_swap *w;
+	struct stack_svc *s;   /* w->n of them */
+	vd_buf auth;           /* X-Registry-Auth, or empty: never logged */
+	int64_t nodes;
+};
+
+static void swarm_release(struct swarm_swap *x)
+{
+	size_t i;
+
+	for (i = 0; x->s && i < x->w->n; i++) {
+		free(x->s[i].name);
+		free(x->s[i].id);
+		free(x->s[i].image);
+		free(x->s[i].image_label);
+	}
+	free(x->s);
+	vd_buf_release(&x->auth);
+}
+
+/* ------------------------------------------------------------------ checks */
+
+static bool any_built(const vd_swap *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->v[i].s->build)
+			return true;
+	return false;
+}
+
+/* The engine manages a swarm; built images can reach its nodes. */
+static int check_swarm(struct swarm_swap *x, vd_error *err)
+{
+	const vd_swap_options *o = x->w->o;
+	vd_swarm_state st;
+	int rc;
+
+	if ((rc = vd_swarm_state_get(x->w->d, &st, err)))
+		return vd_error_prefix(err, "deploy.backend swarm");
+	if (strcmp(st.node_state, "active") || !st.manager)
+		return vd_error_set(err, VD_EINVAL,
+				    "deploy.backend is swarm, but this engine is %s%s: deploy through a "
+				    "manager of the swarm (docker swarm init makes one)",
+				    strcmp(st.node_state, "active") ? "in no swarm (" : "a worker",
+				    strcmp(st.node_state, "active") ? (!*st.node_state ? "inactive)" : st.node_state)
+								    : "");
+	x->nodes = st.nodes;
+	if (!o->registry && st.nodes > 1 && any_built(x->w))
+		return vd_error_set(err, VD_EINVAL,
+				    "the swarm has %lld nodes, and a built image stays on the manager: set "
+				    "deploy.registry in voxdeploy.yml for the nodes to pull it from",
+				    (long long)st.nodes);
+	if (o->registry_password && !o->registry_user)
+		return vd_error_set(err, VD_EINVAL, "deploy.registry: a password without a username");
+	if (o->registry_user &&
+	    vd_registry_auth_encode(o->registry_user, o->registry_password ? o->registry_password : "",
+				    o->registry, &x->auth))
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	return 0;
+}
+
+static const char *auth_of(const struct swarm_swap *x)
+{
+	return x->auth.len ? vd_buf_cstr(&x->auth) : NULL;
+}
+
+/* ------------------------------------------------------------------ images */
+
+static void push_progress(void *ctx, const char *layer, const char *status)
+{
+	vd_log_debug("push %s: %s", layer ? layer : "", status ? status : "");
+}
+
+/* A built image: to the registry as <registry>/<repo>:voxdeploy-<sha12>,
+ * pinned by the digest the push gives; without a registry the local tag
+ * (one node). */
+static int place_image(struct swarm_swap *x, size_t i, vd_error *err)
+{
+	vd_swap *w = x->w;
+	struct vd_swap_svc *v = &w->v[i];
+	struct stack_svc *s = &x->s[i];
+	vd_push_opts po = { auth_of(x), push_progress, NULL, 0, 0 };
+	char tag[64], *repo = NULL, *digest = NULL;
+	uint64_t t = vd_now_ms();
+	int rc;
+
+	snprintf(tag, sizeof(tag), TAG_PREFIX "%s", w->sha12);
+	if (!w->o->registry)
+		return asprintf(&s->image, "%s:%s", v->repo, tag) < 0 ? vd_error_set(err, VD_ENOMEM, "out of memory")
+									: 0;
+	if (asprintf(&repo, "%s/%s", w->o->registry, v->repo) < 0)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (!(rc = vd_swap_step(w, "push", "begin", v, 0, err, "%s:%s", repo, tag))) {
+		rc = vd_image_tag(w->d, v->new_image, repo, tag, err);
+		if (!rc)
+			rc = vd_image_push(w->d, repo, tag, &po, &digest, err);
+		if (!rc && !digest)
+			rc = vd_error_set(err, VD_EPROTO, "the engine told no digest for the push");
+		if (rc) {
+			vd_error e = VD_ERROR_INIT;
+
+			vd_error_prefix(err, "push %s:%s", repo, tag);
+			vd_swap_step(w, "push", "failed", v, t, &e, "%s", vd_error_msg(err));
+			vd_error_release(&e);
+		} else if (asprintf(&s->image, "%s:%s@%s", repo, tag, digest) < 0 ||
+			   asprintf(&s->image_label, "%s:%s", repo, tag) < 0) {
+			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		} else {
+			rc = vd_swap_step(w, "push", "done", v, t, err, "%s", digest);
+		}
+	}
+	free(repo);
+	free(digest);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ networks */
+
+/* Every network the stack's services use: an external one must exist, the
+ * others are created (overlay, attachable default) when missing, never
+ * changed. */
+static int ensure_networks(vd_swap *w, vd_error *err)
+{
+	const vd_compose *c = w->c;
+	vd_buf body = VD_BUF_INIT;
+	char *id = NULL;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->n_networks && !rc; i++) {
+		const vd_compose_network *n = &c->networks[i];
+
+		if (!vd_spec_network_used(c, n->key))
+			continue;
+		rc = vd_network_find(w->d, n->name, &id, err);
+		if (rc == VD_ENOTFOUND && n->external)
+			rc = vd_error_set(err, VD_ENOTFOUND, "network %s is declared external, but the swarm "
+					  "has none of that name", n->name);
+		else if (rc == VD_ENOTFOUND && !(rc = vd_stack_network(c, n, &body, err)))
+			rc = vd_network_create(w->d, vd_buf_cstr(&body), &id, err);
+		free(id);
+		id = NULL;
+		vd_buf_clear(&body);
+		if (rc)
+			vd_error_prefix(err, "network '%s'", n->key);
+	}
+	vd_buf_release(&body);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ one service */
+
+static bool listed(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+static int service_spec(struct swarm_swap *x, size_t i, int64_t force_update, vd_buf *out,
+			vd_error *err)
+{
+	const vd_swap_options *o = x->w->o;
+	vd_stack_options so = { 0 };
+
+	so.image = x->s[i].image;
+	so.image_label = x->s[i].image_label;
+	so.commit = x->w->commit;
+	so.deploy_id = o->deploy_id;
+	so.start_first = listed(o->start_first, o->n_start_first, x->w->v[i].s->name);
+	so.force_update = force_update;
+	so.lookup = o->lookup;
+	so.lookup_ctx = o->lookup_ctx;
+	return vd_stack_service_spec(x->w->c, x->w->v[i].s, &so, out, err);
+}
+
+/* Wait until service i converged (health/service.c's verdict), at most the
+ * deploy's health deadline. */
+static int converge(struct swarm_swap *x, size_t i, bool rollback, vd_error *err)
+{
+	vd_probe p;
+	vd_health_wait_opts wo = VD_HEALTH_WAIT_OPTS_INIT;
+	vd_health_report rep;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.kind = VD_PROBE_SERVICE;
+	p.name = "service";
+	p.service = x->w->v[i].s->name;
+	p.interval_ms = 250;
+	p.swarm.ref = x->s[i].id;
+	p.swarm.after_rollback = rollback;
+	wo.deadline_ms = x->w->deadline_ms;
+	rc = vd_health_wait(x->w->d, &p, 1, &wo, &rep, err);
+	vd_health_report_release(&rep);
+	return rc;
+}
+
+/* Create or update service i (the spec it ran before kept by the swarm as
+ * its PreviousSpec), then wait for it to converge. */
+static int put_service(struct swarm_swap *x, size_t i, vd_error *err)
+{
+	vd_swap *w = x->w;
+	struct stack_svc *s = &x->s[i];
+	vd_service_update_opts uo = { auth_of(x), false };
+	vd_service_info info;
+	vd_buf spec = VD_BUF_INIT;
+	uint64_t t = vd_now_ms();
+	int rc, tries;
+
+	memset(&info, 0, sizeof(info));
+	for (tries = 0; tries < 3; tries++) {
+		vd_service_info_release(&info);
+		rc = vd_service_inspect(w->d, s->name, &info, err);
+		if (rc == VD_ENOTFOUND) {
+			vd_error_release(err);
+			if ((rc = service_spec(x, i, 0, &spec, err)) ||
+			    (rc = vd_swap_step(w, "create", "begin", &w->v[i], 0, err, "%s %s", s->name,
+					       s->image ? s->image : w->v[i].s->image)))
+				break;
+			rc = vd_service_create(w->d, vd_buf_cstr(&spec), auth_of(x), &s->id, err);
+			s->created = !rc;
+			if (!rc)
+				rc = vd_swap_step(w, "create", "done", &w->v[i], t, err, "%s", s->id);
+			break;
+		}
+		if (rc)
+			break;
+		vd_buf_clear(&spec);
+		if ((rc = service_spec(x, i, info.force_update + 1, &spec, err)))
+			break;
+		if (!s->id && !(s->id = strdup(info.id))) {
+			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+			break;
+		}
+		s->before = info.version;
+		if ((rc = vd_swap_step(w, "update", "begin", &w->v[i], 0, err, "%s version %lld, %s -> %s", s->name,
+				       (long long)info.version, info.image ? info.image : "?",
+				       s->image ? s->image : w->v[i].s->image)))
+			break;
+		rc = vd_service_update(w->d, info.id, info.version, vd_buf_cstr(&spec), &uo, err);
+		if (rc != VD_ECONFLICT) {
+			s->updated = !rc;
+			break;
+		}
+		vd_error_release(err);  /* changed under us: read it again */
+		vd_buf_clear(&spec);
+	}
+	vd_service_info_release(&info);
+	vd_buf_release(&spec);
+	if (rc)
+		return vd_error_prefix(err, "service %s", s->name);
+	t = vd_now_ms();
+	if ((rc = vd_swap_step(w, "converge", "begin", &w->v[i], 0, err, NULL)))
+		return rc;
+	if ((rc = converge(x, i, false, err))) {
+		vd_error e = VD_ERROR_INIT;
+
+		vd_swap_step(w, "converge", "failed", &w->v[i], t, &e, "%s", vd_error_msg(err));
+		vd_error_release(&e);
+		return vd_error_prefix(err, "service %s", s->name);
+	}
+	return vd_swap_step(w, "converge", "done", &w->v[i], t, err, NULL);
+}
+
+/* ------------------------------------------------------------------ proof, undo */
+
+static int prove_stack(struct swarm_swap *x, bool restored, vd_swap_result *out, vd_error *err)
+{
+	vd_swap *w = x->w;
+	vd_prove_target *t = calloc(w->n + 1, sizeof(*t));
+	vd_prove_options po;
+	size_t i, n = 0;
+	int rc;
+
+	if (!t)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	for (i = 0; i < w->n; i++) {
+		if (!x->s[i].id || (restored && x->s[i].created))
+			continue;
+		t[n].service = w->v[i].s->name;
+		t[n].id = x->s[i].id;
+		t[n].swarm = true;
+		t[n++].after_rollback = restored && x->s[i].updated;
+	}
+	memset(&po, 0, sizeof(po));
+	po.targets = t;
+	po.n_targets = n;
+	po.probes = w->o->probes;
+	po.n_probes = w->o->n_probes;
+	po.deadline_ms = w->deadline_ms;
+	po.stable_ms = w->stable_ms;
+	vd_health_report_release(&out->health);
+	rc = vd_prove(w->d, w->o->progress, &po, &out->health, err);
+	free(t);
+	return rc;
+}
+
+/* Every service this deploy updated back to its previous spec, the ones it
+ * created removed, last first; then each rollback waited for.  Best effort:
+ * the first failure is returned. */
+static int undo(struct swarm_swap *x, vd_error *err)
+{
+	vd_swap *w = x->w;
+	vd_service_update_opts uo = { auth_of(x), true };
+	size_t i;
+	int rc, first = 0;
+
+	for (i = w->n; i-- > 0;) {
+		struct stack_svc *s = &x->s[i];
+		vd_service_info info;
+		vd_buf spec = VD_BUF_INIT;
+		uint64_t t = vd_now_ms();
+		vd_error e = VD_ERROR_INIT;
+		yajl_gen g;
+
+		if (!s->created && !s->updated)
+			continue;
+		memset(&info, 0, sizeof(info));
+		vd_swap_step(w, "restore", "begin", &w->v[i], 0, &e, "%s: %s", s->name,
+			     s->created ? "remove" : "rollback=previous");
+		vd_error_release(&e);
+		if (s->created) {
+			rc = vd_service_remove(w->d, s->id, &e);
+		} else if (!(rc = vd_service_inspect(w->d, s->id, &info, &e))) {
+			/* the swarm swaps in PreviousSpec; the body must be the current spec */
+			if (!(g = vd_jgen_new()))
+				rc = vd_error_set(&e, VD_ENOMEM, "out of memory");
+			else {
+				vd_jgen_value(g, vd_json_get(info.raw, "Spec"));
+				if ((rc = vd_jgen_finish(g, &spec)))
+					vd_error_set(&e, rc, "out of memory");
+				else
+					rc = vd_service_update(w->d, info.id, info.version, vd_buf_cstr(&spec), &uo,
+							       &e);
+			}
+			if (!rc)
+				rc = converge(x, i, true, &e);
+		}
+		vd_service_info_release(&info);
+		vd_buf_release(&spec);
+		if (rc) {
+			vd_error j = VD_ERROR_INIT;
+
+			vd_swap_step(w, "restore", "failed", &w->v[i], t, &j, "%s", vd_error_msg(&e));
+			vd_error_release(&j);
+			if (!first) {
+				first = rc;
+				vd_error_set(err, rc, "service %s: %s", s->name, vd_error_msg(&e));
+			}
+		} else {
+			vd_swap_step(w, "restore", "done", &w->v[i], t, &e, NULL);
+		}
+		vd_error_release(&e);
+	}
+	return first;
+}
+
+static void fail_with(vd_swap_result *out, const vd_error *why)
+{
+	free(out->failure);
+	out->failure = strdup(vd_error_msg(why));
+}
+
+static int roll_back(struct swarm_swap *x, vd_swap_result *out, vd_error *why)
+{
+	vd_error err = VD_ERROR_INIT;
+	int rc;
+
+	fail_with(out, why);
+	out->outcome = VD_DEPLOY_FAILED;
+	vd_log(VD_LOG_ERROR, "deploy failed: %s; rolling the stack back", vd_error_msg(why));
+	rc = undo(x, &err);
+	if (!rc)
+		rc = prove_stack(x, true, out, &err);
+	out->restored = true;
+	if (rc) {
+		out->outcome = VD_DEPLOY_RESTORE_FAILED;
+		vd_log(VD_LOG_ERROR, "the rollback failed too: %s", vd_error_msg(&err));
+		free(out->failure);
+		out->failure = NULL;
+		if (asprintf(&out->failure, "%s; the rollback failed too: %s", vd_error_msg(why),
+			     vd_error_msg(&err)) < 0)
+			out->failure = NULL;
+	}
+	vd_error_release(&err);
+	return 0;
+}
+
+/* What the state records of a done deploy: per service its image. */
+static int finish(struct swarm_swap *x, vd_swap_result *out, vd_error *err)
+{
+	vd_swap *w = x->w;
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		const char *image = x->s[i].image ? x->s[i].image : w->v[i].s->image;
+
+		if (vd_kvs_add(&out->images, w->v[i].s->name, image ? image : "") ||
+		    vd_kvs_add(&out->containers, w->v[i].s->name, x->s[i].id ? x->s[i].id : ""))
+			return vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
+	out->outcome = VD_DEPLOY_DONE;
+	return 0;
+}
+
+static int dry_run(struct swarm_swap *x, vd_error *err)
+{
+	vd_swap *w = x->w;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < w->n && !rc; i++) {
+		if (w->v[i].s->build && w->o->registry)
+			rc = vd_swap_step(w, "push", "would", &w->v[i], 0, err, "%s/%s:" TAG_PREFIX "%s",
+					  w->o->registry, w->v[i].repo, w->sha12);
+		if (!rc)
+			rc = vd_swap_step(w, "update", "would", &w->v[i], 0, err, "%s, then wait for it to converge",
+					  x->s[i].name);
+	}
+	return rc;
+}
+
+int vd_swap_swarm_detect(vd_docker *d, const char *project, bool *swarm, vd_error *err)
+{
+	vd_swarm_state st;
+	vd_service_array list = { NULL, 0 };
+	char label[512];
+	const char *filters[] = { "label", label, NULL };
+	int rc;
+
+	*swarm = false;
+	if ((rc = vd_swarm_state_get(d, &st, err)))
+		return vd_error_prefix(err, "deploy.backend auto");
+	if (strcmp(st.node_state, "active") || !st.manager)
+		return 0;
+	snprintf(label, sizeof(label), VD_STACK_NAMESPACE_LABEL "=%s", project);
+	if ((rc = vd_service_list(d, filters, &list, err)))
+		return vd_error_prefix(err, "deploy.backend auto");
+	*swarm = list.len > 0;
+	vd_service_array_release(&list);
+	return 0;
+}
+
+int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_error *err)
+{
+	struct swarm_swap x;
+	vd_error why = VD_ERROR_INIT;
+	vd_swap w;
+	size_t i;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	memset(&x, 0, sizeof(x));
+	vd_buf_init(&x.auth, 0);
+	w.d = d;
+	w.o = o;
+	w.deadline_ms = o->health_deadline_ms ? o->health_deadline_ms : DEFAULT_DEADLINE_MS;
+	w.stable_ms = o->stable_ms ? o->stable_ms : DEFAULT_STABLE_MS;
+	w.commit = o->commit;
+	snprintf(w.sha12, sizeof(w.sha12), "%.12s", o->commit);
+	x.w = &w;
+	out->outcome = VD_DEPLOY_DONE;
+
+	/* nothing is touched until every check has passed */
+	if (o->rollback_tag) {
+		rc = vd_error_set(err, VD_EUNSUPPORTED, "rollback to a retained image is not done on a "
+				  "swarm yet: `docker service rollback` undoes a service's last update");
+		goto done;
+	}
+	if (o->release) {
+		rc = vd_error_set(err, VD_EUNSUPPORTED, "deploy.release is not run on a swarm yet: leave "
+				  "it out of voxdeploy.yml for deploy.backend swarm");
+		goto done;
+	}
+	if (o->backup && o->backup->len)
+		vd_progress_tell(o->progress, "backup", "skipped", NULL,
+				 "no dump is taken before a deploy on a swarm yet (the database's volume "
+				 "is kept)", 0);
+	if ((rc = vd_compose_load_project(o->project, o->lookup, o->lookup_ctx, &w.c, err)) ||
+	    (rc = vd_stack_check(w.c, err)) || (rc = vd_swap_choose_services(&w, err)) ||
+	    (rc = check_swarm(&x, err)))
+		goto done;
+	if (!(x.s = calloc(w.n + 1, sizeof(*x.s)))) {
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < w.n; i++)
+		if (!(x.s[i].name = vd_stack_service_name(w.c, w.v[i].s->name))) {
+			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+			goto done;
+		}
+	if (o->dry_run) {
+		if (!(rc = vd_swap_build(&w, err)))
+			rc = dry_run(&x, err);
+		goto done;
+	}
+	/* a build or push that fails ends the deploy with the stack untouched */
+	vd_swap_build(&w, &why);
+	for (i = 0; i < w.n && !why.code; i++)
+		if (w.v[i].s->build)
+			place_image(&x, i, &why);
+	if (why.code) {
+		fail_with(out, &why);
+		out->outcome = VD_DEPLOY_FAILED;
+		goto done;
+	}
+	if ((rc = ensure_networks(&w, err)))
+		goto done;
+	/* from here on, a failure rolls the stack back */
+	for (i = 0; i < w.n; i++)
+		if (put_service(&x, i, &why))
+			break;
+	if (why.code || prove_stack(&x, false, out, &why)) {
+		rc = roll_back(&x, out, &why);
+		goto done;
+	}
+	rc = finish(&x, out, err);
+done:
+	vd_error_release(&why);
+	swarm_release(&x);
+	vd_swap_release(&w);
+	return rc;
+}
