@@ -1,0 +1,502 @@
+/* Integration tests of the Swarm backend end to end: the real binary
+ * deploys a real git repository's stack to a real swarm of three engines
+ * (tests/swarm/cluster: a manager, two workers, a registry with htpasswd
+ * auth).  The app is built on the manager, pushed, and runs as two replicas,
+ * one per worker, each publishing its port in host mode; PostgreSQL is
+ * pinned to the first worker by a placement constraint.
+ *
+ *   - the first deploy creates the stack: services <project>_app and
+ *     <project>_postgres with the stack's labels, the app pinned by digest,
+ *     its tasks running on both workers, answering HTTP there;
+ *   - a code change is an APP_ONLY update of both replicas (PostgreSQL keeps
+ *     its task), the new version answers on both workers;
+ *   - a version whose HEALTHCHECK fails is rolled back on every node: the
+ *     service's spec and tasks are the previous version's again;
+ *   - with the registry down the push fails: exit 1, nothing changed;
+ *   - a swarm of several nodes without deploy.registry is refused (exit 2);
+ *   - a FULL_RESTART (a compose change) updates PostgreSQL too and its rows
+ *     are kept (its named volume on the worker it is pinned to).
+ * The cluster is removed at the end, pass or fail. */
+#include "itest.h"
+#include "common/buf.h"
+#include "common/json.h"
+#include "controller/model/stack.h"
+#include "docker_api/swarm.h"
+#include "gitrepo.h"
+#include "testutil.h"
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct {
+	char prefix[32];
+	char manager[64];
+	char registry[96], password[128];
+	char w1_ip[64], w2_ip[64];
+	vd_docker *m;
+	bool up;
+} c;
+
+static struct repo repo;
+static char project[64], state_dir[300];
+static char out[65536];
+
+/* ------------------------------------------------------------------ the cluster */
+
+static void put_env(const char *line)
+{
+	char key[64], val[256];
+	const char *eq = strchr(line, '=');
+	size_t n;
+
+	if (!eq || (size_t)(eq - line) >= sizeof(key))
+		return;
+	memcpy(key, line, (size_t)(eq - line));
+	key[eq - line] = '\0';
+	snprintf(val, sizeof(val), "%s", eq + 1);
+	n = strlen(val);
+	while (n && (val[n - 1] == '\n' || val[n - 1] == '"' || val[n - 1] == '\''))
+		val[--n] = '\0';
+	memmove(val, val + (val[0] == '"' || val[0] == '\''), n + 1);
+	if (!strcmp(key, "VD_SWARM_MANAGER"))
+		snprintf(c.manager, sizeof(c.manager), "%s", val);
+	else if (!strcmp(key, "VD_SWARM_REGISTRY"))
+		snprintf(c.registry, sizeof(c.registry), "%s", val);
+	else if (!strcmp(key, "VD_SWARM_REGISTRY_PASSWORD"))
+		snprintf(c.password, sizeof(c.password), "%s", val);
+}
+
+static int cluster(const char *cmd, const char *arg)
+{
+	char line[512];
+	FILE *p;
+
+	snprintf(line, sizeof(line), "bash %s %s %s %s 2>>/tmp/%s-cluster.log", VD_SWARM_CLUSTER, cmd,
+		 c.prefix, arg ? arg : "", c.prefix);
+	if (!(p = popen(line, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), p))
+		put_env(line);
+	return pclose(p);
+}
+
+/* A node's address on the cluster's network, as this machine reaches it. */
+static void node_ip(const char *node, char *ip, size_t size)
+{
+	vd_docker *d = itest_docker();
+	vd_container_info info;
+	vd_error err = VD_ERROR_INIT;
+	char name[64], net[64];
+
+	snprintf(name, sizeof(name), "%s-%s", c.prefix, node);
+	snprintf(net, sizeof(net), "%s-net", c.prefix);
+	memset(&info, 0, sizeof(info));
+	ip[0] = '\0';
+	if (!vd_container_inspect(d, name, &info, &err)) {
+		const char *a = vd_json_str(vd_json_at(info.raw, "NetworkSettings", "Networks", net, NULL),
+					    "IPAddress");
+
+		snprintf(ip, size, "%s", a ? a : "");
+		vd_container_info_release(&info);
+	}
+	vd_error_release(&err);
+}
+
+/* ------------------------------------------------------------------ the project */
+
+#define put(...) repo_putf(&repo, __VA_ARGS__)
+
+static char commit[VD_SHA_HEX];
+
+static void commit_now(void)
+{
+	repo_commit(&repo, commit);
+}
+
+static void write_stack(const char *extra_app_env)
+{
+	put("Dockerfile", "FROM %s\nCOPY src /www\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
+	    itest_busybox_image());
+	put("src/health", "ok\n");
+	put("README.md", "# the stack\n");
+	put("docker-compose.yml",
+	    "name: %s\n"
+	    "services:\n"
+	    "  app:\n"
+	    "    build: .\n"
+	    "    environment: {MODE: \"%s\"}\n"
+	    "    stop_grace_period: 1s\n"
+	    "    healthcheck:\n"
+	    "      test: [\"CMD\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://127.0.0.1:8080/health\"]\n"
+	    "      interval: 1s\n"
+	    "      timeout: 3s\n"
+	    "      retries: 3\n"
+	    "    ports: [{target: 8080, published: 18080, mode: host}]\n"
+	    "    depends_on: {postgres: {condition: service_healthy}}\n"
+	    "    deploy:\n"
+	    "      replicas: 2\n"
+	    "      endpoint_mode: dnsrr\n"
+	    "      placement: {constraints: [node.role==worker], max_replicas_per_node: 1}\n"
+	    "      update_config: {monitor: 1s, failure_action: pause}\n"
+	    "  postgres:\n"
+	    "    image: %s\n"
+	    "    environment:\n"
+	    "      POSTGRES_USER: vd\n"
+	    "      POSTGRES_PASSWORD: ${DB_PASSWORD}\n"
+	    "      POSTGRES_DB: vd\n"
+	    "    volumes: [pgdata:/var/lib/postgresql/data]\n"
+	    "    ports: [{target: 5432, published: 15432, mode: host}]\n"
+	    "    healthcheck:\n"
+	    "      test: [\"CMD\", \"pg_isready\", \"-U\", \"vd\", \"-h\", \"127.0.0.1\"]\n"
+	    "      interval: 1s\n"
+	    "      timeout: 3s\n"
+	    "      retries: 30\n"
+	    "    deploy:\n"
+	    "      endpoint_mode: dnsrr\n"
+	    "      placement: {constraints: [node.hostname==%s-w1]}\n"
+	    "volumes:\n"
+	    "  pgdata: {}\n",
+	    project, extra_app_env, itest_postgres_image(), c.prefix);
+}
+
+static void write_config(bool with_registry)
+{
+	put("voxdeploy.yml",
+	    "health:\n"
+	    "  deadline: 120s\n"
+	    "  stable_for: 2s\n"
+	    "  postgres:\n"
+	    "    - name: db\n"
+	    "      service: postgres\n"
+	    "      conninfo: \"host=%s port=15432 user=vd password=${DB_PASSWORD} dbname=vd\"\n"
+	    "  http:\n"
+	    "    - {name: web1, service: app, url: \"http://%s:18080/health\", expect_status: [200]}\n"
+	    "    - {name: web2, service: app, url: \"http://%s:18080/health\", expect_status: [200]}\n"
+	    "deploy:\n"
+	    "  backend: swarm\n"
+	    "%s%s%s",
+	    c.w1_ip, c.w1_ip, c.w2_ip, with_registry ? "  registry: {address: \"" : "",
+	    with_registry ? c.registry : "",
+	    with_registry ? "\", username: vdtest, password: \"${REGISTRY_PASSWORD}\"}\n" : "");
+}
+
+/* The binary against the manager: its exit code, its output in out. */
+static int vd(const char *args)
+{
+	char line[1024];
+	int rc;
+
+	snprintf(line, sizeof(line), "-H %s --state-dir %s %s", c.manager, state_dir, args);
+	rc = itest_run(repo.dir, line, out, sizeof(out));
+	if (getenv("VD_TEST_VERBOSE"))
+		fprintf(stderr, "--- %s (exit %d)\n%s", args, rc, out);
+	return rc;
+}
+
+static bool has(const char *needle)
+{
+	if (strstr(out, needle))
+		return true;
+	fprintf(stderr, "no '%s' in the output:\n%s\n", needle, out);
+	return false;
+}
+
+/* ------------------------------------------------------------------ what runs */
+
+static size_t write_body(char *data, size_t size, size_t n, void *ctx)
+{
+	vd_buf_put(ctx, data, size * n);
+	return size * n;
+}
+
+/* GET url: the body ("" when no answer within 5 s); caller frees. */
+static char *http_get(const char *url)
+{
+	CURL *h = curl_easy_init();
+	vd_buf b = VD_BUF_INIT;
+	char *s;
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_perform(h);
+	curl_easy_cleanup(h);
+	s = strdup(vd_buf_cstr(&b));
+	vd_buf_release(&b);
+	return s;
+}
+
+static void assert_version_on_both(const char *want)
+{
+	const char *ips[2] = { c.w1_ip, c.w2_ip };
+	char url[128], *body;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(url, sizeof(url), "http://%s:18080/version", ips[i]);
+		body = http_get(url);
+		if (strcmp(body, want))
+			fail_msg("%s answers '%s', not '%s'", url, body, want);
+		free(body);
+	}
+}
+
+static void service_of(const char *svc, vd_service_info *info)
+{
+	vd_error err = VD_ERROR_INIT;
+	char *name = NULL;
+
+	assert_true(asprintf(&name, "%s_%s", project, svc) > 0);
+	memset(info, 0, sizeof(*info));
+	itest_ok(vd_service_inspect(c.m, name, info, &err), &err);
+	free(name);
+}
+
+/* The nodes (ids) of the service's running tasks, "" separated by spaces. */
+static int running_tasks(const vd_service_info *svc, vd_buf *nodes)
+{
+	vd_task_array tasks = { NULL, 0 };
+	vd_error err = VD_ERROR_INIT;
+	size_t i;
+	int n = 0;
+
+	itest_ok(vd_task_list(c.m, svc->id, &tasks, &err), &err);
+	for (i = 0; i < tasks.len; i++)
+		if (!strcmp(tasks.items[i].desired_state, "running") && !strcmp(tasks.items[i].state, "running") &&
+		    tasks.items[i].image && !strcmp(tasks.items[i].image, svc->image)) {
+			n++;
+			if (nodes)
+				vd_buf_printf(nodes, "%s ", tasks.items[i].node_id);
+		}
+	vd_task_array_release(&tasks);
+	return n;
+}
+
+static long pg_rows(void)
+{
+	char conninfo[256];
+	PGconn *conn;
+	PGresult *r;
+	long n = -1;
+
+	snprintf(conninfo, sizeof(conninfo), "host=%s port=15432 user=vd password=s3cret-pg dbname=vd "
+		 "connect_timeout=5", c.w1_ip);
+	conn = PQconnectdb(conninfo);
+	r = PQexec(conn, "SELECT count(*) FROM notes");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		n = atol(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(conn);
+	return n;
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+static int group_setup(void **state)
+{
+	vd_error err = VD_ERROR_INIT;
+
+	(void)state;
+	snprintf(c.prefix, sizeof(c.prefix), "vdst%ld", (long)getpid());
+	fprintf(stderr, "# making a swarm of three engines (%s; log /tmp/%s-cluster.log)\n", c.prefix,
+		c.prefix);
+	if (cluster("up", NULL) != 0 || !c.manager[0] || !c.registry[0]) {
+		char cmd[160];
+
+		fprintf(stderr, "it_stack: tests/swarm/cluster up failed; the end of its log:\n");
+		snprintf(cmd, sizeof(cmd), "tail -n 60 /tmp/%s-cluster.log >&2", c.prefix);
+		if (system(cmd))
+			fprintf(stderr, "(no log)\n");
+		cluster("down", NULL);
+		return -1;
+	}
+	c.up = true;
+	node_ip("w1", c.w1_ip, sizeof(c.w1_ip));
+	node_ip("w2", c.w2_ip, sizeof(c.w2_ip));
+	if (!c.w1_ip[0] || !c.w2_ip[0] || vd_docker_new(&c.m, c.manager, &err)) {
+		fprintf(stderr, "it_stack: the nodes' addresses or the manager: %s\n", vd_error_msg(&err));
+		return -1;
+	}
+	snprintf(project, sizeof(project), "%s", itest_project());
+	repo_init(&repo);
+	snprintf(state_dir, sizeof(state_dir), "%s/.state", repo.dir);
+	put(".gitignore", ".env\n.state/\n");
+	write_config(true);
+	write_stack("one");
+	put("src/version", "1");
+	commit_now();
+	tu_write_fmt(repo.dir, ".env", "DB_PASSWORD=s3cret-pg\nREGISTRY_PASSWORD=%s\n", c.password);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	if (repo.r)
+		repo_free(&repo);
+	vd_docker_free(c.m);
+	if (c.up && cluster("down", NULL) != 0)
+		fprintf(stderr, "it_stack: tests/swarm/cluster down failed\n");
+	return itest_group_teardown(state);
+}
+
+/* ------------------------------------------------------------------ the cases */
+
+static void stack__first_deploy_creates_the_stack(void **state)
+{
+	vd_service_info app, pg;
+	vd_buf nodes = VD_BUF_INIT;
+	PGconn *conn;
+	PGresult *r;
+	char conninfo[256];
+
+	(void)state;
+	assert_int_equal(vd("deploy --actor tester"), 0);
+	assert_true(has("FULL_RESTART"));
+	assert_true(has("push"));
+	assert_true(has("converge"));
+	assert_null(strstr(out, c.password));
+	service_of("app", &app);
+	service_of("postgres", &pg);
+	/* a stack's services, as docker stack services sees them */
+	assert_string_equal(vd_kvs_get(&app.labels, VD_STACK_NAMESPACE_LABEL), project);
+	assert_string_equal(vd_kvs_get(&app.labels, "io.voxdeploy.commit"), commit);
+	/* the built image from the registry, pinned by digest */
+	assert_non_null(strstr(app.image, c.registry));
+	assert_non_null(strstr(app.image, "@sha256:"));
+	/* one replica on each worker */
+	assert_int_equal(running_tasks(&app, &nodes), 2);
+	assert_int_equal(running_tasks(&pg, NULL), 1);
+	assert_version_on_both("1");
+	snprintf(conninfo, sizeof(conninfo), "host=%s port=15432 user=vd password=s3cret-pg dbname=vd",
+		 c.w1_ip);
+	conn = PQconnectdb(conninfo);
+	r = PQexec(conn, "CREATE TABLE notes (id serial primary key, body text); "
+			 "INSERT INTO notes (body) VALUES ('a'), ('b'), ('c')");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(conn);
+	vd_buf_release(&nodes);
+	vd_service_info_release(&app);
+	vd_service_info_release(&pg);
+}
+
+static void stack__code_change_updates_the_app_on_both_nodes(void **state)
+{
+	vd_service_info app, pg, app2, pg2;
+
+	(void)state;
+	service_of("app", &app);
+	service_of("postgres", &pg);
+	put("src/version", "2");
+	commit_now();
+	assert_int_equal(vd("deploy"), 0);
+	assert_true(has("APP_ONLY"));
+	service_of("app", &app2);
+	service_of("postgres", &pg2);
+	assert_true(app2.version > app.version);
+	assert_string_not_equal(app2.image, app.image);
+	/* PostgreSQL was not touched */
+	assert_int_equal(pg2.version, pg.version);
+	assert_int_equal(running_tasks(&app2, NULL), 2);
+	assert_version_on_both("2");
+	assert_int_equal(pg_rows(), 3);
+	vd_service_info_release(&app);
+	vd_service_info_release(&pg);
+	vd_service_info_release(&app2);
+	vd_service_info_release(&pg2);
+}
+
+static void stack__broken_version_rolled_back_on_every_node(void **state)
+{
+	vd_service_info before, after;
+
+	(void)state;
+	service_of("app", &before);
+	repo_put(&repo, "src/health", NULL, 0);
+	put("src/version", "broken");
+	commit_now();
+	assert_int_equal(vd("deploy"), 1);
+	assert_true(has("rollback=previous"));
+	service_of("app", &after);
+	/* the previous spec again, its tasks running on both workers */
+	assert_string_equal(after.image, before.image);
+	assert_int_equal(running_tasks(&after, NULL), 2);
+	assert_version_on_both("2");
+	vd_service_info_release(&before);
+	vd_service_info_release(&after);
+	put("src/health", "ok\n");
+	put("src/version", "3");
+	commit_now();
+}
+
+static void stack__registry_down_changes_nothing(void **state)
+{
+	vd_service_info before, after;
+	char cmd[256];
+
+	(void)state;
+	service_of("app", &before);
+	snprintf(cmd, sizeof(cmd), "docker stop -t 1 %s-reg >/dev/null", c.prefix);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(vd("deploy"), 1);
+	assert_true(has("push"));
+	service_of("app", &after);
+	assert_int_equal(after.version, before.version);
+	assert_string_equal(after.image, before.image);
+	snprintf(cmd, sizeof(cmd), "docker start %s-reg >/dev/null", c.prefix);
+	assert_int_equal(system(cmd), 0);
+	vd_service_info_release(&before);
+	vd_service_info_release(&after);
+}
+
+static void stack__several_nodes_need_a_registry(void **state)
+{
+	(void)state;
+	write_config(false);
+	commit_now();
+	assert_int_equal(vd("deploy --type app-only"), 2);
+	assert_true(has("deploy.registry"));
+	write_config(true);
+	commit_now();
+}
+
+static void stack__full_restart_keeps_the_rows(void **state)
+{
+	vd_service_info pg, pg2, app;
+
+	(void)state;
+	service_of("postgres", &pg);
+	write_stack("two");
+	commit_now();
+	assert_int_equal(vd("deploy"), 0);
+	assert_true(has("FULL_RESTART"));
+	service_of("postgres", &pg2);
+	service_of("app", &app);
+	assert_true(pg2.version > pg.version);
+	assert_int_equal(running_tasks(&pg2, NULL), 1);
+	assert_int_equal(running_tasks(&app, NULL), 2);
+	assert_int_equal(pg_rows(), 3);
+	assert_version_on_both("3");
+	vd_service_info_release(&pg);
+	vd_service_info_release(&pg2);
+	vd_service_info_release(&app);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stack__first_deploy_creates_the_stack),
+		cmocka_unit_test(stack__code_change_updates_the_app_on_both_nodes),
+		cmocka_unit_test(stack__broken_version_rolled_back_on_every_node),
+		cmocka_unit_test(stack__registry_down_changes_nothing),
+		cmocka_unit_test(stack__several_nodes_need_a_registry),
+		cmocka_unit_test(stack__full_restart_keeps_the_rows),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
