@@ -86,13 +86,15 @@ static int check_swarm(struct swarm_swap *x, vd_error *err)
 
 	if ((rc = vd_swarm_state_get(x->w->d, &st, err)))
 		return vd_error_prefix(err, "deploy.backend swarm");
-	if (strcmp(st.node_state, "active") || !st.manager)
+	if (strcmp(st.node_state, "active"))
 		return vd_error_set(err, VD_EINVAL,
-				    "deploy.backend is swarm, but this engine is %s%s: deploy through a "
-				    "manager of the swarm (docker swarm init makes one)",
-				    strcmp(st.node_state, "active") ? "in no swarm (" : "a worker",
-				    strcmp(st.node_state, "active") ? (!*st.node_state ? "inactive)" : st.node_state)
-								    : "");
+				    "deploy.backend is swarm, but this engine is in no swarm (its node state "
+				    "is '%s'): deploy through a manager of the swarm (docker swarm init makes one)",
+				    *st.node_state ? st.node_state : "inactive");
+	if (!st.manager)
+		return vd_error_set(err, VD_EINVAL,
+				    "deploy.backend is swarm, but this engine is a worker of its swarm: deploy "
+				    "through a manager (docker node ls there lists them)");
 	x->nodes = st.nodes;
 	if (!o->registry && st.nodes > 1 && any_built(x->w))
 		return vd_error_set(err, VD_EINVAL,

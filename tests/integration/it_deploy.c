@@ -991,6 +991,13 @@ static void bad_input_changes_nothing(void **state)
 	assert_int_equal(vd("deploy", "--type", "app-only", NULL), 2);
 	assert_true(has(err_text, "the bot needs its token"));
 	assert_int_equal(recreated_since(&s), 0);
+	/* deploy.backend swarm on an engine in no swarm */
+	write_stack("two");
+	put("voxdeploy.yml", "deploy:\n  backend: swarm\n");
+	commit_now();
+	assert_int_equal(vd("deploy", "--type", "app-only", NULL), 2);
+	assert_true(has(err_text, "deploy.backend is swarm, but this engine is in no swarm"));
+	assert_int_equal(recreated_since(&s), 0);
 	/* a broken voxdeploy.yml at the target */
 	write_stack("two");
 	put("voxdeploy.yml", "health:\n  deadlin: 5s\n");

@@ -20,7 +20,9 @@
 #include "itest.h"
 #include "common/buf.h"
 #include "common/json.h"
+#include "controller/model/spec.h"
 #include "controller/model/stack.h"
+#include "docker_api/network.h"
 #include "docker_api/swarm.h"
 #include "gitrepo.h"
 #include "testutil.h"
@@ -344,6 +346,165 @@ static int group_teardown(void **state)
 	return itest_group_teardown(state);
 }
 
+
+/* ------------------------------------------------------------------ the model against docker stack deploy */
+
+/* A compose file with much of what a stack carries; the images are the
+ * fixtures every node has. */
+static const char MODEL[] =
+	"version: \"3.8\"\n"
+	"services:\n"
+	"  web:\n"
+	"    image: @BUSYBOX@\n"
+	"    command: [\"sh\", \"-c\", \"sleep 100000\"]\n"
+	"    entrypoint: [\"/bin/env\"]\n"
+	"    environment: {ZED: last, ALPHA: first}\n"
+	"    labels: {team: bots}\n"
+	"    user: \"0\"\n"
+	"    working_dir: /tmp\n"
+	"    hostname: web1\n"
+	"    extra_hosts: [\"db.local:10.0.0.5\"]\n"
+	"    dns: [10.0.0.53]\n"
+	"    init: true\n"
+	"    stop_grace_period: 3s\n"
+	"    stop_signal: SIGINT\n"
+	"    cap_add: [NET_ADMIN]\n"
+	"    ulimits: {nproc: 1000, nofile: {soft: 1000, hard: 2000}}\n"
+	"    restart: on-failure:3\n"
+	"    healthcheck: {test: \"true\", interval: 2s, timeout: 1s, retries: 3, start_period: 1s}\n"
+	"    logging: {driver: json-file, options: {max-size: 10m}}\n"
+	"    ports: [\"18081:80\", {target: 443, published: 18443, mode: host}]\n"
+	"    volumes: [\"data:/data\", \"/tmp:/hosttmp:ro\", {type: tmpfs, target: /scratch, tmpfs: {size: 1024}}]\n"
+	"    networks: {front: {aliases: [www]}, back: {}}\n"
+	"    deploy:\n"
+	"      replicas: 0\n"
+	"      labels: {tier: edge}\n"
+	"      placement: {constraints: [\"node.role==worker\"], preferences: [{spread: node.id}], "
+	"max_replicas_per_node: 1}\n"
+	"      resources: {limits: {cpus: \"0.5\", memory: 64M}, reservations: {memory: 32M}}\n"
+	"      update_config: {parallelism: 2, delay: 1s, monitor: 3s, failure_action: pause, order: "
+	"start-first, max_failure_ratio: 0.5}\n"
+	"      rollback_config: {parallelism: 1}\n"
+	"  db:\n"
+	"    image: @POSTGRES@\n"
+	"    environment: [POSTGRES_PASSWORD=x]\n"
+	"    deploy:\n"
+	"      mode: global\n"
+	"      endpoint_mode: dnsrr\n"
+	"      restart_policy: {condition: on-failure, delay: 2s, max_attempts: 2, window: 1m}\n"
+	"volumes:\n"
+	"  data: {labels: {keep: \"yes\"}}\n"
+	"networks:\n"
+	"  front: {labels: {side: front}}\n"
+	"  back: {driver_opts: {encrypted: \"\"}}\n";
+
+/* text with @BUSYBOX@ and @POSTGRES@ replaced by the fixture images
+ * (caller frees). */
+static char *with_images(const char *text)
+{
+	vd_buf b = VD_BUF_INIT;
+	const char *p = text, *at;
+	char *s;
+
+	while ((at = strchr(p, '@'))) {
+		vd_buf_put(&b, p, (size_t)(at - p));
+		if (!strncmp(at, "@BUSYBOX@", 9)) {
+			vd_buf_puts(&b, itest_busybox_image());
+			p = at + 9;
+		} else if (!strncmp(at, "@POSTGRES@", 10)) {
+			vd_buf_puts(&b, itest_postgres_image());
+			p = at + 10;
+		} else {
+			vd_buf_putc(&b, '@');
+			p = at + 1;
+		}
+	}
+	vd_buf_puts(&b, p);
+	s = strdup(vd_buf_cstr(&b));
+	vd_buf_release(&b);
+	return s;
+}
+
+/* The Spec the swarm stores for a service, as JSON (caller frees). */
+static char *stored_spec(const char *name)
+{
+	vd_service_info info;
+	vd_error err = VD_ERROR_INIT;
+	vd_buf b = VD_BUF_INIT;
+	yajl_gen g = vd_jgen_new();
+	char *s;
+
+	memset(&info, 0, sizeof(info));
+	itest_ok(vd_service_inspect(c.m, name, &info, &err), &err);
+	vd_jgen_value(g, vd_json_get(info.raw, "Spec"));
+	assert_int_equal(vd_jgen_finish(g, &b), 0);
+	s = strdup(vd_buf_cstr(&b));
+	vd_buf_release(&b);
+	vd_service_info_release(&info);
+	return s;
+}
+
+static void stack__model_as_docker_stack_deploy_makes_it(void **state)
+{
+	static const char *const svcs[] = { "web", "db" };
+	char *dir = tu_mkdtemp("vd-stack-model"), *text = NULL, *mine[2], *theirs[2], cmd[1024], name[96];
+	vd_compose_source src;
+	vd_compose_options co = { dir, "vdmodel", NULL, NULL };
+	vd_compose *m = NULL;
+	vd_error err = VD_ERROR_INIT;
+	vd_buf body = VD_BUF_INIT;
+	char *id = NULL;
+	size_t i;
+
+	(void)state;
+	text = with_images(MODEL);
+	src.filename = "docker-compose.yml";
+	src.text = text;
+	src.len = strlen(text);
+	itest_ok(vd_compose_load(&src, 1, &co, &m, &err), &err);
+	itest_ok(vd_stack_check(m, &err), &err);
+	/* voxdeploy's: the networks, then each service */
+	for (i = 0; i < m->n_networks; i++) {
+		if (!vd_spec_network_used(m, m->networks[i].key))
+			continue;
+		vd_buf_clear(&body);
+		itest_ok(vd_stack_network(m, &m->networks[i], &body, &err), &err);
+		itest_ok(vd_network_create(c.m, vd_buf_cstr(&body), &id, &err), &err);
+		free(id);
+	}
+	for (i = 0; i < 2; i++) {
+		vd_buf_clear(&body);
+		itest_ok(vd_stack_service_spec(m, vd_compose_service_find(m, svcs[i]), NULL, &body, &err), &err);
+		itest_ok(vd_service_create(c.m, vd_buf_cstr(&body), NULL, &id, &err), &err);
+		free(id);
+		snprintf(name, sizeof(name), "vdmodel_%s", svcs[i]);
+		mine[i] = stored_spec(name);
+		itest_ok(vd_service_remove(c.m, name, &err), &err);
+	}
+	/* docker stack deploy's, by the manager's own CLI, of the same file */
+	tu_write_str(dir, "docker-compose.yml", text);
+	snprintf(cmd, sizeof(cmd), "docker exec -i %s-m1 sh -c 'cat > /tmp/model.yml' < %s/docker-compose.yml && "
+		 "docker exec %s-m1 docker stack deploy -c /tmp/model.yml vdmodel >/dev/null 2>&1",
+		 c.prefix, dir, c.prefix);
+	assert_int_equal(system(cmd), 0);
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "vdmodel_%s", svcs[i]);
+		theirs[i] = stored_spec(name);
+		if (strcmp(mine[i], theirs[i]))
+			fail_msg("%s differs from docker stack deploy's\n mine:   %s\n theirs: %s", name, mine[i],
+				 theirs[i]);
+		free(mine[i]);
+		free(theirs[i]);
+	}
+	snprintf(cmd, sizeof(cmd), "docker exec %s-m1 docker stack rm vdmodel >/dev/null 2>&1", c.prefix);
+	assert_int_equal(system(cmd), 0);
+	vd_buf_release(&body);
+	vd_compose_free(m);
+	free(text);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 /* ------------------------------------------------------------------ the cases */
 
 static void stack__first_deploy_creates_the_stack(void **state)
@@ -490,6 +651,7 @@ static void stack__full_restart_keeps_the_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stack__model_as_docker_stack_deploy_makes_it),
 		cmocka_unit_test(stack__first_deploy_creates_the_stack),
 		cmocka_unit_test(stack__code_change_updates_the_app_on_both_nodes),
 		cmocka_unit_test(stack__broken_version_rolled_back_on_every_node),
