@@ -122,6 +122,9 @@ int vd_cmd_stats(vd_cli *cli);
 int vd_cmd_unlock(vd_cli *cli);
 int vd_cmd_serve(vd_cli *cli);
 int vd_cmd_status(vd_cli *cli);
+/* status on a Swarm manager running services of the stack `project`: they
+ * and their tasks are printed and *shown set; else nothing is printed. */
+int vd_status_swarm(vd_cli *cli, vd_docker *d, const char *project, bool *shown, vd_error *err);
 int vd_cmd_backup(vd_cli *cli);
 int vd_cmd_backups(vd_cli *cli);
 int vd_cmd_restore(vd_cli *cli);

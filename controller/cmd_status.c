@@ -201,7 +201,7 @@ int vd_cmd_status(vd_cli *cli)
 	char label[512];
 	const char *pairs[] = { "label", label, NULL };
 	time_t now = time(NULL);
-	bool inspect = false;
+	bool inspect = false, stack = false;
 	size_t i;
 	int rc = VD_EXIT_OK;
 
@@ -211,7 +211,10 @@ int vd_cmd_status(vd_cli *cli)
 			"List the compose project's containers (found by the label\n"
 			LABEL_PROJECT "): name, service, image, state, health and uptime\n"
 			"as the engine reports them; with --json also ids, image ids and the\n"
-			"deployed commit (label " LABEL_COMMIT ").\n\n"
+			"deployed commit (label " LABEL_COMMIT ").\n"
+			"On a Swarm manager running the project's stack: its services with\n"
+			"their running and desired replicas, image and update state, and each\n"
+			"task's node and state.\n\n"
 			"  -l, --long   inspect each container too: exact start time and uptime,\n"
 			"               restart count, OOM kill, exit code, last health check output;\n"
 			"               and the newest database dump of each service\n");
@@ -231,6 +234,10 @@ int vd_cmd_status(vd_cli *cli)
 		goto fail;
 	if (vd_cli_docker(cli, &d, &err))
 		goto fail;
+	if (vd_status_swarm(cli, d, proj.name, &stack, &err))
+		goto fail;
+	if (stack)
+		goto done;
 	snprintf(label, sizeof(label), LABEL_PROJECT "=%s", proj.name);
 	if (vd_container_list(d, true, pairs, &list, &err))
 		goto fail;

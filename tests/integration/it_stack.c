@@ -533,6 +533,15 @@ static void stack__first_deploy_creates_the_stack(void **state)
 	assert_int_equal(running_tasks(&app, &nodes), 2);
 	assert_int_equal(running_tasks(&pg, NULL), 1);
 	assert_version_on_both("1");
+	/* status lists the stack's services, their replicas and tasks' nodes */
+	assert_int_equal(vd("status"), 0);
+	assert_true(has("2/2 running"));
+	assert_true(has("1/1 running"));
+	assert_true(has("-w1"));
+	assert_true(has("-w2"));
+	assert_int_equal(vd("status --json"), 0);
+	assert_true(has("\"backend\":\"swarm\""));
+	assert_true(has("\"service\":\"app\""));
 	snprintf(conninfo, sizeof(conninfo), "host=%s port=15432 user=vd password=s3cret-pg dbname=vd",
 		 c.w1_ip);
 	conn = PQconnectdb(conninfo);
