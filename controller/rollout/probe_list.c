@@ -1,5 +1,7 @@
 #include "controller/rollout/probe_list.h"
 #include "controller/model/spec.h"
+#include "controller/model/stack.h"
+#include "controller/rollout/swap.h"
 #include "common/log.h"
 #include "health/wait.h"
 
@@ -141,8 +143,18 @@ static const char *container_of(vd_probe_list *out, const vd_compose *model, con
 	return copy;
 }
 
-int vd_probe_list_build(const vd_config *c, const vd_compose *model, const char *only_service,
-		    vd_env_lookup lookup, void *ctx, vd_probe_list *out, vd_error *err)
+/* The service of the stack (swarm): <project>_<service>. */
+static const char *stack_service_of(vd_probe_list *out, const vd_compose *model, const char *service)
+{
+	char *name = vd_stack_service_name(model, service);
+	const char *copy = name ? vd_arena_strdup(&out->arena, name) : NULL;
+
+	free(name);
+	return copy;
+}
+
+static int build(const vd_config *c, const vd_compose *model, const char *only_service, bool swarm,
+		 vd_env_lookup lookup, void *ctx, vd_probe_list *out, vd_error *err)
 {
 	size_t i, cap, n = 0;
 	int r = 0;
@@ -171,9 +183,17 @@ int vd_probe_list_build(const vd_config *c, const vd_compose *model, const char 
 
 			if (!wanted(only_service, s->name))
 				continue;
+			p->service = s->name;
+			if (swarm) {
+				p->kind = VD_PROBE_SERVICE;
+				p->name = "service";
+				if (!(p->swarm.ref = stack_service_of(out, model, s->name)))
+					return oom(err);
+				n++;
+				continue;
+			}
 			p->kind = VD_PROBE_CONTAINER;
 			p->name = "container";
-			p->service = s->name;
 			p->container.one_shot = vd_compose_is_one_shot(model, s->name);
 			if (!(p->container.ref = container_of(out, model, s->name)))
 				return oom(err);
@@ -219,6 +239,11 @@ int vd_probe_list_build(const vd_config *c, const vd_compose *model, const char 
 
 		if (!wanted(only_service, cr->service))
 			continue;
+		if (swarm) {
+			vd_log_warn("resources probe %s: not run on a swarm (its containers are on the nodes' "
+				    "engines)", cr->name ? cr->name : "resources");
+			continue;
+		}
 		p->kind = VD_PROBE_RESOURCES;
 		p->name = cr->name;
 		p->service = cr->service;
@@ -243,12 +268,20 @@ int vd_probe_list_build(const vd_config *c, const vd_compose *model, const char 
 	return 0;
 }
 
+int vd_probe_list_build(const vd_config *c, const vd_compose *model, const char *only_service,
+		    vd_env_lookup lookup, void *ctx, vd_probe_list *out, vd_error *err)
+{
+	return build(c, model, only_service, c->deploy.backend == VD_CONFIG_BACKEND_SWARM, lookup, ctx,
+		     out, err);
+}
+
 static bool needs_engine(const vd_probe_list *p)
 {
 	size_t i;
 
 	for (i = 0; i < p->len; i++)
-		if (p->items[i].kind == VD_PROBE_CONTAINER || p->items[i].kind == VD_PROBE_RESOURCES)
+		if (p->items[i].kind == VD_PROBE_CONTAINER || p->items[i].kind == VD_PROBE_RESOURCES ||
+		    p->items[i].kind == VD_PROBE_SERVICE)
 			return true;
 	return false;
 }
@@ -259,6 +292,7 @@ int vd_probe_list_run(const vd_project *p, const char *only_service, vd_probe_li
 	vd_config_bundle b = VD_CONFIG_BUNDLE_INIT;
 	vd_probe_list probes = VD_PROBES_INIT;
 	vd_docker *docker = NULL;
+	bool swarm;
 	int r;
 
 	r = vd_config_bundle_load(p, &b, err);
@@ -268,8 +302,14 @@ int vd_probe_list_run(const vd_project *p, const char *only_service, vd_probe_li
 		r = vd_error_set(err, VD_EINVAL, "no compose file in %s (give -f FILE)", p->dir);
 		goto done;
 	}
-	r = vd_probe_list_build(b.config, b.model, only_service, vd_env_lookup_process_then, &b.dotenv,
-			    &probes, err);
+	swarm = b.config->deploy.backend == VD_CONFIG_BACKEND_SWARM;
+	/* auto: the stack's services when the engine manages a swarm running them */
+	if (b.config->deploy.backend == VD_CONFIG_BACKEND_AUTO && engine &&
+	    ((r = engine(engine_ctx, &docker, err)) ||
+	     (r = vd_swap_swarm_detect(docker, b.model->name, &swarm, err))))
+		goto done;
+	r = build(b.config, b.model, only_service, swarm, vd_env_lookup_process_then, &b.dotenv, &probes,
+		  err);
 	if (r)
 		goto done;
 	if (needs_engine(&probes)) {
@@ -277,8 +317,7 @@ int vd_probe_list_run(const vd_project *p, const char *only_service, vd_probe_li
 			r = vd_error_set(err, VD_EINVAL, "the probes need a Docker engine");
 			goto done;
 		}
-		r = engine(engine_ctx, &docker, err);
-		if (r)
+		if (!docker && (r = engine(engine_ctx, &docker, err)))
 			goto done;
 	}
 	r = vd_health_check(docker, probes.items, probes.len, b.config->health.deadline_ms,

@@ -3,7 +3,9 @@
  *
  * In order:
  *   - a container probe per service (ref: the service's container name,
- *     vd_spec_container_name) unless health.containers is false;
+ *     vd_spec_container_name) unless health.containers is false — on a
+ *     swarm (deploy.backend swarm, or auto finding the stack) a service
+ *     probe of <project>_<service> instead, and no resources probes;
  *   - the configured postgres, http and resources probes (a resources
  *     probe watches its service's container);
  *   - with NO health section in voxdeploy.yml (or no file): a postgres

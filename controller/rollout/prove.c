@@ -60,7 +60,8 @@ int vd_prove(vd_docker *d, vd_progress *progress, const vd_prove_options *o, vd_
 	for (i = 0; i < o->n_probes; i++) {
 		const vd_probe *q = &o->probes[i];
 
-		if (q->kind == VD_PROBE_CONTAINER && q->service && is_target(o, q->service))
+		if ((q->kind == VD_PROBE_CONTAINER || q->kind == VD_PROBE_SERVICE) && q->service &&
+		    is_target(o, q->service))
 			continue;
 		if (swarm && (q->kind == VD_PROBE_CONTAINER || q->kind == VD_PROBE_RESOURCES))
 			continue;

@@ -542,6 +542,10 @@ static void stack__first_deploy_creates_the_stack(void **state)
 	assert_int_equal(vd("status --json"), 0);
 	assert_true(has("\"backend\":\"swarm\""));
 	assert_true(has("\"service\":\"app\""));
+	/* health reports per service across the nodes */
+	assert_int_equal(vd("health"), 0);
+	assert_true(has("2/2 tasks running on"));
+	assert_true(has("web2"));
 	snprintf(conninfo, sizeof(conninfo), "host=%s port=15432 user=vd password=s3cret-pg dbname=vd",
 		 c.w1_ip);
 	conn = PQconnectdb(conninfo);
