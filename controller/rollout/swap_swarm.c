@@ -337,6 +337,11 @@ static int prove_stack(struct swarm_swap *x, bool restored, vd_swap_result *out,
 		t[n].swarm = true;
 		t[n++].after_rollback = restored && x->s[i].updated;
 	}
+	if (restored && !n) {
+		/* a first deploy undone: nothing ran before, nothing to prove */
+		free(t);
+		return 0;
+	}
 	memset(&po, 0, sizeof(po));
 	po.targets = t;
 	po.n_targets = n;
