@@ -1,9 +1,11 @@
 /* voxdeploy — the compose model as a Swarm stack (stack.h). */
 #include "controller/model/stack.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "controller/model/spec.h"
 
@@ -288,6 +290,28 @@ static int gen_ulimits(yajl_gen g, const vd_compose_service *s)
 	return 0;
 }
 
+/* Capabilities as the CLI normalises them: upper case, CAP_ in front
+ * (ALL as it is). */
+static void gen_caps(yajl_gen g, const char *key, const vd_compose_strs *caps)
+{
+	char cap[128];
+	size_t i, j, at;
+
+	vd_jgen_str(g, key);
+	yajl_gen_array_open(g);
+	for (i = 0; i < caps->len; i++) {
+		const char *c = caps->items[i];
+
+		at = strcasecmp(c, "ALL") && strncasecmp(c, "CAP_", 4) ? (size_t)snprintf(cap, sizeof(cap), "CAP_")
+									: 0;
+		for (j = 0; c[j] && at + 1 < sizeof(cap); j++)
+			cap[at++] = (char)toupper((unsigned char)c[j]);
+		cap[at] = '\0';
+		vd_jgen_str(g, cap);
+	}
+	yajl_gen_array_close(g);
+}
+
 static int gen_container_spec(yajl_gen g, const vd_compose *c, const vd_compose_service *s,
 			      const char *image, const vd_kvs *env)
 {
@@ -310,6 +334,14 @@ static int gen_container_spec(yajl_gen g, const vd_compose *c, const vd_compose_
 		vd_jgen_kstr(g, "Dir", s->working_dir);
 	if (s->user)
 		vd_jgen_kstr(g, "User", s->user);
+	/* what the stack sends when the file names no credential spec */
+	vd_jgen_str(g, "Privileges");
+	yajl_gen_map_open(g);
+	vd_jgen_str(g, "CredentialSpec");
+	yajl_gen_null(g);
+	vd_jgen_str(g, "SELinuxContext");
+	yajl_gen_null(g);
+	yajl_gen_map_close(g);
 	if (s->tty)
 		vd_jgen_kbool(g, "TTY", true);
 	if (s->stdin_open)
@@ -343,9 +375,9 @@ static int gen_container_spec(yajl_gen g, const vd_compose *c, const vd_compose_
 	if (s->sysctls.len)
 		vd_jgen_kkvs(g, "Sysctls", &s->sysctls);
 	if (s->cap_add.len)
-		vd_jgen_kstrs(g, "CapabilityAdd", s->cap_add.items, s->cap_add.len);
+		gen_caps(g, "CapabilityAdd", &s->cap_add);
 	if (s->cap_drop.len)
-		vd_jgen_kstrs(g, "CapabilityDrop", s->cap_drop.items, s->cap_drop.len);
+		gen_caps(g, "CapabilityDrop", &s->cap_drop);
 	if (s->n_ulimits && (r = gen_ulimits(g, s)))
 		return r;
 	yajl_gen_map_close(g);

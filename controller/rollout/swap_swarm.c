@@ -150,7 +150,6 @@ static int place_image(struct swarm_swap *x, size_t i, vd_error *err)
 		if (rc) {
 			vd_error e = VD_ERROR_INIT;
 
-			vd_error_prefix(err, "push %s:%s", repo, tag);
 			vd_swap_step(w, "push", "failed", v, t, &e, "%s", vd_error_msg(err));
 			vd_error_release(&e);
 		} else if (asprintf(&s->image, "%s:%s@%s", repo, tag, digest) < 0 ||

@@ -159,7 +159,9 @@ static void stack__service_spec(void **state)
 	assert_part(v, "true", P("TaskTemplate", "ContainerSpec", "ReadOnly"));
 	assert_part(v, "20000000000", P("TaskTemplate", "ContainerSpec", "StopGracePeriod"));
 	assert_part(v, "\"SIGINT\"", P("TaskTemplate", "ContainerSpec", "StopSignal"));
-	assert_part(v, "[\"NET_ADMIN\"]", P("TaskTemplate", "ContainerSpec", "CapabilityAdd"));
+	assert_part(v, "[\"CAP_NET_ADMIN\"]", P("TaskTemplate", "ContainerSpec", "CapabilityAdd"));
+	assert_part(v, "{\"CredentialSpec\":null,\"SELinuxContext\":null}",
+		    P("TaskTemplate", "ContainerSpec", "Privileges"));
 	assert_part(v, "{\"net.core.somaxconn\":\"1024\"}", P("TaskTemplate", "ContainerSpec", "Sysctls"));
 	assert_part(v, "[{\"Name\":\"nofile\",\"Soft\":10,\"Hard\":20},{\"Name\":\"nproc\",\"Soft\":100,"
 		       "\"Hard\":100}]",
