@@ -9,6 +9,7 @@
 #include "controller/rollout/swap.h"
 #include "docker_api/container.h"
 #include "docker_api/image.h"
+#include "docker_api/swarm.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,9 @@
 /* containers a restore starts at once (those whose dependencies started) */
 #define RECOVER_PARALLEL 8
 
+/* services of a stack a swarm deploy began to create or update */
+#define MAX_STACK 64
+
 /* What the journal says about the last deploy. */
 struct last {
 	char id[VD_DEPLOY_ID_MAX];
@@ -32,7 +36,28 @@ struct last {
 	unsigned seq;
 	char type[32];
 	uint64_t began_ms;
+	/* a swarm deploy: the services it began to create or update, in order,
+	 * and which of them its own restore already put back */
+	struct {
+		char service[64];
+		bool created;
+		bool undone;
+	} stack[MAX_STACK];
+	size_t n_stack;
 };
+
+/* The service's entry in the last deploy's stack steps (added when new). */
+static size_t stack_entry(struct last *l, const char *service)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_stack; i++)
+		if (!strcmp(l->stack[i].service, service))
+			return i;
+	if (l->n_stack < MAX_STACK)
+		snprintf(l->stack[l->n_stack++].service, sizeof(l->stack[0].service), "%s", service);
+	return i;
+}
 
 /* One service's containers, by the names a swap uses. */
 struct slot {
@@ -67,6 +92,8 @@ static int on_record(yajl_val v, void *ctx, vd_error *err)
 	struct last *l = ctx;
 	const char *id = vd_json_str(v, "deploy_id"), *step = vd_json_str(v, "step");
 	const char *state = vd_json_str(v, "state"), *detail = vd_json_str(v, "detail");
+	const char *service = vd_json_str(v, "service");
+	size_t i;
 
 	if (!id || !step || !state)
 		return 0;
@@ -83,6 +110,16 @@ static int on_record(yajl_val v, void *ctx, vd_error *err)
 		l->checked_out = false;
 	if (!strcmp(step, "plan") && !strcmp(state, "done") && detail)
 		snprintf(l->type, sizeof(l->type), "%.*s", (int)strcspn(detail, ":"), detail);
+	/* swap_swarm.c's steps: create/update begin before the call, restore
+	 * done after its undo */
+	if (service && (!strcmp(step, "create") || !strcmp(step, "update")) && !strcmp(state, "begin")) {
+		i = stack_entry(l, service);
+		if (i < l->n_stack)
+			l->stack[i].created = !strcmp(step, "create");
+	}
+	if (service && !strcmp(step, "restore") && !strcmp(state, "done") && l->n_stack &&
+	    (i = stack_entry(l, service)) < l->n_stack)
+		l->stack[i].undone = true;
 	return 0;
 }
 
@@ -504,6 +541,46 @@ static void finish(struct rec *r, vd_recover_outcome outcome, const char *state,
 	vd_error_release(&e);
 }
 
+/* An interrupted swarm deploy is undone: every service whose update (or
+ * creation) carries its deploy id goes back to its previous spec (or is
+ * removed), last first, each waited for. */
+static int undo_stack(struct rec *r, vd_error *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = r->last.n_stack; i-- > 0 && !rc;) {
+		vd_service_info info;
+		char name[256];
+		const char *svc = r->last.stack[i].service, *by;
+		uint64_t t = vd_now_ms();
+
+		if (r->last.stack[i].undone)
+			continue;
+		snprintf(name, sizeof(name), "%s_%s", r->o->project->name, svc);
+		memset(&info, 0, sizeof(info));
+		rc = vd_service_inspect(r->d, name, &info, err);
+		if (rc == VD_ENOTFOUND) {
+			vd_error_release(err);
+			rc = 0;
+			continue;
+		}
+		by = rc ? NULL : vd_kvs_get(&info.labels, LABEL_DEPLOY);
+		if (!rc && by && !strcmp(by, r->last.id)) {
+			tell(r, "restore", "begin", svc, 0, "%s: %s", name,
+			     r->last.stack[i].created ? "remove" : "rollback=previous");
+			rc = vd_swap_swarm_undo(r->d, info.id, svc, r->last.stack[i].created, NULL,
+						r->o->health_deadline_ms, err);
+			if (rc)
+				tell(r, "restore", "failed", svc, t, "%s", vd_error_msg(err));
+			else
+				tell(r, "restore", "done", svc, t, "%s", name);
+		}
+		vd_service_info_release(&info);
+	}
+	return rc;
+}
+
 static int act(struct rec *r, vd_error *err)
 {
 	size_t i, leftovers = 0;
@@ -519,6 +596,20 @@ static int act(struct rec *r, vd_error *err)
 	if ((rc = vd_journal_open(r->o->state_dir, r->last.id, &r->journal, err)))
 		return rc;
 	r->journal.seq = r->last.seq;
+	if (r->last.n_stack && !r->last.finished) {
+		tell(r, "recover", "begin", NULL, 0, "a deploy of the stack, %zu service%s touched",
+		     r->last.n_stack, r->last.n_stack == 1 ? "" : "s");
+		checkout_back(r);
+		if ((rc = undo_stack(r, err))) {
+			finish(r, VD_RECOVER_FAILED, "restore_failed", "the rollback failed: %s",
+			       vd_error_msg(err));
+			vd_error_release(err);
+			return 0;
+		}
+		finish(r, VD_RECOVER_RESTORED, "failed",
+		       "deploy %s was undone: its services are back on their previous spec", r->last.id);
+		return 0;
+	}
 	tell(r, "recover", "begin", NULL, 0, "%zu service%s left mid-swap", leftovers,
 	     leftovers == 1 ? "" : "s");
 	if (can_complete(r)) {

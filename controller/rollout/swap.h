@@ -116,4 +116,11 @@ int vd_swap_run(vd_docker *d, const vd_swap_options *opts, vd_swap_result *out, 
  * runs services of the stack `project` (label com.docker.stack.namespace). */
 int vd_swap_swarm_detect(vd_docker *d, const char *project, bool *swarm, vd_error *err);
 
+/* Undo a swarm deploy's work on one service (ref: its id or name; service:
+ * the compose name, for the report): remove it (one the deploy created), or
+ * roll it back to its previous spec (POST /services/{id}/update?rollback=
+ * previous) and wait until that converged, at most deadline_ms (0: 60 s). */
+int vd_swap_swarm_undo(vd_docker *d, const char *ref, const char *service, bool remove,
+		       const char *registry_auth, uint64_t deadline_ms, vd_error *err);
+
 #endif

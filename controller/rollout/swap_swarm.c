@@ -227,9 +227,10 @@ static int service_spec(struct swarm_swap *x, size_t i, int64_t force_update, vd
 	return vd_stack_service_spec(x->w->c, x->w->v[i].s, &so, out, err);
 }
 
-/* Wait until service i converged (health/service.c's verdict), at most the
- * deploy's health deadline. */
-static int converge(struct swarm_swap *x, size_t i, bool rollback, vd_error *err)
+/* Wait until a service converged (health/service.c's verdict), at most
+ * deadline_ms; rollback: a rollback was asked for. */
+static int converge_service(vd_docker *d, const char *ref, const char *service, bool rollback,
+			    uint64_t deadline_ms, vd_error *err)
 {
 	vd_probe p;
 	vd_health_wait_opts wo = VD_HEALTH_WAIT_OPTS_INIT;
@@ -239,13 +240,50 @@ static int converge(struct swarm_swap *x, size_t i, bool rollback, vd_error *err
 	memset(&p, 0, sizeof(p));
 	p.kind = VD_PROBE_SERVICE;
 	p.name = "service";
-	p.service = x->w->v[i].s->name;
+	p.service = service;
 	p.interval_ms = 250;
-	p.swarm.ref = x->s[i].id;
+	p.swarm.ref = ref;
 	p.swarm.after_rollback = rollback;
-	wo.deadline_ms = x->w->deadline_ms;
-	rc = vd_health_wait(x->w->d, &p, 1, &wo, &rep, err);
+	wo.deadline_ms = deadline_ms;
+	rc = vd_health_wait(d, &p, 1, &wo, &rep, err);
 	vd_health_report_release(&rep);
+	return rc;
+}
+
+static int converge(struct swarm_swap *x, size_t i, bool rollback, vd_error *err)
+{
+	return converge_service(x->w->d, x->s[i].id, x->w->v[i].s->name, rollback, x->w->deadline_ms, err);
+}
+
+int vd_swap_swarm_undo(vd_docker *d, const char *ref, const char *service, bool remove,
+		       const char *registry_auth, uint64_t deadline_ms, vd_error *err)
+{
+	vd_service_update_opts uo = { registry_auth, true };
+	vd_service_info info;
+	vd_buf spec = VD_BUF_INIT;
+	yajl_gen g;
+	int rc;
+
+	if (remove)
+		return vd_service_remove(d, ref, err);
+	memset(&info, 0, sizeof(info));
+	if ((rc = vd_service_inspect(d, ref, &info, err)))
+		return rc;
+	/* the swarm swaps in PreviousSpec; the body must be the current spec */
+	if (!(g = vd_jgen_new())) {
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	} else {
+		vd_jgen_value(g, vd_json_get(info.raw, "Spec"));
+		if ((rc = vd_jgen_finish(g, &spec)))
+			vd_error_set(err, rc, "out of memory");
+		else
+			rc = vd_service_update(d, info.id, info.version, vd_buf_cstr(&spec), &uo, err);
+	}
+	if (!rc)
+		rc = converge_service(d, info.id, service, true, deadline_ms ? deadline_ms : DEFAULT_DEADLINE_MS,
+				      err);
+	vd_service_info_release(&info);
+	vd_buf_release(&spec);
 	return rc;
 }
 
@@ -360,43 +398,20 @@ static int prove_stack(struct swarm_swap *x, bool restored, vd_swap_result *out,
 static int undo(struct swarm_swap *x, vd_error *err)
 {
 	vd_swap *w = x->w;
-	vd_service_update_opts uo = { auth_of(x), true };
 	size_t i;
 	int rc, first = 0;
 
 	for (i = w->n; i-- > 0;) {
 		struct stack_svc *s = &x->s[i];
-		vd_service_info info;
-		vd_buf spec = VD_BUF_INIT;
 		uint64_t t = vd_now_ms();
 		vd_error e = VD_ERROR_INIT;
-		yajl_gen g;
 
 		if (!s->created && !s->updated)
 			continue;
-		memset(&info, 0, sizeof(info));
 		vd_swap_step(w, "restore", "begin", &w->v[i], 0, &e, "%s: %s", s->name,
 			     s->created ? "remove" : "rollback=previous");
 		vd_error_release(&e);
-		if (s->created) {
-			rc = vd_service_remove(w->d, s->id, &e);
-		} else if (!(rc = vd_service_inspect(w->d, s->id, &info, &e))) {
-			/* the swarm swaps in PreviousSpec; the body must be the current spec */
-			if (!(g = vd_jgen_new()))
-				rc = vd_error_set(&e, VD_ENOMEM, "out of memory");
-			else {
-				vd_jgen_value(g, vd_json_get(info.raw, "Spec"));
-				if ((rc = vd_jgen_finish(g, &spec)))
-					vd_error_set(&e, rc, "out of memory");
-				else
-					rc = vd_service_update(w->d, info.id, info.version, vd_buf_cstr(&spec), &uo,
-							       &e);
-			}
-			if (!rc)
-				rc = converge(x, i, true, &e);
-		}
-		vd_service_info_release(&info);
-		vd_buf_release(&spec);
+		rc = vd_swap_swarm_undo(w->d, s->id, w->v[i].s->name, s->created, auth_of(x), w->deadline_ms, &e);
 		if (rc) {
 			vd_error j = VD_ERROR_INIT;
 

@@ -28,6 +28,7 @@
 #include "testutil.h"
 
 #include <curl/curl.h>
+#include <signal.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -665,6 +666,54 @@ static void stack__full_restart_keeps_the_rows(void **state)
 	vd_service_info_release(&app);
 }
 
+
+static void stack__killed_mid_update_then_recover(void **state)
+{
+	vd_service_info before, now;
+	vd_error err = VD_ERROR_INIT;
+	char outfile[320];
+	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.manager, "--state-dir", state_dir, "deploy",
+			       NULL };
+	struct tu_proc p = { argv, NULL, outfile, outfile, NULL, true };
+	pid_t pid;
+	int i;
+
+	(void)state;
+	snprintf(outfile, sizeof(outfile), "%s.killed", repo.dir);
+	service_of("app", &before);
+	put("src/version", "4");
+	commit_now();
+	pid = tu_spawn(&p);
+	/* kill -9 once the swarm took the update */
+	for (i = 0; i < 600; i++) {
+		memset(&now, 0, sizeof(now));
+		if (!vd_service_inspect(c.m, before.id, &now, &err) && now.version > before.version) {
+			vd_service_info_release(&now);
+			break;
+		}
+		vd_error_release(&err);
+		vd_service_info_release(&now);
+		usleep(100000);
+	}
+	assert_true(i < 600);
+	kill(pid, SIGKILL);
+	tu_wait(pid, 30, "the killed deploy");
+	assert_int_equal(vd("recover"), 0);
+	assert_true(has("undone"));
+	service_of("app", &now);
+	assert_string_equal(now.image, before.image);
+	assert_int_equal(running_tasks(&now, NULL), 2);
+	assert_version_on_both("3");
+	vd_service_info_release(&now);
+	/* run again, recover finds nothing; the next deploy brings the change */
+	assert_int_equal(vd("recover"), 0);
+	assert_true(has("nothing to do"));
+	assert_int_equal(vd("deploy"), 0);
+	assert_version_on_both("4");
+	vd_service_info_release(&before);
+	unlink(outfile);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -675,6 +724,7 @@ int main(void)
 		cmocka_unit_test(stack__registry_down_changes_nothing),
 		cmocka_unit_test(stack__several_nodes_need_a_registry),
 		cmocka_unit_test(stack__full_restart_keeps_the_rows),
+		cmocka_unit_test(stack__killed_mid_update_then_recover),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
