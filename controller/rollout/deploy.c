@@ -622,10 +622,20 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 		if (!vd_config_load(o->project, vd_env_lookup_process_then, &r.dec.dotenv, &cfg, err)) {
 			so.compose_hash = cfg->deploy.compose_hash;
 			so.parallel = (int)cfg->deploy.parallel;
+			so.app_service = cfg->app_service;
+			so.health_deadline_ms = cfg->health.deadline_ms;
+			so.stable_ms = cfg->health.stable_for_ms;
+			so.swarm = cfg->deploy.backend == VD_CONFIG_BACKEND_SWARM;
+			so.registry = cfg->deploy.registry.address;
+			so.registry_user = cfg->deploy.registry.username;
+			so.registry_password = cfg->deploy.registry.password;
+			if (cfg->deploy.backend == VD_CONFIG_BACKEND_AUTO &&
+			    vd_swap_swarm_detect(d, o->project->name, &so.swarm, err))
+				so.swarm = false;
 		}
 		vd_error_release(err);
-		vd_config_free(cfg);
 		rc = vd_swap_run(d, &so, &sw, err);
+		vd_config_free(cfg);
 	}
 	if (rc) {
 		vd_error jerr = VD_ERROR_INIT;

@@ -96,7 +96,7 @@ static int check_swarm(struct swarm_swap *x, vd_error *err)
 				    "deploy.backend is swarm, but this engine is a worker of its swarm: deploy "
 				    "through a manager (docker node ls there lists them)");
 	x->nodes = st.nodes;
-	if (!o->registry && st.nodes > 1 && any_built(x->w))
+	if (!o->registry && st.nodes > 1 && any_built(x->w) && !o->rollback_tag)
 		return vd_error_set(err, VD_EINVAL,
 				    "the swarm has %lld nodes, and a built image stays on the manager: set "
 				    "deploy.registry in voxdeploy.yml for the nodes to pull it from",
@@ -332,6 +332,8 @@ static int put_service(struct swarm_swap *x, size_t i, vd_error *err)
 		rc = vd_service_update(w->d, info.id, info.version, vd_buf_cstr(&spec), &uo, err);
 		if (rc != VD_ECONFLICT) {
 			s->updated = !rc;
+			if (!rc)
+				rc = vd_swap_step(w, "update", "done", &w->v[i], t, err, "%s", s->name);
 			break;
 		}
 		vd_error_release(err);  /* changed under us: read it again */
@@ -477,6 +479,62 @@ static int finish(struct swarm_swap *x, vd_swap_result *out, vd_error *err)
 	return 0;
 }
 
+/* voxdeploy rollback: the app's service back to its previous spec (the
+ * swarm keeps one), proven; when that version does not prove healthy the
+ * service goes forward again (a second rollback=previous) and is proven. */
+static int roll_back_app(struct swarm_swap *x, vd_swap_result *out, vd_error *err)
+{
+	vd_swap *w = x->w;
+	struct stack_svc *s = &x->s[0];
+	vd_service_info info;
+	vd_error why = VD_ERROR_INIT;
+	uint64_t t = vd_now_ms();
+	const char *commit;
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	if ((rc = vd_service_inspect(w->d, s->name, &info, err))) {
+		if (rc == VD_ENOTFOUND)
+			rc = vd_error_set(err, VD_EINVAL, "service %s is not on the swarm: nothing to roll back",
+					  s->name);
+		goto done;
+	}
+	if (!info.has_previous) {
+		rc = vd_error_set(err, VD_EINVAL, "service %s has no previous spec to go back to", s->name);
+		goto done;
+	}
+	if (!(s->id = strdup(info.id))) {
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	s->updated = true;
+	if ((rc = vd_swap_step(w, "update", "begin", &w->v[0], 0, err, "%s: rollback=previous, %s -> %s",
+			       s->name, info.image ? info.image : "?",
+			       info.previous_image ? info.previous_image : "?")))
+		goto done;
+	if (vd_swap_swarm_undo(w->d, s->id, w->v[0].s->name, false, auth_of(x), w->deadline_ms, &why) ||
+	    prove_stack(x, true, out, &why)) {
+		vd_swap_step(w, "update", "failed", &w->v[0], t, err, "%s", vd_error_msg(&why));
+		rc = roll_back(x, out, &why);
+		goto done;
+	}
+	vd_service_info_release(&info);
+	if ((rc = vd_service_inspect(w->d, s->id, &info, err)))
+		goto done;
+	commit = vd_kvs_get(&info.labels, "io.voxdeploy.commit");
+	if (commit && !(out->image_commit = strdup(commit))) {
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+		goto done;
+	}
+	free(s->image);
+	s->image = info.image ? strdup(info.image) : NULL;
+	rc = finish(x, out, err);
+done:
+	vd_service_info_release(&info);
+	vd_error_release(&why);
+	return rc;
+}
+
 static int dry_run(struct swarm_swap *x, vd_error *err)
 {
 	vd_swap *w = x->w;
@@ -536,9 +594,11 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 	out->outcome = VD_DEPLOY_DONE;
 
 	/* nothing is touched until every check has passed */
-	if (o->rollback_tag) {
-		rc = vd_error_set(err, VD_EUNSUPPORTED, "rollback to a retained image is not done on a "
-				  "swarm yet: `docker service rollback` undoes a service's last update");
+	if (o->rollback_tag && strcmp(o->rollback_tag, "voxdeploy-previous")) {
+		rc = vd_error_set(err, VD_EUNSUPPORTED,
+				  "on a swarm, rollback goes back to the app service's previous spec only "
+				  "(voxdeploy rollback without --to); to run an older version, deploy its "
+				  "commit (voxdeploy deploy --to REV)");
 		goto done;
 	}
 	if (o->release) {
@@ -563,6 +623,10 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
 			goto done;
 		}
+	if (o->rollback_tag) {
+		rc = roll_back_app(&x, out, err);
+		goto done;
+	}
 	if (o->dry_run) {
 		if (!(rc = vd_swap_build(&w, err)))
 			rc = dry_run(&x, err);

@@ -572,6 +572,8 @@ def measure_vd(cl, repo, version):
     if rc:
         poller.halt.set()
         raise Broke("voxdeploy deploy exited %d:\n%s%s" % (rc, out[-4000:], err[-3000:]))
+    if err.strip():
+        log("voxdeploy deploy --json wrote to stderr:\n%s" % err.rstrip()[-3000:])
     ub, cd, kind = vd_times(progress(out))
     if kind != "APP_ONLY":
         raise Broke("voxdeploy deployed %s, not APP_ONLY:\n%s" % (kind, out[-3000:]))
@@ -653,6 +655,15 @@ def setup(cl, root, nonce):
     return repo, paths
 
 
+def update_configs(cl):
+    """Each project's service's UpdateConfig as the swarm stores it: a line
+    saying they are the same, or each of them."""
+    got = {k: service(cl, PROJECTS[k] + "_app")["Spec"].get("UpdateConfig") for k in PEERS}
+    if all(got[k] == got["v"] for k in PEERS):
+        return "the same on the three services: %s" % json.dumps(got["v"], sort_keys=True)
+    return "DIFFERENT: " + "; ".join("%s %s" % (PROJECTS[k], json.dumps(got[k], sort_keys=True)) for k in PEERS)
+
+
 def exec_floor(cl, n=5):
     ts = [cl.m1("true")[1] for _ in range(n)]
     return statistics.median(ts)
@@ -665,6 +676,8 @@ def fmt_failed(r):
 def bench(cl, root):
     nonce = "%x" % (int(time.time() * 1000) & 0xffffffff)
     repo, paths = setup(cl, root, nonce)
+    uc0 = update_configs(cl)
+    log("update config before the rounds: %s" % uc0)
     floor = exec_floor(cl)
     log("docker exec %s true: %.0f ms median (the exec's floor)" % (cl.node("m1"), floor * 1000))
     res = {k: [] for k in PEERS}
@@ -716,6 +729,10 @@ def bench(cl, root):
               % (NAMES[k], "  ".join("%d/%d" % (r["failed"], r["requests"]) for r in res[k]),
                  sum(r["failed"] for r in res[k]), sum(r["requests"] for r in res[k]), med(k, "gap"),
                  ("; failures: " + ", ".join(kinds)) if kinds else ""))
+    uc1 = update_configs(cl)
+    print("  update config (Spec.UpdateConfig) before the rounds: %s" % uc0)
+    if uc1 != uc0:
+        print("  update config after the rounds: %s" % uc1)
     ratio = mv / mu
     print("voxdeploy converge <= %.1f x docker service update  %s (%.3f)"
           % (GOAL, "PASS" if ratio <= GOAL else "MISS", ratio))

@@ -714,6 +714,25 @@ static void stack__killed_mid_update_then_recover(void **state)
 	unlink(outfile);
 }
 
+static void stack__rollback_goes_to_the_previous_spec(void **state)
+{
+	vd_service_info app;
+
+	(void)state;
+	assert_int_equal(vd("rollback"), 0);
+	assert_version_on_both("3");
+	service_of("app", &app);
+	/* the spec (and its labels) of the deploy before the last */
+	assert_non_null(vd_kvs_get(&app.labels, "io.voxdeploy.commit"));
+	assert_string_not_equal(vd_kvs_get(&app.labels, "io.voxdeploy.commit"), commit);
+	assert_true(has("rollback"));
+	assert_int_equal(running_tasks(&app, NULL), 2);
+	vd_service_info_release(&app);
+	/* only the previous spec: an older version is deployed, not rolled back to */
+	assert_int_equal(vd("rollback --to HEAD~3"), 2);
+	assert_true(has("previous spec only"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -725,6 +744,7 @@ int main(void)
 		cmocka_unit_test(stack__several_nodes_need_a_registry),
 		cmocka_unit_test(stack__full_restart_keeps_the_rows),
 		cmocka_unit_test(stack__killed_mid_update_then_recover),
+		cmocka_unit_test(stack__rollback_goes_to_the_previous_spec),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
