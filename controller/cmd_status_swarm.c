@@ -148,8 +148,12 @@ int vd_status_swarm(vd_cli *cli, vd_docker *d, const char *project, bool *shown,
 	int rc;
 
 	*shown = false;
-	if ((rc = vd_swarm_state_get(d, &st, err)))
-		return rc;
+	/* an engine that cannot tell is no swarm here: the container listing
+	 * says what is wrong with it */
+	if (vd_swarm_state_get(d, &st, err)) {
+		vd_error_release(err);
+		return 0;
+	}
 	if (strcmp(st.node_state, "active") || !st.manager)
 		return 0;
 	snprintf(label, sizeof(label), VD_STACK_NAMESPACE_LABEL "=%s", project);

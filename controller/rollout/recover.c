@@ -27,6 +27,9 @@
 
 /* services of a stack a swarm deploy began to create or update */
 #define MAX_STACK 64
+/* a service's rollback from the middle of an update: the swarm replaces its
+ * tasks one at a time, each waiting for its node's port (stop-first) */
+#define STACK_UNDO_MS 300000
 
 /* What the journal says about the last deploy. */
 struct last {
@@ -570,7 +573,8 @@ static int undo_stack(struct rec *r, vd_error *err)
 			tell(r, "restore", "begin", svc, 0, "%s: %s", name,
 			     r->last.stack[i].created ? "remove" : "rollback=previous");
 			rc = vd_swap_swarm_undo(r->d, info.id, svc, r->last.stack[i].created, NULL,
-						r->o->health_deadline_ms, err);
+						r->o->health_deadline_ms ? r->o->health_deadline_ms
+									 : STACK_UNDO_MS, err);
 			if (rc)
 				tell(r, "restore", "failed", svc, t, "%s", vd_error_msg(err));
 			else
