@@ -284,43 +284,61 @@ static bool inherited(const vd_kvs *inherit, const vd_compose_mount *m)
 	       vd_kvs_get(inherit, m->target);
 }
 
-static int gen_mount(yajl_gen g, const vd_compose *c, const vd_compose_mount *m)
+/* A named volume's options on a swarm: the stack's labels and the
+ * volume's driver, which each node's engine creates it with. */
+static void gen_stack_volume_options(yajl_gen g, const vd_compose_volume *v, const char *stack)
 {
-	const vd_compose_volume *v;
+	size_t i;
 
+	vd_jgen_str(g, "Labels");
 	yajl_gen_map_open(g);
-	switch (m->type) {
-	case VD_COMPOSE_MOUNT_BIND:
-		vd_jgen_kstr(g, "Type", "bind");
-		vd_jgen_kstr(g, "Source", m->source);
-		break;
-	case VD_COMPOSE_MOUNT_VOLUME:
-		vd_jgen_kstr(g, "Type", "volume");
-		if (m->source) {
-			if (!(v = vd_compose_volume_find(c, m->source)))
-				return VD_EINVAL;
-			vd_jgen_kstr(g, "Source", v->name);
-		}
-		break;
-	case VD_COMPOSE_MOUNT_TMPFS:
-		vd_jgen_kstr(g, "Type", "tmpfs");
-		break;
+	for (i = 0; i < v->labels.len; i++)
+		if (strcmp(v->labels.items[i].key, VD_SPEC_STACK_NAMESPACE_LABEL))
+			vd_jgen_kstr(g, v->labels.items[i].key, v->labels.items[i].value);
+	vd_jgen_kstr(g, VD_SPEC_STACK_NAMESPACE_LABEL, stack);
+	yajl_gen_map_close(g);
+	if (v->driver || v->driver_opts.len) {
+		vd_jgen_str(g, "DriverConfig");
+		yajl_gen_map_open(g);
+		gen_opt_str(g, "Name", v->driver);
+		if (v->driver_opts.len)
+			vd_jgen_kkvs(g, "Options", &v->driver_opts);
+		yajl_gen_map_close(g);
 	}
+}
+
+int vd_spec_gen_mount(yajl_gen g, const vd_compose *c, const vd_compose_mount *m, const char *stack)
+{
+	const vd_compose_volume *v = NULL;
+
+	if (m->type == VD_COMPOSE_MOUNT_VOLUME && m->source && !(v = vd_compose_volume_find(c, m->source)))
+		return VD_EINVAL;
+	yajl_gen_map_open(g);
+	vd_jgen_kstr(g, "Type", m->type == VD_COMPOSE_MOUNT_BIND     ? "bind"
+				: m->type == VD_COMPOSE_MOUNT_TMPFS ? "tmpfs"
+								    : "volume");
+	if (m->type == VD_COMPOSE_MOUNT_BIND)
+		vd_jgen_kstr(g, "Source", m->source);
+	else if (v)
+		vd_jgen_kstr(g, "Source", v->name);
 	vd_jgen_kstr(g, "Target", m->target);
 	if (m->read_only)
 		vd_jgen_kbool(g, "ReadOnly", true);
-	if (m->type == VD_COMPOSE_MOUNT_BIND && (m->propagation || m->create_host_path)) {
+	if (m->type == VD_COMPOSE_MOUNT_BIND && (m->propagation || (m->create_host_path && !stack))) {
 		vd_jgen_str(g, "BindOptions");
 		yajl_gen_map_open(g);
 		gen_opt_str(g, "Propagation", m->propagation);
-		if (m->create_host_path)
+		if (m->create_host_path && !stack)
 			vd_jgen_kbool(g, "CreateMountpoint", true);
 		yajl_gen_map_close(g);
 	}
-	if (m->type == VD_COMPOSE_MOUNT_VOLUME && m->nocopy) {
+	if (m->type == VD_COMPOSE_MOUNT_VOLUME && (m->nocopy || (stack && v))) {
 		vd_jgen_str(g, "VolumeOptions");
 		yajl_gen_map_open(g);
-		vd_jgen_kbool(g, "NoCopy", true);
+		if (m->nocopy)
+			vd_jgen_kbool(g, "NoCopy", true);
+		if (stack && v && !v->external)
+			gen_stack_volume_options(g, v, stack);
 		yajl_gen_map_close(g);
 	}
 	if (m->type == VD_COMPOSE_MOUNT_TMPFS && m->tmpfs_size) {
@@ -709,7 +727,7 @@ static int gen_host_config(yajl_gen g, const vd_compose *c, const vd_compose_ser
 
 			if (bind_in_binds(m) || anonymous_short(m) || inherited(inherit, m))
 				continue;
-			if (gen_mount(g, c, m))
+			if (vd_spec_gen_mount(g, c, m, NULL))
 				return vd_error_set(err, VD_EINVAL, "volume '%s' is not declared",
 						    m->source);
 		}

@@ -174,6 +174,15 @@ int vd_spec_create(vd_docker *d, const vd_compose *c, const vd_compose_service *
  * {"Test":["NONE"]}. */
 void vd_spec_gen_healthcheck(yajl_gen g, const vd_compose_healthcheck *h);
 
+/* The stack label (model/stack.h's VD_STACK_NAMESPACE_LABEL). */
+#define VD_SPEC_STACK_NAMESPACE_LABEL "com.docker.stack.namespace"
+
+/* One mount of a service as the engine's Mount object: a container's
+ * (stack NULL: a bind creates its host path), or a swarm task's (stack: the
+ * stack's name, whose label a named volume's VolumeOptions carry, with its
+ * driver). */
+int vd_spec_gen_mount(yajl_gen g, const vd_compose *c, const vd_compose_mount *m, const char *stack);
+
 /* SHA-256 of data as 64 lower-case hex digits (exported for tests). */
 void vd_spec_sha256_hex(const void *data, size_t len, char out[65]);
 

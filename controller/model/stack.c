@@ -202,64 +202,6 @@ static void gen_labels(yajl_gen g, const char *key, const vd_kvs *user, const ch
 	yajl_gen_map_close(g);
 }
 
-static int gen_mount(yajl_gen g, const vd_compose *c, const vd_compose_mount *m)
-{
-	const vd_compose_volume *v = NULL;
-
-	if (m->type == VD_COMPOSE_MOUNT_VOLUME && m->source &&
-	    !(v = vd_compose_volume_find(c, m->source)))
-		return VD_EINVAL;
-	yajl_gen_map_open(g);
-	vd_jgen_kstr(g, "Type", m->type == VD_COMPOSE_MOUNT_BIND     ? "bind"
-				: m->type == VD_COMPOSE_MOUNT_TMPFS ? "tmpfs"
-								    : "volume");
-	if (m->type == VD_COMPOSE_MOUNT_BIND)
-		vd_jgen_kstr(g, "Source", m->source);
-	else if (v)
-		vd_jgen_kstr(g, "Source", v->name);
-	vd_jgen_kstr(g, "Target", m->target);
-	if (m->read_only)
-		vd_jgen_kbool(g, "ReadOnly", true);
-	if (m->type == VD_COMPOSE_MOUNT_BIND && m->propagation) {
-		vd_jgen_str(g, "BindOptions");
-		yajl_gen_map_open(g);
-		vd_jgen_kstr(g, "Propagation", m->propagation);
-		yajl_gen_map_close(g);
-	}
-	if (v) {
-		vd_jgen_str(g, "VolumeOptions");
-		yajl_gen_map_open(g);
-		if (m->nocopy)
-			vd_jgen_kbool(g, "NoCopy", true);
-		if (!v->external) {
-			gen_labels(g, "Labels", &v->labels, c->name);
-			if (v->driver || v->driver_opts.len) {
-				vd_jgen_str(g, "DriverConfig");
-				yajl_gen_map_open(g);
-				if (v->driver)
-					vd_jgen_kstr(g, "Name", v->driver);
-				if (v->driver_opts.len)
-					vd_jgen_kkvs(g, "Options", &v->driver_opts);
-				yajl_gen_map_close(g);
-			}
-		}
-		yajl_gen_map_close(g);
-	} else if (m->type == VD_COMPOSE_MOUNT_VOLUME && m->nocopy) {
-		vd_jgen_str(g, "VolumeOptions");
-		yajl_gen_map_open(g);
-		vd_jgen_kbool(g, "NoCopy", true);
-		yajl_gen_map_close(g);
-	}
-	if (m->type == VD_COMPOSE_MOUNT_TMPFS && m->tmpfs_size) {
-		vd_jgen_str(g, "TmpfsOptions");
-		yajl_gen_map_open(g);
-		vd_jgen_kint(g, "SizeBytes", m->tmpfs_size);
-		yajl_gen_map_close(g);
-	}
-	yajl_gen_map_close(g);
-	return 0;
-}
-
 static int cmp_ulimit(const void *a, const void *b)
 {
 	return strcmp((*(const vd_compose_ulimit *const *)a)->name,
@@ -352,7 +294,7 @@ static int gen_container_spec(yajl_gen g, const vd_compose *c, const vd_compose_
 		vd_jgen_str(g, "Mounts");
 		yajl_gen_array_open(g);
 		for (i = 0; i < s->n_volumes; i++)
-			if ((r = gen_mount(g, c, &s->volumes[i])))
+			if ((r = vd_spec_gen_mount(g, c, &s->volumes[i], c->name)))
 				return r;
 		yajl_gen_array_close(g);
 	}

@@ -43,8 +43,9 @@
 #include "common/error.h"
 #include "controller/model/compose.h"
 #include "controller/model/interpolate.h"
+#include "controller/model/spec.h"
 
-#define VD_STACK_NAMESPACE_LABEL "com.docker.stack.namespace"
+#define VD_STACK_NAMESPACE_LABEL VD_SPEC_STACK_NAMESPACE_LABEL
 #define VD_STACK_IMAGE_LABEL "com.docker.stack.image"
 
 typedef struct vd_stack_options {
