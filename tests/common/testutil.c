@@ -91,6 +91,31 @@ void tu_write_fmt(const char *dir, const char *name, const char *fmt, ...)
 	free(text);
 }
 
+void tu_assert_json_at(yajl_val v, const char *want, ...)
+{
+	yajl_val cur = v;
+	vd_buf out = VD_BUF_INIT;
+	const char *k;
+	va_list ap;
+	yajl_gen g;
+
+	va_start(ap, want);
+	while ((k = va_arg(ap, const char *)) && cur)
+		cur = vd_json_get(cur, k);
+	va_end(ap);
+	if (!cur) {
+		if (strcmp(want, "absent"))
+			fail_msg("want %s, member absent", want);
+		return;
+	}
+	g = vd_jgen_new();
+	vd_jgen_value(g, cur);
+	assert_int_equal(vd_jgen_finish(g, &out), 0);
+	if (strcmp(vd_buf_cstr(&out), want))
+		fail_msg("want %s\n got %s", want, vd_buf_cstr(&out));
+	vd_buf_release(&out);
+}
+
 char *tu_read_data(const char *dir, const char *name)
 {
 	char path[1024], *text;

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "common/buf.h"
+#include "common/json.h"
 
 /* A new directory /tmp/vd-NAME-XXXXXX; its path (caller frees). */
 char *tu_mkdtemp(const char *name);
@@ -38,6 +39,11 @@ char *tu_read_data(const char *dir, const char *name);
 /* The same, but "" when it cannot be read: what a process has written so
  * far, where it may not have written yet. */
 char *tu_slurp(const char *path);
+
+/* The member of v at a path of keys (the variable arguments, NULL-ended)
+ * must be `want` as compact JSON — or, when want is "absent", missing; the
+ * test fails saying what it found. */
+void tu_assert_json_at(yajl_val v, const char *want, ...);
 
 /* A TCP port on 127.0.0.1 that nothing listens on now (bound, then closed). */
 uint16_t tu_free_port(void);

@@ -18,6 +18,7 @@
  *     are kept (its named volume on the worker it is pinned to).
  * The cluster is removed at the end, pass or fail. */
 #include "itest.h"
+#include "itest_swarm.h"
 #include "common/buf.h"
 #include "common/json.h"
 #include "controller/model/spec.h"
@@ -36,12 +37,9 @@
 #include <unistd.h>
 
 static struct {
-	char prefix[32];
-	char manager[64];
-	char registry[96], password[128];
+	struct itest_swarm s;
 	char w1_ip[64], w2_ip[64];
 	vd_docker *m;
-	bool up;
 } c;
 
 static struct repo repo;
@@ -49,65 +47,6 @@ static char project[64], state_dir[300];
 static char out[65536];
 
 /* ------------------------------------------------------------------ the cluster */
-
-static void put_env(const char *line)
-{
-	char key[64], val[256];
-	const char *eq = strchr(line, '=');
-	size_t n;
-
-	if (!eq || (size_t)(eq - line) >= sizeof(key))
-		return;
-	memcpy(key, line, (size_t)(eq - line));
-	key[eq - line] = '\0';
-	snprintf(val, sizeof(val), "%s", eq + 1);
-	n = strlen(val);
-	while (n && (val[n - 1] == '\n' || val[n - 1] == '"' || val[n - 1] == '\''))
-		val[--n] = '\0';
-	memmove(val, val + (val[0] == '"' || val[0] == '\''), n + 1);
-	if (!strcmp(key, "VD_SWARM_MANAGER"))
-		snprintf(c.manager, sizeof(c.manager), "%s", val);
-	else if (!strcmp(key, "VD_SWARM_REGISTRY"))
-		snprintf(c.registry, sizeof(c.registry), "%s", val);
-	else if (!strcmp(key, "VD_SWARM_REGISTRY_PASSWORD"))
-		snprintf(c.password, sizeof(c.password), "%s", val);
-}
-
-static int cluster(const char *cmd, const char *arg)
-{
-	char line[512];
-	FILE *p;
-
-	snprintf(line, sizeof(line), "bash %s %s %s %s 2>>/tmp/%s-cluster.log", VD_SWARM_CLUSTER, cmd,
-		 c.prefix, arg ? arg : "", c.prefix);
-	if (!(p = popen(line, "r")))
-		return -1;
-	while (fgets(line, sizeof(line), p))
-		put_env(line);
-	return pclose(p);
-}
-
-/* A node's address on the cluster's network, as this machine reaches it. */
-static void node_ip(const char *node, char *ip, size_t size)
-{
-	vd_docker *d = itest_docker();
-	vd_container_info info;
-	vd_error err = VD_ERROR_INIT;
-	char name[64], net[64];
-
-	snprintf(name, sizeof(name), "%s-%s", c.prefix, node);
-	snprintf(net, sizeof(net), "%s-net", c.prefix);
-	memset(&info, 0, sizeof(info));
-	ip[0] = '\0';
-	if (!vd_container_inspect(d, name, &info, &err)) {
-		const char *a = vd_json_str(vd_json_at(info.raw, "NetworkSettings", "Networks", net, NULL),
-					    "IPAddress");
-
-		snprintf(ip, size, "%s", a ? a : "");
-		vd_container_info_release(&info);
-	}
-	vd_error_release(&err);
-}
 
 /* ------------------------------------------------------------------ the project */
 
@@ -163,7 +102,7 @@ static void write_stack(const char *extra_app_env)
 	    "      placement: {constraints: [node.hostname==%s-w1]}\n"
 	    "volumes:\n"
 	    "  pgdata: {}\n",
-	    project, extra_app_env, itest_postgres_image(), c.prefix);
+	    project, extra_app_env, itest_postgres_image(), c.s.prefix);
 }
 
 static void write_config(bool with_registry)
@@ -183,7 +122,7 @@ static void write_config(bool with_registry)
 	    "  backend: swarm\n"
 	    "%s%s%s",
 	    c.w1_ip, c.w1_ip, c.w2_ip, with_registry ? "  registry: {address: \"" : "",
-	    with_registry ? c.registry : "",
+	    with_registry ? c.s.registry : "",
 	    with_registry ? "\", username: vdtest, password: \"${REGISTRY_PASSWORD}\"}\n" : "");
 }
 
@@ -193,7 +132,7 @@ static int vd(const char *args)
 	char line[1024];
 	int rc;
 
-	snprintf(line, sizeof(line), "-H %s --state-dir %s %s", c.manager, state_dir, args);
+	snprintf(line, sizeof(line), "-H %s --state-dir %s %s", c.s.manager, state_dir, args);
 	rc = itest_run(repo.dir, line, out, sizeof(out));
 	if (getenv("VD_TEST_VERBOSE"))
 		fprintf(stderr, "--- %s (exit %d)\n%s", args, rc, out);
@@ -305,23 +244,11 @@ static int group_setup(void **state)
 	vd_error err = VD_ERROR_INIT;
 
 	(void)state;
-	snprintf(c.prefix, sizeof(c.prefix), "vdst%ld", (long)getpid());
-	fprintf(stderr, "# making a swarm of three engines (%s; log /tmp/%s-cluster.log)\n", c.prefix,
-		c.prefix);
-	if (cluster("up", NULL) != 0 || !c.manager[0] || !c.registry[0]) {
-		char cmd[160];
-
-		fprintf(stderr, "it_stack: tests/swarm/cluster up failed; the end of its log:\n");
-		snprintf(cmd, sizeof(cmd), "tail -n 60 /tmp/%s-cluster.log >&2", c.prefix);
-		if (system(cmd))
-			fprintf(stderr, "(no log)\n");
-		cluster("down", NULL);
+	if (itest_swarm_up(&c.s, "vdst"))
 		return -1;
-	}
-	c.up = true;
-	node_ip("w1", c.w1_ip, sizeof(c.w1_ip));
-	node_ip("w2", c.w2_ip, sizeof(c.w2_ip));
-	if (!c.w1_ip[0] || !c.w2_ip[0] || vd_docker_new(&c.m, c.manager, &err)) {
+	itest_swarm_node_ip(&c.s, "w1", c.w1_ip, sizeof(c.w1_ip));
+	itest_swarm_node_ip(&c.s, "w2", c.w2_ip, sizeof(c.w2_ip));
+	if (!c.w1_ip[0] || !c.w2_ip[0] || vd_docker_new(&c.m, c.s.manager, &err)) {
 		fprintf(stderr, "it_stack: the nodes' addresses or the manager: %s\n", vd_error_msg(&err));
 		return -1;
 	}
@@ -333,7 +260,7 @@ static int group_setup(void **state)
 	write_stack("one");
 	put("src/version", "1");
 	commit_now();
-	tu_write_fmt(repo.dir, ".env", "DB_PASSWORD=s3cret-pg\nREGISTRY_PASSWORD=%s\n", c.password);
+	tu_write_fmt(repo.dir, ".env", "DB_PASSWORD=s3cret-pg\nREGISTRY_PASSWORD=%s\n", c.s.password);
 	return 0;
 }
 
@@ -342,8 +269,7 @@ static int group_teardown(void **state)
 	if (repo.r)
 		repo_free(&repo);
 	vd_docker_free(c.m);
-	if (c.up && cluster("down", NULL) != 0)
-		fprintf(stderr, "it_stack: tests/swarm/cluster down failed\n");
+	itest_swarm_down(&c.s);
 	return itest_group_teardown(state);
 }
 
@@ -486,7 +412,7 @@ static void stack__model_as_docker_stack_deploy_makes_it(void **state)
 	tu_write_str(dir, "docker-compose.yml", text);
 	snprintf(cmd, sizeof(cmd), "docker exec -i %s-m1 sh -c 'cat > /tmp/model.yml' < %s/docker-compose.yml && "
 		 "docker exec %s-m1 docker stack deploy -c /tmp/model.yml vdmodel >/dev/null 2>&1",
-		 c.prefix, dir, c.prefix);
+		 c.s.prefix, dir, c.s.prefix);
 	assert_int_equal(system(cmd), 0);
 	for (i = 0; i < 2; i++) {
 		snprintf(name, sizeof(name), "vdmodel_%s", svcs[i]);
@@ -499,7 +425,7 @@ static void stack__model_as_docker_stack_deploy_makes_it(void **state)
 		free(mine[i]);
 		free(theirs[i]);
 	}
-	snprintf(cmd, sizeof(cmd), "docker exec %s-m1 docker stack rm vdmodel >/dev/null 2>&1", c.prefix);
+	snprintf(cmd, sizeof(cmd), "docker exec %s-m1 docker stack rm vdmodel >/dev/null 2>&1", c.s.prefix);
 	assert_int_equal(system(cmd), 0);
 	vd_buf_release(&body);
 	vd_compose_free(m);
@@ -523,14 +449,14 @@ static void stack__first_deploy_creates_the_stack(void **state)
 	assert_true(has("FULL_RESTART"));
 	assert_true(has("push"));
 	assert_true(has("converge"));
-	assert_null(strstr(out, c.password));
+	assert_null(strstr(out, c.s.password));
 	service_of("app", &app);
 	service_of("postgres", &pg);
 	/* a stack's services, as docker stack services sees them */
 	assert_string_equal(vd_kvs_get(&app.labels, VD_STACK_NAMESPACE_LABEL), project);
 	assert_string_equal(vd_kvs_get(&app.labels, "io.voxdeploy.commit"), commit);
 	/* the built image from the registry, pinned by digest */
-	assert_non_null(strstr(app.image, c.registry));
+	assert_non_null(strstr(app.image, c.s.registry));
 	assert_non_null(strstr(app.image, "@sha256:"));
 	/* one replica on each worker */
 	assert_int_equal(running_tasks(&app, &nodes), 2);
@@ -620,14 +546,14 @@ static void stack__registry_down_changes_nothing(void **state)
 
 	(void)state;
 	service_of("app", &before);
-	snprintf(cmd, sizeof(cmd), "docker stop -t 1 %s-reg >/dev/null", c.prefix);
+	snprintf(cmd, sizeof(cmd), "docker stop -t 1 %s-reg >/dev/null", c.s.prefix);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(vd("deploy"), 1);
 	assert_true(has("push"));
 	service_of("app", &after);
 	assert_int_equal(after.version, before.version);
 	assert_string_equal(after.image, before.image);
-	snprintf(cmd, sizeof(cmd), "docker start %s-reg >/dev/null", c.prefix);
+	snprintf(cmd, sizeof(cmd), "docker start %s-reg >/dev/null", c.s.prefix);
 	assert_int_equal(system(cmd), 0);
 	vd_service_info_release(&before);
 	vd_service_info_release(&after);
@@ -672,7 +598,7 @@ static void stack__killed_mid_update_then_recover(void **state)
 	vd_service_info before, now;
 	vd_error err = VD_ERROR_INIT;
 	char outfile[320];
-	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.manager, "--state-dir", state_dir, "deploy",
+	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.s.manager, "--state-dir", state_dir, "deploy",
 			       NULL };
 	struct tu_proc p = { argv, NULL, outfile, outfile, NULL, true };
 	pid_t pid;

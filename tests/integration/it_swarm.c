@@ -11,6 +11,7 @@
  * image pinned by digest running on both workers, which pull it with the
  * credentials the service carries.  The cluster is removed at the end. */
 #include "itest.h"
+#include "itest_swarm.h"
 #include "common/buf.h"
 #include "common/clock.h"
 #include "docker_api/image.h"
@@ -25,78 +26,19 @@
 #define WAIT_MS 120000
 
 static struct {
-	char prefix[32];
-	char manager[64], worker1[64], worker2[64];
-	char registry[96], user[64], password[128];
+	struct itest_swarm s;
 	vd_docker *m, *w1, *w2;
-	bool up;
 } c;
-
-static void put_env(const char *line)
-{
-	char key[64], val[256];
-	const char *eq = strchr(line, '=');
-	size_t n;
-
-	if (!eq || (size_t)(eq - line) >= sizeof(key))
-		return;
-	memcpy(key, line, (size_t)(eq - line));
-	key[eq - line] = '\0';
-	snprintf(val, sizeof(val), "%s", eq + 1);
-	n = strlen(val);
-	while (n && (val[n - 1] == '\n' || val[n - 1] == '"' || val[n - 1] == '\''))
-		val[--n] = '\0';
-	memmove(val, val + (val[0] == '"' || val[0] == '\''), n + 1);
-	if (!strcmp(key, "VD_SWARM_MANAGER"))
-		snprintf(c.manager, sizeof(c.manager), "%s", val);
-	else if (!strcmp(key, "VD_SWARM_WORKER1"))
-		snprintf(c.worker1, sizeof(c.worker1), "%s", val);
-	else if (!strcmp(key, "VD_SWARM_WORKER2"))
-		snprintf(c.worker2, sizeof(c.worker2), "%s", val);
-	else if (!strcmp(key, "VD_SWARM_REGISTRY"))
-		snprintf(c.registry, sizeof(c.registry), "%s", val);
-	else if (!strcmp(key, "VD_SWARM_REGISTRY_USER"))
-		snprintf(c.user, sizeof(c.user), "%s", val);
-	else if (!strcmp(key, "VD_SWARM_REGISTRY_PASSWORD"))
-		snprintf(c.password, sizeof(c.password), "%s", val);
-}
-
-static int cluster(const char *cmd)
-{
-	char line[512];
-	FILE *p;
-
-	snprintf(line, sizeof(line), "bash %s %s %s 2>>/tmp/%s-cluster.log", VD_SWARM_CLUSTER, cmd,
-		 c.prefix, c.prefix);
-	if (!(p = popen(line, "r")))
-		return -1;
-	while (fgets(line, sizeof(line), p))
-		put_env(line);
-	return pclose(p);
-}
 
 static int group_setup(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
 
 	(void)state;
-	snprintf(c.prefix, sizeof(c.prefix), "vdsw%ld", (long)getpid());
-	fprintf(stderr, "# making a swarm of three engines (%s; log /tmp/%s-cluster.log)\n", c.prefix,
-		c.prefix);
-	if (cluster("up") != 0 || !c.manager[0] || !c.worker1[0] || !c.worker2[0] || !c.registry[0]) {
-		char cmd[160];
-
-		/* what went wrong, where the test's output shows it */
-		fprintf(stderr, "it_swarm: tests/swarm/cluster up failed; the end of its log:\n");
-		snprintf(cmd, sizeof(cmd), "tail -n 60 /tmp/%s-cluster.log >&2", c.prefix);
-		if (system(cmd))
-			fprintf(stderr, "(no log)\n");
-		cluster("down");
+	if (itest_swarm_up(&c.s, "vdsw"))
 		return -1;
-	}
-	c.up = true;
-	if (vd_docker_new(&c.m, c.manager, &err) || vd_docker_new(&c.w1, c.worker1, &err) ||
-	    vd_docker_new(&c.w2, c.worker2, &err)) {
+	if (vd_docker_new(&c.m, c.s.manager, &err) || vd_docker_new(&c.w1, c.s.worker1, &err) ||
+	    vd_docker_new(&c.w2, c.s.worker2, &err)) {
 		fprintf(stderr, "it_swarm: %s\n", vd_error_msg(&err));
 		return -1;
 	}
@@ -108,8 +50,7 @@ static int group_teardown(void **state)
 	vd_docker_free(c.m);
 	vd_docker_free(c.w1);
 	vd_docker_free(c.w2);
-	if (c.up && cluster("down") != 0)
-		fprintf(stderr, "it_swarm: tests/swarm/cluster down failed\n");
+	itest_swarm_down(&c.s);
 	return itest_group_teardown(state);
 }
 
@@ -382,8 +323,8 @@ static void service__create_update_rollback(void **state)
 	int64_t stale;
 
 	(void)state;
-	snprintf(name, sizeof(name), "%s_web", c.prefix);
-	snprintf(net, sizeof(net), "%s_default", c.prefix);
+	snprintf(name, sizeof(name), "%s_web", c.s.prefix);
+	snprintf(net, sizeof(net), "%s_default", c.s.prefix);
 	snprintf(body, sizeof(body),
 		 "{\"Name\":\"%s\",\"Driver\":\"overlay\",\"Attachable\":true,"
 		 "\"Labels\":{\"io.voxdeploy.test\":\"1\"}}", net);
@@ -454,10 +395,10 @@ static void registry__push_pull_by_digest(void **state)
 
 	(void)state;
 	po.ctx = &told;
-	snprintf(repo, sizeof(repo), "%s/%s-app", c.registry, c.prefix);
+	snprintf(repo, sizeof(repo), "%s/%s-app", c.s.registry, c.s.prefix);
 	snprintf(ref, sizeof(ref), "%s:v1", repo);
-	assert_int_equal(vd_registry_auth_encode(c.user, c.password, c.registry, &good), 0);
-	assert_int_equal(vd_registry_auth_encode(c.user, "not-the-password", c.registry, &bad), 0);
+	assert_int_equal(vd_registry_auth_encode(c.s.user, c.s.password, c.s.registry, &good), 0);
+	assert_int_equal(vd_registry_auth_encode(c.s.user, "not-the-password", c.s.registry, &bad), 0);
 	itest_ok(vd_image_tag(c.m, itest_busybox_image(), repo, "v1", &err), &err);
 
 	/* wrong credentials: the engine says so inside the stream */
@@ -466,7 +407,7 @@ static void registry__push_pull_by_digest(void **state)
 	assert_null(digest);
 	assert_non_null(strstr(vd_error_msg(&err), "push"));
 	assert_true(strstr(vd_error_msg(&err), "unauthorized") || strstr(vd_error_msg(&err), "auth"));
-	assert_null(strstr(vd_error_msg(&err), c.password));
+	assert_null(strstr(vd_error_msg(&err), c.s.password));
 	vd_error_release(&err);
 	assert_int_not_equal(vd_image_registry_digest(c.m, ref, vd_buf_cstr(&bad), &asked, &err), 0);
 	vd_error_release(&err);
@@ -481,8 +422,8 @@ static void registry__push_pull_by_digest(void **state)
 
 	/* a service pinned by digest, on the workers only: they pull it with the
 	 * credentials the service carries */
-	snprintf(name, sizeof(name), "%s_pinned", c.prefix);
-	snprintf(net, sizeof(net), "%s_pinned_net", c.prefix);
+	snprintf(name, sizeof(name), "%s_pinned", c.s.prefix);
+	snprintf(net, sizeof(net), "%s_pinned_net", c.s.prefix);
 	{
 		char body[256], *net_id = NULL;
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "controller/model/spec.h"
 
 #define VOX VD_TEST_DATA "/compose/voxpersona"
@@ -71,31 +72,6 @@ static yajl_val body_of(const vd_compose *c, const char *service, const vd_spec_
 	return v;
 }
 
-/* A member (path of keys) as compact JSON text; "absent" when missing. */
-static void assert_part(yajl_val v, const char *want, ...)
-{
-	yajl_val cur = v;
-	vd_buf out = VD_BUF_INIT;
-	const char *k;
-	va_list ap;
-	yajl_gen g;
-
-	va_start(ap, want);
-	while ((k = va_arg(ap, const char *)) && cur)
-		cur = vd_json_get(cur, k);
-	va_end(ap);
-	if (!cur) {
-		if (strcmp(want, "absent"))
-			fail_msg("want %s, member absent", want);
-		return;
-	}
-	g = vd_jgen_new();
-	vd_jgen_value(g, cur);
-	assert_int_equal(vd_jgen_finish(g, &out), 0);
-	if (strcmp(vd_buf_cstr(&out), want))
-		fail_msg("want %s\n got %s", want, vd_buf_cstr(&out));
-	vd_buf_release(&out);
-}
 
 static const char *label(yajl_val body, const char *key)
 {
@@ -153,35 +129,35 @@ static void spec__vox_config(void **state)
 	o.lookup = kvs_lookup;
 	o.lookup_ctx = &env;
 	app = body_of(c, "voxpersona", &o);
-	assert_part(app, "\"voxpersona-voxpersona\"", "Image", NULL);
-	assert_part(app, "[\"TELEGRAM_BOT_TOKEN=123:abc\",\"EXTRA=1\",\"DB_HOST=db.internal\","
+	tu_assert_json_at(app, "\"voxpersona-voxpersona\"", "Image", NULL);
+	tu_assert_json_at(app, "[\"TELEGRAM_BOT_TOKEN=123:abc\",\"EXTRA=1\",\"DB_HOST=db.internal\","
 			 "\"POSTGRES_DB=bot_db\",\"POSTGRES_USER=voxpersona_user\",\"DB_PORT=5432\","
 			 "\"DB_PASSWORD=s3cret\",\"MINIO_ENDPOINT=minio:9000\",\"PRICE=$5\","
 			 "\"LOG_LEVEL=debug\"]",
 		    "Env", NULL);
-	assert_part(app, "[\"python\",\"-m\",\"bot\",\"--debug\"]", "Cmd", NULL);
-	assert_part(app, "absent", "Entrypoint", NULL);
-	assert_part(app, "{\"8080/tcp\":{}}", "ExposedPorts", NULL);
-	assert_part(app, "absent", "Healthcheck", NULL);
-	assert_part(app, "absent", "Volumes", NULL);
-	assert_part(app, "absent", "StopTimeout", NULL);
-	assert_part(app, "true", "AttachStdout", NULL);
+	tu_assert_json_at(app, "[\"python\",\"-m\",\"bot\",\"--debug\"]", "Cmd", NULL);
+	tu_assert_json_at(app, "absent", "Entrypoint", NULL);
+	tu_assert_json_at(app, "{\"8080/tcp\":{}}", "ExposedPorts", NULL);
+	tu_assert_json_at(app, "absent", "Healthcheck", NULL);
+	tu_assert_json_at(app, "absent", "Volumes", NULL);
+	tu_assert_json_at(app, "absent", "StopTimeout", NULL);
+	tu_assert_json_at(app, "true", "AttachStdout", NULL);
 
 	pg = body_of(c, "postgres", &o);
-	assert_part(pg, "\"postgres:15\"", "Image", NULL);
-	assert_part(pg, "[\"POSTGRES_DB=bot_db\",\"POSTGRES_USER=voxpersona_user\","
+	tu_assert_json_at(pg, "\"postgres:15\"", "Image", NULL);
+	tu_assert_json_at(pg, "[\"POSTGRES_DB=bot_db\",\"POSTGRES_USER=voxpersona_user\","
 			"\"POSTGRES_PASSWORD=s3cret\"]",
 		    "Env", NULL);
-	assert_part(pg, "absent", "Cmd", NULL);
-	assert_part(pg, "{\"Test\":[\"CMD-SHELL\",\"pg_isready -U voxpersona_user -d bot_db\"],"
+	tu_assert_json_at(pg, "absent", "Cmd", NULL);
+	tu_assert_json_at(pg, "{\"Test\":[\"CMD-SHELL\",\"pg_isready -U voxpersona_user -d bot_db\"],"
 			"\"Interval\":2000000000,\"Timeout\":5000000000,\"StartPeriod\":30000000000,"
 			"\"Retries\":5}",
 		    "Healthcheck", NULL);
-	assert_part(pg, "{\"5432/tcp\":{}}", "ExposedPorts", NULL);
+	tu_assert_json_at(pg, "{\"5432/tcp\":{}}", "ExposedPorts", NULL);
 
 	minio = body_of(c, "minio", &o);
-	assert_part(minio, "[\"server\",\"/data\",\"--console-address\",\":9001\"]", "Cmd", NULL);
-	assert_part(minio, "{\"9000/tcp\":{},\"9001/tcp\":{}}", "ExposedPorts", NULL);
+	tu_assert_json_at(minio, "[\"server\",\"/data\",\"--console-address\",\":9001\"]", "Cmd", NULL);
+	tu_assert_json_at(minio, "{\"9000/tcp\":{},\"9001/tcp\":{}}", "ExposedPorts", NULL);
 
 	yajl_tree_free(app);
 	yajl_tree_free(pg);
@@ -249,32 +225,32 @@ static void spec__vox_host_config(void **state)
 	o.lookup = kvs_lookup;
 	o.lookup_ctx = &env;
 	app = body_of(c, "voxpersona", &o);
-	assert_part(app, "[\"" VOX "/logs-dev:/app/logs:rw\",\"" VOX "/prompts:/app/prompts:ro\"]",
+	tu_assert_json_at(app, "[\"" VOX "/logs-dev:/app/logs:rw\",\"" VOX "/prompts:/app/prompts:ro\"]",
 		    "HostConfig", "Binds", NULL);
-	assert_part(app, "[{\"Type\":\"volume\",\"Source\":\"voxpersona_app_data\",\"Target\":\"/app/data\"}]",
+	tu_assert_json_at(app, "[{\"Type\":\"volume\",\"Source\":\"voxpersona_app_data\",\"Target\":\"/app/data\"}]",
 		    "HostConfig", "Mounts", NULL);
-	assert_part(app, "{\"8080/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}]}", "HostConfig",
+	tu_assert_json_at(app, "{\"8080/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"8080\"}]}", "HostConfig",
 		    "PortBindings", NULL);
-	assert_part(app, "\"voxpersona_voxpersona_network\"", "HostConfig", "NetworkMode", NULL);
-	assert_part(app, "{\"Name\":\"unless-stopped\",\"MaximumRetryCount\":0}", "HostConfig",
+	tu_assert_json_at(app, "\"voxpersona_voxpersona_network\"", "HostConfig", "NetworkMode", NULL);
+	tu_assert_json_at(app, "{\"Name\":\"unless-stopped\",\"MaximumRetryCount\":0}", "HostConfig",
 		    "RestartPolicy", NULL);
-	assert_part(app, "{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"10m\",\"max-file\":\"3\"}}",
+	tu_assert_json_at(app, "{\"Type\":\"json-file\",\"Config\":{\"max-size\":\"10m\",\"max-file\":\"3\"}}",
 		    "HostConfig", "LogConfig", NULL);
-	assert_part(app, "2147483648", "HostConfig", "Memory", NULL);
-	assert_part(app, "1500000000", "HostConfig", "NanoCpus", NULL);
-	assert_part(app, "absent", "HostConfig", "MemoryReservation", NULL);
-	assert_part(app, "absent", "HostConfig", "Privileged", NULL);
+	tu_assert_json_at(app, "2147483648", "HostConfig", "Memory", NULL);
+	tu_assert_json_at(app, "1500000000", "HostConfig", "NanoCpus", NULL);
+	tu_assert_json_at(app, "absent", "HostConfig", "MemoryReservation", NULL);
+	tu_assert_json_at(app, "absent", "HostConfig", "Privileged", NULL);
 
 	pg = body_of(c, "postgres", &o);
-	assert_part(pg, "{\"5432/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"5432\"},"
+	tu_assert_json_at(pg, "{\"5432/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"5432\"},"
 			"{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"5433\"}]}",
 		    "HostConfig", "PortBindings", NULL);
-	assert_part(pg, "[\"" VOX "/sql_scripts:/docker-entrypoint-initdb.d:ro\"]", "HostConfig", "Binds",
+	tu_assert_json_at(pg, "[\"" VOX "/sql_scripts:/docker-entrypoint-initdb.d:ro\"]", "HostConfig", "Binds",
 		    NULL);
-	assert_part(pg, "[{\"Type\":\"volume\",\"Source\":\"voxpersona_postgres_data\","
+	tu_assert_json_at(pg, "[{\"Type\":\"volume\",\"Source\":\"voxpersona_postgres_data\","
 			"\"Target\":\"/var/lib/postgresql/data\"}]",
 		    "HostConfig", "Mounts", NULL);
-	assert_part(pg, "absent", "HostConfig", "Memory", NULL);
+	tu_assert_json_at(pg, "absent", "HostConfig", "Memory", NULL);
 	yajl_tree_free(app);
 	yajl_tree_free(pg);
 	vd_compose_free(c);
@@ -293,11 +269,11 @@ static void spec__vox_networking(void **state)
 	o.lookup = kvs_lookup;
 	o.lookup_ctx = &env;
 	app = body_of(c, "voxpersona", &o);
-	assert_part(app, "{\"EndpointsConfig\":{\"voxpersona_voxpersona_network\":"
+	tu_assert_json_at(app, "{\"EndpointsConfig\":{\"voxpersona_voxpersona_network\":"
 			 "{\"Aliases\":[\"voxpersona_app\",\"voxpersona\"]}}}",
 		    "NetworkingConfig", NULL);
 	adminer = body_of(c, "adminer", &o);
-	assert_part(adminer, "{\"EndpointsConfig\":{\"voxpersona_voxpersona_network\":"
+	tu_assert_json_at(adminer, "{\"EndpointsConfig\":{\"voxpersona_voxpersona_network\":"
 			     "{\"Aliases\":[\"voxpersona-adminer-1\",\"adminer\"]}}}",
 		    "NetworkingConfig", NULL);
 
@@ -397,68 +373,68 @@ static void spec__key_families(void **state)
 	vd_buf out = VD_BUF_INIT;
 	yajl_val a = body_of(c, "a", NULL), b = body_of(c, "b", NULL), cc = body_of(c, "c", NULL);
 
-	assert_part(a, "[]", "Entrypoint", NULL);
-	assert_part(a, "[\"echo\",\"hi there\"]", "Cmd", NULL);
-	assert_part(a, "\"1000:1000\"", "User", NULL);
-	assert_part(a, "\"/srv\"", "WorkingDir", NULL);
-	assert_part(a, "\"host-a\"", "Hostname", NULL);
-	assert_part(a, "true", "Tty", NULL);
-	assert_part(a, "true", "OpenStdin", NULL);
-	assert_part(a, "\"SIGINT\"", "StopSignal", NULL);
-	assert_part(a, "90", "StopTimeout", NULL);
-	assert_part(a, "{\"3000/tcp\":{},\"4000/udp\":{},\"82/tcp\":{},\"90/tcp\":{},\"91/tcp\":{}}",
+	tu_assert_json_at(a, "[]", "Entrypoint", NULL);
+	tu_assert_json_at(a, "[\"echo\",\"hi there\"]", "Cmd", NULL);
+	tu_assert_json_at(a, "\"1000:1000\"", "User", NULL);
+	tu_assert_json_at(a, "\"/srv\"", "WorkingDir", NULL);
+	tu_assert_json_at(a, "\"host-a\"", "Hostname", NULL);
+	tu_assert_json_at(a, "true", "Tty", NULL);
+	tu_assert_json_at(a, "true", "OpenStdin", NULL);
+	tu_assert_json_at(a, "\"SIGINT\"", "StopSignal", NULL);
+	tu_assert_json_at(a, "90", "StopTimeout", NULL);
+	tu_assert_json_at(a, "{\"3000/tcp\":{},\"4000/udp\":{},\"82/tcp\":{},\"90/tcp\":{},\"91/tcp\":{}}",
 		    "ExposedPorts", NULL);
-	assert_part(a, "{\"Test\":[\"NONE\"]}", "Healthcheck", NULL);
-	assert_part(a, "{\"/anon\":{}}", "Volumes", NULL);
-	assert_part(a, "[\"/srv/y:/y:rw\"]", "HostConfig", "Binds", NULL);
-	assert_part(a, "[{\"Type\":\"volume\",\"Target\":\"/anon-long\"},"
+	tu_assert_json_at(a, "{\"Test\":[\"NONE\"]}", "Healthcheck", NULL);
+	tu_assert_json_at(a, "{\"/anon\":{}}", "Volumes", NULL);
+	tu_assert_json_at(a, "[\"/srv/y:/y:rw\"]", "HostConfig", "Binds", NULL);
+	tu_assert_json_at(a, "[{\"Type\":\"volume\",\"Target\":\"/anon-long\"},"
 		       "{\"Type\":\"tmpfs\",\"Target\":\"/scratch\",\"TmpfsOptions\":{\"SizeBytes\":1024}},"
 		       "{\"Type\":\"bind\",\"Source\":\"/srv/x\",\"Target\":\"/x\","
 		       "\"BindOptions\":{\"Propagation\":\"rshared\"}},"
 		       "{\"Type\":\"volume\",\"Source\":\"proj_data\",\"Target\":\"/data\",\"ReadOnly\":true,"
 		       "\"VolumeOptions\":{\"NoCopy\":true}}]",
 		    "HostConfig", "Mounts", NULL);
-	assert_part(a, "{\"82/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}],"
+	tu_assert_json_at(a, "{\"82/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}],"
 		       "\"90/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"9000\"}],"
 		       "\"91/tcp\":[{\"HostIp\":\"\",\"HostPort\":\"9001\"}]}",
 		    "HostConfig", "PortBindings", NULL);
-	assert_part(a, "\"proj_back\"", "HostConfig", "NetworkMode", NULL);
-	assert_part(a, "{\"Name\":\"on-failure\",\"MaximumRetryCount\":3}", "HostConfig", "RestartPolicy",
+	tu_assert_json_at(a, "\"proj_back\"", "HostConfig", "NetworkMode", NULL);
+	tu_assert_json_at(a, "{\"Name\":\"on-failure\",\"MaximumRetryCount\":3}", "HostConfig", "RestartPolicy",
 		    NULL);
-	assert_part(a, "{\"Type\":\"none\"}", "HostConfig", "LogConfig", NULL);
-	assert_part(a, "[\"db.local:10.0.0.5\"]", "HostConfig", "ExtraHosts", NULL);
-	assert_part(a, "[\"1.1.1.1\"]", "HostConfig", "Dns", NULL);
-	assert_part(a, "[\"NET_ADMIN\"]", "HostConfig", "CapAdd", NULL);
-	assert_part(a, "[\"MKNOD\"]", "HostConfig", "CapDrop", NULL);
-	assert_part(a, "[\"no-new-privileges:true\"]", "HostConfig", "SecurityOpt", NULL);
-	assert_part(a, "true", "HostConfig", "Privileged", NULL);
-	assert_part(a, "true", "HostConfig", "Init", NULL);
-	assert_part(a, "true", "HostConfig", "ReadonlyRootfs", NULL);
-	assert_part(a, "{\"net.core.somaxconn\":\"1024\"}", "HostConfig", "Sysctls", NULL);
-	assert_part(a, "[{\"PathOnHost\":\"/dev/null\",\"PathInContainer\":\"/dev/xnull\",\"CgroupPermissions\":\"r\"},"
+	tu_assert_json_at(a, "{\"Type\":\"none\"}", "HostConfig", "LogConfig", NULL);
+	tu_assert_json_at(a, "[\"db.local:10.0.0.5\"]", "HostConfig", "ExtraHosts", NULL);
+	tu_assert_json_at(a, "[\"1.1.1.1\"]", "HostConfig", "Dns", NULL);
+	tu_assert_json_at(a, "[\"NET_ADMIN\"]", "HostConfig", "CapAdd", NULL);
+	tu_assert_json_at(a, "[\"MKNOD\"]", "HostConfig", "CapDrop", NULL);
+	tu_assert_json_at(a, "[\"no-new-privileges:true\"]", "HostConfig", "SecurityOpt", NULL);
+	tu_assert_json_at(a, "true", "HostConfig", "Privileged", NULL);
+	tu_assert_json_at(a, "true", "HostConfig", "Init", NULL);
+	tu_assert_json_at(a, "true", "HostConfig", "ReadonlyRootfs", NULL);
+	tu_assert_json_at(a, "{\"net.core.somaxconn\":\"1024\"}", "HostConfig", "Sysctls", NULL);
+	tu_assert_json_at(a, "[{\"PathOnHost\":\"/dev/null\",\"PathInContainer\":\"/dev/xnull\",\"CgroupPermissions\":\"r\"},"
 		       "{\"PathOnHost\":\"/dev/zero\",\"PathInContainer\":\"/dev/zero\",\"CgroupPermissions\":\"rwm\"},"
 		       "{\"PathOnHost\":\"/dev/fuse\",\"PathInContainer\":\"/dev/fuse\",\"CgroupPermissions\":\"rw\"}]",
 		    "HostConfig", "Devices", NULL);
-	assert_part(a, "{\"/run\":\"\",\"/tmp2\":\"size=64k\"}", "HostConfig", "Tmpfs", NULL);
-	assert_part(a, "67108864", "HostConfig", "ShmSize", NULL);
-	assert_part(a, "[{\"Name\":\"nofile\",\"Soft\":1024,\"Hard\":2048},{\"Name\":\"nproc\",\"Soft\":512,\"Hard\":512}]",
+	tu_assert_json_at(a, "{\"/run\":\"\",\"/tmp2\":\"size=64k\"}", "HostConfig", "Tmpfs", NULL);
+	tu_assert_json_at(a, "67108864", "HostConfig", "ShmSize", NULL);
+	tu_assert_json_at(a, "[{\"Name\":\"nofile\",\"Soft\":1024,\"Hard\":2048},{\"Name\":\"nproc\",\"Soft\":512,\"Hard\":512}]",
 		    "HostConfig", "Ulimits", NULL);
 	/* deploy.resources.limits win over mem_limit/cpus, as in current compose */
-	assert_part(a, "268435456", "HostConfig", "Memory", NULL);
-	assert_part(a, "250000000", "HostConfig", "NanoCpus", NULL);
-	assert_part(a, "67108864", "HostConfig", "MemoryReservation", NULL);
+	tu_assert_json_at(a, "268435456", "HostConfig", "Memory", NULL);
+	tu_assert_json_at(a, "250000000", "HostConfig", "NanoCpus", NULL);
+	tu_assert_json_at(a, "67108864", "HostConfig", "MemoryReservation", NULL);
 	/* networks sorted by key: back is the primary one */
-	assert_part(a, "{\"EndpointsConfig\":{"
+	tu_assert_json_at(a, "{\"EndpointsConfig\":{"
 		       "\"proj_back\":{\"Aliases\":[\"proj-a-1\",\"a\",\"b1\"],\"IPAMConfig\":{\"IPv4Address\":\"10.1.0.5\"}},"
 		       "\"proj_front\":{\"Aliases\":[\"proj-a-1\",\"a\"]}}}",
 		    "NetworkingConfig", NULL);
 
-	assert_part(b, "\"container:proj-a-1\"", "HostConfig", "NetworkMode", NULL);
-	assert_part(b, "absent", "NetworkingConfig", NULL);
-	assert_part(b, "{\"Test\":[\"CMD\",\"true\"],\"Interval\":500000000,\"Retries\":2}", "Healthcheck", NULL);
-	assert_part(cc, "\"host\"", "HostConfig", "NetworkMode", NULL);
-	assert_part(cc, "[]", "Cmd", NULL);
-	assert_part(cc, "absent", "NetworkingConfig", NULL);
+	tu_assert_json_at(b, "\"container:proj-a-1\"", "HostConfig", "NetworkMode", NULL);
+	tu_assert_json_at(b, "absent", "NetworkingConfig", NULL);
+	tu_assert_json_at(b, "{\"Test\":[\"CMD\",\"true\"],\"Interval\":500000000,\"Retries\":2}", "Healthcheck", NULL);
+	tu_assert_json_at(cc, "\"host\"", "HostConfig", "NetworkMode", NULL);
+	tu_assert_json_at(cc, "[]", "Cmd", NULL);
+	tu_assert_json_at(cc, "absent", "NetworkingConfig", NULL);
 
 	assert_int_equal(vd_spec_network(c, vd_compose_network_find(c, "back"), NULL, &out, &err), 0);
 	assert_string_equal(vd_buf_cstr(&out),
@@ -492,8 +468,8 @@ static void spec__external(void **state)
 	vd_buf out = VD_BUF_INIT;
 	yajl_val a = body_of(c, "a", NULL);
 
-	assert_part(a, "\"ext\"", "HostConfig", "NetworkMode", NULL);
-	assert_part(a, "[{\"Type\":\"volume\",\"Source\":\"v\",\"Target\":\"/v\"}]", "HostConfig", "Mounts",
+	tu_assert_json_at(a, "\"ext\"", "HostConfig", "NetworkMode", NULL);
+	tu_assert_json_at(a, "[{\"Type\":\"volume\",\"Source\":\"v\",\"Target\":\"/v\"}]", "HostConfig", "Mounts",
 		    NULL);
 	assert_int_equal(vd_spec_network(c, vd_compose_network_find(c, "ext"), NULL, &out, &err), VD_EINVAL);
 	assert_int_equal(vd_spec_volume(c, vd_compose_volume_find(c, "v"), NULL, &out, &err), VD_EINVAL);
@@ -784,17 +760,17 @@ static void spec__deploy_restart_policy(void **state)
 
 	(void)state;
 	v = body_of(c, "a", &o);
-	assert_part(v, "{\"Name\":\"on-failure\",\"MaximumRetryCount\":4}", "HostConfig", "RestartPolicy", NULL);
+	tu_assert_json_at(v, "{\"Name\":\"on-failure\",\"MaximumRetryCount\":4}", "HostConfig", "RestartPolicy", NULL);
 	yajl_tree_free(v);
 	v = body_of(c, "b", &o);
-	assert_part(v, "{\"Name\":\"always\",\"MaximumRetryCount\":0}", "HostConfig", "RestartPolicy", NULL);
-	assert_part(v, "absent", "Labels", "x", NULL);
+	tu_assert_json_at(v, "{\"Name\":\"always\",\"MaximumRetryCount\":0}", "HostConfig", "RestartPolicy", NULL);
+	tu_assert_json_at(v, "absent", "Labels", "x", NULL);
 	yajl_tree_free(v);
 	v = body_of(c, "n", &o);
-	assert_part(v, "{\"Name\":\"no\",\"MaximumRetryCount\":0}", "HostConfig", "RestartPolicy", NULL);
+	tu_assert_json_at(v, "{\"Name\":\"no\",\"MaximumRetryCount\":0}", "HostConfig", "RestartPolicy", NULL);
 	yajl_tree_free(v);
 	v = body_of(c, "u", &o);
-	assert_part(v, "{\"Name\":\"unless-stopped\",\"MaximumRetryCount\":0}", "HostConfig",
+	tu_assert_json_at(v, "{\"Name\":\"unless-stopped\",\"MaximumRetryCount\":0}", "HostConfig",
 		    "RestartPolicy", NULL);
 	yajl_tree_free(v);
 	vd_compose_free(c);

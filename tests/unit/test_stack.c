@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "testutil.h"
 #include "controller/model/stack.h"
 
 #define VOX VD_TEST_DATA "/compose/voxpersona"
@@ -54,31 +55,6 @@ static yajl_val spec_of(const vd_compose *c, const char *service, const vd_stack
 	return v;
 }
 
-/* A member (path of keys) as compact JSON text; "absent" when missing. */
-static void assert_part(yajl_val v, const char *want, ...)
-{
-	yajl_val cur = v;
-	vd_buf out = VD_BUF_INIT;
-	const char *k;
-	va_list ap;
-	yajl_gen g;
-
-	va_start(ap, want);
-	while ((k = va_arg(ap, const char *)) && cur)
-		cur = vd_json_get(cur, k);
-	va_end(ap);
-	if (!cur) {
-		if (strcmp(want, "absent"))
-			fail_msg("want %s, member absent", want);
-		return;
-	}
-	g = vd_jgen_new();
-	vd_jgen_value(g, cur);
-	assert_int_equal(vd_jgen_finish(g, &out), 0);
-	if (strcmp(vd_buf_cstr(&out), want))
-		fail_msg("want %s\n got %s", want, vd_buf_cstr(&out));
-	vd_buf_release(&out);
-}
 
 #define P(...) __VA_ARGS__, (const char *)NULL
 
@@ -139,37 +115,37 @@ static void stack__service_spec(void **state)
 	(void)state;
 	assert_string_equal(name, "proj_web");
 	free(name);
-	assert_part(v, "\"proj_web\"", P("Name"));
-	assert_part(v, "{\"tier\":\"edge\",\"com.docker.stack.namespace\":\"proj\","
+	tu_assert_json_at(v, "\"proj_web\"", P("Name"));
+	tu_assert_json_at(v, "{\"tier\":\"edge\",\"com.docker.stack.namespace\":\"proj\","
 		       "\"com.docker.stack.image\":\"web:1\",\"io.voxdeploy.commit\":\"0123456789abcdef\","
 		       "\"io.voxdeploy.deploy-id\":\"d-1\"}",
 		    P("Labels"));
-	assert_part(v, "\"web:1\"", P("TaskTemplate", "ContainerSpec", "Image"));
-	assert_part(v, "{\"team\":\"bots\",\"com.docker.stack.namespace\":\"proj\"}",
+	tu_assert_json_at(v, "\"web:1\"", P("TaskTemplate", "ContainerSpec", "Image"));
+	tu_assert_json_at(v, "{\"team\":\"bots\",\"com.docker.stack.namespace\":\"proj\"}",
 		    P("TaskTemplate", "ContainerSpec", "Labels"));
-	assert_part(v, "[\"/bin/run\"]", P("TaskTemplate", "ContainerSpec", "Command"));
-	assert_part(v, "[\"serve\",\"--port\",\"80\"]", P("TaskTemplate", "ContainerSpec", "Args"));
-	assert_part(v, "[\"ALPHA=first\",\"MID=a=b\",\"ZED=last\"]", P("TaskTemplate", "ContainerSpec", "Env"));
-	assert_part(v, "\"1000\"", P("TaskTemplate", "ContainerSpec", "User"));
-	assert_part(v, "\"/srv\"", P("TaskTemplate", "ContainerSpec", "Dir"));
-	assert_part(v, "\"web1\"", P("TaskTemplate", "ContainerSpec", "Hostname"));
-	assert_part(v, "[\"10.0.0.5 db.local\"]", P("TaskTemplate", "ContainerSpec", "Hosts"));
-	assert_part(v, "{\"Nameservers\":[\"1.1.1.1\"]}", P("TaskTemplate", "ContainerSpec", "DNSConfig"));
-	assert_part(v, "true", P("TaskTemplate", "ContainerSpec", "Init"));
-	assert_part(v, "true", P("TaskTemplate", "ContainerSpec", "ReadOnly"));
-	assert_part(v, "20000000000", P("TaskTemplate", "ContainerSpec", "StopGracePeriod"));
-	assert_part(v, "\"SIGINT\"", P("TaskTemplate", "ContainerSpec", "StopSignal"));
-	assert_part(v, "[\"CAP_NET_ADMIN\"]", P("TaskTemplate", "ContainerSpec", "CapabilityAdd"));
-	assert_part(v, "{\"CredentialSpec\":null,\"SELinuxContext\":null}",
+	tu_assert_json_at(v, "[\"/bin/run\"]", P("TaskTemplate", "ContainerSpec", "Command"));
+	tu_assert_json_at(v, "[\"serve\",\"--port\",\"80\"]", P("TaskTemplate", "ContainerSpec", "Args"));
+	tu_assert_json_at(v, "[\"ALPHA=first\",\"MID=a=b\",\"ZED=last\"]", P("TaskTemplate", "ContainerSpec", "Env"));
+	tu_assert_json_at(v, "\"1000\"", P("TaskTemplate", "ContainerSpec", "User"));
+	tu_assert_json_at(v, "\"/srv\"", P("TaskTemplate", "ContainerSpec", "Dir"));
+	tu_assert_json_at(v, "\"web1\"", P("TaskTemplate", "ContainerSpec", "Hostname"));
+	tu_assert_json_at(v, "[\"10.0.0.5 db.local\"]", P("TaskTemplate", "ContainerSpec", "Hosts"));
+	tu_assert_json_at(v, "{\"Nameservers\":[\"1.1.1.1\"]}", P("TaskTemplate", "ContainerSpec", "DNSConfig"));
+	tu_assert_json_at(v, "true", P("TaskTemplate", "ContainerSpec", "Init"));
+	tu_assert_json_at(v, "true", P("TaskTemplate", "ContainerSpec", "ReadOnly"));
+	tu_assert_json_at(v, "20000000000", P("TaskTemplate", "ContainerSpec", "StopGracePeriod"));
+	tu_assert_json_at(v, "\"SIGINT\"", P("TaskTemplate", "ContainerSpec", "StopSignal"));
+	tu_assert_json_at(v, "[\"CAP_NET_ADMIN\"]", P("TaskTemplate", "ContainerSpec", "CapabilityAdd"));
+	tu_assert_json_at(v, "{\"CredentialSpec\":null,\"SELinuxContext\":null}",
 		    P("TaskTemplate", "ContainerSpec", "Privileges"));
-	assert_part(v, "{\"net.core.somaxconn\":\"1024\"}", P("TaskTemplate", "ContainerSpec", "Sysctls"));
-	assert_part(v, "[{\"Name\":\"nofile\",\"Soft\":10,\"Hard\":20},{\"Name\":\"nproc\",\"Soft\":100,"
+	tu_assert_json_at(v, "{\"net.core.somaxconn\":\"1024\"}", P("TaskTemplate", "ContainerSpec", "Sysctls"));
+	tu_assert_json_at(v, "[{\"Name\":\"nofile\",\"Soft\":10,\"Hard\":20},{\"Name\":\"nproc\",\"Soft\":100,"
 		       "\"Hard\":100}]",
 		    P("TaskTemplate", "ContainerSpec", "Ulimits"));
-	assert_part(v, "{\"Test\":[\"CMD-SHELL\",\"wget -q -O- localhost/health\"],\"Interval\":2000000000,"
+	tu_assert_json_at(v, "{\"Test\":[\"CMD-SHELL\",\"wget -q -O- localhost/health\"],\"Interval\":2000000000,"
 		       "\"Retries\":3}",
 		    P("TaskTemplate", "ContainerSpec", "Healthcheck"));
-	assert_part(v, "[{\"Type\":\"volume\",\"Source\":\"proj_data\",\"Target\":\"/data\",\"VolumeOptions\":"
+	tu_assert_json_at(v, "[{\"Type\":\"volume\",\"Source\":\"proj_data\",\"Target\":\"/data\",\"VolumeOptions\":"
 		       "{\"Labels\":{\"keep\":\"yes\",\"com.docker.stack.namespace\":\"proj\"},"
 		       "\"DriverConfig\":{\"Name\":\"local\"}}},"
 		       "{\"Type\":\"bind\",\"Source\":\"/etc/web\",\"Target\":\"/etc/web\",\"ReadOnly\":true},"
@@ -177,28 +153,28 @@ static void stack__service_spec(void **state)
 		       "{\"Type\":\"volume\",\"Source\":\"shared_outside\",\"Target\":\"/o\",\"VolumeOptions\":{}}]",
 		    P("TaskTemplate", "ContainerSpec", "Mounts"));
 	/* container_name and expose leave no trace */
-	assert_part(v, "absent", P("TaskTemplate", "ContainerSpec", "ContainerName"));
-	assert_part(v, "{\"Name\":\"json-file\",\"Options\":{\"max-size\":\"10m\"}}",
+	tu_assert_json_at(v, "absent", P("TaskTemplate", "ContainerSpec", "ContainerName"));
+	tu_assert_json_at(v, "{\"Name\":\"json-file\",\"Options\":{\"max-size\":\"10m\"}}",
 		    P("TaskTemplate", "LogDriver"));
 	/* cpus from deploy.resources.limits, memory from mem_limit */
-	assert_part(v, "{\"Limits\":{\"NanoCPUs\":500000000,\"MemoryBytes\":67108864},"
+	tu_assert_json_at(v, "{\"Limits\":{\"NanoCPUs\":500000000,\"MemoryBytes\":67108864},"
 		       "\"Reservations\":{\"MemoryBytes\":33554432}}",
 		    P("TaskTemplate", "Resources"));
-	assert_part(v, "{\"Condition\":\"any\"}", P("TaskTemplate", "RestartPolicy"));
-	assert_part(v, "{\"Constraints\":[\"node.role==worker\"],\"Preferences\":[{\"Spread\":"
+	tu_assert_json_at(v, "{\"Condition\":\"any\"}", P("TaskTemplate", "RestartPolicy"));
+	tu_assert_json_at(v, "{\"Constraints\":[\"node.role==worker\"],\"Preferences\":[{\"Spread\":"
 		       "{\"SpreadDescriptor\":\"node.labels.zone\"}}],\"MaxReplicas\":1}",
 		    P("TaskTemplate", "Placement"));
 	/* sorted by the engine's name: proj_front before the_back */
-	assert_part(v, "[{\"Target\":\"proj_front\",\"Aliases\":[\"www\",\"web\"]},"
+	tu_assert_json_at(v, "[{\"Target\":\"proj_front\",\"Aliases\":[\"www\",\"web\"]},"
 		       "{\"Target\":\"the_back\",\"Aliases\":[\"web\"]}]",
 		    P("TaskTemplate", "Networks"));
-	assert_part(v, "absent", P("TaskTemplate", "ForceUpdate"));
-	assert_part(v, "{\"Replicated\":{\"Replicas\":2}}", P("Mode"));
-	assert_part(v, "{\"Parallelism\":1,\"Delay\":1000000000,\"FailureAction\":\"pause\","
+	tu_assert_json_at(v, "absent", P("TaskTemplate", "ForceUpdate"));
+	tu_assert_json_at(v, "{\"Replicated\":{\"Replicas\":2}}", P("Mode"));
+	tu_assert_json_at(v, "{\"Parallelism\":1,\"Delay\":1000000000,\"FailureAction\":\"pause\","
 		       "\"Monitor\":3000000000,\"Order\":\"\"}",
 		    P("UpdateConfig"));
-	assert_part(v, "absent", P("RollbackConfig"));
-	assert_part(v, "{\"Mode\":\"dnsrr\",\"Ports\":["
+	tu_assert_json_at(v, "absent", P("RollbackConfig"));
+	tu_assert_json_at(v, "{\"Mode\":\"dnsrr\",\"Ports\":["
 		       "{\"Protocol\":\"udp\",\"TargetPort\":81,\"PublishedPort\":81,\"PublishMode\":\"ingress\"},"
 		       "{\"Protocol\":\"tcp\",\"TargetPort\":80,\"PublishedPort\":8080,\"PublishMode\":\"ingress\"},"
 		       "{\"Protocol\":\"tcp\",\"TargetPort\":443,\"PublishedPort\":8443,\"PublishMode\":\"host\"}]}",
@@ -231,39 +207,39 @@ static void stack__options_and_defaults(void **state)
 	yajl_val v = spec_of(c, "app", &o);
 
 	(void)state;
-	assert_part(v, "\"reg:5000/proj-app:voxdeploy-0123456789ab@sha256:aa\"",
+	tu_assert_json_at(v, "\"reg:5000/proj-app:voxdeploy-0123456789ab@sha256:aa\"",
 		    P("TaskTemplate", "ContainerSpec", "Image"));
 	/* the file cannot take the namespace nor voxdeploy's labels */
-	assert_part(v, "{\"com.docker.stack.namespace\":\"proj\",\"com.docker.stack.image\":"
+	tu_assert_json_at(v, "{\"com.docker.stack.namespace\":\"proj\",\"com.docker.stack.image\":"
 		       "\"reg:5000/proj-app:voxdeploy-0123456789ab\"}",
 		    P("Labels"));
-	assert_part(v, "{\"Condition\":\"on-failure\",\"MaxAttempts\":3}", P("TaskTemplate", "RestartPolicy"));
-	assert_part(v, "[{\"Target\":\"proj_default\",\"Aliases\":[\"app\"]}]", P("TaskTemplate", "Networks"));
-	assert_part(v, "3", P("TaskTemplate", "ForceUpdate"));
-	assert_part(v, "{}", P("TaskTemplate", "Resources"));
-	assert_part(v, "{}", P("TaskTemplate", "Placement"));
-	assert_part(v, "absent", P("TaskTemplate", "ContainerSpec", "Args"));
-	assert_part(v, "[]", P("TaskTemplate", "ContainerSpec", "Env"));
-	assert_part(v, "{\"Replicated\":{\"Replicas\":1}}", P("Mode"));
+	tu_assert_json_at(v, "{\"Condition\":\"on-failure\",\"MaxAttempts\":3}", P("TaskTemplate", "RestartPolicy"));
+	tu_assert_json_at(v, "[{\"Target\":\"proj_default\",\"Aliases\":[\"app\"]}]", P("TaskTemplate", "Networks"));
+	tu_assert_json_at(v, "3", P("TaskTemplate", "ForceUpdate"));
+	tu_assert_json_at(v, "{}", P("TaskTemplate", "Resources"));
+	tu_assert_json_at(v, "{}", P("TaskTemplate", "Placement"));
+	tu_assert_json_at(v, "absent", P("TaskTemplate", "ContainerSpec", "Args"));
+	tu_assert_json_at(v, "[]", P("TaskTemplate", "ContainerSpec", "Env"));
+	tu_assert_json_at(v, "{\"Replicated\":{\"Replicas\":1}}", P("Mode"));
 	/* voxdeploy.yml's start-first makes an UpdateConfig of its own */
-	assert_part(v, "{\"Parallelism\":1,\"Order\":\"start-first\"}", P("UpdateConfig"));
-	assert_part(v, "{}", P("EndpointSpec"));
+	tu_assert_json_at(v, "{\"Parallelism\":1,\"Order\":\"start-first\"}", P("UpdateConfig"));
+	tu_assert_json_at(v, "{}", P("EndpointSpec"));
 	yajl_tree_free(v);
 
 	v = spec_of(c, "once", NULL);
-	assert_part(v, "{\"Global\":{}}", P("Mode"));
-	assert_part(v, "{\"Condition\":\"on-failure\",\"Delay\":2000000000,\"MaxAttempts\":0,"
+	tu_assert_json_at(v, "{\"Global\":{}}", P("Mode"));
+	tu_assert_json_at(v, "{\"Condition\":\"on-failure\",\"Delay\":2000000000,\"MaxAttempts\":0,"
 		       "\"Window\":60000000000}",
 		    P("TaskTemplate", "RestartPolicy"));
-	assert_part(v, "{\"Parallelism\":0,\"MaxFailureRatio\":0.5,\"Order\":\"start-first\"}",
+	tu_assert_json_at(v, "{\"Parallelism\":0,\"MaxFailureRatio\":0.5,\"Order\":\"start-first\"}",
 		    P("UpdateConfig"));
-	assert_part(v, "{\"Parallelism\":2,\"Order\":\"\"}", P("RollbackConfig"));
-	assert_part(v, "\"job:1\"", P("Labels", "com.docker.stack.image"));
+	tu_assert_json_at(v, "{\"Parallelism\":2,\"Order\":\"\"}", P("RollbackConfig"));
+	tu_assert_json_at(v, "\"job:1\"", P("Labels", "com.docker.stack.image"));
 	yajl_tree_free(v);
 
 	v = spec_of(c, "plain", NULL);
-	assert_part(v, "absent", P("TaskTemplate", "RestartPolicy"));
-	assert_part(v, "absent", P("Labels", "io.voxdeploy.commit"));
+	tu_assert_json_at(v, "absent", P("TaskTemplate", "RestartPolicy"));
+	tu_assert_json_at(v, "absent", P("Labels", "io.voxdeploy.commit"));
 	yajl_tree_free(v);
 	vd_compose_free(c);
 }
@@ -279,7 +255,7 @@ static void stack__env_from_lookup(void **state)
 	assert_int_equal(vd_kvs_add(&env, "TOKEN", "123:abc"), 0);
 	c = load_with("services:\n  app:\n    image: a:1\n    environment: [TOKEN, UNSET]\n", &env);
 	v = spec_of(c, "app", &o);
-	assert_part(v, "[\"TOKEN=123:abc\"]", P("TaskTemplate", "ContainerSpec", "Env"));
+	tu_assert_json_at(v, "[\"TOKEN=123:abc\"]", P("TaskTemplate", "ContainerSpec", "Env"));
 	yajl_tree_free(v);
 	vd_kvs_release(&env);
 	vd_compose_free(c);
