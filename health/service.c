@@ -95,12 +95,20 @@ void vd_probe_service_eval(const vd_probe *p, const vd_service_info *svc, const 
 				     (long long)want, running ? " on " : "", hosts);
 		return;
 	}
-	if (problem)
+	if (problem) {
+		/* the error, else what the swarm says of it ("no suitable node (...)") */
+		const char *why = problem->error && *problem->error ? problem->error
+				  : problem->message && *problem->message &&
+						    (is(problem->state, "pending") || is(problem->state, "rejected") ||
+						     is(problem->state, "failed"))
+					  ? problem->message
+					  : NULL;
+
 		vd_health_result_set(out, VD_HEALTH_FAILING, "%lld/%lld tasks running; task %lld on %s: %s%s%s%s",
 				     (long long)running, (long long)want, (long long)problem->slot,
 				     host_of(nodes, problem), node_lost(nodes, problem) ? "node lost, " : "",
-				     problem->state ? problem->state : "?", problem->error ? ": " : "",
-				     problem->error ? problem->error : "");
+				     problem->state ? problem->state : "?", why ? ": " : "", why ? why : "");
+	}
 	else if (!update_over(p, svc) || stale)
 		vd_health_result_set(out, VD_HEALTH_FAILING, "%s: %lld/%lld tasks of the new spec running, "
 				     "%lld to replace%s%s", svc->update_state && *svc->update_state

@@ -839,6 +839,14 @@ static void health__service_converged_and_not(void **state)
 	assert_int_equal(res.status, VD_HEALTH_FAILING);
 	assert_string_equal(res.detail, "1/2 tasks running; task 2 on vdswt-w2: starting");
 	assert_false(res.certain);
+	/* one the swarm cannot place: what it says of it */
+	r.tasks.items[1].state = "pending";
+	keep2 = r.tasks.items[1].message;
+	r.tasks.items[1].message = "no suitable node (max replicas per node limit exceed)";
+	res = service_verdict(&p, &r, true);
+	assert_string_equal(res.detail, "1/2 tasks running; task 2 on vdswt-w2: pending: no suitable node "
+					"(max replicas per node limit exceed)");
+	r.tasks.items[1].message = keep2;
 	r.tasks.items[1].state = keep;
 
 	/* a node that went down: its task does not count */
