@@ -99,6 +99,10 @@ typedef struct vd_probe {
 		/* a rollback voxdeploy asked for: its end (rollback_completed)
 		 * is the goal, not a failure */
 		bool after_rollback;
+		/* a look at the running stack (health, serve), not a deploy's
+		 * wait: a rollback under way or done is the service's state, not
+		 * a failure — its tasks say whether it is healthy */
+		bool steady;
 	} swarm;
 } vd_probe;
 

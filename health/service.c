@@ -21,10 +21,10 @@ static bool settled_badly(const vd_probe *p, const vd_service_info *svc, vd_heal
 		vd_health_result_set(out, VD_HEALTH_FAILING, "update paused: %s", msg);
 	else if (is(st, "rollback_paused"))
 		vd_health_result_set(out, VD_HEALTH_FAILING, "rollback paused: %s", msg);
-	else if (!p->swarm.after_rollback && is(st, "rollback_started"))
+	else if (!p->swarm.after_rollback && !p->swarm.steady && is(st, "rollback_started"))
 		vd_health_result_set(out, VD_HEALTH_FAILING, "the swarm is rolling the update back: %s",
 				     msg);
-	else if (!p->swarm.after_rollback && is(st, "rollback_completed"))
+	else if (!p->swarm.after_rollback && !p->swarm.steady && is(st, "rollback_completed"))
 		vd_health_result_set(out, VD_HEALTH_FAILING, "the swarm rolled the update back: %s", msg);
 	else
 		return false;
@@ -38,7 +38,7 @@ static bool update_over(const vd_probe *p, const vd_service_info *svc)
 	const char *st = svc->update_state;
 
 	return !st || !*st || is(st, "completed") ||
-	       (p->swarm.after_rollback && is(st, "rollback_completed"));
+	       ((p->swarm.after_rollback || p->swarm.steady) && is(st, "rollback_completed"));
 }
 
 static const char *host_of(const vd_node_array *nodes, const vd_task_info *t)

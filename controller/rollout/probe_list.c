@@ -187,6 +187,7 @@ static int build(const vd_config *c, const vd_compose *model, const char *only_s
 			if (swarm) {
 				p->kind = VD_PROBE_SERVICE;
 				p->name = "service";
+				p->swarm.steady = true;
 				if (!(p->swarm.ref = stack_service_of(out, model, s->name)))
 					return oom(err);
 				n++;

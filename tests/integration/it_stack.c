@@ -30,6 +30,7 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,11 +106,13 @@ static void write_stack(const char *extra_app_env)
 	    project, extra_app_env, itest_postgres_image(), c.s.prefix);
 }
 
+static const char *deadline = "120s";
+
 static void write_config(bool with_registry)
 {
 	put("voxdeploy.yml",
 	    "health:\n"
-	    "  deadline: 120s\n"
+	    "  deadline: %s\n"
 	    "  stable_for: 2s\n"
 	    "  postgres:\n"
 	    "    - name: db\n"
@@ -121,7 +124,7 @@ static void write_config(bool with_registry)
 	    "deploy:\n"
 	    "  backend: swarm\n"
 	    "%s%s%s",
-	    c.w1_ip, c.w1_ip, c.w2_ip, with_registry ? "  registry: {address: \"" : "",
+	    deadline, c.w1_ip, c.w1_ip, c.w2_ip, with_registry ? "  registry: {address: \"" : "",
 	    with_registry ? c.s.registry : "",
 	    with_registry ? "\", username: vdtest, password: \"${REGISTRY_PASSWORD}\"}\n" : "");
 }
@@ -659,6 +662,65 @@ static void stack__rollback_goes_to_the_previous_spec(void **state)
 	assert_true(has("previous spec only"));
 }
 
+
+/* A worker stopped while the app is being updated: the app (one replica per
+ * worker) can neither converge nor go back while it is away — the deploy
+ * says so, naming the task the swarm cannot place — and once the worker is
+ * back the stack is healthy again and the next deploy goes through. */
+static void stack__worker_stopped_mid_deploy(void **state)
+{
+	vd_service_info before, now;
+	vd_error err = VD_ERROR_INIT;
+	char outfile[320], *text;
+	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.s.manager, "--state-dir", state_dir, "deploy",
+			       NULL };
+	struct tu_proc p = { argv, NULL, outfile, outfile, NULL, true };
+	pid_t pid;
+	int i, status;
+
+	(void)state;
+	snprintf(outfile, sizeof(outfile), "%s.stopped", repo.dir);
+	service_of("app", &before);
+	deadline = "30s";
+	write_config(true);
+	put("src/version", "5");
+	commit_now();
+	pid = tu_spawn(&p);
+	for (i = 0; i < 600; i++) {
+		memset(&now, 0, sizeof(now));
+		if (!vd_service_inspect(c.m, before.id, &now, &err) && now.version > before.version) {
+			vd_service_info_release(&now);
+			break;
+		}
+		vd_error_release(&err);
+		vd_service_info_release(&now);
+		usleep(100000);
+	}
+	assert_true(i < 600);
+	assert_int_equal(itest_swarm_cmd(&c.s, "stop-node", "w2"), 0);
+	status = tu_wait(pid, 600, "the deploy with a worker stopped");
+	text = tu_slurp(outfile);
+	if (getenv("VD_TEST_VERBOSE"))
+		fprintf(stderr, "--- deploy, w2 stopped (status %d)\n%s", status, text);
+	/* neither the new version nor the old can run everywhere: said, not hidden */
+	assert_true(WIFEXITED(status) && (WEXITSTATUS(status) == 3 || WEXITSTATUS(status) == 1));
+	assert_non_null(strstr(text, "tasks running"));
+	free(text);
+	/* the worker back: the swarm places the app again, the stack proves healthy */
+	assert_int_equal(itest_swarm_cmd(&c.s, "start-node", "w2"), 0);
+	itest_swarm_node_ip(&c.s, "w2", c.w2_ip, sizeof(c.w2_ip));
+	deadline = "120s";
+	write_config(true);
+	commit_now();
+	for (i = 0; i < 60 && vd("health") != 0; i++)
+		sleep(2);
+	assert_true(i < 60);
+	assert_int_equal(vd("deploy"), 0);
+	assert_version_on_both("5");
+	vd_service_info_release(&before);
+	unlink(outfile);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +733,7 @@ int main(void)
 		cmocka_unit_test(stack__full_restart_keeps_the_rows),
 		cmocka_unit_test(stack__killed_mid_update_then_recover),
 		cmocka_unit_test(stack__rollback_goes_to_the_previous_spec),
+		cmocka_unit_test(stack__worker_stopped_mid_deploy),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -924,6 +924,12 @@ static void health__service_paused_and_rolled_back(void **state)
 	res = service_verdict(&p, &r, true);
 	assert_true(res.certain);
 	assert_non_null(strstr(res.detail, "the swarm rolled the update back"));
+	/* health and serve look at the stack as it is: a rollback done is its
+	 * state, its tasks say the rest (none of this service's are recorded) */
+	p.swarm.steady = true;
+	res = service_verdict(&p, &r, true);
+	assert_false(res.certain);
+	assert_string_equal(res.detail, "0/2 tasks running");
 	release_swarm(&r);
 }
 
