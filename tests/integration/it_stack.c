@@ -596,35 +596,48 @@ static void stack__full_restart_keeps_the_rows(void **state)
 }
 
 
-static void stack__killed_mid_update_then_recover(void **state)
+/* `deploy` started in the background (its output into outfile), returned
+ * once the swarm took its update of the app (the service's version moved
+ * past before's): its pid. */
+static pid_t deploy_until_updated(const vd_service_info *before, const char *outfile)
 {
-	vd_service_info before, now;
-	vd_error err = VD_ERROR_INIT;
-	char outfile[320];
 	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.s.manager, "--state-dir", state_dir, "deploy",
 			       NULL };
 	struct tu_proc p = { argv, NULL, outfile, outfile, NULL, true };
-	pid_t pid;
+	vd_error err = VD_ERROR_INIT;
+	vd_service_info now;
+	pid_t pid = tu_spawn(&p);
 	int i;
+
+	for (i = 0; i < 600; i++) {
+		memset(&now, 0, sizeof(now));
+		if (!vd_service_inspect(c.m, before->id, &now, &err) && now.version > before->version) {
+			vd_service_info_release(&now);
+			return pid;
+		}
+		vd_error_release(&err);
+		vd_service_info_release(&now);
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	tu_wait(pid, 30, "the deploy");
+	fail_msg("the swarm did not take the deploy's update within 60 s");
+	return -1;
+}
+
+static void stack__killed_mid_update_then_recover(void **state)
+{
+	vd_service_info before, now;
+	char outfile[320];
+	pid_t pid;
 
 	(void)state;
 	snprintf(outfile, sizeof(outfile), "%s.killed", repo.dir);
 	service_of("app", &before);
 	put("src/version", "4");
 	commit_now();
-	pid = tu_spawn(&p);
 	/* kill -9 once the swarm took the update */
-	for (i = 0; i < 600; i++) {
-		memset(&now, 0, sizeof(now));
-		if (!vd_service_inspect(c.m, before.id, &now, &err) && now.version > before.version) {
-			vd_service_info_release(&now);
-			break;
-		}
-		vd_error_release(&err);
-		vd_service_info_release(&now);
-		usleep(100000);
-	}
-	assert_true(i < 600);
+	pid = deploy_until_updated(&before, outfile);
 	kill(pid, SIGKILL);
 	tu_wait(pid, 30, "the killed deploy");
 	assert_int_equal(vd("recover"), 0);
@@ -669,12 +682,8 @@ static void stack__rollback_goes_to_the_previous_spec(void **state)
  * back the stack is healthy again and the next deploy goes through. */
 static void stack__worker_stopped_mid_deploy(void **state)
 {
-	vd_service_info before, now;
-	vd_error err = VD_ERROR_INIT;
+	vd_service_info before;
 	char outfile[320], *text;
-	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.s.manager, "--state-dir", state_dir, "deploy",
-			       NULL };
-	struct tu_proc p = { argv, NULL, outfile, outfile, NULL, true };
 	pid_t pid;
 	int i, status;
 
@@ -685,18 +694,7 @@ static void stack__worker_stopped_mid_deploy(void **state)
 	write_config(true);
 	put("src/version", "5");
 	commit_now();
-	pid = tu_spawn(&p);
-	for (i = 0; i < 600; i++) {
-		memset(&now, 0, sizeof(now));
-		if (!vd_service_inspect(c.m, before.id, &now, &err) && now.version > before.version) {
-			vd_service_info_release(&now);
-			break;
-		}
-		vd_error_release(&err);
-		vd_service_info_release(&now);
-		usleep(100000);
-	}
-	assert_true(i < 600);
+	pid = deploy_until_updated(&before, outfile);
 	assert_int_equal(itest_swarm_cmd(&c.s, "stop-node", "w2"), 0);
 	status = tu_wait(pid, 600, "the deploy with a worker stopped");
 	text = tu_slurp(outfile);
