@@ -757,6 +757,16 @@ static void config__backup_release_min_free(void **state)
 	assert_string_equal(c->deploy.registry.address, "reg.local:5000");
 	assert_string_equal(c->deploy.registry.username, "ci");
 	assert_string_equal(c->deploy.registry.password, "url-pass-55aa");
+	{
+		vd_buf json = VD_BUF_INIT;
+
+		assert_int_equal(vd_config_json(c, &json), 0);
+		assert_non_null(strstr(vd_buf_cstr(&json), "\"backend\":\"swarm\""));
+		assert_non_null(strstr(vd_buf_cstr(&json), "\"registry\":{\"address\":\"reg.local:5000\","
+							   "\"username\":\"ci\",\"password\":\"***\"}"));
+		assert_null(strstr(vd_buf_cstr(&json), "url-pass-55aa"));
+		vd_buf_release(&json);
+	}
 	vd_config_free(c);
 	c = must_parse("deploy: {backend: auto}\n");
 	assert_int_equal(c->deploy.backend, VD_CONFIG_BACKEND_AUTO);
