@@ -610,9 +610,10 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 		vd_progress_tell(o->progress, "backup", "skipped", NULL,
 				 "no dump is taken before a deploy on a swarm yet (the database's volume "
 				 "is kept)", 0);
+	/* the engine first: a file's faults matter once there is a swarm */
 	if ((rc = vd_compose_load_project(o->project, o->lookup, o->lookup_ctx, &w.c, err)) ||
-	    (rc = vd_stack_check(w.c, err)) || (rc = vd_swap_choose_services(&w, err)) ||
-	    (rc = check_swarm(&x, err)))
+	    (rc = vd_swap_choose_services(&w, err)) || (rc = check_swarm(&x, err)) ||
+	    (rc = vd_stack_check(w.c, err)))
 		goto done;
 	if (!(x.s = calloc(w.n + 1, sizeof(*x.s)))) {
 		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
