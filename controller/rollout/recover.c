@@ -39,6 +39,7 @@ struct last {
 	unsigned seq;
 	char type[32];
 	uint64_t began_ms;
+	bool swarm;   /* the deploy worked on a stack (its "swarm" step) */
 	/* a swarm deploy: the services it began to create or update, in order,
 	 * and which of them its own restore already put back */
 	struct {
@@ -113,8 +114,12 @@ static int on_record(yajl_val v, void *ctx, vd_error *err)
 		l->checked_out = false;
 	if (!strcmp(step, "plan") && !strcmp(state, "done") && detail)
 		snprintf(l->type, sizeof(l->type), "%.*s", (int)strcspn(detail, ":"), detail);
-	/* swap_swarm.c's steps: create/update begin before the call, restore
-	 * done after its undo */
+	/* swap_swarm.c's steps (after its "swarm" step): create/update begin
+	 * before the call, restore done after its undo */
+	if (!strcmp(step, "swarm"))
+		l->swarm = true;
+	if (!l->swarm)
+		return 0;
 	if (service && (!strcmp(step, "create") || !strcmp(step, "update")) && !strcmp(state, "begin")) {
 		i = stack_entry(l, service);
 		if (i < l->n_stack)

@@ -624,6 +624,10 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 			rc = vd_error_set(err, VD_ENOMEM, "out of memory");
 			goto done;
 		}
+	/* told and journalled: recover reads the steps after it as a stack's */
+	if ((rc = vd_swap_step(&w, "swarm", "done", NULL, 0, err, "the stack %s on a swarm of %lld node%s",
+			       w.c->name, (long long)x.nodes, x.nodes == 1 ? "" : "s")))
+		goto done;
 	if (o->rollback_tag) {
 		rc = roll_back_app(&x, out, err);
 		goto done;
