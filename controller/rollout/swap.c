@@ -537,7 +537,6 @@ static int swap_group(vd_swap *w, size_t g, vd_error *err)
 static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 {
 	vd_prove_target *t = calloc(w->n + 1, sizeof(*t));
-	vd_prove_options po;
 	size_t i, n = 0;
 	int rc;
 
@@ -553,6 +552,15 @@ static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 		t[n].one_shot = vd_compose_is_one_shot(w->c, w->v[i].s->name);
 		t[n++].fresh = !restored;
 	}
+	rc = vd_swap_prove(w, t, n, out, err);
+	free(t);
+	return rc;
+}
+
+int vd_swap_prove(vd_swap *w, const vd_prove_target *t, size_t n, vd_swap_result *out, vd_error *err)
+{
+	vd_prove_options po;
+
 	memset(&po, 0, sizeof(po));
 	po.targets = t;
 	po.n_targets = n;
@@ -562,9 +570,7 @@ static int prove(vd_swap *w, bool restored, vd_swap_result *out, vd_error *err)
 	po.stable_ms = w->stable_ms;
 	po.fast_check_ms = w->o->fast_check_ms;
 	vd_health_report_release(&out->health);
-	rc = vd_prove(w->d, w->o->progress, &po, &out->health, err);
-	free(t);
-	return rc;
+	return vd_prove(w->d, w->o->progress, &po, &out->health, err);
 }
 
 /* ------------------------------------------------------------------ restore */

@@ -9,6 +9,7 @@
 #include "common/json.h"
 #include "controller/model/compose.h"
 #include "controller/rollout/backup.h"
+#include "controller/rollout/prove.h"
 #include "controller/rollout/swap.h"
 
 /* One service being replaced. */
@@ -99,6 +100,11 @@ int vd_swap_tag(vd_swap *w, vd_error *err);
  * remove the older tags (never an image a container uses); failures are
  * logged only. */
 void vd_swap_prune_images(vd_swap *w);
+
+/* The health proof (rollout/prove.h) of the n targets and the configured
+ * probes, with the swap's deadline and stability window; its report into
+ * out->health. */
+int vd_swap_prove(vd_swap *w, const vd_prove_target *t, size_t n, vd_swap_result *out, vd_error *err);
 
 /* The container id of service alone, healthy (its HEALTHCHECK, if any). */
 int vd_swap_container_healthy(vd_swap *w, const char *service, const char *id, vd_error *err);

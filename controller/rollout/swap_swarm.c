@@ -362,7 +362,6 @@ static int prove_stack(struct swarm_swap *x, bool restored, vd_swap_result *out,
 {
 	vd_swap *w = x->w;
 	vd_prove_target *t = calloc(w->n + 1, sizeof(*t));
-	vd_prove_options po;
 	size_t i, n = 0;
 	int rc;
 
@@ -381,15 +380,7 @@ static int prove_stack(struct swarm_swap *x, bool restored, vd_swap_result *out,
 		free(t);
 		return 0;
 	}
-	memset(&po, 0, sizeof(po));
-	po.targets = t;
-	po.n_targets = n;
-	po.probes = w->o->probes;
-	po.n_probes = w->o->n_probes;
-	po.deadline_ms = w->deadline_ms;
-	po.stable_ms = w->stable_ms;
-	vd_health_report_release(&out->health);
-	rc = vd_prove(w->d, w->o->progress, &po, &out->health, err);
+	rc = vd_swap_prove(w, t, n, out, err);
 	free(t);
 	return rc;
 }
