@@ -45,6 +45,8 @@ static struct {
 
 static struct repo repo;
 static char project[64], state_dir[300];
+/* what a case leaves in /tmp when it fails half-way: removed at the end */
+static char model_dir[256];
 static char out[65536];
 
 /* ------------------------------------------------------------------ the cluster */
@@ -269,6 +271,16 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
+	static const char *const left[] = { ".killed", ".stopped" };
+	char path[320];
+	size_t i;
+
+	if (model_dir[0])
+		tu_rm_rf(model_dir);
+	for (i = 0; repo.r && i < sizeof(left) / sizeof(left[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", repo.dir, left[i]);
+		unlink(path);
+	}
 	if (repo.r)
 		repo_free(&repo);
 	vd_docker_free(c.m);
@@ -387,6 +399,7 @@ static void stack__model_as_docker_stack_deploy_makes_it(void **state)
 	size_t i;
 
 	(void)state;
+	snprintf(model_dir, sizeof(model_dir), "%s", dir);
 	text = with_images(MODEL);
 	src.filename = "docker-compose.yml";
 	src.text = text;
