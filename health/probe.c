@@ -21,6 +21,16 @@ const char *vd_probe_kind_name(vd_probe_kind kind)
 	return "unknown";
 }
 
+void vd_probe_service_init(vd_probe *p, const char *service, const char *ref)
+{
+	memset(p, 0, sizeof(*p));
+	p->kind = VD_PROBE_SERVICE;
+	p->name = "service";
+	p->service = service;
+	p->interval_ms = 250;
+	p->swarm.ref = ref;
+}
+
 const char *vd_probe_name(const vd_probe *p)
 {
 	return p->name && *p->name ? p->name : vd_probe_kind_name(p->kind);

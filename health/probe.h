@@ -106,6 +106,11 @@ typedef struct vd_probe {
 	} swarm;
 } vd_probe;
 
+/* A service probe for a Swarm service (ref: its id or name; service: the
+ * compose service it speaks for), looked at every 250 ms; the rest zero.
+ * The caller sets swarm.after_rollback or swarm.steady where they apply. */
+void vd_probe_service_init(vd_probe *p, const char *service, const char *ref);
+
 /* The probe's name as shown: p->name, else the kind's name. */
 const char *vd_probe_name(const vd_probe *p);
 const char *vd_probe_kind_name(vd_probe_kind kind);

@@ -185,11 +185,12 @@ static int build(const vd_config *c, const vd_compose *model, const char *only_s
 				continue;
 			p->service = s->name;
 			if (swarm) {
-				p->kind = VD_PROBE_SERVICE;
-				p->name = "service";
-				p->swarm.steady = true;
-				if (!(p->swarm.ref = stack_service_of(out, model, s->name)))
+				const char *ref = stack_service_of(out, model, s->name);
+
+				if (!ref)
 					return oom(err);
+				vd_probe_service_init(p, s->name, ref);
+				p->swarm.steady = true;
 				n++;
 				continue;
 			}

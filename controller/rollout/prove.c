@@ -44,10 +44,7 @@ int vd_prove(vd_docker *d, vd_progress *progress, const vd_prove_options *o, vd_
 		p[n].service = o->targets[i].service;
 		if (o->targets[i].swarm) {
 			swarm = true;
-			p[n].kind = VD_PROBE_SERVICE;
-			p[n].name = "service";
-			p[n].interval_ms = 250;
-			p[n].swarm.ref = o->targets[i].id;
+			vd_probe_service_init(&p[n], o->targets[i].service, o->targets[i].id);
 			p[n].swarm.after_rollback = o->targets[i].after_rollback;
 			continue;
 		}

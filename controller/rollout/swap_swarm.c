@@ -237,12 +237,7 @@ static int converge_service(vd_docker *d, const char *ref, const char *service, 
 	vd_health_report rep;
 	int rc;
 
-	memset(&p, 0, sizeof(p));
-	p.kind = VD_PROBE_SERVICE;
-	p.name = "service";
-	p.service = service;
-	p.interval_ms = 250;
-	p.swarm.ref = ref;
+	vd_probe_service_init(&p, service, ref);
 	p.swarm.after_rollback = rollback;
 	wo.deadline_ms = deadline_ms;
 	rc = vd_health_wait(d, &p, 1, &wo, &rep, err);
