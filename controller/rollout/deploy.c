@@ -180,8 +180,9 @@ static void checkout_back(struct run *r)
  * failure, on success when asked.  A notification that cannot be delivered
  * is journalled and logged; it never changes the outcome, and the send is
  * bounded by notify.timeout. */
-static void notify_outcome(struct run *r, const char *result, const vd_health_report *health)
+static void notify_outcome(struct run *r, const char *result, const vd_swap_result *sw)
 {
+	const vd_health_report *health = sw ? &sw->health : NULL;
 	const vd_config *c = r->dec.config;
 	vd_notify_channel *ch = NULL;
 	vd_notify_probe *failing = NULL;
@@ -234,6 +235,10 @@ static void notify_outcome(struct run *r, const char *result, const vd_health_re
 	ev.detail = r->res->failure;
 	ev.failing_probes = failing;
 	ev.n_failing_probes = nf;
+	if (sw) {
+		ev.nodes = sw->nodes.items;
+		ev.n_nodes = sw->nodes.len;
+	}
 	/* what the failed containers said last (kept by the swap before their removal) */
 	if (vd_evidence_load(r->o->state_dir, r->res->deploy_id, &evidence, &e))
 		vd_error_release(&e);
@@ -376,7 +381,7 @@ static int restart(struct run *r, vd_error *err)
 	if (!rc)
 		notify_outcome(r, sw.outcome == VD_DEPLOY_DONE ? "done"
 				  : sw.outcome == VD_DEPLOY_RESTORE_FAILED ? "restore_failed"
-				  : sw.restored ? "rolled_back" : "failed", &sw.health);
+				  : sw.restored ? "rolled_back" : "failed", &sw);
 	if (!rc && sw.outcome == VD_DEPLOY_DONE && !r->o->dry_run)
 		rc = save_state(r, &sw, err);
 done:

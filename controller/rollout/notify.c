@@ -121,6 +121,22 @@ static int gen_lines(yajl_gen g, const char *key, const char *text)
 	return 0;
 }
 
+/* key: the words of text (separated by spaces) as an array of strings. */
+static int gen_words(yajl_gen g, const char *key, const char *text)
+{
+	char *clean = NULL, *word, *save = NULL;
+
+	if (redact_dup(text ? text : "", &clean))
+		return VD_ENOMEM;
+	vd_jgen_str(g, key);
+	yajl_gen_array_open(g);
+	for (word = strtok_r(clean, " ", &save); word; word = strtok_r(NULL, " ", &save))
+		vd_jgen_str(g, word);
+	yajl_gen_array_close(g);
+	free(clean);
+	return 0;
+}
+
 int vd_notify_webhook_body(const vd_notify_event *ev, vd_buf *out)
 {
 	yajl_gen g = vd_jgen_new();
@@ -154,6 +170,15 @@ int vd_notify_webhook_body(const vd_notify_event *ev, vd_buf *out)
 		yajl_gen_map_open(g);
 		r |= gen_kclean(g, "service", ev->logs[i].service);
 		r |= gen_lines(g, "lines", ev->logs[i].lines);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	vd_jgen_str(g, "nodes");
+	yajl_gen_array_open(g);
+	for (i = 0; i < ev->n_nodes; i++) {
+		yajl_gen_map_open(g);
+		r |= gen_kclean(g, "node", ev->nodes[i].key);
+		r |= gen_words(g, "services", ev->nodes[i].value);
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
@@ -209,6 +234,13 @@ int vd_notify_telegram_text(const vd_notify_event *ev, vd_buf *out)
 	if (ev->detail && *ev->detail) {
 		r |= vd_buf_puts(out, "\n");
 		r |= put_clean(out, ev->detail, TEXT_DETAIL_MAX);
+	}
+	for (i = 0; i < ev->n_nodes; i++) {
+		r |= vd_buf_puts(out, i ? ", " : "\nnodes: ");
+		r |= put_clean(out, ev->nodes[i].key ? ev->nodes[i].key : "?", 80);
+		r |= vd_buf_puts(out, " (");
+		r |= put_clean(out, ev->nodes[i].value ? ev->nodes[i].value : "", 200);
+		r |= vd_buf_puts(out, ")");
 	}
 	if (ev->n_failing_probes) {
 		r |= vd_buf_puts(out, "\nfailing probes:");

@@ -64,6 +64,10 @@ typedef struct vd_notify_event {
 	size_t n_failing_probes;
 	const vd_notify_log *logs;  /* the failed containers' last lines (redacted when sent) */
 	size_t n_logs;
+	/* on a swarm: per node (key: its hostname) the deploy's services
+	 * running there at the end (value: names separated by spaces) */
+	const vd_kv *nodes;
+	size_t n_nodes;
 } vd_notify_event;
 
 typedef enum vd_notify_kind {

@@ -844,5 +844,6 @@ void vd_swap_result_release(vd_swap_result *r)
 	r->image_commit = NULL;
 	vd_kvs_release(&r->images);
 	vd_kvs_release(&r->containers);
+	vd_kvs_release(&r->nodes);
 	vd_health_report_release(&r->health);
 }

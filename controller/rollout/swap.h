@@ -91,6 +91,8 @@ typedef struct vd_swap_result {
 	bool restored;                 /* it failed after touching containers and restored */
 	vd_health_report health;       /* the last health verdict (the new version's, or the
 	                                * restored one's) */
+	vd_kvs nodes;                  /* swarm: node (hostname) -> the deploy's services with a
+	                                * task running there at the end, "app postgres" */
 } vd_swap_result;
 
 /* The names a swap gives containers while it works: the new one before it

@@ -448,6 +448,71 @@ static int roll_back(struct swarm_swap *x, vd_swap_result *out, vd_error *why)
 	return 0;
 }
 
+static int hostname_cmp(const void *a, const void *b)
+{
+	const vd_node_info *x = *(const vd_node_info *const *)a, *y = *(const vd_node_info *const *)b;
+
+	return strcmp(x->hostname ? x->hostname : "", y->hostname ? y->hostname : "");
+}
+
+/* Where the services this deploy touched run at its end, for the
+ * notification: per node, by hostname, the services with a task running
+ * there.  Best effort: what cannot be listed is left out. */
+static void where_they_run(struct swarm_swap *x, vd_swap_result *out)
+{
+	vd_swap *w = x->w;
+	vd_node_array nodes = { NULL, 0 };
+	const vd_node_info **order = NULL;
+	vd_buf *on = NULL;
+	bool *seen = NULL;         /* the service has a task on the node */
+	vd_error e = VD_ERROR_INIT;
+	size_t i, j, k;
+
+	if (vd_node_list(w->d, &nodes, &e) || !(on = calloc(nodes.len + 1, sizeof(*on))) ||
+	    !(order = calloc(nodes.len + 1, sizeof(*order))) || !(seen = calloc(nodes.len + 1, 1)))
+		goto done;
+	for (k = 0; k < nodes.len; k++)
+		vd_buf_init(&on[k], 4096);
+	for (i = 0; i < w->n; i++) {
+		vd_task_array tasks = { NULL, 0 };
+
+		if (!x->s[i].id || vd_task_list(w->d, x->s[i].id, &tasks, &e)) {
+			vd_error_release(&e);
+			continue;
+		}
+		memset(seen, 0, nodes.len);
+		for (j = 0; j < tasks.len; j++) {
+			const vd_task_info *t = &tasks.items[j];
+			const vd_node_info *n = t->node_id ? vd_node_find(&nodes, t->node_id) : NULL;
+			size_t at = n ? (size_t)(n - nodes.items) : 0;
+
+			if (!n || seen[at] || !t->desired_state || strcmp(t->desired_state, "running") ||
+			    !t->state || strcmp(t->state, "running"))
+				continue;
+			seen[at] = true;
+			vd_buf_printf(&on[at], "%s%s", on[at].len ? " " : "", w->v[i].s->name);
+		}
+		vd_task_array_release(&tasks);
+	}
+	for (k = 0; k < nodes.len; k++)
+		order[k] = &nodes.items[k];
+	qsort(order, nodes.len, sizeof(*order), hostname_cmp);
+	for (k = 0; k < nodes.len; k++) {
+		const vd_buf *b = &on[order[k] - nodes.items];
+
+		if (b->len && order[k]->hostname)
+			vd_kvs_add(&out->nodes, order[k]->hostname, vd_buf_cstr(b));
+	}
+done:
+	vd_error_release(&e);
+	for (k = 0; on && k < nodes.len; k++)
+		vd_buf_release(&on[k]);
+	free(on);
+	free(order);
+	free(seen);
+	vd_node_array_release(&nodes);
+}
+
 /* What the state records of a done deploy: per service its image. */
 static int finish(struct swarm_swap *x, vd_swap_result *out, vd_error *err)
 {
@@ -615,7 +680,8 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 			       w.c->name, (long long)x.nodes, x.nodes == 1 ? "" : "s")))
 		goto done;
 	if (o->rollback_tag) {
-		rc = roll_back_app(&x, out, err);
+		if (!(rc = roll_back_app(&x, out, err)))
+			where_they_run(&x, out);
 		goto done;
 	}
 	if (o->dry_run) {
@@ -639,11 +705,11 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 	for (i = 0; i < w.n; i++)
 		if (put_service(&x, i, &why))
 			break;
-	if (why.code || prove_stack(&x, false, out, &why)) {
+	if (why.code || prove_stack(&x, false, out, &why))
 		rc = roll_back(&x, out, &why);
-		goto done;
-	}
-	rc = finish(&x, out, err);
+	else
+		rc = finish(&x, out, err);
+	where_they_run(&x, out);
 done:
 	vd_error_release(&why);
 	swarm_release(&x);

@@ -198,6 +198,78 @@ int tu_listen(uint16_t *port)
 	return fd;
 }
 
+/* ------------------------------------------------------------------ a webhook receiver */
+
+static void *hook_serve(void *arg)
+{
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+	tu_hook *h = arg;
+
+	for (;;) {
+		char buf[65536];
+		size_t len = 0;
+		long want = -1;
+		int c = accept(h->fd, NULL, NULL);
+
+		if (c < 0)
+			return NULL;
+		while (len < sizeof(buf) - 1) {
+			ssize_t n = read(c, buf + len, sizeof(buf) - 1 - len);
+			char *end;
+
+			if (n <= 0)
+				break;
+			len += (size_t)n;
+			buf[len] = '\0';
+			end = strstr(buf, "\r\n\r\n");
+			if (end && want < 0) {
+				char *cl = strcasestr(buf, "content-length:");
+
+				want = (long)(end + 4 - buf) + (cl ? atol(cl + 15) : 0);
+			}
+			if (want >= 0 && (long)len >= want)
+				break;
+		}
+		buf[len] = '\0';
+		pthread_mutex_lock(&h->lock);
+		if (h->n < (int)(sizeof(h->requests) / sizeof(h->requests[0])))
+			h->requests[h->n++] = strdup(buf);
+		pthread_mutex_unlock(&h->lock);
+		if (write(c, answer, sizeof(answer) - 1) < 0)
+			perror("hook write");
+		close(c);
+	}
+}
+
+void tu_hook_start(tu_hook *h)
+{
+	h->fd = tu_listen(&h->port);
+	assert_int_equal(pthread_create(&h->thread, NULL, hook_serve, h), 0);
+}
+
+int tu_hook_last(tu_hook *h, char **last)
+{
+	int n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->n;
+	*last = n ? strdup(h->requests[n - 1]) : NULL;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+void tu_hook_stop(tu_hook *h)
+{
+	if (h->fd >= 0) {
+		shutdown(h->fd, SHUT_RDWR);
+		close(h->fd);
+		pthread_join(h->thread, NULL);
+		h->fd = -1;
+	}
+	while (h->n > 0)
+		free(h->requests[--h->n]);
+}
+
 /* A socket connected to 127.0.0.1:port, -1 when nothing took it. */
 static int try_connect(uint16_t port)
 {

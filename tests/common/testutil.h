@@ -1,15 +1,16 @@
 /* voxdeploy tests: helpers the unit and the integration tests share.
  *
  * Files and temporary directories; loopback TCP, raw HTTP and requests
- * through libcurl; running a program with its output in files.  Each helper
- * fails the running cmocka test when what it must do cannot be done, unless
- * it says otherwise.
+ * through libcurl; a webhook receiver; running a program with its output in
+ * files.  Each helper fails the running cmocka test when what it must do
+ * cannot be done, unless it says otherwise.
  */
 #ifndef VD_TESTS_TESTUTIL_H
 #define VD_TESTS_TESTUTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -52,6 +53,25 @@ uint16_t tu_free_port(void);
 int tu_listen(uint16_t *port);
 /* A socket connected to 127.0.0.1:port. */
 int tu_connect(uint16_t port);
+/* A webhook receiver: a thread accepts on 127.0.0.1:port, keeps each whole
+ * request (headers and body; the first 64) and answers 200. */
+typedef struct tu_hook {
+	int fd;
+	uint16_t port;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	char *requests[64];
+	int n;
+} tu_hook;
+
+#define TU_HOOK_INIT { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER }
+
+void tu_hook_start(tu_hook *h);
+/* How many requests have come, and the last one (caller frees; NULL when
+ * none). */
+int tu_hook_last(tu_hook *h, char **last);
+/* Stop the thread, free what it kept. */
+void tu_hook_stop(tu_hook *h);
 /* Whether the peer hangs up on fd (or resets it) within timeout_ms; a byte
  * it sends instead is read and dropped, and the answer is no. */
 bool tu_peer_closed(int fd, int timeout_ms);

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -43,80 +42,9 @@ static bool second;
 static char commit[VD_SHA_HEX];
 static int pg_port, app_port;
 
-/* ------------------------------------------------------------------ a webhook receiver */
+/* every request a deploy's notification sends */
+static tu_hook hook = TU_HOOK_INIT;
 
-/* Every request a deploy's notification sends: a thread accepts on
- * 127.0.0.1, keeps each whole request (headers and body) and answers 200. */
-static struct {
-	int fd, port;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	char *requests[64];
-	int n;
-} hook = { .fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void *hook_serve(void *arg)
-{
-	for (;;) {
-		char buf[65536];
-		size_t len = 0;
-		long want = -1;
-		int c = accept(hook.fd, NULL, NULL);
-
-		if (c < 0)
-			return NULL;
-		while (len < sizeof(buf) - 1) {
-			ssize_t n = read(c, buf + len, sizeof(buf) - 1 - len);
-			char *end;
-
-			if (n <= 0)
-				break;
-			len += (size_t)n;
-			buf[len] = '\0';
-			end = strstr(buf, "\r\n\r\n");
-			if (end && want < 0) {
-				char *cl = strcasestr(buf, "content-length:");
-
-				want = (long)(end + 4 - buf) + (cl ? atol(cl + 15) : 0);
-			}
-			if (want >= 0 && (long)len >= want)
-				break;
-		}
-		buf[len] = '\0';
-		pthread_mutex_lock(&hook.lock);
-		if (hook.n < 64)
-			hook.requests[hook.n++] = strdup(buf);
-		pthread_mutex_unlock(&hook.lock);
-		static const char answer[] =
-			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-
-		if (write(c, answer, sizeof(answer) - 1) < 0)
-			perror("hook write");
-		close(c);
-	}
-	return arg;
-}
-
-static void hook_start(void)
-{
-	uint16_t port;
-
-	hook.fd = tu_listen(&port);
-	hook.port = port;
-	assert_int_equal(pthread_create(&hook.thread, NULL, hook_serve, NULL), 0);
-}
-
-/* How many requests have come, and the last one (caller frees). */
-static int hook_last(char **last)
-{
-	int n;
-
-	pthread_mutex_lock(&hook.lock);
-	n = hook.n;
-	*last = n ? strdup(hook.requests[n - 1]) : NULL;
-	pthread_mutex_unlock(&hook.lock);
-	return n;
-}
 static char *out_text, *err_text;
 static const char *fault;   /* VOXDEPLOY_FAULT for the next run */
 static const char *docker_host;  /* DOCKER_HOST for the next run, NULL: as inherited */
@@ -441,7 +369,7 @@ static int setup(void **state)
 	snprintf(err2_path, sizeof(err2_path), "%s.err2", repo.dir);
 	pg_port = tu_free_port();
 	app_port = tu_free_port();
-	hook_start();
+	tu_hook_start(&hook);
 	put(".gitignore", ".env\n.state/\n");
 	write_config();
 	write_stack("one");
@@ -462,13 +390,7 @@ static int teardown(void **state)
 		if (tu_rm_rf(made[i]))
 			fprintf(stderr, "rm failed: %s\n", made[i]);
 	repo_free(&repo);
-	if (hook.fd >= 0) {
-		shutdown(hook.fd, SHUT_RDWR);
-		close(hook.fd);
-		pthread_join(hook.thread, NULL);
-	}
-	while (hook.n > 0)
-		free(hook.requests[--hook.n]);
+	tu_hook_stop(&hook);
 	free(out_text);
 	free(err_text);
 	return itest_group_teardown(state);
@@ -701,7 +623,7 @@ static void build_failure_touches_nothing(void **state)
 	put("Dockerfile", "FROM nonexistent-image\nCOPY src/ /www/\n");
 	commit_now();
 	char *req = NULL;
-	int before = hook_last(&req);
+	int before = tu_hook_last(&hook, &req);
 
 	free(req);
 	assert_int_equal(vd("deploy", NULL), 1);
@@ -709,7 +631,7 @@ static void build_failure_touches_nothing(void **state)
 	assert_true(has(out_text, "FAILED"));
 	assert_int_equal(recreated_since(&s), 0);
 	/* the maintainers were told, with the webhook's own header */
-	assert_int_equal(hook_last(&req), before + 1);
+	assert_int_equal(tu_hook_last(&hook, &req), before + 1);
 	assert_true(has(req, "POST /hook"));
 	assert_true(has(req, "Bearer hook-t0ken-marker"));
 	assert_true(has(req, "\"result\":\"failed\""));
@@ -741,7 +663,7 @@ static void unhealthy_version_rolls_back(void **state)
 	{
 		char *req = NULL;
 
-		assert_true(hook_last(&req) > 0);
+		assert_true(tu_hook_last(&hook, &req) > 0);
 		assert_true(has(req, "\"result\":\"rolled_back\""));
 		assert_true(has(req, "failing_probes"));
 		assert_true(has(req, "HEALTHCHECK"));
@@ -799,7 +721,7 @@ static void crashing_version_rolls_back(void **state)
 		assert_true(has(out_text, "exited 3"));
 		assert_true(has(out_text, ids[0]));
 		/* the maintainers got the last lines, redacted */
-		assert_true(hook_last(&req) > 0);
+		assert_true(tu_hook_last(&hook, &req) > 0);
 		assert_true(has(req, "\"logs\":[{\"service\":\"app\""));
 		assert_true(has(req, "crashing"));
 		assert_null(strstr(req, "s3cret-pg"));

@@ -23,6 +23,7 @@
 #include "common/json.h"
 #include "controller/model/spec.h"
 #include "controller/model/stack.h"
+#include "docker_api/logs.h"
 #include "docker_api/network.h"
 #include "docker_api/swarm.h"
 #include "gitrepo.h"
@@ -45,6 +46,8 @@ static struct {
 
 static struct repo repo;
 static char project[64], state_dir[300];
+/* every request a deploy's notification sends */
+static tu_hook hook = TU_HOOK_INIT;
 /* what a case leaves in /tmp when it fails half-way: removed at the end */
 static char model_dir[256];
 static char out[65536];
@@ -61,6 +64,11 @@ static void commit_now(void)
 {
 	repo_commit(&repo, commit);
 }
+
+/* The app reached only over the stack's overlay network (no published
+ * port, so a new task can start beside the old one), updated start-first:
+ * the start-first case's stack. */
+static bool start_first;
 
 static void write_stack(const char *extra_app_env)
 {
@@ -80,13 +88,13 @@ static void write_stack(const char *extra_app_env)
 	    "      interval: 1s\n"
 	    "      timeout: 3s\n"
 	    "      retries: 3\n"
-	    "    ports: [{target: 8080, published: 18080, mode: host}]\n"
+	    "%s"
 	    "    depends_on: {postgres: {condition: service_healthy}}\n"
 	    "    deploy:\n"
 	    "      replicas: 2\n"
 	    "      endpoint_mode: dnsrr\n"
-	    "      placement: {constraints: [node.role==worker], max_replicas_per_node: 1}\n"
-	    "      update_config: {monitor: 1s, failure_action: pause}\n"
+	    "      placement: {constraints: [node.role==worker]%s}\n"
+	    "      update_config: {monitor: 1s, failure_action: pause%s}\n"
 	    "  postgres:\n"
 	    "    image: %s\n"
 	    "    environment:\n"
@@ -105,13 +113,29 @@ static void write_stack(const char *extra_app_env)
 	    "      placement: {constraints: [node.hostname==%s-w1]}\n"
 	    "volumes:\n"
 	    "  pgdata: {}\n",
-	    project, extra_app_env, itest_postgres_image(), c.s.prefix);
+	    project, extra_app_env,
+	    start_first ? "" : "    ports: [{target: 8080, published: 18080, mode: host}]\n",
+	    start_first ? "" : ", max_replicas_per_node: 1", start_first ? ", order: start-first" : "",
+	    itest_postgres_image(), c.s.prefix);
 }
 
 static const char *deadline = "120s";
 
 static void write_config(bool with_registry)
 {
+	char http[320] = "", registry[256] = "";
+
+	/* the app's port on each worker (none on the start-first stack) */
+	if (!start_first)
+		snprintf(http, sizeof(http),
+			 "  http:\n"
+			 "    - {name: web1, service: app, url: \"http://%s:18080/health\", expect_status: [200]}\n"
+			 "    - {name: web2, service: app, url: \"http://%s:18080/health\", expect_status: [200]}\n",
+			 c.w1_ip, c.w2_ip);
+	if (with_registry)
+		snprintf(registry, sizeof(registry),
+			 "  registry: {address: \"%s\", username: vdtest, password: \"${REGISTRY_PASSWORD}\"}\n",
+			 c.s.registry);
 	put("voxdeploy.yml",
 	    "health:\n"
 	    "  deadline: %s\n"
@@ -120,15 +144,15 @@ static void write_config(bool with_registry)
 	    "    - name: db\n"
 	    "      service: postgres\n"
 	    "      conninfo: \"host=%s port=15432 user=vd password=${DB_PASSWORD} dbname=vd\"\n"
-	    "  http:\n"
-	    "    - {name: web1, service: app, url: \"http://%s:18080/health\", expect_status: [200]}\n"
-	    "    - {name: web2, service: app, url: \"http://%s:18080/health\", expect_status: [200]}\n"
+	    "%s"
+	    "notify:\n"
+	    "  on_success: true\n"
+	    "  timeout: 10s\n"
+	    "  webhook: [{url: \"http://127.0.0.1:%u/hook\"}]\n"
 	    "deploy:\n"
 	    "  backend: swarm\n"
-	    "%s%s%s",
-	    deadline, c.w1_ip, c.w1_ip, c.w2_ip, with_registry ? "  registry: {address: \"" : "",
-	    with_registry ? c.s.registry : "",
-	    with_registry ? "\", username: vdtest, password: \"${REGISTRY_PASSWORD}\"}\n" : "");
+	    "%s",
+	    deadline, c.w1_ip, http, (unsigned)hook.port, registry);
 }
 
 /* The binary against the manager: its exit code, its output in out. */
@@ -258,6 +282,7 @@ static int group_setup(void **state)
 		return -1;
 	}
 	snprintf(project, sizeof(project), "%s", itest_project());
+	tu_hook_start(&hook);
 	repo_init(&repo);
 	snprintf(state_dir, sizeof(state_dir), "%s/.state", repo.dir);
 	put(".gitignore", ".env\n.state/\n");
@@ -285,6 +310,7 @@ static int group_teardown(void **state)
 		repo_free(&repo);
 	vd_docker_free(c.m);
 	itest_swarm_down(&c.s);
+	tu_hook_stop(&hook);
 	return itest_group_teardown(state);
 }
 
@@ -507,6 +533,7 @@ static void stack__first_deploy_creates_the_stack(void **state)
 static void stack__code_change_updates_the_app_on_both_nodes(void **state)
 {
 	vd_service_info app, pg, app2, pg2;
+	char want[256], *req = NULL;
 
 	(void)state;
 	service_of("app", &app);
@@ -524,6 +551,14 @@ static void stack__code_change_updates_the_app_on_both_nodes(void **state)
 	assert_int_equal(running_tasks(&app2, NULL), 2);
 	assert_version_on_both("2");
 	assert_int_equal(pg_rows(), 3);
+	/* the maintainers are told where the app runs now: on both workers */
+	assert_true(tu_hook_last(&hook, &req) > 0);
+	snprintf(want, sizeof(want), "\"nodes\":[{\"node\":\"%s-w1\",\"services\":[\"app\"]},"
+		 "{\"node\":\"%s-w2\",\"services\":[\"app\"]}]", c.s.prefix, c.s.prefix);
+	if (!strstr(req, want))
+		fail_msg("no %s in the notification:\n%s", want, req);
+	assert_non_null(strstr(req, "\"result\":\"done\""));
+	free(req);
 	vd_service_info_release(&app);
 	vd_service_info_release(&pg);
 	vd_service_info_release(&app2);
@@ -732,6 +767,96 @@ static void stack__worker_stopped_mid_deploy(void **state)
 	unlink(outfile);
 }
 
+/* A client on the stack's overlay network (a container on the manager) asks
+ * the app for its version every 50 ms, resolving its name each time, each
+ * request bounded by timeout(1) (busybox wget's own -T crashes in the
+ * static busybox); its lines ("ok <version>" or "fail") are read back from
+ * its log. */
+static char *client_start(void)
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_buf body = VD_BUF_INIT;
+	char name[96], *id = NULL;
+
+	snprintf(name, sizeof(name), "%s-client", project);
+	vd_buf_printf(&body,
+		      "{\"Image\":\"%s\",\"Cmd\":[\"sh\",\"-c\",\"while :; do "
+		      "if v=$(timeout 3 wget -q -O - http://app:8080/version); then echo ok $v; else echo fail; fi; "
+		      "usleep 50000; done\"],"
+		      "\"HostConfig\":{\"Init\":true},"
+		      "\"NetworkingConfig\":{\"EndpointsConfig\":{\"%s_default\":{}}}}",
+		      itest_busybox_image(), project);
+	itest_ok(vd_container_create(c.m, name, vd_buf_cstr(&body), &id, &err), &err);
+	itest_ok(vd_container_start(c.m, id, &err), &err);
+	vd_buf_release(&body);
+	return id;
+}
+
+/* Stop the client and count its answers: ok of version v1, of v2, failures. */
+static void client_stop(char *id, const char *v1, const char *v2, int counts[3])
+{
+	vd_error err = VD_ERROR_INIT;
+	vd_buf log = VD_BUF_INIT;
+	const char *p;
+	char want1[32], want2[32];
+
+	snprintf(want1, sizeof(want1), "ok %s\n", v1);
+	snprintf(want2, sizeof(want2), "ok %s\n", v2);
+	itest_ok(vd_container_stop(c.m, id, 5, &err), &err);
+	itest_ok(vd_logs_collect(c.m, id, NULL, &log, NULL, NULL, &err), &err);
+	memset(counts, 0, 3 * sizeof(int));
+	for (p = vd_buf_cstr(&log); *p; p = strchr(p, '\n') + 1) {
+		if (!strncmp(p, want1, strlen(want1)))
+			counts[0]++;
+		else if (!strncmp(p, want2, strlen(want2)))
+			counts[1]++;
+		else
+			counts[2]++;
+		if (!strchr(p, '\n'))
+			break;
+	}
+	if (counts[2] || getenv("VD_TEST_VERBOSE"))
+		fprintf(stderr, "--- the client's log\n%s", vd_buf_cstr(&log));
+	itest_ok(vd_container_remove(c.m, id, true, false, &err), &err);
+	vd_buf_release(&log);
+	free(id);
+}
+
+/* start-first (update_config.order): each new task starts and proves healthy
+ * beside the old one, the old one leaves the service's name before it
+ * stops — a client on the overlay sees no failed request while both
+ * replicas are replaced, first version then second. */
+static void stack__start_first_without_a_failed_request(void **state)
+{
+	vd_service_info app;
+	char *client;
+	int counts[3];
+
+	(void)state;
+	start_first = true;
+	write_config(true);
+	write_stack("two");
+	put("src/version", "6");
+	commit_now();
+	assert_int_equal(vd("deploy"), 0);
+	service_of("app", &app);
+	assert_int_equal(running_tasks(&app, NULL), 2);
+	tu_assert_json_at(app.raw, "\"start-first\"", "Spec", "UpdateConfig", "Order", NULL);
+	vd_service_info_release(&app);
+	client = client_start();
+	sleep(2);
+	put("src/version", "7");
+	commit_now();
+	assert_int_equal(vd("deploy"), 0);
+	assert_true(has("APP_ONLY"));
+	sleep(2);
+	client_stop(client, "6", "7", counts);
+	fprintf(stderr, "start-first: %d answers of 6, %d of 7, %d failed\n", counts[0], counts[1], counts[2]);
+	assert_int_equal(counts[2], 0);
+	assert_true(counts[0] > 10);
+	assert_true(counts[1] > 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +870,7 @@ int main(void)
 		cmocka_unit_test(stack__killed_mid_update_then_recover),
 		cmocka_unit_test(stack__rollback_goes_to_the_previous_spec),
 		cmocka_unit_test(stack__worker_stopped_mid_deploy),
+		cmocka_unit_test(stack__start_first_without_a_failed_request),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

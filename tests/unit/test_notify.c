@@ -233,8 +233,36 @@ static void notify__webhook_body(void **s)
 	assert_non_null(strstr(vd_buf_cstr(&b), "\"detail\":null"));
 	assert_non_null(strstr(vd_buf_cstr(&b), "\"type\":\"FULL_RESTART\""));
 	assert_non_null(strstr(vd_buf_cstr(&b), "\"failing_probes\":[]"));
+	assert_non_null(strstr(vd_buf_cstr(&b), "\"nodes\":[]"));
 	vd_buf_release(&b);
 	vd_error_release(&err);
+}
+
+/* On a swarm: each node and the deploy's services running there. */
+static void notify__nodes_on_a_swarm(void **s)
+{
+	static const vd_kv nodes[] = { { "vd-w1", "app postgres" }, { "vd-w2", "app" } };
+	vd_notify_event ev = sample_event();
+	vd_error err = VD_ERROR_INIT;
+	vd_buf b = VD_BUF_INIT;
+	yajl_val v, n;
+
+	ev.nodes = nodes;
+	ev.n_nodes = 2;
+	assert_int_equal(vd_notify_webhook_body(&ev, &b), 0);
+	v = vd_json_parse(vd_buf_cstr(&b), &err);
+	assert_non_null(v);
+	n = vd_json_get(v, "nodes");
+	assert_int_equal(vd_json_len(n), 2);
+	tu_assert_json_at(v, "[{\"node\":\"vd-w1\",\"services\":[\"app\",\"postgres\"]},"
+			     "{\"node\":\"vd-w2\",\"services\":[\"app\"]}]", "nodes", NULL);
+	yajl_tree_free(v);
+	vd_buf_clear(&b);
+	assert_int_equal(vd_notify_telegram_text(&ev, &b), 0);
+	assert_non_null(strstr(vd_buf_cstr(&b), "\nnodes: vd-w1 (app postgres), vd-w2 (app)"));
+	vd_buf_release(&b);
+	vd_error_release(&err);
+	(void)s;
 }
 
 static void notify__telegram_text(void **s)
@@ -734,6 +762,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(notify__webhook_body, setup, teardown),
 		cmocka_unit_test_setup_teardown(notify__telegram_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(notify__nodes_on_a_swarm, setup, teardown),
 		cmocka_unit_test_setup_teardown(notify__telegram_text_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(notify__bodies_are_redacted, setup, teardown),
 		cmocka_unit_test_setup_teardown(notify__backoff_schedule, setup, teardown),
