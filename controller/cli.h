@@ -125,6 +125,16 @@ int vd_cmd_status(vd_cli *cli);
 /* status on a Swarm manager running services of the stack `project`: they
  * and their tasks are printed and *shown set; else nothing is printed. */
 int vd_status_swarm(vd_cli *cli, vd_docker *d, const char *project, bool *shown, vd_error *err);
+/* The stack `project` on a Swarm manager, as status shows it: its services,
+ * their tasks, the swarm's nodes.  *out NULL (and 0) when the engine is no
+ * manager or runs no service of that stack. */
+typedef struct vd_stack_view vd_stack_view;
+int vd_stack_view_load(vd_docker *d, const char *project, vd_stack_view **out, vd_error *err);
+/* The nodes, by hostname, as a JSON array: [{"node", "node_id", "role",
+ * "state", "availability", "leader", "running": {SERVICE: N, ...}}] — the
+ * stack's tasks running on each. */
+void vd_stack_view_nodes_json(const vd_stack_view *v, yajl_gen g);
+void vd_stack_view_free(vd_stack_view *v);
 int vd_cmd_backup(vd_cli *cli);
 int vd_cmd_backups(vd_cli *cli);
 int vd_cmd_restore(vd_cli *cli);

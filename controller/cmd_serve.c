@@ -135,6 +135,38 @@ static int add_last_backups(const char *state_dir, vd_buf *out)
 	return r;
 }
 
+/* On a swarm manager running the stack: the report's "nodes" (status
+ * --json's: each node and the stack's tasks running there), spliced in
+ * before the object's closing brace.  Nothing on one engine; a swarm that
+ * cannot be listed leaves it out (the service probes say why). */
+static int add_nodes(vd_docker *d, const char *project, vd_buf *out)
+{
+	vd_stack_view *v = NULL;
+	vd_error err = VD_ERROR_INIT;
+	vd_buf list = VD_BUF_INIT;
+	yajl_gen g;
+	int r = 0;
+
+	if (!out->len || out->ptr[out->len - 1] != '}' || vd_stack_view_load(d, project, &v, &err) || !v) {
+		vd_error_release(&err);
+		return 0;
+	}
+	if (!(g = vd_jgen_new())) {
+		vd_stack_view_free(v);
+		return VD_ENOMEM;
+	}
+	vd_stack_view_nodes_json(v, g);
+	vd_stack_view_free(v);
+	if (vd_jgen_finish(g, &list))
+		return VD_ENOMEM;
+	out->len--;
+	out->ptr[out->len] = '\0';
+	if (vd_buf_printf(out, ",\"nodes\":%s}", vd_buf_cstr(&list)))
+		r = VD_ENOMEM;
+	vd_buf_release(&list);
+	return r;
+}
+
 /* The report callback: what `voxdeploy health --json` prints, made afresh
  * (the checkout, and with it the compose file and voxdeploy.yml, changes
  * with every deploy). */
@@ -151,7 +183,8 @@ static int make_report(void *ctx, vd_buf *out, vd_error *err)
 	if (!r)
 		r = vd_probe_list_run(&proj, NULL, report_engine, sc, &report, err);
 	if ((!r || r == VD_EUNHEALTHY) &&
-	    (vd_health_report_json(&report, out) || add_last_backups(sc->state_dir, out)))
+	    (vd_health_report_json(&report, out) || add_last_backups(sc->state_dir, out) ||
+	     add_nodes(sc->docker, proj.name, out)))
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 	else if (!r || r == VD_EUNHEALTHY)
 		vd_buf_putc(out, '\n');

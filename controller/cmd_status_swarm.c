@@ -1,7 +1,8 @@
 /* voxdeploy status on a Swarm manager: the services of the project's stack
  * (label com.docker.stack.namespace), each with its running and desired
  * replicas, its image and update state, and every task it wants running:
- * slot, node, state and error. */
+ * slot, node, state and error; and per node what of the stack runs there
+ * (also the nodes section of serve's report, and its /metrics). */
 #include "controller/cli.h"
 #include "controller/model/stack.h"
 #include "common/json.h"
@@ -15,6 +16,13 @@ struct stack_row {
 	const vd_service_info *svc;
 	vd_task_array tasks;
 	int64_t running, desired;
+};
+
+struct vd_stack_view {
+	vd_service_array services;
+	vd_node_array nodes;
+	struct stack_row *rows;     /* one per service, by name */
+	char *project;
 };
 
 static bool is(const char *s, const char *word)
@@ -59,11 +67,13 @@ static const char *short_name(const char *project, const vd_service_info *svc)
 	return !strncmp(svc->name, project, n) && svc->name[n] == '_' ? svc->name + n + 1 : svc->name;
 }
 
-static void print_json(vd_cli *cli, const char *project, const struct stack_row *rows, size_t n,
-		       const vd_node_array *nodes)
+static void print_json(vd_cli *cli, const struct vd_stack_view *v)
 {
+	const char *project = v->project;
+	const struct stack_row *rows = v->rows;
+	const vd_node_array *nodes = &v->nodes;
+	size_t i, j, n = v->services.len;
 	yajl_gen g = vd_jgen_new();
-	size_t i, j;
 
 	yajl_gen_map_open(g);
 	vd_jgen_kstr(g, "project", project);
@@ -106,14 +116,18 @@ static void print_json(vd_cli *cli, const char *project, const struct stack_row 
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
+	vd_jgen_str(g, "nodes");
+	vd_stack_view_nodes_json(v, g);
 	yajl_gen_map_close(g);
 	vd_cli_print_json(cli, g);
 }
 
-static void print_table(vd_cli *cli, const char *project, const struct stack_row *rows, size_t n,
-			const vd_node_array *nodes)
+static void print_table(vd_cli *cli, const struct vd_stack_view *v)
 {
-	size_t i, j;
+	const char *project = v->project;
+	const struct stack_row *rows = v->rows;
+	const vd_node_array *nodes = &v->nodes;
+	size_t i, j, n = v->services.len;
 
 	vd_print(cli->out, "stack %s on a swarm of %zu node%s: %zu service%s\n", project, nodes->len,
 		 nodes->len == 1 ? "" : "s", n, n == 1 ? "" : "s");
@@ -136,18 +150,31 @@ static void print_table(vd_cli *cli, const char *project, const struct stack_row
 	}
 }
 
-int vd_status_swarm(vd_cli *cli, vd_docker *d, const char *project, bool *shown, vd_error *err)
+void vd_stack_view_free(vd_stack_view *v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; v->rows && i < v->services.len; i++)
+		vd_task_array_release(&v->rows[i].tasks);
+	free(v->rows);
+	vd_service_array_release(&v->services);
+	vd_node_array_release(&v->nodes);
+	free(v->project);
+	free(v);
+}
+
+int vd_stack_view_load(vd_docker *d, const char *project, vd_stack_view **out, vd_error *err)
 {
 	vd_swarm_state st;
-	vd_service_array services = { NULL, 0 };
-	vd_node_array nodes = { NULL, 0 };
-	struct stack_row *rows = NULL;
+	vd_stack_view *v;
 	char label[512];
 	const char *pairs[] = { "label", label, NULL };
 	size_t i;
 	int rc;
 
-	*shown = false;
+	*out = NULL;
 	/* an engine that cannot tell is no swarm here: the container listing
 	 * says what is wrong with it */
 	if (vd_swarm_state_get(d, &st, err)) {
@@ -156,31 +183,94 @@ int vd_status_swarm(vd_cli *cli, vd_docker *d, const char *project, bool *shown,
 	}
 	if (strcmp(st.node_state, "active") || !st.manager)
 		return 0;
+	if (!(v = calloc(1, sizeof(*v))) || !(v->project = strdup(project))) {
+		free(v);
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	}
 	snprintf(label, sizeof(label), VD_STACK_NAMESPACE_LABEL "=%s", project);
-	if ((rc = vd_service_list(d, pairs, &services, err)) || !services.len ||
-	    (rc = vd_node_list(d, &nodes, err)))
+	if ((rc = vd_service_list(d, pairs, &v->services, err)) || !v->services.len ||
+	    (rc = vd_node_list(d, &v->nodes, err)))
 		goto done;
-	if (!(rows = calloc(services.len, sizeof(*rows)))) {
+	if (!(v->rows = calloc(v->services.len, sizeof(*v->rows)))) {
 		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (i = 0; i < services.len && !rc; i++) {
-		rows[i].svc = &services.items[i];
-		rc = fill_row(d, &rows[i], err);
+	for (i = 0; i < v->services.len && !rc; i++) {
+		v->rows[i].svc = &v->services.items[i];
+		rc = fill_row(d, &v->rows[i], err);
 	}
 	if (rc)
 		goto done;
-	qsort(rows, services.len, sizeof(*rows), row_cmp);
-	if (cli->json)
-		print_json(cli, project, rows, services.len, &nodes);
-	else
-		print_table(cli, project, rows, services.len, &nodes);
-	*shown = true;
+	qsort(v->rows, v->services.len, sizeof(*v->rows), row_cmp);
+	*out = v;
+	v = NULL;
 done:
-	for (i = 0; rows && i < services.len; i++)
-		vd_task_array_release(&rows[i].tasks);
-	free(rows);
-	vd_service_array_release(&services);
-	vd_node_array_release(&nodes);
+	vd_stack_view_free(v);
 	return rc;
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	const vd_node_info *x = *(const vd_node_info *const *)a, *y = *(const vd_node_info *const *)b;
+
+	return strcmp(x->hostname ? x->hostname : "", y->hostname ? y->hostname : "");
+}
+
+void vd_stack_view_nodes_json(const vd_stack_view *v, yajl_gen g)
+{
+	const vd_node_info **order = calloc(v->nodes.len + 1, sizeof(*order));
+	size_t i, j, k;
+
+	yajl_gen_array_open(g);
+	for (k = 0; order && k < v->nodes.len; k++)
+		order[k] = &v->nodes.items[k];
+	if (order)
+		qsort(order, v->nodes.len, sizeof(*order), node_cmp);
+	for (k = 0; order && k < v->nodes.len; k++) {
+		const vd_node_info *n = order[k];
+
+		yajl_gen_map_open(g);
+		vd_jgen_kstr(g, "node", n->hostname);
+		vd_jgen_kstr(g, "node_id", n->id);
+		vd_jgen_kstr(g, "role", n->role);
+		vd_jgen_kstr(g, "state", n->state);
+		vd_jgen_kstr(g, "availability", n->availability);
+		vd_jgen_kbool(g, "leader", n->leader);
+		/* the stack's tasks running there, per service */
+		vd_jgen_str(g, "running");
+		yajl_gen_map_open(g);
+		for (i = 0; i < v->services.len; i++) {
+			long long running = 0;
+
+			for (j = 0; j < v->rows[i].tasks.len; j++) {
+				const vd_task_info *t = &v->rows[i].tasks.items[j];
+
+				running += is(t->desired_state, "running") && is(t->state, "running") &&
+					   is(t->node_id, n->id);
+			}
+			if (running)
+				vd_jgen_kint(g, short_name(v->project, v->rows[i].svc), running);
+		}
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	free(order);
+}
+
+int vd_status_swarm(vd_cli *cli, vd_docker *d, const char *project, bool *shown, vd_error *err)
+{
+	vd_stack_view *v = NULL;
+	int rc = vd_stack_view_load(d, project, &v, err);
+
+	*shown = false;
+	if (rc || !v)
+		return rc;
+	if (cli->json)
+		print_json(cli, v);
+	else
+		print_table(cli, v);
+	*shown = true;
+	vd_stack_view_free(v);
+	return 0;
 }

@@ -221,6 +221,44 @@ static void probe_metrics(const char *report_json, vd_buf *out)
 	yajl_tree_free(v);
 }
 
+/* On a swarm, the report's "nodes" (cmd_serve's): each node's readiness and
+ * the stack's tasks running on it per service. */
+static void node_metrics(const char *report_json, vd_buf *out)
+{
+	vd_error err = VD_ERROR_INIT;
+	yajl_val v = report_json ? vd_json_parse(report_json, &err) : NULL, nodes = vd_json_get(v, "nodes");
+	size_t i, j;
+
+	vd_error_release(&err);
+	if (!vd_json_len(nodes)) {
+		yajl_tree_free(v);
+		return;
+	}
+	vd_buf_puts(out, "# HELP voxdeploy_node_ready Whether the swarm node is ready, at the last report.\n"
+			 "# TYPE voxdeploy_node_ready gauge\n");
+	for (i = 0; i < vd_json_len(nodes); i++) {
+		yajl_val n = vd_json_idx(nodes, i);
+		const char *state = vd_json_str(n, "state");
+
+		series(out, "voxdeploy_node_ready", "node", vd_json_str(n, "node"), "role", vd_json_str(n, "role"));
+		vd_buf_printf(out, "%d\n", state && !strcmp(state, "ready"));
+	}
+	vd_buf_puts(out, "# HELP voxdeploy_tasks_running The stack's tasks running on each swarm node, per "
+			 "service, at the last report.\n"
+			 "# TYPE voxdeploy_tasks_running gauge\n");
+	for (i = 0; i < vd_json_len(nodes); i++) {
+		yajl_val n = vd_json_idx(nodes, i), running = vd_json_get(n, "running");
+
+		for (j = 0; YAJL_IS_OBJECT(running) && j < running->u.object.len; j++) {
+			series(out, "voxdeploy_tasks_running", "node", vd_json_str(n, "node"), "service",
+			       running->u.object.keys[j]);
+			vd_buf_printf(out, "%lld\n", YAJL_IS_INTEGER(running->u.object.values[j])
+							  ? YAJL_GET_INTEGER(running->u.object.values[j]) : 0LL);
+		}
+	}
+	yajl_tree_free(v);
+}
+
 /* One gauge per service of its newest dump (the list holds only those). */
 static void backup_gauge(vd_buf *out, const vd_backup_info *all, size_t n, const char *name,
 			 const char *help, bool age)
@@ -289,6 +327,7 @@ int vd_serve_metrics(const char *state_dir, const char *report_json, vd_buf *out
 			   "voxdeploy_deploy_duration_seconds_sum %.3f\n"
 			   "voxdeploy_deploy_duration_seconds_count %lu\n", t.count, t.sum, t.count);
 	probe_metrics(report_json, out);
+	node_metrics(report_json, out);
 	backup_metrics(state_dir, out);
 	return 0;
 }

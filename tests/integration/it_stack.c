@@ -296,7 +296,7 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	static const char *const left[] = { ".killed", ".stopped" };
+	static const char *const left[] = { ".killed", ".stopped", ".serve" };
 	char path[320];
 	size_t i;
 
@@ -563,6 +563,53 @@ static void stack__code_change_updates_the_app_on_both_nodes(void **state)
 	vd_service_info_release(&pg);
 	vd_service_info_release(&app2);
 	vd_service_info_release(&pg2);
+}
+
+/* status --json and serve (its report and /metrics) name each node and what
+ * of the stack runs there: PostgreSQL and one app replica on w1, the other
+ * replica on w2, nothing on the manager. */
+static void stack__nodes_in_status_and_metrics(void **state)
+{
+	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.s.manager, "--state-dir", state_dir,
+			       "serve", "--listen", "127.0.0.1:0", NULL };
+	char path[320], want[256], *text, *p;
+	struct tu_proc proc = { argv, NULL, path, NULL, NULL, true };
+	vd_buf body = VD_BUF_INIT;
+	uint16_t port = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(vd("status --json"), 0);
+	snprintf(want, sizeof(want), "{\"node\":\"%s-w1\",", c.s.prefix);
+	assert_true(has(want));
+	assert_true(has("\"running\":{\"app\":1,\"postgres\":1}"));
+	assert_true(has("\"running\":{\"app\":1}}"));
+	assert_true(has("\"role\":\"manager\""));
+	/* serve: the report carries the nodes, /metrics a series per node */
+	snprintf(path, sizeof(path), "%s.serve", repo.dir);
+	proc.err = path;
+	pid = tu_spawn(&proc);
+	text = tu_wait_for_text(path, "(port ", 60000);
+	if ((p = strstr(text, "(port ")))
+		port = (uint16_t)atoi(p + 6);
+	free(text);
+	assert_true(port > 0);
+	assert_int_equal(tu_http_request(port, "GET", "/v1/report?fresh=1", NULL, 60, &body), 200);
+	assert_non_null(strstr(vd_buf_cstr(&body), "\"nodes\":["));
+	vd_buf_clear(&body);
+	assert_int_equal(tu_http_request(port, "GET", "/metrics", NULL, 60, &body), 200);
+	snprintf(want, sizeof(want), "voxdeploy_tasks_running{node=\"%s-w1\",service=\"postgres\"} 1\n",
+		 c.s.prefix);
+	if (!strstr(vd_buf_cstr(&body), want))
+		fail_msg("no %s in /metrics:\n%s", want, vd_buf_cstr(&body));
+	snprintf(want, sizeof(want), "voxdeploy_tasks_running{node=\"%s-w2\",service=\"app\"} 1\n", c.s.prefix);
+	assert_non_null(strstr(vd_buf_cstr(&body), want));
+	snprintf(want, sizeof(want), "voxdeploy_node_ready{node=\"%s-w2\",role=\"worker\"} 1\n", c.s.prefix);
+	assert_non_null(strstr(vd_buf_cstr(&body), want));
+	kill(pid, SIGTERM);
+	tu_wait(pid, 30, "serve");
+	vd_buf_release(&body);
+	unlink(path);
 }
 
 static void stack__broken_version_rolled_back_on_every_node(void **state)
@@ -863,6 +910,7 @@ int main(void)
 		cmocka_unit_test(stack__model_as_docker_stack_deploy_makes_it),
 		cmocka_unit_test(stack__first_deploy_creates_the_stack),
 		cmocka_unit_test(stack__code_change_updates_the_app_on_both_nodes),
+		cmocka_unit_test(stack__nodes_in_status_and_metrics),
 		cmocka_unit_test(stack__broken_version_rolled_back_on_every_node),
 		cmocka_unit_test(stack__registry_down_changes_nothing),
 		cmocka_unit_test(stack__several_nodes_need_a_registry),

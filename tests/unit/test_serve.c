@@ -104,6 +104,21 @@ static void serve__metrics_from_the_journal(void **s)
 	/* no journal yet: still valid metrics */
 	assert_int_equal(vd_serve_metrics("/nonexistent", NULL, &out, &err), 0);
 	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_build_info{version="));
+	assert_null(strstr(vd_buf_cstr(&out), "voxdeploy_node_ready"));
+	vd_buf_release(&out);
+	/* on a swarm, per node: ready, and the stack's tasks running there */
+	assert_int_equal(vd_serve_metrics("/nonexistent", "{\"services\":[],\"nodes\":["
+					  "{\"node\":\"m1\",\"role\":\"manager\",\"state\":\"ready\",\"running\":{}},"
+					  "{\"node\":\"w1\",\"role\":\"worker\",\"state\":\"ready\","
+					  "\"running\":{\"app\":1,\"postgres\":1}},"
+					  "{\"node\":\"w2\",\"role\":\"worker\",\"state\":\"down\","
+					  "\"running\":{\"app\":2}}]}", &out, &err), 0);
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_node_ready{node=\"m1\",role=\"manager\"} 1\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_node_ready{node=\"w2\",role=\"worker\"} 0\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_tasks_running{node=\"w1\",service=\"app\"} 1\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_tasks_running{node=\"w1\",service=\"postgres\"} 1\n"));
+	assert_non_null(strstr(vd_buf_cstr(&out), "voxdeploy_tasks_running{node=\"w2\",service=\"app\"} 2\n"));
+	assert_null(strstr(vd_buf_cstr(&out), "voxdeploy_tasks_running{node=\"m1\""));
 	vd_buf_release(&out);
 }
 
