@@ -223,10 +223,10 @@ done:
 	return r;
 }
 
-/* The path and query of GET /containers/{id}/logs. */
+/* The path and query of GET /containers/{id}/logs (/services/{id}/logs). */
 static int logs_request(const char *id, const vd_logs_opts *opts, vd_buf *path, vd_buf *query)
 {
-	int r = vd_docker_path(path, "/containers/", id, "/logs");
+	int r = vd_docker_path(path, opts->service ? "/services/" : "/containers/", id, "/logs");
 
 	if (!r)
 		r = vd_docker_query_add(query, "stdout", "1");

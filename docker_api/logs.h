@@ -92,9 +92,11 @@ typedef struct vd_logs_opts {
 	bool tty_known;         /* the caller inspected the container and gives
 	                         * its id: no inspect here, `tty` says the mode */
 	bool tty;
+	bool service;           /* a Swarm service's logs (GET /services/{id}/logs,
+	                         * its tasks' output): give its id and tty_known */
 } vd_logs_opts;
 
-#define VD_LOGS_OPTS_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, false, false }
+#define VD_LOGS_OPTS_INIT { NULL, NULL, NULL, false, false, 0, 0, 0, false, false, false }
 
 /* Read a container's logs (id, id prefix or name): the container is inspected
  * first to learn whether it has a TTY (raw output, all of it reported as

@@ -48,6 +48,7 @@ struct last {
 		bool undone;
 	} stack[MAX_STACK];
 	size_t n_stack;
+	char release[64];   /* a swarm deploy's release job began for this service */
 };
 
 /* The service's entry in the last deploy's stack steps (added when new). */
@@ -125,6 +126,8 @@ static int on_record(yajl_val v, void *ctx, vd_error *err)
 		if (i < l->n_stack)
 			l->stack[i].created = !strcmp(step, "create");
 	}
+	if (service && !strcmp(step, "release") && !strcmp(state, "begin"))
+		snprintf(l->release, sizeof(l->release), "%s", service);
 	if (service && !strcmp(step, "restore") && !strcmp(state, "done") && l->n_stack &&
 	    (i = stack_entry(l, service)) < l->n_stack)
 		l->stack[i].undone = true;
@@ -549,14 +552,25 @@ static void finish(struct rec *r, vd_recover_outcome outcome, const char *state,
 	vd_error_release(&e);
 }
 
-/* An interrupted swarm deploy is undone: every service whose update (or
- * creation) carries its deploy id goes back to its previous spec (or is
- * removed), last first, each waited for. */
+/* An interrupted swarm deploy is undone: its release job removed (when it
+ * began one), then every service whose update (or creation) carries its
+ * deploy id goes back to its previous spec (or is removed), last first,
+ * each waited for. */
 static int undo_stack(struct rec *r, vd_error *err)
 {
 	size_t i;
 	int rc = 0;
 
+	if (r->last.release[0]) {
+		char job[320];
+		vd_error e = VD_ERROR_INIT;
+
+		snprintf(job, sizeof(job), "%s_%s%s", r->o->project->name, r->last.release,
+			 VD_SWAP_RELEASE_SUFFIX);
+		if (!vd_service_remove(r->d, job, &e))
+			tell(r, "restore", "done", r->last.release, vd_now_ms(), "the release job %s removed", job);
+		vd_error_release(&e);
+	}
 	for (i = r->last.n_stack; i-- > 0 && !rc;) {
 		vd_service_info info;
 		char name[256];
@@ -605,7 +619,7 @@ static int act(struct rec *r, vd_error *err)
 	if ((rc = vd_journal_open(r->o->state_dir, r->last.id, &r->journal, err)))
 		return rc;
 	r->journal.seq = r->last.seq;
-	if (r->last.n_stack && !r->last.finished) {
+	if (r->last.swarm && !r->last.finished) {
 		tell(r, "recover", "begin", NULL, 0, "a deploy of the stack, %zu service%s touched",
 		     r->last.n_stack, r->last.n_stack == 1 ? "" : "s");
 		checkout_back(r);

@@ -13,6 +13,8 @@
  * a deploy restarts what it names, as on one engine.  The order is the
  * swarm's own stop-first unless the file (update_config.order) or
  * voxdeploy.yml (deploy.services.NAME.order) says start-first.
+ * deploy.release runs as a job service of the new spec before its service
+ * changes (rollout/release.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "controller/model/spec.h"
 #include "controller/model/stack.h"
 #include "controller/rollout/prove.h"
+#include "controller/rollout/release.h"
 #include "controller/rollout/swap_private.h"
 #include "docker_api/image.h"
 #include "docker_api/network.h"
@@ -282,6 +285,23 @@ int vd_swap_swarm_undo(vd_docker *d, const char *ref, const char *service, bool 
 	return rc;
 }
 
+/* deploy.release for service i: a job of its new spec, before the service
+ * changes (its dependencies have converged). */
+static int release_step(struct swarm_swap *x, size_t i, vd_error *err)
+{
+	const vd_config_release *rel = x->w->o->release;
+	vd_buf spec = VD_BUF_INIT;
+	int rc;
+
+	if (!rel || strcmp(rel->service, x->w->v[i].s->name))
+		return 0;
+	if (!(rc = service_spec(x, i, 0, &spec, err)))
+		rc = vd_release_swarm_run(x->w->d, vd_buf_cstr(&spec), rel->service, rel, auth_of(x),
+					  x->w->o->progress, err);
+	vd_buf_release(&spec);
+	return rc;
+}
+
 /* Create or update service i (the spec it ran before kept by the swarm as
  * its PreviousSpec), then wait for it to converge. */
 static int put_service(struct swarm_swap *x, size_t i, vd_error *err)
@@ -295,6 +315,8 @@ static int put_service(struct swarm_swap *x, size_t i, vd_error *err)
 	int rc, tries;
 
 	memset(&info, 0, sizeof(info));
+	if ((rc = release_step(x, i, err)))
+		return rc;
 	for (tries = 0; tries < 3; tries++) {
 		vd_service_info_release(&info);
 		rc = vd_service_inspect(w->d, s->name, &info, err);
@@ -650,11 +672,6 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 				  "on a swarm, rollback goes back to the app service's previous spec only "
 				  "(voxdeploy rollback without --to); to run an older version, deploy its "
 				  "commit (voxdeploy deploy --to REV)");
-		goto done;
-	}
-	if (o->release) {
-		rc = vd_error_set(err, VD_EUNSUPPORTED, "deploy.release is not run on a swarm yet: leave "
-				  "it out of voxdeploy.yml for deploy.backend swarm");
 		goto done;
 	}
 	if (o->backup && o->backup->len)

@@ -121,9 +121,12 @@ static void write_stack(const char *extra_app_env)
 
 static const char *deadline = "120s";
 
+/* deploy.release's command (YAML flow list) for the release case, or NULL */
+static const char *release_cmd;
+
 static void write_config(bool with_registry)
 {
-	char http[320] = "", registry[256] = "";
+	char http[320] = "", registry[256] = "", release[256] = "";
 
 	/* the app's port on each worker (none on the start-first stack) */
 	if (!start_first)
@@ -132,6 +135,10 @@ static void write_config(bool with_registry)
 			 "    - {name: web1, service: app, url: \"http://%s:18080/health\", expect_status: [200]}\n"
 			 "    - {name: web2, service: app, url: \"http://%s:18080/health\", expect_status: [200]}\n",
 			 c.w1_ip, c.w2_ip);
+	if (release_cmd)
+		snprintf(release, sizeof(release),
+			 "  release: {service: app, command: %s, timeout: 60s, on: [app_only, full_restart]}\n",
+			 release_cmd);
 	if (with_registry)
 		snprintf(registry, sizeof(registry),
 			 "  registry: {address: \"%s\", username: vdtest, password: \"${REGISTRY_PASSWORD}\"}\n",
@@ -151,8 +158,8 @@ static void write_config(bool with_registry)
 	    "  webhook: [{url: \"http://127.0.0.1:%u/hook\"}]\n"
 	    "deploy:\n"
 	    "  backend: swarm\n"
-	    "%s",
-	    deadline, c.w1_ip, http, (unsigned)hook.port, registry);
+	    "%s%s",
+	    deadline, c.w1_ip, http, (unsigned)hook.port, registry, release);
 }
 
 /* The binary against the manager: its exit code, its output in out. */
@@ -771,6 +778,63 @@ static void stack__rollback_goes_to_the_previous_spec(void **state)
 }
 
 
+/* Whether a service of that name is on the swarm. */
+static bool service_exists(const char *name)
+{
+	vd_service_info info;
+	vd_error err = VD_ERROR_INIT;
+	int rc;
+
+	memset(&info, 0, sizeof(info));
+	rc = vd_service_inspect(c.m, name, &info, &err);
+	vd_service_info_release(&info);
+	vd_error_release(&err);
+	return rc != VD_ENOTFOUND;
+}
+
+/* deploy.release on a swarm: a job of the app's new spec (its image pulled
+ * by a worker from the registry) runs before the app changes — its output
+ * told, the job removed; a release that fails ends the deploy before the
+ * app is touched. */
+static void stack__release_runs_as_a_job(void **state)
+{
+	vd_service_info before, after;
+	char job[128];
+
+	(void)state;
+	snprintf(job, sizeof(job), "%s_app-voxdeploy-release", project);
+	release_cmd = "[sh, -c, \"echo migrating-to; cat /www/version; echo; test ! -f /www/fail\"]";
+	write_config(true);
+	put("src/version", "r1");
+	commit_now();
+	assert_int_equal(vd("deploy"), 0);
+	assert_true(has("a job on the swarm"));
+	assert_true(has("migrating-to"));
+	assert_true(has("r1"));
+	assert_true(has("exit code 0"));
+	assert_false(service_exists(job));
+	assert_version_on_both("r1");
+	/* a release that fails: the app keeps its spec */
+	service_of("app", &before);
+	put("src/fail", "x");
+	put("src/version", "r2");
+	commit_now();
+	assert_int_equal(vd("deploy"), 1);
+	assert_true(has("the release step exited with 1"));
+	service_of("app", &after);
+	assert_int_equal(after.version, before.version);
+	assert_string_equal(after.image, before.image);
+	assert_false(service_exists(job));
+	assert_version_on_both("r1");
+	vd_service_info_release(&before);
+	vd_service_info_release(&after);
+	repo_put(&repo, "src/fail", NULL, 0);
+	release_cmd = NULL;
+	write_config(true);
+	put("src/version", "r3");
+	commit_now();
+}
+
 /* A worker stopped while the app is being updated: the app (one replica per
  * worker) can neither converge nor go back while it is away — the deploy
  * says so, naming the task the swarm cannot place — and once the worker is
@@ -917,6 +981,7 @@ int main(void)
 		cmocka_unit_test(stack__full_restart_keeps_the_rows),
 		cmocka_unit_test(stack__killed_mid_update_then_recover),
 		cmocka_unit_test(stack__rollback_goes_to_the_previous_spec),
+		cmocka_unit_test(stack__release_runs_as_a_job),
 		cmocka_unit_test(stack__worker_stopped_mid_deploy),
 		cmocka_unit_test(stack__start_first_without_a_failed_request),
 	};

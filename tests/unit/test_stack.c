@@ -11,6 +11,7 @@
 
 #include "testutil.h"
 #include "controller/model/stack.h"
+#include "controller/rollout/release.h"
 
 #define VOX VD_TEST_DATA "/compose/voxpersona"
 
@@ -180,6 +181,51 @@ static void stack__service_spec(void **state)
 		       "{\"Protocol\":\"tcp\",\"TargetPort\":443,\"PublishedPort\":8443,\"PublishMode\":\"host\"}]}",
 		    P("EndpointSpec"));
 	yajl_tree_free(v);
+	vd_compose_free(c);
+}
+
+/* deploy.release on a swarm: a job of the service's spec — its command as
+ * Args, no HEALTHCHECK, no restart, no ports, no aliases, not in the stack. */
+static void stack__release_job(void **state)
+{
+	vd_compose *c = load_text(RICH);
+	vd_stack_options o = { .commit = "0123456789abcdef", .deploy_id = "d-1" };
+	vd_buf spec = VD_BUF_INIT, job = VD_BUF_INIT;
+	vd_error err = VD_ERROR_INIT;
+	char *argv[] = { "python", "-m", "migrate" };
+	yajl_val v;
+
+	(void)state;
+	assert_int_equal(vd_stack_service_spec(c, vd_compose_service_find(c, "web"), &o, &spec, &err), 0);
+	assert_int_equal(vd_release_job_spec(vd_buf_cstr(&spec), argv, 3, &job, &err), 0);
+	v = vd_json_parse(vd_buf_cstr(&job), &err);
+	assert_non_null(v);
+	tu_assert_json_at(v, "\"proj_web-voxdeploy-release\"", P("Name"));
+	tu_assert_json_at(v, "{\"ReplicatedJob\":{\"MaxConcurrent\":1,\"TotalCompletions\":1}}", P("Mode"));
+	tu_assert_json_at(v, "{\"tier\":\"edge\",\"com.docker.stack.image\":\"web:1\","
+		       "\"io.voxdeploy.commit\":\"0123456789abcdef\",\"io.voxdeploy.deploy-id\":\"d-1\","
+		       "\"io.voxdeploy.oneoff\":\"True\"}",
+		    P("Labels"));
+	/* the entrypoint stays, the command is the release's */
+	tu_assert_json_at(v, "[\"/bin/run\"]", P("TaskTemplate", "ContainerSpec", "Command"));
+	tu_assert_json_at(v, "[\"python\",\"-m\",\"migrate\"]", P("TaskTemplate", "ContainerSpec", "Args"));
+	tu_assert_json_at(v, "{\"Test\":[\"NONE\"]}", P("TaskTemplate", "ContainerSpec", "Healthcheck"));
+	tu_assert_json_at(v, "\"web:1\"", P("TaskTemplate", "ContainerSpec", "Image"));
+	tu_assert_json_at(v, "[\"ALPHA=first\",\"MID=a=b\",\"ZED=last\"]", P("TaskTemplate", "ContainerSpec", "Env"));
+	tu_assert_json_at(v, "{\"Condition\":\"none\"}", P("TaskTemplate", "RestartPolicy"));
+	tu_assert_json_at(v, "[{\"Target\":\"proj_front\"},{\"Target\":\"the_back\"}]", P("TaskTemplate", "Networks"));
+	tu_assert_json_at(v, "absent", P("UpdateConfig"));
+	tu_assert_json_at(v, "absent", P("RollbackConfig"));
+	tu_assert_json_at(v, "absent", P("EndpointSpec"));
+	yajl_tree_free(v);
+	/* no command, or not a spec */
+	vd_buf_clear(&job);
+	assert_int_equal(vd_release_job_spec(vd_buf_cstr(&spec), argv, 0, &job, &err), VD_EINVAL);
+	vd_error_release(&err);
+	assert_int_equal(vd_release_job_spec("[1]", argv, 3, &job, &err), VD_EINVAL);
+	vd_error_release(&err);
+	vd_buf_release(&spec);
+	vd_buf_release(&job);
 	vd_compose_free(c);
 }
 
@@ -387,6 +433,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stack__service_spec),
+		cmocka_unit_test(stack__release_job),
 		cmocka_unit_test(stack__options_and_defaults),
 		cmocka_unit_test(stack__env_from_lookup),
 		cmocka_unit_test(stack__refused),
