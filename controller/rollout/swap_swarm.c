@@ -317,6 +317,7 @@ static int put_service(struct swarm_swap *x, size_t i, vd_error *err)
 	memset(&info, 0, sizeof(info));
 	if ((rc = release_step(x, i, err)))
 		return rc;
+	t = vd_now_ms();
 	for (tries = 0; tries < 3; tries++) {
 		vd_service_info_release(&info);
 		rc = vd_service_inspect(w->d, s->name, &info, err);

@@ -808,10 +808,9 @@ static void stack__release_runs_as_a_job(void **state)
 	put("src/version", "r1");
 	commit_now();
 	assert_int_equal(vd("deploy"), 0);
-	assert_true(has("a job on the swarm"));
-	assert_true(has("migrating-to"));
-	assert_true(has("r1"));
-	assert_true(has("exit code 0"));
+	assert_true(has("release    output  app: migrating-to"));
+	assert_true(has("release    output  app: r1"));
+	assert_true(has("release    done    app: exit code 0"));
 	assert_false(service_exists(job));
 	assert_version_on_both("r1");
 	/* a release that fails: the app keeps its spec */
