@@ -1,4 +1,4 @@
-/* voxdeploy — what swap.c and swap_image.c share; not for other modules. */
+/* voxdeploy — what swap*.c share; not for other modules. */
 #ifndef VD_CONTROLLER_SWAP_PRIVATE_H
 #define VD_CONTROLLER_SWAP_PRIVATE_H
 
@@ -71,6 +71,46 @@ void vd_swap_release(vd_swap *w);
 /* swap_swarm.c: the same deploy as the services of a stack on a Swarm
  * manager (o->swarm). */
 int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_error *err);
+
+/* --- the swarm swap's state (swap_swarm.c, swap_swarm_end.c) --- */
+
+/* a wait for a service with no deadline of its own */
+#define VD_SWARM_DEFAULT_DEADLINE_MS 60000
+
+/* What this deploy does to one service of the stack (beside w->v[i]). */
+struct vd_swarm_svc {
+	char *name;            /* <project>_<service> */
+	char *id;              /* the service, once it exists */
+	char *image;           /* the ContainerSpec.Image sent */
+	char *image_label;     /* com.docker.stack.image sent */
+	bool created;          /* created by this deploy: the undo removes it */
+	bool updated;          /* updated by this deploy: the undo rolls it back */
+	int64_t before;        /* the version it had before this deploy's update */
+};
+
+struct vd_swarm_swap {
+	vd_swap *w;
+	struct vd_swarm_svc *s;   /* w->n of them */
+	vd_buf auth;           /* X-Registry-Auth, or empty: never logged */
+	int64_t nodes;
+};
+
+/* swap_swarm.c: the X-Registry-Auth of the deploy's registry, or NULL. */
+const char *vd_swarm_auth(const struct vd_swarm_swap *x);
+/* swap_swarm_end.c: the end of a swarm deploy. */
+/* Wait until service i converged (rollback: a rollback was asked for). */
+int vd_swarm_converge(struct vd_swarm_swap *x, size_t i, bool rollback, vd_error *err);
+/* The proof of the stack (restored: of the rollback). */
+int vd_swarm_prove(struct vd_swarm_swap *x, bool restored, vd_swap_result *out, vd_error *err);
+void vd_swarm_fail_with(vd_swap_result *out, const vd_error *why);
+/* A failure (why): every service this deploy touched back, proven. */
+int vd_swarm_roll_back(struct vd_swarm_swap *x, vd_swap_result *out, vd_error *why);
+/* voxdeploy rollback on a swarm: the app's service back to its previous spec. */
+int vd_swarm_roll_back_app(struct vd_swarm_swap *x, vd_swap_result *out, vd_error *err);
+/* A done deploy: what the state records. */
+int vd_swarm_finish(struct vd_swarm_swap *x, vd_swap_result *out, vd_error *err);
+/* Where the deploy's services run at its end (out->nodes). */
+void vd_swarm_where_they_run(struct vd_swarm_swap *x, vd_swap_result *out);
 
 /* Report a step (journal first, then progress); detail printf-style or
  * NULL. */
