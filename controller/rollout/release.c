@@ -428,6 +428,7 @@ int vd_release_swarm_run(vd_docker *d, const char *service_spec, const char *ser
 		goto failed;
 	/* its output, now that it ended */
 	lo.tty_known = true;
+	lo.tty = vd_json_bool(vd_json_get(vd_json_get(v, "TaskTemplate"), "ContainerSpec"), "TTY", false);
 	lo.service = true;
 	lo.deadline_ms = 30000;
 	lo.idle_timeout_ms = 30000;
