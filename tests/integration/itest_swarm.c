@@ -56,6 +56,15 @@ int itest_swarm_cmd(struct itest_swarm *c, const char *cmd, const char *arg)
 	return pclose(p);
 }
 
+/* The cluster script's log, once the cluster is gone. */
+static void remove_log(const struct itest_swarm *c)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/tmp/%s-cluster.log", c->prefix);
+	unlink(path);
+}
+
 int itest_swarm_up(struct itest_swarm *c, const char *base)
 {
 	char cmd[160];
@@ -74,14 +83,18 @@ int itest_swarm_up(struct itest_swarm *c, const char *base)
 	snprintf(cmd, sizeof(cmd), "tail -n 60 /tmp/%s-cluster.log >&2", c->prefix);
 	if (system(cmd))
 		fprintf(stderr, "(no log)\n");
-	itest_swarm_cmd(c, "down", NULL);
+	if (!itest_swarm_cmd(c, "down", NULL))
+		remove_log(c);
 	return -1;
 }
 
 void itest_swarm_down(struct itest_swarm *c)
 {
 	if (c->up && itest_swarm_cmd(c, "down", NULL) != 0)
-		fprintf(stderr, "tests/swarm/cluster down %s failed\n", c->prefix);
+		fprintf(stderr, "tests/swarm/cluster down %s failed (log /tmp/%s-cluster.log)\n", c->prefix,
+			c->prefix);
+	else
+		remove_log(c);
 	c->up = false;
 }
 
