@@ -8,6 +8,7 @@
 #include "controller/model/project.h"
 #include "controller/model/spec.h"
 #include "controller/rollout/backup.h"
+#include "controller/rollout/swap.h"
 #include "controller/rollout/probe_list.h"
 #include "controller/rollout/progress.h"
 #include "controller/state/lock.h"
@@ -28,6 +29,24 @@ struct ctx {
 	vd_backup_targets targets;
 };
 
+/* A dump runs pg_dump inside the database's container through the exec
+ * API: on a swarm that container is on whichever node runs the task, which
+ * this engine does not reach. */
+static int refuse_swarm(struct ctx *x, vd_error *err)
+{
+	vd_config_backend backend = x->b.config->deploy.backend;
+	bool swarm = backend == VD_CONFIG_BACKEND_SWARM;
+	int r;
+
+	if (backend == VD_CONFIG_BACKEND_AUTO && (r = vd_swap_swarm_detect(x->docker, x->proj.name, &swarm, err)))
+		return r;
+	if (!swarm)
+		return 0;
+	return vd_error_set(err, VD_EUNSUPPORTED, "the stack %s runs on a swarm (deploy.backend): dumps and "
+			    "restores run inside the database's container on this engine, and on a swarm it "
+			    "runs on one of the nodes — not done on a swarm yet", x->proj.name);
+}
+
 static int open_ctx(vd_cli *cli, struct ctx *x, vd_error *err)
 {
 	vd_config on;
@@ -38,6 +57,8 @@ static int open_ctx(vd_cli *cli, struct ctx *x, vd_error *err)
 		return r;
 	if (!x->b.model)
 		return vd_error_set(err, VD_EINVAL, "no compose file in %s (give -f FILE)", x->proj.dir);
+	if ((r = refuse_swarm(x, err)))
+		return r;
 	on = *x->b.config;
 	on.backup.enabled = true;
 	r = vd_backup_targets_find(&on, x->b.model, vd_env_lookup_process_then, &x->b.dotenv,

@@ -592,6 +592,9 @@ static void stack__nodes_in_status_and_metrics(void **state)
 	assert_true(has("\"running\":{\"app\":1,\"postgres\":1}"));
 	assert_true(has("\"running\":{\"app\":1}}"));
 	assert_true(has("\"role\":\"manager\""));
+	/* dumps run in the database's container, on a worker here: refused, said why */
+	assert_int_equal(vd("backup"), 2);
+	assert_true(has("runs on a swarm"));
 	/* serve: the report carries the nodes, /metrics a series per node */
 	snprintf(path, sizeof(path), "%s.serve", repo.dir);
 	proc.err = path;
