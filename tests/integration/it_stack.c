@@ -704,14 +704,21 @@ static void stack__full_restart_keeps_the_rows(void **state)
 /* `deploy` started in the background (its output into outfile), returned
  * once the swarm took its update of the app (the service's version moved
  * past before's): its pid. */
-static pid_t deploy_until_updated(const vd_service_info *before, const char *outfile)
+/* A deploy in the background, its output into outfile. */
+static pid_t spawn_deploy(const char *outfile)
 {
 	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.s.manager, "--state-dir", state_dir, "deploy",
 			       NULL };
 	struct tu_proc p = { argv, NULL, outfile, outfile, NULL, true };
+
+	return tu_spawn(&p);
+}
+
+static pid_t deploy_until_updated(const vd_service_info *before, const char *outfile)
+{
 	vd_error err = VD_ERROR_INIT;
 	vd_service_info now;
-	pid_t pid = tu_spawn(&p);
+	pid_t pid = spawn_deploy(outfile);
 	int i;
 
 	for (i = 0; i < 600; i++) {
@@ -798,15 +805,19 @@ static bool service_exists(const char *name)
 /* deploy.release on a swarm: a job of the app's new spec (its image pulled
  * by a worker from the registry) runs before the app changes — its output
  * told, the job removed; a release that fails ends the deploy before the
- * app is touched. */
+ * app is touched; a deploy killed while its job runs is undone by recover,
+ * the job removed. */
 static void stack__release_runs_as_a_job(void **state)
 {
 	vd_service_info before, after;
-	char job[128];
+	char job[128], outfile[320];
+	pid_t pid;
+	int i;
 
 	(void)state;
 	snprintf(job, sizeof(job), "%s_app-voxdeploy-release", project);
-	release_cmd = "[sh, -c, \"echo migrating-to; cat /www/version; echo; test ! -f /www/fail\"]";
+	release_cmd = "[sh, -c, \"echo migrating-to; cat /www/version; echo; test ! -f /www/slow || sleep 60; "
+		      "test ! -f /www/fail\"]";
 	write_config(true);
 	put("src/version", "r1");
 	commit_now();
@@ -828,9 +839,28 @@ static void stack__release_runs_as_a_job(void **state)
 	assert_string_equal(after.image, before.image);
 	assert_false(service_exists(job));
 	assert_version_on_both("r1");
+	/* kill -9 while the job runs: recover removes it, the app untouched */
+	repo_put(&repo, "src/fail", NULL, 0);
+	put("src/slow", "x");
+	commit_now();
+	snprintf(outfile, sizeof(outfile), "%s.killed", repo.dir);
+	pid = spawn_deploy(outfile);
+	for (i = 0; i < 600 && !service_exists(job); i++)
+		usleep(100000);
+	assert_true(i < 600);
+	sleep(1);
+	kill(pid, SIGKILL);
+	tu_wait(pid, 30, "the killed deploy");
+	assert_int_equal(vd("recover"), 0);
+	assert_true(has("was undone"));
+	assert_false(service_exists(job));
+	vd_service_info_release(&after);
+	service_of("app", &after);
+	assert_int_equal(after.version, before.version);
+	unlink(outfile);
 	vd_service_info_release(&before);
 	vd_service_info_release(&after);
-	repo_put(&repo, "src/fail", NULL, 0);
+	repo_put(&repo, "src/slow", NULL, 0);
 	release_cmd = NULL;
 	write_config(true);
 	put("src/version", "r3");
