@@ -353,7 +353,8 @@ int vd_release_job_spec(const char *service_spec, char *const *argv, size_t argc
 }
 
 /* Wait for the job's task to end, at most timeout_ms: *code its exit code
- * (0: complete), *why the task's error when it failed otherwise. */
+ * (0: complete; -1: it never ran), *why the task's state and error when it
+ * did not complete. */
 static int job_wait(vd_docker *d, const char *id, uint64_t timeout_ms, int64_t *code, char *why,
 		    size_t why_size, vd_error *err)
 {
@@ -436,9 +437,11 @@ int vd_release_swarm_run(vd_docker *d, const char *service_spec, const char *ser
 		vd_log_warn("release: its output could not be read: %s", vd_error_msg(&e));
 	vd_error_release(&e);
 	tell_line(&t);
-	if (code != 0)
-		r = vd_error_set(err, VD_EAPI, "the release step exited with %lld%s%s%s%s", (long long)code,
-				 t.last[0] ? ": " : "", t.last, why[0] ? "; task " : "", why);
+	if (code == -1)  /* it never ran: its image could not be pulled, no node took it */
+		r = vd_error_set(err, VD_EAPI, "the release step did not run: its task %s", why);
+	else if (code != 0)
+		r = vd_error_set(err, VD_EAPI, "the release step exited with %lld%s%s", (long long)code,
+				 t.last[0] ? ": " : "", t.last);
 failed:
 	if (r) {
 		vd_error jerr = VD_ERROR_INIT;
