@@ -98,6 +98,23 @@ static int report_engine(void *ctx, vd_docker **out, vd_error *err)
 	return 0;
 }
 
+/* Finish g (a JSON value) and splice it into the report object out as its
+ * last member "key", before the closing brace. */
+static int splice_member(vd_buf *out, const char *key, yajl_gen g)
+{
+	vd_buf value = VD_BUF_INIT;
+	int r = 0;
+
+	if (vd_jgen_finish(g, &value))
+		return VD_ENOMEM;
+	out->len--;
+	out->ptr[out->len] = '\0';
+	if (vd_buf_printf(out, ",\"%s\":%s}", key, vd_buf_cstr(&value)))
+		r = VD_ENOMEM;
+	vd_buf_release(&value);
+	return r;
+}
+
 /* The report's last member, "last_backups": each database's newest dump
  * (state/backups.h), spliced in before the object's closing brace. */
 static int add_last_backups(const char *state_dir, vd_buf *out)
@@ -105,9 +122,7 @@ static int add_last_backups(const char *state_dir, vd_buf *out)
 	vd_backup_info *all = NULL;
 	vd_error err = VD_ERROR_INIT;
 	yajl_gen g;
-	vd_buf list = VD_BUF_INIT;
 	size_t n = 0, i;
-	int r = 0;
 
 	if (!state_dir || !out->len || out->ptr[out->len - 1] != '}')
 		return 0;
@@ -125,14 +140,7 @@ static int add_last_backups(const char *state_dir, vd_buf *out)
 		vd_backup_info_json(g, &all[i]);
 	yajl_gen_array_close(g);
 	free(all);
-	if (vd_jgen_finish(g, &list))
-		return VD_ENOMEM;
-	out->len--;
-	out->ptr[out->len] = '\0';
-	if (vd_buf_printf(out, ",\"last_backups\":%s}", vd_buf_cstr(&list)))
-		r = VD_ENOMEM;
-	vd_buf_release(&list);
-	return r;
+	return splice_member(out, "last_backups", g);
 }
 
 /* On a swarm manager running the stack: the report's "nodes" (status
@@ -143,9 +151,7 @@ static int add_nodes(vd_docker *d, const char *project, vd_buf *out)
 {
 	vd_stack_view *v = NULL;
 	vd_error err = VD_ERROR_INIT;
-	vd_buf list = VD_BUF_INIT;
 	yajl_gen g;
-	int r = 0;
 
 	if (!out->len || out->ptr[out->len - 1] != '}' || vd_stack_view_load(d, project, &v, &err) || !v) {
 		vd_error_release(&err);
@@ -157,14 +163,7 @@ static int add_nodes(vd_docker *d, const char *project, vd_buf *out)
 	}
 	vd_stack_view_nodes_json(v, g);
 	vd_stack_view_free(v);
-	if (vd_jgen_finish(g, &list))
-		return VD_ENOMEM;
-	out->len--;
-	out->ptr[out->len] = '\0';
-	if (vd_buf_printf(out, ",\"nodes\":%s}", vd_buf_cstr(&list)))
-		r = VD_ENOMEM;
-	vd_buf_release(&list);
-	return r;
+	return splice_member(out, "nodes", g);
 }
 
 /* The report callback: what `voxdeploy health --json` prints, made afresh

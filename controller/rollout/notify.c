@@ -105,33 +105,18 @@ static int gen_kclean(yajl_gen g, const char *key, const char *val)
 	return 0;
 }
 
-/* A key and the redacted lines of text as an array of strings. */
-static int gen_lines(yajl_gen g, const char *key, const char *text)
+/* key: the redacted text cut at any of sep's characters ("\n": its
+ * lines, " ": its words), as an array of strings. */
+static int gen_split(yajl_gen g, const char *key, const char *text, const char *sep)
 {
-	char *clean = NULL, *line, *save = NULL;
+	char *clean = NULL, *part, *save = NULL;
 
 	if (redact_dup(text ? text : "", &clean))
 		return VD_ENOMEM;
 	vd_jgen_str(g, key);
 	yajl_gen_array_open(g);
-	for (line = strtok_r(clean, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		vd_jgen_str(g, line);
-	yajl_gen_array_close(g);
-	free(clean);
-	return 0;
-}
-
-/* key: the words of text (separated by spaces) as an array of strings. */
-static int gen_words(yajl_gen g, const char *key, const char *text)
-{
-	char *clean = NULL, *word, *save = NULL;
-
-	if (redact_dup(text ? text : "", &clean))
-		return VD_ENOMEM;
-	vd_jgen_str(g, key);
-	yajl_gen_array_open(g);
-	for (word = strtok_r(clean, " ", &save); word; word = strtok_r(NULL, " ", &save))
-		vd_jgen_str(g, word);
+	for (part = strtok_r(clean, sep, &save); part; part = strtok_r(NULL, sep, &save))
+		vd_jgen_str(g, part);
 	yajl_gen_array_close(g);
 	free(clean);
 	return 0;
@@ -169,7 +154,7 @@ int vd_notify_webhook_body(const vd_notify_event *ev, vd_buf *out)
 	for (i = 0; i < ev->n_logs; i++) {
 		yajl_gen_map_open(g);
 		r |= gen_kclean(g, "service", ev->logs[i].service);
-		r |= gen_lines(g, "lines", ev->logs[i].lines);
+		r |= gen_split(g, "lines", ev->logs[i].lines, "\n");
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
@@ -178,7 +163,7 @@ int vd_notify_webhook_body(const vd_notify_event *ev, vd_buf *out)
 	for (i = 0; i < ev->n_nodes; i++) {
 		yajl_gen_map_open(g);
 		r |= gen_kclean(g, "node", ev->nodes[i].key);
-		r |= gen_words(g, "services", ev->nodes[i].value);
+		r |= gen_split(g, "services", ev->nodes[i].value, " ");
 		yajl_gen_map_close(g);
 	}
 	yajl_gen_array_close(g);
