@@ -13,6 +13,7 @@
 #include "controller/rollout/progress.h"
 #include "controller/state/lock.h"
 #include "controller/state/state.h"
+#include "docker_api/swarm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,24 +28,19 @@ struct ctx {
 	char *state_dir;
 	vd_docker *docker;
 	vd_backup_targets targets;
+	bool swarm;
 };
 
-/* A dump runs pg_dump inside the database's container through the exec
- * API: on a swarm that container is on whichever node runs the task, which
- * this engine does not reach. */
-static int refuse_swarm(struct ctx *x, vd_error *err)
+/* Whether the project runs as a stack on a swarm (deploy.backend, or auto
+ * and the engine manages one with the stack's services). */
+static int on_swarm(struct ctx *x, vd_error *err)
 {
 	vd_config_backend backend = x->b.config->deploy.backend;
-	bool swarm = backend == VD_CONFIG_BACKEND_SWARM;
-	int r;
 
-	if (backend == VD_CONFIG_BACKEND_AUTO && (r = vd_swap_swarm_detect(x->docker, x->proj.name, &swarm, err)))
-		return r;
-	if (!swarm)
-		return 0;
-	return vd_error_set(err, VD_EUNSUPPORTED, "the stack %s runs on a swarm (deploy.backend): dumps and "
-			    "restores run inside the database's container on this engine, and on a swarm it "
-			    "runs on one of the nodes — not done on a swarm yet", x->proj.name);
+	x->swarm = backend == VD_CONFIG_BACKEND_SWARM;
+	if (backend == VD_CONFIG_BACKEND_AUTO)
+		return vd_swap_swarm_detect(x->docker, x->proj.name, &x->swarm, err);
+	return 0;
 }
 
 static int open_ctx(vd_cli *cli, struct ctx *x, vd_error *err)
@@ -57,7 +53,7 @@ static int open_ctx(vd_cli *cli, struct ctx *x, vd_error *err)
 		return r;
 	if (!x->b.model)
 		return vd_error_set(err, VD_EINVAL, "no compose file in %s (give -f FILE)", x->proj.dir);
-	if ((r = refuse_swarm(x, err)))
+	if ((r = on_swarm(x, err)))
 		return r;
 	on = *x->b.config;
 	on.backup.enabled = true;
@@ -80,6 +76,19 @@ static void close_ctx(struct ctx *x)
 
 /* --- backup ----------------------------------------------------------------- */
 
+/* deploy.registry's credentials as X-Registry-Auth (empty without them):
+ * the dump's helper on a swarm pulls the database's image with them. */
+static int registry_auth(const vd_config *c, vd_buf *out, vd_error *err)
+{
+	const char *user = c->deploy.registry.username, *password = c->deploy.registry.password;
+
+	if (!user)
+		return 0;
+	if (vd_registry_auth_encode(user, password ? password : "", c->deploy.registry.address, out))
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	return 0;
+}
+
 int vd_cmd_backup(vd_cli *cli)
 {
 	struct ctx x;
@@ -91,6 +100,7 @@ int vd_cmd_backup(vd_cli *cli)
 		{ NULL, NULL, NULL, NULL, false, false },
 	};
 	yajl_gen g = NULL;
+	vd_buf auth = VD_BUF_INIT;
 	size_t i;
 	int rc = VD_EXIT_OK;
 
@@ -117,6 +127,8 @@ int vd_cmd_backup(vd_cli *cli)
 			     service);
 		goto fail;
 	}
+	if (x.swarm && registry_auth(x.b.config, &auth, &err))
+		goto fail;
 	if (vd_lock_acquire(x.state_dir, "backup", NULL, &lock, &err))
 		goto fail;
 	if (cli->json) {
@@ -133,10 +145,16 @@ int vd_cmd_backup(vd_cli *cli)
 			free(cname);
 			continue;
 		}
-		vd_log_info("backup: dumping %s (database %s)", t->service, t->database);
-		r = cname ? vd_backup_dump(x.docker, x.state_dir, t, cname, NULL, x.b.config->backup.timeout_ms,
-					   &info, &err)
-			  : vd_error_set(&err, VD_ENOMEM, "out of memory");
+		vd_log_info("backup: dumping %s (database %s)%s", t->service, t->database,
+			    x.swarm ? " from the swarm" : "");
+		if (!cname)
+			r = vd_error_set(&err, VD_ENOMEM, "out of memory");
+		else if (x.swarm)
+			r = vd_backup_swarm_dump(x.docker, x.b.model, auth.len ? vd_buf_cstr(&auth) : NULL, x.state_dir, t, NULL,
+						 x.b.config->backup.timeout_ms, &info, &err);
+		else
+			r = vd_backup_dump(x.docker, x.state_dir, t, cname, NULL, NULL,
+					   x.b.config->backup.timeout_ms, &info, &err);
 		free(cname);
 		if (r)
 			break;
@@ -162,6 +180,7 @@ int vd_cmd_backup(vd_cli *cli)
 fail:
 	rc = vd_cli_fail(cli, &err);
 done:
+	vd_buf_release(&auth);
 	close_ctx(&x);
 	vd_error_release(&err);
 	return rc;
@@ -303,6 +322,15 @@ int vd_cmd_restore(vd_cli *cli)
 	}
 	if (open_ctx(cli, &x, &err) || vd_backup_find(x.state_dir, id, &b, &err))
 		goto fail;
+	if (x.swarm) {
+		vd_error_set(&err, VD_EUNSUPPORTED, "restore: the stack %s runs on a swarm, where the services "
+			     "that write to %s cannot be stopped without replacing their spec (scaling them to "
+			     "0 would become the spec voxdeploy rollback goes back to); nothing was changed.  "
+			     "By hand: scale the writers to 0, run pg_restore --clean --if-exists "
+			     "--single-transaction with %s/backups/%s.dump against the database, scale them "
+			     "back", x.proj.name, b.service, x.state_dir, b.id);
+		goto fail;
+	}
 	if (!vd_backup_targets_get(&x.targets, b.service)) {
 		vd_error_set(&err, VD_EINVAL, "restore: %s is no PostgreSQL service of the project now",
 			     b.service);

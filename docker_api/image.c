@@ -262,10 +262,11 @@ static int on_push_data(const char *data, size_t len, void *ctx, vd_error *err)
 	return vd_jsonl_feed(&p->lines, data, len, err);
 }
 
-int vd_image_push(vd_docker *d, const char *name, const char *tag, const vd_push_opts *opts,
-		  char **digest, vd_error *err)
+/* A call whose answer is a stream of JSON progress lines (a push, a pull):
+ * an error told inside the stream is the return, VD_EAPI with its message. */
+static int progress_call(vd_docker *d, const char *path, const char *query, const vd_push_opts *opts,
+			 char **digest, vd_error *err)
 {
-	vd_buf path = VD_BUF_INIT, q = VD_BUF_INIT;
 	struct push p;
 	vd_docker_req req = { .method = "POST" };
 	int r;
@@ -273,14 +274,8 @@ int vd_image_push(vd_docker *d, const char *name, const char *tag, const vd_push
 	memset(&p, 0, sizeof(p));
 	p.o = opts;
 	vd_jsonl_init(&p.lines, PUSH_MAX_LINE, push_line, &p);
-	if (digest)
-		*digest = NULL;
-	if (image_path(&path, name, "/push") || (tag && vd_docker_query_add(&q, "tag", tag))) {
-		r = vd_error_set(err, VD_ENOMEM, "out of memory");
-		goto out;
-	}
-	req.path = vd_buf_cstr(&path);
-	req.query = tag ? vd_buf_cstr(&q) : NULL;
+	req.path = path;
+	req.query = query;
 	/* the engine wants the header even for a registry without auth */
 	req.registry_auth = opts && opts->registry_auth ? opts->registry_auth : "e30=";
 	req.on_data = on_push_data;
@@ -298,13 +293,62 @@ int vd_image_push(vd_docker *d, const char *name, const char *tag, const vd_push
 		*digest = p.digest;
 		p.digest = NULL;
 	}
-	if (r)
-		vd_error_prefix(err, "push %s%s%s", name, tag ? ":" : "", tag ? tag : "");
-out:
 	vd_jsonl_release(&p.lines);
 	free(p.digest);
 	free(p.error);
+	return r;
+}
+
+int vd_image_push(vd_docker *d, const char *name, const char *tag, const vd_push_opts *opts,
+		  char **digest, vd_error *err)
+{
+	vd_buf path = VD_BUF_INIT, q = VD_BUF_INIT;
+	int r;
+
+	if (digest)
+		*digest = NULL;
+	if (image_path(&path, name, "/push") || (tag && vd_docker_query_add(&q, "tag", tag)))
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+	else if ((r = progress_call(d, vd_buf_cstr(&path), tag ? vd_buf_cstr(&q) : NULL, opts, digest, err)))
+		vd_error_prefix(err, "push %s%s%s", name, tag ? ":" : "", tag ? tag : "");
 	vd_buf_release(&path);
+	vd_buf_release(&q);
+	return r;
+}
+
+int vd_image_pull_split(const char *ref, char **name, char **tag)
+{
+	const char *at = strchr(ref, '@'), *end = at ? at : ref + strlen(ref);
+	const char *p = strrchr(ref, '/'), *colon = NULL;
+
+	/* a tag's ':' is after the last '/' (a registry's port is before it)
+	 * and before a digest */
+	for (p = p ? p : ref; p < end; p++)
+		if (*p == ':')
+			colon = p;
+	*name = strndup(ref, (size_t)((colon ? colon : end) - ref));
+	*tag = at ? strdup(at + 1) : colon ? strndup(colon + 1, (size_t)(end - colon - 1)) : strdup("latest");
+	if (*name && *tag)
+		return 0;
+	free(*name);
+	free(*tag);
+	*name = *tag = NULL;
+	return VD_ENOMEM;
+}
+
+int vd_image_pull(vd_docker *d, const char *ref, const vd_push_opts *opts, vd_error *err)
+{
+	vd_buf q = VD_BUF_INIT;
+	char *name = NULL, *tag = NULL;
+	int r;
+
+	if (vd_image_pull_split(ref, &name, &tag) || vd_docker_query_add(&q, "fromImage", name) ||
+	    vd_docker_query_add(&q, "tag", tag))
+		r = vd_error_set(err, VD_ENOMEM, "out of memory");
+	else if ((r = progress_call(d, "/images/create", vd_buf_cstr(&q), opts, NULL, err)))
+		vd_error_prefix(err, "pull %s", ref);
+	free(name);
+	free(tag);
 	vd_buf_release(&q);
 	return r;
 }

@@ -60,6 +60,15 @@ typedef struct vd_push_opts {
 int vd_image_push(vd_docker *d, const char *name, const char *tag, const vd_push_opts *opts,
 		  char **digest, vd_error *err);
 
+/* POST /images/create?fromImage=&tag=: pull ref ("postgres:16",
+ * "registry:5000/db@sha256:...", "db:16@sha256:..." — the digest wins) with
+ * the options of a push (the credentials, the timeouts; on_progress is told
+ * each layer's status).  An error the stream tells is VD_EAPI with it. */
+int vd_image_pull(vd_docker *d, const char *ref, const vd_push_opts *opts, vd_error *err);
+/* The pure part: ref as the call's fromImage and tag (a digest, or
+ * "latest"); both allocated. */
+int vd_image_pull_split(const char *ref, char **name, char **tag);
+
 /* The digest a registry holds for ref (GET /distribution/{ref}/json, asked
  * through the engine), "sha256:..."; caller frees. */
 int vd_image_registry_digest(vd_docker *d, const char *ref, const char *registry_auth,

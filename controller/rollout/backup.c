@@ -294,10 +294,10 @@ static void now_rfc3339(char out[32])
 }
 
 int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *t,
-		   const char *container, const char *deploy_id, uint64_t timeout_ms,
-		   vd_backup_info *out, vd_error *err)
+		   const char *container, const char *db_host, const char *deploy_id,
+		   uint64_t timeout_ms, vd_backup_info *out, vd_error *err)
 {
-	char host[64] = "127.0.0.1";
+	char host[256] = "127.0.0.1";
 	const char *argv[] = { "pg_dump", "-Fc", "-h", LOCALHOST, "-U", t->user, "-d", t->database, NULL };
 	struct pg_run p;
 	vd_exec_result res;
@@ -325,8 +325,11 @@ int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *
 		r = vd_error_set(err, VD_EIO, "cannot create %s: %s", dir, strerror(errno));
 		goto done;
 	}
-	if ((r = container_host(d, container, host, err)) ||
-	    (r = size_of_database(d, t, container, host, &db_bytes, err)) ||
+	if (db_host)
+		snprintf(host, sizeof(host), "%s", db_host);
+	else if ((r = container_host(d, container, host, err)))
+		goto done;
+	if ((r = size_of_database(d, t, container, host, &db_bytes, err)) ||
 	    (r = check_space(dir, db_bytes, err)))
 		goto done;
 	sink.fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

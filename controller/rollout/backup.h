@@ -55,14 +55,36 @@ int vd_backup_targets_find(const vd_config *c, const vd_compose *model, vd_env_l
 const vd_backup_target *vd_backup_targets_get(const vd_backup_targets *t, const char *service);
 void vd_backup_targets_release(vd_backup_targets *t);
 
-/* Dump t's database from its running container (id or name) into the
- * state directory; deploy_id may be NULL.  *out describes the dump kept.
+/* Dump t's database into the state directory: pg_dump runs in the running
+ * container (id or name) and connects to db_host, or when that is NULL to
+ * the container's own address (the database's own container); deploy_id
+ * may be NULL.  *out describes the dump kept.
  * VD_ETOOBIG when the free space is short; VD_EAPI for pg_dump's failure
  * (its stderr's last line in the message); VD_ETIMEOUT past timeout_ms;
  * VD_EIO for the file.  Nothing is left behind when it fails. */
 int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *t,
-		   const char *container, const char *deploy_id, uint64_t timeout_ms,
-		   vd_backup_info *out, vd_error *err);
+		   const char *container, const char *db_host, const char *deploy_id,
+		   uint64_t timeout_ms, vd_backup_info *out, vd_error *err);
+
+/* On a swarm (backup_swarm.c): the database service <project>_<service>
+ * runs on any node; pg_dump runs in a helper container on this engine (the
+ * manager) from the service's own image (pulled with registry_auth, an
+ * encoded X-Registry-Auth or NULL, when missing here), attached to one of
+ * the service's networks a container may join, and connects to
+ * tasks.<project>_<service>.  The helper, <project>_<service>-voxdeploy-dump
+ * labelled VD_BACKUP_HELPER_LABEL=<project>, is removed in every case.
+ * Errors as vd_backup_dump's; VD_ENOTFOUND when the stack has no such
+ * service, VD_EINVAL when none of its networks is attachable. */
+#define VD_BACKUP_HELPER_LABEL "io.voxdeploy.dump"
+int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry_auth,
+			 const char *state_dir, const vd_backup_target *t, const char *deploy_id,
+			 uint64_t timeout_ms, vd_backup_info *out, vd_error *err);
+/* The helper's create body (pure; exported for tests). */
+int vd_backup_helper_body(const char *image, const char *network, const char *project,
+			  vd_buf *out, vd_error *err);
+/* Remove the helpers of project's dumps a killed run left (told as
+ * warnings); 0 unless they cannot be listed. */
+int vd_backup_swarm_clean(vd_docker *d, const char *project, vd_error *err);
 
 /* Put dump b back into the database of t's running container: pg_restore
  * --clean --if-exists --single-transaction, the file on its stdin.

@@ -552,18 +552,21 @@ static void finish(struct rec *r, vd_recover_outcome outcome, const char *state,
 	vd_error_release(&e);
 }
 
-/* An interrupted swarm deploy is undone: its release job removed (when it
- * began one), then every service whose update (or creation) carries its
+/* An interrupted swarm deploy is undone: a dump's helper and its release
+ * job removed (when it began them), then every service whose update (or creation) carries its
  * deploy id goes back to its previous spec (or is removed), last first,
  * each waited for. */
 static int undo_stack(struct rec *r, vd_error *err)
 {
+	vd_error e = VD_ERROR_INIT;
 	size_t i;
 	int rc = 0;
 
+	/* a dump's helper container, when the deploy was killed during one */
+	vd_backup_swarm_clean(r->d, r->o->project->name, &e);
+	vd_error_release(&e);
 	if (r->last.release[0]) {
 		char job[320];
-		vd_error e = VD_ERROR_INIT;
 
 		snprintf(job, sizeof(job), "%s_%s%s", r->o->project->name, r->last.release,
 			 VD_SWAP_RELEASE_SUFFIX);

@@ -6,15 +6,19 @@
 #include "common/buf.h"
 #include "common/clock.h"
 #include "controller/model/spec.h"
+#include "controller/model/stack.h"
+#include "docker_api/swarm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* One dump of t from container, told as the step "backup" (begin, then
- * done or failed); the service's oldest dumps beyond backup.keep go. */
+/* One dump of t from container (on a swarm: from the stack's service,
+ * through a helper pulled with registry_auth), told as the step "backup"
+ * (begin, then done or failed); the service's oldest dumps beyond
+ * backup.keep go. */
 static int dump_told(vd_swap *w, const vd_backup_target *t, const char *container,
-		     vd_backup_info *out, vd_error *err)
+		     const char *registry_auth, vd_backup_info *out, vd_error *err)
 {
 	uint64_t t0 = vd_now_ms();
 	vd_error e = VD_ERROR_INIT;
@@ -23,9 +27,12 @@ static int dump_told(vd_swap *w, const vd_backup_target *t, const char *containe
 	if ((rc = vd_progress_stepf(w->o->progress, "backup", "begin", t->service, 0, err,
 				    "pg_dump -Fc of database %s", t->database)))
 		return rc;
-	rc = container ? vd_backup_dump(w->d, w->o->state_dir, t, container, w->o->deploy_id,
-					w->o->backup_timeout_ms, out, err)
-		       : vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (w->o->swarm)
+		rc = vd_backup_swarm_dump(w->d, w->c, registry_auth, w->o->state_dir, t, w->o->deploy_id,
+					  w->o->backup_timeout_ms, out, err);
+	else
+		rc = vd_backup_dump(w->d, w->o->state_dir, t, container, NULL, w->o->deploy_id,
+				    w->o->backup_timeout_ms, out, err);
 	if (rc) {
 		vd_progress_stepf(w->o->progress, "backup", "failed", t->service, t0, &e, "%s",
 				  vd_error_msg(err));
@@ -71,7 +78,7 @@ int vd_swap_dump_before_stop(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 
 	if (!t)
 		return 0;
-	if ((rc = dump_told(w, t, v->old_id, &v->dump, err)))
+	if ((rc = dump_told(w, t, v->old_id, NULL, &v->dump, err)))
 		return vd_error_prefix(err, "nothing was replaced");
 	v->dumped = true;
 	return 0;
@@ -91,11 +98,50 @@ int vd_swap_dump_side(vd_swap *w, vd_error *err)
 	for (i = 0; i < w->o->backup->len; i++) {
 		const vd_backup_target *t = &w->o->backup->items[i];
 		char *cname = vd_spec_service_container_name(w->c, t->service);
-		int rc = dump_told(w, t, cname, &w->side_dumps[w->n_side_dumps], err);
+		int rc = cname ? dump_told(w, t, cname, NULL, &w->side_dumps[w->n_side_dumps], err)
+			       : vd_error_set(err, VD_ENOMEM, "out of memory");
 
 		free(cname);
 		if (rc)
 			return vd_error_prefix(err, "the app was stopped and is started again");
+		w->n_side_dumps++;
+	}
+	return 0;
+}
+
+/* On a swarm: every database dumped before the first service changes
+ * (the writers run on: pg_dump's snapshot is consistent); a service the
+ * stack does not have yet has nothing to dump.  Kept as side dumps: a
+ * failure names them. */
+int vd_swap_dump_swarm(vd_swap *w, const char *registry_auth, vd_error *err)
+{
+	size_t i;
+
+	if (!w->o->backup || !w->o->backup->len || w->side_dumps)
+		return 0;
+	if (!(w->side_dumps = calloc(w->o->backup->len, sizeof(*w->side_dumps))))
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	for (i = 0; i < w->o->backup->len; i++) {
+		const vd_backup_target *t = &w->o->backup->items[i];
+		char *svc = vd_stack_service_name(w->c, t->service);
+		vd_service_info info;
+		int rc;
+
+		if (!svc)
+			return vd_error_set(err, VD_ENOMEM, "out of memory");
+		rc = vd_service_inspect(w->d, svc, &info, err);
+		free(svc);
+		if (rc == VD_ENOTFOUND) {
+			vd_error_release(err);
+			vd_progress_tell(w->o->progress, "backup", "skipped", t->service,
+					 "not in the stack yet: nothing to dump", 0);
+			continue;
+		}
+		if (rc)
+			return vd_error_prefix(err, "nothing was changed");
+		vd_service_info_release(&info);
+		if ((rc = dump_told(w, t, NULL, registry_auth, &w->side_dumps[w->n_side_dumps], err)))
+			return vd_error_prefix(err, "nothing was changed");
 		w->n_side_dumps++;
 	}
 	return 0;
@@ -124,7 +170,10 @@ bool vd_swap_any_started(const vd_swap *w)
 /* A failed deploy that dumped names its dumps: put back, or how to. */
 void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out)
 {
-	bool put_back = w->o->restore_on_rollback && (vd_swap_any_started(w) || w->released);
+	bool put_back = w->o->restore_on_rollback && !w->o->swarm &&
+			(vd_swap_any_started(w) || w->released);
+	const char *when = w->o->swarm ? "before the deploy changed a service"
+				       : "while the app was stopped";
 	vd_buf b = VD_BUF_INIT;
 	size_t i;
 
@@ -144,9 +193,12 @@ void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out)
 		if (put_back && out->outcome == VD_DEPLOY_FAILED)
 			vd_buf_printf(&b, "; %s's database was put back from %s", w->side_dumps[i].service,
 				      w->side_dumps[i].id);
+		else if (w->o->swarm)
+			vd_buf_printf(&b, "; %s's database was dumped %s: %s (voxdeploy backups lists it)",
+				      w->side_dumps[i].service, when, w->side_dumps[i].id);
 		else
-			vd_buf_printf(&b, "; %s's database was dumped while the app was stopped: %s "
-				      "(voxdeploy restore %s puts it back)", w->side_dumps[i].service,
+			vd_buf_printf(&b, "; %s's database was dumped %s: %s "
+				      "(voxdeploy restore %s puts it back)", w->side_dumps[i].service, when,
 				      w->side_dumps[i].id, w->side_dumps[i].id);
 	if (b.len && out->failure) {
 		char *s = NULL;

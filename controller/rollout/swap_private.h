@@ -175,6 +175,9 @@ int vd_swap_groups(vd_swap *w, size_t n_groups, int (*fn)(vd_swap *w, size_t g, 
  * container was started; the dumps named in a failure. */
 int vd_swap_dump_before_stop(vd_swap *w, struct vd_swap_svc *v, vd_error *err);
 int vd_swap_dump_side(vd_swap *w, vd_error *err);
+/* On a swarm: the stack's databases dumped before the first service
+ * changes (registry_auth pulls the database's image for the helper). */
+int vd_swap_dump_swarm(vd_swap *w, const char *registry_auth, vd_error *err);
 int vd_swap_put_database_back(vd_swap *w, struct vd_swap_svc *v, vd_error *err);
 bool vd_swap_any_started(const vd_swap *w);
 void vd_swap_tell_dumps(vd_swap *w, vd_swap_result *out);

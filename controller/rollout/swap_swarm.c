@@ -7,9 +7,9 @@
  *
  * Before anything is touched: the engine must be a manager, the compose
  * file a stack's (vd_stack_check), the built images must be able to reach
- * every node (deploy.registry, or a swarm of one node), the images built,
- * and pushed.  A build or a push that fails ends the deploy with nothing
- * changed.  Every update forces new tasks (TaskTemplate.ForceUpdate + 1):
+ * every node (deploy.registry, or a swarm of one node), the images built
+ * and pushed, the stack's databases dumped (backup_swarm.c).  A build, a
+ * push or a dump that fails ends the deploy with nothing changed.  Every update forces new tasks (TaskTemplate.ForceUpdate + 1):
  * a deploy restarts what it names, as on one engine.  The order is the
  * swarm's own stop-first unless the file (update_config.order) or
  * voxdeploy.yml (deploy.services.NAME.order) says start-first.
@@ -365,10 +365,6 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 				  "commit (voxdeploy deploy --to REV)");
 		goto done;
 	}
-	if (o->backup && o->backup->len)
-		vd_progress_tell(o->progress, "backup", "skipped", NULL,
-				 "no dump is taken before a deploy on a swarm yet (the database's volume "
-				 "is kept)", 0);
 	/* the engine first: a file's faults matter once there is a swarm */
 	if ((rc = vd_compose_load_project(o->project, o->lookup, o->lookup_ctx, &w.c, err)) ||
 	    (rc = vd_swap_choose_services(&w, err)) || (rc = check_swarm(&x, err)) ||
@@ -409,13 +405,20 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 	}
 	if ((rc = ensure_networks(&w, err)))
 		goto done;
+	/* the databases dumped: a dump that fails ends the deploy, nothing changed */
+	if (vd_swap_dump_swarm(&w, vd_swarm_auth(&x), &why)) {
+		vd_swarm_fail_with(out, &why);
+		out->outcome = VD_DEPLOY_FAILED;
+		goto done;
+	}
 	/* from here on, a failure rolls the stack back */
 	for (i = 0; i < w.n; i++)
 		if (put_service(&x, i, &why))
 			break;
-	if (why.code || vd_swarm_prove(&x, false, out, &why))
+	if (why.code || vd_swarm_prove(&x, false, out, &why)) {
 		rc = vd_swarm_roll_back(&x, out, &why);
-	else
+		vd_swap_tell_dumps(&w, out);
+	} else
 		rc = vd_swarm_finish(&x, out, err);
 	vd_swarm_where_they_run(&x, out);
 done:

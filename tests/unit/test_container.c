@@ -394,6 +394,31 @@ static void image__parse(void **state)
 	vd_error_release(&err);
 }
 
+static void pull_split_one(const char *ref, const char *name, const char *tag)
+{
+	char *n = NULL, *t = NULL;
+
+	assert_int_equal(vd_image_pull_split(ref, &n, &t), 0);
+	assert_string_equal(n, name);
+	assert_string_equal(t, tag);
+	free(n);
+	free(t);
+}
+
+/* A reference as the pull's fromImage and tag: a registry's port is no
+ * tag, a digest wins over a tag. */
+static void image__pull_split(void **state)
+{
+	(void)state;
+	pull_split_one("postgres", "postgres", "latest");
+	pull_split_one("postgres:16", "postgres", "16");
+	pull_split_one("reg:5000/db", "reg:5000/db", "latest");
+	pull_split_one("reg:5000/lib/db:16", "reg:5000/lib/db", "16");
+	pull_split_one("reg:5000/db@sha256:ab", "reg:5000/db", "sha256:ab");
+	pull_split_one("reg:5000/db:16@sha256:ab", "reg:5000/db", "sha256:ab");
+	pull_split_one("db:16@sha256:ab", "db", "sha256:ab");
+}
+
 static void network_volume__parse(void **state)
 {
 	vd_error err = VD_ERROR_INIT;
@@ -436,6 +461,7 @@ int main(void)
 		cmocka_unit_test(container__create_body_from_1_44),
 		cmocka_unit_test(container__stats),
 		cmocka_unit_test(image__parse),
+		cmocka_unit_test(image__pull_split),
 		cmocka_unit_test(network_volume__parse),
 	};
 
