@@ -23,6 +23,7 @@
 #include "common/json.h"
 #include "controller/model/spec.h"
 #include "controller/model/stack.h"
+#include "docker_api/container.h"
 #include "docker_api/logs.h"
 #include "docker_api/network.h"
 #include "docker_api/swarm.h"
@@ -572,6 +573,51 @@ static void stack__code_change_updates_the_app_on_both_nodes(void **state)
 	vd_service_info_release(&pg2);
 }
 
+/* No dump's helper container is left on the manager. */
+static void assert_no_dump_helper(void)
+{
+	const char *pairs[] = { "label", "io.voxdeploy.dump", NULL };
+	vd_container_array list = { NULL, 0 };
+	vd_error err = VD_ERROR_INIT;
+
+	if (vd_container_list(c.m, true, pairs, &list, &err))
+		fail_msg("list containers: %s", vd_error_msg(&err));
+	if (list.len)
+		fail_msg("a dump's helper is left: %s", list.items[0].name);
+	vd_container_array_release(&list);
+}
+
+/* The first "id" of `backup --json`'s answer. */
+static void dump_id_of(const char *json, char *id, size_t size)
+{
+	const char *p = strstr(json, "\"id\":\"");
+
+	assert_non_null(p);
+	p += 6;
+	snprintf(id, size, "%.*s", (int)strcspn(p, "\""), p);
+}
+
+/* Dump id in the state directory: a custom-format dump (PGDMP) whose table
+ * of contents names the notes table; no helper left behind. */
+static void assert_dump_holds_notes(const char *id)
+{
+	static char data[1 << 20];
+	char path[512];
+	size_t i, len;
+	bool notes = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/backups/%s.dump", state_dir, id);
+	assert_non_null(f = fopen(path, "rb"));
+	len = fread(data, 1, sizeof(data), f);
+	fclose(f);
+	assert_true(len > 5 && !memcmp(data, "PGDMP", 5));
+	for (i = 0; i + 5 <= len && !notes; i++)
+		notes = !memcmp(data + i, "notes", 5);
+	assert_true(notes);
+	assert_no_dump_helper();
+}
+
 /* status --json and serve (its report and /metrics) name each node and what
  * of the stack runs there: PostgreSQL and one app replica on w1, the other
  * replica on w2, nothing on the manager. */
@@ -579,7 +625,7 @@ static void stack__nodes_in_status_and_metrics(void **state)
 {
 	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.s.manager, "--state-dir", state_dir,
 			       "serve", "--listen", "127.0.0.1:0", NULL };
-	char path[320], want[256], *text, *p;
+	char path[320], want[256], id[128], *text, *p;
 	struct tu_proc proc = { argv, NULL, path, NULL, NULL, true };
 	vd_buf body = VD_BUF_INIT;
 	uint16_t port = 0;
@@ -592,9 +638,16 @@ static void stack__nodes_in_status_and_metrics(void **state)
 	assert_true(has("\"running\":{\"app\":1,\"postgres\":1}"));
 	assert_true(has("\"running\":{\"app\":1}}"));
 	assert_true(has("\"role\":\"manager\""));
-	/* dumps run in the database's container, on a worker here: refused, said why */
-	assert_int_equal(vd("backup"), 2);
+	/* a dump: pg_dump in a helper on the manager reaches PostgreSQL on w1 */
+	assert_int_equal(vd("backup --json"), 0);
+	assert_true(has("\"service\":\"postgres\""));
+	dump_id_of(out, id, sizeof(id));
+	assert_dump_holds_notes(id);
+	/* a restore would have to stop the writers: refused, nothing changed */
+	snprintf(want, sizeof(want), "restore %s --yes", id);
+	assert_int_equal(vd(want), 2);
 	assert_true(has("runs on a swarm"));
+	assert_int_equal(pg_rows(), 3);
 	/* serve: the report carries the nodes, /metrics a series per node */
 	snprintf(path, sizeof(path), "%s.serve", repo.dir);
 	proc.err = path;
@@ -688,6 +741,9 @@ static void stack__full_restart_keeps_the_rows(void **state)
 	commit_now();
 	assert_int_equal(vd("deploy"), 0);
 	assert_true(has("FULL_RESTART"));
+	/* the database was dumped before the deploy changed a service */
+	assert_true(has("backup     done    postgres"));
+	assert_no_dump_helper();
 	service_of("postgres", &pg2);
 	service_of("app", &app);
 	assert_true(pg2.version > pg.version);

@@ -11,6 +11,7 @@
 
 #include "testutil.h"
 #include "controller/model/stack.h"
+#include "controller/rollout/backup.h"
 #include "controller/rollout/release.h"
 
 #define VOX VD_TEST_DATA "/compose/voxpersona"
@@ -229,6 +230,31 @@ static void stack__release_job(void **state)
 	vd_compose_free(c);
 }
 
+/* A dump on a swarm: the helper container that runs pg_dump on the
+ * manager — the database's image, only `sleep`, no HEALTHCHECK, on the
+ * given network, labelled for its project. */
+static void stack__dump_helper(void **state)
+{
+	vd_buf body = VD_BUF_INIT;
+	vd_error err = VD_ERROR_INIT;
+	yajl_val v;
+
+	(void)state;
+	assert_int_equal(vd_backup_helper_body("reg:5000/db@sha256:ab", "proj_default", "proj", &body, &err), 0);
+	v = vd_json_parse(vd_buf_cstr(&body), &err);
+	assert_non_null(v);
+	tu_assert_json_at(v, "\"reg:5000/db@sha256:ab\"", P("Image"));
+	tu_assert_json_at(v, "[\"sleep\"]", P("Entrypoint"));
+	tu_assert_json_at(v, "[\"86400\"]", P("Cmd"));
+	tu_assert_json_at(v, "{\"Test\":[\"NONE\"]}", P("Healthcheck"));
+	tu_assert_json_at(v, "{\"io.voxdeploy.dump\":\"proj\",\"io.voxdeploy.oneoff\":\"True\"}", P("Labels"));
+	tu_assert_json_at(v, "\"proj_default\"", P("HostConfig", "NetworkMode"));
+	tu_assert_json_at(v, "{\"proj_default\":{}}", P("NetworkingConfig", "EndpointsConfig"));
+	tu_assert_json_at(v, "absent", P("Env"));
+	yajl_tree_free(v);
+	vd_buf_release(&body);
+}
+
 static void stack__options_and_defaults(void **state)
 {
 	vd_compose *c = load_text("services:\n"
@@ -434,6 +460,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stack__service_spec),
 		cmocka_unit_test(stack__release_job),
+		cmocka_unit_test(stack__dump_helper),
 		cmocka_unit_test(stack__options_and_defaults),
 		cmocka_unit_test(stack__env_from_lookup),
 		cmocka_unit_test(stack__refused),
