@@ -442,6 +442,27 @@ static void registry__push_pull_by_digest(void **state)
 	assert_string_equal(s.image, pinned);
 	vd_service_info_release(&s);
 	itest_ok(vd_service_remove(c.m, id, &err), &err);
+
+	/* a pull by digest on the manager (what a dump's helper does): refused
+	 * credentials said inside the stream, never the password; then pulled */
+	{
+		vd_image_info info;
+
+		vd_image_remove(c.m, pinned, true, false, &err);
+		vd_image_remove(c.m, ref, true, false, &err);
+		vd_error_release(&err);
+		assert_int_equal(vd_image_inspect(c.m, pinned, &info, &err), VD_ENOTFOUND);
+		vd_error_release(&err);
+		po.registry_auth = vd_buf_cstr(&bad);
+		assert_int_equal(vd_image_pull(c.m, pinned, &po, &err), VD_EAPI);
+		assert_non_null(strstr(vd_error_msg(&err), "pull"));
+		assert_null(strstr(vd_error_msg(&err), c.s.password));
+		vd_error_release(&err);
+		po.registry_auth = vd_buf_cstr(&good);
+		itest_ok(vd_image_pull(c.m, pinned, &po, &err), &err);
+		itest_ok(vd_image_inspect(c.m, pinned, &info, &err), &err);
+		vd_image_info_release(&info);
+	}
 	free(id);
 	free(digest);
 	free(asked);
