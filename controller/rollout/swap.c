@@ -477,9 +477,10 @@ static int rename_new(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 	return vd_swap_step(w, "rename", "done", v, t, err, NULL);
 }
 
-/* An old container (running) goes aside: one at a time, on a thread of
- * their own while the new containers are created — the engine renames a
- * running container's endpoints too, and is not to be hurried there. */
+/* An old container (running) goes aside while the new containers are
+ * created, a few at once on threads of their own (the engine renames a
+ * running container's endpoints too: each rename costs more than a
+ * create's, and 25 of them one after the other came before every stop). */
 static int put_aside(vd_swap *w, struct vd_swap_svc *v, vd_error *err)
 {
 	int rc;

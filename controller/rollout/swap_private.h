@@ -159,9 +159,8 @@ int vd_swap_each(vd_swap *w, vd_swap_each_fn fn, vd_error *err);
 /* The same on up to bound threads. */
 int vd_swap_each_bounded(vd_swap *w, vd_swap_each_fn fn, size_t bound, vd_error *err);
 /* fn for every service as vd_swap_each does while side goes over every
- * service in order on one thread of its own (its own connection); side
- * stops before its next service once fn has failed.  The first failure of
- * either is returned, after both are done. */
+ * service on up to four threads of its own (their own connections).  The
+ * first failure of either is returned, after both are done. */
 int vd_swap_each_beside(vd_swap *w, vd_swap_each_fn fn, vd_swap_each_fn side, vd_error *err);
 int vd_swap_start_group(vd_swap *w, size_t g, vd_error *err);
 /* fn for groups 0..n_groups-1 side by side, each on its own thread; the

@@ -23,6 +23,9 @@
 #include <string.h>
 
 #define DEFAULT_PARALLEL 8
+/* the side work of vd_swap_each_beside (renames of running containers) on
+ * this many threads of its own */
+#define BESIDE_PARALLEL 4
 /* a wait for a one-shot dependency's exit looks at the cancel flag this often */
 #define EXIT_POLL_MS 500
 
@@ -130,7 +133,6 @@ int vd_swap_each_bounded(vd_swap *w, vd_swap_each_fn fn, size_t bound, vd_error 
 struct beside {
 	vd_swap *w;
 	vd_swap_each_fn side;
-	const volatile int *stop;
 	int rc;
 	vd_error err;
 };
@@ -139,20 +141,19 @@ static void *beside_main(void *arg)
 {
 	struct beside *b = arg;
 	vd_swap tw;
-	size_t i;
 
+	/* a connection of its own: with one service (or one thread) the
+	 * side work runs on it, never on the caller's */
 	if ((b->rc = thread_swap(b->w, &tw, &b->err)))
 		return NULL;
-	for (i = 0; i < b->w->n && !b->rc && !*b->stop; i++)
-		b->rc = b->side(&tw, &b->w->v[i], &b->err);
+	b->rc = vd_swap_each_bounded(&tw, b->side, BESIDE_PARALLEL, &b->err);
 	vd_docker_free(tw.d);
 	return NULL;
 }
 
 int vd_swap_each_beside(vd_swap *w, vd_swap_each_fn fn, vd_swap_each_fn side, vd_error *err)
 {
-	volatile int stop = 0;
-	struct beside b = { w, side, &stop, 0, VD_ERROR_INIT };
+	struct beside b = { w, side, 0, VD_ERROR_INIT };
 	pthread_t t;
 	size_t i;
 	int rc;
@@ -166,8 +167,6 @@ int vd_swap_each_beside(vd_swap *w, vd_swap_each_fn fn, vd_swap_each_fn side, vd
 		return rc;
 	}
 	rc = vd_swap_each(w, fn, err);
-	if (rc)
-		stop = 1;
 	pthread_join(t, NULL);
 	if (!rc && b.rc)
 		rc = vd_error_set(err, b.rc, "%s", vd_error_msg(&b.err));
