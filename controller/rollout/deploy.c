@@ -542,12 +542,15 @@ static int find_deploy(yajl_val rec, void *ctx, vd_error *err)
 	return 0;
 }
 
-/* The retained tag --to names: voxdeploy-previous, or voxdeploy-<sha12>. */
-static int rollback_tag(struct run *r, const char *to, char tag[64], vd_error *err)
+/* The retained tag --to names: voxdeploy-previous, or voxdeploy-<sha12>;
+ * the whole commit into full when it is known (else ""). */
+static int rollback_tag(struct run *r, const char *to, char tag[64], char full[VD_SHA_HEX],
+			vd_error *err)
 {
 	char sha[VD_SHA_HEX];
 	int rc;
 
+	full[0] = '\0';
 	if (!to) {
 		snprintf(tag, 64, "voxdeploy-previous");
 		return 0;
@@ -564,6 +567,7 @@ static int rollback_tag(struct run *r, const char *to, char tag[64], vd_error *e
 					    "deploy %s is not in the journal as a finished deploy (see voxdeploy "
 					    "history)", to);
 		snprintf(tag, 64, "voxdeploy-%.12s", f.to);
+		snprintf(full, VD_SHA_HEX, "%s", f.to);
 		return 0;
 	}
 	if ((rc = vd_git_open(r->o->project->dir, &r->git, err)))
@@ -573,6 +577,8 @@ static int rollback_tag(struct run *r, const char *to, char tag[64], vd_error *e
 			return rc = err->code;
 		vd_error_release(err);
 		snprintf(sha, sizeof(sha), "%s", to);  /* a commit the checkout no longer has */
+	} else {
+		snprintf(full, VD_SHA_HEX, "%s", sha);
 	}
 	snprintf(tag, 64, "voxdeploy-%.12s", sha);
 	return 0;
@@ -586,7 +592,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 	vd_swap_options so;
 	vd_swap_result sw;
 	vd_state st;
-	char tag[64];
+	char tag[64], full[VD_SHA_HEX];
 	uint64_t t;
 	int rc;
 
@@ -597,7 +603,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 	out->plan.type = VD_TIER_APP_ONLY;
 	out->plan.forced = true;
 	if ((rc = take_lock(&r, o->to ? o->to : "previous", &lock, err)) ||
-	    (rc = recover_first(&r, err)) || (rc = rollback_tag(&r, o->to, tag, err)))
+	    (rc = recover_first(&r, err)) || (rc = rollback_tag(&r, o->to, tag, full, err)))
 		goto done;
 	if (!vd_state_load(o->state_dir, &st, err) && st.commit)
 		snprintf(out->plan.from, sizeof(out->plan.from), "%s", st.commit);
@@ -614,7 +620,7 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 	so.project = o->project;
 	so.deploy_id = out->deploy_id;
 	/* the image's own commit label replaces this when it has one */
-	so.commit = strcmp(tag, "voxdeploy-previous") ? tag + strlen("voxdeploy-") : "unknown";
+	so.commit = full[0] ? full : strcmp(tag, "voxdeploy-previous") ? tag + strlen("voxdeploy-") : "unknown";
 	so.lookup = vd_env_lookup_process_then;
 	so.lookup_ctx = &r.dec.dotenv;
 	so.rollback_tag = tag;

@@ -79,7 +79,9 @@ static int check_swarm(struct vd_swarm_swap *x, vd_error *err)
 				    "deploy.backend is swarm, but this engine is a worker of its swarm: deploy "
 				    "through a manager (docker node ls there lists them)");
 	x->nodes = st.nodes;
-	if (!o->registry && st.nodes > 1 && any_built(x->w) && !o->rollback_tag)
+	/* (rollback to the previous spec pulls what that spec names) */
+	if (!o->registry && st.nodes > 1 && any_built(x->w) &&
+	    !(o->rollback_tag && !strcmp(o->rollback_tag, "voxdeploy-previous")))
 		return vd_error_set(err, VD_EINVAL,
 				    "the swarm has %lld nodes, and a built image stays on the manager: set "
 				    "deploy.registry in voxdeploy.yml for the nodes to pull it from",
@@ -143,6 +145,55 @@ static int place_image(struct vd_swarm_swap *x, size_t i, vd_error *err)
 		}
 	}
 	free(repo);
+	free(digest);
+	return rc;
+}
+
+/* rollback --to: the built app's image of that version as its deploy left
+ * it — <registry>/<repo>:<tag> pinned by the digest the registry holds for
+ * it, or without a registry the manager's own <repo>:<tag>.  VD_EINVAL
+ * when there is none (nothing changed). */
+static int pushed_image(struct vd_swarm_swap *x, vd_error *err)
+{
+	vd_swap *w = x->w;
+	struct vd_swap_svc *v = &w->v[0];
+	struct vd_swarm_svc *s = &x->s[0];
+	const char *tag = w->o->rollback_tag;
+	char *ref = NULL, *digest = NULL;
+	vd_image_info info;
+	int rc;
+
+	if (w->n != 1 || !v->s->build)
+		return vd_error_set(err, VD_EINVAL, "a rollback recreates the built app service only");
+	/* the service's labels and the state name the whole commit */
+	if (strlen(w->commit) != VD_SHA_HEX - 1)
+		return vd_error_set(err, VD_EINVAL, "rollback --to %s: the checkout does not know that commit; "
+				    "give the deploy id (voxdeploy history) or a commit it has", w->commit);
+	if (w->o->registry ? asprintf(&ref, "%s/%s:%s", w->o->registry, v->repo, tag) < 0
+			   : asprintf(&ref, "%s:%s", v->repo, tag) < 0)
+		return vd_error_set(err, VD_ENOMEM, "out of memory");
+	if (w->o->registry)
+		rc = vd_image_registry_digest(w->d, ref, vd_swarm_auth(x), &digest, err);
+	else if (!(rc = vd_image_inspect(w->d, ref, &info, err)))
+		vd_image_info_release(&info);
+	if (rc) {
+		char *why = strdup(vd_error_msg(err));
+
+		vd_error_release(err);
+		rc = vd_error_set(err, VD_EINVAL, "no image %s for that version %s (a version deployed on "
+				  "this swarm has one; voxdeploy history lists them): %s", ref,
+				  w->o->registry ? "in the registry" : "on the manager", why ? why : "?");
+		free(why);
+	} else if (digest ? asprintf(&s->image, "%s@%s", ref, digest) < 0
+			  : !(s->image = strdup(ref))) {
+		s->image = NULL;
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	} else if (!(s->image_label = strdup(ref))) {
+		rc = vd_error_set(err, VD_ENOMEM, "out of memory");
+	} else {
+		rc = vd_swap_step(w, "build", "skipped", v, 0, err, "the pushed image %s", s->image);
+	}
+	free(ref);
 	free(digest);
 	return rc;
 }
@@ -358,13 +409,6 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 	out->outcome = VD_DEPLOY_DONE;
 
 	/* nothing is touched until every check has passed */
-	if (o->rollback_tag && strcmp(o->rollback_tag, "voxdeploy-previous")) {
-		rc = vd_error_set(err, VD_EUNSUPPORTED,
-				  "on a swarm, rollback goes back to the app service's previous spec only "
-				  "(voxdeploy rollback without --to); to run an older version, deploy its "
-				  "commit (voxdeploy deploy --to REV)");
-		goto done;
-	}
 	/* the engine first: a file's faults matter once there is a swarm */
 	if ((rc = vd_compose_load_project(o->project, o->lookup, o->lookup_ctx, &w.c, err)) ||
 	    (rc = vd_swap_choose_services(&w, err)) || (rc = check_swarm(&x, err)) ||
@@ -383,10 +427,16 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 	if ((rc = vd_swap_step(&w, "swarm", "done", NULL, 0, err, "the stack %s on a swarm of %lld node%s",
 			       w.c->name, (long long)x.nodes, x.nodes == 1 ? "" : "s")))
 		goto done;
-	if (o->rollback_tag) {
+	if (o->rollback_tag && !strcmp(o->rollback_tag, "voxdeploy-previous")) {
 		if (!(rc = vd_swarm_roll_back_app(&x, out, err)))
 			vd_swarm_where_they_run(&x, out);
 		goto done;
+	}
+	/* --to: the app on the image that version pushed, then as a deploy */
+	if (o->rollback_tag) {
+		if ((rc = pushed_image(&x, err)))
+			goto done;
+		goto update;
 	}
 	if (o->dry_run) {
 		if (!(rc = vd_swap_build(&w, err)))
@@ -411,6 +461,7 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 		out->outcome = VD_DEPLOY_FAILED;
 		goto done;
 	}
+update:
 	/* from here on, a failure rolls the stack back */
 	for (i = 0; i < w.n; i++)
 		if (put_service(&x, i, &why))

@@ -60,6 +60,8 @@ static char out[65536];
 #define put(...) repo_putf(&repo, __VA_ARGS__)
 
 static char commit[VD_SHA_HEX];
+/* the commits of the deploys that brought versions 2 and 3 */
+static char commit_v2[VD_SHA_HEX], commit_v3[VD_SHA_HEX];
 
 static void commit_now(void)
 {
@@ -548,6 +550,7 @@ static void stack__code_change_updates_the_app_on_both_nodes(void **state)
 	service_of("postgres", &pg);
 	put("src/version", "2");
 	commit_now();
+	snprintf(commit_v2, sizeof(commit_v2), "%s", commit);
 	assert_int_equal(vd("deploy"), 0);
 	assert_true(has("APP_ONLY"));
 	service_of("app", &app2);
@@ -739,6 +742,19 @@ static void stack__full_restart_keeps_the_rows(void **state)
 	service_of("postgres", &pg);
 	write_stack("two");
 	commit_now();
+	snprintf(commit_v3, sizeof(commit_v3), "%s", commit);
+	/* a dump that fails (pg_dump refused: the wrong password) ends the
+	 * deploy before any service changes, and says why without the password */
+	setenv("DB_PASSWORD", "not-the-pg-password", 1);
+	assert_int_equal(vd("deploy"), 1);
+	unsetenv("DB_PASSWORD");
+	assert_true(has("dump of postgres"));
+	assert_true(has("nothing was changed"));
+	assert_null(strstr(out, "not-the-pg-password"));
+	assert_no_dump_helper();
+	service_of("postgres", &pg2);
+	assert_int_equal(pg2.version, pg.version);
+	vd_service_info_release(&pg2);
 	assert_int_equal(vd("deploy"), 0);
 	assert_true(has("FULL_RESTART"));
 	/* the database was dumped before the deploy changed a service */
@@ -827,6 +843,7 @@ static void stack__killed_mid_update_then_recover(void **state)
 static void stack__rollback_goes_to_the_previous_spec(void **state)
 {
 	vd_service_info app;
+	char args[160];
 
 	(void)state;
 	assert_int_equal(vd("rollback"), 0);
@@ -838,9 +855,28 @@ static void stack__rollback_goes_to_the_previous_spec(void **state)
 	assert_true(has("rollback"));
 	assert_int_equal(running_tasks(&app, NULL), 2);
 	vd_service_info_release(&app);
-	/* only the previous spec: an older version is deployed, not rolled back to */
-	assert_int_equal(vd("rollback --to HEAD~3"), 2);
-	assert_true(has("previous spec only"));
+	/* --to an older version: the image its deploy pushed, pinned by digest */
+	snprintf(args, sizeof(args), "rollback --to %s", commit_v2);
+	assert_int_equal(vd(args), 0);
+	assert_version_on_both("2");
+	service_of("app", &app);
+	assert_non_null(strstr(app.image, "@sha256:"));
+	assert_int_equal(strncmp(vd_kvs_get(&app.labels, "io.voxdeploy.commit"), commit_v2, 12), 0);
+	vd_service_info_release(&app);
+	/* a commit no deploy pushed, one the checkout does not know: exit 2,
+	 * nothing changed */
+	put("README.md", "# the stack, never deployed\n");
+	commit_now();
+	snprintf(args, sizeof(args), "rollback --to %s", commit);
+	assert_int_equal(vd(args), 2);
+	assert_true(has("no image"));
+	assert_int_equal(vd("rollback --to 0123456789abcdef0123"), 2);
+	assert_true(has("does not know that commit"));
+	assert_version_on_both("2");
+	/* and back to the version that ran */
+	snprintf(args, sizeof(args), "rollback --to %s", commit_v3);
+	assert_int_equal(vd(args), 0);
+	assert_version_on_both("3");
 }
 
 
