@@ -110,11 +110,13 @@ int vd_cmd_backup(vd_cli *cli)
 			"usage: voxdeploy backup [--service NAME] [--json]\n\n"
 			"Dump the project's PostgreSQL databases now, while everything runs (pg_dump's\n"
 			"snapshot is consistent): pg_dump -Fc inside each PostgreSQL service's own\n"
-			"container, into $STATE_DIR/backups.  The services: every one whose image is\n"
-			"postgres, or that a postgres probe of voxdeploy.yml names (backup.services\n"
-			"narrows them); the credentials: its POSTGRES_USER, POSTGRES_PASSWORD and\n"
-			"POSTGRES_DB.  The newest backup.keep dumps (10) per service are kept.  A\n"
-			"FULL_RESTART takes one by itself, after the writers stopped.\n\n"
+			"container (on a swarm: in a helper container on the manager, from the\n"
+			"service's image, on its network), into $STATE_DIR/backups.  The services:\n"
+			"every one whose image is postgres, or that a postgres probe of voxdeploy.yml\n"
+			"names (backup.services narrows them); the credentials: its POSTGRES_USER,\n"
+			"POSTGRES_PASSWORD and POSTGRES_DB.  The newest backup.keep dumps (10) per\n"
+			"service are kept.  A FULL_RESTART takes one by itself, after the writers\n"
+			"stopped (on a swarm: before it changes a service).\n\n"
 			"  --service NAME   only this service\n\n"
 			"exit: 0, 1 when a dump failed (nothing kept of it), 2 for bad input, 75 when\n"
 			"a deploy holds the lock\n");
@@ -150,7 +152,8 @@ int vd_cmd_backup(vd_cli *cli)
 		if (!cname)
 			r = vd_error_set(&err, VD_ENOMEM, "out of memory");
 		else if (x.swarm)
-			r = vd_backup_swarm_dump(x.docker, x.b.model, auth.len ? vd_buf_cstr(&auth) : NULL, x.state_dir, t, NULL,
+			r = vd_backup_swarm_dump(x.docker, x.b.model, x.b.config->deploy.registry.address,
+						 auth.len ? vd_buf_cstr(&auth) : NULL, x.state_dir, t, NULL,
 						 x.b.config->backup.timeout_ms, &info, &err);
 		else
 			r = vd_backup_dump(x.docker, x.state_dir, t, cname, NULL, NULL,

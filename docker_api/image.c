@@ -246,7 +246,7 @@ static int push_line(yajl_val v, void *ctx, vd_error *err)
 	if (!msg)
 		msg = vd_json_str(v, "error");
 	if ((msg || vd_json_get(v, "error")) && !p->error &&
-	    !(p->error = strdup(msg ? msg : "the push failed")))
+	    !(p->error = strdup(msg ? msg : "the engine told an error without a message")))
 		p->oom = true;
 	if (dg && YAJL_IS_STRING(dg) && !p->digest && !(p->digest = strdup(dg->u.string)))
 		p->oom = true;
@@ -320,6 +320,7 @@ int vd_image_pull_split(const char *ref, char **name, char **tag)
 {
 	const char *at = strchr(ref, '@'), *end = at ? at : ref + strlen(ref);
 	const char *p = strrchr(ref, '/'), *colon = NULL;
+	int r;
 
 	/* a tag's ':' is after the last '/' (a registry's port is before it)
 	 * and before a digest */
@@ -328,12 +329,20 @@ int vd_image_pull_split(const char *ref, char **name, char **tag)
 			colon = p;
 	*name = strndup(ref, (size_t)((colon ? colon : end) - ref));
 	*tag = at ? strdup(at + 1) : colon ? strndup(colon + 1, (size_t)(end - colon - 1)) : strdup("latest");
-	if (*name && *tag)
+	if (*name && *tag && **name && **tag)
 		return 0;
+	r = *name && *tag ? VD_EINVAL : VD_ENOMEM;
 	free(*name);
 	free(*tag);
 	*name = *tag = NULL;
-	return VD_ENOMEM;
+	return r;
+}
+
+bool vd_image_from_registry(const char *ref, const char *registry)
+{
+	size_t n = registry ? strlen(registry) : 0;
+
+	return ref && n && !strncmp(ref, registry, n) && ref[n] == '/';
 }
 
 int vd_image_pull(vd_docker *d, const char *ref, const vd_push_opts *opts, vd_error *err)
@@ -342,8 +351,10 @@ int vd_image_pull(vd_docker *d, const char *ref, const vd_push_opts *opts, vd_er
 	char *name = NULL, *tag = NULL;
 	int r;
 
-	if (vd_image_pull_split(ref, &name, &tag) || vd_docker_query_add(&q, "fromImage", name) ||
-	    vd_docker_query_add(&q, "tag", tag))
+	if ((r = vd_image_pull_split(ref, &name, &tag)))
+		r = r == VD_EINVAL ? vd_error_set(err, r, "pull %s: not an image reference", ref)
+				   : vd_error_set(err, r, "out of memory");
+	else if (vd_docker_query_add(&q, "fromImage", name) || vd_docker_query_add(&q, "tag", tag))
 		r = vd_error_set(err, VD_ENOMEM, "out of memory");
 	else if ((r = progress_call(d, "/images/create", vd_buf_cstr(&q), opts, NULL, err)))
 		vd_error_prefix(err, "pull %s", ref);

@@ -68,6 +68,10 @@ int vd_image_pull(vd_docker *d, const char *ref, const vd_push_opts *opts, vd_er
 /* The pure part: ref as the call's fromImage and tag (a digest, or
  * "latest"); both allocated. */
 int vd_image_pull_split(const char *ref, char **name, char **tag);
+/* Whether ref names an image of registry ("host:port"): it begins with
+ * "registry/".  Credentials go only with those: the engine hands what it is
+ * given to whichever registry holds the image. */
+bool vd_image_from_registry(const char *ref, const char *registry);
 
 /* The digest a registry holds for ref (GET /distribution/{ref}/json, asked
  * through the engine), "sha256:..."; caller frees. */

@@ -68,16 +68,17 @@ int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *
 
 /* On a swarm (backup_swarm.c): the database service <project>_<service>
  * runs on any node; pg_dump runs in a helper container on this engine (the
- * manager) from the service's own image (pulled with registry_auth, an
- * encoded X-Registry-Auth or NULL, when missing here), attached to one of
+ * manager) from the service's own image (pulled when missing here, with
+ * registry_auth — an encoded X-Registry-Auth or NULL — when the image is
+ * registry's), attached to one of
  * the service's networks a container may join, and connects to
  * tasks.<project>_<service>.  The helper, <project>_<service>-voxdeploy-dump
  * labelled VD_BACKUP_HELPER_LABEL=<project>, is removed in every case.
  * Errors as vd_backup_dump's; VD_ENOTFOUND when the stack has no such
  * service, VD_EINVAL when none of its networks is attachable. */
 #define VD_BACKUP_HELPER_LABEL "io.voxdeploy.dump"
-int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry_auth,
-			 const char *state_dir, const vd_backup_target *t, const char *deploy_id,
+int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry,
+			 const char *registry_auth, const char *state_dir, const vd_backup_target *t, const char *deploy_id,
 			 uint64_t timeout_ms, vd_backup_info *out, vd_error *err);
 /* The helper's create body (pure; exported for tests). */
 int vd_backup_helper_body(const char *image, const char *network, const char *project,

@@ -103,10 +103,13 @@ static void pull_progress(void *ctx, const char *layer, const char *status)
 	vd_log_debug("pull %s: %s", layer ? layer : "", status ? status : "");
 }
 
-/* The image on this engine: there already, or pulled. */
-static int have_image(vd_docker *d, const char *image, const char *registry_auth, vd_error *err)
+/* The image on this engine: there already, or pulled (the credentials only
+ * for the registry's own images). */
+static int have_image(vd_docker *d, const char *image, const char *registry, const char *registry_auth,
+		      vd_error *err)
 {
-	vd_push_opts po = { registry_auth, pull_progress, NULL, PULL_IDLE_MS, 0 };
+	vd_push_opts po = { vd_image_from_registry(image, registry) ? registry_auth : NULL, pull_progress,
+			    NULL, PULL_IDLE_MS, 0 };
 	vd_image_info info;
 	int r = vd_image_inspect(d, image, &info, err);
 
@@ -123,7 +126,8 @@ static int have_image(vd_docker *d, const char *image, const char *registry_auth
 
 /* The helper made and started: *id (caller frees). */
 static int helper_up(vd_docker *d, const vd_compose *c, const vd_compose_service *s, const char *image,
-		     const char *registry_auth, const char *name, char **id, vd_error *err)
+		     const char *registry, const char *registry_auth, const char *name, char **id,
+		     vd_error *err)
 {
 	const vd_compose_network *net = helper_network(c, s, err);
 	vd_buf body = VD_BUF_INIT;
@@ -135,7 +139,7 @@ static int helper_up(vd_docker *d, const vd_compose *c, const vd_compose_service
 	/* one a killed run left goes first */
 	vd_container_remove(d, name, true, true, &e);
 	vd_error_release(&e);
-	if ((r = have_image(d, image, registry_auth, err)) ||
+	if ((r = have_image(d, image, registry, registry_auth, err)) ||
 	    (r = vd_backup_helper_body(image, net->name, c->name, &body, err)) ||
 	    (r = vd_container_create(d, name, vd_buf_cstr(&body), id, err)))
 		goto done;
@@ -146,8 +150,8 @@ done:
 	return r;
 }
 
-int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry_auth,
-			 const char *state_dir, const vd_backup_target *t, const char *deploy_id,
+int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry,
+			 const char *registry_auth, const char *state_dir, const vd_backup_target *t, const char *deploy_id,
 			 uint64_t timeout_ms, vd_backup_info *out, vd_error *err)
 {
 	const vd_compose_service *s = vd_compose_service_find(c, t->service);
@@ -161,14 +165,17 @@ int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry
 	if (!s)
 		r = vd_error_set(err, VD_EINVAL, "no service %s in the compose file", t->service);
 	else if (!svc || asprintf(&name, "%s" HELPER_SUFFIX, svc) < 0 ||
-		 asprintf(&host, "tasks.%s", svc) < 0)
+		 asprintf(&host, "tasks.%s", svc) < 0) {
+		free(name);  /* NULL, or the first one made */
+		name = host = NULL;
 		r = oom(err);
+	}
 	else if ((r = vd_service_inspect(d, svc, &info, err)))
 		vd_error_prefix(err, r == VD_ENOTFOUND ? "the stack has no service %s (deploy it first)"
 						       : "service %s", svc);
 	else if (!info.image || !*info.image)
 		r = vd_error_set(err, VD_EPROTO, "service %s names no image", svc);
-	else if ((r = helper_up(d, c, s, info.image, registry_auth, name, &id, err)))
+	else if ((r = helper_up(d, c, s, info.image, registry, registry_auth, name, &id, err)))
 		vd_error_prefix(err, "the dump's helper container %s", name);
 	if (r) {
 		vd_error_prefix(err, "dump of %s (database %s)", t->service, t->database);

@@ -28,8 +28,8 @@ static int dump_told(vd_swap *w, const vd_backup_target *t, const char *containe
 				    "pg_dump -Fc of database %s", t->database)))
 		return rc;
 	if (w->o->swarm)
-		rc = vd_backup_swarm_dump(w->d, w->c, registry_auth, w->o->state_dir, t, w->o->deploy_id,
-					  w->o->backup_timeout_ms, out, err);
+		rc = vd_backup_swarm_dump(w->d, w->c, w->o->registry, registry_auth, w->o->state_dir, t,
+					  w->o->deploy_id, w->o->backup_timeout_ms, out, err);
 	else
 		rc = vd_backup_dump(w->d, w->o->state_dir, t, container, NULL, w->o->deploy_id,
 				    w->o->backup_timeout_ms, out, err);

@@ -97,6 +97,10 @@ struct vd_swarm_swap {
 
 /* swap_swarm.c: the X-Registry-Auth of the deploy's registry, or NULL. */
 const char *vd_swarm_auth(const struct vd_swarm_swap *x);
+/* The same for service i: only when its image is the registry's (a built
+ * service's always is; the engine would hand the credentials to any other
+ * registry too). */
+const char *vd_swarm_auth_for(const struct vd_swarm_swap *x, size_t i);
 /* swap_swarm_end.c: the end of a swarm deploy. */
 /* Wait until service i converged (rollback: a rollback was asked for). */
 int vd_swarm_converge(struct vd_swarm_swap *x, size_t i, bool rollback, vd_error *err);

@@ -100,6 +100,16 @@ const char *vd_swarm_auth(const struct vd_swarm_swap *x)
 	return x->auth.len ? vd_buf_cstr(&x->auth) : NULL;
 }
 
+const char *vd_swarm_auth_for(const struct vd_swarm_swap *x, size_t i)
+{
+	const char *image = x->s[i].image ? x->s[i].image : x->w->v[i].s->image;
+
+	/* a built service's images (this one, the one a rollback goes back
+	 * to) are the registry's */
+	return x->w->v[i].s->build || vd_image_from_registry(image, x->w->o->registry) ? vd_swarm_auth(x)
+										     : NULL;
+}
+
 /* ------------------------------------------------------------------ images */
 
 static void push_progress(void *ctx, const char *layer, const char *status)
@@ -272,7 +282,7 @@ static int release_step(struct vd_swarm_swap *x, size_t i, vd_error *err)
 	if (!rel || strcmp(rel->service, x->w->v[i].s->name))
 		return 0;
 	if (!(rc = service_spec(x, i, 0, &spec, err)))
-		rc = vd_release_swarm_run(x->w->d, vd_buf_cstr(&spec), rel->service, rel, vd_swarm_auth(x),
+		rc = vd_release_swarm_run(x->w->d, vd_buf_cstr(&spec), rel->service, rel, vd_swarm_auth_for(x, i),
 					  x->w->o->progress, err);
 	vd_buf_release(&spec);
 	return rc;
@@ -284,7 +294,7 @@ static int put_service(struct vd_swarm_swap *x, size_t i, vd_error *err)
 {
 	vd_swap *w = x->w;
 	struct vd_swarm_svc *s = &x->s[i];
-	vd_service_update_opts uo = { vd_swarm_auth(x), false };
+	vd_service_update_opts uo = { vd_swarm_auth_for(x, i), false };
 	vd_service_info info;
 	vd_buf spec = VD_BUF_INIT;
 	uint64_t t = vd_now_ms();
@@ -303,7 +313,7 @@ static int put_service(struct vd_swarm_swap *x, size_t i, vd_error *err)
 			    (rc = vd_swap_step(w, "create", "begin", &w->v[i], 0, err, "%s %s", s->name,
 					       s->image ? s->image : w->v[i].s->image)))
 				break;
-			rc = vd_service_create(w->d, vd_buf_cstr(&spec), vd_swarm_auth(x), &s->id, err);
+			rc = vd_service_create(w->d, vd_buf_cstr(&spec), vd_swarm_auth_for(x, i), &s->id, err);
 			s->created = !rc;
 			if (!rc)
 				rc = vd_swap_step(w, "create", "done", &w->v[i], t, err, "%s", s->id);
@@ -434,7 +444,7 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 	}
 	/* --to: the app on the image that version pushed, then as a deploy */
 	if (o->rollback_tag) {
-		if ((rc = pushed_image(&x, err)))
+		if ((rc = pushed_image(&x, err)) || (rc = ensure_networks(&w, err)))
 			goto done;
 		goto update;
 	}
@@ -459,6 +469,7 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 	if (vd_swap_dump_swarm(&w, vd_swarm_auth(&x), &why)) {
 		vd_swarm_fail_with(out, &why);
 		out->outcome = VD_DEPLOY_FAILED;
+		vd_swap_tell_dumps(&w, out);  /* those of the databases before it */
 		goto done;
 	}
 update:

@@ -120,7 +120,8 @@ static int undo(struct vd_swarm_swap *x, vd_error *err)
 		vd_swap_step(w, "restore", "begin", &w->v[i], 0, &e, "%s: %s", s->name,
 			     s->created ? "remove" : "rollback=previous");
 		vd_error_release(&e);
-		rc = vd_swap_swarm_undo(w->d, s->id, w->v[i].s->name, s->created, vd_swarm_auth(x), w->deadline_ms, &e);
+		rc = vd_swap_swarm_undo(w->d, s->id, w->v[i].s->name, s->created, vd_swarm_auth_for(x, i),
+					w->deadline_ms, &e);
 		if (rc) {
 			vd_error j = VD_ERROR_INIT;
 
@@ -284,7 +285,7 @@ int vd_swarm_roll_back_app(struct vd_swarm_swap *x, vd_swap_result *out, vd_erro
 			       s->name, info.image ? info.image : "?",
 			       info.previous_image ? info.previous_image : "?")))
 		goto done;
-	if (vd_swap_swarm_undo(w->d, s->id, w->v[0].s->name, false, vd_swarm_auth(x), w->deadline_ms, &why) ||
+	if (vd_swap_swarm_undo(w->d, s->id, w->v[0].s->name, false, vd_swarm_auth_for(x, 0), w->deadline_ms, &why) ||
 	    vd_swarm_prove(x, true, out, &why)) {
 		vd_swap_step(w, "update", "failed", &w->v[0], t, err, "%s", vd_error_msg(&why));
 		rc = vd_swarm_roll_back(x, out, &why);

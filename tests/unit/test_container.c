@@ -417,6 +417,20 @@ static void image__pull_split(void **state)
 	pull_split_one("reg:5000/db@sha256:ab", "reg:5000/db", "sha256:ab");
 	pull_split_one("reg:5000/db:16@sha256:ab", "reg:5000/db", "sha256:ab");
 	pull_split_one("db:16@sha256:ab", "db", "sha256:ab");
+	{
+		char *n = NULL, *t = NULL;
+
+		/* an empty tag would pull every tag */
+		assert_int_equal(vd_image_pull_split("db:", &n, &t), VD_EINVAL);
+		assert_int_equal(vd_image_pull_split("db@", &n, &t), VD_EINVAL);
+		assert_null(n);
+		assert_null(t);
+	}
+	/* credentials go only to their own registry */
+	assert_true(vd_image_from_registry("reg:5000/app:v1@sha256:ab", "reg:5000"));
+	assert_false(vd_image_from_registry("postgres:16", "reg:5000"));
+	assert_false(vd_image_from_registry("reg:50000/app", "reg:5000"));
+	assert_false(vd_image_from_registry("reg:5000/app", NULL));
 }
 
 static void network_volume__parse(void **state)
