@@ -305,8 +305,11 @@ static void exec__output_and_exit_code(void **state)
 		assert_int_equal(res.exit_code, 0);
 		assert_int_equal(res.out.len, 0);  /* all went to the callback */
 		assert_non_null(strstr(vd_buf_cstr(&out), "done\n"));
-		if (strncmp(vd_buf_cstr(&out), want, 32))
-			fail_msg("md5sum read other bytes than the file's: want %.32s, got %.200s", want,
+		/* stdout's and stderr's frames come in either order: the engine
+		 * copies the two pipes on their own */
+		want[32] = '\0';
+		if (!strstr(vd_buf_cstr(&out), want))
+			fail_msg("md5sum read other bytes than the file's: want %s, got %.200s", want,
 				 vd_buf_cstr(&out));
 		vd_exec_result_release(&res);
 		vd_buf_release(&out);
