@@ -31,18 +31,6 @@ struct ctx {
 	bool swarm;
 };
 
-/* Whether the project runs as a stack on a swarm (deploy.backend, or auto
- * and the engine manages one with the stack's services). */
-static int on_swarm(struct ctx *x, vd_error *err)
-{
-	vd_config_backend backend = x->b.config->deploy.backend;
-
-	x->swarm = backend == VD_CONFIG_BACKEND_SWARM;
-	if (backend == VD_CONFIG_BACKEND_AUTO)
-		return vd_swap_swarm_detect(x->docker, x->proj.name, &x->swarm, err);
-	return 0;
-}
-
 static int open_ctx(vd_cli *cli, struct ctx *x, vd_error *err)
 {
 	vd_config on;
@@ -53,7 +41,7 @@ static int open_ctx(vd_cli *cli, struct ctx *x, vd_error *err)
 		return r;
 	if (!x->b.model)
 		return vd_error_set(err, VD_EINVAL, "no compose file in %s (give -f FILE)", x->proj.dir);
-	if ((r = on_swarm(x, err)))
+	if ((r = vd_swap_on_swarm(x->docker, x->b.config, x->proj.name, &x->swarm, err)))
 		return r;
 	on = *x->b.config;
 	on.backup.enabled = true;
@@ -75,19 +63,6 @@ static void close_ctx(struct ctx *x)
 }
 
 /* --- backup ----------------------------------------------------------------- */
-
-/* deploy.registry's credentials as X-Registry-Auth (empty without them):
- * the dump's helper on a swarm pulls the database's image with them. */
-static int registry_auth(const vd_config *c, vd_buf *out, vd_error *err)
-{
-	const char *user = c->deploy.registry.username, *password = c->deploy.registry.password;
-
-	if (!user)
-		return 0;
-	if (vd_registry_auth_encode(user, password ? password : "", c->deploy.registry.address, out))
-		return vd_error_set(err, VD_ENOMEM, "out of memory");
-	return 0;
-}
 
 int vd_cmd_backup(vd_cli *cli)
 {
@@ -129,7 +104,8 @@ int vd_cmd_backup(vd_cli *cli)
 			     service);
 		goto fail;
 	}
-	if (x.swarm && registry_auth(x.b.config, &auth, &err))
+	/* the dump's helper on a swarm pulls the database's image with them */
+	if (x.swarm && vd_config_registry_auth(x.b.config, &auth, &err))
 		goto fail;
 	if (vd_lock_acquire(x.state_dir, "backup", NULL, &lock, &err))
 		goto fail;

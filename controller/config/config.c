@@ -4,6 +4,7 @@
 #include "controller/config/config.h"
 #include "controller/config/config_private.h"
 #include "controller/model/yaml.h"
+#include "docker_api/swarm.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -456,6 +457,16 @@ static int unknown_service(const vd_config *c, const vd_compose *model, const ch
 		     c->file ? c->file : VD_CONFIG_FILE, what, name, vd_buf_cstr(&names));
 	vd_buf_release(&names);
 	return VD_EINVAL;
+}
+
+int vd_config_registry_auth(const vd_config *c, vd_buf *out, vd_error *err)
+{
+	const char *user = c->deploy.registry.username, *password = c->deploy.registry.password;
+
+	/* (the schema refuses a password without a username) */
+	if (user && vd_registry_auth_encode(user, password ? password : "", c->deploy.registry.address, out))
+		return oom(err);
+	return 0;
 }
 
 int vd_config_check_model(const vd_config *c, const vd_compose *model, vd_error *err)

@@ -60,6 +60,7 @@
  *                             swarm running the project's stack
  *     registry: {address: host:port, username, password: ${VAR}}   [none]
  *                             where built images go for a swarm's nodes
+ *                             (no username: anonymous pushes and pulls)
  *   backup: false | {before: [full_restart], keep: 10, restore_on_rollback: false,
  *            timeout: 30m, services: [NAMES]}   [on: a dump of every PostgreSQL
  *                             service before each FULL_RESTART]
@@ -222,8 +223,8 @@ typedef struct vd_config {
 		vd_config_backend backend;  /* VD_CONFIG_BACKEND_CONTAINERS by default */
 		struct {
 			char *address;      /* host[:port]; NULL: no registry */
-			char *username;
-			char *password;     /* only through ${VAR}; never printed */
+			char *username;     /* NULL: anonymous */
+			char *password;     /* only through ${VAR}, beside a username; never printed */
 		} registry;
 	} deploy;
 
@@ -304,6 +305,11 @@ uint64_t vd_config_stop_grace_ms(const vd_config *c, const vd_compose_service *s
 
 /* deploy.services.NAME.order, else stop-first. */
 vd_config_order vd_config_service_order(const vd_config *c, const char *service);
+
+/* deploy.registry's credentials as X-Registry-Auth, appended to out;
+ * nothing without a username.  The result carries the password: never log
+ * it. */
+int vd_config_registry_auth(const vd_config *c, vd_buf *out, vd_error *err);
 
 /* Check what depends on the compose model: app_service, the probes' and
  * deploy.services' service names exist.  VD_EINVAL naming the file and the

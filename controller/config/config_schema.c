@@ -254,6 +254,7 @@ struct field {
 	enum secret secret;      /* T_STRING */
 	unsigned checks;
 	const char *dflt;        /* T_STRING: the value when none is given */
+	const char *needs;       /* T_STRING: given only beside this key of the same mapping */
 	double min, max;         /* T_INT, T_NUMBER */
 	size_t given;            /* not 0: the offset of a bool set when a value (not null) is
 	                          * given (no struct here starts with such a bool) */
@@ -406,6 +407,17 @@ static int parse_value(pctx *p, const vd_yaml_node *v, const char *where, const 
 	return r;
 }
 
+/* Whether the string field `key` of shape s has a value in obj. */
+static bool given_string(const shape *s, const void *obj, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_fields; i++)
+		if (s->fields[i].type == T_STRING && !strcmp(s->fields[i].key, key))
+			return *(char *const *)((const char *)obj + s->fields[i].off) != NULL;
+	return false;
+}
+
 /* The checks of a mapping's keys once it is read, and the defaults of its
  * strings. */
 static int check_keys(pctx *p, const vd_yaml_node *map, const char *where, const shape *s, void *obj)
@@ -430,6 +442,9 @@ static int check_keys(pctx *p, const vd_yaml_node *map, const char *where, const
 					     "'%s' must start with http:// or https://", f->key);
 		if ((f->checks & EMPTY_IS_NONE) && *str && !**str)
 			*str = NULL;
+		if (f->needs && *str && !given_string(s, obj, f->needs))
+			return vd_yaml_error(p->y, vd_yaml_map_get(map, f->key), where, p->err,
+					     "'%s' needs '%s' beside it", f->key, f->needs);
 		if (f->dflt && !*str && !(*str = vd_arena_strdup(&p->c->arena, f->dflt)))
 			return oom(p->err);
 	}
@@ -843,8 +858,9 @@ static const shape release_section = SHAPE(NULL, vd_config, release_fields);
 
 static const field registry_fields[] = {
 	{ "address", STRING(vd_config, deploy.registry.address), .checks = REQUIRED | NONEMPTY },
-	{ "username", STRING(vd_config, deploy.registry.username), .checks = NONEMPTY },
-	{ "password", STRING(vd_config, deploy.registry.password), .secret = SECRET },
+	/* none: a registry that takes anonymous pushes */
+	{ "username", STRING(vd_config, deploy.registry.username), .checks = EMPTY_IS_NONE },
+	{ "password", STRING(vd_config, deploy.registry.password), .secret = SECRET, .needs = "username" },
 };
 
 static const shape registry_section = SHAPE(NULL, vd_config, registry_fields);

@@ -37,6 +37,7 @@ struct run {
 	char head[VD_SHA_HEX];
 	char target[VD_SHA_HEX];
 	bool checked_out;             /* the checkout was moved to the target */
+	vd_buf registry_auth;         /* deploy.registry's X-Registry-Auth: never logged */
 	vd_backup_targets backup;     /* the databases a FULL_RESTART dumps */
 };
 
@@ -154,6 +155,7 @@ static void run_release(struct run *r)
 	vd_journal_close(&r->journal);
 	vd_decision_release(&r->dec);
 	vd_backup_targets_release(&r->backup);
+	vd_buf_release(&r->registry_auth);
 	vd_git_free(r->git);
 }
 
@@ -285,12 +287,10 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 	so->parallel = (int)c->deploy.parallel;
 	so->stop_grace_s = c->deploy.stop_grace_set ? (int)((c->deploy.stop_grace_ms + 999) / 1000) : 0;
 	so->registry = c->deploy.registry.address;
-	so->registry_user = c->deploy.registry.username;
-	so->registry_password = c->deploy.registry.password;
-	so->swarm = c->deploy.backend == VD_CONFIG_BACKEND_SWARM;
-	if (c->deploy.backend == VD_CONFIG_BACKEND_AUTO &&
-	    (rc = vd_swap_swarm_detect(r->d, r->o->project->name, &so->swarm, err)))
+	if ((rc = vd_config_registry_auth(c, &r->registry_auth, err)) ||
+	    (rc = vd_swap_on_swarm(r->d, c, r->o->project->name, &so->swarm, err)))
 		return rc;
+	so->registry_auth = r->registry_auth.len ? vd_buf_cstr(&r->registry_auth) : NULL;
 	if ((rc = vd_compose_load_project(r->o->project, vd_env_lookup_process_then, &r->dec.dotenv, model,
 					  err)))
 		return rc;
@@ -636,16 +636,16 @@ int vd_deploy_rollback(vd_docker *d, const vd_deploy_options *o, vd_deploy_resul
 			so.app_service = cfg->app_service;
 			so.health_deadline_ms = cfg->health.deadline_ms;
 			so.stable_ms = cfg->health.stable_for_ms;
-			so.swarm = cfg->deploy.backend == VD_CONFIG_BACKEND_SWARM;
 			so.registry = cfg->deploy.registry.address;
-			so.registry_user = cfg->deploy.registry.username;
-			so.registry_password = cfg->deploy.registry.password;
-			if (cfg->deploy.backend == VD_CONFIG_BACKEND_AUTO &&
-			    vd_swap_swarm_detect(d, o->project->name, &so.swarm, err))
-				so.swarm = false;
+			if (!(rc = vd_config_registry_auth(cfg, &r.registry_auth, err)))
+				rc = vd_swap_on_swarm(d, cfg, o->project->name, &so.swarm, err);
+			so.registry_auth = r.registry_auth.len ? vd_buf_cstr(&r.registry_auth) : NULL;
+		} else {
+			/* one that does not load: the app's rollback on one engine */
+			vd_error_release(err);
 		}
-		vd_error_release(err);
-		rc = vd_swap_run(d, &so, &sw, err);
+		if (!rc)
+			rc = vd_swap_run(d, &so, &sw, err);
 		vd_config_free(cfg);
 	}
 	if (rc) {

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/json.h"
+#include "controller/config/config.h"
 #include "controller/model/interpolate.h"
 #include "controller/model/project.h"
 #include "controller/rollout/backup.h"
@@ -77,8 +78,8 @@ typedef struct vd_swap_options {
 	/* deploy.registry: built images are pushed there and the services pin
 	 * them by digest; NULL: only a swarm of one node is accepted */
 	const char *registry;
-	const char *registry_user;
-	const char *registry_password;  /* never logged */
+	/* its X-Registry-Auth (vd_config_registry_auth), or NULL: never logged */
+	const char *registry_auth;
 } vd_swap_options;
 
 typedef struct vd_swap_result {
@@ -117,6 +118,10 @@ int vd_swap_run(vd_docker *d, const vd_swap_options *opts, vd_swap_result *out, 
 /* deploy.backend auto: *swarm is whether the engine manages a swarm that
  * runs services of the stack `project` (label com.docker.stack.namespace). */
 int vd_swap_swarm_detect(vd_docker *d, const char *project, bool *swarm, vd_error *err);
+
+/* Whether the project runs as a stack on a swarm: deploy.backend swarm, or
+ * auto and vd_swap_swarm_detect finds its services. */
+int vd_swap_on_swarm(vd_docker *d, const vd_config *c, const char *project, bool *swarm, vd_error *err);
 
 /* Undo a swarm deploy's work on one service (ref: its id or name; service:
  * the compose name, for the report): remove it (one the deploy created), or

@@ -91,7 +91,6 @@ struct vd_swarm_svc {
 struct vd_swarm_swap {
 	vd_swap *w;
 	struct vd_swarm_svc *s;   /* w->n of them */
-	vd_buf auth;           /* X-Registry-Auth, or empty: never logged */
 	int64_t nodes;
 };
 

@@ -45,7 +45,6 @@ static void swarm_release(struct vd_swarm_swap *x)
 		free(x->s[i].image_label);
 	}
 	free(x->s);
-	vd_buf_release(&x->auth);
 }
 
 /* ------------------------------------------------------------------ checks */
@@ -86,18 +85,14 @@ static int check_swarm(struct vd_swarm_swap *x, vd_error *err)
 				    "the swarm has %lld nodes, and a built image stays on the manager: set "
 				    "deploy.registry in voxdeploy.yml for the nodes to pull it from",
 				    (long long)st.nodes);
-	if (o->registry_password && !o->registry_user)
-		return vd_error_set(err, VD_EINVAL, "deploy.registry: a password without a username");
-	if (o->registry_user &&
-	    vd_registry_auth_encode(o->registry_user, o->registry_password ? o->registry_password : "",
-				    o->registry, &x->auth))
-		return vd_error_set(err, VD_ENOMEM, "out of memory");
 	return 0;
 }
 
 const char *vd_swarm_auth(const struct vd_swarm_swap *x)
 {
-	return x->auth.len ? vd_buf_cstr(&x->auth) : NULL;
+	const char *auth = x->w->o->registry_auth;
+
+	return auth && *auth ? auth : NULL;
 }
 
 const char *vd_swarm_auth_for(const struct vd_swarm_swap *x, size_t i)
@@ -398,6 +393,14 @@ int vd_swap_swarm_detect(vd_docker *d, const char *project, bool *swarm, vd_erro
 	return 0;
 }
 
+int vd_swap_on_swarm(vd_docker *d, const vd_config *c, const char *project, bool *swarm, vd_error *err)
+{
+	*swarm = c->deploy.backend == VD_CONFIG_BACKEND_SWARM;
+	if (c->deploy.backend == VD_CONFIG_BACKEND_AUTO)
+		return vd_swap_swarm_detect(d, project, swarm, err);
+	return 0;
+}
+
 int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *out, vd_error *err)
 {
 	struct vd_swarm_swap x;
@@ -408,7 +411,6 @@ int vd_swap_swarm_run(vd_docker *d, const vd_swap_options *o, vd_swap_result *ou
 
 	memset(&w, 0, sizeof(w));
 	memset(&x, 0, sizeof(x));
-	vd_buf_init(&x.auth, 0);
 	w.d = d;
 	w.o = o;
 	w.deadline_ms = o->health_deadline_ms ? o->health_deadline_ms : VD_SWARM_DEFAULT_DEADLINE_MS;

@@ -812,6 +812,11 @@ static void config__backup_release_min_free(void **state)
 	expect_error_part("deploy: {registry: {address: r:5000, username: ci, password: hunter2}}\n",
 			  "'password': secrets only through ${VAR}");
 	expect_error_part("deploy: {registry: {username: ci}}\n", "address");
+	c = must_parse("deploy: {registry: {address: r:5000, username: \"\"}}\n");
+	assert_null(c->deploy.registry.username);
+	vd_config_free(c);
+	expect_error_part("deploy: {registry: {address: r:5000, password: \"${URL_PASS}\"}}\n",
+			  "'password' needs 'username' beside it");
 	expect_error_part("deploy: {registry: {address: r:5000, user: ci}}\n", "unknown key 'user'");
 	expect_error_part("deploy: {release: {service: bot, command: []}}\n", "must be a list of words");
 	expect_error_part("deploy: {release: {service: bot, timeout: 0s}}\n", "timeout");
