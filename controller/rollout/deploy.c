@@ -141,6 +141,7 @@ static void run_init(struct run *r, vd_docker *d, const vd_deploy_options *o, vd
 	r->o = o;
 	r->res = out;
 	r->journal.fd = -1;
+	vd_buf_init(&r->registry_auth, 0);
 	vd_journal_new_id(out->deploy_id);
 	r->progress.deploy_id = out->deploy_id;
 	r->progress.journal = &r->journal;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/json.h"
+#include "docker_api/swarm.h"
 #include "common/log.h"
 #include "controller/config/config.h"
 #include "controller/rollout/probe_list.h"
@@ -766,6 +767,21 @@ static void config__backup_release_min_free(void **state)
 							   "\"username\":\"ci\",\"password\":\"***\"}"));
 		assert_null(strstr(vd_buf_cstr(&json), "url-pass-55aa"));
 		vd_buf_release(&json);
+	}
+	{
+		vd_buf auth = VD_BUF_INIT, want = VD_BUF_INIT;
+		vd_error err = VD_ERROR_INIT;
+
+		assert_int_equal(vd_config_registry_auth(c, &auth, &err), 0);
+		assert_int_equal(vd_registry_auth_encode("ci", "url-pass-55aa", "reg.local:5000", &want), 0);
+		assert_string_equal(vd_buf_cstr(&auth), vd_buf_cstr(&want));
+		vd_buf_release(&auth);
+		vd_buf_release(&want);
+		vd_config_free(c);
+		/* anonymous: no header of its own */
+		c = must_parse("deploy: {registry: {address: \"reg.local:5000\"}}\n");
+		assert_int_equal(vd_config_registry_auth(c, &auth, &err), 0);
+		assert_int_equal(auth.len, 0);
 	}
 	vd_config_free(c);
 	c = must_parse("deploy: {backend: auto}\n");
