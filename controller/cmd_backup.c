@@ -257,6 +257,7 @@ int vd_cmd_restore(vd_cli *cli)
 	vd_progress progress;
 	vd_backup_info b;
 	vd_backup_put_back_options o;
+	vd_buf auth = VD_BUF_INIT;
 	vd_cli args = *cli;
 	char *argv[64];
 	const char *id = NULL;
@@ -276,7 +277,14 @@ int vd_cmd_restore(vd_cli *cli)
 			"while the server runs: the services that depend on it stop, pg_restore\n"
 			"--clean --if-exists --single-transaction runs inside the PostgreSQL\n"
 			"container with the dump on its stdin, they start again and everything is\n"
-			"proven healthy.  Without --yes it asks on a terminal and refuses elsewhere.\n\n"
+			"proven healthy.  Without --yes it asks on a terminal and refuses elsewhere.\n"
+			"On a swarm the services that depend on it scale to 0 (their spec labelled\n"
+			"io.voxdeploy.restore=ID) until none of their tasks runs, pg_restore runs in a\n"
+			"helper container on the manager (as backup's dump does), and they go back to\n"
+			"their spec (rollback=previous); the swarm's previous spec of each is then the\n"
+			"scaled-down one, so voxdeploy rollback refuses it (rollback --to works).  A\n"
+			"restore that was killed leaves them at 0: the next restore or deploy puts\n"
+			"them back.  A writer in global mode cannot scale: refused.\n\n"
 			"exit: 0 restored and healthy; 1 the restore failed (the database is as it\n"
 			"was, one transaction) and the services are healthy again; 3 they are not;\n"
 			"2 bad input (an unknown ID); 75 a deploy holds the lock\n");
@@ -301,15 +309,6 @@ int vd_cmd_restore(vd_cli *cli)
 	}
 	if (open_ctx(cli, &x, &err) || vd_backup_find(x.state_dir, id, &b, &err))
 		goto fail;
-	if (x.swarm) {
-		vd_error_set(&err, VD_EUNSUPPORTED, "restore: the stack %s runs on a swarm, where the services "
-			     "that write to %s cannot be stopped without replacing their spec (scaling them to "
-			     "0 would become the spec voxdeploy rollback goes back to); nothing was changed.  "
-			     "By hand: scale the writers to 0, run pg_restore --clean --if-exists "
-			     "--single-transaction with %s/backups/%s.dump against the database, scale them "
-			     "back", x.proj.name, b.service, x.state_dir, b.id);
-		goto fail;
-	}
 	if (!vd_backup_targets_get(&x.targets, b.service)) {
 		vd_error_set(&err, VD_EINVAL, "restore: %s is no PostgreSQL service of the project now",
 			     b.service);
@@ -317,8 +316,9 @@ int vd_cmd_restore(vd_cli *cli)
 	}
 	if (!yes && confirm(cli, &b, &err))
 		goto fail;
-	if (vd_probe_list_build(x.b.config, x.b.model, NULL, vd_env_lookup_process_then, &x.b.dotenv,
-				&probes, &err) ||
+	if ((x.swarm && vd_config_registry_auth(x.b.config, &auth, &err)) ||
+	    vd_probe_list_build_on(x.b.config, x.b.model, x.swarm, vd_env_lookup_process_then, &x.b.dotenv,
+				   &probes, &err) ||
 	    vd_lock_acquire(x.state_dir, "restore", NULL, &lock, &err))
 		goto fail;
 	progress.deploy_id = b.id;
@@ -334,7 +334,9 @@ int vd_cmd_restore(vd_cli *cli)
 	o.probes = probes.items;
 	o.n_probes = probes.len;
 	o.progress = &progress;
-	if (vd_backup_put_back(x.docker, &o, &err))
+	o.registry = x.b.config->deploy.registry.address;
+	o.registry_auth = auth.len ? vd_buf_cstr(&auth) : NULL;
+	if (x.swarm ? vd_backup_swarm_put_back(x.docker, &o, &err) : vd_backup_put_back(x.docker, &o, &err))
 		goto fail;
 	if (cli->json) {
 		yajl_gen g = vd_jgen_new();
@@ -355,6 +357,7 @@ fail:
 	rc = vd_cli_fail(cli, &err);
 done:
 	vd_lock_release(&lock);
+	vd_buf_release(&auth);
 	vd_probe_list_release(&probes);
 	close_ctx(&x);
 	vd_error_release(&err);

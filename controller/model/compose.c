@@ -1020,6 +1020,27 @@ const vd_compose_service *vd_compose_ordered(const vd_compose *c, size_t i)
 	return &c->services[c->order[i]];
 }
 
+static bool depends(const vd_compose *c, const vd_compose_service *s, const char *on, int depth)
+{
+	size_t i;
+
+	/* (a cycle is refused when the model is read; the bound is a guard) */
+	if (depth > 64)
+		return false;
+	for (i = 0; i < s->n_depends_on; i++) {
+		const vd_compose_service *d = vd_compose_service_find(c, s->depends_on[i].service);
+
+		if (!strcmp(s->depends_on[i].service, on) || (d && depends(c, d, on, depth + 1)))
+			return true;
+	}
+	return false;
+}
+
+bool vd_compose_depends(const vd_compose *c, const vd_compose_service *s, const char *on)
+{
+	return depends(c, s, on, 0);
+}
+
 static int kvs_set(vd_kvs *kvs, const char *key, const char *value)
 {
 	size_t i;

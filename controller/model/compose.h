@@ -384,6 +384,10 @@ const char *vd_compose_default_app(const vd_compose *c);
  * Stop in the reverse order. */
 const vd_compose_service *vd_compose_ordered(const vd_compose *c, size_t i);
 
+/* Whether s depends on the service `on` (depends_on), directly or through
+ * others. */
+bool vd_compose_depends(const vd_compose *c, const vd_compose_service *s, const char *on);
+
 /* A service's environment as the container gets it: its env_file files read
  * in order with vd_dotenv_load (a missing required file is an error), then
  * `environment` over them.  out is initialised here; release it with

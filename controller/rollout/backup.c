@@ -389,8 +389,8 @@ done:
 }
 
 int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info *b,
-		      const vd_backup_target *t, const char *container, uint64_t timeout_ms,
-		      vd_error *err)
+		      const vd_backup_target *t, const char *container, const char *db_host,
+		      uint64_t timeout_ms, vd_error *err)
 {
 	char host[64] = "127.0.0.1";
 	const char *argv[] = { "pg_restore", "--clean", "--if-exists", "--single-transaction",
@@ -405,7 +405,9 @@ int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info 
 		r = oom(err);
 		goto done;
 	}
-	if ((r = container_host(d, container, host, err)))
+	if (db_host)
+		snprintf(host, sizeof(host), "%s", db_host);
+	else if ((r = container_host(d, container, host, err)))
 		goto done;
 	if (fd < 0) {
 		r = vd_error_set(err, VD_EIO, "cannot read %s: %s", path, strerror(errno));

@@ -80,6 +80,10 @@ int vd_backup_dump(vd_docker *d, const char *state_dir, const vd_backup_target *
 int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry,
 			 const char *registry_auth, const char *state_dir, const vd_backup_target *t, const char *deploy_id,
 			 uint64_t timeout_ms, vd_backup_info *out, vd_error *err);
+/* The same helper running pg_restore of dump b (vd_backup_restore). */
+int vd_backup_swarm_restore(vd_docker *d, const vd_compose *c, const char *registry,
+			    const char *registry_auth, const char *state_dir, const vd_backup_info *b,
+			    const vd_backup_target *t, uint64_t timeout_ms, vd_error *err);
 /* The helper's create body (pure; exported for tests). */
 int vd_backup_helper_body(const char *image, const char *network, const char *project,
 			  vd_buf *out, vd_error *err);
@@ -87,13 +91,14 @@ int vd_backup_helper_body(const char *image, const char *network, const char *pr
  * warnings); 0 unless they cannot be listed. */
 int vd_backup_swarm_clean(vd_docker *d, const char *project, vd_error *err);
 
-/* Put dump b back into the database of t's running container: pg_restore
- * --clean --if-exists --single-transaction, the file on its stdin.
+/* Put dump b back into the database of t's running container (or, with
+ * db_host, run in `container` against that host): pg_restore --clean
+ * --if-exists --single-transaction, the file on its stdin.
  * VD_EAPI with pg_restore's last error line when it fails (the single
  * transaction leaves the database as it was). */
 int vd_backup_restore(vd_docker *d, const char *state_dir, const vd_backup_info *b,
-		      const vd_backup_target *t, const char *container, uint64_t timeout_ms,
-		      vd_error *err);
+		      const vd_backup_target *t, const char *container, const char *db_host,
+		      uint64_t timeout_ms, vd_error *err);
 
 /* `voxdeploy restore`: put dump b back while the server runs.  The services
  * that depend on b's PostgreSQL service (directly or not) and run are
@@ -114,8 +119,26 @@ typedef struct vd_backup_put_back_options {
 	const vd_probe *probes;
 	size_t n_probes;
 	struct vd_progress *progress;   /* every step is told here */
+	/* on a swarm: where the helper's image may come from, and its
+	 * X-Registry-Auth (or NULL) */
+	const char *registry;
+	const char *registry_auth;
 } vd_backup_put_back_options;
 
 int vd_backup_put_back(vd_docker *d, const vd_backup_put_back_options *o, vd_error *err);
+
+/* The same on a swarm (backup_restore_swarm.c).  The writers are the
+ * stack's services that depend on the database, directly or not; each
+ * that runs is scaled to 0 replicas, its spec labelled
+ * VD_RESTORE_LABEL=<the dump's id>, and waited for until none of its tasks
+ * runs (last dependents first); the dump is put back through the helper
+ * (vd_backup_swarm_restore); each writer goes back to its spec with
+ * rollback=previous (dependencies first) and the lot is proven.  The
+ * swarm's previous spec of a writer is then the scaled-down one:
+ * `voxdeploy rollback` sees the label and refuses it.  Errors as
+ * vd_backup_put_back's; VD_EUNSUPPORTED (nothing done) for a writer in
+ * global mode, which cannot scale. */
+#define VD_RESTORE_LABEL "io.voxdeploy.restore"
+int vd_backup_swarm_put_back(vd_docker *d, const vd_backup_put_back_options *o, vd_error *err);
 
 #endif

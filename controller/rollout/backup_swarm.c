@@ -10,7 +10,8 @@
  * reaches the database at tasks.<project>_<service> (the task's own
  * address, no virtual IP needed).  The dump streams to the state directory
  * as on one engine (backup.c); the helper is removed in every case, and one
- * a killed run left is removed before the next is made.
+ * a killed run left is removed before the next is made.  A restore runs
+ * pg_restore the same way (vd_backup_swarm_restore).
  */
 #include "controller/rollout/backup.h"
 #include "common/json.h"
@@ -150,18 +151,36 @@ done:
 	return r;
 }
 
-int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry,
-			 const char *registry_auth, const char *state_dir, const vd_backup_target *t, const char *deploy_id,
-			 uint64_t timeout_ms, vd_backup_info *out, vd_error *err)
+/* What runs in the helper: a dump or a restore, against host. */
+struct job {
+	const char *state_dir;
+	const vd_backup_target *t;
+	const char *deploy_id;         /* a dump's */
+	const vd_backup_info *restore; /* NULL: a dump */
+	uint64_t timeout_ms;
+	vd_backup_info *out;           /* a dump's */
+};
+
+static int run_job(vd_docker *d, const struct job *j, const char *id, const char *host, vd_error *err)
 {
+	if (j->restore)
+		return vd_backup_restore(d, j->state_dir, j->restore, j->t, id, host, j->timeout_ms, err);
+	return vd_backup_dump(d, j->state_dir, j->t, id, host, j->deploy_id, j->timeout_ms, j->out, err);
+}
+
+/* The helper made, the job run in it, the helper removed. */
+static int with_helper(vd_docker *d, const vd_compose *c, const char *registry, const char *registry_auth,
+		       const struct job *j, vd_error *err)
+{
+	const vd_backup_target *t = j->t;
 	const vd_compose_service *s = vd_compose_service_find(c, t->service);
 	char *svc = s ? vd_stack_service_name(c, s->name) : NULL, *name = NULL, *host = NULL, *id = NULL;
+	const char *what = j->restore ? "restore" : "dump";
 	vd_service_info info;
 	vd_error e = VD_ERROR_INIT;
 	int r;
 
 	memset(&info, 0, sizeof(info));
-	memset(out, 0, sizeof(*out));
 	if (!s)
 		r = vd_error_set(err, VD_EINVAL, "no service %s in the compose file", t->service);
 	else if (!svc || asprintf(&name, "%s" HELPER_SUFFIX, svc) < 0 ||
@@ -176,13 +195,11 @@ int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry
 	else if (!info.image || !*info.image)
 		r = vd_error_set(err, VD_EPROTO, "service %s names no image", svc);
 	else if ((r = helper_up(d, c, s, info.image, registry, registry_auth, name, &id, err)))
-		vd_error_prefix(err, "the dump's helper container %s", name);
-	if (r) {
-		vd_error_prefix(err, "dump of %s (database %s)", t->service, t->database);
-	} else {
-		/* its failures say "dump of ..." themselves */
-		r = vd_backup_dump(d, state_dir, t, id, host, deploy_id, timeout_ms, out, err);
-	}
+		vd_error_prefix(err, "the %s's helper container %s", what, name);
+	if (r)
+		vd_error_prefix(err, "%s of %s (database %s)", what, t->service, t->database);
+	else  /* its failures say "dump of ..." or "restore of ..." themselves */
+		r = run_job(d, j, id, host, err);
 	if (name) {
 		vd_container_remove(d, id ? id : name, true, true, &e);
 		vd_error_release(&e);
@@ -193,6 +210,25 @@ int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry
 	free(host);
 	free(id);
 	return r;
+}
+
+int vd_backup_swarm_dump(vd_docker *d, const vd_compose *c, const char *registry,
+			 const char *registry_auth, const char *state_dir, const vd_backup_target *t, const char *deploy_id,
+			 uint64_t timeout_ms, vd_backup_info *out, vd_error *err)
+{
+	struct job j = { state_dir, t, deploy_id, NULL, timeout_ms, out };
+
+	memset(out, 0, sizeof(*out));
+	return with_helper(d, c, registry, registry_auth, &j, err);
+}
+
+int vd_backup_swarm_restore(vd_docker *d, const vd_compose *c, const char *registry,
+			    const char *registry_auth, const char *state_dir, const vd_backup_info *b,
+			    const vd_backup_target *t, uint64_t timeout_ms, vd_error *err)
+{
+	struct job j = { state_dir, t, NULL, b, timeout_ms, NULL };
+
+	return with_helper(d, c, registry, registry_auth, &j, err);
 }
 
 int vd_backup_swarm_clean(vd_docker *d, const char *project, vd_error *err)

@@ -297,7 +297,8 @@ static int swap_settings(struct run *r, vd_swap_options *so, vd_compose **model,
 		return rc;
 	(*model)->hash_compose = c->deploy.compose_hash;
 	if ((rc = vd_config_check_model(c, *model, err)) ||
-	    (rc = vd_probe_list_build(c, *model, NULL, vd_env_lookup_process_then, &r->dec.dotenv, probes, err)))
+	    (rc = vd_probe_list_build_on(c, *model, so->swarm, vd_env_lookup_process_then, &r->dec.dotenv, probes,
+					  err)))
 		return rc;
 	so->app_service = vd_config_app_service(c, *model);
 	for (i = 0; i < c->deploy.n_services && r->n_start_first < VD_MAX_START_FIRST; i++)

@@ -277,6 +277,12 @@ int vd_probe_list_build(const vd_config *c, const vd_compose *model, const char 
 		     out, err);
 }
 
+int vd_probe_list_build_on(const vd_config *c, const vd_compose *model, bool swarm, vd_env_lookup lookup,
+			   void *ctx, vd_probe_list *out, vd_error *err)
+{
+	return build(c, model, NULL, swarm, lookup, ctx, out, err);
+}
+
 static bool needs_engine(const vd_probe_list *p)
 {
 	size_t i;

@@ -52,6 +52,11 @@ typedef struct vd_probe_list {
  * vd_probe_list_release() whatever the result. */
 int vd_probe_list_build(const vd_config *c, const vd_compose *model, const char *only_service,
 		    vd_env_lookup lookup, void *ctx, vd_probe_list *out, vd_error *err);
+/* The same for every service, knowing whether the stack runs on a swarm
+ * (vd_swap_on_swarm: deploy.backend auto asks the engine; the one above
+ * reads deploy.backend alone). */
+int vd_probe_list_build_on(const vd_config *c, const vd_compose *model, bool swarm, vd_env_lookup lookup,
+			   void *ctx, vd_probe_list *out, vd_error *err);
 void vd_probe_list_release(vd_probe_list *p);
 
 /* The credentials the postgres image takes from a service's environment:

@@ -58,7 +58,7 @@ static int restore_told(vd_swap *w, const vd_backup_info *b, const vd_backup_tar
 	vd_progress_stepf(w->o->progress, "restore_db", "begin", b->service, 0, &e, "%s into %.12s",
 			  b->id, container ? container : "?");
 	vd_error_release(&e);
-	rc = t && container ? vd_backup_restore(w->d, w->o->state_dir, b, t, container,
+	rc = t && container ? vd_backup_restore(w->d, w->o->state_dir, b, t, container, NULL,
 						w->o->backup_timeout_ms, err)
 			    : vd_error_set(err, VD_EINVAL, "no credentials or container for %s",
 					   b->service);

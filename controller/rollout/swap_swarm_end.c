@@ -262,7 +262,7 @@ int vd_swarm_roll_back_app(struct vd_swarm_swap *x, vd_swap_result *out, vd_erro
 	vd_service_info info;
 	vd_error why = VD_ERROR_INIT;
 	uint64_t t = vd_now_ms();
-	const char *commit;
+	const char *commit, *restore;
 	int rc;
 
 	memset(&info, 0, sizeof(info));
@@ -274,6 +274,14 @@ int vd_swarm_roll_back_app(struct vd_swarm_swap *x, vd_swap_result *out, vd_erro
 	}
 	if (!info.has_previous) {
 		rc = vd_error_set(err, VD_EINVAL, "service %s has no previous spec to go back to", s->name);
+		goto done;
+	}
+	if ((restore = vd_json_str(vd_json_at(info.raw, "PreviousSpec", "Labels", (char *)NULL),
+				   VD_RESTORE_LABEL))) {
+		rc = vd_error_set(err, VD_EINVAL, "service %s: its previous spec is the scale-down of "
+				  "`voxdeploy restore %s`, not an earlier version; voxdeploy rollback --to "
+				  "DEPLOY_ID|COMMIT goes to one (voxdeploy history lists them); nothing was "
+				  "changed", s->name, restore);
 		goto done;
 	}
 	if (!(s->id = strdup(info.id))) {

@@ -258,6 +258,22 @@ static int running_tasks(const vd_service_info *svc, vd_buf *nodes)
 	return n;
 }
 
+static void pg_exec(const char *sql)
+{
+	char conninfo[256];
+	PGconn *conn;
+	PGresult *r;
+
+	snprintf(conninfo, sizeof(conninfo), "host=%s port=15432 user=vd password=s3cret-pg dbname=vd "
+		 "connect_timeout=5", c.w1_ip);
+	conn = PQconnectdb(conninfo);
+	r = PQexec(conn, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(conn));
+	PQclear(r);
+	PQfinish(conn);
+}
+
 static long pg_rows(void)
 {
 	char conninfo[256];
@@ -630,6 +646,7 @@ static void stack__nodes_in_status_and_metrics(void **state)
 			       "serve", "--listen", "127.0.0.1:0", NULL };
 	char path[320], want[256], id[128], *text, *p;
 	struct tu_proc proc = { argv, NULL, path, NULL, NULL, true };
+	vd_service_info app, again;
 	vd_buf body = VD_BUF_INIT;
 	uint16_t port = 0;
 	pid_t pid;
@@ -646,11 +663,31 @@ static void stack__nodes_in_status_and_metrics(void **state)
 	assert_true(has("\"service\":\"postgres\""));
 	dump_id_of(out, id, sizeof(id));
 	assert_dump_holds_notes(id);
-	/* a restore would have to stop the writers: refused, nothing changed */
+	/* a restore: the app's 2 replicas scaled to 0 around it (pg_restore in
+	 * the helper), then its spec again; the row written after the dump is
+	 * gone */
+	pg_exec("INSERT INTO notes (body) VALUES ('after the dump')");
+	assert_int_equal(pg_rows(), 4);
 	snprintf(want, sizeof(want), "restore %s --yes", id);
-	assert_int_equal(vd(want), 2);
-	assert_true(has("runs on a swarm"));
+	assert_int_equal(vd(want), 0);
+	assert_true(has("app: scale to 0 (from 2)"));
+	assert_true(has("restore_db done"));
 	assert_int_equal(pg_rows(), 3);
+	assert_no_dump_helper();
+	service_of("app", &app);
+	assert_int_equal(app.replicas, 2);
+	assert_int_equal(running_tasks(&app, NULL), 2);
+	assert_null(vd_kvs_get(&app.labels, "io.voxdeploy.restore"));
+	assert_string_equal(vd_json_str(vd_json_at(app.raw, "PreviousSpec", "Labels", (char *)NULL),
+					"io.voxdeploy.restore"), id);
+	assert_version_on_both("2");
+	/* the swarm's previous spec is now the scale-down: rollback refuses it */
+	assert_int_equal(vd("rollback"), 2);
+	assert_true(has("scale-down of `voxdeploy restore"));
+	service_of("app", &again);
+	assert_int_equal(again.version, app.version);
+	vd_service_info_release(&app);
+	vd_service_info_release(&again);
 	/* serve: the report carries the nodes, /metrics a series per node */
 	snprintf(path, sizeof(path), "%s.serve", repo.dir);
 	proc.err = path;
