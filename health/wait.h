@@ -4,7 +4,11 @@
  * checks in a curl multi, PostgreSQL checks on their libpq sockets, and the
  * Docker event stream of the watched containers.  Each probe runs again
  * after its own interval (never sooner); an event (die, oom, destroy,
- * start, health_status) re-inspects its container at once.  Nothing sleeps
+ * start, health_status) re-inspects its container at once — except
+ * health_status: healthy for a container already inspected with nothing
+ * fatal seen since, which passes it by itself (the engine's own verdict).
+ * While the stream is up, a container that passed is inspected only every
+ * fourth interval (a change would be told).  Nothing sleeps
  * a fixed time: the loop sleeps until a socket, the next due probe, the end
  * of the stability window or the deadline.
  *

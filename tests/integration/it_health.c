@@ -388,6 +388,30 @@ static int wait_for(vd_probe *p, size_t n, uint64_t deadline_ms, vd_health_repor
 	return wait_stable(p, n, deadline_ms, 1000, rep, err);
 }
 
+/* A container that turns healthy during the wait: the engine's
+ * health_status event is believed without another inspect (the detail says
+ * so), and the stability window still holds from then. */
+static void health__healthy_by_its_event(void **state)
+{
+	static const char hc[] =
+		"\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"test -f /tmp/ready\"],"
+		"\"Interval\":500000000,\"Timeout\":2000000000,\"Retries\":20}";
+	vd_error err = VD_ERROR_INIT;
+	vd_health_report rep;
+	char *id = start_busybox("late", "sleep 2; touch /tmp/ready; exec sleep 600", hc);
+	vd_probe p = container_probe("late", id);
+
+	(void)state;
+	itest_ok(wait_stable(&p, 1, 60000, 1000, &rep, &err), &err);
+	assert_int_equal(rep.verdict, VD_VERDICT_HEALTHY);
+	assert_true(rep.events);
+	if (!strstr(rep.entries[0].result.detail, "health_status event"))
+		fail_msg("not by its event: %s", rep.entries[0].result.detail);
+	assert_true(rep.entries[0].stable_ms >= 1000);
+	vd_health_report_release(&rep);
+	free(id);
+}
+
 static void health__healthcheck_never_passes(void **state)
 {
 	static const char hc[] =
@@ -650,6 +674,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(health__stream_delivers_events_to_a_poll_loop),
 		cmocka_unit_test(health__healthy_stack),
+		cmocka_unit_test(health__healthy_by_its_event),
 		cmocka_unit_test(health__healthcheck_never_passes),
 		cmocka_unit_test(health__app_exits_at_once),
 		cmocka_unit_test(health__crash_loop),
