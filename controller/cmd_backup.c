@@ -283,8 +283,9 @@ int vd_cmd_restore(vd_cli *cli)
 			"helper container on the manager (as backup's dump does), and they go back to\n"
 			"their spec (rollback=previous); the swarm's previous spec of each is then the\n"
 			"scaled-down one, so voxdeploy rollback refuses it (rollback --to works).  A\n"
-			"restore that was killed leaves them at 0: the next restore or deploy puts\n"
-			"them back.  A writer in global mode cannot scale: refused.\n\n"
+			"restore that was killed leaves them at 0 with that label: voxdeploy recover\n"
+			"(which every deploy runs first) or the next restore puts them back.  A writer\n"
+			"in global mode cannot scale: refused.\n\n"
 			"exit: 0 restored and healthy; 1 the restore failed (the database is as it\n"
 			"was, one transaction) and the services are healthy again; 3 they are not;\n"
 			"2 bad input (an unknown ID); 75 a deploy holds the lock\n");

@@ -20,8 +20,10 @@ static void usage(FILE *f)
 		"healthy, the deploy is completed; otherwise the new containers are removed, the\n"
 		"old ones (kept aside as <name>-voxdeploy-old) renamed back, their images tagged\n"
 		"back, started and proven healthy, and the checkout returns to the deployed\n"
-		"commit.  Volumes are never removed.  Running it again finds nothing to do;\n"
-		"`voxdeploy deploy` runs it first by itself.\n"
+		"commit.  On a swarm an interrupted deploy's services go back to their previous\n"
+		"spec, and services a killed `voxdeploy restore` left at 0 replicas (their spec\n"
+		"labelled io.voxdeploy.restore) go back to theirs.  Volumes are never removed.\n"
+		"Running it again finds nothing to do; `voxdeploy deploy` runs it first by itself.\n"
 		"\n"
 		"exit: 0 nothing to do, completed or restored (the server is healthy) ·\n"
 		"3 the restore failed (needs a person) · 75 a deploy holds the lock\n");

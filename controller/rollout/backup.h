@@ -135,7 +135,9 @@ int vd_backup_put_back(vd_docker *d, const vd_backup_put_back_options *o, vd_err
  * (vd_backup_swarm_restore); each writer goes back to its spec with
  * rollback=previous (dependencies first) and the lot is proven.  The
  * swarm's previous spec of a writer is then the scaled-down one:
- * `voxdeploy rollback` sees the label and refuses it.  Errors as
+ * `voxdeploy rollback` sees the label and refuses it.  A killed restore's
+ * writers (the label on their spec) are put back by recover or the next
+ * restore.  Errors as
  * vd_backup_put_back's; VD_EUNSUPPORTED (nothing done) for a writer in
  * global mode, which cannot scale. */
 #define VD_RESTORE_LABEL "io.voxdeploy.restore"

@@ -60,6 +60,8 @@ static char out[65536];
 #define put(...) repo_putf(&repo, __VA_ARGS__)
 
 static char commit[VD_SHA_HEX];
+/* the dump the status case takes, which the killed-restore case uses */
+static char dump_id[128];
 /* the commits of the deploys that brought versions 2 and 3 */
 static char commit_v2[VD_SHA_HEX], commit_v3[VD_SHA_HEX];
 
@@ -663,6 +665,7 @@ static void stack__nodes_in_status_and_metrics(void **state)
 	assert_true(has("\"service\":\"postgres\""));
 	dump_id_of(out, id, sizeof(id));
 	assert_dump_holds_notes(id);
+	snprintf(dump_id, sizeof(dump_id), "%s", id);
 	/* a restore: the app's 2 replicas scaled to 0 around it (pg_restore in
 	 * the helper), then its spec again; the row written after the dump is
 	 * gone */
@@ -844,6 +847,57 @@ static pid_t deploy_until_updated(const vd_service_info *before, const char *out
 	tu_wait(pid, 30, "the deploy");
 	fail_msg("the swarm did not take the deploy's update within 60 s");
 	return -1;
+}
+
+/* A restore killed while the app is scaled to 0 (its spec labelled with
+ * the dump): recover gives the app its spec back. */
+static void stack__killed_restore_then_recover(void **state)
+{
+	const char *argv[] = { VD_BINARY, "-C", repo.dir, "-H", c.s.manager, "--state-dir", state_dir, "restore",
+			       dump_id, "--yes", NULL };
+	char outfile[320];
+	struct tu_proc p = { argv, NULL, outfile, outfile, NULL, true };
+	vd_service_info before, now;
+	vd_error err = VD_ERROR_INIT;
+	bool scaled = false;
+	pid_t pid;
+	int i;
+
+	(void)state;
+	assert_true(dump_id[0] != '\0');
+	snprintf(outfile, sizeof(outfile), "%s.killed", repo.dir);
+	service_of("app", &before);
+	pid = tu_spawn(&p);
+	/* kill -9 once the swarm took the scale-down (its tasks take their
+	 * 1 s grace to stop, the restore waits for that) */
+	for (i = 0; i < 1200 && !scaled; i++) {
+		memset(&now, 0, sizeof(now));
+		if (!vd_service_inspect(c.m, before.id, &now, &err))
+			scaled = now.version > before.version && now.replicas == 0;
+		vd_error_release(&err);
+		vd_service_info_release(&now);
+		if (!scaled)
+			usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	tu_wait(pid, 30, "the killed restore");
+	assert_true(scaled);
+	service_of("app", &now);
+	assert_int_equal(now.replicas, 0);
+	assert_string_equal(vd_kvs_get(&now.labels, "io.voxdeploy.restore"), dump_id);
+	vd_service_info_release(&now);
+	assert_int_equal(vd("recover"), 0);
+	assert_true(has("run on their spec again"));
+	service_of("app", &now);
+	assert_int_equal(now.replicas, 2);
+	assert_null(vd_kvs_get(&now.labels, "io.voxdeploy.restore"));
+	assert_int_equal(running_tasks(&now, NULL), 2);
+	assert_version_on_both("2");
+	vd_service_info_release(&now);
+	assert_int_equal(vd("recover"), 0);
+	assert_true(has("nothing to do"));
+	vd_service_info_release(&before);
+	unlink(outfile);
 }
 
 static void stack__killed_mid_update_then_recover(void **state)
@@ -1136,6 +1190,7 @@ int main(void)
 		cmocka_unit_test(stack__first_deploy_creates_the_stack),
 		cmocka_unit_test(stack__code_change_updates_the_app_on_both_nodes),
 		cmocka_unit_test(stack__nodes_in_status_and_metrics),
+		cmocka_unit_test(stack__killed_restore_then_recover),
 		cmocka_unit_test(stack__broken_version_rolled_back_on_every_node),
 		cmocka_unit_test(stack__registry_down_changes_nothing),
 		cmocka_unit_test(stack__several_nodes_need_a_registry),
