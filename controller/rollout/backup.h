@@ -137,10 +137,17 @@ int vd_backup_put_back(vd_docker *d, const vd_backup_put_back_options *o, vd_err
  * swarm's previous spec of a writer is then the scaled-down one:
  * `voxdeploy rollback` sees the label and refuses it.  A killed restore's
  * writers (the label on their spec) are put back by recover or the next
- * restore.  Errors as
+ * restore (vd_backup_swarm_leftovers).  Errors as
  * vd_backup_put_back's; VD_EUNSUPPORTED (nothing done) for a writer in
  * global mode, which cannot scale. */
 #define VD_RESTORE_LABEL "io.voxdeploy.restore"
 int vd_backup_swarm_put_back(vd_docker *d, const vd_backup_put_back_options *o, vd_error *err);
+
+/* The services of the stack `project` a killed restore left at 0 replicas
+ * (VD_RESTORE_LABEL still on their spec) back to their spec with
+ * rollback=previous, each waited for (deadline_ms) and told as the step
+ * "restore"; *n counts them. */
+int vd_backup_swarm_leftovers(vd_docker *d, const char *project, uint64_t deadline_ms,
+			      struct vd_progress *progress, size_t *n, vd_error *err);
 
 #endif

@@ -280,6 +280,40 @@ done:
 	return r ? vd_error_prefix(err, "scale %s to 0", w->name) : 0;
 }
 
+int vd_backup_swarm_leftovers(vd_docker *d, const char *project, uint64_t deadline_ms,
+			      struct vd_progress *progress, size_t *n, vd_error *err)
+{
+	vd_service_array list = { NULL, 0 };
+	char ns[300];
+	const char *filters[] = { "label", ns, "label", VD_RESTORE_LABEL, NULL };
+	size_t i;
+	int rc;
+
+	*n = 0;
+	snprintf(ns, sizeof(ns), VD_STACK_NAMESPACE_LABEL "=%s", project);
+	if ((rc = vd_service_list(d, filters, &list, err)))
+		return vd_error_prefix(err, "the services a restore scaled to 0");
+	for (i = 0; i < list.len && !rc; i++) {
+		const vd_service_info *s = &list.items[i];
+		const char *by = vd_kvs_get(&s->labels, VD_RESTORE_LABEL);
+		vd_error e = VD_ERROR_INIT;
+		uint64_t t = vd_now_ms();
+
+		if (!by)
+			continue;
+		vd_progress_stepf(progress, "restore", "begin", s->name, 0, &e, "left at 0 replicas by the "
+				  "restore of %s, which did not finish: rollback=previous", by);
+		vd_error_release(&e);
+		rc = vd_swap_swarm_undo(d, s->id, s->name, false, NULL, deadline_ms, err);
+		vd_progress_stepf(progress, "restore", rc ? "failed" : "done", s->name, t, &e, "%s",
+				  rc ? vd_error_msg(err) : "its spec again");
+		vd_error_release(&e);
+		(*n)++;
+	}
+	vd_service_array_release(&list);
+	return rc;
+}
+
 /* The database's service and the writers (dependency order) that are on the
  * swarm; nothing changed. */
 static int find_writers(vd_docker *d, const vd_backup_put_back_options *o, struct writer *w, size_t *n,
@@ -292,7 +326,6 @@ static int find_writers(vd_docker *d, const vd_backup_put_back_options *o, struc
 	for (i = 0; i < c->n_services; i++) {
 		const vd_compose_service *s = vd_compose_ordered(c, i);
 		bool db = !strcmp(s->name, o->target->service);
-		const char *by;
 
 		if (!db && !vd_compose_depends(c, s, o->target->service))
 			continue;
@@ -318,16 +351,6 @@ static int find_writers(vd_docker *d, const vd_backup_put_back_options *o, struc
 		if (db && !w[*n].info.replicas)
 			return vd_error_set(err, VD_ECONFLICT, "%s is scaled to 0: start it first (nothing "
 					    "was changed)", w[*n].name);
-		if (!db && (by = vd_kvs_get(&w[*n].info.labels, VD_RESTORE_LABEL))) {
-			/* a restore that did not finish left it at 0: back at the end */
-			yajl_val prev = vd_json_at(w[*n].info.raw, "PreviousSpec", "Mode", "Replicated",
-						   "Replicas", (char *)NULL);
-
-			vd_log_warn("restore: %s is still scaled to 0 by the restore of %s, which did not "
-				    "finish; it goes back to its spec at the end", w[*n].name, by);
-			w[*n].scaled = true;
-			w[*n].info.replicas = YAJL_IS_INTEGER(prev) ? YAJL_GET_INTEGER(prev) : 1;
-		}
 		(*n)++;
 	}
 	return 0;
@@ -339,7 +362,7 @@ int vd_backup_swarm_put_back(vd_docker *d, const vd_backup_put_back_options *o, 
 	struct writer *w = calloc(c->n_services + 1, sizeof(*w));
 	vd_prove_target *targets = calloc(c->n_services + 1, sizeof(*targets));
 	vd_error rerr = VD_ERROR_INIT;
-	size_t i, n = 0, nt = 0;
+	size_t i, n = 0, nt = 0, left;
 	uint64_t t;
 	int r = 0, restore_rc = 0;
 
@@ -347,14 +370,16 @@ int vd_backup_swarm_put_back(vd_docker *d, const vd_backup_put_back_options *o, 
 		r = oom(err);
 		goto done;
 	}
-	if ((r = find_writers(d, o, w, &n, err)))
+	/* writers a killed restore left at 0 first get their spec back */
+	if ((r = vd_backup_swarm_leftovers(d, c->name, o->config->health.deadline_ms, o->progress, &left, err)) ||
+	    (r = find_writers(d, o, w, &n, err)))
 		goto done;
 	/* its writers scale to 0, last dependents first (the database is the
 	 * first of them in dependency order) */
 	for (i = n; i-- > 0;) {
 		char what[64];
 
-		if (!strcmp(w[i].s->name, o->target->service) || !w[i].info.replicas || w[i].scaled)
+		if (!strcmp(w[i].s->name, o->target->service) || !w[i].info.replicas)
 			continue;
 		snprintf(what, sizeof(what), "scale to 0 (from %lld)", (long long)w[i].info.replicas);
 		t = vd_now_ms();

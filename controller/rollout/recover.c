@@ -2,7 +2,6 @@
 #include "controller/rollout/backup.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "controller/model/stack.h"
 #include "controller/plan/gitsync.h"
 #include "controller/state/lock.h"
 #include "controller/state/state.h"
@@ -608,48 +607,16 @@ static int undo_stack(struct rec *r, vd_error *err)
 	return rc;
 }
 
-/* The stack's services a killed `voxdeploy restore` left scaled to 0 (their
- * spec still labelled VD_RESTORE_LABEL) go back to their spec, each waited
- * for; *n counts them. */
-static int restore_leftovers(struct rec *r, size_t *n, vd_error *err)
-{
-	vd_service_array list = { NULL, 0 };
-	char ns[300];
-	const char *filters[] = { "label", ns, "label", VD_RESTORE_LABEL, NULL };
-	size_t i;
-	int rc;
-
-	snprintf(ns, sizeof(ns), VD_STACK_NAMESPACE_LABEL "=%s", r->o->project->name);
-	if ((rc = vd_service_list(r->d, filters, &list, err)))
-		return vd_error_prefix(err, "the services a restore scaled to 0");
-	for (i = 0; i < list.len && !rc; i++) {
-		const vd_service_info *s = &list.items[i];
-		const char *by = vd_kvs_get(&s->labels, VD_RESTORE_LABEL);
-		uint64_t t = vd_now_ms();
-
-		if (!by)
-			continue;
-		tell(r, "restore", "begin", s->name, 0, "left at 0 replicas by the restore of %s, which did "
-		     "not finish: rollback=previous", by);
-		rc = vd_swap_swarm_undo(r->d, s->id, s->name, false, NULL,
-					r->o->health_deadline_ms ? r->o->health_deadline_ms : STACK_UNDO_MS, err);
-		if (rc)
-			tell(r, "restore", "failed", s->name, t, "%s", vd_error_msg(err));
-		else
-			tell(r, "restore", "done", s->name, t, "its spec again");
-		(*n)++;
-	}
-	vd_service_array_release(&list);
-	return rc;
-}
-
 static int act(struct rec *r, vd_error *err)
 {
 	size_t i, leftovers = 0, unscaled = 0;
 	int rc;
 
 	/* a swarm's stack: writers a killed restore left at 0 come back first */
-	if (r->last.swarm && r->last.finished && (rc = restore_leftovers(r, &unscaled, err))) {
+	if (r->last.swarm && r->last.finished &&
+	    (rc = vd_backup_swarm_leftovers(r->d, r->o->project->name,
+					    r->o->health_deadline_ms ? r->o->health_deadline_ms : STACK_UNDO_MS,
+					    &r->progress, &unscaled, err))) {
 		r->res->outcome = VD_RECOVER_FAILED;
 		snprintf(r->res->detail, sizeof(r->res->detail), "%s", vd_error_msg(err));
 		vd_error_release(err);
